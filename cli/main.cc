@@ -1,0 +1,122 @@
+// probesim command line:
+//   probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]
+//                [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...
+//                -- PROGRAM [ARGS...]
+// The guest's stdout/stderr pass through; probesim exits with the guest's status (128+signal
+// when it was killed). --strace/--stats write to --output FILE (default stderr).
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/run_options.h"
+#include "probesim/machine.h"
+
+extern char** environ;
+
+namespace probesim::cli {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitError = 126;  // like a shell: the program could not be started
+
+std::vector<std::string> guest_env(const RunOptions& o) {
+  std::vector<std::string> env;
+  if (!o.env_clear)
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  for (const std::string& kv : o.env) {
+    std::string key = kv.substr(0, kv.find('='));
+    std::erase_if(env, [&](const std::string& s) { return s.substr(0, s.find('=')) == key; });
+    env.push_back(kv);
+  }
+  return env;
+}
+
+// The guest starts in the host's working directory when that lies inside the guest root
+// (always, for the default root "/"), else in "/".
+std::string guest_cwd(const std::string& root) {
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf)) return "/";
+  std::string cwd = buf;
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (r == "/") return cwd;
+  if (cwd == r) return "/";
+  if (cwd.rfind(r + "/", 0) == 0) return cwd.substr(r.size());
+  return "/";
+}
+
+void print_stats(FILE* out, const Stats& s) {
+  std::fprintf(out, "instructions: %" PRIu64 "\n", s.instructions);
+  std::fprintf(out, "cycles: %" PRIu64 "\n", s.cycles);
+  std::fprintf(out, "virtual_time_s: %.9f\n", s.virtual_seconds);
+  std::fprintf(out, "quanta: %" PRIu64 "\n", s.quanta);
+  std::fprintf(out, "faults: %" PRIu64 "\n", s.faults);
+  uint64_t total = 0;
+  for (const auto& [name, n] : s.syscalls) total += n;
+  std::fprintf(out, "syscalls: %" PRIu64 "\n", total);
+  for (const auto& [name, n] : s.syscalls) std::fprintf(out, "  %-20s %" PRIu64 "\n", name.c_str(), n);
+  uint64_t unknown = 0;
+  for (const auto& [name, n] : s.unknown_syscalls) unknown += n;
+  std::fprintf(out, "unknown_syscalls: %" PRIu64 "\n", unknown);
+  for (const auto& [name, n] : s.unknown_syscalls)
+    std::fprintf(out, "  %-20s %" PRIu64 "\n", name.c_str(), n);
+}
+
+int run(const RunOptions& o) {
+  Arch arch = o.arch.value_or(Arch::X86_64);
+  if (!o.arch) {
+    auto detected = detect_arch(o.root, o.argv[0]);
+    if (!detected) {
+      std::fprintf(stderr, "probesim: %s\n", detected.error().message.c_str());
+      return kExitError;
+    }
+    arch = detected.value();
+  }
+  auto machine = Machine::create(Options{.arch = arch, .root = o.root, .seed = o.seed,
+                                         .quantum = o.quantum});
+  if (!machine) {
+    std::fprintf(stderr, "probesim: %s\n", machine.error().message.c_str());
+    return kExitError;
+  }
+  Machine& m = *machine.value();
+  FILE* out = stderr;
+  if (!o.output.empty() && !(out = std::fopen(o.output.c_str(), "w"))) {
+    std::fprintf(stderr, "probesim: cannot write %s: %s\n", o.output.c_str(), std::strerror(errno));
+    return kExitError;
+  }
+  if (o.strace) m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); });
+  auto pid = m.spawn(o.argv, guest_env(o), Stdio::PassThrough, {}, guest_cwd(o.root));
+  if (!pid) {
+    std::fprintf(stderr, "probesim: %s\n", pid.error().message.c_str());
+    return kExitError;
+  }
+  m.run();
+  ProcessExit e = m.exit_of(pid.value()).value();
+  if (e.signaled)
+    std::fprintf(stderr, "probesim: %s (pid %d) %s\n", o.argv[0].c_str(), pid.value(),
+                 e.description.c_str());
+  if (o.stats) print_stats(out, m.stats());
+  if (out != stderr) std::fclose(out);
+  return e.shell_status;
+}
+
+}  // namespace
+}  // namespace probesim::cli
+
+int main(int argc, char** argv) {
+  using namespace probesim::cli;
+  auto opts = parse_run_options(argc, argv);
+  if (!opts) {
+    std::fprintf(stderr, "probesim: %s\n%s", opts.error().message.c_str(), kUsage);
+    return kExitUsage;
+  }
+  if (opts->help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  return run(opts.value());
+}

@@ -1,0 +1,75 @@
+#include "cli/run_options.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <string_view>
+
+namespace probesim::cli {
+namespace {
+
+Result<uint64_t> parse_u64(std::string_view flag, const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(v.c_str(), &end, 0);
+  if (v.empty() || *end != '\0' || errno != 0 || v[0] == '-')
+    return Error::make(std::string(flag) + " needs a non-negative integer, got '" + v + "'");
+  return static_cast<uint64_t>(n);
+}
+
+Result<std::optional<Arch>> parse_arch(const std::string& v) {
+  if (v == "auto") return std::optional<Arch>{};
+  if (v == "x86_64" || v == "x86-64" || v == "amd64") return std::optional<Arch>{Arch::X86_64};
+  if (v == "aarch64" || v == "arm64") return std::optional<Arch>{Arch::AArch64};
+  return Error::make("--arch must be auto, x86_64 or aarch64, got '" + v + "'");
+}
+
+}  // namespace
+
+Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
+  RunOptions o;
+  int i = 1;
+  if (i < argc && (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h")) {
+    o.help = true;
+    return o;
+  }
+  if (i >= argc || std::string_view(argv[i]) != "run")
+    return Error::make("expected the command 'run'");
+  ++i;
+  auto value = [&](std::string_view flag) -> Result<std::string> {
+    if (i + 1 >= argc) return Error::make(std::string(flag) + " needs a value");
+    return std::string(argv[++i]);
+  };
+  for (; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "--strace") o.strace = true;
+    else if (a == "--stats") o.stats = true;
+    else if (a == "--env-clear") o.env_clear = true;
+    else if (a == "--help" || a == "-h") o.help = true;
+    else if (a == "--arch") o.arch = PROBESIM_TRY(parse_arch(PROBESIM_TRY(value(a))));
+    else if (a == "--root") o.root = PROBESIM_TRY(value(a));
+    else if (a == "--output") o.output = PROBESIM_TRY(value(a));
+    else if (a == "--seed") o.seed = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
+    else if (a == "--quantum") o.quantum = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
+    else if (a == "--env") {
+      std::string kv = PROBESIM_TRY(value(a));
+      if (kv.find('=') == std::string::npos || kv[0] == '=')
+        return Error::make("--env needs KEY=VALUE, got '" + kv + "'");
+      o.env.push_back(kv);
+    } else if (a.starts_with("-")) {
+      return Error::make("unknown option '" + std::string(a) + "'");
+    } else {
+      break;  // the program (without a preceding --)
+    }
+  }
+  if (o.help) return o;
+  for (; i < argc; ++i) o.argv.emplace_back(argv[i]);
+  if (o.argv.empty()) return Error::make("no program given");
+  if (o.quantum == 0) return Error::make("--quantum must be at least 1");
+  return o;
+}
+
+}  // namespace probesim::cli

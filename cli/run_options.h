@@ -1,0 +1,35 @@
+// Parsing of `probesim run ...` command lines into RunOptions. Pure; unit-tested.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probesim/result.h"
+#include "probesim/types.h"
+
+namespace probesim::cli {
+
+inline constexpr const char* kUsage =
+    "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
+    "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
+    "                    -- PROGRAM [ARGS...]\n";
+
+struct RunOptions {
+  std::optional<Arch> arch;  // empty = auto
+  std::string root = "/";
+  uint64_t seed = 0;
+  uint64_t quantum = 1'000'000;
+  bool strace = false;
+  bool stats = false;
+  bool env_clear = false;
+  bool help = false;
+  std::string output;
+  std::vector<std::string> env;
+  std::vector<std::string> argv;
+};
+
+Result<RunOptions> parse_run_options(int argc, const char* const* argv);
+
+}  // namespace probesim::cli

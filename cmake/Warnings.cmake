@@ -1,0 +1,12 @@
+# Our own code builds with -Wall -Wextra -Werror; third-party headers are SYSTEM includes.
+function(probesim_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+endfunction()
+
+# probesim_library(name SOURCES...): one static library per subsystem, includes rooted at
+# the repository (CONVENTIONS.md §1: #include "mmu/vma_tree.h").
+function(probesim_library name)
+  add_library(${name} STATIC ${ARGN})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include)
+  probesim_warnings(${name})
+endfunction()

@@ -1,0 +1,337 @@
+#include "emu/cpu.h"
+
+#include <string>
+
+#include "emu/virtual_clock.h"
+#include "probesim/assert.h"
+
+namespace probesim::emu {
+namespace {
+
+// Unicorn runs until PC equals `until`; no guest can execute at this (non-canonical,
+// misaligned) address, so runs end only through our stops.
+constexpr uint64_t kNoUntil = ~0ull;
+// A narrow memory hook makes Unicorn's x86 translator sync RIP before every memory access, so
+// the PC seen in the fault hook is exact (measured: without it, the PC is the block start).
+constexpr uint64_t kPcSyncHookAddr = 1;
+// arm64 generic timer: CNTFRQ_EL0 as on QEMU's virt board.
+constexpr uint64_t kArm64CntFreq = 62'500'000;
+constexpr uint32_t kArm64CpacrFpen = 3u << 20;
+
+uint32_t uc_prot(uint32_t vm_prot) {
+  uint32_t p = 0;
+  if (vm_prot & 0x1) p |= UC_PROT_READ;
+  if (vm_prot & 0x2) p |= UC_PROT_WRITE;
+  if (vm_prot & 0x4) p |= UC_PROT_EXEC;
+  return p;
+}
+
+mmu::Access access_of(uc_mem_type t) {
+  switch (t) {
+    case UC_MEM_WRITE_UNMAPPED:
+    case UC_MEM_WRITE_PROT:
+      return mmu::Access::Write;
+    case UC_MEM_FETCH_UNMAPPED:
+    case UC_MEM_FETCH_PROT:
+      return mmu::Access::Exec;
+    default:
+      return mmu::Access::Read;
+  }
+}
+
+int arm64_uc_reg(unsigned cs_reg) {
+  if (cs_reg >= ARM64_REG_X0 && cs_reg <= ARM64_REG_X28)
+    return UC_ARM64_REG_X0 + static_cast<int>(cs_reg - ARM64_REG_X0);
+  if (cs_reg == ARM64_REG_X29) return UC_ARM64_REG_X29;
+  if (cs_reg == ARM64_REG_X30) return UC_ARM64_REG_X30;
+  if (cs_reg == ARM64_REG_SP) return UC_ARM64_REG_SP;
+  return -1;
+}
+
+}  // namespace
+
+Cpu::Cpu(const ArchInfo& info, VirtualClock& clock, SyscallSink& sink)
+    : info_(info), clock_(clock), sink_(sink), model_(info.arch) {}
+
+Cpu::~Cpu() {
+  if (uc_) uc_close(uc_);
+}
+
+Result<std::unique_ptr<Cpu>> Cpu::create(Arch arch, VirtualClock& clock, SyscallSink& sink) {
+  std::unique_ptr<Cpu> cpu(new Cpu(arch_info(arch), clock, sink));
+  PROBESIM_TRY_VOID(cpu->init());
+  return cpu;
+}
+
+void Cpu::check(uc_err e, const char* what) const {
+  PROBESIM_ASSERT_MSG(e == UC_ERR_OK, std::string(what) + ": " + uc_strerror(e));
+}
+
+Result<void> Cpu::init() {
+  uc_err e = uc_open(info_.uc_arch_id, info_.uc_mode_id, &uc_);
+  if (e != UC_ERR_OK)
+    return Error::make(std::string("cannot create a Unicorn engine: ") + uc_strerror(e));
+  uc_hook h;
+  check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Cpu::on_block), this, 1, 0),
+        "hook block");
+  check(uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&Cpu::on_intr), this, 1, 0),
+        "hook intr");
+  check(uc_hook_add(uc_, &h, UC_HOOK_MEM_INVALID, reinterpret_cast<void*>(&Cpu::on_mem_invalid),
+                    this, 1, 0),
+        "hook mem invalid");
+  check(uc_hook_add(uc_, &h, UC_HOOK_INSN_INVALID,
+                    reinterpret_cast<void*>(&Cpu::on_invalid_insn), this, 1, 0),
+        "hook insn invalid");
+  if (info_.arch == Arch::X86_64) {
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::on_x86_syscall), this,
+                      1, 0, UC_X86_INS_SYSCALL),
+          "hook syscall");
+    check(uc_hook_add(uc_, &h, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                      reinterpret_cast<void*>(&Cpu::on_mem_sync), this, kPcSyncHookAddr,
+                      kPcSyncHookAddr),
+          "hook pc sync");
+  } else {
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::on_arm64_mrs), this, 1,
+                      0, UC_ARM64_INS_MRS),
+          "hook mrs");
+    uint64_t cpacr = kArm64CpacrFpen;
+    check(uc_reg_write(uc_, UC_ARM64_REG_CPACR_EL1, &cpacr), "cpacr");
+  }
+  return {};
+}
+
+uint64_t Cpu::reg(int uc_reg) const {
+  uint64_t v = 0;
+  check(uc_reg_read(uc_, uc_reg, &v), "reg read");
+  return v;
+}
+
+void Cpu::set_reg(int uc_reg, uint64_t value) { check(uc_reg_write(uc_, uc_reg, &value), "reg write"); }
+
+// Inside the x86 syscall hook Unicorn's RIP is the syscall instruction and it adds 2 after the
+// hook; the sink sees (and sets) the PC after the syscall, as Linux's pt_regs->ip.
+uint64_t Cpu::pc() const { return reg(info_.reg_pc) + (in_x86_syscall_ ? 2 : 0); }
+
+void Cpu::set_pc(uint64_t pc) { set_reg(info_.reg_pc, pc - (in_x86_syscall_ ? 2 : 0)); }
+
+void Cpu::request_stop() {
+  if (!stop_recorded_) {
+    stop_recorded_ = true;
+    stop_ = CpuStop{.kind = StopKind::Requested};
+  }
+  uc_emu_stop(uc_);
+}
+
+void Cpu::store_exception(std::exception_ptr e) {
+  if (!pending_) pending_ = e;
+  stop_recorded_ = true;
+  stop_ = CpuStop{.kind = StopKind::Requested};
+  uc_emu_stop(uc_);
+}
+
+CpuStop Cpu::run(InsnCount budget) {
+  stop_at_ = insns_ + budget.value;
+  stop_recorded_ = false;
+  stop_ = CpuStop{};
+  uc_err e = uc_emu_start(uc_, pc(), kNoUntil, 0, 0);
+  if (pending_) {
+    std::exception_ptr p = pending_;
+    pending_ = nullptr;
+    std::rethrow_exception(p);
+  }
+  if (stop_recorded_) return stop_;
+  // Unicorn ended without any of our hooks deciding: an instruction it could not run
+  // (e.g. hlt, privileged instructions), which Linux reports as a fault of that instruction.
+  CpuStop s{.kind = StopKind::InvalidInsn, .pc = pc()};
+  if (e == UC_ERR_OK) s.kind = StopKind::InvalidInsn;
+  return s;
+}
+
+bool Cpu::read_mem(GuestAddr addr, void* out, size_t n) const {
+  return uc_mem_read(uc_, addr.value, out, n) == UC_ERR_OK;
+}
+
+void Cpu::invalidate_code(GuestAddr addr, uint64_t len) {
+  if (len == 0) return;
+  check(uc_ctl_remove_cache(uc_, addr.value, addr.value + len), "remove cache");
+  model_.invalidate(addr.value, len);
+}
+
+void Cpu::on_unmap(GuestAddr start, uint64_t len) {
+  check(uc_mem_unmap(uc_, start.value, len), "mem unmap");
+  --regions_;
+  model_.invalidate(start.value, len);
+}
+
+void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
+  check(uc_mem_map_ptr(uc_, start.value, len, uc_prot(prot), host), "mem map ptr");
+  ++regions_;
+  // Translations of code previously mapped here (same addresses, other bytes) must go.
+  if (prot & 0x4) invalidate_code(start, len);
+}
+
+void Cpu::hook_emulated_sites(const BlockCost& cost) {
+  for (uint64_t site : cost.emulated) {
+    if (!emulated_sites_.insert(site).second) continue;
+    uc_hook h;
+    check(uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Cpu::on_emulated_insn), this,
+                      site, site),
+          "hook emulated insn");
+    check(uc_ctl_remove_cache(uc_, site, site + 1), "remove cache");
+  }
+}
+
+void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  try {
+    const BlockCost* cost = c->model_.lookup(addr, size);
+    if (!cost) {
+      std::vector<uint8_t> code(size);
+      if (uc_mem_read(uc, addr, code.data(), size) != UC_ERR_OK) code.clear();
+      cost = &c->model_.block(addr, code);
+      if (!cost->emulated.empty() && !c->emulated_sites_.count(cost->emulated.front())) {
+        // Retranslate this block with the emulation hooks in place, without charging it.
+        c->hook_emulated_sites(*cost);
+        c->set_pc(addr);
+        return;
+      }
+    }
+    c->insns_ += cost->insns;
+    c->clock_.advance(Cycles{cost->cycles});
+    c->block_pc_ = addr;
+    if (c->insns_ >= c->stop_at_ && !c->stop_recorded_) {
+      c->stop_recorded_ = true;
+      c->stop_ = CpuStop{.kind = StopKind::Budget};
+      uc_emu_stop(uc);
+    }
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+}
+
+// A PC write inside a hook makes Unicorn restart at the new PC and forget an earlier
+// uc_emu_stop (measured: an exit_group followed by a PC write kept running), so a stop
+// requested by the sink is re-issued after it returns.
+void Cpu::on_x86_syscall(uc_engine* uc, void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  c->in_x86_syscall_ = true;
+  try {
+    c->sink_.on_syscall(*c);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+  c->in_x86_syscall_ = false;
+  if (c->stop_recorded_) uc_emu_stop(uc);
+}
+
+void Cpu::on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  try {
+    constexpr uint32_t kArm64ExcpSwi = 2;
+    if (c->info_.arch == Arch::AArch64 && intno == kArm64ExcpSwi) {
+      c->sink_.on_syscall(*c);  // PC already points after the svc
+      if (c->stop_recorded_) uc_emu_stop(uc);  // see on_x86_syscall
+      return;
+    }
+    if (c->stop_recorded_) return;
+    c->stop_recorded_ = true;
+    c->stop_ = CpuStop{.kind = StopKind::Interrupt, .intno = intno, .pc = c->pc()};
+    uc_emu_stop(uc);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+}
+
+bool Cpu::on_mem_invalid(uc_engine* uc, uc_mem_type type, uint64_t addr, int, int64_t,
+                         void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  try {
+    if (c->stop_recorded_) return false;
+    CpuStop s{.kind = StopKind::Fault, .access = access_of(type), .addr = addr};
+    if (s.access == mmu::Access::Exec) {
+      s.pc = addr;
+    } else if (c->info_.arch == Arch::X86_64) {
+      s.pc = c->pc();
+    } else {
+      s.pc = c->recover_fault_pc(c->pc(), addr, &s.pc_precise);
+    }
+    c->stop_recorded_ = true;
+    c->stop_ = s;
+    uc_emu_stop(uc);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+  return false;
+}
+
+bool Cpu::on_invalid_insn(uc_engine* uc, void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  if (!c->stop_recorded_) {
+    c->stop_recorded_ = true;
+    c->stop_ = CpuStop{.kind = StopKind::InvalidInsn, .pc = c->pc()};
+  }
+  uc_emu_stop(uc);
+  return false;
+}
+
+uint32_t Cpu::on_arm64_mrs(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* cp,
+                           void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  // Generic timer registers: op0=3 op1=3 CRn=14 CRm=0; op2 0 = CNTFRQ, 1 = CNTPCT, 2 = CNTVCT.
+  if (cp->op0 != 3 || cp->op1 != 3 || cp->crn != 14 || cp->crm != 0 || cp->op2 > 2) return 0;
+  try {
+    uint64_t v = kArm64CntFreq;
+    if (cp->op2 != 0) {
+      unsigned __int128 ns = c->clock_.monotonic_ns();
+      v = static_cast<uint64_t>(ns * kArm64CntFreq / 1'000'000'000u);
+    }
+    c->set_reg(reg, v);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+  return 1;
+}
+
+void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  try {
+    // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter.
+    uint64_t tsc = c->clock_.cycles().value;
+    c->set_reg(UC_X86_REG_RAX, tsc & 0xffffffffu);
+    c->set_reg(UC_X86_REG_RDX, tsc >> 32);
+    if (size == 3) c->set_reg(UC_X86_REG_RCX, 0);  // TSC_AUX: cpu 0
+    c->set_pc(addr + size);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+}
+
+// arm64 data faults: Unicorn reports the PC of the block start (measured), but general
+// registers are exact at the faulting instruction. Decode the block and pick the first memory
+// instruction whose effective address (base + displacement, from the current registers) is
+// within 64 bytes below the fault address. Falls back to the block start (pc_precise=false).
+uint64_t Cpu::recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const {
+  uint8_t code[512];
+  size_t n = sizeof code;
+  while (n > 0 && uc_mem_read(uc_, block_pc, code, n) != UC_ERR_OK) n /= 2;
+  csh cs = const_cast<CycleModel&>(model_).capstone();
+  cs_insn* insn = cs_malloc(cs);
+  const uint8_t* p = code;
+  uint64_t a = block_pc;
+  uint64_t found = 0;
+  while (n > 0 && !found && cs_disasm_iter(cs, &p, &n, &a, insn)) {
+    const cs_arm64& d = insn->detail->arm64;
+    for (uint8_t i = 0; i < d.op_count && !found; ++i) {
+      if (d.operands[i].type != ARM64_OP_MEM) continue;
+      int r = arm64_uc_reg(d.operands[i].mem.base);
+      if (r < 0) continue;
+      uint64_t ea = reg(r) + static_cast<int64_t>(d.operands[i].mem.disp);
+      if (addr >= ea && addr - ea < 64) found = insn->address;
+    }
+  }
+  cs_free(insn, 1);
+  *precise = found != 0;
+  return found ? found : block_pc;
+}
+
+}  // namespace probesim::emu

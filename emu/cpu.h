@@ -1,0 +1,126 @@
+// Cpu: one Unicorn engine bound to one address space (mm). The ONLY code in probesim that
+// calls uc_* (CONVENTIONS.md §7). It
+//  - realizes the mm in Unicorn (it is the mm's MmObserver: one uc_mem_map_ptr region per run),
+//  - runs a quantum with a block-hook instruction budget and uc_emu_stop (never count=),
+//  - charges every executed block's modelled cycles (CycleModel) to the virtual clock,
+//  - hands syscalls to a SyscallSink inside the hook (fast path), and turns every other guest
+//    event (interrupt, fault, invalid instruction) into a CpuStop value.
+// Exception firewall: hook trampolines are noexcept; the first exception thrown by a sink is
+// stored, emulation stops, and run() rethrows it after uc_emu_start returned.
+#pragma once
+
+#include <unicorn/unicorn.h>
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "emu/arch_info.h"
+#include "emu/cycle_model.h"
+#include "mmu/mm.h"
+#include "probesim/result.h"
+#include "probesim/types.h"
+
+namespace probesim::emu {
+
+class VirtualClock;
+class Cpu;
+
+enum class StopKind {
+  Budget,        // the instruction budget ran out
+  Requested,     // a sink asked to stop (exit, exec, block)
+  Interrupt,     // a CPU exception other than syscall: int3/BRK, #DE, UDEF...
+  Fault,         // an access to unmapped or forbidden memory
+  InvalidInsn,   // Unicorn could not decode/execute the instruction
+};
+
+struct CpuStop {
+  StopKind kind = StopKind::Budget;
+  uint32_t intno = 0;          // Interrupt: Unicorn's intno (x86 vector / arm64 EXCP_*)
+  mmu::Access access = mmu::Access::Read;  // Fault
+  uint64_t addr = 0;           // Fault: the faulting data/fetch address
+  uint64_t pc = 0;             // PC of the faulting/trapping instruction (see pc_precise)
+  bool pc_precise = true;      // arm64 data faults: PC recovered by decoding (see cpu.cc)
+};
+
+// Receives syscalls inside the Unicorn hook. The sink reads/writes registers through the Cpu
+// and may call request_stop(). It must not map/unmap Unicorn memory except through the Mm.
+class SyscallSink {
+ public:
+  virtual ~SyscallSink() = default;
+  virtual void on_syscall(Cpu& cpu) = 0;
+};
+
+class Cpu final : public mmu::MmObserver {
+ public:
+  static Result<std::unique_ptr<Cpu>> create(Arch arch, VirtualClock& clock, SyscallSink& sink);
+  ~Cpu() override;
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+
+  Arch arch() const { return info_.arch; }
+  const ArchInfo& info() const { return info_; }
+
+  uint64_t reg(int uc_reg) const;
+  void set_reg(int uc_reg, uint64_t value);
+  uint64_t pc() const;
+  void set_pc(uint64_t pc);
+
+  // Run from the current PC until `budget` more instructions have executed or something stops
+  // the CPU. Rethrows a stored sink exception.
+  CpuStop run(InsnCount budget);
+  // From inside a sink: stop after the current instruction.
+  void request_stop();
+
+  // Memory access through Unicorn (debugger-style, ignores protections).
+  bool read_mem(GuestAddr addr, void* out, size_t n) const;
+
+  // Code at [addr, addr+len) changed: drop Unicorn's translations and our block costs.
+  void invalidate_code(GuestAddr addr, uint64_t len);
+
+  InsnCount insns() const { return InsnCount{insns_}; }
+  CycleModel& cycle_model() { return model_; }
+  size_t region_count() const { return regions_; }
+
+  // MmObserver: realization of the mm in Unicorn.
+  void on_unmap(GuestAddr start, uint64_t len) override;
+  void on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) override;
+
+ private:
+  Cpu(const ArchInfo& info, VirtualClock& clock, SyscallSink& sink);
+  Result<void> init();
+  void check(uc_err e, const char* what) const;  // our bug if a uc_* call fails
+  void store_exception(std::exception_ptr e);
+  uint64_t recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const;
+  void hook_emulated_sites(const BlockCost& cost);
+
+  static void on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
+  static void on_x86_syscall(uc_engine* uc, void* self) noexcept;
+  static void on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept;
+  static bool on_mem_invalid(uc_engine* uc, uc_mem_type type, uint64_t addr, int size,
+                             int64_t value, void* self) noexcept;
+  static void on_mem_sync(uc_engine*, uc_mem_type, uint64_t, int, int64_t, void*) noexcept {}
+  static uint32_t on_arm64_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp,
+                               void* self) noexcept;
+  static void on_emulated_insn(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
+  static bool on_invalid_insn(uc_engine* uc, void* self) noexcept;
+
+  const ArchInfo& info_;
+  VirtualClock& clock_;
+  SyscallSink& sink_;
+  CycleModel model_;
+  uc_engine* uc_ = nullptr;
+  uint64_t insns_ = 0;
+  uint64_t stop_at_ = 0;
+  uint64_t block_pc_ = 0;       // start of the block being executed (fault PC recovery)
+  bool stop_recorded_ = false;
+  bool in_x86_syscall_ = false;
+  CpuStop stop_;
+  std::exception_ptr pending_;
+  size_t regions_ = 0;
+  std::unordered_set<uint64_t> emulated_sites_;
+};
+
+}  // namespace probesim::emu

@@ -1,0 +1,70 @@
+#include "emu/cycle_model.h"
+
+#include "probesim/assert.h"
+
+namespace probesim::emu {
+
+CycleModel::CycleModel(Arch arch) : arch_(arch), costs_(class_costs(arch)), front_(kFrontSize) {
+  cs_err e = arch == Arch::X86_64 ? cs_open(CS_ARCH_X86, CS_MODE_64, &cs_)
+                                  : cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs_);
+  PROBESIM_ASSERT_MSG(e == CS_ERR_OK, cs_strerror(e));
+  cs_option(cs_, CS_OPT_DETAIL, CS_OPT_ON);
+}
+
+CycleModel::~CycleModel() { cs_close(&cs_); }
+
+static size_t front_index(uint64_t addr) { return (addr ^ (addr >> 12)) & (4096 - 1); }
+
+const BlockCost* CycleModel::lookup(uint64_t addr, uint32_t size) const {
+  const FrontEntry& f = front_[front_index(addr)];
+  if (f.addr == addr && f.size == size) return f.cost;
+  auto it = blocks_.find(addr);
+  if (it == blocks_.end() || it->second.first != size) return nullptr;
+  front_[front_index(addr)] = FrontEntry{addr, size, &it->second.second};
+  return &it->second.second;
+}
+
+const BlockCost& CycleModel::block(uint64_t addr, std::span<const uint8_t> code) {
+  uint32_t size = static_cast<uint32_t>(code.size());
+  if (const BlockCost* c = lookup(addr, size)) return *c;
+  auto& slot = blocks_[addr];
+  slot = {size, decode(addr, code)};
+  front_[front_index(addr)] = FrontEntry{addr, size, &slot.second};
+  return slot.second;
+}
+
+BlockCost CycleModel::decode(uint64_t addr, std::span<const uint8_t> code) const {
+  BlockCost cost;
+  cs_insn* insn = cs_malloc(cs_);
+  const uint8_t* p = code.data();
+  size_t left = code.size();
+  uint64_t a = addr;
+  while (left > 0 && cs_disasm_iter(cs_, &p, &left, &a, insn)) {
+    InsnClass cls = classify(*insn);
+    cost.insns += 1;
+    cost.cycles += costs_[static_cast<size_t>(cls)].cycles;
+    if (arch_ == Arch::X86_64 && (insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP))
+      cost.emulated.push_back(insn->address);
+  }
+  cs_free(insn, 1);
+  if (left > 0) {
+    // Undecodable tail (Unicorn will raise #UD/UDEF on it): count it as one instruction.
+    cost.insns += 1;
+    cost.cycles += 1;
+  }
+  return cost;
+}
+
+void CycleModel::invalidate(uint64_t start, uint64_t len) {
+  uint64_t end = start + len;
+  for (auto it = blocks_.begin(); it != blocks_.end();) {
+    uint64_t b = it->first, e = b + it->second.first;
+    if (b < end && start < e)
+      it = blocks_.erase(it);
+    else
+      ++it;
+  }
+  std::fill(front_.begin(), front_.end(), FrontEntry{});
+}
+
+}  // namespace probesim::emu

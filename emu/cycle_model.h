@@ -1,0 +1,80 @@
+// The fast-mode cycle model (DESIGN.md "Cycle model"): every executed basic block is charged
+// the sum of its instructions' modelled latencies. Costs come from per-arch data tables
+// (cycle_tables.cc, with sources) by instruction class. A block is decoded with Capstone once,
+// on first execution, and the result is cached until the code in its range changes
+// (invalidate()). Capstone costs ~1 us per instruction, so nothing here runs per instruction.
+#pragma once
+
+#include <capstone/capstone.h>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "probesim/types.h"
+
+namespace probesim::emu {
+
+enum class InsnClass : uint8_t {
+  Alu, Mul, Div, Load, Store, Branch, CallRet, FpSimd, FpDiv, StringOp, Syscall, Atomic, Nop,
+  kCount
+};
+
+struct ClassCost {
+  InsnClass cls;
+  uint16_t cycles;
+  std::string_view name;
+};
+
+// Per-arch table, indexed by InsnClass (cycle_tables.cc states the sources).
+std::span<const ClassCost> class_costs(Arch arch);
+
+struct BlockCost {
+  uint32_t insns = 0;
+  uint32_t cycles = 0;
+  // Addresses of instructions that must be emulated by the machine rather than by Unicorn
+  // (x86 rdtsc/rdtscp: Unicorn would read the host TSC). Rare; usually empty.
+  std::vector<uint64_t> emulated;
+};
+
+class CycleModel {
+ public:
+  explicit CycleModel(Arch arch);
+  ~CycleModel();
+  CycleModel(const CycleModel&) = delete;
+  CycleModel& operator=(const CycleModel&) = delete;
+
+  // The cost of the block of `code` (guest bytes) starting at `addr`. Cached by address.
+  const BlockCost& block(uint64_t addr, std::span<const uint8_t> code);
+  // Fast path: the cached cost or null. Direct-mapped front cache over the hash map.
+  const BlockCost* lookup(uint64_t addr, uint32_t size) const;
+  // Forget every block overlapping [start, start+len) (code changed or was unmapped).
+  void invalidate(uint64_t start, uint64_t len);
+
+  InsnClass classify(const cs_insn& insn) const;
+  csh capstone() const { return cs_; }
+  size_t cached_blocks() const { return blocks_.size(); }
+
+ private:
+  struct Key {
+    uint64_t addr;
+    uint32_t size;
+  };
+  BlockCost decode(uint64_t addr, std::span<const uint8_t> code) const;
+
+  Arch arch_;
+  csh cs_ = 0;
+  std::span<const ClassCost> costs_;
+  std::unordered_map<uint64_t, std::pair<uint32_t, BlockCost>> blocks_;  // addr -> (size, cost)
+  static constexpr size_t kFrontSize = 4096;
+  struct FrontEntry {
+    uint64_t addr = ~0ull;
+    uint32_t size = 0;
+    const BlockCost* cost = nullptr;
+  };
+  mutable std::vector<FrontEntry> front_;
+};
+
+}  // namespace probesim::emu

@@ -1,0 +1,95 @@
+// Guest faults: a CpuStop that is not a syscall becomes a signal, as Linux's trap handlers
+// decide (arch/x86/kernel/traps.c, arch/arm64/mm/fault.c). Synchronous fault signals are
+// forced: blocked or ignored ones revert to the default action, which for all of these is to
+// terminate with a core dump. Delivering to a guest handler comes with the signals issue;
+// until then a recorded handler is mentioned in the report.
+#include "emu/machine_state.h"
+
+namespace probesim::emu {
+namespace {
+
+constexpr int kSigIll = 4, kSigTrap = 5, kSigBus = 7, kSigFpe = 8, kSigSegv = 11;
+constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdrerr = 2, kIllIllopc = 1;
+constexpr int kFpeIntdiv = 1, kTrapBrkpt = 1, kSiKernel = 0x80;
+
+struct TrapRow {
+  Arch arch;
+  uint32_t intno;
+  int signo;
+  int si_code;
+  const char* what;
+};
+
+// Unicorn intno: x86 exception vectors; arm64 QEMU EXCP_* numbers (stack-facts.md §5).
+constexpr TrapRow kTraps[] = {
+    {Arch::X86_64, 0, kSigFpe, kFpeIntdiv, "integer divide error"},
+    {Arch::X86_64, 1, kSigTrap, kTrapBrkpt, "debug trap"},
+    {Arch::X86_64, 3, kSigTrap, kSiKernel, "breakpoint (int3)"},
+    {Arch::X86_64, 6, kSigIll, kIllIllopc, "invalid opcode"},
+    {Arch::X86_64, 13, kSigSegv, kSiKernel, "general protection fault"},
+    {Arch::AArch64, 1, kSigIll, kIllIllopc, "undefined instruction"},
+    {Arch::AArch64, 7, kSigTrap, kTrapBrkpt, "breakpoint (brk)"},
+};
+
+GuestFault fault_from_trap(Arch arch, const CpuStop& s) {
+  for (const TrapRow& r : kTraps)
+    if (r.arch == arch && r.intno == s.intno)
+      return GuestFault{r.signo, r.si_code, s.pc, s.pc, true, r.what};
+  return GuestFault{kSigSegv, kSiKernel, s.pc, s.pc, true,
+                    "unexpected CPU exception " + std::to_string(s.intno)};
+}
+
+const char* access_word(mmu::Access a) {
+  return a == mmu::Access::Write ? "write" : a == mmu::Access::Exec ? "execute" : "read";
+}
+
+GuestFault fault_from_memory(const mmu::Mm& mm, const CpuStop& s) {
+  GuestFault f{kSigSegv, kSegvMaperr, s.addr, s.pc, s.pc_precise, ""};
+  std::string verb = access_word(s.access);
+  switch (mm.classify_fault(GuestAddr{s.addr}, s.access)) {
+    case mmu::FaultKind::AccErr:
+      f.si_code = kSegvAccerr;
+      f.what = verb + " of memory without " + (verb == "read" ? "read" : verb) + " permission";
+      break;
+    case mmu::FaultKind::Bus:
+      f.signo = kSigBus;
+      f.si_code = kBusAdrerr;
+      f.what = verb + " beyond the end of a mapped file";
+      break;
+    default:
+      f.what = verb + " of unmapped memory";
+      break;
+  }
+  return f;
+}
+
+}  // namespace
+
+void MachineState::handle_stop(Process& p, const CpuStop& stop) {
+  std::optional<GuestFault> fault;
+  switch (stop.kind) {
+    case StopKind::Budget:
+    case StopKind::Requested:
+      return;
+    case StopKind::Fault:
+      fault = fault_from_memory(p.mm(), stop);
+      break;
+    case StopKind::Interrupt:
+      fault = fault_from_trap(config_.arch, stop);
+      break;
+    case StopKind::InvalidInsn:
+      fault = GuestFault{kSigIll, kIllIllopc, stop.pc, stop.pc, true, "illegal instruction"};
+      break;
+  }
+  ++stats_.faults;
+  if (p.sigactions[fault->signo].handler > 1)
+    fault->what += " (the guest's handler was not run: signal delivery is not modelled yet)";
+  ExitStatus s;
+  s.signaled = true;
+  s.signo = fault->signo;
+  s.core_dumped = true;
+  s.fault = std::move(fault);
+  p.set_exit(std::move(s));
+}
+
+}  // namespace probesim::emu

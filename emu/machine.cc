@@ -1,0 +1,203 @@
+// The public Machine facade over emu::MachineState (pimpl).
+#include "probesim/machine.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "emu/machine_state.h"
+#include "loader/elf_file.h"
+
+namespace probesim {
+namespace {
+
+// Host file descriptor as a guest stdio stream (the CLI's pass-through mode).
+class HostFdSink final : public emu::OutputSink {
+ public:
+  explicit HostFdSink(int fd) : fd_(fd) {}
+  void write(std::span<const uint8_t> data) override {
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // host stdout closed: the guest's write still "succeeds"
+      off += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+class BufferSink final : public emu::OutputSink {
+ public:
+  void write(std::span<const uint8_t> data) override { buf_.append(data.begin(), data.end()); }
+  const std::string& data() const { return buf_; }
+
+ private:
+  std::string buf_;
+};
+
+class HostFdSource final : public emu::InputSource {
+ public:
+  explicit HostFdSource(int fd) : fd_(fd) {}
+  int64_t read(std::span<uint8_t> out) override {
+    ssize_t n;
+    do n = ::read(fd_, out.data(), out.size());
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -EIO : n;
+  }
+
+ private:
+  int fd_;
+};
+
+class BufferSource final : public emu::InputSource {
+ public:
+  explicit BufferSource(std::string data) : data_(std::move(data)) {}
+  int64_t read(std::span<uint8_t> out) override {
+    size_t n = std::min(out.size(), data_.size() - pos_);
+    std::copy_n(data_.data() + pos_, n, out.data());
+    pos_ += n;
+    return static_cast<int64_t>(n);
+  }
+
+ private:
+  std::string data_;
+  size_t pos_ = 0;
+};
+
+class FunctionStrace final : public emu::StraceSink {
+ public:
+  explicit FunctionStrace(std::function<void(const std::string&)> f) : f_(std::move(f)) {}
+  void line(const std::string& text) override { f_(text); }
+
+ private:
+  std::function<void(const std::string&)> f_;
+};
+
+ProcessExit to_public(const emu::ExitStatus& s) {
+  ProcessExit e;
+  e.signaled = s.signaled;
+  e.code = s.code;
+  e.signo = s.signo;
+  e.core_dumped = s.core_dumped;
+  e.shell_status = s.shell_status();
+  e.description = s.describe();
+  if (s.fault) {
+    const emu::GuestFault& f = *s.fault;
+    e.fault = Fault{f.signo, f.si_code, f.addr, f.pc, f.pc_precise, f.what};
+  }
+  return e;
+}
+
+}  // namespace
+
+struct Machine::Impl {
+  explicit Impl(emu::MachineConfig c) : state(std::move(c)) {}
+  emu::MachineState state;
+  struct Captured {
+    std::shared_ptr<BufferSink> out, err;
+  };
+  std::map<int, Captured> captured;
+  std::unique_ptr<FunctionStrace> strace;
+};
+
+Machine::Machine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Machine::~Machine() = default;
+
+Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
+  emu::MachineConfig c;
+  c.arch = o.arch;
+  c.root = o.root;
+  c.seed = o.seed;
+  c.quantum = o.quantum == 0 ? 1 : o.quantum;
+  auto impl = std::make_unique<Impl>(std::move(c));
+  PROBESIM_TRY_VOID(impl->state.init());
+  return std::unique_ptr<Machine>(new Machine(std::move(impl)));
+}
+
+Result<int> Machine::spawn(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& envp, Stdio stdio,
+                           std::string stdin_data, const std::string& cwd) {
+  std::shared_ptr<emu::OutputSink> out, err;
+  std::shared_ptr<emu::InputSource> in;
+  Impl::Captured cap;
+  if (stdio == Stdio::PassThrough) {
+    out = std::make_shared<HostFdSink>(1);
+    err = std::make_shared<HostFdSink>(2);
+    in = std::make_shared<HostFdSource>(0);
+  } else {
+    cap.out = std::make_shared<BufferSink>();
+    cap.err = std::make_shared<BufferSink>();
+    out = cap.out;
+    err = cap.err;
+    in = std::make_shared<BufferSource>(std::move(stdin_data));
+  }
+  emu::Process* p = PROBESIM_TRY(impl_->state.spawn(argv, envp, cwd, out, err, in));
+  if (stdio == Stdio::Capture) impl_->captured[p->pid()] = cap;
+  return p->pid();
+}
+
+bool Machine::run(uint64_t max_insns, const std::function<bool()>& should_stop) {
+  return impl_->state.run(max_insns, should_stop);
+}
+
+std::optional<ProcessExit> Machine::exit_of(int pid) const {
+  emu::Process* p = impl_->state.process(pid);
+  if (!p || !p->exit_status()) return std::nullopt;
+  return to_public(*p->exit_status());
+}
+
+std::string Machine::captured_stdout(int pid) const {
+  auto it = impl_->captured.find(pid);
+  return it == impl_->captured.end() ? std::string() : it->second.out->data();
+}
+
+std::string Machine::captured_stderr(int pid) const {
+  auto it = impl_->captured.find(pid);
+  return it == impl_->captured.end() ? std::string() : it->second.err->data();
+}
+
+void Machine::set_strace(std::function<void(const std::string&)> sink) {
+  impl_->strace = sink ? std::make_unique<FunctionStrace>(std::move(sink)) : nullptr;
+  impl_->state.set_strace(impl_->strace.get());
+}
+
+Stats Machine::stats() const {
+  emu::MachineState& s = impl_->state;
+  Stats out;
+  out.instructions = s.insns().value;
+  out.cycles = s.clock().cycles().value;
+  out.virtual_seconds = static_cast<double>(s.clock().monotonic_ns()) / 1e9;
+  out.faults = s.stats().faults;
+  out.quanta = s.stats().quanta;
+  out.syscalls = s.stats().syscalls;
+  out.unknown_syscalls = s.stats().unknown_syscalls;
+  return out;
+}
+
+Arch Machine::arch() const { return impl_->state.arch(); }
+emu::MachineState& Machine::state() { return impl_->state; }
+
+Result<Arch> detect_arch(const std::string& root, const std::string& path) {
+  // Only the ELF identification and e_machine are needed; the full validation happens at spawn.
+  std::string host = root == "/" ? path : root + "/" + path;
+  std::ifstream f(host, std::ios::binary);
+  if (!f) return Error::make(path + ": cannot open: " + std::strerror(errno), ENOENT);
+  uint8_t h[20] = {};
+  f.read(reinterpret_cast<char*>(h), sizeof h);
+  if (f.gcount() < static_cast<std::streamsize>(sizeof h) || h[0] != 0x7f || h[1] != 'E' ||
+      h[2] != 'L' || h[3] != 'F')
+    return Error::make(path + ": not an ELF file", ENOEXEC);
+  uint16_t machine = static_cast<uint16_t>(h[18] | (h[19] << 8));
+  if (machine == 62) return Arch::X86_64;
+  if (machine == 183) return Arch::AArch64;
+  return Error::make(path + ": ELF machine " + std::to_string(machine) +
+                         " is not supported: probesim runs x86_64 and aarch64 programs",
+                     ENOEXEC);
+}
+
+}  // namespace probesim

@@ -1,0 +1,108 @@
+// MachineState: everything one emulated machine owns, behind the public Machine facade
+// (include/probesim/machine.h). The run loop (machine_run.cc), the syscall dispatcher
+// (syscalls/dispatch.cc) and the handlers operate on it.
+//
+// Ownership: MachineState owns the inode cache (and through it every page cache), the Vfs,
+// the clock, the seeded RNG streams and all processes. Processes own their mm and Cpu.
+// Who may touch what: only the thread that called Machine::run (the emulation thread),
+// between or inside quanta; the Python layer releases the GIL while this happens.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "emu/deterministic_rng.h"
+#include "emu/process.h"
+#include "emu/syscalls/syscall.h"
+#include "emu/virtual_clock.h"
+#include "emu/vfs/console_file.h"
+#include "emu/vfs/vfs.h"
+#include "mmu/inode_cache.h"
+#include "probesim/types.h"
+
+namespace probesim::emu {
+
+struct MachineConfig {
+  Arch arch = Arch::X86_64;
+  std::string root = "/";
+  uint64_t seed = 0;
+  uint64_t quantum = 1'000'000;          // instructions per scheduling quantum
+  uint64_t cpu_hz = VirtualClock::kDefaultHz;
+  int64_t epoch_sec = VirtualClock::kDefaultEpoch;
+};
+
+struct MachineStats {
+  std::map<std::string, uint64_t> syscalls;          // by name
+  std::map<std::string, uint64_t> unknown_syscalls;  // -ENOSYS ones, by name or "syscall_<nr>"
+  uint64_t faults = 0;                               // guest faults delivered as signals
+  uint64_t quanta = 0;
+};
+
+// Where --strace lines go; null = strace off (zero cost: the dispatcher checks first).
+class StraceSink {
+ public:
+  virtual ~StraceSink() = default;
+  virtual void line(const std::string& text) = 0;
+};
+
+class MachineState final : public SyscallSink {
+ public:
+  explicit MachineState(MachineConfig config);
+  ~MachineState() override;
+  // Fallible part of construction (the guest root must exist). Call once, before anything else.
+  Result<void> init();
+
+  const MachineConfig& config() const { return config_; }
+  Arch arch() const { return config_.arch; }
+  VirtualClock& clock() { return clock_; }
+  DeterministicRng& rng() { return rng_; }
+  mmu::InodeCache& inodes() { return *inodes_; }
+  Vfs& vfs() { return *vfs_; }
+  MachineStats& stats() { return stats_; }
+  InsnCount insns() const;
+
+  void set_strace(StraceSink* s) { strace_ = s; }
+  StraceSink* strace() { return strace_; }
+
+  // Create a process running `argv[0]` (a guest path, relative to `cwd`) with a fresh mm and
+  // working directory `cwd`; it does not run yet.
+  Result<Process*> spawn(const std::vector<std::string>& argv, const std::vector<std::string>& envp,
+                         const std::string& cwd,
+                         std::shared_ptr<OutputSink> out, std::shared_ptr<OutputSink> err,
+                         std::shared_ptr<InputSource> in);
+  Process* process(int pid);
+  std::vector<Process*> processes();
+
+  // Run until every process has exited, or `max_insns` more instructions ran (0 = no limit),
+  // or `should_stop()` returns true between quanta (Ctrl-C). Returns true if all exited.
+  bool run(uint64_t max_insns, const std::function<bool()>& should_stop);
+
+  // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
+  void on_syscall(Cpu& cpu) override;
+
+ private:
+  void run_quantum(Process& p, uint64_t budget);
+  void account(Process& p, uint64_t insns);
+  void handle_stop(Process& p, const CpuStop& stop);
+  void reap_resources(Process& p);
+
+  MachineConfig config_;
+  VirtualClock clock_;
+  DeterministicRng rng_;       // getrandom
+  DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
+  std::unique_ptr<mmu::InodeCache> inodes_;
+  std::unique_ptr<Vfs> vfs_;
+  std::map<int, std::unique_ptr<Process>> procs_;
+  int next_pid_ = 100;  // pids are allocated deterministically, starting here
+  MachineStats stats_;
+  StraceSink* strace_ = nullptr;
+  Process* current_ = nullptr;  // the process whose Cpu is running (set by run_quantum)
+  uint64_t total_insns_ = 0;
+};
+
+}  // namespace probesim::emu

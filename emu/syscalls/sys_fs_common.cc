@@ -1,0 +1,94 @@
+#include "emu/syscalls/sys_fs_common.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+#include "emu/vfs/fd_table.h"
+#include "emu/vfs/fs_struct.h"
+#include "emu/vfs/vfs_abi.h"
+
+namespace probesim::emu {
+namespace {
+
+// Data moves between Files and guest memory in chunks of this size, so a huge count never
+// allocates more than this on the host.
+constexpr uint64_t kChunk = 64 * 1024;
+
+// A read with nothing available yet. Until blocking tasks exist, both O_NONBLOCK and
+// blocking reads report -EAGAIN.
+int64_t would_block(const File&) {
+  return -EAGAIN;
+}
+
+}  // namespace
+
+Caller caller_of(SyscallContext& ctx) {
+  return Caller{ctx.fs(), &ctx.fds(), ctx.exe_path(), ctx.pid()};
+}
+
+std::shared_ptr<File> fd_file(SyscallContext& ctx, int fd, PathFd path_fd) {
+  std::shared_ptr<File> f = ctx.fds().get(fd);
+  if (f && path_fd == PathFd::Rejected && f->is_path_only()) return nullptr;
+  return f;
+}
+
+Result<std::string> at_base(SyscallContext& ctx, int dirfd, std::string_view path) {
+  if (!path.empty() && path[0] == '/') return std::string("/");
+  if (dirfd == kAT_FDCWD) return ctx.fs().cwd;
+  std::shared_ptr<File> dir = ctx.fds().get(dirfd);
+  if (!dir) return vfs_error(EBADF, path);
+  if (!dir->is_dir()) return vfs_error(ENOTDIR, path);
+  return dir->path();
+}
+
+Result<std::string> path_arg(SyscallContext& ctx, uint64_t ptr) {
+  if (ptr == 0) return Error::make("null path", EFAULT);
+  return ctx.read_path(GuestAddr{ptr});
+}
+
+int64_t read_to_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count,
+                     std::optional<uint64_t> pos) {
+  count = std::min(count, kMaxRwCount);
+  std::vector<uint8_t> chunk(std::min(count, kChunk));
+  uint64_t done = 0;
+  while (done < count) {
+    const std::span<uint8_t> want(chunk.data(), std::min(kChunk, count - done));
+    const int64_t n = pos ? f.pread(want, *pos + done) : f.read(want);
+    if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(f);
+    if (n < 0) return done ? static_cast<int64_t>(done) : n;
+    if (n == 0) break;
+    if (!ctx.write_user(buf + done, chunk.data(), static_cast<size_t>(n))) {
+      if (!pos && f.is_regular()) f.set_f_pos(f.f_pos() - static_cast<uint64_t>(n));
+      return done ? static_cast<int64_t>(done) : -EFAULT;
+    }
+    done += static_cast<uint64_t>(n);
+    if (static_cast<uint64_t>(n) < want.size()) break;
+  }
+  return static_cast<int64_t>(done);
+}
+
+int64_t write_from_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count,
+                        std::optional<uint64_t> pos) {
+  count = std::min(count, kMaxRwCount);
+  std::vector<uint8_t> chunk(std::min(count, kChunk));
+  uint64_t done = 0;
+  while (done < count) {
+    const std::span<uint8_t> part(chunk.data(), std::min(kChunk, count - done));
+    if (!ctx.read_user(buf + done, part.data(), part.size())) {
+      return done ? static_cast<int64_t>(done) : -EFAULT;
+    }
+    const int64_t n = pos ? f.pwrite(part, *pos + done) : f.write(part);
+    if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(f);
+    if (n < 0) return done ? static_cast<int64_t>(done) : n;
+    done += static_cast<uint64_t>(n);
+    if (static_cast<uint64_t>(n) < part.size()) break;
+  }
+  return static_cast<int64_t>(done);
+}
+
+int64_t put_user_bytes(SyscallContext& ctx, uint64_t dst, const void* src, size_t n) {
+  return ctx.write_user(GuestAddr{dst}, src, n) ? 0 : -EFAULT;
+}
+
+}  // namespace probesim::emu

@@ -1,0 +1,148 @@
+// File syscalls, part 4: changing the namespace (mkdir, unlink, rmdir, rename) and attributes
+// (chmod, utimensat), and statfs. All changes land in the Vfs overlay, never on the host.
+#include <cerrno>
+
+#include "emu/syscalls/kstat.h"
+#include "emu/syscalls/sys_fs_common.h"
+#include "emu/syscalls/syscall_handlers.h"
+#include "emu/vfs/vfs_abi.h"
+
+namespace probesim::emu {
+namespace {
+
+int64_t ok_or_errno(const Result<void>& r) {
+  return r ? 0 : neg_errno(r.error());
+}
+
+// Runs op(caller, base, path) for a (dirfd, path pointer) pair.
+template <class Op>
+int64_t with_path(SyscallContext& ctx, int dirfd, uint64_t path_ptr, Op op) {
+  Result<std::string> path = path_arg(ctx, path_ptr);
+  if (!path) return neg_errno(path.error());
+  Result<std::string> base = at_base(ctx, dirfd, *path);
+  if (!base) return neg_errno(base.error());
+  return ok_or_errno(op(caller_of(ctx), *base, *path));
+}
+
+int64_t do_mkdirat(SyscallContext& ctx, int dirfd, uint64_t path, uint32_t mode) {
+  return with_path(ctx, dirfd, path, [&](const Caller& c, std::string_view b, std::string_view p) {
+    return ctx.vfs().mkdir(c, b, p, mode);
+  });
+}
+
+int64_t do_unlinkat(SyscallContext& ctx, int dirfd, uint64_t path, uint32_t flags) {
+  if (flags & ~kAT_REMOVEDIR) return -EINVAL;
+  return with_path(ctx, dirfd, path, [&](const Caller& c, std::string_view b, std::string_view p) {
+    return (flags & kAT_REMOVEDIR) ? ctx.vfs().rmdir(c, b, p) : ctx.vfs().unlink(c, b, p);
+  });
+}
+
+int64_t do_renameat(SyscallContext& ctx, int olddir, uint64_t oldp, int newdir, uint64_t newp) {
+  Result<std::string> old_path = path_arg(ctx, oldp);
+  if (!old_path) return neg_errno(old_path.error());
+  Result<std::string> new_path = path_arg(ctx, newp);
+  if (!new_path) return neg_errno(new_path.error());
+  Result<std::string> old_base = at_base(ctx, olddir, *old_path);
+  if (!old_base) return neg_errno(old_base.error());
+  Result<std::string> new_base = at_base(ctx, newdir, *new_path);
+  if (!new_base) return neg_errno(new_base.error());
+  return ok_or_errno(ctx.vfs().rename(caller_of(ctx), *old_base, *old_path, *new_base, *new_path));
+}
+
+int64_t do_fchmodat(SyscallContext& ctx, int dirfd, uint64_t path, uint32_t mode) {
+  return with_path(ctx, dirfd, path, [&](const Caller& c, std::string_view b, std::string_view p) {
+    return ctx.vfs().chmod(c, b, p, mode);
+  });
+}
+
+bool valid_nsec(int64_t nsec) {
+  return nsec == kUTIME_NOW || nsec == kUTIME_OMIT || (nsec >= 0 && nsec < 1'000'000'000);
+}
+
+}  // namespace
+
+int64_t sys_mkdir(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_mkdirat(ctx, kAT_FDCWD, a.a[0], static_cast<uint32_t>(a.a[1]));
+}
+int64_t sys_mkdirat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_mkdirat(ctx, arg_int(a.a[0]), a.a[1], static_cast<uint32_t>(a.a[2]));
+}
+int64_t sys_unlink(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_unlinkat(ctx, kAT_FDCWD, a.a[0], 0);
+}
+int64_t sys_unlinkat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_unlinkat(ctx, arg_int(a.a[0]), a.a[1], static_cast<uint32_t>(a.a[2]));
+}
+int64_t sys_rmdir(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_unlinkat(ctx, kAT_FDCWD, a.a[0], kAT_REMOVEDIR);
+}
+int64_t sys_rename(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_renameat(ctx, kAT_FDCWD, a.a[0], kAT_FDCWD, a.a[1]);
+}
+int64_t sys_renameat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_renameat(ctx, arg_int(a.a[0]), a.a[1], arg_int(a.a[2]), a.a[3]);
+}
+int64_t sys_chmod(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_fchmodat(ctx, kAT_FDCWD, a.a[0], static_cast<uint32_t>(a.a[1]));
+}
+int64_t sys_fchmodat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_fchmodat(ctx, arg_int(a.a[0]), a.a[1], static_cast<uint32_t>(a.a[2]));
+}
+
+int64_t sys_fchmod(SyscallContext& ctx, const SyscallArgs& a) {
+  std::shared_ptr<File> f = fd_file(ctx, arg_int(a.a[0]), PathFd::Rejected);
+  if (!f) return -EBADF;
+  ctx.vfs().chmod(*f, static_cast<uint32_t>(a.a[1]));
+  return 0;
+}
+
+// utimensat(dirfd, path, times[2], flags); a null path (futimens) means dirfd itself.
+int64_t sys_utimensat(SyscallContext& ctx, const SyscallArgs& a) {
+  const int dirfd = arg_int(a.a[0]);
+  const uint32_t flags = static_cast<uint32_t>(a.a[3]);
+  if (flags & ~(kAT_SYMLINK_NOFOLLOW | kAT_EMPTY_PATH)) return -EINVAL;
+  Timespec times[2] = {{0, kUTIME_NOW}, {0, kUTIME_NOW}};
+  if (a.a[2] != 0) {
+    if (!ctx.read_user(GuestAddr{a.a[2]}, times, sizeof times)) return -EFAULT;
+    if (!valid_nsec(times[0].nsec) || !valid_nsec(times[1].nsec)) return -EINVAL;
+  }
+  std::string path;
+  if (a.a[1] != 0) {
+    Result<std::string> p = path_arg(ctx, a.a[1]);
+    if (!p) return neg_errno(p.error());
+    path = std::move(*p);
+  } else if (flags & kAT_SYMLINK_NOFOLLOW) {
+    return -EINVAL;
+  } else if (dirfd == kAT_FDCWD) {
+    return -EFAULT;
+  }
+  if (path.empty()) {
+    if (a.a[1] != 0 && !(flags & kAT_EMPTY_PATH)) return -ENOENT;
+    std::shared_ptr<File> f = fd_file(ctx, dirfd, PathFd::Rejected);
+    if (!f) return -EBADF;
+    ctx.vfs().utimens(*f, times);
+    return 0;
+  }
+  Result<std::string> base = at_base(ctx, dirfd, path);
+  if (!base) return neg_errno(base.error());
+  const Follow follow = (flags & kAT_SYMLINK_NOFOLLOW) ? Follow::No : Follow::Yes;
+  return ok_or_errno(ctx.vfs().utimens(caller_of(ctx), *base, path, times, follow));
+}
+
+int64_t sys_statfs(SyscallContext& ctx, const SyscallArgs& a) {
+  Result<std::string> path = path_arg(ctx, a.a[0]);
+  if (!path) return neg_errno(path.error());
+  Result<KStatfs> st = ctx.vfs().statfs(caller_of(ctx), ctx.fs().cwd, *path);
+  if (!st) return neg_errno(st.error());
+  const std::array<uint8_t, kStatfsSize> bytes = encode_statfs(*st);
+  return put_user_bytes(ctx, a.a[1], bytes.data(), bytes.size());
+}
+
+int64_t sys_fstatfs(SyscallContext& ctx, const SyscallArgs& a) {
+  std::shared_ptr<File> f = fd_file(ctx, arg_int(a.a[0]), PathFd::Allowed);
+  if (!f) return -EBADF;
+  const std::array<uint8_t, kStatfsSize> bytes = encode_statfs(Vfs::statfs_of(f->dev()));
+  return put_user_bytes(ctx, a.a[1], bytes.data(), bytes.size());
+}
+
+}  // namespace probesim::emu

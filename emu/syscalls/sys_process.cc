@@ -1,0 +1,263 @@
+// Process, identity, limits and signal-disposition syscalls. Signals are recorded only
+// (delivery comes with the scheduler issue); identities are a fixed model: the guest runs as
+// root (uid/gid 0) in its own session and process group.
+#include <cerrno>
+#include <cstring>
+
+#include "emu/arch_info.h"
+#include "emu/process.h"
+#include "emu/syscalls/syscall_handlers.h"
+#include "emu/virtual_clock.h"
+
+namespace probesim::emu {
+namespace {
+
+constexpr int kSigKill = 9;
+constexpr int kSigStop = 19;
+constexpr uint64_t kSigsetSize = 8;
+constexpr uint64_t kRobustListHeadSize = 24;
+constexpr int kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004;
+constexpr int kPrSetName = 15, kPrGetName = 16;
+constexpr int kTaskCommLen = 16;
+
+int64_t write_u64(SyscallContext& ctx, uint64_t addr, uint64_t v) {
+  return ctx.write_user(GuestAddr{addr}, &v, sizeof v) ? 0 : -EFAULT;
+}
+
+int64_t exit_with(SyscallContext& ctx, int code) {
+  ExitStatus s;
+  s.code = code & 0xff;
+  ctx.proc().set_exit(s);
+  ctx.disposition = SyscallDisposition::Exited;
+  return 0;
+}
+
+bool self_or_zero(SyscallContext& ctx, uint64_t pid) {
+  return pid == 0 || static_cast<int>(pid) == ctx.pid();
+}
+
+}  // namespace
+
+// exit: the calling thread ends; with one thread per process that ends the process too.
+int64_t sys_exit(SyscallContext& ctx, const SyscallArgs& a) {
+  return exit_with(ctx, static_cast<int>(a.a[0]));
+}
+
+int64_t sys_exit_group(SyscallContext& ctx, const SyscallArgs& a) {
+  return exit_with(ctx, static_cast<int>(a.a[0]));
+}
+
+int64_t sys_getpid(SyscallContext& ctx, const SyscallArgs&) { return ctx.pid(); }
+int64_t sys_gettid(SyscallContext& ctx, const SyscallArgs&) { return ctx.task().tid(); }
+int64_t sys_getppid(SyscallContext& ctx, const SyscallArgs&) { return ctx.proc().ppid(); }
+int64_t sys_getuid(SyscallContext&, const SyscallArgs&) { return 0; }
+int64_t sys_geteuid(SyscallContext&, const SyscallArgs&) { return 0; }
+int64_t sys_getgid(SyscallContext&, const SyscallArgs&) { return 0; }
+int64_t sys_getegid(SyscallContext&, const SyscallArgs&) { return 0; }
+int64_t sys_getpgrp(SyscallContext& ctx, const SyscallArgs&) { return ctx.proc().pgid; }
+
+int64_t sys_getpgid(SyscallContext& ctx, const SyscallArgs& a) {
+  return self_or_zero(ctx, a.a[0]) ? ctx.proc().pgid : -ESRCH;
+}
+
+int64_t sys_setpgid(SyscallContext& ctx, const SyscallArgs& a) {
+  if (!self_or_zero(ctx, a.a[0])) return -ESRCH;
+  int64_t pgid = static_cast<int32_t>(a.a[1]);
+  if (pgid < 0) return -EINVAL;
+  ctx.proc().pgid = pgid == 0 ? ctx.pid() : static_cast<int>(pgid);
+  return 0;
+}
+
+int64_t sys_getsid(SyscallContext& ctx, const SyscallArgs& a) {
+  return self_or_zero(ctx, a.a[0]) ? ctx.proc().sid : -ESRCH;
+}
+
+int64_t sys_getgroups(SyscallContext&, const SyscallArgs& a) {
+  return static_cast<int32_t>(a.a[0]) < 0 ? -EINVAL : 0;  // no supplementary groups
+}
+
+int64_t sys_getresuid(SyscallContext& ctx, const SyscallArgs& a) {
+  uint32_t zero = 0;
+  for (int i = 0; i < 3; ++i)
+    if (!ctx.write_user(GuestAddr{a.a[i]}, &zero, sizeof zero)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_getresgid(SyscallContext& ctx, const SyscallArgs& a) { return sys_getresuid(ctx, a); }
+
+int64_t sys_set_tid_address(SyscallContext& ctx, const SyscallArgs& a) {
+  ctx.task().clear_child_tid = GuestAddr{a.a[0]};
+  return ctx.task().tid();
+}
+
+int64_t sys_set_robust_list(SyscallContext& ctx, const SyscallArgs& a) {
+  if (a.a[1] != kRobustListHeadSize) return -EINVAL;
+  ctx.task().robust_list = GuestAddr{a.a[0]};
+  ctx.task().robust_list_len = a.a[1];
+  return 0;
+}
+
+// rseq registration: recorded, and cpu_id_start/cpu_id (offsets 0 and 4 of struct rseq) set to
+// the CPU the task runs on, as the kernel does on return to user mode.
+int64_t sys_rseq(SyscallContext& ctx, const SyscallArgs& a) {
+  constexpr uint64_t kRseqUnregister = 1;
+  if (a.a[2] & kRseqUnregister) {
+    if (ctx.task().rseq_area.value != a.a[0]) return -EINVAL;
+    ctx.task().rseq_area = GuestAddr{0};
+    return 0;
+  }
+  if (ctx.task().rseq_area.value != 0) return ctx.task().rseq_area.value == a.a[0] ? -EBUSY : -EINVAL;
+  if (a.a[1] < 32 || (a.a[0] & 31)) return -EINVAL;
+  uint32_t cpu[2] = {0, 0};
+  if (!ctx.write_user(GuestAddr{a.a[0]}, cpu, sizeof cpu)) return -EFAULT;
+  ctx.task().rseq_area = GuestAddr{a.a[0]};
+  return 0;
+}
+
+int64_t sys_prlimit64(SyscallContext& ctx, const SyscallArgs& a) {
+  if (!self_or_zero(ctx, a.a[0])) return -ESRCH;
+  if (a.a[1] >= Process::kRlimits) return -EINVAL;
+  Rlimit& lim = ctx.proc().rlimits[a.a[1]];
+  Rlimit old = lim;
+  if (a.a[2]) {
+    Rlimit n;
+    if (!ctx.read_user(GuestAddr{a.a[2]}, &n, sizeof n)) return -EFAULT;
+    if (n.cur > n.max) return -EINVAL;
+    lim = n;
+  }
+  if (a.a[3] && !ctx.write_user(GuestAddr{a.a[3]}, &old, sizeof old)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_getrlimit(SyscallContext& ctx, const SyscallArgs& a) {
+  SyscallArgs p;
+  p.a[0] = 0; p.a[1] = a.a[0]; p.a[2] = 0; p.a[3] = a.a[1];
+  return sys_prlimit64(ctx, p);
+}
+
+int64_t sys_getrusage(SyscallContext& ctx, const SyscallArgs& a) {
+  int64_t who = static_cast<int32_t>(a.a[0]);
+  if (who != 0 && who != -1 && who != 1) return -EINVAL;  // SELF, CHILDREN, THREAD
+  uint8_t ru[144] = {};
+  if (who != -1) {
+    Timespec t = ctx.clock().monotonic();
+    int64_t utime[2] = {t.sec, t.nsec / 1000};
+    std::memcpy(ru, utime, sizeof utime);
+  }
+  return ctx.write_user(GuestAddr{a.a[1]}, ru, sizeof ru) ? 0 : -EFAULT;
+}
+
+int64_t sys_uname(SyscallContext& ctx, const SyscallArgs& a) {
+  constexpr size_t kField = 65;
+  char u[6][kField] = {};
+  std::strncpy(u[0], "Linux", kField - 1);
+  std::strncpy(u[1], "probesim", kField - 1);
+  std::strncpy(u[2], "6.1.0-probesim", kField - 1);
+  std::strncpy(u[3], "#1 SMP PREEMPT_DYNAMIC probesim", kField - 1);
+  std::string_view m = arch_info(ctx.arch()).uname_machine;
+  std::memcpy(u[4], m.data(), m.size());
+  std::strncpy(u[5], "(none)", kField - 1);
+  return ctx.write_user(GuestAddr{a.a[0]}, u, sizeof u) ? 0 : -EFAULT;
+}
+
+int64_t sys_arch_prctl(SyscallContext& ctx, const SyscallArgs& a) {
+  Cpu* cpu = ctx.proc().cpu();
+  switch (static_cast<int>(a.a[0])) {
+    case kArchSetFs: cpu->set_reg(UC_X86_REG_FS_BASE, a.a[1]); return 0;
+    case kArchSetGs: cpu->set_reg(UC_X86_REG_GS_BASE, a.a[1]); return 0;
+    case kArchGetFs: return write_u64(ctx, a.a[1], cpu->reg(UC_X86_REG_FS_BASE));
+    case kArchGetGs: return write_u64(ctx, a.a[1], cpu->reg(UC_X86_REG_GS_BASE));
+    default: return -EINVAL;  // CET, XCOMP and friends: not modelled
+  }
+}
+
+int64_t sys_prctl(SyscallContext& ctx, const SyscallArgs& a) {
+  char name[kTaskCommLen] = {};
+  switch (static_cast<int>(a.a[0])) {
+    case kPrSetName:
+      if (!ctx.read_user(GuestAddr{a.a[1]}, name, kTaskCommLen - 1)) return -EFAULT;
+      ctx.proc().comm = std::string(name, strnlen(name, kTaskCommLen - 1));
+      return 0;
+    case kPrGetName:
+      std::memcpy(name, ctx.proc().comm.data(), std::min<size_t>(ctx.proc().comm.size(), 15));
+      return ctx.write_user(GuestAddr{a.a[1]}, name, kTaskCommLen) ? 0 : -EFAULT;
+    default:
+      return -EINVAL;
+  }
+}
+
+int64_t sys_rt_sigaction(SyscallContext& ctx, const SyscallArgs& a) {
+  int sig = static_cast<int>(a.a[0]);
+  if (a.a[3] != kSigsetSize || sig < 1 || sig > Process::kNsig) return -EINVAL;
+  if (a.a[1] && (sig == kSigKill || sig == kSigStop)) return -EINVAL;
+  KSigaction& cur = ctx.proc().sigactions[sig];
+  KSigaction old = cur;
+  if (a.a[1]) {
+    KSigaction n;
+    if (!ctx.read_user(GuestAddr{a.a[1]}, &n, sizeof n)) return -EFAULT;
+    cur = n;
+  }
+  if (a.a[2] && !ctx.write_user(GuestAddr{a.a[2]}, &old, sizeof old)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_rt_sigprocmask(SyscallContext& ctx, const SyscallArgs& a) {
+  constexpr uint64_t kUnblockable = (1ull << (kSigKill - 1)) | (1ull << (kSigStop - 1));
+  if (a.a[3] != kSigsetSize) return -EINVAL;
+  uint64_t& mask = ctx.task().sigmask;
+  uint64_t old = mask;
+  if (a.a[1]) {
+    uint64_t set;
+    if (!ctx.read_user(GuestAddr{a.a[1]}, &set, sizeof set)) return -EFAULT;
+    switch (a.a[0]) {
+      case 0: mask |= set; break;   // SIG_BLOCK
+      case 1: mask &= ~set; break;  // SIG_UNBLOCK
+      case 2: mask = set; break;    // SIG_SETMASK
+      default: return -EINVAL;
+    }
+    mask &= ~kUnblockable;
+  }
+  return a.a[2] ? write_u64(ctx, a.a[2], old) : 0;
+}
+
+int64_t sys_sigaltstack(SyscallContext& ctx, const SyscallArgs& a) {
+  constexpr int kSsDisable = 2;
+  if (a.a[1]) {
+    struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss = {0, kSsDisable, 0, 0};
+    if (!ctx.write_user(GuestAddr{a.a[1]}, &ss, sizeof ss)) return -EFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_sched_getaffinity(SyscallContext& ctx, const SyscallArgs& a) {
+  if (!self_or_zero(ctx, a.a[0])) return -ESRCH;
+  if (a.a[1] < 8 || (a.a[1] & 7)) return -EINVAL;
+  uint64_t mask = 1;  // one CPU until the scheduler issue adds --cpus
+  return ctx.write_user(GuestAddr{a.a[2]}, &mask, sizeof mask) ? 8 : -EFAULT;
+}
+
+int64_t sys_sched_yield(SyscallContext&, const SyscallArgs&) { return 0; }
+
+int64_t sys_getcpu(SyscallContext& ctx, const SyscallArgs& a) {
+  uint32_t zero = 0;
+  for (int i = 0; i < 2; ++i)
+    if (a.a[i] && !ctx.write_user(GuestAddr{a.a[i]}, &zero, sizeof zero)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_sysinfo(SyscallContext& ctx, const SyscallArgs& a) {
+  // struct sysinfo (112 bytes on 64-bit): a fixed 4 GiB machine, uptime from the clock.
+  uint8_t si[112] = {};
+  int64_t uptime = ctx.clock().monotonic().sec;
+  uint64_t totalram = 4ull << 30, freeram = 3ull << 30;
+  uint32_t mem_unit = 1;
+  uint16_t procs = 1;
+  std::memcpy(si + 0, &uptime, 8);
+  std::memcpy(si + 32, &totalram, 8);
+  std::memcpy(si + 40, &freeram, 8);
+  std::memcpy(si + 80, &procs, 2);
+  std::memcpy(si + 104, &mem_unit, 4);
+  return ctx.write_user(GuestAddr{a.a[0]}, si, sizeof si) ? 0 : -EFAULT;
+}
+
+}  // namespace probesim::emu

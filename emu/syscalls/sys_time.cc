@@ -1,0 +1,126 @@
+// Time and randomness syscalls. Every value comes from the virtual clock or the machine's
+// seeded RNG: nothing reads the host's time or entropy (DESIGN.md "Determinism contract").
+#include <cerrno>
+#include <cstring>
+
+#include "emu/deterministic_rng.h"
+#include "emu/syscalls/syscall_handlers.h"
+#include "emu/virtual_clock.h"
+
+namespace probesim::emu {
+namespace {
+
+constexpr int kClockRealtime = 0;
+constexpr int kClockRealtimeCoarse = 5;
+constexpr int kClockTai = 11;
+constexpr int kTimerAbstime = 1;
+constexpr uint64_t kClockTicksPerSec = 100;  // USER_HZ
+constexpr uint64_t kGrndValidFlags = 0x1 | 0x2 | 0x4;  // GRND_NONBLOCK|RANDOM|INSECURE
+constexpr uint64_t kGetrandomMax = 33554431;           // Linux caps one call at this
+
+struct KTimespec {
+  int64_t tv_sec;
+  int64_t tv_nsec;
+};
+
+bool valid_clock(int64_t clk) { return clk >= 0 && clk <= kClockTai && clk != 10; }
+
+Timespec clock_value(SyscallContext& ctx, int64_t clk) {
+  if (clk == kClockRealtime || clk == kClockRealtimeCoarse || clk == kClockTai)
+    return ctx.clock().realtime();
+  return ctx.clock().monotonic();  // MONOTONIC*, BOOTTIME, and the CPU-time clocks
+}
+
+int64_t write_timespec(SyscallContext& ctx, uint64_t addr, Timespec t) {
+  KTimespec k{t.sec, t.nsec};
+  return ctx.write_user(GuestAddr{addr}, &k, sizeof k) ? 0 : -EFAULT;
+}
+
+// Sleeping advances virtual time (a lone task has nothing else to run meanwhile; the
+// scheduler of a later issue blocks the task instead).
+int64_t sleep_until_ns(SyscallContext& ctx, uint64_t target_ns) {
+  ctx.clock().advance_to_ns(target_ns);
+  return 0;
+}
+
+Result<uint64_t> read_duration_ns(SyscallContext& ctx, uint64_t addr) {
+  KTimespec k;
+  if (!ctx.read_user(GuestAddr{addr}, &k, sizeof k)) return Error::make("", EFAULT);
+  if (k.tv_sec < 0 || k.tv_nsec < 0 || k.tv_nsec >= 1'000'000'000) return Error::make("", EINVAL);
+  return static_cast<uint64_t>(k.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(k.tv_nsec);
+}
+
+}  // namespace
+
+int64_t sys_clock_gettime(SyscallContext& ctx, const SyscallArgs& a) {
+  int64_t clk = static_cast<int32_t>(a.a[0]);
+  if (!valid_clock(clk)) return -EINVAL;
+  return write_timespec(ctx, a.a[1], clock_value(ctx, clk));
+}
+
+int64_t sys_clock_getres(SyscallContext& ctx, const SyscallArgs& a) {
+  int64_t clk = static_cast<int32_t>(a.a[0]);
+  if (!valid_clock(clk)) return -EINVAL;
+  if (a.a[1] == 0) return 0;
+  bool coarse = clk == kClockRealtimeCoarse || clk == 6;
+  return write_timespec(ctx, a.a[1], Timespec{0, coarse ? 4'000'000 : 1});
+}
+
+int64_t sys_gettimeofday(SyscallContext& ctx, const SyscallArgs& a) {
+  Timespec t = ctx.clock().realtime();
+  if (a.a[0]) {
+    int64_t tv[2] = {t.sec, t.nsec / 1000};
+    if (!ctx.write_user(GuestAddr{a.a[0]}, tv, sizeof tv)) return -EFAULT;
+  }
+  if (a.a[1]) {
+    int32_t tz[2] = {0, 0};  // UTC, no DST
+    if (!ctx.write_user(GuestAddr{a.a[1]}, tz, sizeof tz)) return -EFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_time(SyscallContext& ctx, const SyscallArgs& a) {
+  int64_t t = ctx.clock().realtime().sec;
+  if (a.a[0] && !ctx.write_user(GuestAddr{a.a[0]}, &t, sizeof t)) return -EFAULT;
+  return t;
+}
+
+int64_t sys_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
+  auto d = read_duration_ns(ctx, a.a[0]);
+  if (!d) return -d.error().err;
+  return sleep_until_ns(ctx, ctx.clock().monotonic_ns() + d.value());
+}
+
+int64_t sys_clock_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
+  int64_t clk = static_cast<int32_t>(a.a[0]);
+  if (!valid_clock(clk) || clk == 2 || clk == 3) return -EINVAL;
+  auto d = read_duration_ns(ctx, a.a[2]);
+  if (!d) return -d.error().err;
+  uint64_t now = ctx.clock().monotonic_ns();
+  if (!(a.a[1] & kTimerAbstime)) return sleep_until_ns(ctx, now + d.value());
+  // Absolute deadline: realtime = epoch + monotonic, so convert realtime deadlines.
+  bool realtime = clk == kClockRealtime || clk == kClockTai;
+  uint64_t epoch_ns = static_cast<uint64_t>(ctx.clock().epoch_sec()) * 1'000'000'000u;
+  uint64_t target = !realtime ? d.value() : (d.value() > epoch_ns ? d.value() - epoch_ns : 0);
+  return sleep_until_ns(ctx, target);
+}
+
+int64_t sys_times(SyscallContext& ctx, const SyscallArgs& a) {
+  uint64_t ticks = ctx.clock().monotonic_ns() / (1'000'000'000u / kClockTicksPerSec);
+  if (a.a[0]) {
+    int64_t tms[4] = {static_cast<int64_t>(ticks), 0, 0, 0};  // utime, stime, cutime, cstime
+    if (!ctx.write_user(GuestAddr{a.a[0]}, tms, sizeof tms)) return -EFAULT;
+  }
+  return static_cast<int64_t>(ticks);
+}
+
+int64_t sys_getrandom(SyscallContext& ctx, const SyscallArgs& a) {
+  if (a.a[2] & ~kGrndValidFlags) return -EINVAL;
+  uint64_t n = a.a[1] < kGetrandomMax ? a.a[1] : kGetrandomMax;
+  std::vector<uint8_t> buf(n);
+  ctx.rng().fill(buf);
+  if (!ctx.write_user(GuestAddr{a.a[0]}, buf.data(), n)) return -EFAULT;
+  return static_cast<int64_t>(n);
+}
+
+}  // namespace probesim::emu

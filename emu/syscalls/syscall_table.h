@@ -1,0 +1,163 @@
+// The syscall table: one row per Linux syscall probesim knows.
+//
+//   PROBESIM_SYSCALL(name, x86_64_nr, arm64_nr, args, ret)
+//     implemented by `int64_t sys_<name>(SyscallContext&, const SyscallArgs&)`
+//   PROBESIM_SYSCALL_NOSYS(name, x86_64_nr, arm64_nr, args)
+//     known by name (so --strace/--stats can name it) but returns -ENOSYS and is counted
+//
+// A number of -1 means the syscall does not exist on that arch (arm64 uses the asm-generic
+// table: no open/stat/access/dup2/readlink/time/arch_prctl...). Numbers are from
+// arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h.
+//
+// `args` is the strace format, one character per argument:
+//   d int  l long  u unsigned  x hex  p pointer  s path string  b buffer (pointer)
+//   D dirfd (AT_FDCWD)  F open flags  o octal mode  P mmap prot  M mmap flags  S signal
+// `ret` is how strace prints a successful result: 'd' decimal, 'x' hex.
+// Unknown numbers (not in this table) also return -ENOSYS and are counted as "syscall_<nr>".
+
+// clang-format off
+#define PROBESIM_SYSCALLS(X, XN) \
+  /* files and directories (emu/syscalls/sys_fs.cc) */ \
+  X(read,            0,  63, "dbu",   'd') \
+  X(write,           1,  64, "dbu",   'd') \
+  X(open,            2,  -1, "sFo",   'd') \
+  X(close,           3,  57, "d",     'd') \
+  X(stat,            4,  -1, "sp",    'd') \
+  X(fstat,           5,  80, "dp",    'd') \
+  X(lstat,           6,  -1, "sp",    'd') \
+  X(lseek,           8,  62, "dld",   'd') \
+  X(pread64,        17,  67, "dbul",  'd') \
+  X(pwrite64,       18,  68, "dbul",  'd') \
+  X(readv,          19,  65, "dpd",   'd') \
+  X(writev,         20,  66, "dpd",   'd') \
+  X(access,         21,  -1, "so",    'd') \
+  X(dup,            32,  23, "d",     'd') \
+  X(dup2,           33,  -1, "dd",    'd') \
+  X(fcntl,          72,  25, "ddx",   'd') \
+  X(ftruncate,      77,  46, "dl",    'd') \
+  X(getcwd,         79,  17, "bu",    'd') \
+  X(chdir,          80,  49, "s",     'd') \
+  X(fchdir,         81,  50, "d",     'd') \
+  X(mkdir,          83,  -1, "so",    'd') \
+  X(unlink,         87,  -1, "s",     'd') \
+  X(readlink,       89,  -1, "sbu",   'd') \
+  X(umask,          95, 166, "o",     'd') \
+  X(getdents64,    217,  61, "dbu",   'd') \
+  X(openat,        257,  56, "DsFo",  'd') \
+  X(mkdirat,       258,  34, "Dso",   'd') \
+  X(newfstatat,    262,  79, "Dspx",  'd') \
+  X(unlinkat,      263,  35, "Dsx",   'd') \
+  X(renameat,      264,  38, "DsDs",  'd') \
+  X(readlinkat,    267,  78, "Dsbu",  'd') \
+  X(faccessat,     269,  48, "Dso",   'd') \
+  X(faccessat2,    439, 439, "Dsox",  'd') \
+  X(dup3,          292,  24, "ddx",   'd') \
+  X(statx,         332, 291, "Dsxxp", 'd') \
+  X(ioctl,          16,  29, "dxp",   'd') \
+  X(rename,         82,  -1, "ss",    'd') \
+  X(rmdir,          84,  -1, "s",     'd') \
+  X(fsync,          74,  82, "d",     'd') \
+  X(fdatasync,      75,  83, "d",     'd') \
+  X(utimensat,     280,  88, "Dspx",  'd') \
+  X(fchmod,         91,  52, "do",    'd') \
+  X(fchmodat,      268,  53, "Dso",   'd') \
+  X(chmod,          90,  -1, "so",    'd') \
+  X(statfs,        137,  43, "sp",    'd') \
+  X(fstatfs,       138,  44, "dp",    'd') \
+  X(sendfile,       40,  71, "ddpu",  'd') \
+  /* memory (emu/syscalls/sys_mm.cc) */ \
+  X(mmap,            9, 222, "pxPMdx", 'x') \
+  X(mprotect,       10, 226, "pxP",   'd') \
+  X(munmap,         11, 215, "px",    'd') \
+  X(brk,            12, 214, "p",     'x') \
+  X(madvise,        28, 233, "pxd",   'd') \
+  /* process, identity, limits (emu/syscalls/sys_process.cc) */ \
+  X(exit,           60,  93, "d",     'd') \
+  X(exit_group,    231,  94, "d",     'd') \
+  X(getpid,         39, 172, "",      'd') \
+  X(gettid,        186, 178, "",      'd') \
+  X(getppid,       110, 173, "",      'd') \
+  X(getuid,        102, 174, "",      'd') \
+  X(geteuid,       107, 175, "",      'd') \
+  X(getgid,        104, 176, "",      'd') \
+  X(getegid,       108, 177, "",      'd') \
+  X(getpgrp,       111,  -1, "",      'd') \
+  X(getpgid,       121, 155, "d",     'd') \
+  X(setpgid,       109, 154, "dd",    'd') \
+  X(getsid,        124, 156, "d",     'd') \
+  X(getgroups,     115, 158, "dp",    'd') \
+  X(getresuid,     118, 148, "ppp",   'd') \
+  X(getresgid,     120, 150, "ppp",   'd') \
+  X(set_tid_address, 218, 96, "p",    'd') \
+  X(set_robust_list, 273, 99, "pu",   'd') \
+  X(rseq,          334, 293, "pxdx",  'd') \
+  X(prlimit64,     302, 261, "ddpp",  'd') \
+  X(getrlimit,      97, 163, "dp",    'd') \
+  X(getrusage,      98, 165, "dp",    'd') \
+  X(uname,          63, 160, "p",     'd') \
+  X(arch_prctl,    158,  -1, "xp",    'd') \
+  X(prctl,         157, 167, "dxxxx", 'd') \
+  X(rt_sigaction,   13, 134, "Sppu",  'd') \
+  X(rt_sigprocmask, 14, 135, "dppu",  'd') \
+  X(sigaltstack,   131, 132, "pp",    'd') \
+  X(sched_getaffinity, 204, 123, "dup", 'd') \
+  X(sched_yield,    24, 124, "",      'd') \
+  X(getcpu,        309, 168, "ppp",   'd') \
+  X(sysinfo,        99, 179, "p",     'd') \
+  /* time and randomness (emu/syscalls/sys_time.cc) */ \
+  X(clock_gettime, 228, 113, "dp",    'd') \
+  X(clock_getres,  229, 114, "dp",    'd') \
+  X(gettimeofday,   96, 169, "pp",    'd') \
+  X(time,          201,  -1, "p",     'd') \
+  X(nanosleep,      35, 101, "pp",    'd') \
+  X(clock_nanosleep, 230, 115, "dxpp", 'd') \
+  X(times,         100, 153, "p",     'd') \
+  X(getrandom,     318, 278, "bux",   'd') \
+  /* known, not implemented yet: -ENOSYS, counted */ \
+  XN(poll,           7,  -1, "pud") \
+  XN(ppoll,        271,  73, "pupp") \
+  XN(pselect6,     270,  72, "dpppp") \
+  XN(select,        23,  -1, "dpppp") \
+  XN(pipe,          22,  -1, "p") \
+  XN(pipe2,        293,  59, "px") \
+  XN(mremap,        25, 216, "pxxxp") \
+  XN(msync,         26, 227, "pxx") \
+  XN(mincore,       27, 232, "pxp") \
+  XN(clone,         56, 220, "xppxp") \
+  XN(clone3,       435, 435, "pu") \
+  XN(fork,          57,  -1, "") \
+  XN(vfork,         58,  -1, "") \
+  XN(execve,        59, 221, "spp") \
+  XN(wait4,         61, 260, "dpdp") \
+  XN(waitid,       247,  95, "ddpdp") \
+  XN(kill,          62, 129, "dS") \
+  XN(tgkill,       234, 131, "ddS") \
+  XN(tkill,        200, 130, "dS") \
+  XN(futex,        202,  98, "pdupd") \
+  XN(rt_sigreturn,  15, 139, "") \
+  XN(rt_sigsuspend, 130, 133, "pu") \
+  XN(pause,         34,  -1, "") \
+  XN(alarm,         37,  -1, "u") \
+  XN(setitimer,     38, 103, "dpp") \
+  XN(getitimer,     36, 102, "dp") \
+  XN(socket,        41, 198, "ddd") \
+  XN(connect,       42, 203, "dpu") \
+  XN(setsid,       112, 157, "") \
+  XN(setuid,       105, 146, "d") \
+  XN(setgid,       106, 144, "d") \
+  XN(flock,         73,  32, "dd") \
+  XN(link,          86,  -1, "ss") \
+  XN(symlink,       88,  -1, "ss") \
+  XN(linkat,       265,  37, "DsDsx") \
+  XN(symlinkat,    266,  36, "sDs") \
+  XN(chown,         92,  -1, "sdd") \
+  XN(fchown,        93,  55, "ddd") \
+  XN(fchownat,     260,  54, "Dsddx") \
+  XN(fadvise64,    221, 223, "dllx") \
+  XN(membarrier,   324, 283, "dx") \
+  XN(memfd_create, 319, 279, "sx") \
+  XN(eventfd2,     290,  19, "ux") \
+  XN(epoll_create1, 291, 20, "x") \
+  XN(inotify_init1, 294, 26, "x") \
+  XN(io_uring_setup, 425, 425, "up")
+// clang-format on

@@ -1,0 +1,193 @@
+#include "emu/vfs/synthetic_fs.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "probesim/assert.h"
+
+namespace probesim::emu {
+namespace {
+
+struct DevRow {
+  std::string_view name;
+  uint32_t mode;
+  DevId rdev;                   // Documentation/admin-guide/devices.txt
+  std::optional<DevKind> kind;  // what opening it gives; nullopt: ENXIO
+  std::string_view link;        // symlinks only
+};
+
+constexpr uint32_t kChr = S_IFCHR | 0666;
+constexpr uint32_t kLnk = S_IFLNK | 0777;
+constexpr DevRow kDevRows[] = {
+    {"fd", kLnk, {}, std::nullopt, "/proc/self/fd"},
+    {"null", kChr, {1, 3}, DevKind::Null, ""},
+    {"random", kChr, {1, 8}, DevKind::Random, ""},
+    {"stderr", kLnk, {}, std::nullopt, "/proc/self/fd/2"},
+    {"stdin", kLnk, {}, std::nullopt, "/proc/self/fd/0"},
+    {"stdout", kLnk, {}, std::nullopt, "/proc/self/fd/1"},
+    {"tty", kChr, {5, 0}, std::nullopt, ""},
+    {"urandom", kChr, {1, 9}, DevKind::Urandom, ""},
+    {"zero", kChr, {1, 5}, DevKind::Zero, ""},
+};
+
+struct MountRow {
+  std::string_view name;
+  NodeKind kind;
+  uint32_t mode;
+};
+constexpr MountRow kMounts[] = {
+    {"dev", NodeKind::Dev, S_IFDIR | 0755},
+    {"proc", NodeKind::Proc, S_IFDIR | 0555},
+    {"sys", NodeKind::Sys, S_IFDIR | 0555},
+};
+
+Node make_node(std::string path, NodeKind kind, uint32_t mode, std::string link = {}) {
+  Node n;
+  n.path = std::move(path);
+  n.kind = kind;
+  n.mode = mode;
+  n.link_target = std::move(link);
+  return n;
+}
+
+std::optional<int> parse_fd(std::string_view s) {
+  if (s.empty() || s.size() > 9 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+SyntheticFs::SyntheticFs(mmu::InodeCache& inodes, const VirtualClock& clock) : inodes_(inodes) {
+  const Timespec now = clock.realtime(), up = clock.monotonic();
+  boot_time_ = Timespec{now.sec - up.sec, now.nsec - up.nsec};
+  if (boot_time_.nsec < 0) {
+    boot_time_.nsec += 1'000'000'000;
+    boot_time_.sec -= 1;
+  }
+}
+
+bool SyntheticFs::is_mount(std::string_view name) {
+  return std::any_of(std::begin(kMounts), std::end(kMounts),
+                     [&](const MountRow& m) { return m.name == name; });
+}
+
+Node SyntheticFs::mount(std::string_view name) {
+  for (const MountRow& m : kMounts) {
+    if (m.name == name) return make_node(path_join("/", name), m.kind, m.mode);
+  }
+  PROBESIM_ASSERT_MSG(false, "not a synthetic mount: " + std::string(name));
+  return Node{};
+}
+
+Result<Node> SyntheticFs::child(const Node& dir, std::string_view name,
+                                const Caller& caller) const {
+  const std::string path = path_join(dir.path, name);
+  if (dir.kind == NodeKind::Dev) {
+    for (size_t i = 0; i < std::size(kDevRows); ++i) {
+      const DevRow& r = kDevRows[i];
+      if (r.name != name) continue;
+      Node n = make_node(path, NodeKind::Dev, r.mode, std::string(r.link));
+      n.row = static_cast<int>(i);
+      return n;
+    }
+  } else if (dir.kind == NodeKind::Proc) {
+    return proc_child(dir, name, caller);
+  }
+  return vfs_error(ENOENT, path);
+}
+
+std::vector<std::string> SyntheticFs::proc_components(std::string_view path) const {
+  std::vector<std::string> out;
+  size_t pos = std::string_view("/proc").size();
+  while (pos < path.size()) {
+    const size_t next = path.find('/', pos + 1);
+    out.emplace_back(path.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1));
+    pos = next == std::string_view::npos ? path.size() : next;
+  }
+  return out;
+}
+
+// /proc shows only the caller: self -> <pid>, <pid>/{cwd,exe,fd}, <pid>/fd/<n>.
+Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
+                                     const Caller& caller) const {
+  const std::string path = path_join(dir.path, name);
+  const std::string pid = std::to_string(caller.pid);
+  const std::vector<std::string> rel = proc_components(dir.path);
+  if (rel.empty()) {
+    if (name == "self") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, pid);
+    if (name == pid) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
+  } else if (rel.size() == 1) {
+    if (name == "exe") {
+      return make_node(path, NodeKind::Proc, S_IFLNK | 0777, std::string(caller.exe));
+    }
+    if (name == "cwd") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, caller.fs.cwd);
+    if (name == "fd") return make_node(path, NodeKind::Proc, S_IFDIR | 0500);
+  } else if (rel.size() == 2 && rel[1] == "fd") {
+    const std::optional<int> fd = parse_fd(name);
+    const File* f = fd && caller.fds ? caller.fds->file(*fd) : nullptr;
+    if (f != nullptr) {
+      Node n = make_node(path, NodeKind::Proc, S_IFLNK | 0700, f->path());
+      n.row = *fd;
+      return n;
+    }
+  }
+  return vfs_error(ENOENT, path);
+}
+
+std::optional<Node> SyntheticFs::magic_target(const Node& link, const Caller& caller) {
+  if (link.kind != NodeKind::Proc || link.row < 0 || caller.fds == nullptr) return std::nullopt;
+  std::shared_ptr<File> f = caller.fds->get(link.row);
+  if (!f || f->is_dir()) return std::nullopt;  // directories resolve by their path
+  Node n = make_node(link.link_target, NodeKind::Proc, f->inode()->attrs().mode);
+  n.file = std::move(f);
+  return n;
+}
+
+std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) const {
+  std::vector<std::string> names;
+  if (dir.kind == NodeKind::Dev) {
+    for (const DevRow& r : kDevRows) names.emplace_back(r.name);
+  } else if (dir.kind == NodeKind::Proc) {
+    const size_t depth = proc_components(dir.path).size();
+    if (depth == 0) names = {std::to_string(caller.pid), "self"};
+    if (depth == 1) names = {"cwd", "exe", "fd"};
+    if (depth == 2 && caller.fds) {
+      for (int fd : caller.fds->open_fds()) names.push_back(std::to_string(fd));
+    }
+  }
+  std::vector<Node> out;
+  for (const std::string& name : names) {
+    Result<Node> n = child(dir, name, caller);
+    if (n) out.push_back(std::move(*n));
+  }
+  return out;
+}
+
+Result<InodeRef> SyntheticFs::inode(const Node& node) {
+  if (node.file) return InodeRef::acquire(node.file->inode());
+  const std::string key = "synthetic:" + node.path;
+  if (mmu::Inode* cached = inodes_.find(key)) return InodeRef::acquire(cached);
+  mmu::InodeAttrs a;
+  a.mode = node.mode;
+  a.nlink = node.is_dir() ? 2 : 1;
+  if (node.kind == NodeKind::Dev && node.row >= 0) a.rdev = encode_dev(kDevRows[node.row].rdev);
+  a.atime_sec = a.mtime_sec = a.ctime_sec = boot_time_.sec;
+  a.atime_nsec = a.mtime_nsec = a.ctime_nsec = boot_time_.nsec;
+  InodeRef ref = PROBESIM_TRY(insert_inode(inodes_, key, node.path, a, nullptr, 0));
+  if (node.kind == NodeKind::Dev) dev_inodes_.emplace(node.path, ref);
+  return ref;
+}
+
+std::optional<DevKind> SyntheticFs::dev_kind(const Node& node) {
+  if (node.kind != NodeKind::Dev || node.row < 0) return std::nullopt;
+  return kDevRows[node.row].kind;
+}
+
+}  // namespace probesim::emu

@@ -1,0 +1,120 @@
+// Vfs: the guest's filesystem tree, machine-wide (one per Machine). The root is a host
+// directory that probesim never modifies; guest changes live in the Overlay (created files
+// and directories, whiteouts for deletions) and in the page cache of written inodes (a write
+// to a host file copies it up: its inode turns dirty and stays cached, the only copy of the
+// new data). /dev, /proc and /sys are synthetic. Every path is resolved inside the root
+// (path_walk.h). Listings are merged and sorted by name, so nothing depends on the host's
+// directory order.
+//
+// Errors are Results whose Error::err is the errno Linux would return; messages name the
+// path. Every path operation takes the Caller (cwd, umask, fds, exe, pid) and a `base`, the
+// canonical directory a relative path starts from (the cwd, or a dirfd's File::path()).
+//
+// Ownership: owned by the Machine; it must outlive every File it opened (DirFile listers and
+// RegularFile clocks refer back to it) and be destroyed before the InodeCache.
+// Touched only by the machine's thread (syscall handlers, the loader).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "emu/deterministic_rng.h"
+#include "emu/vfs/caller.h"
+#include "emu/vfs/console_file.h"
+#include "emu/vfs/dir_file.h"
+#include "emu/vfs/file.h"
+#include "emu/vfs/host_fs.h"
+#include "emu/vfs/lookup.h"
+#include "emu/vfs/overlay.h"
+#include "emu/vfs/path_walk.h"
+#include "emu/vfs/synthetic_fs.h"
+#include "emu/virtual_clock.h"
+
+namespace probesim::emu {
+
+class Vfs {
+ public:
+  // host_root: the host directory shown as "/" (read-only to the guest). clock and rng are
+  // the machine's (file times, /dev/urandom); all three dependencies must outlive the Vfs.
+  static Result<std::unique_ptr<Vfs>> create(mmu::InodeCache& inodes, const VirtualClock& clock,
+                                             DeterministicRng& rng, const std::string& host_root);
+  ~Vfs();
+  Vfs(const Vfs&) = delete;
+  Vfs& operator=(const Vfs&) = delete;
+
+  // openat(2). flags in the generic encoding (vfs_abi.h); mode is masked with the umask.
+  // Handles O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_PATH; O_CLOEXEC
+  // is the caller's (an fd flag); O_TMPFILE is EOPNOTSUPP.
+  Result<std::shared_ptr<File>> open(const Caller& c, std::string_view base, std::string_view path,
+                                     uint32_t flags, uint32_t mode);
+  // do_open_execat: the executable for execve/spawn, opened read-only. EACCES unless it is a
+  // regular file with an x bit. Its path() is canonical (what /proc/self/exe shows).
+  Result<std::shared_ptr<File>> open_exec(const Caller& c, std::string_view base,
+                                          std::string_view path);
+  Result<KStat> stat(const Caller& c, std::string_view base, std::string_view path, Follow follow);
+  Result<std::string> readlink(const Caller& c, std::string_view base, std::string_view path);
+  // faccessat: as root (R_OK/W_OK always; X_OK needs an x bit unless a directory).
+  Result<void> access(const Caller& c, std::string_view base, std::string_view path, uint32_t mode,
+                      Follow follow);
+  // The canonical path of the directory path names (chdir).
+  Result<std::string> resolve_dir(const Caller& c, std::string_view base, std::string_view path);
+  Result<KStatfs> statfs(const Caller& c, std::string_view base, std::string_view path);
+  static KStatfs statfs_of(DevId dev);
+  // The merged listing of a directory, "." and ".." first (what getdents64 returns).
+  Result<std::vector<DirEntry>> list(const Caller& c, std::string_view base, std::string_view path);
+
+  Result<void> mkdir(const Caller& c, std::string_view base, std::string_view path, uint32_t mode);
+  Result<void> unlink(const Caller& c, std::string_view base, std::string_view path);
+  Result<void> rmdir(const Caller& c, std::string_view base, std::string_view path);
+  Result<void> rename(const Caller& c, std::string_view old_base, std::string_view old_path,
+                      std::string_view new_base, std::string_view new_path);
+  Result<void> chmod(const Caller& c, std::string_view base, std::string_view path, uint32_t mode);
+  // times[0] atime, times[1] mtime; nsec may be kUTIME_NOW or kUTIME_OMIT.
+  Result<void> utimens(const Caller& c, std::string_view base, std::string_view path,
+                       const Timespec times[2], Follow follow);
+  // fchmod / futimens: on an open file's inode.
+  void chmod(File& file, uint32_t mode);
+  void utimens(File& file, const Timespec times[2]);
+
+  // A console file (stdin/stdout/stderr) on an anonymous FIFO-like inode.
+  std::shared_ptr<File> make_console(uint32_t f_flags, std::string name,
+                                     std::shared_ptr<InputSource> in,
+                                     std::shared_ptr<OutputSink> out);
+
+  const HostFs& host() const { return host_; }
+  const Overlay& overlay() const { return overlay_; }
+  Timespec now() const { return clock_.realtime(); }
+
+ private:
+  Vfs(mmu::InodeCache& inodes, const VirtualClock& clock, DeterministicRng& rng, HostFs host);
+
+  Result<WalkResult> walk(const Caller& c, std::string_view base, std::string_view path,
+                          Follow follow);
+  Result<Node> resolve(const Caller& c, std::string_view base, std::string_view path,
+                       Follow follow);
+  Result<std::shared_ptr<File>> open_node(const Caller& c, const Node& node, uint32_t f_flags);
+  Result<std::shared_ptr<File>> open_synthetic(const Caller& c, const Node& node, uint32_t f_flags);
+  DirLister lister_for(const Caller& c, const Node& node);
+  Result<Node> create_object(const Caller& c, const Node& parent, const std::string& name,
+                             uint32_t mode);
+  void remove_name(const Node& parent, const Node& node);
+  Result<OverlayEntry> detach_entry(const Node& node);
+  void pin(mmu::Inode* inode);
+  void chmod_inode(mmu::Inode& inode, uint32_t mode);
+  void utimens_inode(mmu::Inode& inode, const Timespec times[2]);
+
+  mmu::InodeCache& inodes_;
+  const VirtualClock& clock_;
+  DeterministicRng& rng_;
+  HostFs host_;
+  Overlay overlay_;
+  SyntheticFs synthetic_;
+  Lookup lookup_;
+  std::map<std::string, InodeRef> pinned_;  // host inodes whose attributes the guest changed
+  uint64_t last_anon_ = 0;
+};
+
+}  // namespace probesim::emu

@@ -1,0 +1,44 @@
+// The virtual clock: the only source of time a guest can observe. It is a pure function of
+// the machine's cycle counter (plus time spent idle/sleeping, also counted in cycles), the
+// modelled CPU frequency and a fixed, configurable epoch. Nothing here reads the host clock.
+#pragma once
+
+#include <cstdint>
+
+#include "probesim/types.h"
+
+namespace probesim::emu {
+
+struct Timespec {
+  int64_t sec = 0;
+  int64_t nsec = 0;
+};
+
+class VirtualClock {
+ public:
+  // Defaults: 2.0 GHz modelled CPU, epoch 2024-01-01T00:00:00Z (1704067200).
+  static constexpr uint64_t kDefaultHz = 2'000'000'000;
+  static constexpr int64_t kDefaultEpoch = 1704067200;
+
+  VirtualClock(uint64_t hz = kDefaultHz, int64_t epoch_sec = kDefaultEpoch)
+      : hz_(hz), epoch_sec_(epoch_sec) {}
+
+  uint64_t hz() const { return hz_; }
+  int64_t epoch_sec() const { return epoch_sec_; }
+  Cycles cycles() const { return cycles_; }
+  void advance(Cycles c) { cycles_ += c; }
+  // Advance to at least `ns` nanoseconds of monotonic time (sleeps, idle CPUs).
+  void advance_to_ns(uint64_t ns);
+
+  uint64_t monotonic_ns() const;  // cycles converted to ns since boot
+  Timespec monotonic() const;
+  Timespec realtime() const;      // epoch + monotonic
+  uint64_t cycles_for_ns(uint64_t ns) const;
+
+ private:
+  uint64_t hz_;
+  int64_t epoch_sec_;
+  Cycles cycles_{0};
+};
+
+}  // namespace probesim::emu

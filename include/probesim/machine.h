@@ -1,0 +1,109 @@
+// The embedding API: a deterministic emulated machine running real Linux ELF programs.
+// Small on purpose (CONVENTIONS.md §1): everything else is internal. The pybind11 module binds
+// this header (and a few read-only internals for notebooks).
+//
+//   auto m = probesim::Machine::create({.arch = probesim::Arch::X86_64, .seed = 1});
+//   int pid = m.value()->spawn({"/bin/busybox", "echo", "hi"}, {}).value();
+//   m.value()->run();
+//   m.value()->exit_of(pid)->shell_status;
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probesim/result.h"
+#include "probesim/types.h"
+
+namespace probesim {
+
+namespace emu {
+class MachineState;
+}
+
+struct Options {
+  Arch arch = Arch::X86_64;
+  std::string root = "/";         // host directory that is the guest's "/", read-only
+  uint64_t seed = 0;              // AT_RANDOM, getrandom, /dev/urandom derive from it
+  uint64_t quantum = 1'000'000;   // instructions per scheduling quantum
+};
+
+// Where a process's stdio goes.
+enum class Stdio {
+  PassThrough,  // the host's stdin/stdout/stderr (the CLI)
+  Capture,      // in-memory buffers, read back with captured_stdout()/captured_stderr()
+};
+
+struct Fault {
+  int signo = 0;
+  int si_code = 0;
+  uint64_t addr = 0;
+  uint64_t pc = 0;
+  bool pc_precise = true;
+  std::string what;
+};
+
+struct ProcessExit {
+  bool signaled = false;
+  int code = 0;
+  int signo = 0;
+  bool core_dumped = false;
+  int shell_status = 0;        // code, or 128 + signo
+  std::string description;     // "exited with status 0", "killed by SIGSEGV (core dumped): ..."
+  std::optional<Fault> fault;
+};
+
+struct Stats {
+  uint64_t instructions = 0;
+  uint64_t cycles = 0;
+  double virtual_seconds = 0;
+  uint64_t faults = 0;
+  uint64_t quanta = 0;
+  std::map<std::string, uint64_t> syscalls;
+  std::map<std::string, uint64_t> unknown_syscalls;
+};
+
+class Machine {
+ public:
+  static Result<std::unique_ptr<Machine>> create(const Options& options);
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // Load `argv[0]` (a guest path, relative ones from `cwd`) into a new process whose working
+  // directory is `cwd`. Bad programs (not an ELF, wrong arch, dynamic, missing) are errors
+  // naming the file; nothing runs until run().
+  Result<int> spawn(const std::vector<std::string>& argv, const std::vector<std::string>& envp,
+                    Stdio stdio = Stdio::Capture, std::string stdin_data = {},
+                    const std::string& cwd = "/");
+
+  // Run until every process exited (returns true), `max_insns` more instructions ran, or
+  // `should_stop` (checked between quanta) returned true. Guest faults are outcomes
+  // (exit_of(pid)->fault), never exceptions.
+  bool run(uint64_t max_insns = 0, const std::function<bool()>& should_stop = {});
+
+  std::optional<ProcessExit> exit_of(int pid) const;
+  std::string captured_stdout(int pid) const;
+  std::string captured_stderr(int pid) const;
+
+  // strace-format lines, one per syscall; null turns it off.
+  void set_strace(std::function<void(const std::string&)> sink);
+
+  Stats stats() const;
+  Arch arch() const;
+  emu::MachineState& state();  // internals, for tests, notebooks and the Python module
+
+ private:
+  struct Impl;
+  explicit Machine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The architecture of the ELF at `path` inside `root` (for `--arch auto`).
+Result<Arch> detect_arch(const std::string& root, const std::string& path);
+
+}  // namespace probesim

@@ -1,0 +1,158 @@
+// Mm: one guest address space (Linux's mm_struct), model only: VMAs, brk, mmap placement,
+// permissions, and the host memory backing every page. It never touches Unicorn; the
+// emulator realizes it through MmObserver.
+//
+// Ownership: Mm owns its VMAs (unique_ptr, ordered by vm_start). VMAs hold inode references
+// and are linked in their file's i_mmap while they exist. The InodeCache must outlive the Mm.
+// Threading: touched only by the machine's thread; callers hold the modelled mmap_lock.
+//
+// Observer contract (after every public operation): the runs emitted so far (on_map minus
+// on_unmap) are exactly one run per VMA, [vm_start, min(vm_end, EOF end)), with its host
+// pointer and vm_flags & RWX; a VMA whose run changes gets on_unmap of its whole old run,
+// and all on_unmaps of an operation come before its on_maps, so runs never overlap.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mmu/anon_allocator.h"
+#include "mmu/inode.h"
+#include "mmu/vma.h"
+#include "probesim/result.h"
+#include "probesim/types.h"
+
+namespace probesim::mmu {
+
+// Realization hook (the emulator maps these into Unicorn). Must not call back into the Mm
+// and must not throw.
+struct MmObserver {
+  virtual ~MmObserver() = default;
+  virtual void on_unmap(GuestAddr start, uint64_t len) = 0;
+  // prot: VM_READ | VM_WRITE | VM_EXEC (same values as PROT_*).
+  virtual void on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) = 0;
+};
+
+struct MmLayout {
+  GuestAddr mmap_base;               // top-down mmap allocates below this
+  GuestAddr task_size;               // end of user space
+  GuestAddr mmap_min_addr{0x10000};  // Linux's vm.mmap_min_addr default
+  // The anonymous window [mmap_base - anon_window_bytes, mmap_base) shares one host arena.
+  uint64_t anon_window_bytes = uint64_t{1} << 32;
+  uint64_t stack_guard_gap = uint64_t{256} << kPageShift;  // Linux's stack_guard_gap
+};
+
+enum class FaultKind { None, MapErr, AccErr, Bus };  // SEGV_MAPERR / SEGV_ACCERR / SIGBUS
+enum class Access { Read, Write, Exec };
+// How the file passed to mmap was opened: a MAP_SHARED mapping of a read-only file gets
+// neither VM_MAYWRITE nor VM_SHARED (as Linux), so mprotect cannot make it writable.
+enum class FileMode { ReadOnly, ReadWrite };
+
+class Mm {
+ public:
+  explicit Mm(MmLayout layout);
+  ~Mm();  // drops every VMA (i_mmap removal, iput); emits nothing
+  Mm(const Mm&) = delete;
+  Mm& operator=(const Mm&) = delete;
+
+  // Non-owning; on set, on_map is emitted for every existing run. null detaches.
+  void set_observer(MmObserver* o);
+  const MmLayout& layout() const { return layout_; }
+
+  // Linux-semantics syscalls: the result or -errno, as the kernel returns them.
+  int64_t mmap(GuestAddr addr, uint64_t len, int prot, int flags, Inode* file, FileOffset off,
+               FileMode mode = FileMode::ReadWrite);
+  int64_t munmap(GuestAddr addr, uint64_t len);
+  int64_t mprotect(GuestAddr addr, uint64_t len, int prot);
+  uint64_t brk(GuestAddr new_brk);         // the (possibly unchanged) brk, as sys_brk
+  void set_brk_base(GuestAddr start_brk);  // exec; no VMA until brk grows
+  GuestAddr start_brk() const { return start_brk_; }
+  GuestAddr cur_brk() const { return brk_; }
+  // MADV_DONTNEED: private anon pages read zero again, private file copies re-read the
+  // file, shared memory is kept. Flag advice (DONTFORK, DONTDUMP...) splits like mprotect.
+  // MADV_FREE keeps contents (deterministic); unknown advice is EINVAL.
+  int64_t madvise(GuestAddr addr, uint64_t len, int advice);
+  // Names the VMA containing addr (e.g. "[stack]"); ENOMEM if unmapped.
+  Result<void> set_vma_name(GuestAddr addr, std::string name);
+
+  const Vma* find_vma(GuestAddr addr) const;  // first VMA with vm_end > addr, or null
+  const Vma* vma_at(GuestAddr addr) const;    // the VMA containing addr, or null
+  std::vector<const Vma*> vmas() const;       // ascending
+  size_t vma_count() const { return vmas_.size(); }
+
+  // Guest-initiated access (copy_{from,to}_user): needs VM_READ / VM_WRITE on every byte
+  // and pages inside the file; false means -EFAULT (nothing is copied then).
+  bool copy_from_user(void* dst, GuestAddr src, size_t n) const;
+  bool copy_to_user(GuestAddr dst, const void* src, size_t n);
+  // Reads a NUL-terminated string, scanning at most max bytes (the buffer size, NUL
+  // included, as getname's PATH_MAX); EFAULT on a bad byte, ENAMETOOLONG if no NUL in max.
+  Result<std::string> strncpy_from_user(GuestAddr src, size_t max) const;
+  // Privileged access (loader, debugger/API): ignores protections but needs a mapping.
+  // poke into a page-cache-backed private VMA first makes the whole VMA a private copy
+  // (COW at VMA granularity) and re-emits its run; poke into MAP_SHARED writes the page cache.
+  bool peek(GuestAddr src, void* dst, size_t n) const;
+  bool poke(GuestAddr dst, const void* src, size_t n);
+
+  FaultKind classify_fault(GuestAddr addr, Access access) const;
+
+  // Asserts VMA order/non-overlap/alignment, no mergeable neighbours, i_mmap membership,
+  // backing invariants and emitted runs == computed runs.
+  void verify() const;
+  struct Stats {
+    uint64_t private_copies = 0, merges = 0, splits = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+  // Called by AddressSpace only: i_size of vma's file crossed a page boundary inside vma's
+  // interval; updates the VMA's run (filling new pages) and tells the observer.
+  void i_size_changed(Vma& vma);
+
+ private:
+  friend class RunBatch;
+  using VmaMap = std::map<uint64_t, std::unique_ptr<Vma>>;  // by vm_start
+  enum class Discard { Yes, No };
+
+  // VMA container (mm_vma_ops.cc)
+  Vma* vma_at_mut(GuestAddr addr);
+  Vma* link_vma(std::unique_ptr<Vma> v);
+  void unlink_vma(Vma* v, Discard discard);  // destroys v
+  void set_bounds(Vma* v, GuestAddr start, GuestAddr end);
+  Vma* split_vma(Vma* v, GuestAddr at);  // v keeps [vm_start, at); returns [at, vm_end)
+  void unmap_range(GuestAddr start, GuestAddr end);
+  bool can_merge(const Vma& a, const Vma& b) const;
+  void merge_around(GuestAddr lo, GuestAddr hi);
+  Result<void> make_private_copy(Vma& v);
+  void refill_from_page_cache(Vma& v, uint64_t first_page, uint64_t end_page);
+
+  // mmap placement and creation (mm_mmap.cc)
+  uint64_t vm_start_gap(const Vma& v) const;
+  bool range_free(GuestAddr start, uint64_t len) const;
+  int64_t place_mapping(GuestAddr addr, uint64_t rlen, int flags) const;
+  int64_t get_unmapped_area(GuestAddr hint, uint64_t len) const;
+  int64_t find_gap_topdown(uint64_t len, uint64_t low, uint64_t high) const;
+  int64_t find_gap_bottomup(uint64_t len, uint64_t low, uint64_t high) const;
+  int64_t map_region(GuestAddr addr, uint64_t len, uint32_t vm_flags, Inode* file, uint64_t pgoff);
+
+  // mprotect / madvise / brk helpers (mm_mprotect.cc, mm_brk.cc)
+  int64_t mprotect_fixup(Vma* v, GuestAddr start, GuestAddr end, uint32_t newflags);
+  int64_t madvise_vma(int advice, Vma* v, GuestAddr start, GuestAddr end);
+  int64_t madvise_dontneed(Vma& v, GuestAddr start, GuestAddr end);
+  bool grow_heap(GuestAddr old_end, GuestAddr new_end);
+
+  // Access helpers (mm_access.cc): calls f(host, len) per piece; false if some byte of
+  // [a, a+n) is unmapped, beyond EOF, or lacks `need` (VM_* bits, 0 = none).
+  template <class F>
+  bool for_each_piece(GuestAddr a, size_t n, uint32_t need, F&& f) const;
+
+  MmLayout layout_;
+  VmaMap vmas_;
+  AnonAllocator anon_;
+  MmObserver* observer_ = nullptr;
+  GuestAddr start_brk_, brk_;
+  Stats stats_;
+};
+
+}  // namespace probesim::mmu

@@ -1,0 +1,126 @@
+// Mm's VMA surgery: linking, splitting, merging, unmapping, private copies. Every function
+// here keeps i_mmap membership in step with the VMA set; callers wrap them in a RunBatch.
+#include <cstring>
+
+#include "mmu/address_space.h"
+#include "mmu/mm.h"
+#include "mmu/vm_flags.h"
+#include "probesim/assert.h"
+
+namespace probesim::mmu {
+
+Vma* Mm::link_vma(std::unique_ptr<Vma> v) {
+  Vma* raw = v.get();
+  PROBESIM_ASSERT(raw->vm_mm == this);
+  auto [it, inserted] = vmas_.emplace(raw->vm_start.value, std::move(v));
+  PROBESIM_ASSERT_MSG(inserted, "two VMAs start at the same address");
+  if (raw->vm_file) raw->vm_file->i_mapping().i_mmap().insert(raw);
+  return raw;
+}
+
+void Mm::unlink_vma(Vma* v, Discard discard) {
+  if (v->vm_file) v->vm_file->i_mapping().i_mmap().remove(v);
+  // Freed anonymous bytes must read zero when the range is reused (shared anon included:
+  // its only mapping is going away).
+  if (discard == Discard::Yes && v->private_copy()) v->anon->discard(v->anon_offset, v->len());
+  auto it = vmas_.find(v->vm_start.value);
+  PROBESIM_ASSERT(it != vmas_.end() && it->second.get() == v);
+  vmas_.erase(it);  // destroys v (iput)
+}
+
+// Moves v to [start, end) with start >= v->vm_start, shifting vm_pgoff and anon_offset so
+// every page keeps its backing.
+void Mm::set_bounds(Vma* v, GuestAddr start, GuestAddr end) {
+  PROBESIM_ASSERT(v->vm_start <= start && start < end);
+  if (v->vm_file) v->vm_file->i_mapping().i_mmap().remove(v);
+  const uint64_t delta = start - v->vm_start;
+  if (delta) {
+    auto node = vmas_.extract(v->vm_start.value);
+    node.key() = start.value;
+    vmas_.insert(std::move(node));
+  }
+  v->vm_pgoff += delta >> kPageShift;
+  v->anon_offset += v->anon ? delta : 0;
+  v->vm_start = start;
+  v->vm_end = end;
+  if (v->vm_file) v->vm_file->i_mapping().i_mmap().insert(v);
+}
+
+Vma* Mm::split_vma(Vma* v, GuestAddr at) {
+  PROBESIM_ASSERT(v->vm_start < at && at < v->vm_end && page_aligned(at.value));
+  const uint64_t delta = at - v->vm_start;
+  auto upper = std::make_unique<Vma>(this, at, v->vm_end, v->vm_pgoff + (delta >> kPageShift),
+                                     v->vm_flags, v->vm_file);
+  upper->name = v->name;
+  upper->anon = v->anon;
+  upper->anon_offset = v->anon ? v->anon_offset + delta : 0;
+  set_bounds(v, v->vm_start, at);
+  ++stats_.splits;
+  return link_vma(std::move(upper));
+}
+
+void Mm::unmap_range(GuestAddr start, GuestAddr end) {
+  if (Vma* v = vma_at_mut(start); v && v->vm_start < start) split_vma(v, start);
+  for (;;) {
+    auto it = vmas_.lower_bound(start.value);
+    if (it == vmas_.end() || it->second->vm_start >= end) break;
+    Vma* v = it->second.get();
+    if (v->vm_end > end) split_vma(v, end);
+    unlink_vma(v, Discard::Yes);
+  }
+}
+
+// Linux's merge rule plus ours: the merged VMA must be host-contiguous (one run).
+bool Mm::can_merge(const Vma& a, const Vma& b) const {
+  if (a.vm_end != b.vm_start || a.vm_flags != b.vm_flags || (a.vm_flags & VM_SPECIAL)) return false;
+  if (a.vm_file != b.vm_file || a.name != b.name || a.private_copy() != b.private_copy()) {
+    return false;
+  }
+  if (a.vm_pgoff + a.pages() != b.vm_pgoff) return false;
+  if (!a.private_copy()) return true;  // same page cache, contiguous pgoff
+  return a.anon == b.anon && a.anon_offset + a.len() == b.anon_offset;
+}
+
+// Merges every mergeable neighbour pair that touches [lo, hi).
+void Mm::merge_around(GuestAddr lo, GuestAddr hi) {
+  auto it = vmas_.lower_bound(lo.value);
+  if (it != vmas_.begin()) --it;
+  while (it != vmas_.end() && it->second->vm_start <= hi) {
+    auto next = std::next(it);
+    if (next == vmas_.end() || !can_merge(*it->second, *next->second)) {
+      it = next;
+      continue;
+    }
+    Vma* a = it->second.get();
+    const GuestAddr end = next->second->vm_end;
+    unlink_vma(next->second.get(), Discard::No);  // its bytes now belong to a
+    set_bounds(a, a->vm_start, end);
+    ++stats_.merges;
+  }
+}
+
+// Copies pages [first, end) of v (VMA-relative) from the page cache into v's anon memory.
+void Mm::refill_from_page_cache(Vma& v, uint64_t first, uint64_t end) {
+  PROBESIM_ASSERT(v.private_copy() && v.vm_file && first <= end && end <= v.run_pages());
+  const AddressSpace& as = v.vm_file->i_mapping();
+  for (uint64_t p = first; p < end; ++p) {
+    PROBESIM_ASSERT(as.page_uptodate(PageIndex{v.vm_pgoff + p}));
+  }
+  if (first == end) return;
+  std::memcpy(v.anon->data() + v.anon_offset + (first << kPageShift),
+              as.base() + ((v.vm_pgoff + first) << kPageShift), (end - first) << kPageShift);
+}
+
+// COW at VMA granularity: v gets anonymous memory holding a copy of its file pages.
+Result<void> Mm::make_private_copy(Vma& v) {
+  PROBESIM_ASSERT(!v.private_copy() && v.vm_file);
+  AnonBacking b = PROBESIM_TRY(anon_.allocate(v.vm_start, v.len()));
+  PROBESIM_TRY_VOID(v.vm_file->i_mapping().populate(PageIndex{v.vm_pgoff}, v.run_pages()));
+  v.anon = std::move(b.arena);
+  v.anon_offset = b.offset;
+  refill_from_page_cache(v, 0, v.run_pages());
+  ++stats_.private_copies;
+  return {};
+}
+
+}  // namespace probesim::mmu

@@ -1,0 +1,52 @@
+#include <doctest/doctest.h>
+
+#include "cli/run_options.h"
+
+using probesim::Arch;
+using probesim::cli::parse_run_options;
+
+namespace {
+template <size_t N>
+auto parse(const char* const (&argv)[N]) {
+  return parse_run_options(static_cast<int>(N), argv);
+}
+}  // namespace
+
+TEST_CASE("run options: every flag is parsed and the program follows --") {
+  const char* const argv[] = {"probesim", "run",    "--arch",  "aarch64", "--root", "/r",
+                              "--seed",   "7",      "--strace", "--stats", "--output", "f",
+                              "--env-clear", "--env", "A=1",   "--",      "/bin/x", "--y"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  CHECK(o->arch == Arch::AArch64);
+  CHECK(o->root == "/r");
+  CHECK(o->seed == 7);
+  CHECK(o->strace);
+  CHECK(o->stats);
+  CHECK(o->output == "f");
+  CHECK(o->env_clear);
+  CHECK(o->env == std::vector<std::string>{"A=1"});
+  CHECK(o->argv == std::vector<std::string>{"/bin/x", "--y"});
+}
+
+TEST_CASE("run options: --arch auto leaves the arch to detection") {
+  const char* const argv[] = {"probesim", "run", "--arch", "auto", "/bin/x"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  CHECK_FALSE(o->arch.has_value());
+}
+
+TEST_CASE("run options: bad input gets a message naming the problem") {
+  const char* const bad_arch[] = {"probesim", "run", "--arch", "riscv", "--", "/x"};
+  CHECK(parse(bad_arch).error().message.find("riscv") != std::string::npos);
+  const char* const bad_seed[] = {"probesim", "run", "--seed", "-3", "--", "/x"};
+  CHECK(parse(bad_seed).error().message.find("--seed") != std::string::npos);
+  const char* const no_prog[] = {"probesim", "run", "--stats"};
+  CHECK(parse(no_prog).error().message == "no program given");
+  const char* const unknown[] = {"probesim", "run", "--frobnicate", "/x"};
+  CHECK(parse(unknown).error().message.find("--frobnicate") != std::string::npos);
+  const char* const bad_env[] = {"probesim", "run", "--env", "NOVALUE", "/x"};
+  CHECK(parse(bad_env).error().message.find("KEY=VALUE") != std::string::npos);
+  const char* const no_cmd[] = {"probesim", "go"};
+  CHECK_FALSE(parse(no_cmd).ok());
+}
