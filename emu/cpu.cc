@@ -181,9 +181,20 @@ void Cpu::hook_emulated_sites(const BlockCost& cost) {
   }
 }
 
+// The budget check comes first: after uc_emu_stop in a block hook Unicorn does not execute the
+// block (measured: charging it anyway made the instruction count depend on the quantum size),
+// so a stopped block is charged when it really runs, at the start of the next quantum.
 void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
   try {
+    if (c->insns_ >= c->stop_at_) {
+      if (!c->stop_recorded_) {
+        c->stop_recorded_ = true;
+        c->stop_ = CpuStop{.kind = StopKind::Budget};
+      }
+      uc_emu_stop(uc);
+      return;
+    }
     const BlockCost* cost = c->model_.lookup(addr, size);
     if (!cost) {
       std::vector<uint8_t> code(size);
@@ -199,11 +210,6 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     c->insns_ += cost->insns;
     c->clock_.advance(Cycles{cost->cycles});
     c->block_pc_ = addr;
-    if (c->insns_ >= c->stop_at_ && !c->stop_recorded_) {
-      c->stop_recorded_ = true;
-      c->stop_ = CpuStop{.kind = StopKind::Budget};
-      uc_emu_stop(uc);
-    }
   } catch (...) {
     c->store_exception(std::current_exception());
   }

@@ -78,7 +78,13 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   const std::string& path = argv[0];
   FsStruct fs;
   fs.cwd = PROBESIM_TRY(vfs_->resolve_dir(Caller{fs, nullptr, {}, 0}, "/", cwd));
-  std::shared_ptr<File> exe = PROBESIM_TRY(vfs_->open_exec(Caller{fs, nullptr, {}, 0}, fs.cwd, path));
+  auto opened = vfs_->open_exec(Caller{fs, nullptr, {}, 0}, fs.cwd, path);
+  if (!opened) {
+    const Error& e = opened.error();
+    bool named = e.message.find(path) != std::string::npos;
+    return Error::make(named ? e.message : path + ": " + e.message, e.err);
+  }
+  std::shared_ptr<File> exe = std::move(opened.value());
   mmu::Inode* inode = exe->inode();
   auto bytes = read_whole_file(inode, path);
   if (!bytes) return bytes.take_error();

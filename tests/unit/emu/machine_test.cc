@@ -1,0 +1,136 @@
+// The Machine API end to end on real guest programs (built by guest/, both arches).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "probesim/machine.h"
+
+using namespace probesim;
+
+namespace {
+
+std::string guest(const std::string& flavour, const std::string& name) {
+  return std::string(PROBESIM_GUEST_DIR) + "/" + flavour + "/" + name;
+}
+
+struct Run {
+  std::unique_ptr<Machine> m;
+  int pid = 0;
+  std::vector<std::string> strace;
+};
+
+Run run(Arch arch, const std::vector<std::string>& argv, uint64_t seed = 1,
+        uint64_t quantum = 1'000'000) {
+  Run r;
+  auto m = Machine::create(Options{.arch = arch, .seed = seed, .quantum = quantum});
+  REQUIRE(m.ok());
+  r.m = std::move(m.value());
+  r.m->set_strace([&r](const std::string& line) { r.strace.push_back(line); });
+  auto pid = r.m->spawn(argv, {"LC_ALL=C"});
+  REQUIRE_MESSAGE(pid.ok(), pid.error().message);
+  r.pid = pid.value();
+  CHECK(r.m->run());
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("machine: a static program runs to its exit status on both arches") {
+  for (auto [arch, flavour] : {std::pair{Arch::X86_64, "x86_64-glibc"},
+                               std::pair{Arch::AArch64, "aarch64-glibc"}}) {
+    Run r = run(arch, {guest(flavour, "hello"), "a", "b"});
+    auto e = r.m->exit_of(r.pid);
+    REQUIRE(e.has_value());
+    CHECK_FALSE(e->signaled);
+    CHECK(e->code == 3);
+    CHECK(r.m->captured_stdout(r.pid).find("argv[2]=b") != std::string::npos);
+    CHECK(r.m->captured_stdout(r.pid).find("EXIT-SUCCESS") != std::string::npos);
+    CHECK(r.m->captured_stderr(r.pid).find("stderr") != std::string::npos);
+  }
+}
+
+TEST_CASE("machine: a guest fault is a value with the signal, address and pc") {
+  for (auto [arch, flavour] : {std::pair{Arch::X86_64, "x86_64-musl"},
+                               std::pair{Arch::AArch64, "aarch64-glibc"}}) {
+    Run r = run(arch, {guest(flavour, "segv")});
+    auto e = r.m->exit_of(r.pid);
+    REQUIRE(e.has_value());
+    CHECK(e->signaled);
+    CHECK(e->signo == 11);
+    CHECK(e->shell_status == 139);
+    REQUIRE(e->fault.has_value());
+    CHECK(e->fault->addr == 0xdead0000);
+    CHECK(e->fault->si_code == 1);  // SEGV_MAPERR
+    CHECK(e->fault->pc != 0);
+    CHECK(e->description.find("SIGSEGV") != std::string::npos);
+    CHECK(r.m->stats().faults == 1);
+  }
+}
+
+TEST_CASE("machine: same seed gives identical output, instructions, cycles and strace") {
+  Run a = run(Arch::X86_64, {guest("x86_64-glibc", "sha256"), "4096"}, 7);
+  Run b = run(Arch::X86_64, {guest("x86_64-glibc", "sha256"), "4096"}, 7);
+  CHECK(a.m->captured_stdout(a.pid) == b.m->captured_stdout(b.pid));
+  CHECK(a.m->stats().instructions == b.m->stats().instructions);
+  CHECK(a.m->stats().cycles == b.m->stats().cycles);
+  CHECK(a.strace == b.strace);
+  CHECK(a.m->stats().instructions > 10000);
+}
+
+TEST_CASE("machine: the quantum size changes nothing a single process computes") {
+  Run big = run(Arch::AArch64, {guest("aarch64-glibc", "sha256"), "4096"}, 1, 1'000'000);
+  Run small = run(Arch::AArch64, {guest("aarch64-glibc", "sha256"), "4096"}, 1, 997);
+  CHECK(big.m->captured_stdout(big.pid) == small.m->captured_stdout(small.pid));
+  CHECK(big.m->stats().instructions == small.m->stats().instructions);
+  CHECK(big.m->stats().cycles == small.m->stats().cycles);
+  CHECK(small.m->stats().quanta > big.m->stats().quanta);
+}
+
+TEST_CASE("machine: run with an instruction limit stops between quanta and resumes") {
+  auto m = Machine::create(Options{.arch = Arch::X86_64, .quantum = 1000});
+  REQUIRE(m.ok());
+  Machine& mach = *m.value();
+  int pid = mach.spawn({guest("x86_64-glibc", "sha256"), "4096"}, {}).value();
+  CHECK_FALSE(mach.run(5000));
+  CHECK_FALSE(mach.exit_of(pid).has_value());
+  CHECK(mach.stats().instructions >= 5000);
+  CHECK(mach.stats().instructions < 5000 + 1000);
+  CHECK(mach.run());
+  CHECK(mach.exit_of(pid)->code == 0);
+}
+
+TEST_CASE("machine: unknown syscalls return ENOSYS and are counted by name") {
+  Run r = run(Arch::X86_64, {guest("x86_64-glibc", "nosys")});
+  CHECK(r.m->exit_of(r.pid)->code == 0);
+  auto unknown = r.m->stats().unknown_syscalls;
+  CHECK(unknown["syscall_1000"] == 1);
+  bool traced = false;
+  for (const std::string& l : r.strace) traced |= l.find("syscall_1000(") == 0;
+  CHECK(traced);
+}
+
+TEST_CASE("machine: spawn errors name the file and the problem") {
+  auto m = Machine::create(Options{.arch = Arch::X86_64});
+  REQUIRE(m.ok());
+  auto missing = m.value()->spawn({"/no/such/program"}, {});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("/no/such/program") != std::string::npos);
+  auto wrong = m.value()->spawn({guest("aarch64-glibc", "hello")}, {});
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message.find("aarch64") != std::string::npos);
+  auto script = m.value()->spawn({std::string(PROBESIM_SOURCE_DIR) + "/scripts/demo.sh"}, {});
+  REQUIRE_FALSE(script.ok());
+  CHECK(script.error().message.find("not an ELF") != std::string::npos);
+  CHECK(script.error().message.find("script") != std::string::npos);
+  auto noexec = m.value()->spawn({std::string(PROBESIM_SOURCE_DIR) + "/README.md"}, {});
+  REQUIRE_FALSE(noexec.ok());
+  CHECK(noexec.error().message.find("README.md: Permission denied") != std::string::npos);
+  CHECK_FALSE(m.value()->spawn({}, {}).ok());
+}
+
+TEST_CASE("machine: a missing guest root is a clear error") {
+  auto m = Machine::create(Options{.arch = Arch::X86_64, .root = "/no/such/root"});
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().message.find("/no/such/root") != std::string::npos);
+}
