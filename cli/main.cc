@@ -6,7 +6,9 @@
 // when it was killed). --strace/--stats write to --output FILE (default stderr).
 #include <unistd.h>
 
+#include <cerrno>
 #include <cinttypes>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -22,6 +24,22 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitError = 126;  // like a shell: the program could not be started
+constexpr int kExitDeadlock = 125;  // every remaining task blocked with nothing to wake it
+
+// One line per scheduling decision: seq cpu tid reason insns time_ns.
+bool write_sched_log(const std::string& path, const Machine& m) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) {
+    std::fprintf(stderr, "probesim: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  uint64_t seq = 0;
+  for (const SchedEvent& e : m.schedule_log())
+    std::fprintf(f, "%" PRIu64 " cpu%d tid%d %s insns=%" PRIu64 " t=%" PRIu64 "\n", seq++, e.cpu,
+                 e.tid, e.reason.c_str(), e.insns, e.time_ns);
+  std::fclose(f);
+  return true;
+}
 
 std::vector<std::string> guest_env(const RunOptions& o) {
   std::vector<std::string> env;
@@ -76,8 +94,10 @@ int run(const RunOptions& o) {
     }
     arch = detected.value();
   }
-  auto machine = Machine::create(Options{.arch = arch, .root = o.root, .seed = o.seed,
-                                         .quantum = o.quantum});
+  auto machine = Machine::create(Options{
+      .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
+      .cpus = static_cast<int>(o.cpus),
+      .sched = o.random_sched ? Options::Sched::Random : Options::Sched::RoundRobin});
   if (!machine) {
     std::fprintf(stderr, "probesim: %s\n", machine.error().message.c_str());
     return kExitError;
@@ -95,7 +115,15 @@ int run(const RunOptions& o) {
     return kExitError;
   }
   m.run();
-  ProcessExit e = m.exit_of(pid.value()).value();
+  if (!o.sched_log.empty() && !write_sched_log(o.sched_log, m)) return kExitError;
+  std::optional<ProcessExit> exit = m.exit_of(pid.value());
+  if (!exit) {
+    std::fprintf(stderr, "probesim: %s (pid %d) deadlocked: %zu task(s) blocked forever\n",
+                 o.argv[0].c_str(), pid.value(), m.blocked_tids().size());
+    if (o.stats) print_stats(out, m.stats());
+    return kExitDeadlock;
+  }
+  ProcessExit e = *exit;
   if (e.signaled)
     std::fprintf(stderr, "probesim: %s (pid %d) %s\n", o.argv[0].c_str(), pid.value(),
                  e.description.c_str());

@@ -54,6 +54,13 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--output") o.output = PROBESIM_TRY(value(a));
     else if (a == "--seed") o.seed = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
     else if (a == "--quantum") o.quantum = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
+    else if (a == "--cpus") o.cpus = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
+    else if (a == "--sched-log") o.sched_log = PROBESIM_TRY(value(a));
+    else if (a == "--sched") {
+      std::string v = PROBESIM_TRY(value(a));
+      if (v != "rr" && v != "random") return Error::make("--sched must be rr or random, got '" + v + "'");
+      o.random_sched = v == "random";
+    }
     else if (a == "--env") {
       std::string kv = PROBESIM_TRY(value(a));
       if (kv.find('=') == std::string::npos || kv[0] == '=')
@@ -69,6 +76,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   for (; i < argc; ++i) o.argv.emplace_back(argv[i]);
   if (o.argv.empty()) return Error::make("no program given");
   if (o.quantum == 0) return Error::make("--quantum must be at least 1");
+  if (o.cpus < 1 || o.cpus > 64) return Error::make("--cpus must be between 1 and 64");
   return o;
 }
 

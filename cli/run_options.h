@@ -13,6 +13,7 @@ namespace probesim::cli {
 
 inline constexpr const char* kUsage =
     "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
+    "                    [--cpus N] [--sched rr|random] [--sched-log FILE]\n"
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    -- PROGRAM [ARGS...]\n";
 
@@ -21,6 +22,9 @@ struct RunOptions {
   std::string root = "/";
   uint64_t seed = 0;
   uint64_t quantum = 1'000'000;
+  uint64_t cpus = 1;
+  bool random_sched = false;
+  std::string sched_log;
   bool strace = false;
   bool stats = false;
   bool env_clear = false;

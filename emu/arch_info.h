@@ -22,6 +22,7 @@ struct ArchInfo {
   int reg_syscall_nr;                 // rax / x8
   int reg_ret;                        // rax / x0
   std::array<int, 6> reg_args;        // rdi rsi rdx r10 r8 r9 / x0..x5
+  int reg_tls;                        // FS base / TPIDR_EL0 (CLONE_SETTLS)
   std::string_view platform;          // AT_PLATFORM
   uint64_t hwcap;                     // AT_HWCAP
   uint64_t hwcap2;                    // AT_HWCAP2

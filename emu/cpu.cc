@@ -17,6 +17,11 @@ constexpr uint64_t kPcSyncHookAddr = 1;
 // arm64 generic timer: CNTFRQ_EL0 as on QEMU's virt board.
 constexpr uint64_t kArm64CntFreq = 62'500'000;
 constexpr uint32_t kArm64CpacrFpen = 3u << 20;
+// A private page of every arm64 engine, outside any address an mm can map (above the user
+// half), holding `clrex`: running it is the only way Unicorn 2.0.1 offers to clear the
+// exclusive monitor (no register exposes it).
+constexpr uint64_t kArm64StubPage = 0xffffffffffff0000ull;
+constexpr uint32_t kArm64Clrex = 0xd503305f;
 
 uint32_t uc_prot(uint32_t vm_prot) {
   uint32_t p = 0;
@@ -51,7 +56,7 @@ int arm64_uc_reg(unsigned cs_reg) {
 }  // namespace
 
 Cpu::Cpu(const ArchInfo& info, VirtualClock& clock, SyscallSink& sink)
-    : info_(info), clock_(clock), sink_(sink), model_(info.arch) {}
+    : info_(info), clock_(&clock), sink_(sink), model_(info.arch) {}
 
 Cpu::~Cpu() {
   if (uc_) uc_close(uc_);
@@ -96,6 +101,8 @@ Result<void> Cpu::init() {
           "hook mrs");
     uint64_t cpacr = kArm64CpacrFpen;
     check(uc_reg_write(uc_, UC_ARM64_REG_CPACR_EL1, &cpacr), "cpacr");
+    check(uc_mem_map(uc_, kArm64StubPage, kPageSize, UC_PROT_READ | UC_PROT_EXEC), "stub map");
+    check(uc_mem_write(uc_, kArm64StubPage, &kArm64Clrex, sizeof kArm64Clrex), "stub write");
   }
   return {};
 }
@@ -147,6 +154,44 @@ CpuStop Cpu::run(InsnCount budget) {
   return s;
 }
 
+CpuContext::~CpuContext() { uc_context_free(ctx_); }
+
+std::unique_ptr<CpuContext> Cpu::new_context() {
+  uc_context* ctx = nullptr;
+  check(uc_context_alloc(uc_, &ctx), "context alloc");
+  return std::unique_ptr<CpuContext>(new CpuContext(ctx));
+}
+
+void Cpu::save(CpuContext& ctx) { check(uc_context_save(uc_, ctx.ctx_), "context save"); }
+
+void Cpu::restore(const CpuContext& ctx) {
+  check(uc_context_restore(uc_, ctx.ctx_), "context restore");
+  if (info_.arch == Arch::AArch64) clear_exclusive_monitor();
+}
+
+// Runs the one-instruction clrex stub with the budget hook disarmed; registers other than PC
+// are untouched and PC is put back.
+void Cpu::clear_exclusive_monitor() {
+  uint64_t pc_saved = reg(info_.reg_pc);
+  uint64_t stop_at = stop_at_;
+  stop_at_ = ~0ull;
+  in_stub_ = true;
+  check(uc_emu_start(uc_, kArm64StubPage, kArm64StubPage + 4, 0, 0), "clrex stub");
+  in_stub_ = false;
+  stop_at_ = stop_at;
+  set_reg(info_.reg_pc, pc_saved);
+}
+
+uint64_t Cpu::context_reg(const CpuContext& ctx, int uc_reg) const {
+  uint64_t v = 0;
+  check(uc_context_reg_read(ctx.ctx_, uc_reg, &v), "context reg read");
+  return v;
+}
+
+void Cpu::set_context_reg(CpuContext& ctx, int uc_reg, uint64_t value) {
+  check(uc_context_reg_write(ctx.ctx_, uc_reg, &value), "context reg write");
+}
+
 bool Cpu::read_mem(GuestAddr addr, void* out, size_t n) const {
   return uc_mem_read(uc_, addr.value, out, n) == UC_ERR_OK;
 }
@@ -186,6 +231,7 @@ void Cpu::hook_emulated_sites(const BlockCost& cost) {
 // so a stopped block is charged when it really runs, at the start of the next quantum.
 void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
+  if (c->in_stub_) return;  // probesim's own stub code is neither counted nor charged
   try {
     if (c->insns_ >= c->stop_at_) {
       if (!c->stop_recorded_) {
@@ -208,7 +254,7 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
       }
     }
     c->insns_ += cost->insns;
-    c->clock_.advance(Cycles{cost->cycles});
+    c->clock_->advance(Cycles{cost->cycles});
     c->block_pc_ = addr;
   } catch (...) {
     c->store_exception(std::current_exception());
@@ -288,7 +334,7 @@ uint32_t Cpu::on_arm64_mrs(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   try {
     uint64_t v = kArm64CntFreq;
     if (cp->op2 != 0) {
-      unsigned __int128 ns = c->clock_.monotonic_ns();
+      unsigned __int128 ns = c->clock_->monotonic_ns();
       v = static_cast<uint64_t>(ns * kArm64CntFreq / 1'000'000'000u);
     }
     c->set_reg(reg, v);
@@ -302,7 +348,7 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
   auto* c = static_cast<Cpu*>(self);
   try {
     // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter.
-    uint64_t tsc = c->clock_.cycles().value;
+    uint64_t tsc = c->clock_->cycles().value;
     c->set_reg(UC_X86_REG_RAX, tsc & 0xffffffffu);
     c->set_reg(UC_X86_REG_RDX, tsc >> 32);
     if (size == 3) c->set_reg(UC_X86_REG_RCX, 0);  // TSC_AUX: cpu 0

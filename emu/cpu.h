@@ -28,6 +28,21 @@ namespace probesim::emu {
 class VirtualClock;
 class Cpu;
 
+// Saved register state of one task (uc_context). Created by the Cpu of the task's mm; restoring
+// it into an engine of another arch is impossible by construction (Unicorn would not check:
+// stack-facts gotcha 7), since a task never leaves its mm's Cpu.
+class CpuContext {
+ public:
+  ~CpuContext();
+  CpuContext(const CpuContext&) = delete;
+  CpuContext& operator=(const CpuContext&) = delete;
+
+ private:
+  friend class Cpu;
+  explicit CpuContext(uc_context* ctx) : ctx_(ctx) {}
+  uc_context* ctx_;
+};
+
 enum class StopKind {
   Budget,        // the instruction budget ran out
   Requested,     // a sink asked to stop (exit, exec, block)
@@ -74,6 +89,17 @@ class Cpu final : public mmu::MmObserver {
   // From inside a sink: stop after the current instruction.
   void request_stop();
 
+  // Task switching on this engine (tasks of one mm share it). save() captures the registers
+  // currently in the engine; restore() loads a task's registers (and clears the arm64
+  // exclusive monitor, so LDXR/STXR never pair across tasks).
+  std::unique_ptr<CpuContext> new_context();
+  void save(CpuContext& ctx);
+  void restore(const CpuContext& ctx);
+  uint64_t context_reg(const CpuContext& ctx, int uc_reg) const;
+  void set_context_reg(CpuContext& ctx, int uc_reg, uint64_t value);
+  // The clock the next run() charges (each logical CPU has its own).
+  void set_clock(VirtualClock& clock) { clock_ = &clock; }
+
   // Memory access through Unicorn (debugger-style, ignores protections).
   bool read_mem(GuestAddr addr, void* out, size_t n) const;
 
@@ -95,6 +121,7 @@ class Cpu final : public mmu::MmObserver {
   void store_exception(std::exception_ptr e);
   uint64_t recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const;
   void hook_emulated_sites(const BlockCost& cost);
+  void clear_exclusive_monitor();
 
   static void on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
   static void on_x86_syscall(uc_engine* uc, void* self) noexcept;
@@ -108,7 +135,7 @@ class Cpu final : public mmu::MmObserver {
   static bool on_invalid_insn(uc_engine* uc, void* self) noexcept;
 
   const ArchInfo& info_;
-  VirtualClock& clock_;
+  VirtualClock* clock_;
   SyscallSink& sink_;
   CycleModel model_;
   uc_engine* uc_ = nullptr;
@@ -117,6 +144,7 @@ class Cpu final : public mmu::MmObserver {
   uint64_t block_pc_ = 0;       // start of the block being executed (fault PC recovery)
   bool stop_recorded_ = false;
   bool in_x86_syscall_ = false;
+  bool in_stub_ = false;
   CpuStop stop_;
   std::exception_ptr pending_;
   size_t regions_ = 0;

@@ -89,7 +89,7 @@ void MachineState::handle_stop(Process& p, const CpuStop& stop) {
   s.signo = fault->signo;
   s.core_dumped = true;
   s.fault = std::move(fault);
-  p.set_exit(std::move(s));
+  exit_process(p, std::move(s));
 }
 
 }  // namespace probesim::emu

@@ -114,6 +114,11 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.root = o.root;
   c.seed = o.seed;
   c.quantum = o.quantum == 0 ? 1 : o.quantum;
+  if (o.cpus < 1 || o.cpus > 64)
+    return Error::make("cpus must be between 1 and 64, got " + std::to_string(o.cpus));
+  c.cpus = o.cpus;
+  c.policy = o.sched == Options::Sched::Random ? emu::SchedPolicy::Random
+                                                : emu::SchedPolicy::RoundRobin;
   auto impl = std::make_unique<Impl>(std::move(c));
   PROBESIM_TRY_VOID(impl->state.init());
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
@@ -170,12 +175,25 @@ Stats Machine::stats() const {
   emu::MachineState& s = impl_->state;
   Stats out;
   out.instructions = s.insns().value;
-  out.cycles = s.clock().cycles().value;
-  out.virtual_seconds = static_cast<double>(s.clock().monotonic_ns()) / 1e9;
+  out.cycles = s.charged_cycles();
+  out.virtual_seconds = static_cast<double>(s.sched().max_time_ns()) / 1e9;
   out.faults = s.stats().faults;
   out.quanta = s.stats().quanta;
   out.syscalls = s.stats().syscalls;
   out.unknown_syscalls = s.stats().unknown_syscalls;
+  return out;
+}
+
+std::vector<SchedEvent> Machine::schedule_log() const {
+  std::vector<SchedEvent> out;
+  for (const emu::SchedEvent& e : impl_->state.sched().log())
+    out.push_back(SchedEvent{e.cpu, e.tid, e.reason, e.insns, e.time_ns});
+  return out;
+}
+
+std::vector<int> Machine::blocked_tids() const {
+  std::vector<int> out;
+  for (emu::Task* t : impl_->state.blocked_forever()) out.push_back(t->tid());
   return out;
 }
 

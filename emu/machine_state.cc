@@ -39,10 +39,12 @@ Result<std::vector<uint8_t>> read_whole_file(mmu::Inode* inode, const std::strin
 
 MachineState::MachineState(MachineConfig config)
     : config_(std::move(config)),
-      clock_(config_.cpu_hz, config_.epoch_sec),
+      sched_(config_.cpus, config_.policy, config_.seed, config_.cpu_hz, config_.epoch_sec),
       rng_(DeterministicRng(config_.seed).fork(kStreamSyscalls)),
       dev_rng_(DeterministicRng(config_.seed).fork(kStreamDevRandom)),
-      inodes_(std::make_unique<mmu::InodeCache>()) {}
+      inodes_(std::make_unique<mmu::InodeCache>()) {
+  sched_.on_deadline = [this](Task& t) { futexes_.remove(t); };
+}
 
 MachineState::~MachineState() {
   procs_.clear();  // processes hold inode references: drop them before the cache
@@ -50,7 +52,7 @@ MachineState::~MachineState() {
 }
 
 Result<void> MachineState::init() {
-  auto vfs = Vfs::create(*inodes_, clock_, dev_rng_, config_.root);
+  auto vfs = Vfs::create(*inodes_, sched_.clock(0), dev_rng_, config_.root);
   if (!vfs) return vfs.take_error();
   vfs_ = std::move(vfs.value());
   return {};
@@ -97,7 +99,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
                        ENOEXEC);
 
   const ArchInfo& info = arch_info(config_.arch);
-  int pid = next_pid_++;
+  int pid = alloc_pid();
   auto mm = std::make_unique<mmu::Mm>(
       mmu::MmLayout{GuestAddr{info.mmap_base}, GuestAddr{info.task_size}});
   loader::ExecParams params;
@@ -120,58 +122,100 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->fds().install_at(1, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[1]", nullptr, out));
   proc->fds().install_at(2, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[2]", nullptr, err));
 
-  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(Cpu::create(config_.arch, clock_, *this));
+  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this));
   proc->attach_cpu(std::move(cpu));
   Cpu& c = *proc->cpu();
   c.set_reg(info.reg_sp, image.sp.value);
   c.set_pc(image.entry.value);
   Process* raw = proc.get();
   procs_.emplace(pid, std::move(proc));
+  sched_.add(raw->main_task());
   return raw;
 }
 
 bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_stop) {
   const uint64_t start = total_insns_;
   for (;;) {
-    bool any_alive = false;
-    for (auto& [pid, p] : procs_) {
-      if (p->exited()) continue;
-      any_alive = true;
-      uint64_t budget = config_.quantum;
-      if (max_insns) {
-        uint64_t used = total_insns_ - start;
-        if (used >= max_insns) return false;
-        budget = std::min(budget, max_insns - used);
-      }
-      run_quantum(*p, budget);
-      if (should_stop && should_stop()) return false;
+    uint64_t quantum = config_.quantum;
+    if (max_insns) {
+      uint64_t used = total_insns_ - start;
+      if (used >= max_insns) return false;
+      quantum = std::min(quantum, max_insns - used);
     }
-    if (!any_alive) return true;
+    std::optional<Scheduler::Step> step = sched_.next(quantum);
+    if (!step) return true;
+    run_quantum(*step);
+    sched_.finish(*step);
+    if (should_stop && should_stop()) return false;
   }
 }
 
-void MachineState::run_quantum(Process& p, uint64_t budget) {
+// One quantum of one task: make it resident in its mm's Cpu, deliver a blocked syscall's
+// result, run, account, and turn the stop into its consequence.
+void MachineState::run_quantum(const Scheduler::Step& step) {
+  Task& t = *step.task;
+  Process& p = t.proc();
   Cpu& cpu = *p.cpu();
-  uint64_t before = cpu.insns().value;
-  current_ = &p;
+  p.switch_to(t);
+  if (t.pending_ret) {
+    cpu.set_reg(cpu.info().reg_ret, static_cast<uint64_t>(*t.pending_ret));
+    t.pending_ret.reset();
+  }
+  VirtualClock& clock = sched_.clock(step.cpu);
+  cpu.set_clock(clock);
+  uint64_t insns_before = cpu.insns().value;
+  uint64_t cycles_before = clock.cycles().value;
+  current_ = &t;
   CpuStop stop;
   try {
-    stop = cpu.run(InsnCount{budget});
+    stop = cpu.run(InsnCount{step.budget});
   } catch (...) {
     current_ = nullptr;
-    account(p, cpu.insns().value - before);
     throw;
   }
   current_ = nullptr;
-  account(p, cpu.insns().value - before);
+  uint64_t ran = cpu.insns().value - insns_before;
+  total_insns_ += ran;
+  t.insns += InsnCount{ran};
+  total_cycles_ += clock.cycles().value - cycles_before;
   ++stats_.quanta;
   handle_stop(p, stop);
   if (p.exited()) reap_resources(p);
 }
 
-void MachineState::account(Process& p, uint64_t insns) {
-  total_insns_ += insns;
-  p.main_task().insns += InsnCount{insns};
+std::vector<Task*> MachineState::blocked_forever() {
+  std::vector<Task*> out;
+  for (auto& [pid, p] : procs_)
+    for (auto& t : p->tasks())
+      if (t->state == TaskState::Blocked) out.push_back(t.get());
+  return out;
+}
+
+void MachineState::exit_task(Task& t, int code) {
+  Process& p = t.proc();
+  if (t.clear_child_tid.value) {
+    uint32_t zero = 0;
+    if (p.mm().copy_to_user(t.clear_child_tid, &zero, sizeof zero)) {
+      for (Task* w : futexes_.dequeue({&p.mm(), t.clear_child_tid.value}, 1, ~0u))
+        sched_.wake(*w, 0);
+    }
+  }
+  futexes_.remove(t);
+  sched_.remove(t);
+  if (p.live_tasks() == 0) {
+    ExitStatus s;
+    s.code = code & 0xff;
+    p.set_exit(s);
+  }
+}
+
+void MachineState::exit_process(Process& p, ExitStatus status) {
+  p.set_exit(std::move(status));
+  for (auto& t : p.tasks()) {
+    if (t->state == TaskState::Dead) continue;
+    futexes_.remove(*t);
+    sched_.remove(*t);
+  }
 }
 
 // After exit the process is a zombie: its engine and files go, its mm stays for inspection.
@@ -182,14 +226,15 @@ void MachineState::reap_resources(Process& p) {
 
 void MachineState::on_syscall(Cpu& cpu) {
   PROBESIM_ASSERT(current_ != nullptr);
-  Process& p = *current_;
+  Task& t = *current_;
+  Process& p = t.proc();
   const ArchInfo& info = cpu.info();
   SyscallArgs a;
   a.nr = cpu.reg(info.reg_syscall_nr);
   for (int i = 0; i < 6; ++i) a.a[i] = cpu.reg(info.reg_args[i]);
 
   const SyscallEntry* e = SyscallTable::get(config_.arch).find(a.nr);
-  SyscallContext ctx(*this, p, p.main_task());
+  SyscallContext ctx(*this, p, t);
   int64_t ret = -ENOSYS;
   if (e && e->fn) {
     ret = e->fn(ctx, a);
@@ -202,7 +247,8 @@ void MachineState::on_syscall(Cpu& cpu) {
   bool returns = ctx.disposition == SyscallDisposition::Return;
   if (strace_) strace_->line(format_syscall(ctx, e, a, ret, returns));
   if (returns) cpu.set_reg(info.reg_ret, static_cast<uint64_t>(ret));
-  if (ctx.disposition == SyscallDisposition::Exited) cpu.request_stop();
+  if (ctx.disposition == SyscallDisposition::Exited || ctx.disposition == SyscallDisposition::Blocked)
+    cpu.request_stop();
 }
 
 }  // namespace probesim::emu

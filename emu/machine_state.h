@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "emu/deterministic_rng.h"
+#include "emu/futex_table.h"
+#include "emu/scheduler.h"
 #include "emu/process.h"
 #include "emu/syscalls/syscall.h"
 #include "emu/virtual_clock.h"
@@ -32,6 +34,8 @@ struct MachineConfig {
   std::string root = "/";
   uint64_t seed = 0;
   uint64_t quantum = 1'000'000;          // instructions per scheduling quantum
+  int cpus = 1;                          // logical CPUs
+  SchedPolicy policy = SchedPolicy::RoundRobin;
   uint64_t cpu_hz = VirtualClock::kDefaultHz;
   int64_t epoch_sec = VirtualClock::kDefaultEpoch;
 };
@@ -59,7 +63,16 @@ class MachineState final : public SyscallSink {
 
   const MachineConfig& config() const { return config_; }
   Arch arch() const { return config_.arch; }
-  VirtualClock& clock() { return clock_; }
+  // The clock of the logical CPU running now (syscalls read time from it).
+  VirtualClock& clock() { return sched_.now_clock(); }
+  Scheduler& sched() { return sched_; }
+  FutexTable& futexes() { return futexes_; }
+  uint64_t charged_cycles() const { return total_cycles_; }
+  int alloc_pid() { return next_pid_++; }
+  // Task and process exit (syscalls and faults): clear_child_tid wake-up, scheduler removal,
+  // and when the last task goes, the process's exit status.
+  void exit_task(Task& t, int code);
+  void exit_process(Process& p, ExitStatus status);
   DeterministicRng& rng() { return rng_; }
   mmu::InodeCache& inodes() { return *inodes_; }
   Vfs& vfs() { return *vfs_; }
@@ -76,23 +89,26 @@ class MachineState final : public SyscallSink {
                          std::shared_ptr<OutputSink> out, std::shared_ptr<OutputSink> err,
                          std::shared_ptr<InputSource> in);
   Process* process(int pid);
+  // Tasks still alive but blocked with nothing left to wake them (after run() returned true).
+  std::vector<Task*> blocked_forever();
   std::vector<Process*> processes();
 
-  // Run until every process has exited, or `max_insns` more instructions ran (0 = no limit),
-  // or `should_stop()` returns true between quanta (Ctrl-C). Returns true if all exited.
+  // Run until no task can run any more (all exited, or the rest blocked forever: see
+  // blocked_forever()), or `max_insns` more instructions ran (0 = no limit), or `should_stop()`
+  // returns true between quanta (Ctrl-C). Returns true when nothing can run any more.
   bool run(uint64_t max_insns, const std::function<bool()>& should_stop);
 
   // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
   void on_syscall(Cpu& cpu) override;
 
  private:
-  void run_quantum(Process& p, uint64_t budget);
-  void account(Process& p, uint64_t insns);
+  void run_quantum(const Scheduler::Step& step);
   void handle_stop(Process& p, const CpuStop& stop);
   void reap_resources(Process& p);
 
   MachineConfig config_;
-  VirtualClock clock_;
+  Scheduler sched_;
+  FutexTable futexes_;
   DeterministicRng rng_;       // getrandom
   DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
   std::unique_ptr<mmu::InodeCache> inodes_;
@@ -101,8 +117,9 @@ class MachineState final : public SyscallSink {
   int next_pid_ = 100;  // pids are allocated deterministically, starting here
   MachineStats stats_;
   StraceSink* strace_ = nullptr;
-  Process* current_ = nullptr;  // the process whose Cpu is running (set by run_quantum)
+  Task* current_ = nullptr;  // the task whose Cpu is running (set by run_quantum)
   uint64_t total_insns_ = 0;
+  uint64_t total_cycles_ = 0;
 };
 
 }  // namespace probesim::emu

@@ -1,5 +1,7 @@
 #include "emu/process.h"
 
+#include "probesim/assert.h"
+
 namespace probesim::emu {
 namespace {
 
@@ -34,6 +36,36 @@ Process::Process(int pid, int ppid, std::unique_ptr<mmu::Mm> mm)
   sid = pid;
   std::copy(std::begin(kDefaultRlimits), std::end(kDefaultRlimits), rlimits.begin());
   tasks_.push_back(std::make_unique<Task>(pid, *this));
+  resident_ = tasks_.front().get();  // spawn sets the first task's registers in the engine
+}
+
+Task& Process::add_task(int tid) {
+  tasks_.push_back(std::make_unique<Task>(tid, *this));
+  return *tasks_.back();
+}
+
+Task* Process::task(int tid) {
+  for (auto& t : tasks_)
+    if (t->tid() == tid) return t.get();
+  return nullptr;
+}
+
+size_t Process::live_tasks() const {
+  size_t n = 0;
+  for (const auto& t : tasks_) n += t->state != TaskState::Dead;
+  return n;
+}
+
+void Process::switch_to(Task& t) {
+  if (resident_ == &t) return;
+  PROBESIM_ASSERT(cpu_ != nullptr);
+  if (resident_ && resident_->state != TaskState::Dead) {
+    if (!resident_->context) resident_->context = cpu_->new_context();
+    cpu_->save(*resident_->context);
+  }
+  PROBESIM_ASSERT_MSG(t.context != nullptr, "a non-resident task has no saved registers");
+  cpu_->restore(*t.context);
+  resident_ = &t;
 }
 
 Process::~Process() {

@@ -56,6 +56,12 @@ class Process {
   FsStruct& fs() { return fs_; }
   Task& main_task() { return *tasks_.front(); }
   std::vector<std::unique_ptr<Task>>& tasks() { return tasks_; }
+  Task& add_task(int tid);          // a new thread (clone with CLONE_THREAD)
+  Task* task(int tid);
+  size_t live_tasks() const;
+  // Make `t` the task whose registers are in the Cpu (saving the previous resident's).
+  void switch_to(Task& t);
+  Task* resident() { return resident_; }
 
   std::string exe_path;   // guest path of the executable (/proc/self/exe)
   std::string comm;       // basename, 15 chars (TASK_COMM_LEN - 1)
@@ -76,6 +82,7 @@ class Process {
   FdTable fds_;
   FsStruct fs_;
   std::vector<std::unique_ptr<Task>> tasks_;
+  Task* resident_ = nullptr;  // the task whose registers the Cpu holds
   std::optional<ExitStatus> exit_;
 };
 

@@ -1,15 +1,34 @@
-// Task: one thread of a process (Linux's task_struct, the parts probesim models so far).
-// Owned by its Process. Register state lives in the process's Cpu while the task runs; a
-// later scheduler saves it in `context` when the task is switched out.
+// Task: one thread of a process (Linux's task_struct, the parts probesim models). Owned by its
+// Process. While a task is resident in its mm's Cpu its registers live in the engine;
+// otherwise in `context` (Process::switch_to moves them).
+//
+// Who may touch what: only the emulation thread; the scheduler changes `state`, syscall
+// handlers of this task or of a waker change the wait fields through Scheduler/FutexTable.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 
+#include "emu/cpu.h"
 #include "probesim/types.h"
 
 namespace probesim::emu {
 
 class Process;
+
+enum class TaskState {
+  Runnable,  // on the run queue or current on a logical CPU
+  Blocked,   // waiting (futex, sleep); woken by a waker or its deadline
+  Dead,      // exited; kept for statistics until the process is reaped
+};
+
+// Why a blocked task waits. A deadline (virtual monotonic ns) wakes it with `timeout_ret`.
+struct WaitInfo {
+  enum class Kind { None, Futex, Sleep } kind = Kind::None;
+  uint64_t deadline_ns = 0;  // 0: no deadline
+  int64_t timeout_ret = 0;   // the syscall's return value if the deadline fires
+};
 
 class Task {
  public:
@@ -19,8 +38,16 @@ class Task {
 
   int tid() const { return tid_; }
   Process& proc() { return proc_; }
+  const Process& proc() const { return proc_; }
 
-  GuestAddr clear_child_tid;     // set_tid_address
+  TaskState state = TaskState::Runnable;
+  WaitInfo wait;
+  // A syscall that blocked returns this when the task runs again (set by the waker).
+  std::optional<int64_t> pending_ret;
+  uint64_t ready_at_ns = 0;      // not before this virtual time (set by wakers on other CPUs)
+  std::unique_ptr<CpuContext> context;  // registers while not resident in the Cpu
+
+  GuestAddr clear_child_tid;     // set_tid_address / CLONE_CHILD_CLEARTID
   GuestAddr robust_list;         // set_robust_list (recorded)
   uint64_t robust_list_len = 0;
   GuestAddr rseq_area;           // rseq (recorded; probesim never restarts sequences)

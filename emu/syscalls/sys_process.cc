@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "emu/arch_info.h"
+#include "emu/machine_state.h"
 #include "emu/process.h"
 #include "emu/syscalls/syscall_handlers.h"
 #include "emu/virtual_clock.h"
@@ -24,13 +25,6 @@ int64_t write_u64(SyscallContext& ctx, uint64_t addr, uint64_t v) {
   return ctx.write_user(GuestAddr{addr}, &v, sizeof v) ? 0 : -EFAULT;
 }
 
-int64_t exit_with(SyscallContext& ctx, int code) {
-  ExitStatus s;
-  s.code = code & 0xff;
-  ctx.proc().set_exit(s);
-  ctx.disposition = SyscallDisposition::Exited;
-  return 0;
-}
 
 bool self_or_zero(SyscallContext& ctx, uint64_t pid) {
   return pid == 0 || static_cast<int>(pid) == ctx.pid();
@@ -38,13 +32,20 @@ bool self_or_zero(SyscallContext& ctx, uint64_t pid) {
 
 }  // namespace
 
-// exit: the calling thread ends; with one thread per process that ends the process too.
+// exit: the calling thread ends (the process ends with its last thread).
 int64_t sys_exit(SyscallContext& ctx, const SyscallArgs& a) {
-  return exit_with(ctx, static_cast<int>(a.a[0]));
+  ctx.machine().exit_task(ctx.task(), static_cast<int>(a.a[0]));
+  ctx.disposition = SyscallDisposition::Exited;
+  return 0;
 }
 
+// exit_group: every thread of the process ends.
 int64_t sys_exit_group(SyscallContext& ctx, const SyscallArgs& a) {
-  return exit_with(ctx, static_cast<int>(a.a[0]));
+  ExitStatus s;
+  s.code = static_cast<int>(a.a[0]) & 0xff;
+  ctx.machine().exit_process(ctx.proc(), s);
+  ctx.disposition = SyscallDisposition::Exited;
+  return 0;
 }
 
 int64_t sys_getpid(SyscallContext& ctx, const SyscallArgs&) { return ctx.pid(); }
@@ -232,16 +233,17 @@ int64_t sys_sigaltstack(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_sched_getaffinity(SyscallContext& ctx, const SyscallArgs& a) {
   if (!self_or_zero(ctx, a.a[0])) return -ESRCH;
   if (a.a[1] < 8 || (a.a[1] & 7)) return -EINVAL;
-  uint64_t mask = 1;  // one CPU until the scheduler issue adds --cpus
+  int n = ctx.machine().sched().ncpus();
+  uint64_t mask = n >= 64 ? ~0ull : (1ull << n) - 1;
   return ctx.write_user(GuestAddr{a.a[2]}, &mask, sizeof mask) ? 8 : -EFAULT;
 }
 
 int64_t sys_sched_yield(SyscallContext&, const SyscallArgs&) { return 0; }
 
 int64_t sys_getcpu(SyscallContext& ctx, const SyscallArgs& a) {
-  uint32_t zero = 0;
-  for (int i = 0; i < 2; ++i)
-    if (a.a[i] && !ctx.write_user(GuestAddr{a.a[i]}, &zero, sizeof zero)) return -EFAULT;
+  uint32_t cpu = static_cast<uint32_t>(ctx.machine().sched().running_cpu()), node = 0;
+  if (a.a[0] && !ctx.write_user(GuestAddr{a.a[0]}, &cpu, sizeof cpu)) return -EFAULT;
+  if (a.a[1] && !ctx.write_user(GuestAddr{a.a[1]}, &node, sizeof node)) return -EFAULT;
   return 0;
 }
 

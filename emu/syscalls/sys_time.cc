@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "emu/deterministic_rng.h"
+#include "emu/machine_state.h"
 #include "emu/syscalls/syscall_handlers.h"
 #include "emu/virtual_clock.h"
 
@@ -36,10 +37,12 @@ int64_t write_timespec(SyscallContext& ctx, uint64_t addr, Timespec t) {
   return ctx.write_user(GuestAddr{addr}, &k, sizeof k) ? 0 : -EFAULT;
 }
 
-// Sleeping advances virtual time (a lone task has nothing else to run meanwhile; the
-// scheduler of a later issue blocks the task instead).
+// Sleeping blocks the task until the deadline on the virtual clock; its CPU runs other tasks
+// or idles forward to the deadline (Scheduler).
 int64_t sleep_until_ns(SyscallContext& ctx, uint64_t target_ns) {
-  ctx.clock().advance_to_ns(target_ns);
+  if (target_ns <= ctx.clock().monotonic_ns()) return 0;
+  ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Sleep, target_ns, 0});
+  ctx.disposition = SyscallDisposition::Blocked;
   return 0;
 }
 

@@ -45,6 +45,7 @@ enum class SyscallDisposition {
   Return,    // write the return value and continue
   Exited,    // the task/process has exited (exit, exit_group); nothing to write back
   NoReturn,  // the handler already set up the registers (e.g. rt_sigreturn, execve)
+  Blocked,   // the task blocked; its return value is set by whoever wakes it
 };
 
 class SyscallContext {

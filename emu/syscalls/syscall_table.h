@@ -104,6 +104,10 @@
   X(sched_yield,    24, 124, "",      'd') \
   X(getcpu,        309, 168, "ppp",   'd') \
   X(sysinfo,        99, 179, "p",     'd') \
+  /* threads and futexes (emu/syscalls/sys_thread.cc) */ \
+  X(clone,          56, 220, "xppxp", 'd') \
+  X(clone3,        435, 435, "pu",    'd') \
+  X(futex,         202,  98, "pdupd", 'd') \
   /* time and randomness (emu/syscalls/sys_time.cc) */ \
   X(clock_gettime, 228, 113, "dp",    'd') \
   X(clock_getres,  229, 114, "dp",    'd') \
@@ -123,8 +127,6 @@
   XN(mremap,        25, 216, "pxxxp") \
   XN(msync,         26, 227, "pxx") \
   XN(mincore,       27, 232, "pxp") \
-  XN(clone,         56, 220, "xppxp") \
-  XN(clone3,       435, 435, "pu") \
   XN(fork,          57,  -1, "") \
   XN(vfork,         58,  -1, "") \
   XN(execve,        59, 221, "spp") \
@@ -133,7 +135,6 @@
   XN(kill,          62, 129, "dS") \
   XN(tgkill,       234, 131, "ddS") \
   XN(tkill,        200, 130, "dS") \
-  XN(futex,        202,  98, "pdupd") \
   XN(rt_sigreturn,  15, 139, "") \
   XN(rt_sigsuspend, 130, 133, "pu") \
   XN(pause,         34,  -1, "") \

@@ -30,6 +30,18 @@ struct Options {
   std::string root = "/";         // host directory that is the guest's "/", read-only
   uint64_t seed = 0;              // AT_RANDOM, getrandom, /dev/urandom derive from it
   uint64_t quantum = 1'000'000;   // instructions per scheduling quantum
+  int cpus = 1;                   // logical CPUs (tasks interleave deterministically)
+  enum class Sched { RoundRobin, Random } sched = Sched::RoundRobin;  // Random draws from seed
+};
+
+// One scheduling decision: logical CPU, task, reason ("pick", "preempt", "block", "wake",
+// "idle"), the task's instruction count and the CPU's virtual time.
+struct SchedEvent {
+  int cpu;
+  int tid;
+  std::string reason;
+  uint64_t insns;
+  uint64_t time_ns;
 };
 
 // Where a process's stdio goes.
@@ -94,6 +106,9 @@ class Machine {
   void set_strace(std::function<void(const std::string&)> sink);
 
   Stats stats() const;
+  std::vector<SchedEvent> schedule_log() const;
+  // Tasks left blocked with nothing to wake them after run() returned (a guest deadlock).
+  std::vector<int> blocked_tids() const;
   Arch arch() const;
   emu::MachineState& state();  // internals, for tests, notebooks and the Python module
 

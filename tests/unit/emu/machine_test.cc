@@ -1,6 +1,7 @@
 // The Machine API end to end on real guest programs (built by guest/, both arches).
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -133,4 +134,68 @@ TEST_CASE("machine: a missing guest root is a clear error") {
   auto m = Machine::create(Options{.arch = Arch::X86_64, .root = "/no/such/root"});
   REQUIRE_FALSE(m.ok());
   CHECK(m.error().message.find("/no/such/root") != std::string::npos);
+}
+
+namespace {
+Run run_sched(Arch arch, const std::string& flavour, const std::string& prog, int cpus,
+              Options::Sched sched, uint64_t seed, uint64_t quantum) {
+  Run r;
+  auto m = Machine::create(
+      Options{.arch = arch, .seed = seed, .quantum = quantum, .cpus = cpus, .sched = sched});
+  REQUIRE(m.ok());
+  r.m = std::move(m.value());
+  auto pid = r.m->spawn({guest(flavour, prog)}, {});
+  REQUIRE_MESSAGE(pid.ok(), pid.error().message);
+  r.pid = pid.value();
+  CHECK(r.m->run());
+  return r;
+}
+}  // namespace
+
+TEST_CASE("scheduler: pthread programs are correct on 1 and 4 CPUs under several seeds") {
+  for (auto [arch, flavour] : {std::pair{Arch::X86_64, "x86_64-glibc"},
+                               std::pair{Arch::X86_64, "x86_64-musl"},
+                               std::pair{Arch::AArch64, "aarch64-glibc"}}) {
+    for (int cpus : {1, 4}) {
+      for (uint64_t seed : {1, 2, 3}) {
+        Run r = run_sched(arch, flavour, "pthreads", cpus, Options::Sched::Random, seed, 20000);
+        CAPTURE(flavour);
+        CAPTURE(cpus);
+        CAPTURE(seed);
+        REQUIRE(r.m->exit_of(r.pid).has_value());
+        CHECK(r.m->exit_of(r.pid)->code == 0);
+        CHECK(r.m->captured_stdout(r.pid).find("EXIT-SUCCESS") != std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("scheduler: a racy program varies across seeds and repeats exactly for one seed") {
+  std::set<std::string> outcomes;
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    Run r = run_sched(Arch::X86_64, "x86_64-glibc", "racy", 2, Options::Sched::Random, seed, 5000);
+    outcomes.insert(r.m->captured_stdout(r.pid));
+  }
+  CHECK(outcomes.size() > 1);
+  Run a = run_sched(Arch::AArch64, "aarch64-glibc", "racy", 2, Options::Sched::Random, 9, 5000);
+  Run b = run_sched(Arch::AArch64, "aarch64-glibc", "racy", 2, Options::Sched::Random, 9, 5000);
+  CHECK(a.m->captured_stdout(a.pid) == b.m->captured_stdout(b.pid));
+  CHECK(a.m->stats().instructions == b.m->stats().instructions);
+  auto la = a.m->schedule_log(), lb = b.m->schedule_log();
+  REQUIRE(la.size() == lb.size());
+  CHECK(la.size() > 10);
+  for (size_t i = 0; i < la.size(); ++i) {
+    CHECK(la[i].tid == lb[i].tid);
+    CHECK(la[i].cpu == lb[i].cpu);
+    CHECK(la[i].reason == lb[i].reason);
+    CHECK(la[i].insns == lb[i].insns);
+  }
+}
+
+TEST_CASE("scheduler: every task blocked forever is reported as a deadlock, not a hang") {
+  Run r = run_sched(Arch::X86_64, "x86_64-glibc", "deadlock", 2, Options::Sched::RoundRobin, 1,
+                    100000);
+  CHECK_FALSE(r.m->exit_of(r.pid).has_value());
+  CHECK(r.m->blocked_tids() == std::vector<int>{r.pid});
+  CHECK(r.m->captured_stdout(r.pid) == "locking twice\n");
 }
