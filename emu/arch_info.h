@@ -23,6 +23,7 @@ struct ArchInfo {
   int reg_ret;                        // rax / x0
   std::array<int, 6> reg_args;        // rdi rsi rdx r10 r8 r9 / x0..x5
   int reg_tls;                        // FS base / TPIDR_EL0 (CLONE_SETTLS)
+  uint64_t syscall_insn_len;          // syscall (2) / svc (4): restarting rewinds PC by it
   std::string_view platform;          // AT_PLATFORM
   uint64_t hwcap;                     // AT_HWCAP
   uint64_t hwcap2;                    // AT_HWCAP2

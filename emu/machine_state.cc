@@ -71,16 +71,18 @@ std::vector<Process*> MachineState::processes() {
   return out;
 }
 
-Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
-                                     const std::vector<std::string>& envp,
-                                     const std::string& cwd, std::shared_ptr<OutputSink> out,
-                                     std::shared_ptr<OutputSink> err,
-                                     std::shared_ptr<InputSource> in) {
-  if (argv.empty() || argv[0].empty()) return Error::make("spawn: empty argv", EINVAL);
-  const std::string& path = argv[0];
-  FsStruct fs;
-  fs.cwd = PROBESIM_TRY(vfs_->resolve_dir(Caller{fs, nullptr, {}, 0}, "/", cwd));
-  auto opened = vfs_->open_exec(Caller{fs, nullptr, {}, 0}, fs.cwd, path);
+// The executable at `path` loaded into a fresh mm: what spawn and execve share.
+struct MachineState::Image {
+  std::unique_ptr<mmu::Mm> mm;
+  loader::ExecImage exec;
+  std::string exe_path;
+};
+
+Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const std::string& path,
+                                                     const std::vector<std::string>& argv,
+                                                     const std::vector<std::string>& envp,
+                                                     int pid) {
+  auto opened = vfs_->open_exec(Caller{fs, nullptr, {}, pid}, fs.cwd, path);
   if (!opened) {
     const Error& e = opened.error();
     bool named = e.message.find(path) != std::string::npos;
@@ -97,10 +99,9 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
                            " program but this machine is " + std::string(arch_name(config_.arch)) +
                            " (use --arch auto or --arch " + std::string(arch_name(elf.arch())) + ")",
                        ENOEXEC);
-
   const ArchInfo& info = arch_info(config_.arch);
-  int pid = alloc_pid();
-  auto mm = std::make_unique<mmu::Mm>(
+  Image img;
+  img.mm = std::make_unique<mmu::Mm>(
       mmu::MmLayout{GuestAddr{info.mmap_base}, GuestAddr{info.task_size}});
   loader::ExecParams params;
   params.argv = argv;
@@ -112,25 +113,117 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   params.hwcap2 = info.hwcap2;
   params.platform = std::string(info.platform);
   params.stack_top = GuestAddr{info.stack_top};
-  loader::ExecImage image = PROBESIM_TRY(loader::exec_elf(*mm, inode, elf, params));
+  img.exec = PROBESIM_TRY(loader::exec_elf(*img.mm, inode, elf, params));
+  img.exe_path = exe->path();
+  return img;
+}
 
-  auto proc = std::make_unique<Process>(pid, kInitPid, std::move(mm));
-  proc->exe_path = exe->path();
-  proc->fs() = fs;
+Result<std::unique_ptr<Cpu>> MachineState::new_cpu() {
+  return Cpu::create(config_.arch, sched_.clock(0), *this);
+}
+
+Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
+                                     const std::vector<std::string>& envp,
+                                     const std::string& cwd, std::shared_ptr<OutputSink> out,
+                                     std::shared_ptr<OutputSink> err,
+                                     std::shared_ptr<InputSource> in) {
+  if (argv.empty() || argv[0].empty()) return Error::make("spawn: empty argv", EINVAL);
+  const std::string& path = argv[0];
+  FsStruct fs;
+  fs.cwd = PROBESIM_TRY(vfs_->resolve_dir(Caller{fs, nullptr, {}, 0}, "/", cwd));
+  int pid = next_pid_;
+  Image img = PROBESIM_TRY(load_image(fs, path, argv, envp, pid));
+  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
+  alloc_pid();
+
+  auto proc = std::make_unique<Process>(pid, kInitPid, std::move(img.mm));
+  proc->exe_path = img.exe_path;
   proc->comm = basename_of(path);
+  proc->fs() = fs;
   proc->fds().install_at(0, vfs_->make_console(kO_RDONLY | kO_LARGEFILE, "pipe:[0]", in, nullptr));
   proc->fds().install_at(1, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[1]", nullptr, out));
   proc->fds().install_at(2, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[2]", nullptr, err));
-
-  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this));
   proc->attach_cpu(std::move(cpu));
   Cpu& c = *proc->cpu();
-  c.set_reg(info.reg_sp, image.sp.value);
-  c.set_pc(image.entry.value);
+  c.set_reg(c.info().reg_sp, img.exec.sp.value);
+  c.set_pc(img.exec.entry.value);
   Process* raw = proc.get();
   procs_.emplace(pid, std::move(proc));
   sched_.add(raw->main_task());
   return raw;
+}
+
+Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls) {
+  Process& parent = t.proc();
+  std::unique_ptr<mmu::Mm> mm = PROBESIM_TRY(parent.mm().dup());
+  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
+  int pid = alloc_pid();
+  auto child = std::make_unique<Process>(pid, parent.pid(), std::move(mm), /*resident=*/false);
+  child->exe_path = parent.exe_path;
+  child->comm = parent.comm;
+  child->sigactions = parent.sigactions;
+  child->rlimits = parent.rlimits;
+  child->pgid = parent.pgid;
+  child->sid = parent.sid;
+  child->fds() = parent.fds();  // a copy of the table sharing the open files, as fork does
+  child->fs() = parent.fs();
+  child->attach_cpu(std::move(cpu));
+  // The child's registers: the parent's, captured in the parent's engine (contexts move
+  // between engines of one arch), returning 0 after the syscall.
+  Cpu& pcpu = *parent.cpu();
+  const ArchInfo& info = pcpu.info();
+  Task& ct = child->main_task();
+  ct.context = pcpu.new_context();
+  pcpu.save(*ct.context);
+  pcpu.set_context_reg(*ct.context, info.reg_pc, pcpu.pc());
+  pcpu.set_context_reg(*ct.context, info.reg_ret, 0);
+  if (stack) pcpu.set_context_reg(*ct.context, info.reg_sp, stack);
+  if (tls) pcpu.set_context_reg(*ct.context, info.reg_tls, *tls);
+  ct.sigmask = t.sigmask;
+  Process* raw = child.get();
+  procs_.emplace(pid, std::move(child));
+  sched_.add(ct);
+  return raw;
+}
+
+Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
+                                        const std::vector<std::string>& argv,
+                                        const std::vector<std::string>& envp) {
+  Image img = PROBESIM_TRY(load_image(p.fs(), path, argv, envp, p.pid()));
+  p.pending_exec = Process::PendingExec{std::move(img.mm), img.exec.entry.value,
+                                        img.exec.sp.value, img.exe_path, basename_of(path)};
+  return {};
+}
+
+// execve, second half: the old engine is gone, so the mm can be swapped. Other threads die
+// (de_thread), close-on-exec fds close, caught signals revert to SIG_DFL.
+void MachineState::finish_exec(Process& p, Task& t) {
+  Process::PendingExec pe = std::move(*p.pending_exec);
+  p.pending_exec.reset();
+  for (auto& other : p.tasks())
+    if (other.get() != &t && other->state != TaskState::Dead) {
+      futexes_.remove(*other);
+      waitq_.remove(*other);
+      sched_.remove(*other);
+    }
+  auto cpu = new_cpu();
+  PROBESIM_ASSERT_MSG(cpu.ok(), "exec: " + (cpu.ok() ? std::string() : cpu.error().message));
+  p.replace_mm(std::move(pe.mm), std::move(cpu.value()), t);
+  Cpu& c = *p.cpu();
+  c.set_reg(c.info().reg_sp, pe.sp);
+  c.set_pc(pe.entry);
+  p.exe_path = pe.exe_path;
+  p.comm = pe.comm;
+  p.fds().close_on_exec();
+  for (KSigaction& sa : p.sigactions)
+    if (sa.handler > 1) sa = KSigaction{};
+  t.clear_child_tid = GuestAddr{0};
+  t.robust_list = GuestAddr{0};
+  t.rseq_area = GuestAddr{0};
+  if (p.vfork_parent) {
+    sched_.wake(*p.vfork_parent, p.pid());
+    p.vfork_parent = nullptr;
+  }
 }
 
 bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_stop) {
@@ -161,6 +254,10 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
     cpu.set_reg(cpu.info().reg_ret, static_cast<uint64_t>(*t.pending_ret));
     t.pending_ret.reset();
   }
+  if (t.restart_syscall) {  // woken from a wait queue: run the syscall instruction again
+    cpu.set_pc(cpu.pc() - cpu.info().syscall_insn_len);
+    t.restart_syscall = false;
+  }
   VirtualClock& clock = sched_.clock(step.cpu);
   cpu.set_clock(clock);
   uint64_t insns_before = cpu.insns().value;
@@ -180,6 +277,7 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   total_cycles_ += clock.cycles().value - cycles_before;
   ++stats_.quanta;
   handle_stop(p, stop);
+  if (p.pending_exec && !p.exited()) finish_exec(p, t);
   if (p.exited()) reap_resources(p);
 }
 
@@ -201,11 +299,13 @@ void MachineState::exit_task(Task& t, int code) {
     }
   }
   futexes_.remove(t);
+  waitq_.remove(t);
   sched_.remove(t);
   if (p.live_tasks() == 0) {
     ExitStatus s;
     s.code = code & 0xff;
     p.set_exit(s);
+    process_exited(p);
   }
 }
 
@@ -214,8 +314,22 @@ void MachineState::exit_process(Process& p, ExitStatus status) {
   for (auto& t : p.tasks()) {
     if (t->state == TaskState::Dead) continue;
     futexes_.remove(*t);
+    waitq_.remove(*t);
     sched_.remove(*t);
   }
+  process_exited(p);
+}
+
+// A process became a zombie: a vfork parent resumes, a parent in wait4 re-checks.
+void MachineState::process_exited(Process& p) {
+  if (p.vfork_parent) {
+    sched_.wake(*p.vfork_parent, p.pid());
+    p.vfork_parent = nullptr;
+  }
+  if (Process* parent = process(p.ppid())) waitq_.wake_all(parent, sched_);
+  // Orphans are adopted by the modelled init (which never reaps them).
+  for (auto& [pid, c] : procs_)
+    if (c->ppid() == p.pid()) c->set_parent(kInitPid);
 }
 
 // After exit the process is a zombie: its engine and files go, its mm stays for inspection.
@@ -247,7 +361,8 @@ void MachineState::on_syscall(Cpu& cpu) {
   bool returns = ctx.disposition == SyscallDisposition::Return;
   if (strace_) strace_->line(format_syscall(ctx, e, a, ret, returns));
   if (returns) cpu.set_reg(info.reg_ret, static_cast<uint64_t>(ret));
-  if (ctx.disposition == SyscallDisposition::Exited || ctx.disposition == SyscallDisposition::Blocked)
+  if (ctx.disposition == SyscallDisposition::Exited ||
+      ctx.disposition == SyscallDisposition::Blocked || p.pending_exec)
     cpu.request_stop();
 }
 

@@ -18,6 +18,7 @@
 
 #include "emu/deterministic_rng.h"
 #include "emu/futex_table.h"
+#include "emu/wait_queues.h"
 #include "emu/scheduler.h"
 #include "emu/process.h"
 #include "emu/syscalls/syscall.h"
@@ -67,6 +68,15 @@ class MachineState final : public SyscallSink {
   VirtualClock& clock() { return sched_.now_clock(); }
   Scheduler& sched() { return sched_; }
   FutexTable& futexes() { return futexes_; }
+  WaitQueues& waitq() { return waitq_; }
+  // fork/vfork: a child process with a copy of `t`'s registers (returning 0) and of the
+  // parent's mm, fd table, cwd and dispositions. stack/tls as clone's arguments (0: keep).
+  Result<Process*> fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls);
+  // execve, first half (inside the syscall): validate and build the new image; -errno style
+  // errors leave the process untouched. The swap happens after the quantum (finish_exec).
+  Result<void> prepare_exec(Process& p, const std::string& path,
+                            const std::vector<std::string>& argv,
+                            const std::vector<std::string>& envp);
   uint64_t charged_cycles() const { return total_cycles_; }
   int alloc_pid() { return next_pid_++; }
   // Task and process exit (syscalls and faults): clear_child_tid wake-up, scheduler removal,
@@ -102,13 +112,21 @@ class MachineState final : public SyscallSink {
   void on_syscall(Cpu& cpu) override;
 
  private:
+  struct Image;
+  Result<Image> load_image(const FsStruct& fs, const std::string& path,
+                           const std::vector<std::string>& argv,
+                           const std::vector<std::string>& envp, int pid);
   void run_quantum(const Scheduler::Step& step);
+  void finish_exec(Process& p, Task& t);
+  void process_exited(Process& p);
+  Result<std::unique_ptr<Cpu>> new_cpu();
   void handle_stop(Process& p, const CpuStop& stop);
   void reap_resources(Process& p);
 
   MachineConfig config_;
   Scheduler sched_;
   FutexTable futexes_;
+  WaitQueues waitq_;
   DeterministicRng rng_;       // getrandom
   DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
   std::unique_ptr<mmu::InodeCache> inodes_;

@@ -30,13 +30,21 @@ constexpr Rlimit kDefaultRlimits[Process::kRlimits] = {
 
 }  // namespace
 
-Process::Process(int pid, int ppid, std::unique_ptr<mmu::Mm> mm)
+Process::Process(int pid, int ppid, std::unique_ptr<mmu::Mm> mm, bool resident)
     : pid_(pid), ppid_(ppid), mm_(std::move(mm)) {
   pgid = pid;
   sid = pid;
   std::copy(std::begin(kDefaultRlimits), std::end(kDefaultRlimits), rlimits.begin());
   tasks_.push_back(std::make_unique<Task>(pid, *this));
-  resident_ = tasks_.front().get();  // spawn sets the first task's registers in the engine
+  if (resident) resident_ = tasks_.front().get();  // spawn sets its registers in the engine
+}
+
+void Process::replace_mm(std::unique_ptr<mmu::Mm> mm, std::unique_ptr<Cpu> cpu, Task& survivor) {
+  release_cpu();
+  mm_ = std::move(mm);
+  attach_cpu(std::move(cpu));
+  survivor.context.reset();
+  resident_ = &survivor;
 }
 
 Task& Process::add_task(int tid) {

@@ -39,7 +39,9 @@ class Process {
   static constexpr int kNsig = 64;
   static constexpr int kRlimits = 16;
 
-  Process(int pid, int ppid, std::unique_ptr<mmu::Mm> mm);
+  // `resident`: the first task's registers are already in the engine (spawn), else they
+  // come from its saved context (fork).
+  Process(int pid, int ppid, std::unique_ptr<mmu::Mm> mm, bool resident = true);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -69,6 +71,19 @@ class Process {
   std::array<Rlimit, kRlimits> rlimits{};
   int pgid = 0;
   int sid = 0;
+  bool reaped = false;            // collected by wait4: gone from the parent's point of view
+  Task* vfork_parent = nullptr;   // blocked in vfork until this process execs or exits
+  // execve validated and built the new image inside a syscall hook; the run loop swaps it
+  // in after the quantum (the old engine cannot be destroyed from inside its own hook).
+  struct PendingExec {
+    std::unique_ptr<mmu::Mm> mm;
+    uint64_t entry = 0, sp = 0;
+    std::string exe_path, comm;
+  };
+  std::optional<PendingExec> pending_exec;
+  // Replace the address space (exec): a new mm and a fresh engine for it.
+  void replace_mm(std::unique_ptr<mmu::Mm> mm, std::unique_ptr<Cpu> cpu, Task& survivor);
+  void set_parent(int ppid) { ppid_ = ppid; }
 
   bool exited() const { return exit_.has_value(); }
   const std::optional<ExitStatus>& exit_status() const { return exit_; }

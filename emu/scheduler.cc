@@ -41,6 +41,13 @@ void Scheduler::wake(Task& t, int64_t ret) {
   event(running_cpu_, &t, "wake");
 }
 
+void Scheduler::wake_restart(Task& t) {
+  if (t.state != TaskState::Blocked) return;
+  wake(t, 0);
+  t.pending_ret.reset();
+  t.restart_syscall = true;
+}
+
 void Scheduler::remove(Task& t) {
   t.state = TaskState::Dead;
   std::erase(runq_, &t);

@@ -51,6 +51,7 @@ class Scheduler {
   void add(Task& t);                          // a new runnable task
   void block(Task& t, WaitInfo wait);         // the running task blocks
   void wake(Task& t, int64_t ret);            // a blocked task becomes runnable, returning `ret`
+  void wake_restart(Task& t);                 // ... and re-executes its syscall instead
   void remove(Task& t);                       // a task died
 
   struct Step {

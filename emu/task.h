@@ -25,7 +25,7 @@ enum class TaskState {
 
 // Why a blocked task waits. A deadline (virtual monotonic ns) wakes it with `timeout_ret`.
 struct WaitInfo {
-  enum class Kind { None, Futex, Sleep } kind = Kind::None;
+  enum class Kind { None, Futex, Sleep, Queue } kind = Kind::None;
   uint64_t deadline_ns = 0;  // 0: no deadline
   int64_t timeout_ret = 0;   // the syscall's return value if the deadline fires
 };
@@ -44,6 +44,7 @@ class Task {
   WaitInfo wait;
   // A syscall that blocked returns this when the task runs again (set by the waker).
   std::optional<int64_t> pending_ret;
+  bool restart_syscall = false;  // woken from a WaitQueue: re-execute the syscall instruction
   uint64_t ready_at_ns = 0;      // not before this virtual time (set by wakers on other CPUs)
   std::unique_ptr<CpuContext> context;  // registers while not resident in the Cpu
 

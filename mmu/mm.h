@@ -60,6 +60,9 @@ class Mm {
 
   // Non-owning; on set, on_map is emitted for every existing run. null detaches.
   void set_observer(MmObserver* o);
+  // fork's dup_mmap: a new mm with the same VMAs; private memory copied, file pages and
+  // MAP_SHARED memory shared (mm_fork.cc). The child has no observer yet.
+  Result<std::unique_ptr<Mm>> dup() const;
   const MmLayout& layout() const { return layout_; }
 
   // Linux-semantics syscalls: the result or -errno, as the kernel returns them.

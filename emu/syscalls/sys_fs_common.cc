@@ -1,5 +1,7 @@
 #include "emu/syscalls/sys_fs_common.h"
 
+#include "emu/machine_state.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <vector>
@@ -15,10 +17,14 @@ namespace {
 // allocates more than this on the host.
 constexpr uint64_t kChunk = 64 * 1024;
 
-// A read with nothing available yet. Until blocking tasks exist, both O_NONBLOCK and
-// blocking reads report -EAGAIN.
-int64_t would_block(const File&) {
-  return -EAGAIN;
+// Nothing can be transferred now: O_NONBLOCK files say -EAGAIN; a blocking file blocks the task
+// on the file's wait object and the syscall restarts when that object changes (WaitQueues).
+int64_t would_block(SyscallContext& ctx, const File& f) {
+  if (f.f_flags() & kO_NONBLOCK) return -EAGAIN;
+  ctx.machine().waitq().add(f.wait_object(), ctx.task());
+  ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Queue, 0, 0});
+  ctx.disposition = SyscallDisposition::Blocked;
+  return 0;
 }
 
 }  // namespace
@@ -55,7 +61,7 @@ int64_t read_to_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count
   while (done < count) {
     const std::span<uint8_t> want(chunk.data(), std::min(kChunk, count - done));
     const int64_t n = pos ? f.pread(want, *pos + done) : f.read(want);
-    if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(f);
+    if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(ctx, f);
     if (n < 0) return done ? static_cast<int64_t>(done) : n;
     if (n == 0) break;
     if (!ctx.write_user(buf + done, chunk.data(), static_cast<size_t>(n))) {
@@ -79,7 +85,7 @@ int64_t write_from_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t co
       return done ? static_cast<int64_t>(done) : -EFAULT;
     }
     const int64_t n = pos ? f.pwrite(part, *pos + done) : f.write(part);
-    if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(f);
+    if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(ctx, f);
     if (n < 0) return done ? static_cast<int64_t>(done) : n;
     done += static_cast<uint64_t>(n);
     if (static_cast<uint64_t>(n) < part.size()) break;

@@ -50,10 +50,39 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
   return tid;
 }
 
+}  // namespace
+
+// clone without CLONE_THREAD: a new process (fork, or vfork with CLONE_VFORK). CLONE_VM without
+// CLONE_THREAD (vfork, posix_spawn) still gets a copy of the address space: the child may only
+// exec or exit before the parent resumes, so a copy behaves the same except for writes the
+// child makes to the parent's memory (documented deviation).
+int64_t clone_process(SyscallContext& ctx, uint64_t flags, uint64_t stack, uint64_t parent_tid,
+                      uint64_t child_tid, uint64_t tls) {
+  constexpr uint64_t kCloneVfork = 0x4000;
+  if (flags & (kCloneFs | kCloneFiles | kCloneSighand)) return -EINVAL;  // shared tables: no
+  std::optional<uint64_t> new_tls;
+  if (flags & kCloneSettls) new_tls = tls;
+  auto child = ctx.machine().fork_process(ctx.task(), stack, new_tls);
+  if (!child) return -ENOMEM;
+  Process& c = *child.value();
+  uint32_t pid32 = static_cast<uint32_t>(c.pid());
+  if ((flags & kCloneParentSettid) && !ctx.write_user(GuestAddr{parent_tid}, &pid32, 4))
+    return -EFAULT;
+  if (flags & kCloneChildSettid) c.mm().copy_to_user(GuestAddr{child_tid}, &pid32, 4);
+  if (flags & kCloneChildCleartid) c.main_task().clear_child_tid = GuestAddr{child_tid};
+  if (flags & kCloneVfork) {
+    c.vfork_parent = &ctx.task();
+    ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Queue, 0, 0});
+    ctx.disposition = SyscallDisposition::Blocked;  // resumes with the child's pid
+  }
+  return c.pid();
+}
+
+namespace {
+
 int64_t do_clone(SyscallContext& ctx, const CloneArgs& c) {
-  if (!(c.flags & kCloneThread)) return -ENOSYS;  // fork/vfork: not modelled yet
-  (void)kCloneFs;
-  (void)kCloneFiles;
+  if (!(c.flags & kCloneThread))
+    return clone_process(ctx, c.flags, c.stack, c.parent_tid, c.child_tid, c.tls);
   return clone_thread(ctx, c);
 }
 

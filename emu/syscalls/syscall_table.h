@@ -108,6 +108,13 @@
   X(clone,          56, 220, "xppxp", 'd') \
   X(clone3,        435, 435, "pu",    'd') \
   X(futex,         202,  98, "pdupd", 'd') \
+  /* processes: fork, exec, wait, pipes (emu/syscalls/sys_fork.cc) */ \
+  X(fork,           57,  -1, "",      'd') \
+  X(vfork,          58,  -1, "",      'd') \
+  X(execve,         59, 221, "spp",   'd') \
+  X(wait4,          61, 260, "dpdp",  'd') \
+  X(pipe,           22,  -1, "p",     'd') \
+  X(pipe2,         293,  59, "px",    'd') \
   /* time and randomness (emu/syscalls/sys_time.cc) */ \
   X(clock_gettime, 228, 113, "dp",    'd') \
   X(clock_getres,  229, 114, "dp",    'd') \
@@ -122,15 +129,9 @@
   XN(ppoll,        271,  73, "pupp") \
   XN(pselect6,     270,  72, "dpppp") \
   XN(select,        23,  -1, "dpppp") \
-  XN(pipe,          22,  -1, "p") \
-  XN(pipe2,        293,  59, "px") \
   XN(mremap,        25, 216, "pxxxp") \
   XN(msync,         26, 227, "pxx") \
   XN(mincore,       27, 232, "pxp") \
-  XN(fork,          57,  -1, "") \
-  XN(vfork,         58,  -1, "") \
-  XN(execve,        59, 221, "spp") \
-  XN(wait4,         61, 260, "dpdp") \
   XN(waitid,       247,  95, "ddpdp") \
   XN(kill,          62, 129, "dS") \
   XN(tgkill,       234, 131, "ddS") \

@@ -47,6 +47,9 @@ class File {
   // A new open file description on the same object, for opening /proc/self/fd/N. Null when
   // the file cannot be reopened (the open fails with ENXIO).
   virtual std::shared_ptr<File> reopen(uint32_t f_flags) const;
+  // What a task blocked on this file waits for (File::kWouldBlock): tasks restart their
+  // syscall when the owner of this object calls WaitQueues::wake_all on it.
+  virtual const void* wait_object() const { return this; }
 
   // fstat: the inode's attributes on this file's device.
   KStat stat() const;

@@ -208,6 +208,18 @@ KStatfs Vfs::statfs_of(DevId dev) {
   return s;
 }
 
+InodeRef Vfs::make_pipe_inode() {
+  mmu::InodeAttrs a;
+  a.mode = S_IFIFO | 0600;
+  const Timespec t = now();
+  a.atime_sec = a.mtime_sec = a.ctime_sec = t.sec;
+  a.atime_nsec = a.mtime_nsec = a.ctime_nsec = t.nsec;
+  const std::string key = "anon:" + std::to_string(++last_anon_);
+  Result<InodeRef> inode = insert_inode(inodes_, key, "pipe", a, nullptr, 0);
+  PROBESIM_ASSERT_MSG(inode.ok(), "pipe inode: " + inode.error().message);
+  return std::move(*inode);
+}
+
 std::shared_ptr<File> Vfs::make_console(uint32_t f_flags, std::string name,
                                         std::shared_ptr<InputSource> in,
                                         std::shared_ptr<OutputSink> out) {

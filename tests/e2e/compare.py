@@ -123,7 +123,7 @@ class Session:
         argv = self.argv()
         if elf_arch(argv[0]) == "aarch64":
             argv = [self.opts.qemu_aarch64] + argv
-        clean_env = ["env", "-i"] + [f"{k}={v}" for k, v in self.env.items()]
+        clean_env = [shutil.which("env") or "/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in self.env.items()]
         return execute(clean_env + argv, self.env, self.tmp, self.opts.timeout)
 
     def probesim(self, *extra) -> Run:

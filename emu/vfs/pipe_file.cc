@@ -1,0 +1,51 @@
+#include "emu/vfs/pipe_file.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "emu/vfs/node.h"
+
+namespace probesim::emu {
+
+PipeFile::PipeFile(uint32_t f_flags, std::string name, InodeRef inode, std::shared_ptr<Pipe> pipe,
+                   bool write_end)
+    : File(f_flags, std::move(name), std::move(inode), kPipeFsDev),
+      pipe_(std::move(pipe)),
+      write_end_(write_end) {
+  (write_end_ ? pipe_->writers : pipe_->readers) += 1;
+}
+
+PipeFile::~PipeFile() {
+  (write_end_ ? pipe_->writers : pipe_->readers) -= 1;
+  pipe_->changed();
+}
+
+int64_t PipeFile::read(std::span<uint8_t> out) {
+  if (write_end_) return -EBADF;
+  if (out.empty()) return 0;
+  if (pipe_->buffer.empty()) return pipe_->writers == 0 ? 0 : kWouldBlock;
+  size_t n = std::min(out.size(), pipe_->buffer.size());
+  std::copy_n(pipe_->buffer.begin(), n, out.begin());
+  pipe_->buffer.erase(pipe_->buffer.begin(), pipe_->buffer.begin() + static_cast<long>(n));
+  pipe_->changed();
+  return static_cast<int64_t>(n);
+}
+
+int64_t PipeFile::write(std::span<const uint8_t> in) {
+  if (!write_end_) return -EBADF;
+  if (pipe_->readers == 0) return -EPIPE;
+  size_t space = Pipe::kCapacity - pipe_->buffer.size();
+  if (space == 0) return kWouldBlock;
+  size_t n = std::min(space, in.size());
+  pipe_->buffer.insert(pipe_->buffer.end(), in.begin(), in.begin() + static_cast<long>(n));
+  pipe_->changed();
+  return static_cast<int64_t>(n);
+}
+
+int64_t PipeFile::ioctl(uint64_t request, uint64_t) {
+  constexpr uint64_t kFionread = 0x541b;
+  if (request == kFionread) return static_cast<int64_t>(pipe_->buffer.size());
+  return -ENOTTY;
+}
+
+}  // namespace probesim::emu

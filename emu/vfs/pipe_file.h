@@ -1,0 +1,49 @@
+// Pipes: a bounded byte buffer shared by a read end and a write end (Linux's pipe_inode_info,
+// 64 KiB like the default pipe size). Reads of an empty pipe with writers left, and writes to a
+// full pipe with readers left, return File::kWouldBlock; the syscall layer then blocks the task
+// on wait_object() (the Pipe) and restarts the syscall when the pipe changes. The last writer
+// closing gives readers EOF; writing with no reader left is -EPIPE.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "emu/vfs/file.h"
+
+namespace probesim::emu {
+
+class Pipe {
+ public:
+  static constexpr size_t kCapacity = 65536;
+
+  // Called whenever readers may make progress or writers may (data, space, an end closed).
+  std::function<void(const Pipe&)> on_change;
+
+  std::deque<uint8_t> buffer;
+  int readers = 0;
+  int writers = 0;
+
+  void changed() const {
+    if (on_change) on_change(*this);
+  }
+};
+
+class PipeFile : public File {
+ public:
+  PipeFile(uint32_t f_flags, std::string name, InodeRef inode, std::shared_ptr<Pipe> pipe,
+           bool write_end);
+  ~PipeFile() override;
+
+  int64_t read(std::span<uint8_t> out) override;
+  int64_t write(std::span<const uint8_t> in) override;
+  int64_t ioctl(uint64_t request, uint64_t arg) override;
+  const void* wait_object() const override { return pipe_.get(); }
+  const Pipe& pipe() const { return *pipe_; }
+
+ private:
+  std::shared_ptr<Pipe> pipe_;
+  bool write_end_;
+};
+
+}  // namespace probesim::emu
