@@ -57,7 +57,10 @@ std::string open_flags(uint64_t v) {
   static constexpr const char* kAcc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
   std::string s = kAcc[v & 3];
   v &= ~3ull;
-  if (v) s += "|" + flags(v, kOpenFlags, "0");
+  if (v) {
+    s += "|";
+    s += flags(v, kOpenFlags, "0");
+  }
   return s;
 }
 
