@@ -22,6 +22,8 @@ constexpr uint32_t kArm64CpacrFpen = 3u << 20;
 // exclusive monitor (no register exposes it).
 constexpr uint64_t kArm64StubPage = 0xffffffffffff0000ull;
 constexpr uint32_t kArm64Clrex = 0xd503305f;
+// The signal return trampoline (the vDSO's __kernel_rt_sigreturn): mov x8, #139; svc #0.
+constexpr uint32_t kArm64Sigreturn[2] = {0xd2801168, 0xd4000001};
 
 uint32_t uc_prot(uint32_t vm_prot) {
   uint32_t p = 0;
@@ -103,6 +105,9 @@ Result<void> Cpu::init() {
     check(uc_reg_write(uc_, UC_ARM64_REG_CPACR_EL1, &cpacr), "cpacr");
     check(uc_mem_map(uc_, kArm64StubPage, kPageSize, UC_PROT_READ | UC_PROT_EXEC), "stub map");
     check(uc_mem_write(uc_, kArm64StubPage, &kArm64Clrex, sizeof kArm64Clrex), "stub write");
+    check(uc_mem_write(uc_, kArm64StubPage + kSigreturnStubOffset, kArm64Sigreturn,
+                       sizeof kArm64Sigreturn),
+          "sigreturn stub write");
   }
   return {};
 }
@@ -114,6 +119,14 @@ uint64_t Cpu::reg(int uc_reg) const {
 }
 
 void Cpu::set_reg(int uc_reg, uint64_t value) { check(uc_reg_write(uc_, uc_reg, &value), "reg write"); }
+
+void Cpu::reg128(int uc_reg, uint8_t out[16]) const {
+  check(uc_reg_read(uc_, uc_reg, out), "reg128 read");
+}
+
+void Cpu::set_reg128(int uc_reg, const uint8_t in[16]) {
+  check(uc_reg_write(uc_, uc_reg, in), "reg128 write");
+}
 
 // Inside the x86 syscall hook Unicorn's RIP is the syscall instruction and it adds 2 after the
 // hook; the sink sees (and sets) the PC after the syscall, as Linux's pt_regs->ip.

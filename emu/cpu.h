@@ -70,6 +70,10 @@ class SyscallSink {
 
 class Cpu final : public mmu::MmObserver {
  public:
+  // arm64: the address of the rt_sigreturn trampoline every engine carries (in its private
+  // stub page, like the vDSO's sigtramp: glibc on arm64 does not pass SA_RESTORER).
+  static constexpr uint64_t kSigreturnStubOffset = 16;
+  static constexpr uint64_t kArm64SigreturnTrampoline = 0xffffffffffff0000ull + kSigreturnStubOffset;
   static Result<std::unique_ptr<Cpu>> create(Arch arch, VirtualClock& clock, SyscallSink& sink);
   ~Cpu() override;
   Cpu(const Cpu&) = delete;
@@ -80,6 +84,9 @@ class Cpu final : public mmu::MmObserver {
 
   uint64_t reg(int uc_reg) const;
   void set_reg(int uc_reg, uint64_t value);
+  // Wide registers (x86 XMM, arm64 V): 16 bytes.
+  void reg128(int uc_reg, uint8_t out[16]) const;
+  void set_reg128(int uc_reg, const uint8_t in[16]);
   uint64_t pc() const;
   void set_pc(uint64_t pc);
 

@@ -1,16 +1,15 @@
 // Guest faults: a CpuStop that is not a syscall becomes a signal, as Linux's trap handlers
 // decide (arch/x86/kernel/traps.c, arch/arm64/mm/fault.c). Synchronous fault signals are
-// forced: blocked or ignored ones revert to the default action, which for all of these is to
-// terminate with a core dump. Delivering to a guest handler comes with the signals issue;
-// until then a recorded handler is mentioned in the report.
+// forced: a guest handler runs if one is installed and the signal is not blocked; otherwise the
+// default action (terminate with a core dump) applies and the fault is reported.
 #include "emu/machine_state.h"
 
 namespace probesim::emu {
 namespace {
 
-constexpr int kSigIll = 4, kSigTrap = 5, kSigBus = 7, kSigFpe = 8, kSigSegv = 11;
+
 constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdrerr = 2, kIllIllopc = 1;
-constexpr int kFpeIntdiv = 1, kTrapBrkpt = 1, kSiKernel = 0x80;
+constexpr int kFpeIntdiv = 1, kTrapBrkpt = 1;
 
 struct TrapRow {
   Arch arch;
@@ -65,7 +64,7 @@ GuestFault fault_from_memory(const mmu::Mm& mm, const CpuStop& s) {
 
 }  // namespace
 
-void MachineState::handle_stop(Process& p, const CpuStop& stop) {
+void MachineState::handle_stop(Process& p, Task& t, const CpuStop& stop) {
   std::optional<GuestFault> fault;
   switch (stop.kind) {
     case StopKind::Budget:
@@ -82,14 +81,8 @@ void MachineState::handle_stop(Process& p, const CpuStop& stop) {
       break;
   }
   ++stats_.faults;
-  if (p.sigactions[fault->signo].handler > 1)
-    fault->what += " (the guest's handler was not run: signal delivery is not modelled yet)";
-  ExitStatus s;
-  s.signaled = true;
-  s.signo = fault->signo;
-  s.core_dumped = true;
-  s.fault = std::move(fault);
-  exit_process(p, std::move(s));
+  if (stop.kind == StopKind::Fault) p.cpu()->set_pc(stop.pc);  // the faulting instruction
+  handle_fault_signal(p, t, *fault);
 }
 
 }  // namespace probesim::emu

@@ -21,6 +21,12 @@ constexpr uint64_t kStreamSyscalls = 2;
 constexpr uint64_t kStreamDevRandom = 3;
 constexpr int kInitPid = 1;  // the parent of spawned processes (the modelled init)
 
+// Writes to a pipe without readers raise SIGPIPE as well as returning -EPIPE.
+bool raises_sigpipe(std::string_view syscall) {
+  return syscall == "write" || syscall == "writev" || syscall == "pwrite64" ||
+         syscall == "sendfile";
+}
+
 std::string basename_of(const std::string& path) {
   size_t slash = path.rfind('/');
   std::string b = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -258,6 +264,10 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
     cpu.set_pc(cpu.pc() - cpu.info().syscall_insn_len);
     t.restart_syscall = false;
   }
+  if (has_deliverable_signal(t) && !deliver_signals(t)) {  // return to user mode
+    reap_resources(p);
+    return;
+  }
   VirtualClock& clock = sched_.clock(step.cpu);
   cpu.set_clock(clock);
   uint64_t insns_before = cpu.insns().value;
@@ -276,7 +286,7 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   t.insns += InsnCount{ran};
   total_cycles_ += clock.cycles().value - cycles_before;
   ++stats_.quanta;
-  handle_stop(p, stop);
+  handle_stop(p, t, stop);
   if (p.pending_exec && !p.exited()) finish_exec(p, t);
   if (p.exited()) reap_resources(p);
 }
@@ -326,7 +336,16 @@ void MachineState::process_exited(Process& p) {
     sched_.wake(*p.vfork_parent, p.pid());
     p.vfork_parent = nullptr;
   }
-  if (Process* parent = process(p.ppid())) waitq_.wake_all(parent, sched_);
+  if (Process* parent = process(p.ppid())) {
+    const ExitStatus& es = *p.exit_status();
+    SigInfo si;
+    si.signo = kSigChld;
+    si.code = !es.signaled ? kCldExited : es.core_dumped ? kCldDumped : kCldKilled;
+    si.pid = p.pid();
+    si.status = es.signaled ? es.signo : es.code;
+    send_signal(*parent, nullptr, si);
+    waitq_.wake_all(parent, sched_);
+  }
   // Orphans are adopted by the modelled init (which never reaps them).
   for (auto& [pid, c] : procs_)
     if (c->ppid() == p.pid()) c->set_parent(kInitPid);
@@ -361,8 +380,12 @@ void MachineState::on_syscall(Cpu& cpu) {
   bool returns = ctx.disposition == SyscallDisposition::Return;
   if (strace_) strace_->line(format_syscall(ctx, e, a, ret, returns));
   if (returns) cpu.set_reg(info.reg_ret, static_cast<uint64_t>(ret));
+  if (ret == -EPIPE && e && raises_sigpipe(e->name)) send_signal(p, &t, SigInfo{kSigPipe});
+  // Leave the quantum when the task cannot go on, or a signal must be delivered before it
+  // executes another user instruction.
   if (ctx.disposition == SyscallDisposition::Exited ||
-      ctx.disposition == SyscallDisposition::Blocked || p.pending_exec)
+      ctx.disposition == SyscallDisposition::Blocked || p.pending_exec ||
+      (!p.exited() && has_deliverable_signal(t)))
     cpu.request_stop();
 }
 

@@ -44,7 +44,8 @@ struct MachineConfig {
 struct MachineStats {
   std::map<std::string, uint64_t> syscalls;          // by name
   std::map<std::string, uint64_t> unknown_syscalls;  // -ENOSYS ones, by name or "syscall_<nr>"
-  uint64_t faults = 0;                               // guest faults delivered as signals
+  uint64_t faults = 0;                               // guest faults (CPU exceptions)
+  uint64_t signals_delivered = 0;                    // handlers entered
   uint64_t quanta = 0;
 };
 
@@ -72,6 +73,13 @@ class MachineState final : public SyscallSink {
   // fork/vfork: a child process with a copy of `t`'s registers (returning 0) and of the
   // parent's mm, fd table, cwd and dispositions. stack/tls as clone's arguments (0: keep).
   Result<Process*> fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls);
+  // Signals (machine_signals.cc). send_signal queues `si` for task `t` (or, if null, for the
+  // process) and interrupts a blocked receiver; delivery happens on its next return to user
+  // mode. deliver_signals runs there: false if the process died of it.
+  void send_signal(Process& p, Task* t, const SigInfo& si);
+  bool deliver_signals(Task& t);
+  bool has_deliverable_signal(const Task& t) const;
+  void kill_by_signal(Process& p, int sig, std::optional<GuestFault> fault = std::nullopt);
   // execve, first half (inside the syscall): validate and build the new image; -errno style
   // errors leave the process untouched. The swap happens after the quantum (finish_exec).
   Result<void> prepare_exec(Process& p, const std::string& path,
@@ -118,9 +126,11 @@ class MachineState final : public SyscallSink {
                            const std::vector<std::string>& envp, int pid);
   void run_quantum(const Scheduler::Step& step);
   void finish_exec(Process& p, Task& t);
+  void interrupt_wait(Task& t, int sig);
+  bool handle_fault_signal(Process& p, Task& t, const GuestFault& f);
   void process_exited(Process& p);
   Result<std::unique_ptr<Cpu>> new_cpu();
-  void handle_stop(Process& p, const CpuStop& stop);
+  void handle_stop(Process& p, Task& t, const CpuStop& stop);
   void reap_resources(Process& p);
 
   MachineConfig config_;

@@ -71,6 +71,7 @@ class Process {
   std::array<Rlimit, kRlimits> rlimits{};
   int pgid = 0;
   int sid = 0;
+  PendingSignals shared_pending;  // signals for the whole process (kill)
   bool reaped = false;            // collected by wait4: gone from the parent's point of view
   Task* vfork_parent = nullptr;   // blocked in vfork until this process execs or exits
   // execve validated and built the new image inside a syscall hook; the run loop swaps it

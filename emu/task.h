@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "emu/cpu.h"
+#include "emu/signals.h"
 #include "probesim/types.h"
 
 namespace probesim::emu {
@@ -28,6 +29,7 @@ struct WaitInfo {
   enum class Kind { None, Futex, Sleep, Queue } kind = Kind::None;
   uint64_t deadline_ns = 0;  // 0: no deadline
   int64_t timeout_ret = 0;   // the syscall's return value if the deadline fires
+  bool interruptible = true; // a signal wakes it with -EINTR (or restarts it, SA_RESTART)
 };
 
 class Task {
@@ -52,7 +54,8 @@ class Task {
   GuestAddr robust_list;         // set_robust_list (recorded)
   uint64_t robust_list_len = 0;
   GuestAddr rseq_area;           // rseq (recorded; probesim never restarts sequences)
-  uint64_t sigmask = 0;          // rt_sigprocmask (recorded)
+  uint64_t sigmask = 0;          // blocked signals (rt_sigprocmask, handler masks)
+  PendingSignals pending;        // signals for this thread (tgkill, faults)
   InsnCount insns{0};            // instructions this task executed
 
  private:

@@ -13,8 +13,6 @@
 namespace probesim::emu {
 namespace {
 
-constexpr int kSigKill = 9;
-constexpr int kSigStop = 19;
 constexpr uint64_t kSigsetSize = 8;
 constexpr uint64_t kRobustListHeadSize = 24;
 constexpr int kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004;
@@ -203,7 +201,8 @@ int64_t sys_rt_sigaction(SyscallContext& ctx, const SyscallArgs& a) {
 }
 
 int64_t sys_rt_sigprocmask(SyscallContext& ctx, const SyscallArgs& a) {
-  constexpr uint64_t kUnblockable = (1ull << (kSigKill - 1)) | (1ull << (kSigStop - 1));
+  // A signal this unblocks is delivered before the next user instruction (on_syscall stops).
+
   if (a.a[3] != kSigsetSize) return -EINVAL;
   uint64_t& mask = ctx.task().sigmask;
   uint64_t old = mask;

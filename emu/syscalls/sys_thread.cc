@@ -72,8 +72,9 @@ int64_t clone_process(SyscallContext& ctx, uint64_t flags, uint64_t stack, uint6
   if (flags & kCloneChildCleartid) c.main_task().clear_child_tid = GuestAddr{child_tid};
   if (flags & kCloneVfork) {
     c.vfork_parent = &ctx.task();
-    ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Queue, 0, 0});
-    ctx.disposition = SyscallDisposition::Blocked;  // resumes with the child's pid
+    // Not interruptible: only the child's exec or exit resumes the parent (with its pid).
+    ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Queue, 0, 0, false});
+    ctx.disposition = SyscallDisposition::Blocked;
   }
   return c.pid();
 }

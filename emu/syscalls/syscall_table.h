@@ -115,6 +115,11 @@
   X(wait4,          61, 260, "dpdp",  'd') \
   X(pipe,           22,  -1, "p",     'd') \
   X(pipe2,         293,  59, "px",    'd') \
+  /* signals (emu/syscalls/sys_signal.cc) */ \
+  X(kill,           62, 129, "dS",    'd') \
+  X(tgkill,        234, 131, "ddS",   'd') \
+  X(tkill,         200, 130, "dS",    'd') \
+  X(rt_sigreturn,   15, 139, "",      'd') \
   /* time and randomness (emu/syscalls/sys_time.cc) */ \
   X(clock_gettime, 228, 113, "dp",    'd') \
   X(clock_getres,  229, 114, "dp",    'd') \
@@ -133,10 +138,6 @@
   XN(msync,         26, 227, "pxx") \
   XN(mincore,       27, 232, "pxp") \
   XN(waitid,       247,  95, "ddpdp") \
-  XN(kill,          62, 129, "dS") \
-  XN(tgkill,       234, 131, "ddS") \
-  XN(tkill,        200, 130, "dS") \
-  XN(rt_sigreturn,  15, 139, "") \
   XN(rt_sigsuspend, 130, 133, "pu") \
   XN(pause,         34,  -1, "") \
   XN(alarm,         37,  -1, "u") \

@@ -199,3 +199,21 @@ TEST_CASE("scheduler: every task blocked forever is reported as a deadlock, not 
   CHECK(r.m->blocked_tids() == std::vector<int>{r.pid});
   CHECK(r.m->captured_stdout(r.pid) == "locking twice\n");
 }
+
+TEST_CASE("signals: an uncaught SIGSEGV ends the process with status 139 and a report") {
+  Run r = run(Arch::AArch64, {guest("aarch64-glibc", "segv")});
+  CHECK(r.m->exit_of(r.pid)->shell_status == 139);
+  CHECK(r.m->exit_of(r.pid)->core_dumped);
+}
+
+TEST_CASE("signals: handlers, siglongjmp out of SIGSEGV, SIGCHLD and masks on both arches") {
+  for (auto [arch, flavour] : {std::pair{Arch::X86_64, "x86_64-glibc"},
+                               std::pair{Arch::X86_64, "x86_64-musl"},
+                               std::pair{Arch::AArch64, "aarch64-glibc"}}) {
+    Run r = run(arch, {guest(flavour, "signals")});
+    CAPTURE(flavour);
+    CHECK(r.m->exit_of(r.pid)->code == 0);
+    CHECK(r.m->captured_stdout(r.pid).find("EXIT-SUCCESS") != std::string::npos);
+    CHECK(r.m->stats().faults == 1);  // the caught SIGSEGV
+  }
+}

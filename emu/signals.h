@@ -1,0 +1,63 @@
+// Signals: dispositions, pending sets and Linux's default actions, as data. Delivery and
+// frames live in MachineState (machine_signals.cc) and signal_frame.cc.
+//
+// Pending signals: one instance per standard signal (no queueing of real-time signals yet), a
+// per-task set (tgkill, faults) and a per-process set (kill). A task takes the lowest-numbered
+// unblocked signal from its own set first, then the process's, on every return to user mode.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace probesim::emu {
+
+inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5;
+inline constexpr int kSigAbrt = 6, kSigBus = 7, kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10;
+inline constexpr int kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13, kSigAlrm = 14, kSigTerm = 15;
+inline constexpr int kSigChld = 17, kSigCont = 18, kSigStop = 19;
+inline constexpr int kNsig = 64;
+
+inline constexpr uint64_t kSigDfl = 0, kSigIgn = 1;
+inline constexpr uint64_t kSaSiginfo = 0x4, kSaRestorer = 0x04000000, kSaOnstack = 0x08000000;
+inline constexpr uint64_t kSaRestart = 0x10000000, kSaNodefer = 0x40000000;
+inline constexpr uint64_t kSaResethand = 0x80000000;
+
+// si_code values
+inline constexpr int kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
+inline constexpr int kCldExited = 1, kCldKilled = 2, kCldDumped = 3;
+
+enum class SigDefault { Term, Core, Ignore, Stop };
+SigDefault default_action(int sig);
+
+inline constexpr uint64_t sig_bit(int sig) { return uint64_t{1} << (sig - 1); }
+inline constexpr uint64_t kUnblockable = sig_bit(kSigKill) | sig_bit(kSigStop);
+
+struct SigInfo {
+  int signo = 0;
+  int code = kSiUser;
+  int pid = 0;         // sender (kill, SIGCHLD child)
+  int uid = 0;
+  int status = 0;      // SIGCHLD: exit code or signal
+  uint64_t addr = 0;   // SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP: si_addr
+};
+
+struct PendingSignals {
+  uint64_t mask = 0;
+  std::array<SigInfo, kNsig + 1> info{};
+
+  void add(const SigInfo& si) {
+    mask |= sig_bit(si.signo);
+    info[si.signo] = si;
+  }
+  // The lowest pending signal not in `blocked`, or 0.
+  int next(uint64_t blocked) const {
+    uint64_t m = mask & ~blocked;
+    return m ? __builtin_ctzll(m) + 1 : 0;
+  }
+  SigInfo take(int sig) {
+    mask &= ~sig_bit(sig);
+    return info[sig];
+  }
+};
+
+}  // namespace probesim::emu
