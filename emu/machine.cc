@@ -191,6 +191,13 @@ std::vector<SchedEvent> Machine::schedule_log() const {
   return out;
 }
 
+std::map<int, uint64_t> Machine::task_instructions() const {
+  std::map<int, uint64_t> out;
+  for (emu::Process* p : impl_->state.processes())
+    for (auto& t : p->tasks()) out[t->tid()] = t->insns.value;
+  return out;
+}
+
 std::vector<int> Machine::blocked_tids() const {
   std::vector<int> out;
   for (emu::Task* t : impl_->state.blocked_forever()) out.push_back(t->tid());

@@ -2,6 +2,7 @@
 // Blocking here uses WaitQueues: the task restarts its syscall when woken (pipe readers and
 // writers, wait4), except vfork whose parent is woken with the child's pid.
 #include <cerrno>
+#include <cstring>
 
 #include "emu/machine_state.h"
 #include "emu/syscalls/syscall_handlers.h"
@@ -64,29 +65,67 @@ int64_t sys_execve(SyscallContext& ctx, const SyscallArgs& a) {
   return 0;
 }
 
-int64_t sys_wait4(SyscallContext& ctx, const SyscallArgs& a) {
-  int64_t pid = static_cast<int32_t>(a.a[0]);
-  int options = static_cast<int>(a.a[2]);
-  if (options & ~(kWnohang | 2 | 8 | 0x40000000 | 0x80000000)) return -EINVAL;
+// The wait family's common part: find a matching child; a zombie is returned (and reaped
+// unless `reap` is false), none yields -ECHILD, live ones block (or 0 with WNOHANG).
+struct WaitResult {
+  int64_t ret;      // child pid, 0 (WNOHANG, nothing yet), -ECHILD, or 0 after blocking
+  Process* zombie;  // the child found, if any
+};
+
+WaitResult find_child(SyscallContext& ctx, int64_t pid, bool nohang, bool reap) {
   bool any_child = false;
   for (Process* c : ctx.machine().processes()) {
     if (c->ppid() != ctx.pid() || c->reaped || !child_matches(*c, ctx.proc().pgid, pid)) continue;
     any_child = true;
     if (!c->exited()) continue;
-    int32_t status = c->exit_status()->wait_status();
-    if (a.a[1] && !ctx.write_user(GuestAddr{a.a[1]}, &status, sizeof status)) return -EFAULT;
-    if (a.a[3]) {
-      uint8_t rusage[144] = {};
-      if (!ctx.write_user(GuestAddr{a.a[3]}, rusage, sizeof rusage)) return -EFAULT;
-    }
-    c->reaped = true;
-    return c->pid();
+    if (reap) c->reaped = true;
+    return {c->pid(), c};
   }
-  if (!any_child) return -ECHILD;
-  if (options & kWnohang) return 0;
+  if (!any_child) return {-ECHILD, nullptr};
+  if (nohang) return {0, nullptr};
   ctx.machine().waitq().add(&ctx.proc(), ctx.task());
   ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Queue, 0, 0});
-  ctx.disposition = SyscallDisposition::Blocked;
+  ctx.disposition = SyscallDisposition::Blocked;  // restarts when a child exits
+  return {0, nullptr};
+}
+
+int64_t sys_wait4(SyscallContext& ctx, const SyscallArgs& a) {
+  int64_t pid = static_cast<int32_t>(a.a[0]);
+  int options = static_cast<int>(a.a[2]);
+  if (options & ~(kWnohang | 2 | 8 | 0x40000000 | 0x80000000)) return -EINVAL;
+  WaitResult w = find_child(ctx, pid, options & kWnohang, /*reap=*/true);
+  if (!w.zombie) return w.ret;
+  int32_t status = w.zombie->exit_status()->wait_status();
+  if (a.a[1] && !ctx.write_user(GuestAddr{a.a[1]}, &status, sizeof status)) return -EFAULT;
+  if (a.a[3]) {
+    uint8_t rusage[144] = {};
+    if (!ctx.write_user(GuestAddr{a.a[3]}, rusage, sizeof rusage)) return -EFAULT;
+  }
+  return w.ret;
+}
+
+// waitid(idtype, id, siginfo, options, rusage): P_ALL/P_PID/P_PGID, WEXITED required.
+int64_t sys_waitid(SyscallContext& ctx, const SyscallArgs& a) {
+  constexpr int kPAll = 0, kPPid = 1, kPPgid = 2, kWexited = 4, kWnowait = 0x1000000;
+  int idtype = static_cast<int>(a.a[0]);
+  int64_t id = static_cast<int32_t>(a.a[1]);
+  int options = static_cast<int>(a.a[3]);
+  if (!(options & kWexited) || idtype < kPAll || idtype > kPPgid) return -EINVAL;
+  int64_t pid = idtype == kPAll ? -1 : idtype == kPPid ? id : -id;
+  if (idtype == kPPgid && id == 0) pid = 0;
+  WaitResult w = find_child(ctx, pid, options & kWnohang, !(options & kWnowait));
+  if (w.ret < 0) return w.ret;
+  if (a.a[2]) {
+    uint8_t si[128] = {};
+    if (w.zombie) {
+      const ExitStatus& es = *w.zombie->exit_status();
+      int32_t fields[7] = {kSigchld, 0,
+                           !es.signaled ? kCldExited : es.core_dumped ? kCldDumped : kCldKilled,
+                           0, w.zombie->pid(), 0, es.signaled ? es.signo : es.code};
+      std::memcpy(si, fields, sizeof fields);  // signo errno code pad | pid uid status
+    }
+    if (!ctx.write_user(GuestAddr{a.a[2]}, si, sizeof si)) return -EFAULT;
+  }
   return 0;
 }
 

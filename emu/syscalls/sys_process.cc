@@ -71,6 +71,15 @@ int64_t sys_getsid(SyscallContext& ctx, const SyscallArgs& a) {
   return self_or_zero(ctx, a.a[0]) ? ctx.proc().sid : -ESRCH;
 }
 
+// setsid: a new session and process group led by the caller, unless it already leads a group.
+int64_t sys_setsid(SyscallContext& ctx, const SyscallArgs&) {
+  for (Process* p : ctx.machine().processes())
+    if (!p->exited() && p->pgid == ctx.pid()) return -EPERM;
+  ctx.proc().sid = ctx.pid();
+  ctx.proc().pgid = ctx.pid();
+  return ctx.pid();
+}
+
 int64_t sys_getgroups(SyscallContext&, const SyscallArgs& a) {
   return static_cast<int32_t>(a.a[0]) < 0 ? -EINVAL : 0;  // no supplementary groups
 }

@@ -85,6 +85,7 @@
   X(getpgid,       121, 155, "d",     'd') \
   X(setpgid,       109, 154, "dd",    'd') \
   X(getsid,        124, 156, "d",     'd') \
+  X(setsid,        112, 157, "",      'd') \
   X(getgroups,     115, 158, "dp",    'd') \
   X(getresuid,     118, 148, "ppp",   'd') \
   X(getresgid,     120, 150, "ppp",   'd') \
@@ -113,6 +114,7 @@
   X(vfork,          58,  -1, "",      'd') \
   X(execve,         59, 221, "spp",   'd') \
   X(wait4,          61, 260, "dpdp",  'd') \
+  X(waitid,        247,  95, "ddpdp", 'd') \
   X(pipe,           22,  -1, "p",     'd') \
   X(pipe2,         293,  59, "px",    'd') \
   /* signals (emu/syscalls/sys_signal.cc) */ \
@@ -137,7 +139,6 @@
   XN(mremap,        25, 216, "pxxxp") \
   XN(msync,         26, 227, "pxx") \
   XN(mincore,       27, 232, "pxp") \
-  XN(waitid,       247,  95, "ddpdp") \
   XN(rt_sigsuspend, 130, 133, "pu") \
   XN(pause,         34,  -1, "") \
   XN(alarm,         37,  -1, "u") \
@@ -145,7 +146,6 @@
   XN(getitimer,     36, 102, "dp") \
   XN(socket,        41, 198, "ddd") \
   XN(connect,       42, 203, "dpu") \
-  XN(setsid,       112, 157, "") \
   XN(setuid,       105, 146, "d") \
   XN(setgid,       106, 144, "d") \
   XN(flock,         73,  32, "dd") \

@@ -2,6 +2,7 @@
 // thread-local storage and a barrier. The results are exact whatever the interleaving, so the
 // output is the same natively, under qemu and under probesim with any --cpus and seed.
 #include <pthread.h>
+#include <time.h>
 
 #include "guest_util.h"
 
@@ -90,6 +91,23 @@ int main(void) {
   for (long i = 0; i < kThreads; ++i) CHECK(pthread_join(t[i], NULL) == 0);
   for (int i = 0; i < kThreads; ++i) CHECK(arrived_before[i] == kThreads);
   printf("barrier: every thread saw %d arrivals\n", kThreads);
+
+  // A timed wait nobody signals times out, and the (virtual) clock moved past the deadline.
+  pthread_mutex_lock(&q_lock);
+  struct timespec deadline, after;
+  CHECK(clock_gettime(CLOCK_REALTIME, &deadline) == 0);
+  deadline.tv_nsec += 10 * 1000 * 1000;
+  if (deadline.tv_nsec >= 1000000000) {
+    deadline.tv_sec += 1;
+    deadline.tv_nsec -= 1000000000;
+  }
+  int rc = pthread_cond_timedwait(&q_nonempty, &q_lock, &deadline);
+  pthread_mutex_unlock(&q_lock);
+  CHECK(clock_gettime(CLOCK_REALTIME, &after) == 0);
+  printf("timed wait: ETIMEDOUT %d, deadline passed %d\n", rc == ETIMEDOUT,
+         after.tv_sec > deadline.tv_sec ||
+             (after.tv_sec == deadline.tv_sec && after.tv_nsec >= deadline.tv_nsec));
+  CHECK(rc == ETIMEDOUT);
   printf("EXIT-SUCCESS\n");
   return 0;
 }

@@ -51,6 +51,15 @@ int main(void) {
   printf("child exited %d, SIGCHLD seen %d\n", WEXITSTATUS(status), (int)chld_count);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 5 && chld_count == 1);
 
+  pid_t child2 = fork();
+  CHECK(child2 >= 0);
+  if (child2 == 0) _exit(7);
+  siginfo_t info = {0};
+  CHECK(waitid(P_PID, child2, &info, WEXITED) == 0);
+  printf("waitid: pid matches %d, CLD_EXITED %d, status %d\n", info.si_pid == child2,
+         info.si_code == CLD_EXITED, info.si_status);
+  CHECK(info.si_pid == child2 && info.si_code == CLD_EXITED && info.si_status == 7);
+
   sigset_t set, old;
   sigemptyset(&set);
   sigaddset(&set, SIGUSR2);

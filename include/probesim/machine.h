@@ -107,6 +107,8 @@ class Machine {
 
   Stats stats() const;
   std::vector<SchedEvent> schedule_log() const;
+  // Instructions executed by each task (thread) so far, by tid.
+  std::map<int, uint64_t> task_instructions() const;
   // Tasks left blocked with nothing to wake them after run() returned (a guest deadlock).
   std::vector<int> blocked_tids() const;
   Arch arch() const;

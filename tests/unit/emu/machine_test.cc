@@ -181,6 +181,8 @@ TEST_CASE("scheduler: a racy program varies across seeds and repeats exactly for
   Run b = run_sched(Arch::AArch64, "aarch64-glibc", "racy", 2, Options::Sched::Random, 9, 5000);
   CHECK(a.m->captured_stdout(a.pid) == b.m->captured_stdout(b.pid));
   CHECK(a.m->stats().instructions == b.m->stats().instructions);
+  CHECK(a.m->task_instructions() == b.m->task_instructions());
+  CHECK(a.m->task_instructions().size() == 3);  // main thread + two workers
   auto la = a.m->schedule_log(), lb = b.m->schedule_log();
   REQUIRE(la.size() == lb.size());
   CHECK(la.size() > 10);
