@@ -179,8 +179,7 @@ Stats Machine::stats() const {
   out.virtual_seconds = static_cast<double>(s.sched().max_time_ns()) / 1e9;
   out.faults = s.stats().faults;
   out.quanta = s.stats().quanta;
-  out.syscalls = s.stats().syscalls;
-  out.unknown_syscalls = s.stats().unknown_syscalls;
+  s.syscall_counts(out.syscalls, out.unknown_syscalls);
   return out;
 }
 

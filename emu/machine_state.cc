@@ -291,6 +291,20 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   if (p.exited()) reap_resources(p);
 }
 
+void MachineState::syscall_counts(std::map<std::string, uint64_t>& all,
+                                  std::map<std::string, uint64_t>& unknown) const {
+  const SyscallTable& table = SyscallTable::get(config_.arch);
+  auto add = [&](uint64_t nr, uint64_t n) {
+    const SyscallEntry* e = table.find(nr);
+    std::string name = e ? std::string(e->name) : "syscall_" + std::to_string(nr);
+    all[name] += n;
+    if (!e || !e->fn) unknown[name] += n;
+  };
+  for (uint64_t nr = 0; nr < stats_.syscalls_by_nr.size(); ++nr)
+    if (stats_.syscalls_by_nr[nr]) add(nr, stats_.syscalls_by_nr[nr]);
+  for (const auto& [nr, n] : stats_.syscalls_beyond) add(nr, n);
+}
+
 std::vector<Task*> MachineState::blocked_forever() {
   std::vector<Task*> out;
   for (auto& [pid, p] : procs_)
@@ -369,14 +383,11 @@ void MachineState::on_syscall(Cpu& cpu) {
   const SyscallEntry* e = SyscallTable::get(config_.arch).find(a.nr);
   SyscallContext ctx(*this, p, t);
   int64_t ret = -ENOSYS;
-  if (e && e->fn) {
-    ret = e->fn(ctx, a);
-    ++stats_.syscalls[std::string(e->name)];
-  } else {
-    std::string name = e ? std::string(e->name) : "syscall_" + std::to_string(a.nr);
-    ++stats_.unknown_syscalls[name];
-    ++stats_.syscalls[name];
-  }
+  if (e && e->fn) ret = e->fn(ctx, a);
+  if (a.nr < stats_.syscalls_by_nr.size())
+    ++stats_.syscalls_by_nr[a.nr];
+  else
+    ++stats_.syscalls_beyond[a.nr];
   bool returns = ctx.disposition == SyscallDisposition::Return;
   if (strace_) strace_->line(format_syscall(ctx, e, a, ret, returns));
   if (returns) cpu.set_reg(info.reg_ret, static_cast<uint64_t>(ret));

@@ -42,10 +42,12 @@ struct MachineConfig {
 };
 
 struct MachineStats {
-  std::map<std::string, uint64_t> syscalls;          // by name
-  std::map<std::string, uint64_t> unknown_syscalls;  // -ENOSYS ones, by name or "syscall_<nr>"
-  uint64_t faults = 0;                               // guest faults (CPU exceptions)
-  uint64_t signals_delivered = 0;                    // handlers entered
+  // Syscalls by number (the hot path only increments a counter; names are resolved when
+  // statistics are read: syscall_counts()).
+  std::vector<uint64_t> syscalls_by_nr = std::vector<uint64_t>(512);
+  std::map<uint64_t, uint64_t> syscalls_beyond;  // numbers >= 512 (all unknown)
+  uint64_t faults = 0;                           // guest faults (CPU exceptions)
+  uint64_t signals_delivered = 0;                // handlers entered
   uint64_t quanta = 0;
 };
 
@@ -95,6 +97,9 @@ class MachineState final : public SyscallSink {
   mmu::InodeCache& inodes() { return *inodes_; }
   Vfs& vfs() { return *vfs_; }
   MachineStats& stats() { return stats_; }
+  // Syscall counts by name; `unknown` gets the -ENOSYS ones ("syscall_<nr>" if unnamed).
+  void syscall_counts(std::map<std::string, uint64_t>& all,
+                      std::map<std::string, uint64_t>& unknown) const;
   InsnCount insns() const;
 
   void set_strace(StraceSink* s) { strace_ = s; }
