@@ -208,30 +208,24 @@ KStatfs Vfs::statfs_of(DevId dev) {
   return s;
 }
 
-InodeRef Vfs::make_pipe_inode() {
+// An anonymous FIFO inode (pipes, consoles) stamped with the current virtual time.
+InodeRef Vfs::make_pipe_inode(std::string name) {
   mmu::InodeAttrs a;
   a.mode = S_IFIFO | 0600;
   const Timespec t = now();
   a.atime_sec = a.mtime_sec = a.ctime_sec = t.sec;
   a.atime_nsec = a.mtime_nsec = a.ctime_nsec = t.nsec;
   const std::string key = "anon:" + std::to_string(++last_anon_);
-  Result<InodeRef> inode = insert_inode(inodes_, key, "pipe", a, nullptr, 0);
-  PROBESIM_ASSERT_MSG(inode.ok(), "pipe inode: " + inode.error().message);
+  Result<InodeRef> inode = insert_inode(inodes_, key, std::move(name), a, nullptr, 0);
+  PROBESIM_ASSERT_MSG(inode.ok(), "anonymous inode: " + inode.error().message);
   return std::move(*inode);
 }
 
 std::shared_ptr<File> Vfs::make_console(uint32_t f_flags, std::string name,
                                         std::shared_ptr<InputSource> in,
                                         std::shared_ptr<OutputSink> out) {
-  mmu::InodeAttrs a;
-  a.mode = S_IFIFO | 0600;
-  const Timespec t = now();
-  a.atime_sec = a.mtime_sec = a.ctime_sec = t.sec;
-  a.atime_nsec = a.mtime_nsec = a.ctime_nsec = t.nsec;
-  const std::string key = "anon:" + std::to_string(++last_anon_);
-  Result<InodeRef> inode = insert_inode(inodes_, key, name, a, nullptr, 0);
-  PROBESIM_ASSERT_MSG(inode.ok(), "console inode: " + inode.error().message);
-  return std::make_shared<ConsoleFile>(f_flags, std::move(name), std::move(*inode), kPipeFsDev,
+  InodeRef inode = make_pipe_inode(name);
+  return std::make_shared<ConsoleFile>(f_flags, std::move(name), std::move(inode), kPipeFsDev,
                                        std::move(in), std::move(out));
 }
 

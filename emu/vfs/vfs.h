@@ -80,8 +80,8 @@ class Vfs {
   void utimens(File& file, const Timespec times[2]);
 
   // A console file (stdin/stdout/stderr) on an anonymous FIFO-like inode.
-  // A new anonymous pipe inode (S_IFIFO) for pipe2; the files are made by the caller.
-  InodeRef make_pipe_inode();
+  // A new anonymous FIFO inode (pipe2, consoles); the files are made by the caller.
+  InodeRef make_pipe_inode(std::string name = "pipe");
   std::shared_ptr<File> make_console(uint32_t f_flags, std::string name,
                                      std::shared_ptr<InputSource> in,
                                      std::shared_ptr<OutputSink> out);
