@@ -5,7 +5,7 @@ BUILD_REL  ?= build-release
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-asan bench format clean
+.PHONY: all deps build venv demo test test-asan bench format clean
 
 all: build
 
@@ -18,17 +18,22 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-demo: build
+# The venv (/usr/bin/python3 -m venv --system-site-packages) holds the probesim package built
+# from this tree (pip install --no-build-isolation .) and a Jupyter kernel for notebooks.
+venv: build
+	scripts/venv.sh $(BUILD)
+
+demo: venv
 	@scripts/demo.sh $(BUILD)
 
-test: build
+test: venv
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPROBESIM_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j$(JOBS) -LE slow
+	  ctest --output-on-failure -j$(JOBS) -LE 'slow|py'
 
 bench: deps
 	cmake -S . -B $(BUILD_REL) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)

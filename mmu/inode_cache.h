@@ -37,6 +37,13 @@ class InodeCache {
   void iput(Inode* inode);
 
   size_t size() const { return inodes_.size(); }
+  // Calls f(const Inode&) for every cached inode, in key order (keys are host-dependent:
+  // sort by i_ino for a deterministic order). For notebooks and the Python module; f must
+  // not insert or evict inodes.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [key, inode] : inodes_) f(static_cast<const Inode&>(*inode));
+  }
   // Asserts refcounts (i_count >= VMAs mapping it, 0 only when dirty) and each page cache.
   void verify() const;
 

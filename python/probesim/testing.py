@@ -1,0 +1,128 @@
+"""pytest support for regression harnesses that run programs in probesim.
+
+Enable it in a conftest.py::
+
+    pytest_plugins = ["probesim.testing"]
+
+and write tests such as::
+
+    def test_hello(machine, guest_program):
+        p = run_program(machine, [guest_program("hello"), "a"])
+        assert_exit(p, 2)
+        assert_stdout(p, "argv[1]=a")
+
+Fixtures:
+  arch            each test runs once per architecture ("x86_64", "aarch64")
+  machine         a fresh Machine(arch, seed=DEFAULT_SEED)
+  guest_dir       the directory of guest programs built by the main build (see below)
+  guest_program   guest_program(name, flavour=None) -> path of that program for `arch`
+
+Guest programs come from ``$PROBESIM_GUEST_DIR/<flavour>/<name>``; the variable defaults to
+``<pytest rootdir>/build/guest``. A missing program skips the test with a message saying how
+to build it, unless ``PROBESIM_REQUIRE_GUESTS=1`` (ctest sets it), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+import probesim
+
+#: The seed of the `machine` fixture: runs are reproducible bit for bit.
+DEFAULT_SEED = 1
+
+#: The guest flavour used by default for each architecture.
+DEFAULT_FLAVOURS = {"x86_64": "x86_64-glibc", "aarch64": "aarch64-glibc"}
+
+# Helpers only: the fixtures reach tests through pytest_plugins, not imports.
+__all__ = [
+    "DEFAULT_FLAVOURS",
+    "DEFAULT_SEED",
+    "assert_exit",
+    "assert_stdout",
+    "find_guest_program",
+    "run_program",
+]
+
+
+def run_program(machine: probesim.Machine, argv: Sequence[str | os.PathLike[str]], *,
+                env: Mapping[str, str] | None = None, stdin: bytes = b"", cwd: str = "/",
+                until: int | None = None) -> probesim.Process:
+    """Spawn argv in `machine`, run the machine (to completion, or `until` more
+    instructions) and return the process."""
+    p = machine.spawn(argv, env=env, stdin=stdin, cwd=cwd)
+    machine.run(until=until)
+    return p
+
+
+def _describe(p: probesim.Process) -> str:
+    def tail(data: bytes) -> str:
+        text = data.decode("utf-8", "backslashreplace")
+        return text if len(text) <= 2000 else "..." + text[-2000:]
+
+    ending = p.exit.description if p.exit else "still running"
+    return (f"pid {p.pid} ({p.comm}): {ending}\n"
+            f"--- stdout ---\n{tail(p.stdout)}\n--- stderr ---\n{tail(p.stderr)}")
+
+
+def assert_exit(p: probesim.Process, code: int = 0) -> None:
+    """Assert that p exited with status `code` (a negative code means killed by signal
+    -code, as subprocess.returncode); the failure shows how it ended and its output."""
+    __tracebackhide__ = True
+    if p.exit_code != code:
+        raise AssertionError(f"expected exit code {code}, got {p.exit_code}\n{_describe(p)}")
+
+
+def assert_stdout(p: probesim.Process, contains: str | bytes) -> None:
+    """Assert that p's stdout contains `contains`."""
+    __tracebackhide__ = True
+    needle = contains.encode() if isinstance(contains, str) else contains
+    if needle not in p.stdout:
+        raise AssertionError(f"stdout does not contain {needle!r}\n{_describe(p)}")
+
+
+def find_guest_program(directory: Path, arch: str, name: str, flavour: str | None = None) -> Path:
+    """Path of guest program `name` for `arch`; skips (or fails under
+    PROBESIM_REQUIRE_GUESTS=1) when it was not built."""
+    __tracebackhide__ = True
+    flavour = flavour or DEFAULT_FLAVOURS[arch]
+    path = directory / flavour / name
+    if not path.is_file():
+        message = (f"guest program {path} is missing: build the guests (make build) or set "
+                   f"PROBESIM_GUEST_DIR to the directory holding <flavour>/<program>")
+        if os.environ.get("PROBESIM_REQUIRE_GUESTS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(params=probesim.ARCHES)
+def arch(request: pytest.FixtureRequest) -> str:
+    """The architecture under test; tests using it run once per architecture."""
+    return request.param
+
+
+@pytest.fixture
+def machine(arch: str) -> probesim.Machine:
+    """A fresh machine of `arch` with the fixed seed DEFAULT_SEED."""
+    return probesim.Machine(arch, seed=DEFAULT_SEED)
+
+
+@pytest.fixture(scope="session")
+def guest_dir(pytestconfig: pytest.Config) -> Path:
+    """$PROBESIM_GUEST_DIR, or <rootdir>/build/guest."""
+    value = os.environ.get("PROBESIM_GUEST_DIR")
+    return Path(value) if value else Path(pytestconfig.rootpath) / "build" / "guest"
+
+
+@pytest.fixture
+def guest_program(guest_dir: Path, arch: str) -> Callable[..., Path]:
+    """guest_program(name, flavour=None): the path of a guest program for `arch`."""
+    def find(name: str, flavour: str | None = None) -> Path:
+        __tracebackhide__ = True
+        return find_guest_program(guest_dir, arch, name, flavour)
+    return find

@@ -1,0 +1,125 @@
+// Python bindings of Machine and Insn (PyMachine's implementation is py_machine.cc).
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include "py_machine.h"
+#include "py_mm.h"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace probesim::python {
+namespace {
+
+void bind_insn(py::module_& m) {
+  py::class_<Insn>(m, "Insn",
+                   "One disassembled instruction; unpacks as (addr, bytes, mnemonic, op_str).")
+      .def_readonly("addr", &Insn::addr, "Guest address.")
+      .def_property_readonly(
+          "bytes", [](const Insn& i) { return py::bytes(i.bytes); }, "Encoding.")
+      .def_readonly("mnemonic", &Insn::mnemonic, "E.g. 'push'.")
+      .def_readonly("op_str", &Insn::op_str, "Operands, e.g. 'rbp'.")
+      .def("__len__", [](const Insn&) { return 4; })
+      .def("__getitem__",
+           [](const Insn& i, int k) {
+             return py::make_tuple(i.addr, py::bytes(i.bytes), i.mnemonic, i.op_str)[py::int_(k)];
+           })
+      .def("__iter__",
+           [](const Insn& i) {
+             return py::iter(py::make_tuple(i.addr, py::bytes(i.bytes), i.mnemonic, i.op_str));
+           })
+      .def(
+          "__eq__",
+          [](const Insn& a, const Insn& b) {
+            return a.addr == b.addr && a.bytes == b.bytes && a.mnemonic == b.mnemonic &&
+                   a.op_str == b.op_str;
+          },
+          py::is_operator())
+      .def("__str__",
+           [](const Insn& i) { return hex_addr(i.addr) + ": " + i.mnemonic + " " + i.op_str; })
+      .def("__repr__", [](const Insn& i) {
+        return "Insn(" + hex_addr(i.addr) + ", '" + i.mnemonic + "', '" + i.op_str + "')";
+      });
+}
+
+void bind_queries(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
+  c.def_property_readonly(
+       "cycles", [](PyMachine& m) { return m.stats("cycles").cycles; },
+       "Modelled CPU cycles executed so far (all processes).")
+      .def_property_readonly(
+          "instructions", [](PyMachine& m) { return m.stats("instructions").instructions; },
+          "Guest instructions executed so far.")
+      .def_property_readonly(
+          "virtual_time", [](PyMachine& m) { return m.stats("virtual_time").virtual_seconds; },
+          "Virtual time in seconds (cycles / modelled clock frequency).")
+      .def_property_readonly("stats", &PyMachine::stats_dict,
+                             "Counters: instructions, cycles, virtual_seconds, faults, quanta, "
+                             "syscalls {name: n}, unknown_syscalls {name: n}.")
+      .def_property_readonly("processes", &PyMachine::processes, "Every process, by pid.")
+      .def_property_readonly("schedule_log", &PyMachine::schedule_log,
+                             "Every scheduling decision so far (SchedEvent), in order.")
+      .def_property_readonly("blocked_tids", &PyMachine::blocked_tids,
+                             "Tasks left blocked with nothing to wake them after run() returned "
+                             "True (a guest deadlock).")
+      .def("process", &PyMachine::process, "pid"_a, "The process with this pid.")
+      .def_property_readonly("inodes", &PyMachine::inodes, "Every cached inode, by inode number.")
+      .def("find_inode", &PyMachine::find_inode, "path"_a,
+           "The cached inode named `path` (symlinks resolved, as Inode.name), or None.")
+      .def("disassemble", &PyMachine::disassemble, "pid"_a, "addr"_a, "count"_a = 16,
+           "Disassemble up to `count` instructions at addr in process pid's memory (Capstone). "
+           "Stops early at bytes that do not decode or at the end of the mapping.");
+}
+
+void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
+  c.def_property_readonly("arch", &PyMachine::arch_name, "'x86_64' or 'aarch64'.")
+      .def_property_readonly(
+          "seed", [](const PyMachine& m) { return m.options().seed; }, "The seed.")
+      .def_property_readonly(
+          "root", [](const PyMachine& m) { return m.options().root; }, "Guest root.")
+      .def_property_readonly(
+          "quantum", [](const PyMachine& m) { return m.options().quantum; },
+          "Instructions per scheduling quantum.")
+      .def_property_readonly(
+          "cpus", [](const PyMachine& m) { return m.options().cpus; }, "Number of logical CPUs.")
+      .def_property_readonly("sched", &PyMachine::sched_name,
+                             "Scheduling policy: 'round_robin' or 'random' (drawn from the seed).");
+}
+
+}  // namespace
+
+void bind_machine(py::module_& m) {
+  bind_insn(m);
+  py::class_<PyMachine, std::shared_ptr<PyMachine>> c(
+      m, "Machine",
+      "A deterministic emulated machine running static Linux ELF programs.\n\n"
+      "Machine(arch, *, seed=0, root='/', quantum=1_000_000, cpus=1, sched='round_robin'): arch "
+      "is 'x86_64' or 'aarch64'; seed drives every random value the guest sees (and the "
+      "'random' scheduling policy); root is the host directory that is the guest's '/'; "
+      "quantum is the instructions per scheduling quantum; cpus the logical CPUs (1-64) whose "
+      "tasks interleave deterministically.");
+  c.def(py::init(&PyMachine::create), "arch"_a, py::kw_only(), "seed"_a = 0, "root"_a = "/",
+        "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin")
+      .def_property_readonly("running", &PyMachine::running,
+                             "True while run() executes (queries raise probesim.Error then).")
+      .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),
+           "stdin"_a = py::bytes(), "cwd"_a = "/",
+           "Load argv[0] (a path inside root) as a new process with captured stdio; it runs at the "
+           "next run(). env is a mapping (default: empty). Raises BadProgram naming the file.")
+      .def("run", &PyMachine::run, "until"_a = py::none(),
+           "Run until no process can run any more (all exited: returns True) or, if `until` is an "
+           "int, until `until` more instructions ran (returns False while a process is alive). "
+           "The budget is checked per basic block, so a run may overshoot it by the rest of a "
+           "block; 0 runs nothing (and returns whether all exited). Between runs, registers and "
+           "memory can be inspected. Releases "
+           "the GIL; Ctrl-C stops between quanta and raises KeyboardInterrupt, leaving the "
+           "machine usable.")
+      .def("strace", &PyMachine::set_strace, "callback"_a,
+           "Call callback(line) with an strace-format line after every syscall; None turns it "
+           "off. An exception in the callback stops run() after the quantum and is re-raised.")
+      .def("__repr__", &PyMachine::repr);
+  bind_options(c);
+  bind_queries(c);
+}
+
+}  // namespace probesim::python

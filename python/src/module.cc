@@ -1,0 +1,24 @@
+// probesim._core: the compiled half of the probesim package (the pure-Python package
+// re-exports it; _core.pyi is its maintained stub). Types are registered before the
+// functions that mention them so signatures read as Python types.
+#include <pybind11/pybind11.h>
+
+#include "errors.h"
+#include "py_inode.h"
+#include "py_machine.h"
+#include "py_mm.h"
+#include "py_process.h"
+#include "py_registers.h"
+#include "views.h"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "probesim's compiled core: Machine, Process, Mm, Inode and friends.";
+  using namespace probesim::python;
+  bind_errors(m);
+  bind_views(m);
+  bind_registers(m);
+  bind_mm(m);
+  bind_inode(m);
+  bind_process(m);
+  bind_machine(m);
+}

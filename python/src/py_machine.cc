@@ -1,0 +1,246 @@
+#include "py_machine.h"
+
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <algorithm>
+
+#include "convert.h"
+#include "errors.h"
+#include "probesim/assert.h"
+#include "py_mm.h"
+
+namespace py = pybind11;
+
+namespace probesim::python {
+
+// Marks the machine busy for the duration of run(); the pending exception slot is emptied
+// on the way out whatever happened (run() raises it first when it is set).
+class RunningScope {
+ public:
+  explicit RunningScope(PyMachine& m) : m_(m) { m_.running_ = true; }
+  ~RunningScope() {
+    m_.running_ = false;
+    m_.pending_.reset();
+  }
+  RunningScope(const RunningScope&) = delete;
+  RunningScope& operator=(const RunningScope&) = delete;
+
+ private:
+  PyMachine& m_;
+};
+
+namespace {
+
+Arch parse_arch(const std::string& name) {
+  if (name == "x86_64") return Arch::X86_64;
+  if (name == "aarch64") return Arch::AArch64;
+  throw BadArgument("arch '" + name + "': expected 'x86_64' or 'aarch64'");
+}
+
+struct SchedName {
+  const char* name;
+  Options::Sched sched;
+};
+constexpr SchedName kSchedNames[] = {
+    {"round_robin", Options::Sched::RoundRobin},
+    {"random", Options::Sched::Random},
+};
+
+Options::Sched parse_sched(const std::string& name) {
+  for (const SchedName& s : kSchedNames)
+    if (name == s.name) return s.sched;
+  throw BadArgument("sched '" + name + "': expected 'round_robin' or 'random'");
+}
+
+// Adds "raised in <what>" to a Python exception (PEP 678 note), best effort.
+void add_hook_note(py::error_already_set& e, const char* what) {
+  try {
+    e.value().attr("add_note")(std::string("raised in ") + what + " during Machine.run()");
+  } catch (py::error_already_set&) {
+    // an exception without add_note (or a failing one) keeps its original text
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::int_& seed,
+                                             const std::filesystem::path& root,
+                                             const py::int_& quantum, int cpus,
+                                             const std::string& sched) {
+  Options o;
+  o.arch = parse_arch(arch);
+  o.seed = to_u64(seed, "seed");
+  o.root = path_string(root, "root");
+  o.quantum = to_u64(quantum, "quantum");
+  if (o.quantum == 0) throw BadArgument("quantum: must be at least 1 instruction");
+  o.cpus = cpus;
+  o.sched = parse_sched(sched);
+  auto m = unwrap<BadArgument>(Machine::create(o));
+  return std::make_shared<PyMachine>(std::move(m), o);
+}
+
+PyMachine::PyMachine(std::unique_ptr<Machine> machine, Options options)
+    : machine_(std::move(machine)), options_(std::move(options)), disasm_(options_.arch) {}
+
+Machine& PyMachine::machine(const char* what) {
+  if (running_)
+    throw Error(std::string(what) +
+                ": the machine is running (called from a callback or another thread); "
+                "query it after run() returns");
+  return *machine_;
+}
+
+emu::MachineState& PyMachine::state(const char* what) {
+  return machine(what).state();
+}
+
+PyProcess PyMachine::spawn(const py::object& argv, const py::object& env,
+                           const py::bytes& stdin_data, const std::filesystem::path& cwd) {
+  Machine& m = machine("spawn");
+  std::vector<std::string> args = to_argv(argv);
+  std::vector<std::string> envp = to_envp(env);
+  std::string dir = path_string(cwd, "cwd");
+  int pid = unwrap<BadProgram>(m.spawn(args, envp, Stdio::Capture, std::string(stdin_data), dir));
+  return PyProcess{shared_from_this(), pid};
+}
+
+bool PyMachine::all_exited() {
+  auto procs = machine_->state().processes();
+  return std::all_of(procs.begin(), procs.end(), [](emu::Process* p) { return p->exited(); });
+}
+
+bool PyMachine::run(const std::optional<py::int_>& until) {
+  Machine& m = machine("run");
+  uint64_t budget = until ? to_u64(*until, "until") : 0;
+  if (until && budget == 0) return all_exited();
+  RunningScope scope(*this);
+  bool done;
+  {
+    py::gil_scoped_release release;
+    done = m.run(budget, [this] { return should_stop(); });
+  }
+  raise_pending();
+  return done;
+}
+
+bool PyMachine::should_stop() {
+  if (pending_) return true;
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() == 0) return false;
+  pending_.emplace();  // fetches the exception a signal handler raised (KeyboardInterrupt)
+  return true;
+}
+
+// The single trampoline into Python (see the header). Never throws: it runs inside hooks.
+template <class F>
+void PyMachine::call_python(const char* what, F&& f) noexcept {
+  if (pending_) return;
+  py::gil_scoped_acquire gil;
+  try {
+    f();
+  } catch (py::error_already_set& e) {
+    add_hook_note(e, what);
+    pending_.emplace(std::move(e));
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, (std::string(what) + ": " + e.what()).c_str());
+    pending_.emplace();
+  } catch (...) {
+    PyErr_SetString(PyExc_RuntimeError, (std::string(what) + ": unknown C++ exception").c_str());
+    pending_.emplace();
+  }
+}
+
+void PyMachine::raise_pending() {
+  if (!pending_) return;
+  py::error_already_set e = std::move(*pending_);
+  pending_.reset();
+  throw e;
+}
+
+std::vector<PyProcess> PyMachine::processes() {
+  std::vector<PyProcess> out;
+  for (emu::Process* p : state("processes").processes())
+    out.push_back({shared_from_this(), p->pid()});
+  return out;
+}
+
+PyProcess PyMachine::process(int pid) {
+  if (!state("process").process(pid))
+    throw BadArgument("no process with pid " + std::to_string(pid));
+  return PyProcess{shared_from_this(), pid};
+}
+
+void PyMachine::set_strace(py::object fn) {
+  Machine& m = machine("strace");
+  if (fn.is_none()) {
+    m.set_strace(nullptr);
+    strace_ = py::none();
+    return;
+  }
+  if (!PyCallable_Check(fn.ptr()))
+    throw py::type_error("strace: expected a callable taking one str (a line), or None");
+  strace_ = std::move(fn);
+  m.set_strace([this](const std::string& line) {
+    call_python("the strace callback", [&] { strace_(to_str(line)); });
+  });
+}
+
+py::dict PyMachine::stats_dict() {
+  Stats s = stats("stats");
+  py::dict d;
+  d["instructions"] = s.instructions;
+  d["cycles"] = s.cycles;
+  d["virtual_seconds"] = s.virtual_seconds;
+  d["faults"] = s.faults;
+  d["quanta"] = s.quanta;
+  d["syscalls"] = py::cast(s.syscalls);
+  d["unknown_syscalls"] = py::cast(s.unknown_syscalls);
+  return d;
+}
+
+std::vector<PyInode> PyMachine::inodes() {
+  std::vector<std::pair<uint64_t, PyInode>> found;
+  state("inodes").inodes().for_each([&](const mmu::Inode& i) {
+    found.push_back({i.i_ino(), PyInode{shared_from_this(), i.key(), i.name()}});
+  });
+  std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  std::vector<PyInode> out;
+  for (auto& [ino, inode] : found) out.push_back(std::move(inode));
+  return out;
+}
+
+std::optional<PyInode> PyMachine::find_inode(const std::string& name) {
+  for (PyInode& i : inodes())
+    if (i.name == name) return i;
+  return std::nullopt;
+}
+
+std::vector<Insn> PyMachine::disassemble(int pid, const py::int_& addr_obj, size_t count) {
+  emu::Process* p = state("disassemble").process(pid);
+  if (!p) throw BadArgument("disassemble: no process with pid " + std::to_string(pid));
+  uint64_t addr = to_u64(addr_obj, "addr");
+  constexpr size_t kMaxCount = size_t{1} << 20;
+  if (count > kMaxCount) throw BadArgument("disassemble: count above 2**20");
+  const mmu::Vma* v = p->mm().vma_at(GuestAddr{addr});
+  if (!v)
+    throw BadArgument("disassemble: " + hex_addr(addr) + " is not mapped in pid " +
+                      std::to_string(pid));
+  uint64_t want = std::min<uint64_t>(count * disasm_.max_insn_len(), v->vm_end.value - addr);
+  std::vector<uint8_t> code = peek_prefix(p->mm(), addr, want);
+  return disasm_.disassemble(addr, code, count);
+}
+
+std::string PyMachine::sched_name() const {
+  for (const SchedName& s : kSchedNames)
+    if (s.sched == options_.sched) return s.name;
+  PROBESIM_ASSERT(false);  // every Options::Sched has a name in kSchedNames
+  return {};
+}
+
+std::string PyMachine::repr() const {
+  return "<probesim.Machine arch=" + arch_name() + " cpus=" + std::to_string(options_.cpus) +
+         " seed=" + std::to_string(options_.seed) + (running_ ? " running" : "") + ">";
+}
+
+}  // namespace probesim::python

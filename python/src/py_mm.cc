@@ -1,0 +1,155 @@
+#include "py_mm.h"
+
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "convert.h"
+#include "errors.h"
+#include "mmu/inode.h"
+#include "mmu/vm_flags.h"
+#include "py_machine.h"
+#include "views.h"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace probesim::python {
+namespace {
+
+constexpr uint64_t kMaxAccess = uint64_t{64} << 20;  // one read()/write() call at most
+
+std::string range_text(uint64_t addr, uint64_t n, int pid) {
+  return "[" + hex_addr(addr) + ", " + hex_addr(addr + n) + ") of pid " + std::to_string(pid);
+}
+
+std::vector<VmaView> vmas(const PyMm& mm) {
+  emu::Process& p = mm.proc.get("Mm.vmas");
+  std::vector<VmaView> out;
+  for (const mmu::Vma* v : p.mm().vmas()) out.push_back(make_vma_view(*v, p.pid()));
+  return out;
+}
+
+std::optional<VmaView> vma_at(const PyMm& mm, const py::int_& addr) {
+  emu::Process& p = mm.proc.get("Mm.vma_at");
+  const mmu::Vma* v = p.mm().vma_at(GuestAddr{to_u64(addr, "addr")});
+  if (!v) return std::nullopt;
+  return make_vma_view(*v, p.pid());
+}
+
+py::bytes read(const PyMm& mm, const py::int_& addr_obj, const py::int_& n_obj) {
+  emu::Process& p = mm.proc.get("Mm.read");
+  uint64_t addr = to_u64(addr_obj, "addr");
+  uint64_t n = to_u64(n_obj, "n");
+  if (n > kMaxAccess) throw BadArgument("Mm.read: at most 64 MiB per call");
+  std::string buf(n, '\0');
+  if (!p.mm().peek(GuestAddr{addr}, buf.data(), n))
+    throw BadArgument("Mm.read: " + range_text(addr, n, p.pid()) + " is not all mapped");
+  return py::bytes(buf);
+}
+
+// Translations of the written code must go (DESIGN.md: code patching always invalidates):
+// in this process, and in every process mapping the same page-cache frames when the write
+// went to the page cache (MAP_SHARED).
+void invalidate_written(emu::MachineState& s, emu::Process& p, uint64_t addr, uint64_t n) {
+  if (p.cpu()) p.cpu()->invalidate_code(GuestAddr{addr}, n);
+  const mmu::Vma* v = p.mm().vma_at(GuestAddr{addr});
+  if (!v || !v->vm_file || v->private_copy()) return;
+  uint64_t off = (v->vm_pgoff << kPageShift) + (addr - v->vm_start.value);
+  uint64_t first = off >> kPageShift, last = (off + n - 1) >> kPageShift;
+  v->vm_file->i_mapping().i_mmap().for_each_overlap(first, last, [&](mmu::Vma* o) {
+    emu::Process* owner = s.process(pid_of(s, o->vm_mm));
+    if (o == v || o->private_copy() || !owner || !owner->cpu()) return;
+    uint64_t lo = std::max(off, o->vm_pgoff << kPageShift);
+    uint64_t hi = std::min(off + n, (o->vm_pgoff << kPageShift) + o->len());
+    uint64_t va = o->vm_start.value + (lo - (o->vm_pgoff << kPageShift));
+    owner->cpu()->invalidate_code(GuestAddr{va}, hi - lo);
+  });
+}
+
+void write(const PyMm& mm, const py::int_& addr_obj, const py::buffer& data) {
+  emu::MachineState& s = mm.proc.machine->state("Mm.write");
+  emu::Process& p = mm.proc.get("Mm.write");
+  uint64_t addr = to_u64(addr_obj, "addr");
+  py::buffer_info info = data.request();
+  uint64_t n = static_cast<uint64_t>(info.size * info.itemsize);
+  if (n > kMaxAccess) throw BadArgument("Mm.write: at most 64 MiB per call");
+  if (n == 0) return;
+  // Page by page, so that a write crossing VMAs invalidates each piece's own mappers.
+  for (uint64_t done = 0; done < n;) {
+    uint64_t a = addr + done;
+    uint64_t piece = std::min(n - done, kPageSize - (a & (kPageSize - 1)));
+    if (!p.mm().poke(GuestAddr{a}, static_cast<const uint8_t*>(info.ptr) + done, piece))
+      throw BadArgument("Mm.write: " + range_text(a, n - done, p.pid()) + " is not all mapped (" +
+                        std::to_string(done) + " bytes were written)");
+    invalidate_written(s, p, a, piece);
+    done += piece;
+  }
+}
+
+PageInfo page_info(const PyMm& mm, const py::int_& addr_obj) {
+  emu::Process& p = mm.proc.get("Mm.page_info");
+  uint64_t addr = to_u64(addr_obj, "addr");
+  const mmu::Vma* v = p.mm().vma_at(GuestAddr{addr});
+  if (!v)
+    throw BadArgument("Mm.page_info: " + hex_addr(addr) + " is not mapped in pid " +
+                      std::to_string(p.pid()));
+  return make_page_info(*v, addr, p.pid());
+}
+
+py::dict mm_stats(const PyMm& mm) {
+  const mmu::Mm::Stats& s = mm.proc.get("Mm.stats").mm().stats();
+  return py::dict("private_copies"_a = s.private_copies, "merges"_a = s.merges,
+                  "splits"_a = s.splits);
+}
+
+}  // namespace
+
+std::string hex_addr(uint64_t addr) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(addr));
+  return buf;
+}
+
+std::vector<uint8_t> peek_prefix(const mmu::Mm& mm, uint64_t addr, uint64_t n) {
+  std::vector<uint8_t> out(n);
+  if (mm.peek(GuestAddr{addr}, out.data(), n)) return out;
+  uint64_t got = 0;
+  while (got < n) {
+    uint64_t piece = std::min(n - got, kPageSize - ((addr + got) & (kPageSize - 1)));
+    if (!mm.peek(GuestAddr{addr + got}, out.data() + got, piece)) break;
+    got += piece;
+  }
+  out.resize(got);
+  return out;
+}
+
+void bind_mm(py::module_& m) {
+  py::class_<PyMm>(m, "Mm", "A process's address space (Linux's mm_struct), as the model holds it.")
+      .def_property_readonly(
+          "pid", [](const PyMm& mm) { return mm.proc.pid; }, "Owner's pid.")
+      .def_property_readonly("vmas", &vmas, "The VMAs in address order (snapshots).")
+      .def("vma_at", &vma_at, "addr"_a, "The VMA containing addr, or None.")
+      .def("read", &read, "addr"_a, "n"_a,
+           "Read n bytes at addr (ignores protections; BadArgument if any byte is unmapped).")
+      .def("write", &write, "addr"_a, "data"_a,
+           "Write bytes at addr, as a debugger does (ignores protections). Writing a private "
+           "file mapping first gives this mm a private copy (COW); the page cache stays intact.")
+      .def("page_info", &page_info, "addr"_a,
+           "Where the page holding addr lives: 'page-cache frame', 'private copy' or 'anonymous'.")
+      .def_property_readonly(
+          "start_brk",
+          [](const PyMm& mm) { return mm.proc.get("Mm.start_brk").mm().start_brk().value; },
+          "Start of the heap (brk area).")
+      .def_property_readonly(
+          "brk", [](const PyMm& mm) { return mm.proc.get("Mm.brk").mm().cur_brk().value; },
+          "Current program break.")
+      .def_property_readonly("stats", &mm_stats,
+                             "Counters of the model: private_copies, merges, splits.")
+      .def("__repr__", [](const PyMm& mm) {
+        return "<probesim.Mm of pid " + std::to_string(mm.proc.pid) + ">";
+      });
+}
+
+}  // namespace probesim::python

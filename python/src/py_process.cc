@@ -1,0 +1,99 @@
+#include "py_process.h"
+
+#include <pybind11/stl.h>
+
+#include "errors.h"
+#include "probesim/assert.h"
+#include "py_machine.h"
+#include "py_mm.h"
+#include "py_registers.h"
+
+namespace py = pybind11;
+
+namespace probesim::python {
+
+emu::Process& PyProcess::get(const char* what) const {
+  emu::Process* p = machine->state(what).process(pid);
+  PROBESIM_ASSERT(p != nullptr);  // processes are never removed from a machine
+  return *p;
+}
+
+std::optional<ProcessExit> PyProcess::exit() const {
+  return machine->machine("Process.exit").exit_of(pid);
+}
+
+std::optional<int> PyProcess::exit_code() const {
+  std::optional<ProcessExit> e = exit();
+  if (!e) return std::nullopt;
+  return e->signaled ? -e->signo : e->code;
+}
+
+namespace {
+
+py::bytes captured(const PyProcess& p, bool err) {
+  Machine& m = p.machine->machine(err ? "Process.stderr" : "Process.stdout");
+  return py::bytes(err ? m.captured_stderr(p.pid) : m.captured_stdout(p.pid));
+}
+
+std::string repr(const PyProcess& p) {
+  std::string s = "<probesim.Process pid=" + std::to_string(p.pid);
+  if (p.machine->running()) return s + ">";
+  s += " " + p.get("repr").comm;
+  std::optional<ProcessExit> e = p.exit();
+  return s + (e ? " " + e->description : " alive") + ">";
+}
+
+void bind_identity(py::class_<PyProcess>& c) {
+  c.def_readonly("pid", &PyProcess::pid, "Process id (deterministic: 100, 101, ...).")
+      .def_property_readonly(
+          "ppid", [](const PyProcess& p) { return p.get("Process.ppid").ppid(); }, "Parent's pid.")
+      .def_property_readonly(
+          "comm", [](const PyProcess& p) { return p.get("Process.comm").comm; },
+          "Command name (basename of argv[0], 15 chars at most).")
+      .def_property_readonly(
+          "exe", [](const PyProcess& p) { return p.get("Process.exe").exe_path; },
+          "Guest path of the executable, symlinks resolved.")
+      .def_property_readonly(
+          "instructions",
+          [](const PyProcess& p) { return p.get("Process.instructions").main_task().insns.value; },
+          "Instructions this process executed so far.")
+      .def(
+          "__eq__",
+          [](const PyProcess& a, const PyProcess& b) {
+            return a.machine == b.machine && a.pid == b.pid;
+          },
+          py::is_operator())
+      .def("__hash__", [](const PyProcess& p) { return py::hash(py::make_tuple(p.pid)); })
+      .def("__repr__", &repr);
+}
+
+}  // namespace
+
+void bind_process(py::module_& m) {
+  py::class_<PyProcess> c(m, "Process",
+                          "A guest process of a Machine (stays inspectable after exit).");
+  bind_identity(c);
+  c.def_property_readonly(
+       "exited", [](const PyProcess& p) { return p.get("Process.exited").exited(); },
+       "True once the process has exited or was killed.")
+      .def_property_readonly("exit", &PyProcess::exit,
+                             "ProcessExit once the process ended (with .fault if a guest fault "
+                             "killed it), else None.")
+      .def_property_readonly("exit_code", &PyProcess::exit_code,
+                             "Like subprocess returncode: the exit status, -signo if killed by a "
+                             "signal, None while alive.")
+      .def_property_readonly(
+          "stdout", [](const PyProcess& p) { return captured(p, false); },
+          "Everything the process wrote to fd 1 so far (bytes).")
+      .def_property_readonly(
+          "stderr", [](const PyProcess& p) { return captured(p, true); },
+          "Everything the process wrote to fd 2 so far (bytes).")
+      .def_property_readonly(
+          "mm", [](const PyProcess& p) { return PyMm{p}; },
+          "The process's address space (probesim.Mm).")
+      .def_property_readonly(
+          "regs", [](const PyProcess& p) { return PyRegisters{p}; },
+          "Registers as attributes (probesim.Registers); alive processes only.");
+}
+
+}  // namespace probesim::python

@@ -1,0 +1,32 @@
+// PyRegisters: probesim.Registers, the registers of a process's main thread as attributes
+// (p.regs.rip, p.regs.x0), read and written through its Cpu (Unicorn) between quanta: in the
+// engine while that thread is resident, else in its saved context. Names come from a per-arch
+// table (Linux's pt_regs names plus pc/sp aliases). A process that exited has no Cpu any
+// more: its registers are gone (the mm stays).
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <span>
+#include <string_view>
+
+#include "probesim/types.h"
+#include "py_process.h"
+
+namespace probesim::python {
+
+struct RegisterName {
+  std::string_view name;
+  int uc_reg;
+};
+
+// The register table of `arch`, in display order (aliases last).
+std::span<const RegisterName> register_names(Arch arch);
+
+struct PyRegisters {
+  PyProcess proc;
+};
+
+void bind_registers(pybind11::module_& m);
+
+}  // namespace probesim::python

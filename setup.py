@@ -1,0 +1,86 @@
+"""Build glue for the probesim Python package (see pyproject.toml).
+
+The extension probesim._core is built by the top-level CMake project with
+-DPROBESIM_BUILD_PYTHON=ON -DPROBESIM_BUILD_GUESTS=OFF, in a persistent CMake build directory
+so that reinstalling is incremental, then copied into the wheel. Environment:
+
+  PROBESIM_PY_BUILD_DIR      CMake build directory (default: build/py-ext in the repository)
+  PROBESIM_SETUPTOOLS_BUILD  setuptools' build base (default: build/py-setuptools)
+  PROBESIM_JOBS              parallel build jobs (default: 2)
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).resolve() if value else default
+
+
+SETUPTOOLS_BUILD = _env_path("PROBESIM_SETUPTOOLS_BUILD", ROOT / "build" / "py-setuptools")
+SETUPTOOLS_BUILD.mkdir(parents=True, exist_ok=True)  # egg_info requires egg_base to exist
+
+
+class CMakeExtension(Extension):
+    """An extension whose sources CMake knows; setuptools only ships the result."""
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__(name, sources=[])
+        self.target = target
+
+
+class CMakeBuild(build_ext):
+    """Configures (once) and builds the CMake target of each CMakeExtension."""
+
+    def build_extension(self, ext: Extension) -> None:
+        if not isinstance(ext, CMakeExtension):
+            return super().build_extension(ext)
+        build_dir = _env_path("PROBESIM_PY_BUILD_DIR", ROOT / "build" / "py-ext")
+        self._configure(build_dir)
+        jobs = os.environ.get("PROBESIM_JOBS", "2")
+        subprocess.run(["cmake", "--build", str(build_dir), "--target", ext.target, f"-j{jobs}"],
+                       check=True)
+        built = build_dir / "python" / (ext.target + sysconfig.get_config_var("EXT_SUFFIX"))
+        dest = Path(self.get_ext_fullpath(ext.name))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built, dest)
+
+    @staticmethod
+    def _configure(build_dir: Path) -> None:
+        cache = build_dir / "CMakeCache.txt"
+        wanted = f"PYTHON_EXECUTABLE:FILEPATH={sys.executable}"
+        if cache.exists() and wanted in cache.read_text().splitlines():
+            return  # configured for this interpreter; the build re-runs CMake if needed
+        build_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([
+            "cmake", "-S", str(ROOT), "-B", str(build_dir),
+            "-DPROBESIM_BUILD_PYTHON=ON", "-DPROBESIM_BUILD_GUESTS=OFF",
+            f"-DPYTHON_EXECUTABLE={sys.executable}",
+            # -O2 without -g: GCC 12 -O3 reports a false -Wrestrict in libstdc++ (Release's
+            # default), and debug info would make every wheel tens of megabytes.
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG", "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG",
+        ], check=True)
+
+
+setup(
+    packages=["probesim"],
+    package_dir={"": "python"},
+    package_data={"probesim": ["py.typed", "*.pyi"]},
+    ext_modules=[CMakeExtension("probesim._core", target="_core")],
+    cmdclass={"build_ext": CMakeBuild},
+    # Keep setuptools' output (build/, *.egg-info) out of the source tree.
+    options={"build": {"build_base": str(SETUPTOOLS_BUILD)},
+             "egg_info": {"egg_base": str(SETUPTOOLS_BUILD)}},
+    zip_safe=False,
+)

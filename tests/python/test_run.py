@@ -1,0 +1,131 @@
+"""Spawning, running, exit statuses and captured stdio, on both architectures."""
+import os
+from pathlib import Path
+
+import pytest
+
+import probesim
+from probesim.testing import assert_exit, assert_stdout, run_program
+
+HELLO_OUT = (b"hello from hello\nargc=3\nargv[1]=a\nargv[2]=b\nHELLO_ENV=set\n"
+             b"probe_target sum=145\nEXIT-SUCCESS\n")
+
+
+def test_spawned_program_exits_with_its_status_and_captured_stdio(machine, guest_program):
+    p = run_program(machine, [guest_program("hello"), "a", "b"], env={"HELLO_ENV": "set"})
+    assert_exit(p, 3)
+    assert p.exited and not p.exit.signaled and p.exit.fault is None
+    assert p.exit.code == 3 and p.exit.shell_status == 3
+    assert p.stdout == HELLO_OUT
+    assert p.stderr == b"hello: this line goes to stderr\n"
+    assert p.comm == "hello" and p.pid == 100
+
+
+def test_run_returns_true_only_when_every_process_exited(machine, guest_program):
+    p = machine.spawn([guest_program("hello")])
+    assert machine.run(until=100) is False
+    assert p.exit is None and p.exit_code is None and not p.exited
+    assert 100 <= machine.instructions < 1000  # stops at a block boundary after the budget
+    assert machine.run(until=0) is False  # nothing runs
+    assert machine.run() is True
+    assert_exit(p, 1)
+    assert machine.run() is True  # nothing left to run
+
+
+def test_processes_get_deterministic_pids_and_can_be_looked_up(machine, guest_program):
+    a = machine.spawn([guest_program("hello"), "x"])
+    b = machine.spawn([guest_program("hello")])
+    assert (a.pid, b.pid) == (100, 101)
+    assert machine.processes == [a, b]
+    assert machine.process(101) == b and a != b and a != "not a process"
+    assert len({a, b, machine.process(100)}) == 2
+    machine.run()
+    assert (a.exit_code, b.exit_code) == (2, 1)
+    with pytest.raises(probesim.BadArgument, match="no process with pid 7"):
+        machine.process(7)
+
+
+def test_stdin_bytes_reach_the_guest():
+    if not Path("/bin/busybox").is_file():
+        pytest.skip("/bin/busybox (Debian's busybox-static) is not installed")
+    m = probesim.Machine("x86_64", seed=1)
+    p = run_program(m, ["/bin/busybox", "cat"], stdin=b"line one\nline two\n")
+    assert_exit(p, 0)
+    assert p.stdout == b"line one\nline two\n"
+
+
+def test_guest_fault_is_a_value_on_the_process_not_an_exception(machine, guest_program):
+    p = machine.spawn([guest_program("segv")])
+    assert machine.run() is True
+    assert p.exit_code == -11 and p.exit.signaled and p.exit.signo == 11
+    assert p.exit.shell_status == 139
+    fault = p.exit.fault
+    assert fault.signo == 11 and fault.addr == 0xDEAD0000 and fault.si_code == 1
+    assert fault.what == "read of unmapped memory"
+    assert p.exit.description.startswith("killed by SIGSEGV")
+    assert_stdout(p, "segv: reading 0xdead0000")
+    assert machine.stats["faults"] == 1
+
+
+def test_not_an_elf_is_bad_program_naming_the_file(machine, tmp_path):
+    script = tmp_path / "notelf.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o755)
+    with pytest.raises(probesim.BadProgram, match="notelf.sh") as e:
+        machine.spawn([script])
+    assert isinstance(e.value, probesim.Error)
+    assert machine.processes == []
+
+
+def test_missing_program_is_bad_program_naming_the_file(machine, tmp_path):
+    with pytest.raises(probesim.BadProgram, match="no-such-program"):
+        machine.spawn([str(tmp_path / "no-such-program")])
+
+
+def test_program_of_the_other_arch_is_bad_program(guest_dir):
+    m = probesim.Machine("x86_64")
+    path = guest_dir / "aarch64-glibc" / "hello"
+    if not path.is_file():
+        pytest.skip(f"{path} not built")
+    with pytest.raises(probesim.BadProgram, match=r"hello.*aarch64"):
+        m.spawn([path])
+
+
+def test_dynamic_program_is_bad_program(guest_dir):
+    path = guest_dir / "x86_64-dynamic" / "hello"
+    if not path.is_file():
+        pytest.skip(f"{path} not built")
+    with pytest.raises(probesim.BadProgram, match="hello"):
+        probesim.Machine("x86_64").spawn([path])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: probesim.Machine("arm"), "arch 'arm'"),
+    (lambda: probesim.Machine("x86_64", quantum=0), "quantum"),
+    (lambda: probesim.Machine("x86_64", seed=-1), "seed"),
+    (lambda: probesim.Machine("x86_64", root="/no/such/root/dir"), "/no/such/root/dir"),
+    (lambda: probesim.Machine("x86_64").spawn("/bin/true"), "argv"),
+    (lambda: probesim.Machine("x86_64").spawn([]), "argv"),
+    (lambda: probesim.Machine("x86_64").spawn(["/bin/true"], env={"A=B": "1"}), "env key"),
+    (lambda: probesim.Machine("x86_64").spawn(["/bin/true"], env={"A": 1}), "env value"),
+    (lambda: probesim.Machine("x86_64").spawn(["/bin/tr\0ue"]), "NUL"),
+    (lambda: probesim.Machine("x86_64").run(until=-1), "until"),
+])
+def test_bad_arguments_raise_bad_argument_with_a_message(make, message):
+    with pytest.raises(probesim.BadArgument, match=message):
+        make()
+
+
+def test_spawn_accepts_path_like_arguments(machine, guest_program):
+    p = run_program(machine, [guest_program("hello"), Path("rel/arg")], cwd=Path("/"))
+    assert_stdout(p, "argv[1]=rel/arg")
+    assert_exit(p, 2)
+
+
+def test_spawn_does_not_leak_the_host_environment(machine, guest_program):
+    os.environ["HELLO_ENV"] = "from-host"
+    try:
+        p = run_program(machine, [guest_program("hello")])
+    finally:
+        del os.environ["HELLO_ENV"]
+    assert_stdout(p, "HELLO_ENV=(unset)")

@@ -1,0 +1,46 @@
+"""probesim.testing: the helpers a regression harness uses."""
+import pytest
+
+from probesim.testing import (DEFAULT_SEED, assert_exit, assert_stdout, find_guest_program,
+                              run_program)
+
+
+def test_machine_fixture_has_the_fixed_seed_and_the_param_arch(machine, arch):
+    assert machine.seed == DEFAULT_SEED and machine.arch == arch
+
+
+def test_assert_exit_failure_shows_how_it_ended_and_the_output(machine, guest_program):
+    p = run_program(machine, [guest_program("hello")])
+    assert_exit(p, 1)
+    with pytest.raises(AssertionError) as e:
+        assert_exit(p, 0)
+    text = str(e.value)
+    assert "expected exit code 0, got 1" in text and "exited with status 1" in text
+    assert "EXIT-SUCCESS" in text and "goes to stderr" in text
+
+
+def test_assert_stdout_checks_containment(machine, guest_program):
+    p = run_program(machine, [guest_program("hello")])
+    assert_stdout(p, "argc=1")
+    assert_stdout(p, b"argc=1")
+    with pytest.raises(AssertionError, match="does not contain b'nope'"):
+        assert_stdout(p, "nope")
+
+
+def test_run_program_with_until_leaves_the_process_running(machine, guest_program):
+    p = run_program(machine, [guest_program("hello")], until=500)
+    assert p.exit is None
+    with pytest.raises(AssertionError, match="still running"):
+        assert_exit(p, 0)
+
+
+def test_a_missing_guest_skips_or_fails_when_guests_are_required(tmp_path, monkeypatch):
+    monkeypatch.delenv("PROBESIM_REQUIRE_GUESTS", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="make build"):
+        find_guest_program(tmp_path, "x86_64", "hello")
+    monkeypatch.setenv("PROBESIM_REQUIRE_GUESTS", "1")
+    with pytest.raises(pytest.fail.Exception, match="PROBESIM_GUEST_DIR"):
+        find_guest_program(tmp_path, "aarch64", "hello")
+    (tmp_path / "x86_64-musl").mkdir()
+    (tmp_path / "x86_64-musl" / "hello").write_bytes(b"")
+    assert find_guest_program(tmp_path, "x86_64", "hello", "x86_64-musl").name == "hello"
