@@ -15,6 +15,21 @@ say "aarch64 glibc static: sha256 over a generated buffer, with statistics"
 say "Debian's busybox-static (x86_64): ls -la /etc/apt"
 "$P" run --env-clear -- /bin/busybox ls -la /etc/apt | head -n 8
 
+say "Threads on 4 logical CPUs, seeded random scheduling: pthreads (aarch64)"
+"$P" run --cpus 4 --sched random --seed 7 --quantum 20000 -- "$G/aarch64-glibc/pthreads" | tail -n 3
+
+say "A racy counter: the result depends on the seed, and repeats for the same seed"
+for seed in 1 2 1; do
+  printf 'seed %s: ' "$seed"
+  "$P" run --cpus 2 --sched random --seed "$seed" --quantum 5000 -- "$G/x86_64-glibc/racy" | head -n 1
+done
+
+say "fork, exec, wait and pipes: busybox sh -c 'ls /etc | sort | head -n 3'"
+BB=$(mktemp -d)
+for a in ls sort head sh; do ln -s /bin/busybox "$BB/$a"; done
+"$P" run --env-clear --env PATH="$BB" -- /bin/busybox sh -c 'ls /etc | sort | head -n 3'
+rm -rf "$BB"
+
 say "A guest fault is a modelled outcome: segv dereferences 0xdead0000"
 set +e
 "$P" run --env-clear -- "$G/x86_64-musl/segv"
