@@ -1,3 +1,6 @@
 """Imports every benchmark module so that its @benchmark registrations run. One line per
 benchmark module; the import order is the run order."""
 from harness import throughput  # noqa: F401
+from harness import immap_scaling  # noqa: F401
+from harness import quantum_sweep  # noqa: F401
+from harness import rss_per_process  # noqa: F401
