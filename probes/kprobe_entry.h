@@ -1,0 +1,57 @@
+// Internal records of the kprobes engine, shaped like Linux's: one KprobeEntry per probed
+// address in the table (a plain probe, or an aggregate "ap" whose children are the user
+// probes), and one KprobeCtlblk per CPU (current_kprobe + kprobe_ctlblk). Only KprobeManager
+// creates or mutates them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "probes/arch/kprobe_arch.h"
+#include "probes/kprobe.h"
+
+namespace probesim::probes {
+
+// KPROBE_HIT_* (include/linux/kprobes.h).
+enum class KprobeStatus : uint8_t { None = 0, HitActive = 1, HitSs = 2, Reenter = 4, HitSsDone = 8 };
+
+struct KprobeEntry {
+  GuestAddr addr;
+  // false: a plain probe, children[0] is the user's Kprobe and its flags are the entry's.
+  // true: an aggregate (alloc_aggr_kprobe); children in list order, newest first.
+  bool aggregated = false;
+  uint32_t aggr_flags = 0;  // the aggregate's own flags
+  std::vector<Kprobe*> children;
+
+  ArchInsn insn;             // shared by every child (copy_kprobe)
+  GuestAddr slot{};          // out-of-line copy, or 0
+  bool boosted = false;      // the slot ends with `jmp back` (no step trap, no post handler)
+  bool ever_boosted = false; // a CPU may still run the slot untracked: free it DIRTY
+  std::array<uint8_t, 4> opcode{};  // original bytes under the breakpoint
+  bool armed = false;        // the breakpoint is written in text now
+
+  // A plain entry's flags are its probe's; an aggregate (or a retired entry) has its own.
+  uint32_t& flags() { return own_flags() ? aggr_flags : children.front()->flags; }
+  uint32_t flags() const { return own_flags() ? aggr_flags : children.front()->flags; }
+  bool own_flags() const { return aggregated || children.empty(); }
+  bool disabled() const { return (flags() & (kKprobeFlagDisabled | kKprobeFlagGone)) != 0; }
+  bool gone() const { return (flags() & kKprobeFlagGone) != 0; }
+};
+
+struct PrevKprobe {
+  KprobeEntry* kp = nullptr;
+  KprobeStatus status = KprobeStatus::None;
+  uint64_t saved_flags = 0;
+};
+
+// Per-CPU state (DEFINE_PER_CPU current_kprobe, kprobe_ctlblk, kprobe_instance).
+struct KprobeCtlblk {
+  KprobeEntry* current = nullptr;
+  KprobeStatus status = KprobeStatus::None;
+  uint64_t saved_flags = 0;  // x86: IF before the step; arm64: DAIF
+  PrevKprobe prev;
+  Kprobe* instance = nullptr;  // the child whose handler is running (aggregates)
+};
+
+}  // namespace probesim::probes

@@ -1,0 +1,172 @@
+// KprobeManager: construction, the probe table, arming, and inspection.
+#include "probes/kprobe_manager.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "probesim/assert.h"
+
+namespace probesim::probes {
+
+unsigned kprobe_hash(GuestAddr addr) {
+  constexpr uint64_t kGoldenRatio64 = 0x61C8864680B583EBull;  // include/linux/hash.h
+  return static_cast<unsigned>((addr.value * kGoldenRatio64) >> (64 - kKprobeHashBits));
+}
+
+KprobeManager::KprobeManager(Arch arch, KernelMemory& mem, const SymbolSource& syms,
+                             KprobeConfig config)
+    : arch_kind_(arch),
+      mem_(mem),
+      syms_(syms),
+      config_(config),
+      arch_(KprobeArch::create(arch)),
+      slots_(std::make_unique<InsnSlotCache>(mem, arch_->insn_slot_size())),
+      cpus_(std::max<uint32_t>(config.ncpus, 1)) {
+  config_.ncpus = static_cast<uint32_t>(cpus_.size());
+}
+
+KprobeManager::~KprobeManager() {
+  // Registered probes keep back-pointers to us: detach them (the machine is going away, so
+  // the text is not restored).
+  for (auto& [addr, e] : entries_) {
+    for (Kprobe* k : e->children) k->owner_ = nullptr;
+  }
+}
+
+KprobeEntry* KprobeManager::get_kprobe(GuestAddr addr) const {
+  auto it = entries_.find(addr.value);
+  return it == entries_.end() ? nullptr : it->second.get();
+}
+
+void KprobeManager::hash_insert(KprobeEntry* e) {
+  auto& b = buckets_[kprobe_hash(e->addr)];
+  b.insert(b.begin(), e);  // hlist_add_head_rcu
+}
+
+void KprobeManager::hash_remove(KprobeEntry* e) {
+  auto& b = buckets_[kprobe_hash(e->addr)];
+  b.erase(std::find(b.begin(), b.end(), e));
+}
+
+KprobeCtlblk& KprobeManager::ctlblk(CpuId cpu) {
+  PROBESIM_ASSERT_MSG(cpu.value < cpus_.size(), "kprobe hit on a CPU beyond KprobeConfig::ncpus");
+  return cpus_[cpu.value];
+}
+
+const KprobeCtlblk& KprobeManager::ctlblk(CpuId cpu) const {
+  PROBESIM_ASSERT(cpu.value < cpus_.size());
+  return cpus_[cpu.value];
+}
+
+Cycles KprobeManager::cost(ProbePath path) const {
+  return probe_path_cycles(arch_kind_, path, config_.clock_hz);
+}
+
+void KprobeManager::assert_not_in_handler(const char* what) const {
+  PROBESIM_ASSERT_MSG(in_handler_ == 0,
+                      std::string(what) + " called from inside a probe handler (Linux forbids "
+                                          "it: kprobe_mutex would deadlock)");
+}
+
+// arch_arm_kprobe: save the original bytes and write the breakpoint (text_poke).
+Result<void> KprobeManager::arm_kprobe(KprobeEntry& e) {
+  if (e.armed) return {};
+  const auto bp = arch_->breakpoint();
+  if (!mem_.read(e.addr, std::span<uint8_t>(e.opcode.data(), bp.size())) ||
+      !mem_.write_text(e.addr, bp)) {
+    return Error::make("cannot write the breakpoint into kernel text", EINVAL);
+  }
+  e.armed = true;
+  return {};
+}
+
+// arch_disarm_kprobe: put the original bytes back.
+void KprobeManager::disarm_kprobe(KprobeEntry& e) {
+  if (!e.armed) return;
+  const bool ok = mem_.write_text(e.addr, std::span<const uint8_t>(e.opcode.data(),
+                                                                   arch_->opcode_size()));
+  PROBESIM_ASSERT_MSG(ok, "restoring kernel text under a kprobe failed");
+  e.armed = false;
+}
+
+bool KprobeManager::read_original(GuestAddr addr, std::span<uint8_t> out) const {
+  if (!mem_.read(addr, out)) return false;
+  const uint64_t lo = addr.value, hi = addr.value + out.size();
+  const size_t n = arch_->opcode_size();
+  auto overlay = [&](uint64_t at, const uint8_t* orig) {
+    for (size_t i = 0; i < n; ++i) {
+      if (at + i >= lo && at + i < hi) out[at + i - lo] = orig[i];
+    }
+  };
+  // Entries that could overlap: those starting in [lo - n + 1, hi).
+  for (auto it = entries_.lower_bound(lo >= n ? lo - n + 1 : 0);
+       it != entries_.end() && it->first < hi; ++it) {
+    if (it->second->armed) overlay(it->first, it->second->opcode.data());
+  }
+  if (trampoline_written_ && trampoline_.value + n > lo && trampoline_.value < hi) {
+    overlay(trampoline_.value, trampoline_opcode_.data());
+  }
+  return true;
+}
+
+TextReader KprobeManager::original_text() const {
+  return [this](GuestAddr a, std::span<uint8_t> out) { return read_original(a, out); };
+}
+
+std::optional<KprobeInfo> KprobeManager::info(GuestAddr addr) const {
+  const KprobeEntry* e = get_kprobe(addr);
+  if (!e) return std::nullopt;
+  KprobeInfo i;
+  i.addr = e->addr;
+  i.aggregated = e->aggregated;
+  i.flags = e->flags();
+  i.armed = e->armed;
+  i.step = e->insn.step;
+  i.slot = e->slot;
+  i.boosted = e->boosted;
+  i.opcode.assign(e->opcode.begin(), e->opcode.begin() + arch_->opcode_size());
+  if (!e->armed) read_original(addr, i.opcode);
+  i.children.assign(e->children.begin(), e->children.end());
+  return i;
+}
+
+std::vector<GuestAddr> KprobeManager::addresses() const {
+  std::vector<GuestAddr> out;
+  for (const auto& b : buckets_) {
+    for (const KprobeEntry* e : b) out.push_back(e->addr);
+  }
+  return out;
+}
+
+bool KprobeManager::referenced_by_cpu(const KprobeEntry* e) const {
+  return std::any_of(cpus_.begin(), cpus_.end(), [e](const KprobeCtlblk& k) {
+    return k.current == e || k.prev.kp == e;
+  });
+}
+
+// The entry is out of the table; free it now unless a CPU is still stepping it (Linux waits
+// in synchronize_rcu; our CPUs are paused mid-step, so we defer instead).
+void KprobeManager::retire(std::unique_ptr<KprobeEntry> e) {
+  for (Kprobe* k : e->children) PROBESIM_ASSERT(k->owner_ == nullptr);
+  e->aggr_flags = e->flags();
+  e->children.clear();
+  if (referenced_by_cpu(e.get())) {
+    retired_.push_back(std::move(e));
+    return;
+  }
+  remove_slot(*e);
+}
+
+void KprobeManager::reap_retired() {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (referenced_by_cpu(it->get())) {
+      ++it;
+      continue;
+    }
+    remove_slot(**it);
+    it = retired_.erase(it);
+  }
+}
+
+}  // namespace probesim::probes

@@ -1,0 +1,218 @@
+// KprobeManager: the kprobes engine (Linux kernel/kprobes.c + the arch hit handlers). It owns
+// the probe table (one KprobeEntry per address; a second probe at an address turns the entry
+// into an aggregate), the insn slot cache, the per-CPU hit state machine, and kretprobe
+// instance bookkeeping. It patches text only through KernelMemory.
+//
+// Threading/ownership: single-threaded (the machine thread). Kprobe/Kretprobe objects are
+// owned by the caller and referenced until unregistered. Mutators (register/unregister/
+// enable/disable/arm/disarm) must never be called from inside a probe handler (asserted).
+// The hit functions may nest (a handler that runs guest code on the same CPU): that is the
+// recursion Linux counts in nmissed.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "probes/arch/kprobe_arch.h"
+#include "probes/insn_slot_cache.h"
+#include "probes/kernel_memory.h"
+#include "probes/kprobe.h"
+#include "probes/kprobe_entry.h"
+#include "probes/kretprobe.h"
+#include "probes/probe_context.h"
+#include "probes/probe_costs.h"
+#include "probes/regs.h"
+#include "probes/symbol_source.h"
+
+namespace probesim::probes {
+
+constexpr unsigned kKprobeHashBits = 6;  // KPROBE_HASH_BITS: 64 buckets
+
+struct KprobeConfig {
+  uint32_t ncpus = 1;
+  // x86: boost copies that can_boost allows (Linux without CONFIG_PREEMPTION). arm64: unused.
+  bool boost = true;
+  uint64_t clock_hz = kDefaultModelledClockHz;  // converts the cost table to cycles
+};
+
+enum class HitDisposition : uint8_t {
+  NotOurs,  // not a kprobe trap: deliver it as the OS would (SIGTRAP / oops)
+  Handled,  // resume at regs.ip (write back regs.dirty())
+  Fault,    // emulating the probed instruction faulted at fault_addr; regs.ip = the probe
+  Bug,      // "Unrecoverable kprobe detected" (Linux BUG()): stop the machine
+};
+
+// What happened, for costs, traces and tests.
+enum class HitKind : uint8_t {
+  None,
+  Stepped,          // pre handlers ran, ip = slot, a step trap will follow
+  Boosted,          // pre handlers ran, ip = slot, the copy jumps back (no second trap)
+  Emulated,         // pre handlers ran, instruction emulated, post handlers ran
+  Skipped,          // a pre handler returned non-zero: no step, no post handler
+  Missed,           // hit while another probe was running: nmissed++, no handlers
+  StepDone,         // the step trap: post handlers ran
+  KretprobeReturn,  // the trampoline: return handlers ran
+  Stale,            // the breakpoint was removed meanwhile: re-execute the original
+};
+
+struct HitResult {
+  HitDisposition disposition = HitDisposition::NotOurs;
+  HitKind kind = HitKind::None;
+  Cycles cost{};           // modelled cost to charge to the CPU (probe_costs.h)
+  GuestAddr fault_addr{};  // HitDisposition::Fault only
+};
+
+// A read-only view of one table entry (kprobes/list, tests, notebooks).
+struct KprobeInfo {
+  GuestAddr addr;
+  bool aggregated = false;
+  uint32_t flags = 0;
+  bool armed = false;
+  StepKind step = StepKind::Slot;
+  GuestAddr slot{};
+  bool boosted = false;
+  std::vector<uint8_t> opcode;  // original bytes under the breakpoint
+  std::vector<const Kprobe*> children;
+};
+
+class KprobeManager {
+ public:
+  KprobeManager(Arch arch, KernelMemory& mem, const SymbolSource& syms, KprobeConfig config = {});
+  ~KprobeManager();
+  KprobeManager(const KprobeManager&) = delete;
+  KprobeManager& operator=(const KprobeManager&) = delete;
+
+  // ---- registration (Linux errno in Error::err: EINVAL, ENOENT, EILSEQ, E2BIG, ENOMEM,
+  // EOPNOTSUPP). Errors leave the probe unregistered.
+  Result<void> register_kprobe(Kprobe& p);
+  void unregister_kprobe(Kprobe& p);
+  // Registers in order; on the first failure unregisters the ones already registered.
+  Result<void> register_kprobes(std::span<Kprobe* const> kps);
+  void unregister_kprobes(std::span<Kprobe* const> kps);
+  Result<void> register_kretprobe(Kretprobe& rp);
+  void unregister_kretprobe(Kretprobe& rp);
+  Result<void> register_kretprobes(std::span<Kretprobe* const> rps);
+  void unregister_kretprobes(std::span<Kretprobe* const> rps);
+  Result<void> disable_kprobe(Kprobe& p);
+  Result<void> enable_kprobe(Kprobe& p);
+  // debugfs kprobes/enabled: arm_all_kprobes / disarm_all_kprobes; "1/y/Y" or "0/n/N".
+  Result<void> arm_all_kprobes();
+  Result<void> disarm_all_kprobes();
+  Result<void> write_enabled(std::string_view value);
+  bool all_disarmed() const { return all_disarmed_; }
+  // Text [start, start+len) went away (init memory, a module): its probes become GONE, their
+  // slots are freed, and the text is not written (kill_kprobe).
+  void kill_kprobes_in_range(GuestAddr start, uint64_t len);
+
+  // ---- kretprobe trampoline: the integrator names the image's `__kretprobe_trampoline`. Its
+  // first instruction must trap: if it is not already the breakpoint, the engine writes one
+  // (a hidden probe: never listed, never disarmed, refuses normal probes).
+  Result<void> set_kretprobe_trampoline(GuestAddr tramp);
+  GuestAddr kretprobe_trampoline() const { return trampoline_; }
+  // kprobe_flush_task: recycles a dead task's pending kretprobe instances.
+  void flush_task(TaskId task);
+  size_t pending_instances(TaskId task) const;
+
+  // ---- hits (from the CPU's trap hooks). regs: the trapping registers, x86 ip after the int3,
+  // arm64 pc at the BRK. On Handled the caller resumes at regs.ip.
+  HitResult on_breakpoint(HitContext ctx, Regs& regs);  // x86 int3 (both kinds), arm64 BRK #4
+  HitResult on_ss_trap(HitContext ctx, Regs& regs);     // arm64 BRK #6 (x86: via on_breakpoint)
+  // kprobe_fault_handler: the step faulted in the slot and the fault is not being retried.
+  // Moves ip back to the probe and ends the step; true if it was a kprobe step.
+  bool on_fault(HitContext ctx, Regs& regs);
+
+  // ---- inspection
+  bool read_original(GuestAddr addr, std::span<uint8_t> out) const;  // bytes under breakpoints
+  std::optional<KprobeInfo> info(GuestAddr addr) const;
+  std::vector<GuestAddr> addresses() const;  // table order (kprobes/list order)
+  std::string list() const;                  // debugfs kprobes/list
+  bool kprobe_running(CpuId cpu) const { return ctlblk(cpu).current != nullptr; }
+  KprobeStatus status(CpuId cpu) const { return ctlblk(cpu).status; }
+  const InsnSlotCache& insn_slots() const { return *slots_; }
+  InsnSlotCache& insn_slots() { return *slots_; }
+  const KprobeArch& arch() const { return *arch_; }
+  Cycles cost(ProbePath path) const;
+  const KprobeConfig& config() const { return config_; }
+
+ private:
+  friend class KprobeHitScope;
+  // table (kprobe_manager.cc)
+  KprobeEntry* get_kprobe(GuestAddr addr) const;
+  void hash_insert(KprobeEntry* e);
+  void hash_remove(KprobeEntry* e);
+  Result<void> arm_kprobe(KprobeEntry& e);
+  void disarm_kprobe(KprobeEntry& e);
+  TextReader original_text() const;
+  KprobeCtlblk& ctlblk(CpuId cpu);
+  const KprobeCtlblk& ctlblk(CpuId cpu) const;
+  bool referenced_by_cpu(const KprobeEntry* e) const;
+  void retire(std::unique_ptr<KprobeEntry> e);
+  void reap_retired();
+  void assert_not_in_handler(const char* what) const;
+  // registration (kprobe_register.cc)
+  Result<GuestAddr> kprobe_addr(const Kprobe& p) const;
+  Result<void> check_address_safe(GuestAddr addr) const;
+  Result<void> prepare_entry(KprobeEntry& e, const Kprobe& first);
+  void remove_slot(KprobeEntry& e);
+  void unboost(KprobeEntry& e);
+  Result<void> register_aggr_kprobe(KprobeEntry& ap, Kprobe& p);
+  Result<KprobeEntry*> disable_locked(Kprobe& p);
+  KprobeEntry* valid_entry_of(const Kprobe& p) const;
+  // hits (kprobe_hit.cc)
+  int call_pre_handlers(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
+  void call_post_handlers(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
+  void inc_nmissed(KprobeEntry& e);
+  HitResult setup_singlestep(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs, bool reenter);
+  HitResult reenter_kprobe(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
+  HitResult finish_step(KprobeCtlblk& kcb, Regs& regs);
+  void post_process(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
+  HitResult handle_stale(GuestAddr addr, Regs& regs) const;
+  // kretprobes (kretprobe_manager.cc)
+  int pre_handler_kretprobe(Kretprobe& rp, Regs& regs);
+  HitResult kretprobe_trampoline_handler(KprobeCtlblk& kcb, Regs& regs);
+
+  struct InstanceRef {
+    std::shared_ptr<KretprobeHolder> holder;
+    KretprobeInstance* ri = nullptr;
+  };
+
+  Arch arch_kind_;
+  KernelMemory& mem_;
+  const SymbolSource& syms_;
+  KprobeConfig config_;
+  std::unique_ptr<KprobeArch> arch_;
+  std::unique_ptr<InsnSlotCache> slots_;
+
+  // kprobe_table: ownership by address; buckets give Linux's listing order (hash_ptr, 6 bits,
+  // head insertion). Mutated only by the registration functions.
+  std::map<uint64_t, std::unique_ptr<KprobeEntry>> entries_;
+  std::array<std::vector<KprobeEntry*>, 1u << kKprobeHashBits> buckets_;
+  // Entries unregistered while a CPU was still inside their step; freed when no CPU is.
+  std::vector<std::unique_ptr<KprobeEntry>> retired_;
+  bool all_disarmed_ = false;
+
+  std::vector<KprobeCtlblk> cpus_;  // per-CPU state, index = CpuId
+  KprobeEntry busy_entry_;          // kprobe_busy: the dummy "running" probe
+  int in_handler_ = 0;              // depth of user handler calls (mutators assert 0)
+  HitContext hit_ctx_{};            // the hit being processed (kretprobe entry needs the task)
+
+  GuestAddr trampoline_{};
+  bool trampoline_written_ = false;
+  std::array<uint8_t, 4> trampoline_opcode_{};
+  std::unordered_map<TaskId, std::vector<InstanceRef>> kretprobe_instances_;  // back = head
+};
+
+// "%px  %s  %s+0x%x  %s " + [GONE][DISABLED][OPTIMIZED][FTRACE] (kprobes/list report_probe).
+std::string format_kprobe_list_line(GuestAddr addr, bool kretprobe, std::string_view sym,
+                                    uint64_t offset, uint32_t probe_flags, uint32_t entry_flags);
+
+// hash_ptr(addr, KPROBE_HASH_BITS): Linux's golden-ratio bucket of an address.
+unsigned kprobe_hash(GuestAddr addr);
+
+}  // namespace probesim::probes
