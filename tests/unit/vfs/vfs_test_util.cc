@@ -179,6 +179,12 @@ const std::string& SyscallContext::exe_path() {
 int SyscallContext::pid() {
   return fk(*this).pid;
 }
+// File syscalls never reach the address space model here; a call would be a test bug. (Defined
+// so that unoptimized builds, which keep more references, link without the real accessors.)
+mmu::Mm& SyscallContext::mm() {
+  FAIL("the file-syscall harness has no mm");
+  std::abort();
+}
 
 bool SyscallContext::read_user(GuestAddr src, void* dst, size_t n) {
   if (!in_mem(src.value, n)) return false;
