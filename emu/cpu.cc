@@ -162,9 +162,8 @@ CpuStop Cpu::run(InsnCount budget) {
   if (stop_recorded_) return stop_;
   // Unicorn ended without any of our hooks deciding: an instruction it could not run
   // (e.g. hlt, privileged instructions), which Linux reports as a fault of that instruction.
-  CpuStop s{.kind = StopKind::InvalidInsn, .pc = pc()};
-  if (e == UC_ERR_OK) s.kind = StopKind::InvalidInsn;
-  return s;
+  (void)e;  // the hooks record every error they can explain; the rest is the same outcome
+  return CpuStop{.kind = StopKind::InvalidInsn, .pc = pc()};
 }
 
 CpuContext::~CpuContext() { uc_context_free(ctx_); }
@@ -217,13 +216,11 @@ void Cpu::invalidate_code(GuestAddr addr, uint64_t len) {
 
 void Cpu::on_unmap(GuestAddr start, uint64_t len) {
   check(uc_mem_unmap(uc_, start.value, len), "mem unmap");
-  --regions_;
   model_.invalidate(start.value, len);
 }
 
 void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
   check(uc_mem_map_ptr(uc_, start.value, len, uc_prot(prot), host), "mem map ptr");
-  ++regions_;
   // Translations of code previously mapped here (same addresses, other bytes) must go.
   if (prot & 0x4) invalidate_code(start, len);
 }
@@ -268,7 +265,6 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     }
     c->insns_ += cost->insns;
     c->clock_->advance(Cycles{cost->cycles});
-    c->block_pc_ = addr;
   } catch (...) {
     c->store_exception(std::current_exception());
   }

@@ -115,7 +115,6 @@ class Cpu final : public mmu::MmObserver {
 
   InsnCount insns() const { return InsnCount{insns_}; }
   CycleModel& cycle_model() { return model_; }
-  size_t region_count() const { return regions_; }
 
   // MmObserver: realization of the mm in Unicorn.
   void on_unmap(GuestAddr start, uint64_t len) override;
@@ -148,13 +147,11 @@ class Cpu final : public mmu::MmObserver {
   uc_engine* uc_ = nullptr;
   uint64_t insns_ = 0;
   uint64_t stop_at_ = 0;
-  uint64_t block_pc_ = 0;       // start of the block being executed (fault PC recovery)
   bool stop_recorded_ = false;
   bool in_x86_syscall_ = false;
   bool in_stub_ = false;
   CpuStop stop_;
   std::exception_ptr pending_;
-  size_t regions_ = 0;
   std::unordered_set<uint64_t> emulated_sites_;
 };
 

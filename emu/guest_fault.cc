@@ -48,7 +48,7 @@ GuestFault fault_from_memory(const mmu::Mm& mm, const CpuStop& s) {
   switch (mm.classify_fault(GuestAddr{s.addr}, s.access)) {
     case mmu::FaultKind::AccErr:
       f.si_code = kSegvAccerr;
-      f.what = verb + " of memory without " + (verb == "read" ? "read" : verb) + " permission";
+      f.what = verb + " of memory without " + verb + " permission";
       break;
     case mmu::FaultKind::Bus:
       f.signo = kSigBus;

@@ -31,15 +31,6 @@ class HostFdSink final : public emu::OutputSink {
   int fd_;
 };
 
-class BufferSink final : public emu::OutputSink {
- public:
-  void write(std::span<const uint8_t> data) override { buf_.append(data.begin(), data.end()); }
-  const std::string& data() const { return buf_; }
-
- private:
-  std::string buf_;
-};
-
 class HostFdSource final : public emu::InputSource {
  public:
   explicit HostFdSource(int fd) : fd_(fd) {}
@@ -52,21 +43,6 @@ class HostFdSource final : public emu::InputSource {
 
  private:
   int fd_;
-};
-
-class BufferSource final : public emu::InputSource {
- public:
-  explicit BufferSource(std::string data) : data_(std::move(data)) {}
-  int64_t read(std::span<uint8_t> out) override {
-    size_t n = std::min(out.size(), data_.size() - pos_);
-    std::copy_n(data_.data() + pos_, n, out.data());
-    pos_ += n;
-    return static_cast<int64_t>(n);
-  }
-
- private:
-  std::string data_;
-  size_t pos_ = 0;
 };
 
 class FunctionStrace final : public emu::StraceSink {
@@ -99,7 +75,7 @@ struct Machine::Impl {
   explicit Impl(emu::MachineConfig c) : state(std::move(c)) {}
   emu::MachineState state;
   struct Captured {
-    std::shared_ptr<BufferSink> out, err;
+    std::shared_ptr<emu::StringSink> out, err;
   };
   std::map<int, Captured> captured;
   std::unique_ptr<FunctionStrace> strace;
@@ -135,11 +111,11 @@ Result<int> Machine::spawn(const std::vector<std::string>& argv,
     err = std::make_shared<HostFdSink>(2);
     in = std::make_shared<HostFdSource>(0);
   } else {
-    cap.out = std::make_shared<BufferSink>();
-    cap.err = std::make_shared<BufferSink>();
+    cap.out = std::make_shared<emu::StringSink>();
+    cap.err = std::make_shared<emu::StringSink>();
     out = cap.out;
     err = cap.err;
-    in = std::make_shared<BufferSource>(std::move(stdin_data));
+    in = std::make_shared<emu::StringSource>(std::move(stdin_data));
   }
   emu::Process* p = PROBESIM_TRY(impl_->state.spawn(argv, envp, cwd, out, err, in));
   if (stdio == Stdio::Capture) impl_->captured[p->pid()] = cap;
