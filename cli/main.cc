@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_probes.h"
 #include "cli/run_options.h"
 #include "probesim/machine.h"
 
@@ -97,7 +98,8 @@ int run(const RunOptions& o) {
   auto machine = Machine::create(Options{
       .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
       .cpus = static_cast<int>(o.cpus),
-      .sched = o.random_sched ? Options::Sched::Random : Options::Sched::RoundRobin});
+      .sched = o.random_sched ? Options::Sched::Random : Options::Sched::RoundRobin,
+      .kernel = o.kernel, .kprobe_boost = o.boost});
   if (!machine) {
     std::fprintf(stderr, "probesim: %s\n", machine.error().message.c_str());
     return kExitError;
@@ -106,6 +108,11 @@ int run(const RunOptions& o) {
   FILE* out = stderr;
   if (!o.output.empty() && !(out = std::fopen(o.output.c_str(), "w"))) {
     std::fprintf(stderr, "probesim: cannot write %s: %s\n", o.output.c_str(), std::strerror(errno));
+    return kExitError;
+  }
+  auto probes = CliProbes::attach(m, o);
+  if (!probes) {
+    std::fprintf(stderr, "probesim: %s\n", probes.error().message.c_str());
     return kExitError;
   }
   if (o.strace) m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); });
@@ -121,6 +128,7 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s (pid %d) deadlocked: %zu task(s) blocked forever\n",
                  o.argv[0].c_str(), pid.value(), m.blocked_tids().size());
     if (o.stats) print_stats(out, m.stats());
+    if (o.stats) probes.value()->report(out);
     return kExitDeadlock;
   }
   ProcessExit e = *exit;
@@ -128,6 +136,7 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s (pid %d) %s\n", o.argv[0].c_str(), pid.value(),
                  e.description.c_str());
   if (o.stats) print_stats(out, m.stats());
+  if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty()) probes.value()->report(out);
   if (out != stderr) std::fclose(out);
   return e.shell_status;
 }

@@ -25,6 +25,22 @@ Result<std::optional<Arch>> parse_arch(const std::string& v) {
 
 }  // namespace
 
+// "sym", "sym+off" (offset in any base strtoull takes) or a number (an address).
+Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v) {
+  ProbeSpec p;
+  p.text = v;
+  if (v.empty()) return Error::make(std::string(flag) + " needs SYMBOL[+OFFSET] or an address");
+  if (v[0] >= '0' && v[0] <= '9') {
+    p.addr = PROBESIM_TRY(parse_u64(flag, v));
+    return p;
+  }
+  size_t plus = v.find('+');
+  p.symbol = v.substr(0, plus);
+  if (plus != std::string::npos) p.offset = PROBESIM_TRY(parse_u64(flag, v.substr(plus + 1)));
+  if (p.symbol.empty()) return Error::make(std::string(flag) + ": empty symbol in '" + v + "'");
+  return p;
+}
+
 Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   RunOptions o;
   int i = 1;
@@ -48,6 +64,10 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     if (a == "--strace") o.strace = true;
     else if (a == "--stats") o.stats = true;
     else if (a == "--env-clear") o.env_clear = true;
+    else if (a == "--no-kernel") o.kernel = false;
+    else if (a == "--no-boost") o.boost = false;
+    else if (a == "--kprobe") o.kprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
+    else if (a == "--kretprobe") o.kretprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
     else if (a == "--help" || a == "-h") o.help = true;
     else if (a == "--arch") o.arch = PROBESIM_TRY(parse_arch(PROBESIM_TRY(value(a))));
     else if (a == "--root") o.root = PROBESIM_TRY(value(a));
@@ -77,6 +97,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   if (o.argv.empty()) return Error::make("no program given");
   if (o.quantum == 0) return Error::make("--quantum must be at least 1");
   if (o.cpus < 1 || o.cpus > 64) return Error::make("--cpus must be between 1 and 64");
+  if (!o.kernel && (!o.kprobes.empty() || !o.kretprobes.empty()))
+    return Error::make("--kprobe and --kretprobe need the guest kernel (drop --no-kernel)");
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "probesim/result.h"
@@ -15,7 +16,19 @@ inline constexpr const char* kUsage =
     "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
     "                    [--cpus N] [--sched rr|random] [--sched-log FILE]\n"
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
+    "                    [--no-kernel] [--no-boost] [--kprobe SYM[+OFF]|ADDR]...\n"
+    "                    [--kretprobe SYM]...\n"
     "                    -- PROGRAM [ARGS...]\n";
+
+// A kprobe target: a kallsyms symbol plus offset, or an address (symbol empty).
+struct ProbeSpec {
+  std::string text;  // as given, for reports
+  std::string symbol;
+  uint64_t offset = 0;
+  uint64_t addr = 0;
+};
+
+Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v);
 
 struct RunOptions {
   std::optional<Arch> arch;  // empty = auto
@@ -32,6 +45,10 @@ struct RunOptions {
   std::string output;
   std::vector<std::string> env;
   std::vector<std::string> argv;
+  bool kernel = true;    // --no-kernel: syscalls skip the guest kernel
+  bool boost = true;     // --no-boost: x86 kprobes always single-step with a second trap
+  std::vector<ProbeSpec> kprobes;     // counting kprobes (hits in --stats)
+  std::vector<ProbeSpec> kretprobes;  // counting kretprobes
 };
 
 Result<RunOptions> parse_run_options(int argc, const char* const* argv);

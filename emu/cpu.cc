@@ -64,9 +64,13 @@ Cpu::~Cpu() {
   if (uc_) uc_close(uc_);
 }
 
-Result<std::unique_ptr<Cpu>> Cpu::create(Arch arch, VirtualClock& clock, SyscallSink& sink) {
+Result<std::unique_ptr<Cpu>> Cpu::create(Arch arch, VirtualClock& clock, SyscallSink& sink,
+                                         std::span<const FixedMapping> fixed) {
   std::unique_ptr<Cpu> cpu(new Cpu(arch_info(arch), clock, sink));
   PROBESIM_TRY_VOID(cpu->init());
+  for (const FixedMapping& m : fixed)
+    cpu->check(uc_mem_map_ptr(cpu->uc_, m.start.value, m.len, uc_prot(m.prot), m.host),
+               "map fixed region");
   return cpu;
 }
 
@@ -119,6 +123,45 @@ uint64_t Cpu::reg(int uc_reg) const {
 }
 
 void Cpu::set_reg(int uc_reg, uint64_t value) { check(uc_reg_write(uc_, uc_reg, &value), "reg write"); }
+
+void Cpu::read_regs(std::span<const int> ids, uint64_t* out) const {
+  void* ptrs[64];
+  PROBESIM_ASSERT(ids.size() <= 64);
+  for (size_t i = 0; i < ids.size(); ++i) ptrs[i] = &out[i];
+  check(uc_reg_read_batch(uc_, const_cast<int*>(ids.data()), ptrs, static_cast<int>(ids.size())),
+        "reg read batch");
+}
+
+void Cpu::write_regs(std::span<const int> ids, const uint64_t* in) {
+  void* ptrs[64];
+  PROBESIM_ASSERT(ids.size() <= 64);
+  for (size_t i = 0; i < ids.size(); ++i) ptrs[i] = const_cast<uint64_t*>(&in[i]);
+  check(uc_reg_write_batch(uc_, const_cast<int*>(ids.data()), ptrs, static_cast<int>(ids.size())),
+        "reg write batch");
+}
+
+uint64_t Cpu::msr(uint32_t id) const {
+  uc_x86_msr m{id, 0};
+  check(uc_reg_read(uc_, UC_X86_REG_MSR, &m), "msr read");
+  return m.value;
+}
+
+void Cpu::set_msr(uint32_t id, uint64_t value) {
+  uc_x86_msr m{id, value};
+  check(uc_reg_write(uc_, UC_X86_REG_MSR, &m), "msr write");
+}
+
+// SPSR_EL1: op0=3 op1=0 CRn=4 CRm=0 op2=0.
+uint64_t Cpu::spsr_el1() const {
+  uc_arm64_cp_reg r{4, 0, 3, 0, 0, 0};
+  check(uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &r), "spsr read");
+  return r.val;
+}
+
+void Cpu::set_spsr_el1(uint64_t value) {
+  uc_arm64_cp_reg r{4, 0, 3, 0, 0, value};
+  check(uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &r), "spsr write");
+}
 
 void Cpu::reg128(int uc_reg, uint8_t out[16]) const {
   check(uc_reg_read(uc_, uc_reg, out), "reg128 read");
@@ -243,7 +286,7 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
   auto* c = static_cast<Cpu*>(self);
   if (c->in_stub_) return;  // probesim's own stub code is neither counted nor charged
   try {
-    if (c->insns_ >= c->stop_at_) {
+    if (c->insns_ >= c->stop_at_ && c->preemptible_) {
       if (!c->stop_recorded_) {
         c->stop_recorded_ = true;
         c->stop_ = CpuStop{.kind = StopKind::Budget};
@@ -295,6 +338,10 @@ void Cpu::on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept {
       return;
     }
     if (c->stop_recorded_) return;
+    if (c->sink_.on_trap(*c, intno)) {
+      if (c->stop_recorded_) uc_emu_stop(uc);  // a PC write cancels an earlier stop
+      return;
+    }
     c->stop_recorded_ = true;
     c->stop_ = CpuStop{.kind = StopKind::Interrupt, .intno = intno, .pc = c->pc()};
     uc_emu_stop(uc);

@@ -13,6 +13,7 @@
 
 #include <exception>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -60,12 +61,30 @@ struct CpuStop {
   bool pc_precise = true;      // arm64 data faults: PC recovered by decoding (see cpu.cc)
 };
 
-// Receives syscalls inside the Unicorn hook. The sink reads/writes registers through the Cpu
-// and may call request_stop(). It must not map/unmap Unicorn memory except through the Mm.
+// Receives syscalls and traps inside the Unicorn hooks. The sink reads/writes registers through
+// the Cpu and may call request_stop(). It must not map/unmap Unicorn memory except through the Mm.
 class SyscallSink {
  public:
   virtual ~SyscallSink() = default;
+  // The user syscall instruction (x86 `syscall`: pc() is after it; arm64 `svc`: PC after it).
   virtual void on_syscall(Cpu& cpu) = 0;
+  // Any other CPU exception (x86 vector / arm64 EXCP_*: 1 UDEF incl. hvc, 7 BRK) with PC as
+  // Unicorn reports it (x86 int n / int3: after it; arm64: at it). True: handled here (the
+  // sink moved PC or requested a stop); false: it becomes a CpuStop of kind Interrupt.
+  virtual bool on_trap(Cpu& cpu, uint32_t intno) {
+    (void)cpu;
+    (void)intno;
+    return false;
+  }
+};
+
+// A range every engine of the machine maps at creation, onto host memory that outlives the
+// engine (the guest kernel's areas). prot: VM_READ 1 | VM_WRITE 2 | VM_EXEC 4.
+struct FixedMapping {
+  GuestAddr start;
+  uint64_t len;
+  uint8_t* host;
+  uint32_t prot;
 };
 
 class Cpu final : public mmu::MmObserver {
@@ -74,7 +93,8 @@ class Cpu final : public mmu::MmObserver {
   // stub page, like the vDSO's sigtramp: glibc on arm64 does not pass SA_RESTORER).
   static constexpr uint64_t kSigreturnStubOffset = 16;
   static constexpr uint64_t kArm64SigreturnTrampoline = 0xffffffffffff0000ull + kSigreturnStubOffset;
-  static Result<std::unique_ptr<Cpu>> create(Arch arch, VirtualClock& clock, SyscallSink& sink);
+  static Result<std::unique_ptr<Cpu>> create(Arch arch, VirtualClock& clock, SyscallSink& sink,
+                                             std::span<const FixedMapping> fixed = {});
   ~Cpu() override;
   Cpu(const Cpu&) = delete;
   Cpu& operator=(const Cpu&) = delete;
@@ -84,6 +104,15 @@ class Cpu final : public mmu::MmObserver {
 
   uint64_t reg(int uc_reg) const;
   void set_reg(int uc_reg, uint64_t value);
+  // Many registers in one call (uc_reg_read_batch): the probe hit path.
+  void read_regs(std::span<const int> ids, uint64_t* out) const;
+  void write_regs(std::span<const int> ids, const uint64_t* in);
+  // x86 model-specific registers (LSTAR, KERNEL_GS_BASE...).
+  uint64_t msr(uint32_t id) const;
+  void set_msr(uint32_t id, uint64_t value);
+  // arm64 SPSR_EL1 (Unicorn exposes it only as a system register).
+  uint64_t spsr_el1() const;
+  void set_spsr_el1(uint64_t value);
   // Wide registers (x86 XMM, arm64 V): 16 bytes.
   void reg128(int uc_reg, uint8_t out[16]) const;
   void set_reg128(int uc_reg, const uint8_t in[16]);
@@ -95,6 +124,9 @@ class Cpu final : public mmu::MmObserver {
   CpuStop run(InsnCount budget);
   // From inside a sink: stop after the current instruction.
   void request_stop();
+  // False while a kprobe single-step is in flight (Linux runs it with preemption off): the
+  // budget then never ends a quantum, so per-CPU probe state never crosses a task switch.
+  void set_preemptible(bool on) { preemptible_ = on; }
 
   // Task switching on this engine (tasks of one mm share it). save() captures the registers
   // currently in the engine; restore() loads a task's registers (and clears the arm64
@@ -150,6 +182,7 @@ class Cpu final : public mmu::MmObserver {
   bool stop_recorded_ = false;
   bool in_x86_syscall_ = false;
   bool in_stub_ = false;
+  bool preemptible_ = true;
   CpuStop stop_;
   std::exception_ptr pending_;
   std::unordered_set<uint64_t> emulated_sites_;

@@ -70,6 +70,17 @@ void MachineState::handle_stop(Process& p, Task& t, const CpuStop& stop) {
     case StopKind::Budget:
     case StopKind::Requested:
       return;
+    default:
+      break;
+  }
+  if (kernel_ && (kernel_->space->contains(GuestAddr{stop.pc}) || in_kernel_mode(*p.cpu()))) {
+    ++stats_.faults;
+    return kernel_oops(p, t, stop);
+  }
+  switch (stop.kind) {
+    case StopKind::Budget:
+    case StopKind::Requested:
+      return;
     case StopKind::Fault:
       fault = fault_from_memory(p.mm(), stop);
       break;

@@ -95,6 +95,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.cpus = o.cpus;
   c.policy = o.sched == Options::Sched::Random ? emu::SchedPolicy::Random
                                                 : emu::SchedPolicy::RoundRobin;
+  c.kernel = o.kernel;
+  c.kprobe_boost = o.kprobe_boost;
   auto impl = std::make_unique<Impl>(std::move(c));
   PROBESIM_TRY_VOID(impl->state.init());
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
@@ -198,6 +200,10 @@ Result<Arch> detect_arch(const std::string& root, const std::string& path) {
   return Error::make(path + ": ELF machine " + std::to_string(machine) +
                          " is not supported: probesim runs x86_64 and aarch64 programs",
                      ENOEXEC);
+}
+
+Result<uint64_t> Machine::kernel_call(const std::string& fn, const std::vector<uint64_t>& args) {
+  return impl_->state.kernel_call(fn, args);
 }
 
 }  // namespace probesim

@@ -81,7 +81,8 @@ bool MachineState::deliver_signals(Task& t) {
       return false;
     }
     FrameRequest req{sig, si, sa.handler, sa.flags, sa.restorer, t.sigmask};
-    if (!setup_rt_frame(*p.cpu(), p.mm(), req)) {
+    UserRegs regs = user_regs(t);
+    if (!setup_rt_frame(regs, p.mm(), req)) {
       kill_by_signal(p, kSigSegv);
       return false;
     }

@@ -1,6 +1,7 @@
 #include "emu/machine_state.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include "emu/arch_info.h"
 #include "emu/syscalls/dispatch.h"
@@ -61,6 +62,7 @@ Result<void> MachineState::init() {
   auto vfs = Vfs::create(*inodes_, sched_.clock(0), dev_rng_, config_.root);
   if (!vfs) return vfs.take_error();
   vfs_ = std::move(vfs.value());
+  if (config_.kernel) PROBESIM_TRY_VOID(boot_kernel());
   return {};
 }
 
@@ -124,10 +126,6 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
   return img;
 }
 
-Result<std::unique_ptr<Cpu>> MachineState::new_cpu() {
-  return Cpu::create(config_.arch, sched_.clock(0), *this);
-}
-
 Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
                                      const std::vector<std::string>& envp,
                                      const std::string& cwd, std::shared_ptr<OutputSink> out,
@@ -151,8 +149,14 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->fds().install_at(2, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[2]", nullptr, err));
   proc->attach_cpu(std::move(cpu));
   Cpu& c = *proc->cpu();
-  c.set_reg(c.info().reg_sp, img.exec.sp.value);
-  c.set_pc(img.exec.entry.value);
+  if (kernel_) {
+    Task& t = proc->main_task();
+    t.kstack_top = PROBESIM_TRY(kernel_->space->alloc_stack());
+    start_in_kernel(t, c, img.exec.entry.value, img.exec.sp.value);
+  } else {
+    c.set_reg(c.info().reg_sp, img.exec.sp.value);
+    c.set_pc(img.exec.entry.value);
+  }
   Process* raw = proc.get();
   procs_.emplace(pid, std::move(proc));
   sched_.add(raw->main_task());
@@ -176,20 +180,53 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   child->attach_cpu(std::move(cpu));
   // The child's registers: the parent's, captured in the parent's engine (contexts move
   // between engines of one arch), returning 0 after the syscall.
-  Cpu& pcpu = *parent.cpu();
-  const ArchInfo& info = pcpu.info();
   Task& ct = child->main_task();
-  ct.context = pcpu.new_context();
-  pcpu.save(*ct.context);
-  pcpu.set_context_reg(*ct.context, info.reg_pc, pcpu.pc());
-  pcpu.set_context_reg(*ct.context, info.reg_ret, 0);
-  if (stack) pcpu.set_context_reg(*ct.context, info.reg_sp, stack);
-  if (tls) pcpu.set_context_reg(*ct.context, info.reg_tls, *tls);
+  ct.context = child_context(t, ct, stack, tls);
+  if (!ct.context) return Error::make("fork: out of kernel stacks", ENOMEM);
   ct.sigmask = t.sigmask;
   Process* raw = child.get();
   procs_.emplace(pid, std::move(child));
   sched_.add(ct);
   return raw;
+}
+
+// The registers of a task that clone/fork creates from `parent` (inside its syscall): the
+// parent's user registers returning 0, on `stack` and `tls` when given. With the guest
+// kernel: a copy of the parent's pt_regs on the child's own kernel stack, and the child
+// starts in kernel mode at ret_from_fork. Null when no kernel stack is left.
+std::unique_ptr<CpuContext> MachineState::child_context(Task& parent, Task& child, uint64_t stack,
+                                                        std::optional<uint64_t> tls) {
+  Cpu& pcpu = *parent.proc().cpu();
+  const ArchInfo& info = pcpu.info();
+  auto ctx = pcpu.new_context();
+  pcpu.save(*ctx);
+  if (tls) pcpu.set_context_reg(*ctx, info.reg_tls, *tls);
+  if (!kernel_) {
+    pcpu.set_context_reg(*ctx, info.reg_pc, pcpu.pc());
+    pcpu.set_context_reg(*ctx, info.reg_ret, 0);
+    if (stack) pcpu.set_context_reg(*ctx, info.reg_sp, stack);
+    return ctx;
+  }
+  KernelSpace& ks = *kernel_->space;
+  auto top = ks.alloc_stack();
+  if (!top) return nullptr;
+  child.kstack_top = top.value();
+  size_t size = child.kstack_top.value - pt_regs_of(child).value;
+  std::memcpy(ks.host(pt_regs_of(child), size), ks.host(pt_regs_of(parent), size), size);
+  UserRegs u(pcpu, ks.host(pt_regs_of(child), size));
+  u.set_reg(info.reg_ret, 0);
+  if (stack) u.set_reg(info.reg_sp, stack);
+  pcpu.set_context_reg(*ctx, info.reg_pc, kernel_->ret_from_fork.value);
+  pcpu.set_context_reg(*ctx, info.reg_sp, pt_regs_of(child).value);
+  return ctx;
+}
+
+// A task will never run again: its kernel stack and kretprobe instances go.
+void MachineState::task_dead(Task& t) {
+  if (!kernel_ || !t.kstack_top.value) return;
+  kernel_->kprobes->flush_task(probes::TaskId{static_cast<uint64_t>(t.tid())});
+  kernel_->space->free_stack(t.kstack_top);
+  t.kstack_top = GuestAddr{0};
 }
 
 Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
@@ -211,13 +248,29 @@ void MachineState::finish_exec(Process& p, Task& t) {
       futexes_.remove(*other);
       waitq_.remove(*other);
       sched_.remove(*other);
+      task_dead(*other);
     }
   auto cpu = new_cpu();
   PROBESIM_ASSERT_MSG(cpu.ok(), "exec: " + (cpu.ok() ? std::string() : cpu.error().message));
+  std::unique_ptr<CpuContext> kernel_ctx;
+  if (kernel_) {  // t is inside execve's HC_SYSCALL: it returns from there in the new engine
+    p.switch_to(t);
+    kernel_ctx = p.cpu()->new_context();
+    p.cpu()->save(*kernel_ctx);
+  }
   p.replace_mm(std::move(pe.mm), std::move(cpu.value()), t);
   Cpu& c = *p.cpu();
-  c.set_reg(c.info().reg_sp, pe.sp);
-  c.set_pc(pe.entry);
+  if (kernel_) {
+    c.restore(*kernel_ctx);
+    uint64_t kernel_pc = c.pc(), kernel_sp = c.reg(c.info().reg_sp);
+    start_in_kernel(t, c, pe.entry, pe.sp);  // a fresh pt_regs; then back to the hypercall
+    c.set_pc(kernel_pc);
+    c.set_reg(c.info().reg_sp, kernel_sp);
+    c.set_reg(c.info().reg_tls, 0);  // the new program starts without TLS, as on a fresh CPU
+  } else {
+    c.set_reg(c.info().reg_sp, pe.sp);
+    c.set_pc(pe.entry);
+  }
   p.exe_path = pe.exe_path;
   p.comm = pe.comm;
   p.fds().close_on_exec();
@@ -256,17 +309,30 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   Process& p = t.proc();
   Cpu& cpu = *p.cpu();
   p.switch_to(t);
-  if (t.pending_ret) {
-    cpu.set_reg(cpu.info().reg_ret, static_cast<uint64_t>(*t.pending_ret));
-    t.pending_ret.reset();
-  }
-  if (t.restart_syscall) {  // woken from a wait queue: run the syscall instruction again
-    cpu.set_pc(cpu.pc() - cpu.info().syscall_insn_len);
-    t.restart_syscall = false;
-  }
-  if (has_deliverable_signal(t) && !deliver_signals(t)) {  // return to user mode
-    reap_resources(p);
-    return;
+  if (kernel_) {
+    put_on_cpu(t, cpu, step.cpu);
+    bool alive = true;
+    if (t.in_hypercall)
+      alive = resume_in_kernel(t, cpu);
+    else if (!in_kernel_mode(cpu) && has_deliverable_signal(t))
+      alive = deliver_signals(t);  // in user mode; mid-kernel tasks get it at syscall exit
+    if (!alive) {
+      reap_resources(p);
+      return;
+    }
+  } else {
+    if (t.pending_ret) {
+      cpu.set_reg(cpu.info().reg_ret, static_cast<uint64_t>(*t.pending_ret));
+      t.pending_ret.reset();
+    }
+    if (t.restart_syscall) {  // woken from a wait queue: run the syscall instruction again
+      cpu.set_pc(cpu.pc() - cpu.info().syscall_insn_len);
+      t.restart_syscall = false;
+    }
+    if (has_deliverable_signal(t) && !deliver_signals(t)) {  // return to user mode
+      reap_resources(p);
+      return;
+    }
   }
   VirtualClock& clock = sched_.clock(step.cpu);
   cpu.set_clock(clock);
@@ -325,6 +391,7 @@ void MachineState::exit_task(Task& t, int code) {
   futexes_.remove(t);
   waitq_.remove(t);
   sched_.remove(t);
+  task_dead(t);
   if (p.live_tasks() == 0) {
     ExitStatus s;
     s.code = code & 0xff;
@@ -340,6 +407,7 @@ void MachineState::exit_process(Process& p, ExitStatus status) {
     futexes_.remove(*t);
     waitq_.remove(*t);
     sched_.remove(*t);
+    task_dead(*t);
   }
   process_exited(p);
 }
@@ -372,6 +440,7 @@ void MachineState::reap_resources(Process& p) {
 }
 
 void MachineState::on_syscall(Cpu& cpu) {
+  if (kernel_) return kernel_entry(cpu);  // the guest kernel takes it from here
   PROBESIM_ASSERT(current_ != nullptr);
   Task& t = *current_;
   Process& p = t.proc();
@@ -379,9 +448,20 @@ void MachineState::on_syscall(Cpu& cpu) {
   SyscallArgs a;
   a.nr = cpu.reg(info.reg_syscall_nr);
   for (int i = 0; i < 6; ++i) a.a[i] = cpu.reg(info.reg_args[i]);
-
-  const SyscallEntry* e = SyscallTable::get(config_.arch).find(a.nr);
   SyscallContext ctx(*this, p, t);
+  int64_t ret = dispatch_syscall(ctx, a);
+  if (ctx.disposition == SyscallDisposition::Return)
+    cpu.set_reg(info.reg_ret, static_cast<uint64_t>(ret));
+  // Leave the quantum when the task cannot go on, or a signal must be delivered before it
+  // executes another user instruction.
+  if (ctx.disposition == SyscallDisposition::Exited ||
+      ctx.disposition == SyscallDisposition::Blocked || p.pending_exec ||
+      (!p.exited() && has_deliverable_signal(t)))
+    cpu.request_stop();
+}
+
+int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a) {
+  const SyscallEntry* e = SyscallTable::get(config_.arch).find(a.nr);
   int64_t ret = -ENOSYS;
   if (e && e->fn) ret = e->fn(ctx, a);
   if (a.nr < stats_.syscalls_by_nr.size())
@@ -390,14 +470,8 @@ void MachineState::on_syscall(Cpu& cpu) {
     ++stats_.syscalls_beyond[a.nr];
   bool returns = ctx.disposition == SyscallDisposition::Return;
   if (strace_) strace_->line(format_syscall(ctx, e, a, ret, returns));
-  if (returns) cpu.set_reg(info.reg_ret, static_cast<uint64_t>(ret));
-  if (ret == -EPIPE && e && raises_sigpipe(e->name)) send_signal(p, &t, SigInfo{kSigPipe});
-  // Leave the quantum when the task cannot go on, or a signal must be delivered before it
-  // executes another user instruction.
-  if (ctx.disposition == SyscallDisposition::Exited ||
-      ctx.disposition == SyscallDisposition::Blocked || p.pending_exec ||
-      (!p.exited() && has_deliverable_signal(t)))
-    cpu.request_stop();
+  if (ret == -EPIPE && e && raises_sigpipe(e->name)) send_signal(ctx.proc(), &ctx.task(), SigInfo{kSigPipe});
+  return ret;
 }
 
 }  // namespace probesim::emu

@@ -14,10 +14,14 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include "emu/deterministic_rng.h"
 #include "emu/futex_table.h"
+#include "emu/kernel/guest_kernel.h"
+#include "emu/user_regs.h"
 #include "emu/wait_queues.h"
 #include "emu/scheduler.h"
 #include "emu/process.h"
@@ -39,6 +43,10 @@ struct MachineConfig {
   SchedPolicy policy = SchedPolicy::RoundRobin;
   uint64_t cpu_hz = VirtualClock::kDefaultHz;
   int64_t epoch_sec = VirtualClock::kDefaultEpoch;
+  // Boot the guest kernel image and route every syscall through it (kprobes need it). Off:
+  // syscalls go straight from the syscall instruction to the model (fewer instructions).
+  bool kernel = true;
+  bool kprobe_boost = true;  // x86 kprobes: jump back from boostable slots (no second trap)
 };
 
 struct MachineStats {
@@ -102,6 +110,21 @@ class MachineState final : public SyscallSink {
                       std::map<std::string, uint64_t>& unknown) const;
   InsnCount insns() const;
 
+  // The guest kernel (null without MachineConfig::kernel) and its kprobes engine.
+  GuestKernel* kernel() { return kernel_.get(); }
+  const GuestKernel* kernel() const { return kernel_.get(); }
+  probes::KprobeManager* kprobes() { return kernel_ ? kernel_->kprobes.get() : nullptr; }
+  // Calls kernel function `fn` with up to six arguments on logical CPU 0 in kernel mode (no
+  // task: like a kernel thread) and returns its result. Errors: no kernel, unknown symbol
+  // (ENOENT), too many arguments (E2BIG), a fault or a runaway (EFAULT, with the oops).
+  Result<uint64_t> kernel_call(std::string_view fn, std::span<const uint64_t> args);
+  // The registers of a task clone/fork creates from `parent` inside its syscall (see
+  // machine_state.cc); null when no kernel stack is left.
+  std::unique_ptr<CpuContext> child_context(Task& parent, Task& child, uint64_t stack,
+                                            std::optional<uint64_t> tls);
+  // The user-mode registers of `t` (resident in its process's Cpu): see UserRegs.
+  UserRegs user_regs(Task& t);
+
   void set_strace(StraceSink* s) { strace_ = s; }
   StraceSink* strace() { return strace_; }
 
@@ -123,6 +146,7 @@ class MachineState final : public SyscallSink {
 
   // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
   void on_syscall(Cpu& cpu) override;
+  bool on_trap(Cpu& cpu, uint32_t intno) override;
 
  private:
   struct Image;
@@ -137,6 +161,26 @@ class MachineState final : public SyscallSink {
   Result<std::unique_ptr<Cpu>> new_cpu();
   void handle_stop(Process& p, Task& t, const CpuStop& stop);
   void reap_resources(Process& p);
+  // Runs the handler of a syscall and does its bookkeeping (stats, strace, SIGPIPE).
+  int64_t dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a);
+  void task_dead(Task& t);  // frees its kernel stack and kretprobe instances
+  // Guest kernel (kernel/kernel_*.cc).
+  Result<void> boot_kernel();
+  Result<std::unique_ptr<Cpu>> new_kernel_engine();
+  void kernel_entry(Cpu& cpu);                // the user syscall instruction
+  void on_hypercall(Cpu& cpu);
+  uint64_t hypercall(Cpu& cpu, uint64_t nr, const uint64_t* args);
+  void hc_syscall(Cpu& cpu, Task& t, uint64_t nr, GuestAddr args, GuestAddr regs);
+  void finish_hypercall(Cpu& cpu, Task& t);
+  bool resume_in_kernel(Task& t, Cpu& cpu);   // false if the process died
+  void put_on_cpu(Task& t, Cpu& cpu, int logical_cpu);
+  void x86_iret(Cpu& cpu, GuestAddr regs);
+  void arm64_eret(Cpu& cpu);
+  bool kprobe_trap(Cpu& cpu);
+  bool in_kernel_mode(Cpu& cpu) const;
+  GuestAddr pt_regs_of(const Task& t) const;
+  void start_in_kernel(Task& t, Cpu& cpu, uint64_t entry, uint64_t sp);
+  void kernel_oops(Process& p, Task& t, const CpuStop& stop);
 
   MachineConfig config_;
   Scheduler sched_;
@@ -151,6 +195,7 @@ class MachineState final : public SyscallSink {
   MachineStats stats_;
   StraceSink* strace_ = nullptr;
   Task* current_ = nullptr;  // the task whose Cpu is running (set by run_quantum)
+  std::unique_ptr<GuestKernel> kernel_;
   uint64_t total_insns_ = 0;
   uint64_t total_cycles_ = 0;
 };

@@ -47,7 +47,7 @@ constexpr int kX86Regs[] = {UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X
 constexpr uint64_t kX86FixEflags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 |
                                    0x10000 | 0x40000;  // CF PF AF ZF SF TF DF OF RF AC
 
-bool setup_x86_64(Cpu& cpu, mmu::Mm& mm, const FrameRequest& r) {
+bool setup_x86_64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   if (!(r.flags & kSaRestorer) || !r.restorer) return false;  // Linux: force_sigsegv
   uint64_t sp = cpu.reg(UC_X86_REG_RSP) - kX86RedZone;
   const uint64_t fpstate = (sp - kFxsaveSize) & ~uint64_t{63};
@@ -81,7 +81,7 @@ bool setup_x86_64(Cpu& cpu, mmu::Mm& mm, const FrameRequest& r) {
   return true;
 }
 
-bool restore_x86_64(Cpu& cpu, const mmu::Mm& mm, uint64_t* mask) {
+bool restore_x86_64(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
   const uint64_t frame = cpu.reg(UC_X86_REG_RSP) - 8;  // the handler's ret popped pretcode
   std::vector<uint8_t> b(kX86FrameSize);
   if (!mm.copy_from_user(b.data(), GuestAddr{frame}, b.size())) return false;
@@ -113,7 +113,7 @@ constexpr size_t kA64FrameSize = kA64Reserved + kA64ReservedSize;  // siginfo + 
 constexpr size_t kA64FrameRecord = 16;
 constexpr uint32_t kFpsimdMagic = 0x46508001, kFpsimdSize = 528;
 
-bool setup_arm64(Cpu& cpu, mmu::Mm& mm, const FrameRequest& r) {
+bool setup_arm64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   const uint64_t sp = cpu.reg(UC_ARM64_REG_SP);
   const uint64_t frame = (sp - kA64FrameSize - kA64FrameRecord) & ~uint64_t{15};
   std::vector<uint8_t> b(kA64FrameSize + kA64FrameRecord, 0);
@@ -148,7 +148,7 @@ bool setup_arm64(Cpu& cpu, mmu::Mm& mm, const FrameRequest& r) {
   return true;
 }
 
-bool restore_arm64(Cpu& cpu, const mmu::Mm& mm, uint64_t* mask) {
+bool restore_arm64(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
   const uint64_t frame = cpu.reg(UC_ARM64_REG_SP);
   std::vector<uint8_t> b(kA64FrameSize);
   if (!mm.copy_from_user(b.data(), GuestAddr{frame}, b.size())) return false;
@@ -170,11 +170,11 @@ bool restore_arm64(Cpu& cpu, const mmu::Mm& mm, uint64_t* mask) {
 
 }  // namespace
 
-bool setup_rt_frame(Cpu& cpu, mmu::Mm& mm, const FrameRequest& req) {
+bool setup_rt_frame(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& req) {
   return cpu.arch() == Arch::X86_64 ? setup_x86_64(cpu, mm, req) : setup_arm64(cpu, mm, req);
 }
 
-bool restore_rt_frame(Cpu& cpu, const mmu::Mm& mm, uint64_t* mask) {
+bool restore_rt_frame(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
   return cpu.arch() == Arch::X86_64 ? restore_x86_64(cpu, mm, mask)
                                     : restore_arm64(cpu, mm, mask);
 }

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "emu/cpu.h"
+#include "emu/user_regs.h"
 #include "emu/signals.h"
 #include "mmu/mm.h"
 
@@ -25,10 +25,10 @@ struct FrameRequest {
 // Builds the frame on the current stack and points the CPU at the handler. False when the
 // frame cannot be written (bad stack) or x86_64 lacks SA_RESTORER: the caller then kills the
 // process with SIGSEGV, as Linux's force_sigsegv does.
-bool setup_rt_frame(Cpu& cpu, mmu::Mm& mm, const FrameRequest& req);
+bool setup_rt_frame(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& req);
 
 // rt_sigreturn: restores registers, FP/SIMD state and returns the saved signal mask. False on a
 // bad frame (the caller kills with SIGSEGV).
-bool restore_rt_frame(Cpu& cpu, const mmu::Mm& mm, uint64_t* mask);
+bool restore_rt_frame(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask);
 
 }  // namespace probesim::emu

@@ -49,6 +49,10 @@ class Task {
   bool restart_syscall = false;  // woken from a WaitQueue: re-execute the syscall instruction
   uint64_t ready_at_ns = 0;      // not before this virtual time (set by wakers on other CPUs)
   std::unique_ptr<CpuContext> context;  // registers while not resident in the Cpu
+  // Guest kernel: the top of this task's kernel stack (its user pt_regs sit just below), and
+  // whether it is stopped inside HC_SYSCALL (its user registers are then that pt_regs).
+  GuestAddr kstack_top{0};
+  bool in_hypercall = false;
 
   GuestAddr clear_child_tid;     // set_tid_address / CLONE_CHILD_CLEARTID
   GuestAddr robust_list;         // set_robust_list (recorded)

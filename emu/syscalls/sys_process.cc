@@ -169,7 +169,8 @@ int64_t sys_uname(SyscallContext& ctx, const SyscallArgs& a) {
 }
 
 int64_t sys_arch_prctl(SyscallContext& ctx, const SyscallArgs& a) {
-  Cpu* cpu = ctx.proc().cpu();
+  UserRegs regs = ctx.regs();
+  UserRegs* cpu = &regs;
   switch (static_cast<int>(a.a[0])) {
     case kArchSetFs: cpu->set_reg(UC_X86_REG_FS_BASE, a.a[1]); return 0;
     case kArchSetGs: cpu->set_reg(UC_X86_REG_GS_BASE, a.a[1]); return 0;

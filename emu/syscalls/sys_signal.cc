@@ -65,7 +65,8 @@ int64_t sys_tkill(SyscallContext& ctx, const SyscallArgs& a) {
 
 int64_t sys_rt_sigreturn(SyscallContext& ctx, const SyscallArgs&) {
   uint64_t mask = 0;
-  if (!restore_rt_frame(*ctx.proc().cpu(), ctx.mm(), &mask)) {
+  UserRegs regs = ctx.regs();
+  if (!restore_rt_frame(regs, ctx.mm(), &mask)) {
     ctx.machine().kill_by_signal(ctx.proc(), kSigSegv);
     ctx.disposition = SyscallDisposition::Exited;
     return 0;

@@ -29,16 +29,15 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
   constexpr uint64_t kNeeded = kCloneVm | kCloneSighand;
   if ((c.flags & kNeeded) != kNeeded) return -EINVAL;  // CLONE_THREAD needs SIGHAND needs VM
   Process& p = ctx.proc();
-  Cpu& cpu = *p.cpu();
-  const ArchInfo& info = cpu.info();
   int tid = ctx.machine().alloc_pid();
   Task& child = p.add_task(tid);
-  child.context = cpu.new_context();
-  cpu.save(*child.context);
-  cpu.set_context_reg(*child.context, info.reg_pc, cpu.pc());  // after the syscall
-  cpu.set_context_reg(*child.context, info.reg_ret, 0);
-  if (c.stack) cpu.set_context_reg(*child.context, info.reg_sp, c.stack);
-  if (c.flags & kCloneSettls) cpu.set_context_reg(*child.context, info.reg_tls, c.tls);
+  std::optional<uint64_t> tls;
+  if (c.flags & kCloneSettls) tls = c.tls;
+  child.context = ctx.machine().child_context(ctx.task(), child, c.stack, tls);
+  if (!child.context) {
+    child.state = TaskState::Dead;
+    return -ENOMEM;
+  }
   uint32_t tid32 = static_cast<uint32_t>(tid);
   if ((c.flags & kCloneParentSettid) && !ctx.write_user(GuestAddr{c.parent_tid}, &tid32, 4))
     return -EFAULT;

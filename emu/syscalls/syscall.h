@@ -34,6 +34,7 @@ class VirtualClock;
 class Process;
 class Task;
 class MachineState;
+class UserRegs;
 
 struct SyscallArgs {
   uint64_t nr = 0;
@@ -68,6 +69,8 @@ class SyscallContext {
   DeterministicRng& rng();           // the machine's seeded stream (getrandom, /dev/urandom)
   const std::string& exe_path();     // guest path of the running executable (/proc/self/exe)
   int pid();
+  // The calling task's user registers (the CPU's, or its pt_regs inside the guest kernel).
+  UserRegs regs();
 
   // copy_{from,to}_user helpers: false/-EFAULT semantics as the kernel's.
   bool read_user(GuestAddr src, void* dst, size_t n);

@@ -16,6 +16,7 @@ FsStruct& SyscallContext::fs() { return proc_.fs(); }
 DeterministicRng& SyscallContext::rng() { return machine_.rng(); }
 const std::string& SyscallContext::exe_path() { return proc_.exe_path; }
 int SyscallContext::pid() { return proc_.pid(); }
+UserRegs SyscallContext::regs() { return machine_.user_regs(task_); }
 
 bool SyscallContext::read_user(GuestAddr src, void* dst, size_t n) {
   return proc_.mm().copy_from_user(dst, src, n);

@@ -32,6 +32,10 @@ struct Options {
   uint64_t quantum = 1'000'000;   // instructions per scheduling quantum
   int cpus = 1;                   // logical CPUs (tasks interleave deterministically)
   enum class Sched { RoundRobin, Random } sched = Sched::RoundRobin;  // Random draws from seed
+  // Boot the guest kernel image and take every syscall through it (kprobes need it). Off:
+  // syscalls go straight from the syscall instruction to the kernel model.
+  bool kernel = true;
+  bool kprobe_boost = true;  // x86 kprobes: boostable slots jump back (no second trap)
 };
 
 // One scheduling decision: logical CPU, task, reason ("pick", "preempt", "block", "wake",
@@ -112,6 +116,10 @@ class Machine {
   // Tasks left blocked with nothing to wake them after run() returned (a guest deadlock).
   std::vector<int> blocked_tids() const;
   Arch arch() const;
+  // Calls guest kernel function `fn` (a kallsyms name) with up to six arguments on CPU 0 in
+  // kernel mode and returns its result; probes on the way fire. Errors: no guest kernel,
+  // unknown symbol (ENOENT), more than six arguments, a kernel fault (its oops text).
+  Result<uint64_t> kernel_call(const std::string& fn, const std::vector<uint64_t>& args = {});
   emu::MachineState& state();  // internals, for tests, notebooks and the Python module
 
  private:

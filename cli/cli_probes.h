@@ -1,0 +1,31 @@
+// The CLI's counting probes (--kprobe, --kretprobe): registered before the run with C++
+// handlers that only count, reported after it. They exist for quick looks and for bench/
+// (the cost of an armed probe elsewhere, and of every hit).
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "cli/run_options.h"
+#include "probesim/machine.h"
+#include "probesim/result.h"
+
+namespace probesim::cli {
+
+class CliProbes {
+ public:
+  // Registers every probe of `o`; the first failure is an error naming the probe.
+  static Result<std::unique_ptr<CliProbes>> attach(Machine& m, const RunOptions& o);
+  ~CliProbes();
+  // One line per probe: "kprobe SPEC: hits N nmissed M".
+  void report(FILE* out) const;
+
+ private:
+  struct Probes;
+  explicit CliProbes(Machine& m);
+  Machine& m_;
+  std::unique_ptr<Probes> p_;
+};
+
+}  // namespace probesim::cli

@@ -1,0 +1,37 @@
+// GuestKernel: the machine's guest kernel (DESIGN.md "The kernel"; the image's contract is
+// guest/kernel/README.md). MachineState owns one when MachineConfig::kernel is set; its
+// behaviour lives in MachineState's kernel_*.cc files (hypercalls, entry, probes, boot).
+//
+// Ownership: the KernelSpace outlives every engine (they map its memory); the kernel engine is
+// a Cpu with no mm (Linux's init_mm: kernel threads, boot, kernel_call).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "emu/cpu.h"
+#include "emu/kernel/kernel_space.h"
+#include "probes/kprobe_manager.h"
+
+namespace probesim::emu {
+
+struct GuestKernel {
+  std::unique_ptr<KernelSpace> space;
+  std::unique_ptr<probes::KprobeManager> kprobes;
+  std::unique_ptr<Cpu> engine;        // boot and kernel_call
+  std::vector<FixedMapping> mappings; // space->regions(), as every engine maps them
+  std::vector<std::string> boot_log;  // the boot functions that reported, in order
+  // CPU state boot programmed (trap_init, setup_arch), copied into every new engine.
+  uint64_t lstar = 0, syscall_mask = 0, vbar = 0;
+  GuestAddr pcpu_hot, ret_from_fork, call_trampoline, call_stack;
+  std::optional<uint64_t> call_result;  // HC_KERNEL_CALL_DONE of the running kernel_call
+  bool run_init = false;                // HC_RUN_INIT reached (boot done)
+  std::string panic;                    // HC_PANIC's message: the machine stops for good
+  std::vector<std::string> oopses;      // kernel-mode faults (each killed its process)
+  uint64_t hypercalls = 0;
+};
+
+}  // namespace probesim::emu
