@@ -294,6 +294,7 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
       if (used >= max_insns) return false;
       quantum = std::min(quantum, max_insns - used);
     }
+    if (kernel_ && !kernel_->panic.empty()) return true;  // the kernel panicked: nothing runs
     std::optional<Scheduler::Step> step = sched_.next(quantum);
     if (!step) return true;
     run_quantum(*step);

@@ -178,6 +178,7 @@ class MachineState final : public SyscallSink {
   void arm64_eret(Cpu& cpu);
   bool kprobe_trap(Cpu& cpu);
   bool in_kernel_mode(Cpu& cpu) const;
+  int hit_cpu() const;  // the logical CPU a probe hit happens on
   GuestAddr pt_regs_of(const Task& t) const;
   void start_in_kernel(Task& t, Cpu& cpu, uint64_t entry, uint64_t sp);
   void kernel_oops(Process& p, Task& t, const CpuStop& stop);

@@ -22,6 +22,11 @@ struct GuestKernel {
   std::unique_ptr<KernelSpace> space;
   std::unique_ptr<probes::KprobeManager> kprobes;
   std::unique_ptr<Cpu> engine;        // boot and kernel_call
+  // Engines for kernel_calls nested in probe handlers (a Unicorn engine cannot re-enter
+  // itself): nested_engines[d] serves depth d + 1, created on first use.
+  std::vector<std::unique_ptr<Cpu>> nested_engines;
+  int call_depth = 0;  // kernel_calls in progress
+  int call_cpu = 0;    // the logical CPU they run on
   std::vector<FixedMapping> mappings; // space->regions(), as every engine maps them
   std::vector<std::string> boot_log;  // the boot functions that reported, in order
   // CPU state boot programmed (trap_init, setup_arch), copied into every new engine.

@@ -137,12 +137,27 @@ void MachineState::put_on_cpu(Task& t, Cpu& cpu, int logical_cpu) {
   }
 }
 
+int MachineState::hit_cpu() const {
+  return kernel_ && kernel_->call_depth > 0 ? kernel_->call_cpu : sched_.running_cpu();
+}
+
+// Runs on the kernel engine; from inside a probe handler (a task's or another kernel_call's
+// hook) it runs on a nested engine, on the same logical CPU, with no current task.
 Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const uint64_t> args) {
   if (!kernel_) return Error::make("kernel_call: this machine runs without a guest kernel", EINVAL);
   if (args.size() > 6) return Error::make("kernel_call: at most six arguments", E2BIG);
   GuestKernel& k = *kernel_;
   GuestAddr target = PROBESIM_TRY(k.space->kallsyms().lookup_name(fn));
-  Cpu& e = *k.engine;
+  bool nested = k.call_depth > 0 || current_ != nullptr;
+  int cpu_id = nested ? hit_cpu() : 0;
+  Cpu* engine = k.engine.get();
+  if (k.call_depth > 0) {
+    size_t d = static_cast<size_t>(k.call_depth - 1);
+    if (k.nested_engines.size() <= d) k.nested_engines.resize(d + 1);
+    if (!k.nested_engines[d]) k.nested_engines[d] = PROBESIM_TRY(new_kernel_engine());
+    engine = k.nested_engines[d].get();
+  }
+  Cpu& e = *engine;
   bool x86 = config_.arch == Arch::X86_64;
   static constexpr int kX86Args[] = {UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
                                      UC_X86_REG_RCX, UC_X86_REG_R8,  UC_X86_REG_R9};
@@ -150,28 +165,46 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
     e.set_reg(x86 ? kX86Args[i] : UC_ARM64_REG_X0 + static_cast<int>(i), args[i]);
   if (x86) {
     e.set_reg(UC_X86_REG_R11, target.value);
-    e.set_reg(UC_X86_REG_GS_BASE, k.pcpu_hot.value);
+    e.set_reg(UC_X86_REG_GS_BASE, (k.pcpu_hot + cpu_id * PCPU_HOT_SIZE).value);
     e.set_reg(UC_X86_REG_RFLAGS, kX86KernelFlags);
   } else {
     e.set_reg(UC_ARM64_REG_X16, target.value);
     e.set_reg(UC_ARM64_REG_PSTATE, kArm64El1hMasked);
   }
-  e.set_reg(e.info().reg_sp, k.call_stack.value);
+  // Nested calls use the lower half of the call stack (the outer one is far above).
+  e.set_reg(e.info().reg_sp, k.call_stack.value - static_cast<uint64_t>(k.call_depth) * 2048);
   e.set_pc(k.call_trampoline.value);
-  VirtualClock& clock = sched_.clock(0);
+  VirtualClock& clock = sched_.clock(cpu_id);
   e.set_clock(clock);
+  Task* saved_current = current_;
+  int saved_cpu = k.call_cpu;
+  current_ = nullptr;
+  k.call_cpu = cpu_id;
+  ++k.call_depth;
   k.call_result.reset();
   size_t oopses = k.oopses.size();
   uint64_t insns_before = e.insns().value, cycles_before = clock.cycles().value;
-  CpuStop stop = e.run(InsnCount{kKernelCallBudget});
+  CpuStop stop;
+  try {
+    stop = e.run(InsnCount{kKernelCallBudget});
+  } catch (...) {
+    --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu;
+    throw;
+  }
+  --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu;
   e.set_preemptible(true);
-  total_insns_ += e.insns().value - insns_before;
-  total_cycles_ += clock.cycles().value - cycles_before;
-  if (k.call_result) return *k.call_result;
+  if (!nested) {  // nested calls are already inside the outer run's accounting
+    total_insns_ += e.insns().value - insns_before;
+    total_cycles_ += clock.cycles().value - cycles_before;
+  }
+  std::optional<uint64_t> result = k.call_result;
+  k.call_result.reset();
+  if (result) return *result;
   std::string why = k.oopses.size() > oopses ? k.oopses.back()
                     : stop.kind == StopKind::Budget
                         ? "did not return within " + std::to_string(kKernelCallBudget) + " instructions"
-                        : "stopped at " + k.space->kallsyms().format(GuestAddr{stop.pc});
+                        : std::string(stop.kind == StopKind::Fault ? "kernel fault" : "kernel trap") +
+                              " at " + k.space->kallsyms().format(GuestAddr{stop.pc});
   return Error::make("kernel_call(" + std::string(fn) + "): " + why, EFAULT);
 }
 

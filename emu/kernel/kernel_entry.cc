@@ -102,7 +102,7 @@ void MachineState::on_hypercall(Cpu& cpu) {
     return hc_syscall(cpu, *current_, args[0], GuestAddr{args[1]}, GuestAddr{args[2]});
   }
   uint64_t ret = hypercall(cpu, nr, args);
-  if (kernel_->call_result || kernel_->run_init || !kernel_->panic.empty()) {
+  if (nr == HC_RUN_INIT || nr == HC_KERNEL_CALL_DONE || !kernel_->panic.empty()) {
     cpu.request_stop();  // never-returning hypercalls: no register or PC write
     return;
   }

@@ -79,7 +79,7 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
   const RegMap& map = reg_map(config_.arch);
   uint64_t vals[probes::Regs::kMaxRegs];
   probes::Regs regs = read_probe_regs(cpu, map, vals);
-  probes::HitContext ctx{probes::CpuId{static_cast<uint32_t>(sched_.running_cpu())},
+  probes::HitContext ctx{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
                          probes::TaskId{current_ ? static_cast<uint64_t>(current_->tid()) : 0}};
   probes::HitResult r;
   if (x86) {
@@ -114,7 +114,7 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
   for (size_t i = 0; i < map.n; ++i)
     if (dirty & (uint64_t{1} << map.index[i])) ids[n] = map.ids[i], vals[n++] = regs.get(map.index[i]);
   cpu.write_regs(std::span<const int>(ids, n), vals);
-  sched_.now_clock().advance(r.cost);
+  sched_.clock(hit_cpu()).advance(r.cost);
   cpu.set_preemptible(r.kind != probes::HitKind::Stepped);
   return true;
 }
@@ -127,7 +127,7 @@ void MachineState::kernel_oops(Process& p, Task& t, const CpuStop& stop) {
   cpu.set_preemptible(true);
   uint64_t vals[probes::Regs::kMaxRegs];
   probes::Regs regs = read_probe_regs(cpu, reg_map(config_.arch), vals);
-  k.kprobes->on_fault(probes::HitContext{probes::CpuId{static_cast<uint32_t>(sched_.running_cpu())},
+  k.kprobes->on_fault(probes::HitContext{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
                                          probes::TaskId{static_cast<uint64_t>(t.tid())}},
                       regs);  // ends a single-step that faulted in its slot
   std::string what = stop.kind == StopKind::Fault    ? "unable to handle page fault for address " +

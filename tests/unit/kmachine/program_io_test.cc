@@ -1,0 +1,70 @@
+// kprobes on the syscall paths fire with the right arguments when real programs do I/O.
+#include <algorithm>
+
+#include "kmachine.h"
+
+using namespace probesim;
+using namespace probesim::kmachine;
+using probes::Kprobe;
+using probes::Regs;
+
+TEST_CASE("kprobe on ksys_write sees fd, buffer and count of a real program's writes") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    std::string written;
+    std::vector<uint64_t> fds;
+    Kprobe kp;
+    kp.symbol_name = "ksys_write";
+    kp.pre_handler = [&](Kprobe&, Regs& r) {
+      fds.push_back(arg(r, 0));
+      std::string buf(arg(r, 2), '\0');
+      emu::Process* p = m->state().process(100);
+      REQUIRE(p != nullptr);
+      REQUIRE(p->mm().copy_from_user(buf.data(), GuestAddr{arg(r, 1)}, buf.size()));
+      if (arg(r, 0) == 1) written += buf;
+      return 0;
+    };
+    REQUIRE(kprobes(*m).register_kprobe(kp).ok());
+    auto pid = m->spawn({guest(a, "hello"), "x"}, {});
+    REQUIRE(pid.ok());
+    REQUIRE(pid.value() == 100);
+    REQUIRE(m->run());
+    CHECK(written == m->captured_stdout(pid.value()));
+    CHECK(written.find("hello from hello") != std::string::npos);
+    CHECK(std::count(fds.begin(), fds.end(), 2) >= 1);  // the stderr line
+    CHECK(kp.nhit == fds.size());
+    kprobes(*m).unregister_kprobe(kp);
+  }
+}
+
+TEST_CASE("kprobe on vfs_read sees the count, and a kretprobe the bytes read") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    std::vector<uint64_t> counts;
+    std::vector<int64_t> results;
+    Kprobe kp;
+    kp.symbol_name = "vfs_read";
+    kp.pre_handler = [&](Kprobe&, Regs& r) { return counts.push_back(arg(r, 2)), 0; };
+    probes::Kretprobe rp;
+    rp.kp.symbol_name = "vfs_read";
+    rp.handler = [&](probes::KretprobeInstance&, Regs& r) {
+      return results.push_back(static_cast<int64_t>(r.return_value())), 0;
+    };
+    REQUIRE(kprobes(*m).register_kprobe(kp).ok());
+    REQUIRE(kprobes(*m).register_kretprobe(rp).ok());
+    auto pid = m->spawn({guest(a, "fileio"), fixture_dir("vfs_read")}, {});
+    REQUIRE(pid.ok());
+    REQUIRE(m->run());
+    CHECK(m->exit_of(pid.value())->shell_status == 0);
+    kprobes(*m).unregister_kprobe(kp);
+    kprobes(*m).unregister_kretprobe(rp);
+    REQUIRE_FALSE(counts.empty());
+    CHECK(results.size() == counts.size());
+    int64_t total = 0;
+    for (size_t i = 0; i < results.size(); ++i) {
+      CHECK(results[i] <= static_cast<int64_t>(counts[i]));
+      total += results[i];
+    }
+    CHECK(total > 0);
+  }
+}
