@@ -57,3 +57,11 @@ NOKPROBE_SYMBOL(kprobe_nokprobe_target)
 __visible noinline __kprobes unsigned long kprobe_kprobes_text_target(unsigned long a) {
   return a + 2;
 }
+
+/* A hot loop for per-hit costs (bench/): calls kprobe_target(i, 1) for i < n; returns the sum
+ * of the results, n * (n - 1) / 2 + 2 * n. */
+__visible noinline unsigned long kprobe_loop_target(unsigned long n) {
+  unsigned long sum = 0;
+  for (unsigned long i = 0; i < n; i++) sum += kprobe_target(i, 1);
+  return sum;
+}

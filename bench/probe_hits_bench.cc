@@ -1,0 +1,118 @@
+// bench_probe_hits: host time per probe hit with a C++ handler, next to the modelled cost.
+//
+//   usage: bench_probe_hits [hits=200000]
+//
+// For each arch it boots a Machine and runs the guest kernel's kprobe_loop_target(hits)
+// (kprobe_target called `hits` times) through kernel_call: once unprobed, then with a probe
+// of each kind on kprobe_target. Per kind it prints one JSON line:
+//   {"arch":A,"kind":K,"hits":H,"ns_per_hit":T,"modelled_cycles":C,"modelled_ns":N}
+// T = (probed time - unprobed time) / hits, best of kRounds; C = the guest cycles the machine
+// charged per hit beyond the unprobed run (the probe_costs.cc table), N = C at the modelled
+// clock. Kinds: kprobe_int3 (boost off: trap + single-step trap), kprobe_boosted (x86: the
+// slot jumps back), kretprobe (entry trap + trampoline trap).
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "emu/machine_state.h"
+#include "probes/kprobe.h"
+#include "probes/kretprobe.h"
+#include "probesim/assert.h"
+#include "probesim/machine.h"
+
+namespace probesim::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kRounds = 3;
+constexpr uint64_t kHz = 2'000'000'000;  // emu::VirtualClock's default modelled clock
+
+struct Timing {
+  double ns = 0;
+  uint64_t cycles = 0;
+};
+
+// Best-of-kRounds host time of kprobe_loop_target(hits), and the guest cycles of one run.
+Timing time_loop(Machine& m, uint64_t hits) {
+  Timing best{1e300, 0};
+  for (int r = 0; r < kRounds; ++r) {
+    uint64_t c0 = m.stats().cycles;
+    auto t0 = Clock::now();
+    auto res = m.kernel_call("kprobe_loop_target", {hits});
+    auto t1 = Clock::now();
+    PROBESIM_ASSERT_MSG(res.ok(), res.ok() ? "" : res.error().message);
+    PROBESIM_ASSERT(res.value() == hits * (hits - 1) / 2 + 2 * hits);
+    best.ns = std::min(best.ns, std::chrono::duration<double, std::nano>(t1 - t0).count());
+    best.cycles = m.stats().cycles - c0;
+  }
+  return best;
+}
+
+// A booted machine with at most one probe on kprobe_target whose C++ handler counts calls.
+struct Session {
+  std::unique_ptr<Machine> m;
+  probes::Kprobe kp;
+  probes::Kretprobe rp;
+  uint64_t calls = 0;
+
+  explicit Session(Arch arch, bool boost) {
+    auto r = Machine::create(Options{.arch = arch, .seed = 1, .kprobe_boost = boost});
+    PROBESIM_ASSERT_MSG(r.ok(), r.ok() ? "" : r.error().message);
+    m = std::move(r.value());
+  }
+  ~Session() {
+    if (kp.registered()) m->state().kprobes()->unregister_kprobe(kp);
+    if (rp.registered()) m->state().kprobes()->unregister_kretprobe(rp);
+  }
+  void add_kprobe() {
+    kp.symbol_name = "kprobe_target";
+    kp.pre_handler = [this](probes::Kprobe&, probes::Regs&) { return ++calls, 0; };
+    PROBESIM_ASSERT(m->state().kprobes()->register_kprobe(kp).ok());
+  }
+  void add_kretprobe() {
+    rp.kp.symbol_name = "kprobe_target";
+    rp.maxactive = 4;
+    rp.handler = [this](probes::KretprobeInstance&, probes::Regs&) { return ++calls, 0; };
+    PROBESIM_ASSERT(m->state().kprobes()->register_kretprobe(rp).ok());
+  }
+};
+
+void measure(Arch arch, const char* kind, bool boost, bool ret, uint64_t hits) {
+  Session s(arch, boost);
+  time_loop(*s.m, 1000);  // warm the translation cache
+  Timing base = time_loop(*s.m, hits);
+  if (ret)
+    s.add_kretprobe();
+  else
+    s.add_kprobe();
+  Timing probed = time_loop(*s.m, hits);
+  PROBESIM_ASSERT_MSG(s.calls == hits * kRounds, "the handler did not run on every hit");
+  double ns = (probed.ns - base.ns) / static_cast<double>(hits);
+  double cyc = static_cast<double>(probed.cycles - base.cycles) / static_cast<double>(hits);
+  std::printf("{\"arch\":\"%s\",\"kind\":\"%s\",\"hits\":%llu,\"ns_per_hit\":%.1f,"
+              "\"modelled_cycles\":%.1f,\"modelled_ns\":%.1f}\n",
+              std::string(arch_name(arch)).c_str(), kind, static_cast<unsigned long long>(hits), ns,
+              cyc, cyc * 1e9 / kHz);
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace probesim::bench
+
+int main(int argc, char** argv) {
+  using namespace probesim;
+  uint64_t hits = argc > 1 ? std::strtoull(argv[1], nullptr, 0) : 200000;
+  if (hits == 0) {
+    std::fprintf(stderr, "usage: bench_probe_hits [hits=200000]\n");
+    return 2;
+  }
+  for (Arch a : {Arch::X86_64, Arch::AArch64}) {
+    bench::measure(a, "kprobe_int3", false, false, hits);
+    if (a == Arch::X86_64) bench::measure(a, "kprobe_boosted", true, false, hits);
+    bench::measure(a, "kretprobe", true, true, hits);
+  }
+  return 0;
+}
