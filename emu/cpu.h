@@ -127,6 +127,9 @@ class Cpu final : public mmu::MmObserver {
   // False while a kprobe single-step is in flight (Linux runs it with preemption off): the
   // budget then never ends a quantum, so per-CPU probe state never crosses a task switch.
   void set_preemptible(bool on) { preemptible_ = on; }
+  // From inside a hook: end the quantum as if the budget ran out (at the next block boundary
+  // where the CPU is preemptible). A Budget stop, so nothing is lost.
+  void end_quantum() { stop_at_ = insns_; }
 
   // Task switching on this engine (tasks of one mm share it). save() captures the registers
   // currently in the engine; restore() loads a task's registers (and clears the arm64

@@ -299,6 +299,10 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
     if (!step) return true;
     run_quantum(*step);
     sched_.finish(*step);
+    if (stop_requested_) {
+      stop_requested_ = false;
+      return false;
+    }
     if (should_stop && should_stop()) return false;
   }
 }
@@ -340,14 +344,17 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   uint64_t insns_before = cpu.insns().value;
   uint64_t cycles_before = clock.cycles().value;
   current_ = &t;
+  running_engine_ = &cpu;
   CpuStop stop;
   try {
     stop = cpu.run(InsnCount{step.budget});
   } catch (...) {
     current_ = nullptr;
+    running_engine_ = nullptr;
     throw;
   }
   current_ = nullptr;
+  running_engine_ = nullptr;
   uint64_t ran = cpu.insns().value - insns_before;
   total_insns_ += ran;
   t.insns += InsnCount{ran};
@@ -356,6 +363,11 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   handle_stop(p, t, stop);
   if (p.pending_exec && !p.exited()) finish_exec(p, t);
   if (p.exited()) reap_resources(p);
+}
+
+void MachineState::stop_current() {
+  stop_requested_ = true;
+  if (running_engine_) running_engine_->end_quantum();
 }
 
 void MachineState::syscall_counts(std::map<std::string, uint64_t>& all,

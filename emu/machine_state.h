@@ -122,6 +122,10 @@ class MachineState final : public SyscallSink {
   // machine_state.cc); null when no kernel stack is left.
   std::unique_ptr<CpuContext> child_context(Task& parent, Task& child, uint64_t stack,
                                             std::optional<uint64_t> tls);
+  // From a probe handler (or any hook): end the running quantum or kernel_call at the next
+  // preemptible point, and make run() return (false) after it. Used by the Python layer when
+  // a handler raised.
+  void stop_current();
   // The user-mode registers of `t` (resident in its process's Cpu): see UserRegs.
   UserRegs user_regs(Task& t);
 
@@ -197,6 +201,8 @@ class MachineState final : public SyscallSink {
   StraceSink* strace_ = nullptr;
   Task* current_ = nullptr;  // the task whose Cpu is running (set by run_quantum)
   std::unique_ptr<GuestKernel> kernel_;
+  Cpu* running_engine_ = nullptr;  // the engine inside uc_emu_start (innermost), if any
+  bool stop_requested_ = false;
   uint64_t total_insns_ = 0;
   uint64_t total_cycles_ = 0;
 };

@@ -177,8 +177,10 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
   VirtualClock& clock = sched_.clock(cpu_id);
   e.set_clock(clock);
   Task* saved_current = current_;
+  Cpu* saved_engine = running_engine_;
   int saved_cpu = k.call_cpu;
   current_ = nullptr;
+  running_engine_ = &e;
   k.call_cpu = cpu_id;
   ++k.call_depth;
   k.call_result.reset();
@@ -188,10 +190,11 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
   try {
     stop = e.run(InsnCount{kKernelCallBudget});
   } catch (...) {
-    --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu;
+    --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu, running_engine_ = saved_engine;
     throw;
   }
-  --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu;
+  --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu, running_engine_ = saved_engine;
+  if (!nested) stop_requested_ = false;  // a top-level kernel_call is its own run
   e.set_preemptible(true);
   if (!nested) {  // nested calls are already inside the outer run's accounting
     total_insns_ += e.insns().value - insns_before;

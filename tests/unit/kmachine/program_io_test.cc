@@ -68,3 +68,29 @@ TEST_CASE("kprobe on vfs_read sees the count, and a kretprobe the bytes read") {
     CHECK(total > 0);
   }
 }
+
+TEST_CASE("stop_current from a handler ends run() early, and the run resumes losing nothing") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    auto plain = boot(a);
+    auto p0 = plain->spawn({guest(a, "hello"), "x"}, {});
+    REQUIRE(p0.ok());
+    REQUIRE(plain->run());
+    Kprobe kp;
+    kp.symbol_name = "ksys_write";
+    kp.pre_handler = [&](Kprobe&, Regs&) {
+      m->state().stop_current();
+      return 0;
+    };
+    REQUIRE(kprobes(*m).register_kprobe(kp).ok());
+    auto pid = m->spawn({guest(a, "hello"), "x"}, {});
+    REQUIRE(pid.ok());
+    int stops = 0;
+    while (!m->run()) ++stops;
+    CHECK(stops == static_cast<int>(kp.nhit));  // one early return per write
+    CHECK(stops >= 2);
+    CHECK(m->captured_stdout(pid.value()) == plain->captured_stdout(p0.value()));
+    CHECK(m->exit_of(pid.value())->code == 2);
+    kprobes(*m).unregister_kprobe(kp);
+  }
+}
