@@ -128,7 +128,7 @@ class Session:
 
     def probesim(self, *extra) -> Run:
         make_fixture(self.root)
-        cmd = [self.opts.probesim, "run", *extra, "--env-clear"]
+        cmd = [self.opts.probesim, "run", *shlex.split(self.opts.sim_flags), *extra, "--env-clear"]
         for key, value in self.env.items():
             cmd += ["--env", f"{key}={value}"]
         return execute(cmd + ["--"] + self.argv(), self.env, self.tmp, self.opts.timeout)
@@ -242,6 +242,7 @@ def parse(argv):
     p.add_argument("--probesim", required=True, help="path of the probesim CLI binary")
     p.add_argument("--qemu-aarch64", default="qemu-aarch64", help="reference runner for AArch64")
     p.add_argument("--timeout", type=float, default=120, help="seconds per run")
+    p.add_argument("--sim-flags", default="", help="extra probesim run options (one string)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
     p.add_argument("mode", choices=sorted(MODES))
     p.add_argument("--env", action="append", default=[], metavar="K=V", help="extra environment")
