@@ -44,6 +44,22 @@ def _probesim_command(ctx: Context, arch: str, binary: Path, args: list[str],
             str(binary), *args]
 
 
+def _probesim_probe_command(ctx: Context, arch: str, binary: Path, args: list[str],
+                            scratch: Path) -> list[str]:
+    """probesim with kprobes armed on kernel functions the workload never calls (the cost of
+    armed-but-idle probes: DESIGN.md's "fast mode with probes idle" budget)."""
+    return [str(ctx.tool("probesim")), "run", "--stats", "--output", str(scratch),
+            "--kprobe", "kprobe_target", "--kretprobe", "kprobe_target2", "--",
+            str(binary), *args]
+
+
+def _probesim_nokernel_command(ctx: Context, arch: str, binary: Path, args: list[str],
+                               scratch: Path) -> list[str]:
+    """probesim without the guest kernel: syscalls go straight to the model."""
+    return [str(ctx.tool("probesim")), "run", "--no-kernel", "--stats", "--output", str(scratch),
+            "--", str(binary), *args]
+
+
 def _probesim_insns(sample: Sample, scratch: Path) -> int | None:
     stats = scratch.read_text(errors="replace") if scratch.exists() else ""
     return parse_instructions(stats, sample.stderr, sample.stdout)
@@ -66,6 +82,10 @@ def _qemu_command(ctx: Context, arch: str, binary: Path, args: list[str],
 RUNNERS: list[Runner] = [
     Runner("probesim", "probesim (fast mode)", _probesim_unavailable, _probesim_command,
            _probesim_insns),
+    Runner("probesim+idle-probes", "probesim, kprobes armed elsewhere", _probesim_unavailable,
+           _probesim_probe_command, _probesim_insns),
+    Runner("probesim-nokernel", "probesim --no-kernel", _probesim_unavailable,
+           _probesim_nokernel_command, _probesim_insns),
     Runner("raw_unicorn", "raw Unicorn 2.0.1",
            lambda ctx, arch: _missing(ctx, "raw_unicorn", "build the raw_unicorn target"),
            _raw_command),
