@@ -94,3 +94,55 @@ TEST_CASE("stop_current from a handler ends run() early, and the run resumes los
     kprobes(*m).unregister_kprobe(kp);
   }
 }
+
+TEST_CASE("pt_regs changes made by handlers are honoured: a kprobe redirects a write to stderr") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    Kprobe kp;
+    kp.symbol_name = "ksys_write";
+    kp.pre_handler = [&](Kprobe&, Regs& r) {
+      if (arg(r, 0) == 1) {  // fd: di / x0
+        if (a == Arch::X86_64)
+          r.set(probes::X86Reg::di, 2);
+        else
+          r.set_x(0, 2);
+      }
+      return 0;
+    };
+    REQUIRE(kprobes(*m).register_kprobe(kp).ok());
+    auto pid = m->spawn({guest(a, "hello"), "x"}, {});
+    REQUIRE(pid.ok());
+    REQUIRE(m->run());
+    CHECK(m->captured_stdout(pid.value()).empty());
+    CHECK(m->captured_stderr(pid.value()).find("hello from hello") != std::string::npos);
+    kprobes(*m).unregister_kprobe(kp);
+  }
+}
+
+TEST_CASE("pt_regs changes made by handlers are honoured: a kretprobe changes a return value") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    probes::Kretprobe rp;
+    rp.kp.symbol_name = "do_sys_openat2";
+    int changed = 0;
+    rp.handler = [&](probes::KretprobeInstance&, Regs& r) {
+      if (static_cast<int64_t>(r.return_value()) >= 0) {
+        if (a == Arch::X86_64)
+          r.set(probes::X86Reg::ax, static_cast<uint64_t>(-13));  // -EACCES
+        else
+          r.set_x(0, static_cast<uint64_t>(-13));
+        ++changed;
+      }
+      return 0;
+    };
+    REQUIRE(kprobes(*m).register_kretprobe(rp).ok());
+    auto pid = m->spawn({guest(a, "fileio"), fixture_dir(std::string("eacces-") + std::string(arch_name(a)))}, {});
+    REQUIRE(pid.ok());
+    REQUIRE(m->run());
+    CHECK(changed >= 1);
+    // fileio checks its opens: the first one now fails with EACCES and the program says so.
+    CHECK(m->exit_of(pid.value())->code != 0);
+    CHECK(m->captured_stdout(pid.value()).find("(errno EACCES)") != std::string::npos);
+    kprobes(*m).unregister_kretprobe(rp);
+  }
+}
