@@ -30,6 +30,14 @@ for a in ls sort head sh; do ln -s /bin/busybox "$BB/$a"; done
 "$P" run --env-clear --env PATH="$BB" -- /bin/busybox sh -c 'ls /etc | sort | head -n 3'
 rm -rf "$BB"
 
+say "kprobes on the guest kernel: counting probes on the read/write paths (busybox wc)"
+"$P" run --env-clear --kprobe ksys_write --kprobe vfs_write --kretprobe ksys_read \
+  --kprobe do_sys_openat2 -- /bin/busybox wc -l /etc/passwd
+
+say "The same on aarch64: every syscall goes svc -> el0_svc -> invoke_syscall -> ... -> the model"
+"$P" run --env-clear --no-boost --kprobe ksys_write --kprobe invoke_syscall \
+  -- "$G/aarch64-glibc/hello" a 2>&1 | tail -n 3 || true
+
 say "A guest fault is a modelled outcome: segv dereferences 0xdead0000"
 set +e
 "$P" run --env-clear -- "$G/x86_64-musl/segv"
