@@ -68,6 +68,8 @@ class StraceSink {
 
 class MachineState final : public SyscallSink {
  public:
+  static constexpr int kInitPid = 1;  // the parent of spawned processes (the modelled init)
+
   explicit MachineState(MachineConfig config);
   ~MachineState() override;
   // Fallible part of construction (the guest root must exist). Call once, before anything else.

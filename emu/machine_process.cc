@@ -1,0 +1,241 @@
+// MachineState, process lifecycle: loading an executable into a fresh mm (spawn, execve),
+// fork and clone children (their registers and kernel stacks), task death, exec's swap.
+#include <cerrno>
+#include <cstring>
+
+#include "emu/machine_state.h"
+#include "emu/vfs/caller.h"
+#include "emu/vfs/vfs_abi.h"
+#include "loader/elf_file.h"
+#include "loader/exec.h"
+#include "probesim/assert.h"
+
+namespace probesim::emu {
+namespace {
+
+// The AT_RANDOM stream (DeterministicRng::fork; machine_state.cc holds the others).
+constexpr uint64_t kStreamAtRandom = 1;
+
+std::string basename_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string b = slash == std::string::npos ? path : path.substr(slash + 1);
+  return b.substr(0, 15);  // TASK_COMM_LEN - 1
+}
+
+Result<std::vector<uint8_t>> read_whole_file(mmu::Inode* inode, const std::string& path) {
+  std::vector<uint8_t> bytes(inode->i_size());
+  auto r = inode->i_mapping().read(FileOffset{0}, bytes);
+  if (!r) return Error::make(path + ": cannot read: " + r.error().message, r.error().err);
+  bytes.resize(r.value());
+  return bytes;
+}
+
+}  // namespace
+
+// The executable at `path` loaded into a fresh mm: what spawn and execve share.
+struct MachineState::Image {
+  std::unique_ptr<mmu::Mm> mm;
+  loader::ExecImage exec;
+  std::string exe_path;
+};
+
+Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const std::string& path,
+                                                     const std::vector<std::string>& argv,
+                                                     const std::vector<std::string>& envp,
+                                                     int pid) {
+  auto opened = vfs_->open_exec(Caller{fs, nullptr, {}, pid}, fs.cwd, path);
+  if (!opened) {
+    const Error& e = opened.error();
+    bool named = e.message.find(path) != std::string::npos;
+    return Error::make(named ? e.message : path + ": " + e.message, e.err);
+  }
+  std::shared_ptr<File> exe = std::move(opened.value());
+  mmu::Inode* inode = exe->inode();
+  auto bytes = read_whole_file(inode, path);
+  if (!bytes) return bytes.take_error();
+  loader::ElfFile elf =
+      PROBESIM_TRY(loader::ElfFile::parse_executable(path, std::move(bytes.value())));
+  if (elf.arch() != config_.arch)
+    return Error::make(path + ": is an " + std::string(arch_name(elf.arch())) +
+                           " program but this machine is " + std::string(arch_name(config_.arch)) +
+                           " (use --arch auto or --arch " + std::string(arch_name(elf.arch())) + ")",
+                       ENOEXEC);
+  const ArchInfo& info = arch_info(config_.arch);
+  Image img;
+  img.mm = std::make_unique<mmu::Mm>(
+      mmu::MmLayout{GuestAddr{info.mmap_base}, GuestAddr{info.task_size}});
+  loader::ExecParams params;
+  params.argv = argv;
+  params.envp = envp;
+  params.execfn = path;
+  DeterministicRng(config_.seed).fork(kStreamAtRandom + static_cast<uint64_t>(pid) * 16)
+      .fill(params.at_random);
+  params.hwcap = info.hwcap;
+  params.hwcap2 = info.hwcap2;
+  params.platform = std::string(info.platform);
+  params.stack_top = GuestAddr{info.stack_top};
+  img.exec = PROBESIM_TRY(loader::exec_elf(*img.mm, inode, elf, params));
+  img.exe_path = exe->path();
+  return img;
+}
+
+Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
+                                     const std::vector<std::string>& envp,
+                                     const std::string& cwd, std::shared_ptr<OutputSink> out,
+                                     std::shared_ptr<OutputSink> err,
+                                     std::shared_ptr<InputSource> in) {
+  if (argv.empty() || argv[0].empty()) return Error::make("spawn: empty argv", EINVAL);
+  const std::string& path = argv[0];
+  FsStruct fs;
+  fs.cwd = PROBESIM_TRY(vfs_->resolve_dir(Caller{fs, nullptr, {}, 0}, "/", cwd));
+  int pid = next_pid_;
+  Image img = PROBESIM_TRY(load_image(fs, path, argv, envp, pid));
+  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
+  alloc_pid();
+
+  auto proc = std::make_unique<Process>(pid, kInitPid, std::move(img.mm));
+  proc->exe_path = img.exe_path;
+  proc->comm = basename_of(path);
+  proc->fs() = fs;
+  proc->fds().install_at(0, vfs_->make_console(kO_RDONLY | kO_LARGEFILE, "pipe:[0]", in, nullptr));
+  proc->fds().install_at(1, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[1]", nullptr, out));
+  proc->fds().install_at(2, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[2]", nullptr, err));
+  proc->attach_cpu(std::move(cpu));
+  Cpu& c = *proc->cpu();
+  if (kernel_) {
+    Task& t = proc->main_task();
+    t.kstack_top = PROBESIM_TRY(kernel_->space->alloc_stack());
+    start_in_kernel(t, c, img.exec.entry.value, img.exec.sp.value);
+  } else {
+    c.set_reg(c.info().reg_sp, img.exec.sp.value);
+    c.set_pc(img.exec.entry.value);
+  }
+  Process* raw = proc.get();
+  procs_.emplace(pid, std::move(proc));
+  sched_.add(raw->main_task());
+  return raw;
+}
+
+Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls) {
+  Process& parent = t.proc();
+  std::unique_ptr<mmu::Mm> mm = PROBESIM_TRY(parent.mm().dup());
+  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
+  int pid = alloc_pid();
+  auto child = std::make_unique<Process>(pid, parent.pid(), std::move(mm), /*resident=*/false);
+  child->exe_path = parent.exe_path;
+  child->comm = parent.comm;
+  child->sigactions = parent.sigactions;
+  child->rlimits = parent.rlimits;
+  child->pgid = parent.pgid;
+  child->sid = parent.sid;
+  child->fds() = parent.fds();  // a copy of the table sharing the open files, as fork does
+  child->fs() = parent.fs();
+  child->attach_cpu(std::move(cpu));
+  // The child's registers: the parent's, captured in the parent's engine (contexts move
+  // between engines of one arch), returning 0 after the syscall.
+  Task& ct = child->main_task();
+  ct.context = child_context(t, ct, stack, tls);
+  if (!ct.context) return Error::make("fork: out of kernel stacks", ENOMEM);
+  ct.sigmask = t.sigmask;
+  Process* raw = child.get();
+  procs_.emplace(pid, std::move(child));
+  sched_.add(ct);
+  return raw;
+}
+
+// The registers of a task that clone/fork creates from `parent` (inside its syscall): the
+// parent's user registers returning 0, on `stack` and `tls` when given. With the guest
+// kernel: a copy of the parent's pt_regs on the child's own kernel stack, and the child
+// starts in kernel mode at ret_from_fork. Null when no kernel stack is left.
+std::unique_ptr<CpuContext> MachineState::child_context(Task& parent, Task& child, uint64_t stack,
+                                                        std::optional<uint64_t> tls) {
+  Cpu& pcpu = *parent.proc().cpu();
+  const ArchInfo& info = pcpu.info();
+  auto ctx = pcpu.new_context();
+  pcpu.save(*ctx);
+  if (tls) pcpu.set_context_reg(*ctx, info.reg_tls, *tls);
+  if (!kernel_) {
+    pcpu.set_context_reg(*ctx, info.reg_pc, pcpu.pc());
+    pcpu.set_context_reg(*ctx, info.reg_ret, 0);
+    if (stack) pcpu.set_context_reg(*ctx, info.reg_sp, stack);
+    return ctx;
+  }
+  KernelSpace& ks = *kernel_->space;
+  auto top = ks.alloc_stack();
+  if (!top) return nullptr;
+  child.kstack_top = top.value();
+  size_t size = child.kstack_top.value - pt_regs_of(child).value;
+  std::memcpy(ks.host(pt_regs_of(child), size), ks.host(pt_regs_of(parent), size), size);
+  UserRegs u(pcpu, ks.host(pt_regs_of(child), size));
+  u.set_reg(info.reg_ret, 0);
+  if (stack) u.set_reg(info.reg_sp, stack);
+  pcpu.set_context_reg(*ctx, info.reg_pc, kernel_->ret_from_fork.value);
+  pcpu.set_context_reg(*ctx, info.reg_sp, pt_regs_of(child).value);
+  return ctx;
+}
+
+// A task will never run again: its kernel stack and kretprobe instances go.
+void MachineState::task_dead(Task& t) {
+  if (!kernel_ || !t.kstack_top.value) return;
+  kernel_->kprobes->flush_task(probes::TaskId{static_cast<uint64_t>(t.tid())});
+  kernel_->space->free_stack(t.kstack_top);
+  t.kstack_top = GuestAddr{0};
+}
+
+Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
+                                        const std::vector<std::string>& argv,
+                                        const std::vector<std::string>& envp) {
+  Image img = PROBESIM_TRY(load_image(p.fs(), path, argv, envp, p.pid()));
+  p.pending_exec = Process::PendingExec{std::move(img.mm), img.exec.entry.value,
+                                        img.exec.sp.value, img.exe_path, basename_of(path)};
+  return {};
+}
+
+// execve, second half: the old engine is gone, so the mm can be swapped. Other threads die
+// (de_thread), close-on-exec fds close, caught signals revert to SIG_DFL.
+void MachineState::finish_exec(Process& p, Task& t) {
+  Process::PendingExec pe = std::move(*p.pending_exec);
+  p.pending_exec.reset();
+  for (auto& other : p.tasks())
+    if (other.get() != &t && other->state != TaskState::Dead) {
+      futexes_.remove(*other);
+      waitq_.remove(*other);
+      sched_.remove(*other);
+      task_dead(*other);
+    }
+  auto cpu = new_cpu();
+  PROBESIM_ASSERT_MSG(cpu.ok(), "exec: " + (cpu.ok() ? std::string() : cpu.error().message));
+  std::unique_ptr<CpuContext> kernel_ctx;
+  if (kernel_) {  // t is inside execve's HC_SYSCALL: it returns from there in the new engine
+    p.switch_to(t);
+    kernel_ctx = p.cpu()->new_context();
+    p.cpu()->save(*kernel_ctx);
+  }
+  p.replace_mm(std::move(pe.mm), std::move(cpu.value()), t);
+  Cpu& c = *p.cpu();
+  if (kernel_) {
+    c.restore(*kernel_ctx);
+    uint64_t kernel_pc = c.pc(), kernel_sp = c.reg(c.info().reg_sp);
+    start_in_kernel(t, c, pe.entry, pe.sp);  // a fresh pt_regs; then back to the hypercall
+    c.set_pc(kernel_pc);
+    c.set_reg(c.info().reg_sp, kernel_sp);
+    c.set_reg(c.info().reg_tls, 0);  // the new program starts without TLS, as on a fresh CPU
+  } else {
+    c.set_reg(c.info().reg_sp, pe.sp);
+    c.set_pc(pe.entry);
+  }
+  p.exe_path = pe.exe_path;
+  p.comm = pe.comm;
+  p.fds().close_on_exec();
+  for (KSigaction& sa : p.sigactions)
+    if (sa.handler > 1) sa = KSigaction{};
+  t.clear_child_tid = GuestAddr{0};
+  t.robust_list = GuestAddr{0};
+  t.rseq_area = GuestAddr{0};
+  if (p.vfork_parent) {
+    sched_.wake(*p.vfork_parent, p.pid());
+    p.vfork_parent = nullptr;
+  }
+}
+
+}  // namespace probesim::emu
