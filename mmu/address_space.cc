@@ -153,7 +153,8 @@ void AddressSpace::set_i_size(uint64_t new_size) {
 uint64_t AddressSpace::page_mapcount(PageIndex idx) const {
   uint64_t n = 0;
   i_mmap_.for_each_overlap(idx.value, idx.value, [&](Vma* v) {
-    if (!v->private_copy() && idx.value - v->vm_pgoff < v->run_pages()) ++n;
+    if (v->private_copy() || idx.value - v->vm_pgoff >= v->run_pages()) return;
+    if (!v->replaced.count(v->vm_start.value + ((idx.value - v->vm_pgoff) << kPageShift))) ++n;
   });
   return n;
 }

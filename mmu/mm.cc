@@ -36,8 +36,7 @@ void Mm::set_observer(MmObserver* o) {
   observer_ = o;
   if (!o) return;
   for (auto& [start, v] : vmas_) {
-    if (v->emitted.len)
-      o->on_map(v->emitted.start, v->emitted.len, v->emitted.host, v->emitted.prot);
+    for (const Run& r : v->emitted) o->on_map(r.start, r.len, r.host, r.prot);
   }
 }
 
@@ -68,23 +67,38 @@ std::vector<const Vma*> Mm::vmas() const {
 
 void Mm::i_size_changed(Vma& v) {
   PROBESIM_ASSERT(v.vm_mm == this && v.vm_file);
-  const Run old = v.emitted;
-  const Run now = v.run();
-  if (old == now) return;
-  if (now.len > old.len) {  // pages that came into the file: page cache, then private copy
-    const uint64_t first = old.len >> kPageShift, end = now.len >> kPageShift;
-    Result<void> r = v.vm_file->i_mapping().populate(PageIndex{v.vm_pgoff + first}, end - first);
+  const std::vector<Run> old = v.emitted;
+  const uint64_t old_pages =
+      old.empty() ? 0 : (old.back().start + old.back().len - v.vm_start) >> kPageShift;
+  const uint64_t now_pages = v.run_pages();
+  if (now_pages > old_pages) {  // pages that came into the file: page cache, then private copy
+    Result<void> r =
+        v.vm_file->i_mapping().populate(PageIndex{v.vm_pgoff + old_pages}, now_pages - old_pages);
     PROBESIM_ASSERT_MSG(r.ok(), "pages beyond the old EOF need no backing read");
-    if (v.private_copy()) refill_from_page_cache(v, first, end);
+    if (v.private_copy()) refill_from_page_cache(v, old_pages, now_pages);
   }
-  v.emitted = now;
-  if (!observer_) return;
-  if (old.len) observer_->on_unmap(old.start, old.len);
-  if (now.len) observer_->on_map(now.start, now.len, now.host, now.prot);
+  // Truncation unmaps even private COW copies of the dropped pages (unmap_mapping_range
+  // with even_cows): replaced pages beyond the new EOF go, after the observer has been told.
+  std::vector<PrivatePage> gone;
+  for (auto it = v.replaced.lower_bound(v.vm_start.value + (now_pages << kPageShift));
+       it != v.replaced.end();) {
+    gone.push_back(std::move(it->second));
+    it = v.replaced.erase(it);
+  }
+  std::vector<Run> now = v.runs();
+  if (old != now) {
+    v.emitted = now;
+    if (observer_) {
+      for (const Run& r : old) observer_->on_unmap(r.start, r.len);
+      for (const Run& r : now) observer_->on_map(r.start, r.len, r.host, r.prot);
+    }
+  }
+  for (PrivatePage& p : gone) pool_.free(std::move(p));
 }
 
 void Mm::verify() const {
   const Vma* prev = nullptr;
+  uint64_t replaced = 0;
   for (const auto& [start, vp] : vmas_) {
     const Vma& v = *vp;
     PROBESIM_ASSERT(v.vm_start.value == start && v.vm_mm == this);
@@ -101,6 +115,16 @@ void Mm::verify() const {
       PROBESIM_ASSERT_MSG(!v.shared.linked, "anonymous VMA linked in an i_mmap");
       PROBESIM_ASSERT_MSG(v.private_copy(), "anonymous VMA without anonymous memory");
     }
+    if (!v.replaced.empty()) {
+      PROBESIM_ASSERT_MSG(v.vm_file && !v.private_copy() && !(v.vm_flags & VM_MAYSHARE),
+                          "replaced pages outside a page-cache-backed private file VMA");
+      const uint64_t run_end = v.vm_start.value + (v.run_pages() << kPageShift);
+      for (const auto& [page, pp] : v.replaced) {
+        PROBESIM_ASSERT(page_aligned(page) && v.vm_start.value <= page && page < run_end);
+        PROBESIM_ASSERT(pp.arena && pp.arena->contains(pp.offset, kPageSize));
+      }
+      replaced += v.replaced.size();
+    }
     if (v.private_copy()) {
       PROBESIM_ASSERT(v.anon->contains(v.anon_offset, v.len()));
     } else {
@@ -108,9 +132,10 @@ void Mm::verify() const {
       PROBESIM_ASSERT_MSG(!(v.vm_flags & VM_WRITE) || (v.vm_flags & VM_MAYSHARE),
                           "writable private file VMA maps the page cache");
     }
-    PROBESIM_ASSERT_MSG(v.emitted == v.run(), "observer was not told about a run change");
+    PROBESIM_ASSERT_MSG(v.emitted == v.runs(), "observer was not told about a run change");
     prev = &v;
   }
+  PROBESIM_ASSERT_MSG(replaced == pool_.in_use(), "replaced pages leaked from the pool");
   PROBESIM_ASSERT(start_brk_ <= brk_);
 }
 

@@ -7,20 +7,23 @@
 // Threading: touched only by the machine's thread; callers hold the modelled mmap_lock.
 //
 // Observer contract (after every public operation): the runs emitted so far (on_map minus
-// on_unmap) are exactly one run per VMA, [vm_start, min(vm_end, EOF end)), with its host
-// pointer and vm_flags & RWX; a VMA whose run changes gets on_unmap of its whole old run,
-// and all on_unmaps of an operation come before its on_maps, so runs never overlap.
+// on_unmap) are exactly Vma::runs() of every VMA: one run per VMA, [vm_start, min(vm_end,
+// EOF end)), split around each replaced page (uprobes), each with its host pointer and
+// vm_flags & RWX; a run that changes gets on_unmap of its whole old extent, and all
+// on_unmaps of an operation come before its on_maps, so runs never overlap.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "mmu/anon_allocator.h"
 #include "mmu/inode.h"
+#include "mmu/page_pool.h"
 #include "mmu/vma.h"
 #include "probesim/result.h"
 #include "probesim/types.h"
@@ -50,6 +53,16 @@ enum class Access { Read, Write, Exec };
 // How the file passed to mmap was opened: a MAP_SHARED mapping of a read-only file gets
 // neither VM_MAYWRITE nor VM_SHARED (as Linux), so mprotect cannot make it writable.
 enum class FileMode { ReadOnly, ReadWrite };
+
+// What backs one guest page (page_state): for notebooks and uprobes ("is this the shared
+// page-cache frame or this mm's private copy?").
+enum class PageState {
+  Unmapped,      // no VMA, or beyond the file's EOF
+  Anonymous,     // anonymous memory (no file)
+  PageCache,     // the file's page-cache frame, shared with every mm mapping it
+  ReplacedPage,  // this mm's private copy of that one file page (uprobes' __replace_page)
+  PrivateCopy,   // the whole VMA is a private copy of the file (written, or writable)
+};
 
 class Mm {
  public:
@@ -101,11 +114,33 @@ class Mm {
 
   FaultKind classify_fault(GuestAddr addr, Access access) const;
 
+  // ---- uprobes' page replacement (Linux uprobe_write_opcode / __replace_page) ----
+  PageState page_state(GuestAddr addr) const;
+  // Writes bytes at dst into THIS mm's own copy of dst's page, never into the page cache: a
+  // page-cache page of a private file VMA is first replaced by a private copy of that one
+  // page (realized as its own run: the VMA's run splits around it); a replaced page or a
+  // private-copy VMA is written in place. Ignores protections (FOLL_FORCE). Errors: EFAULT
+  // (unmapped, beyond EOF, or [dst, dst+n) crosses a page), EINVAL (anonymous or MAP_SHARED
+  // VMA: there is no private copy to make), ENOMEM.
+  Result<void> write_private_page(GuestAddr dst, std::span<const uint8_t> bytes);
+  // If addr's page is a replaced page byte-identical to its page-cache frame, drops it so
+  // this mm maps the shared frame again (the run re-merges); true if it was dropped.
+  bool drop_identical_page(GuestAddr addr);
+  uint64_t replaced_pages() const { return pool_.in_use(); }
+
+  // _install_special_mapping: a new anonymous VMA of len bytes named `name` with exactly
+  // vm_flags (e.g. uprobes' "[uprobes]" XOL page: VM_EXEC|VM_MAYEXEC|VM_DONTCOPY|VM_IO),
+  // placed by get_unmapped_area(hint). VM_IO makes it VM_SPECIAL: it never merges. Returns
+  // its start; ENOMEM when no room.
+  Result<GuestAddr> install_special_mapping(GuestAddr hint, uint64_t len, uint32_t vm_flags,
+                                            std::string name);
+
   // Asserts VMA order/non-overlap/alignment, no mergeable neighbours, i_mmap membership,
   // backing invariants and emitted runs == computed runs.
   void verify() const;
   struct Stats {
     uint64_t private_copies = 0, merges = 0, splits = 0;
+    uint64_t replaced_pages = 0, dropped_pages = 0;  // __replace_page copies made / dropped
   };
   const Stats& stats() const { return stats_; }
 
@@ -129,6 +164,9 @@ class Mm {
   void merge_around(GuestAddr lo, GuestAddr hi);
   Result<void> make_private_copy(Vma& v);
   void refill_from_page_cache(Vma& v, uint64_t first_page, uint64_t end_page);
+  // Gives v's replaced pages in [start, end) back to the pool (after the caller's RunBatch
+  // has told the observer, the pool may reuse them: callers hold a RunBatch).
+  void free_replaced(Vma& v, GuestAddr start, GuestAddr end);
 
   // mmap placement and creation (mm_mmap.cc)
   uint64_t vm_start_gap(const Vma& v) const;
@@ -153,6 +191,7 @@ class Mm {
   MmLayout layout_;
   VmaMap vmas_;
   AnonAllocator anon_;
+  PagePool pool_;  // replaced pages
   MmObserver* observer_ = nullptr;
   GuestAddr start_brk_, brk_;
   Stats stats_;

@@ -27,7 +27,7 @@ bool Mm::for_each_piece(GuestAddr a, size_t n, uint32_t need, F&& f) const {
     if (!v || (v->vm_flags & need) != need) return false;
     const uint64_t run_end = v->vm_start.value + (v->run_pages() << kPageShift);
     if (cur >= run_end) return false;
-    const uint64_t chunk = std::min(end, run_end) - cur;
+    const uint64_t chunk = std::min(end, v->contiguous_end(GuestAddr{cur}).value) - cur;
     f(*v, v->host_ptr(GuestAddr{cur}), static_cast<size_t>(chunk));
     cur += chunk;
   }
@@ -69,7 +69,8 @@ Result<std::string> Mm::strncpy_from_user(GuestAddr src, size_t max) const {
     if (!v || !(v->vm_flags & VM_READ) || cur >= run_end) {
       return Error::make("strncpy_from_user: bad address", EFAULT);
     }
-    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(want, run_end - cur));
+    const uint64_t piece_end = v->contiguous_end(GuestAddr{cur}).value;
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(want, piece_end - cur));
     const auto* p = v->host_ptr(GuestAddr{cur});
     const void* nul = std::memchr(p, 0, chunk);
     const size_t take = nul ? static_cast<size_t>(static_cast<const uint8_t*>(nul) - p) : chunk;

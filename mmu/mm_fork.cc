@@ -1,4 +1,6 @@
-// Mm::dup: dup_mmap for fork(). The child gets the same VMAs. Page-cache-backed VMAs share the
+// Mm::dup: dup_mmap for fork(). The child gets the same VMAs except VM_DONTCOPY ones (Linux skips
+// them: MADV_DONTFORK memory, uprobes' "[uprobes]" page); replaced pages (uprobe breakpoints) are
+// copied, so children inherit installed breakpoints. Page-cache-backed VMAs share the
 // page-cache frames (file mappings keep sharing); MAP_SHARED anonymous memory shares its arena;
 // every other private VMA gets its own copy of the bytes. The copy is taken eagerly at fork (the
 // COW "granularity" is the whole VMA, copied at fork) but only of the pages the parent has
@@ -36,6 +38,7 @@ Result<std::unique_ptr<Mm>> Mm::dup() const {
   child->start_brk_ = start_brk_;
   child->brk_ = brk_;
   for (const auto& [start, v] : vmas_) {
+    if (v->vm_flags & VM_DONTCOPY) continue;  // MADV_DONTFORK, uprobes' XOL page (dup_mmap)
     auto nv = std::make_unique<Vma>(child.get(), v->vm_start, v->vm_end, v->vm_pgoff,
                                     v->vm_flags, v->vm_file);
     nv->name = v->name;
@@ -48,8 +51,13 @@ Result<std::unique_ptr<Mm>> Mm::dup() const {
       nv->anon_offset = b.offset;
       copy_resident(nv->host_ptr(nv->vm_start), v->host_ptr(v->vm_start), v->len());
     }
+    for (const auto& [page, pp] : v->replaced) {  // children inherit uprobe breakpoints
+      PrivatePage copy = PROBESIM_TRY(child->pool_.allocate());
+      std::memcpy(copy.data(), pp.data(), kPageSize);
+      nv->replaced.emplace(page, std::move(copy));
+    }
     Vma* linked = child->link_vma(std::move(nv));
-    linked->emitted = linked->run();  // no observer yet: set_observer reports these
+    linked->emitted = linked->runs();  // no observer yet: set_observer reports these
   }
   return child;
 }

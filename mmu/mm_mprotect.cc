@@ -161,9 +161,12 @@ int64_t Mm::madvise_vma(int advice, Vma* v, GuestAddr start, GuestAddr end) {
 }
 
 // MADV_DONTNEED drops the pages: private anonymous memory reads zero again, a private copy
-// of a file reads the file again, shared memory keeps its contents.
+// of a file (whole VMA or replaced page) reads the file again, shared memory keeps its contents.
 int64_t Mm::madvise_dontneed(Vma& v, GuestAddr start, GuestAddr end) {
   if (v.vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
+  // Replaced pages are private anon pages: zapped like Linux does (a uprobe breakpoint in
+  // them is lost; the page cache frame is mapped again).
+  free_replaced(v, start, end);
   if (!v.private_copy() || (v.vm_flags & VM_MAYSHARE)) return 0;
   const uint64_t first = (start - v.vm_start) >> kPageShift;
   const uint64_t last = (end - v.vm_start) >> kPageShift;

@@ -1,6 +1,7 @@
 // Mm's VMA surgery: linking, splitting, merging, unmapping, private copies. Every function
 // here keeps i_mmap membership in step with the VMA set; callers wrap them in a RunBatch.
 #include <cstring>
+#include <iterator>
 
 #include "mmu/address_space.h"
 #include "mmu/mm.h"
@@ -23,6 +24,9 @@ void Mm::unlink_vma(Vma* v, Discard discard) {
   // Freed anonymous bytes must read zero when the range is reused (shared anon included:
   // its only mapping is going away).
   if (discard == Discard::Yes && v->private_copy()) v->anon->discard(v->anon_offset, v->len());
+  PROBESIM_ASSERT_MSG(discard == Discard::Yes || v->replaced.empty(),
+                      "replaced pages must move to the VMA absorbing them");
+  free_replaced(*v, v->vm_start, v->vm_end);
   auto it = vmas_.find(v->vm_start.value);
   PROBESIM_ASSERT(it != vmas_.end() && it->second.get() == v);
   vmas_.erase(it);  // destroys v (iput)
@@ -32,6 +36,9 @@ void Mm::unlink_vma(Vma* v, Discard discard) {
 // every page keeps its backing.
 void Mm::set_bounds(Vma* v, GuestAddr start, GuestAddr end) {
   PROBESIM_ASSERT(v->vm_start <= start && start < end);
+  PROBESIM_ASSERT_MSG(v->replaced.empty() || (v->replaced.begin()->first >= start.value &&
+                                              v->replaced.rbegin()->first < end.value),
+                      "set_bounds would cut off replaced pages");
   if (v->vm_file) v->vm_file->i_mapping().i_mmap().remove(v);
   const uint64_t delta = start - v->vm_start;
   if (delta) {
@@ -54,6 +61,9 @@ Vma* Mm::split_vma(Vma* v, GuestAddr at) {
   upper->name = v->name;
   upper->anon = v->anon;
   upper->anon_offset = v->anon ? v->anon_offset + delta : 0;
+  upper->replaced.insert(std::make_move_iterator(v->replaced.lower_bound(at.value)),
+                         std::make_move_iterator(v->replaced.end()));
+  v->replaced.erase(v->replaced.lower_bound(at.value), v->replaced.end());
   set_bounds(v, v->vm_start, at);
   ++stats_.splits;
   return link_vma(std::move(upper));
@@ -93,6 +103,7 @@ void Mm::merge_around(GuestAddr lo, GuestAddr hi) {
     }
     Vma* a = it->second.get();
     const GuestAddr end = next->second->vm_end;
+    a->replaced.merge(next->second->replaced);    // keys are addresses: they stay valid
     unlink_vma(next->second.get(), Discard::No);  // its bytes now belong to a
     set_bounds(a, a->vm_start, end);
     ++stats_.merges;
@@ -119,8 +130,22 @@ Result<void> Mm::make_private_copy(Vma& v) {
   v.anon = std::move(b.arena);
   v.anon_offset = b.offset;
   refill_from_page_cache(v, 0, v.run_pages());
+  // Replaced pages (uprobe breakpoints) carry over into the copy, as Linux's anon pages do.
+  for (auto& [page, pp] : v.replaced) {
+    std::memcpy(v.anon->data() + v.anon_offset + (page - v.vm_start.value), pp.data(), kPageSize);
+  }
+  free_replaced(v, v.vm_start, v.vm_end);
   ++stats_.private_copies;
   return {};
+}
+
+void Mm::free_replaced(Vma& v, GuestAddr start, GuestAddr end) {
+  auto it = v.replaced.lower_bound(start.value);
+  while (it != v.replaced.end() && it->first < end.value) {
+    pool_.free(std::move(it->second));
+    it = v.replaced.erase(it);
+    ++stats_.dropped_pages;
+  }
 }
 
 }  // namespace probesim::mmu

@@ -17,9 +17,10 @@ RunBatch::RunBatch(Mm& mm, GuestAddr lo, GuestAddr hi) : mm_(mm) {
     if (v.vm_end <= lo_) continue;
     lo_ = std::min(lo_, v.vm_start);
     hi_ = std::max(hi_, v.vm_end);
-    if (v.emitted.len == 0) continue;
-    old_.push_back(v.emitted);
+    if (v.emitted.empty()) continue;
+    old_.insert(old_.end(), v.emitted.begin(), v.emitted.end());
     keep_alive_.push_back(v.anon ? v.anon : v.vm_file->i_mapping().arena());
+    for (const auto& [page, pp] : v.replaced) keep_alive_.push_back(pp.arena);
   }
 }
 
@@ -32,8 +33,8 @@ void RunBatch::commit() {
   for (; it != mm_.vmas_.end() && it->second->vm_start < hi_; ++it) {
     Vma& v = *it->second;
     if (v.vm_end <= lo_) continue;
-    v.emitted = v.run();
-    if (v.emitted.len) now.push_back(v.emitted);
+    v.emitted = v.runs();
+    now.insert(now.end(), v.emitted.begin(), v.emitted.end());
   }
   // Both lists are sorted by start and non-overlapping: a merge walk pairs equal runs.
   std::vector<const Run*> gone, added;

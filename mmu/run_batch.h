@@ -2,7 +2,7 @@
 //
 // Construct it before mutating VMAs in [lo, hi); it snapshots the emitted runs of every VMA
 // that intersects [lo - 1 page, hi + 1 page) (the range plus possible merge partners).
-// commit() (or the destructor) recomputes the runs of the VMAs now in that span, emits
+// commit() (or the destructor) recomputes the runs (Vma::runs) of the VMAs now in that span, emits
 // on_unmap for every old run that is gone, then on_map for every new one, and records them
 // in Vma::emitted. Unchanged runs emit nothing. Old backing arenas are kept alive until the
 // observer has been told, so no realized region ever points at freed host memory.

@@ -24,6 +24,10 @@ Vma::~Vma() {
 uint8_t* Vma::host_ptr(GuestAddr a) const {
   PROBESIM_ASSERT(vm_start <= a && a < vm_end);
   if (anon) return anon->data() + anon_offset + (a - vm_start);
+  if (!replaced.empty()) {
+    auto it = replaced.find(page_align_down(a.value));
+    if (it != replaced.end()) return it->second.data() + (a.value & (kPageSize - 1));
+  }
   return vm_file->i_mapping().base() + (vm_pgoff << kPageShift) + (a - vm_start);
 }
 
@@ -34,10 +38,28 @@ uint64_t Vma::run_pages() const {
   return std::min(pages(), eof_pages - vm_pgoff);
 }
 
-Run Vma::run() const {
+GuestAddr Vma::contiguous_end(GuestAddr a) const {
+  const uint64_t run_end = vm_start.value + (run_pages() << kPageShift);
+  PROBESIM_ASSERT(vm_start <= a && a.value < run_end);
+  if (replaced.empty()) return GuestAddr{run_end};
+  const uint64_t page = page_align_down(a.value);
+  if (replaced.count(page)) return GuestAddr{page + kPageSize};
+  auto next = replaced.upper_bound(page);
+  return GuestAddr{next == replaced.end() ? run_end : std::min(run_end, next->first)};
+}
+
+std::vector<Run> Vma::runs() const {
+  std::vector<Run> out;
   const uint64_t n = run_pages();
-  if (n == 0) return Run{};
-  return Run{vm_start, n << kPageShift, host_ptr(vm_start), vm_flags & VM_RWX};
+  if (n == 0) return out;
+  const uint32_t prot = vm_flags & VM_RWX;
+  const uint64_t end = vm_start.value + (n << kPageShift);
+  for (uint64_t cur = vm_start.value; cur < end;) {
+    const uint64_t piece_end = contiguous_end(GuestAddr{cur}).value;
+    out.push_back(Run{GuestAddr{cur}, piece_end - cur, host_ptr(GuestAddr{cur}), prot});
+    cur = piece_end;
+  }
+  return out;
 }
 
 }  // namespace probesim::mmu

@@ -8,10 +8,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mmu/host_arena.h"
+#include "mmu/page_pool.h"
 #include "probesim/types.h"
 
 namespace probesim::mmu {
@@ -30,8 +33,9 @@ struct ImmapNode {
   bool linked = false;
 };
 
-// A run: the part of a VMA that is realized as one host-backed region for the emulator,
+// A run: a piece of a VMA that is realized as one host-backed region for the emulator,
 // [start, start + len) with host memory `host` and protection VM_READ|VM_WRITE|VM_EXEC.
+// A VMA has one run, split around each of its replaced pages (a replaced page is a run).
 struct Run {
   GuestAddr start;
   uint64_t len = 0;  // 0: no run (a file VMA entirely beyond EOF)
@@ -60,21 +64,30 @@ struct Vma {
   std::shared_ptr<HostArena> anon;
   uint64_t anon_offset = 0;
 
-  ImmapNode shared;  // i_mmap tree node (Linux: vma->shared.rb)
-  Run emitted;       // the run last reported to the MmObserver (maintained by Mm)
+  // Replaced pages (uprobes, Linux __replace_page): guest page address -> this mm's private
+  // copy of that single file page. Only in page-cache-backed private file VMAs (anon null, no
+  // VM_MAYSHARE) and only for pages inside the file (below EOF). Maintained by Mm.
+  std::map<uint64_t, PrivatePage> replaced;
+
+  ImmapNode shared;          // i_mmap tree node (Linux: vma->shared.rb)
+  std::vector<Run> emitted;  // the runs last reported to the MmObserver (maintained by Mm)
 
   bool private_copy() const { return anon != nullptr; }
   uint64_t len() const { return vm_end - vm_start; }
   uint64_t pages() const { return len() >> kPageShift; }
   // Closed file-page interval used as the i_mmap key.
   uint64_t pgoff_last() const { return vm_pgoff + pages() - 1; }
-  // Host address backing a; precondition vm_start <= a < vm_end. For page-cache backing
-  // the pointer is only dereferenceable for pages inside the file's capacity.
+  // Host address backing a (a replaced page's copy if a's page is replaced); precondition
+  // vm_start <= a < vm_end. For page-cache backing the pointer is only dereferenceable for
+  // pages inside the file's capacity.
   uint8_t* host_ptr(GuestAddr a) const;
+  // End of the host-contiguous piece that starts at a: the next replaced-page boundary, or
+  // the end of the run pages. Precondition: a is inside the run pages.
+  GuestAddr contiguous_end(GuestAddr a) const;
   // Pages of this VMA that exist in the file (all pages for anonymous VMAs).
   uint64_t run_pages() const;
-  // The run this VMA should have right now (Mm keeps `emitted` equal to it).
-  Run run() const;
+  // The runs this VMA should have right now, ascending (Mm keeps `emitted` equal to them).
+  std::vector<Run> runs() const;
 };
 
 }  // namespace probesim::mmu
