@@ -5,6 +5,7 @@
 #include "emu/machine_state.h"
 #include "probes/kprobe.h"
 #include "probes/kretprobe.h"
+#include "probes/uprobes/uprobe_target.h"
 
 namespace probesim::cli {
 
@@ -12,11 +13,23 @@ struct CliProbes::Probes {
   std::vector<std::unique_ptr<probes::Kprobe>> kps;
   std::vector<std::unique_ptr<probes::Kretprobe>> rps;
   std::vector<uint64_t> ret_hits;
+  struct Up {
+    std::string spec;
+    bool ret;
+    mmu::Inode* inode;
+    probes::Uprobe* uprobe;
+    std::unique_ptr<probes::UprobeConsumer> consumer;
+  };
+  std::vector<Up> ups;
 };
 
 CliProbes::CliProbes(Machine& m) : m_(m), p_(std::make_unique<Probes>()) {}
 
 CliProbes::~CliProbes() {
+  for (auto& u : p_->ups) {
+    m_.state().uprobes().uprobe_unregister(u.uprobe, *u.consumer);
+    m_.state().inodes().iput(u.inode);
+  }
   probes::KprobeManager* mgr = m_.state().kprobes();
   if (!mgr) return;
   for (auto& kp : p_->kps) mgr->unregister_kprobe(*kp);
@@ -24,6 +37,21 @@ CliProbes::~CliProbes() {
 }
 
 namespace {
+// PATH:SYMBOL[+OFF] or PATH:OFFSET -> (inode, file offset), reading the ELF from the guest root.
+Result<std::pair<mmu::Inode*, FileOffset>> uprobe_target(Machine& m, const std::string& text) {
+  probes::UprobeSpec spec = PROBESIM_TRY(probes::parse_uprobe_spec(text));
+  mmu::Inode* inode = PROBESIM_TRY(m.state().lookup_inode(spec.path));
+  std::vector<uint8_t> bytes(inode->i_size());
+  auto n = inode->i_mapping().read(FileOffset{0}, bytes);
+  auto elf = n ? loader::ElfFile::parse(spec.path, std::move(bytes)) : Result<loader::ElfFile>(n.take_error());
+  auto off = elf ? probes::uprobe_file_offset(elf.value(), spec) : Result<FileOffset>(elf.take_error());
+  if (!off) {
+    m.state().inodes().iput(inode);
+    return off.take_error();
+  }
+  return std::pair{inode, off.value()};
+}
+
 void set_target(probes::Kprobe& kp, const ProbeSpec& s) {
   kp.name = s.text;
   if (s.symbol.empty()) {
@@ -39,7 +67,7 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
   std::unique_ptr<CliProbes> c(new CliProbes(m));
   probes::KprobeManager* mgr = m.state().kprobes();
   if (!mgr && (!o.kprobes.empty() || !o.kretprobes.empty()))
-    return Error::make("probes need the guest kernel");
+    return Error::make("kprobes need the guest kernel");
   for (const ProbeSpec& s : o.kprobes) {
     auto kp = std::make_unique<probes::Kprobe>();
     set_target(*kp, s);
@@ -59,7 +87,28 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
     if (!r) return Error::make("--kretprobe " + s.text + ": " + r.error().message, r.error().err);
     c->p_->rps.push_back(std::move(rp));
   }
+  for (const std::string& spec : o.uprobes) PROBESIM_TRY_VOID(c->add_uprobe(spec, false));
+  for (const std::string& spec : o.uretprobes) PROBESIM_TRY_VOID(c->add_uprobe(spec, true));
   return c;
+}
+
+Result<void> CliProbes::add_uprobe(const std::string& spec, bool ret) {
+  const char* flag = ret ? "--uretprobe " : "--uprobe ";
+  auto target = uprobe_target(m_, spec);
+  if (!target) return Error::make(flag + spec + ": " + target.error().message, target.error().err);
+  auto consumer = std::make_unique<probes::UprobeConsumer>();
+  if (ret)
+    consumer->ret_handler = [](probes::UprobeConsumer&, GuestAddr, probes::Regs&, uint64_t&) {};
+  else
+    consumer->handler = [](probes::UprobeConsumer&, probes::Regs&, uint64_t&) { return 0; };
+  auto [inode, off] = target.value();
+  auto u = m_.state().uprobes().uprobe_register(*inode, off, *consumer);
+  if (!u) {
+    m_.state().inodes().iput(inode);
+    return Error::make(flag + spec + ": " + u.error().message, u.error().err);
+  }
+  p_->ups.push_back(Probes::Up{spec, ret, inode, u.value(), std::move(consumer)});
+  return {};
 }
 
 void CliProbes::report(FILE* out) const {
@@ -69,6 +118,9 @@ void CliProbes::report(FILE* out) const {
   for (size_t i = 0; i < p_->rps.size(); ++i)
     std::fprintf(out, "kretprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n",
                  p_->rps[i]->kp.name.c_str(), p_->ret_hits[i], p_->rps[i]->nmissed);
+  for (const auto& u : p_->ups)
+    std::fprintf(out, "%s %s: hits %" PRIu64 "\n", u.ret ? "uretprobe" : "uprobe", u.spec.c_str(),
+                 u.ret ? u.consumer->nret : u.consumer->nhit);
 }
 
 }  // namespace probesim::cli

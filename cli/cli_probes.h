@@ -1,4 +1,4 @@
-// The CLI's counting probes (--kprobe, --kretprobe): registered before the run with C++
+// The CLI's counting probes (--kprobe, --kretprobe, --uprobe, --uretprobe): registered before the run with C++
 // handlers that only count, reported after it. They exist for quick looks and for bench/
 // (the cost of an armed probe elsewhere, and of every hit).
 #pragma once
@@ -24,6 +24,7 @@ class CliProbes {
  private:
   struct Probes;
   explicit CliProbes(Machine& m);
+  Result<void> add_uprobe(const std::string& spec, bool ret);
   Machine& m_;
   std::unique_ptr<Probes> p_;
 };

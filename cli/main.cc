@@ -136,7 +136,9 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s (pid %d) %s\n", o.argv[0].c_str(), pid.value(),
                  e.description.c_str());
   if (o.stats) print_stats(out, m.stats());
-  if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty()) probes.value()->report(out);
+  if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !o.uprobes.empty() ||
+      !o.uretprobes.empty())
+    probes.value()->report(out);
   if (out != stderr) std::fclose(out);
   return e.shell_status;
 }

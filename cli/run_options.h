@@ -17,7 +17,8 @@ inline constexpr const char* kUsage =
     "                    [--cpus N] [--sched rr|random] [--sched-log FILE]\n"
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    [--no-kernel] [--no-boost] [--kprobe SYM[+OFF]|ADDR]...\n"
-    "                    [--kretprobe SYM]...\n"
+    "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET]...\n"
+    "                    [--uretprobe PATH:SYM]...\n"
     "                    -- PROGRAM [ARGS...]\n";
 
 // A kprobe target: a kallsyms symbol plus offset, or an address (symbol empty).
@@ -49,6 +50,8 @@ struct RunOptions {
   bool boost = true;     // --no-boost: x86 kprobes always single-step with a second trap
   std::vector<ProbeSpec> kprobes;     // counting kprobes (hits in --stats)
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes
+  std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET
+  std::vector<std::string> uretprobes;  // counting uretprobes
 };
 
 Result<RunOptions> parse_run_options(int argc, const char* const* argv);

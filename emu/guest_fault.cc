@@ -77,6 +77,15 @@ void MachineState::handle_stop(Process& p, Task& t, const CpuStop& stop) {
     ++stats_.faults;
     return kernel_oops(p, t, stop);
   }
+  if (uprobe_stepping(t)) {  // a fault in an XOL copy is reported at the probed instruction
+    uprobe_abort_step(t);
+    CpuStop at_probe = stop;
+    at_probe.pc = p.cpu()->pc();
+    ++stats_.faults;
+    GuestFault f = stop.kind == StopKind::Fault ? fault_from_memory(p.mm(), at_probe)
+                                                : fault_from_trap(config_.arch, at_probe);
+    return (void)handle_fault_signal(p, t, f);
+  }
   switch (stop.kind) {
     case StopKind::Budget:
     case StopKind::Requested:

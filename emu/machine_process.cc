@@ -110,6 +110,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
     c.set_reg(c.info().reg_sp, img.exec.sp.value);
     c.set_pc(img.exec.entry.value);
   }
+  uprobes_->uprobe_mmap_all(proc->mm());
   Process* raw = proc.get();
   procs_.emplace(pid, std::move(proc));
   sched_.add(raw->main_task());
@@ -136,6 +137,11 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   Task& ct = child->main_task();
   ct.context = child_context(t, ct, stack, tls);
   if (!ct.context) return Error::make("fork: out of kernel stacks", ENOMEM);
+  // Breakpoints came with the copied pages; the engine learns the child mm and task.
+  uprobes_->uprobe_dup_mmap(parent.mm(), child->mm());
+  PROBESIM_TRY_VOID(uprobes_->uprobe_copy_process(probes::TaskId{static_cast<uint64_t>(t.tid())},
+                                                  probes::TaskId{static_cast<uint64_t>(pid)},
+                                                  child->mm(), /*same_mm=*/false));
   ct.sigmask = t.sigmask;
   Process* raw = child.get();
   procs_.emplace(pid, std::move(child));
@@ -174,8 +180,9 @@ std::unique_ptr<CpuContext> MachineState::child_context(Task& parent, Task& chil
   return ctx;
 }
 
-// A task will never run again: its kernel stack and kretprobe instances go.
+// A task will never run again: its uprobe state, kernel stack and kretprobe instances go.
 void MachineState::task_dead(Task& t) {
+  uprobes_->uprobe_free_utask(probes::TaskId{static_cast<uint64_t>(t.tid())});
   if (!kernel_ || !t.kstack_top.value) return;
   kernel_->kprobes->flush_task(probes::TaskId{static_cast<uint64_t>(t.tid())});
   kernel_->space->free_stack(t.kstack_top);
@@ -211,7 +218,10 @@ void MachineState::finish_exec(Process& p, Task& t) {
     kernel_ctx = p.cpu()->new_context();
     p.cpu()->save(*kernel_ctx);
   }
+  uprobes_->uprobe_clear_state(p.mm());  // the old mm dies
+  uprobes_->uprobe_free_utask(probes::TaskId{static_cast<uint64_t>(t.tid())});
   p.replace_mm(std::move(pe.mm), std::move(cpu.value()), t);
+  uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {
     c.restore(*kernel_ctx);

@@ -39,6 +39,7 @@ MachineState::MachineState(MachineConfig config)
 
 MachineState::~MachineState() {
   procs_.clear();  // processes hold inode references: drop them before the cache
+  uprobes_.reset();  // so do uprobes
   vfs_.reset();
 }
 
@@ -46,6 +47,8 @@ Result<void> MachineState::init() {
   auto vfs = Vfs::create(*inodes_, sched_.clock(0), dev_rng_, config_.root);
   if (!vfs) return vfs.take_error();
   vfs_ = std::move(vfs.value());
+  uprobes_ = std::make_unique<probes::UprobeManager>(config_.arch, static_cast<probes::UprobeHost&>(*this),
+                                                     probes::UprobeConfig{config_.cpu_hz});
   if (config_.kernel) PROBESIM_TRY_VOID(boot_kernel());
   return {};
 }
@@ -97,7 +100,7 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
     bool alive = true;
     if (t.in_hypercall)
       alive = resume_in_kernel(t, cpu);
-    else if (!in_kernel_mode(cpu) && has_deliverable_signal(t))
+    else if (!in_kernel_mode(cpu) && !uprobe_stepping(t) && has_deliverable_signal(t))
       alive = deliver_signals(t);  // in user mode; mid-kernel tasks get it at syscall exit
     if (!alive) {
       reap_resources(p);
@@ -112,7 +115,8 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
       cpu.set_pc(cpu.pc() - cpu.info().syscall_insn_len);
       t.restart_syscall = false;
     }
-    if (has_deliverable_signal(t) && !deliver_signals(t)) {  // return to user mode
+    // Return to user mode (never in the middle of a uprobe's out-of-line step).
+    if (!uprobe_stepping(t) && has_deliverable_signal(t) && !deliver_signals(t)) {
       reap_resources(p);
       return;
     }
@@ -226,6 +230,7 @@ void MachineState::process_exited(Process& p) {
 
 // After exit the process is a zombie: its engine and files go, its mm stays for inspection.
 void MachineState::reap_resources(Process& p) {
+  uprobes_->uprobe_clear_state(p.mm());
   p.release_cpu();
   for (int fd : p.fds().open_fds()) p.fds().close(fd);
 }

@@ -21,6 +21,7 @@
 #include "emu/deterministic_rng.h"
 #include "emu/futex_table.h"
 #include "emu/kernel/guest_kernel.h"
+#include "probes/uprobes/uprobe_manager.h"
 #include "emu/user_regs.h"
 #include "emu/wait_queues.h"
 #include "emu/scheduler.h"
@@ -66,7 +67,7 @@ class StraceSink {
   virtual void line(const std::string& text) = 0;
 };
 
-class MachineState final : public SyscallSink {
+class MachineState final : public SyscallSink, private probes::UprobeHost {
  public:
   static constexpr int kInitPid = 1;  // the parent of spawned processes (the modelled init)
 
@@ -116,6 +117,16 @@ class MachineState final : public SyscallSink {
   GuestKernel* kernel() { return kernel_.get(); }
   const GuestKernel* kernel() const { return kernel_.get(); }
   probes::KprobeManager* kprobes() { return kernel_ ? kernel_->kprobes.get() : nullptr; }
+  // The task whose CPU is running now (inside hooks and probe handlers), else null.
+  Task* current_task() { return current_; }
+  // The uprobes engine (always present: uprobes need no guest kernel).
+  probes::UprobeManager& uprobes() { return *uprobes_; }
+  // Resolves a guest path (from /) to its inode, as uprobe registration needs; the reference
+  // is the caller's (InodeCache::iput).
+  Result<mmu::Inode*> lookup_inode(const std::string& path);
+  // mm hooks for uprobes (machine_uprobes.cc), called by the mmap/munmap handlers.
+  void uprobe_mmap(mmu::Mm& mm, GuestAddr vma_start);
+  void uprobe_munmap(mmu::Mm& mm, GuestAddr start, uint64_t len);
   // Calls kernel function `fn` with up to six arguments on logical CPU 0 in kernel mode (no
   // task: like a kernel thread) and returns its result. Errors: no kernel, unknown symbol
   // (ENOENT), too many arguments (E2BIG), a fault or a runaway (EFAULT, with the oops).
@@ -183,6 +194,11 @@ class MachineState final : public SyscallSink {
   void x86_iret(Cpu& cpu, GuestAddr regs);
   void arm64_eret(Cpu& cpu);
   bool kprobe_trap(Cpu& cpu);
+  // uprobes (machine_uprobes.cc)
+  void invalidate(mmu::Mm& mm, GuestAddr addr, uint64_t len) override;  // UprobeHost
+  bool uprobe_trap(Cpu& cpu, uint32_t intno);
+  bool uprobe_stepping(const Task& t) const;
+  void uprobe_abort_step(Task& t);  // a fault or signal during an XOL step
   bool in_kernel_mode(Cpu& cpu) const;
   int hit_cpu() const;  // the logical CPU a probe hit happens on
   GuestAddr pt_regs_of(const Task& t) const;
@@ -203,6 +219,7 @@ class MachineState final : public SyscallSink {
   StraceSink* strace_ = nullptr;
   Task* current_ = nullptr;  // the task whose Cpu is running (set by run_quantum)
   std::unique_ptr<GuestKernel> kernel_;
+  std::unique_ptr<probes::UprobeManager> uprobes_;
   Cpu* running_engine_ = nullptr;  // the engine inside uc_emu_start (innermost), if any
   bool stop_requested_ = false;
   uint64_t total_insns_ = 0;

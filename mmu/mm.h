@@ -73,6 +73,7 @@ class Mm {
 
   // Non-owning; on set, on_map is emitted for every existing run. null detaches.
   void set_observer(MmObserver* o);
+  MmObserver* observer() const { return observer_; }
   // fork's dup_mmap: a new mm with the same VMAs; private memory copied, file pages and
   // MAP_SHARED memory shared (mm_fork.cc). The child has no observer yet.
   Result<std::unique_ptr<Mm>> dup() const;

@@ -71,7 +71,7 @@ void MachineState::kernel_entry(Cpu& cpu) {
 }
 
 bool MachineState::on_trap(Cpu& cpu, uint32_t intno) {
-  if (!kernel_) return false;
+  if (!kernel_) return uprobe_trap(cpu, intno);
   bool x86 = config_.arch == Arch::X86_64;
   if (x86 && intno == HYPERCALL_X86_VECTOR) {
     on_hypercall(cpu);
@@ -86,7 +86,8 @@ bool MachineState::on_trap(Cpu& cpu, uint32_t intno) {
     if (insn == HYPERCALL_ARM64_ERET_INSN) return arm64_eret(cpu), true;
     return false;
   }
-  if ((x86 && intno == kX86VectorInt3) || (!x86 && intno == 7)) return kprobe_trap(cpu);
+  if ((x86 && intno == kX86VectorInt3) || (!x86 && intno == 7))
+    return kprobe_trap(cpu) || uprobe_trap(cpu, intno);  // kernel memory first, then user
   return false;
 }
 

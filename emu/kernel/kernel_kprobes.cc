@@ -1,9 +1,11 @@
 // Guest kernel, machine side: kprobe traps (x86 int3, arm64 BRK #4 / #6 in kernel memory)
-// handed to the kprobes engine with pt_regs-shaped registers, and kernel-mode faults (oops).
+// handed to the kprobes engine with pt_regs-shaped registers (probe_regs.h), and kernel-mode
+// faults (oops).
 #include <cstdio>
 #include <cstring>
 
 #include "emu/machine_state.h"
+#include "emu/probe_regs.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
@@ -11,58 +13,10 @@ namespace {
 
 constexpr uint32_t kArm64BrkKprobe = 4, kArm64BrkSingleStep = 6;
 
-// probes::Regs index -> Unicorn register; -1: not a CPU register (orig_ax, cs, ss).
-constexpr int kX86Regs[] = {
-    UC_X86_REG_R15, UC_X86_REG_R14, UC_X86_REG_R13, UC_X86_REG_R12, UC_X86_REG_RBP,
-    UC_X86_REG_RBX, UC_X86_REG_R11, UC_X86_REG_R10, UC_X86_REG_R9,  UC_X86_REG_R8,
-    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
-    -1,             UC_X86_REG_RIP, -1,             UC_X86_REG_RFLAGS, UC_X86_REG_RSP,
-    -1};
-constexpr uint64_t kX86KernelCs = 0x10, kX86KernelSs = 0x18;
-
-struct RegMap {
-  int ids[probes::Regs::kMaxRegs];
-  unsigned index[probes::Regs::kMaxRegs];
-  size_t n = 0;
-};
-
-RegMap make_map(Arch arch) {
-  RegMap m;
-  if (arch == Arch::X86_64) {
-    for (unsigned i = 0; i < std::size(kX86Regs); ++i)
-      if (kX86Regs[i] >= 0) m.ids[m.n] = kX86Regs[i], m.index[m.n++] = i;
-    return m;
-  }
-  for (unsigned i = 0; i <= 28; ++i) m.ids[m.n] = UC_ARM64_REG_X0 + static_cast<int>(i), m.index[m.n++] = i;
-  const int rest[] = {UC_ARM64_REG_X29, UC_ARM64_REG_X30, UC_ARM64_REG_SP, UC_ARM64_REG_PC,
-                      UC_ARM64_REG_PSTATE};
-  for (unsigned i = 0; i < std::size(rest); ++i) m.ids[m.n] = rest[i], m.index[m.n++] = 29 + i;
-  return m;
-}
-
-const RegMap& reg_map(Arch arch) {
-  static const RegMap x86 = make_map(Arch::X86_64), arm64 = make_map(Arch::AArch64);
-  return arch == Arch::X86_64 ? x86 : arm64;
-}
-
 std::string to_hex(uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
   return b;
-}
-
-// The CPU's registers as probes::Regs (one batch read); vals keeps the raw values.
-probes::Regs read_probe_regs(Cpu& cpu, const RegMap& map, uint64_t* vals) {
-  cpu.read_regs(std::span<const int>(map.ids, map.n), vals);
-  probes::Regs regs(cpu.arch());
-  for (size_t i = 0; i < map.n; ++i) regs.set(map.index[i], vals[i]);
-  if (cpu.arch() == Arch::X86_64) {
-    regs.set(probes::X86Reg::orig_ax, ~0ull);
-    regs.set(probes::X86Reg::cs, kX86KernelCs);
-    regs.set(probes::X86Reg::ss, kX86KernelSs);
-  }
-  regs.clear_dirty();
-  return regs;
 }
 
 }  // namespace
@@ -76,9 +30,7 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
   GuestAddr insn_addr{x86 ? pc - 1 : pc};
   const uint8_t* code = k.space->host(insn_addr, x86 ? 1 : 4);
   if (!code) return false;  // user-mode int3/BRK: SIGTRAP
-  const RegMap& map = reg_map(config_.arch);
-  uint64_t vals[probes::Regs::kMaxRegs];
-  probes::Regs regs = read_probe_regs(cpu, map, vals);
+  probes::Regs regs = read_probe_regs(cpu, RegsMode::Kernel);
   probes::HitContext ctx{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
                          probes::TaskId{current_ ? static_cast<uint64_t>(current_->tid()) : 0}};
   probes::HitResult r;
@@ -108,12 +60,7 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
     if (current_) kill_by_signal(current_->proc(), kSigSegv);
     return true;
   }
-  uint64_t dirty = regs.dirty() | (uint64_t{1} << (x86 ? 16u : 32u));  // ip / pc
-  int ids[probes::Regs::kMaxRegs];
-  size_t n = 0;
-  for (size_t i = 0; i < map.n; ++i)
-    if (dirty & (uint64_t{1} << map.index[i])) ids[n] = map.ids[i], vals[n++] = regs.get(map.index[i]);
-  cpu.write_regs(std::span<const int>(ids, n), vals);
+  write_probe_regs(cpu, regs);
   sched_.clock(hit_cpu()).advance(r.cost);
   cpu.set_preemptible(r.kind != probes::HitKind::Stepped);
   return true;
@@ -125,8 +72,7 @@ void MachineState::kernel_oops(Process& p, Task& t, const CpuStop& stop) {
   GuestKernel& k = *kernel_;
   Cpu& cpu = *p.cpu();
   cpu.set_preemptible(true);
-  uint64_t vals[probes::Regs::kMaxRegs];
-  probes::Regs regs = read_probe_regs(cpu, reg_map(config_.arch), vals);
+  probes::Regs regs = read_probe_regs(cpu, RegsMode::Kernel);
   k.kprobes->on_fault(probes::HitContext{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
                                          probes::TaskId{static_cast<uint64_t>(t.tid())}},
                       regs);  // ends a single-step that faulted in its slot

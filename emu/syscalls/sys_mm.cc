@@ -5,6 +5,7 @@
 
 #include "emu/process.h"
 #include "emu/vfs/fd_table.h"
+#include "emu/machine_state.h"
 #include "emu/syscalls/syscall_handlers.h"
 #include "emu/vfs/file.h"
 #include "mmu/vm_flags.h"
@@ -36,10 +37,13 @@ int64_t sys_mmap(SyscallContext& ctx, const SyscallArgs& a) {
     int64_t r = mmap_file(ctx, static_cast<int>(a.a[4]), &inode, &mode);
     if (r < 0) return r;
   }
-  return ctx.mm().mmap(GuestAddr{a.a[0]}, a.a[1], prot, flags, inode, FileOffset{a.a[5]}, mode);
+  int64_t r = ctx.mm().mmap(GuestAddr{a.a[0]}, a.a[1], prot, flags, inode, FileOffset{a.a[5]}, mode);
+  if (r >= 0 && inode) ctx.machine().uprobe_mmap(ctx.mm(), GuestAddr{static_cast<uint64_t>(r)});
+  return r;
 }
 
 int64_t sys_munmap(SyscallContext& ctx, const SyscallArgs& a) {
+  ctx.machine().uprobe_munmap(ctx.mm(), GuestAddr{a.a[0]}, a.a[1]);
   return ctx.mm().munmap(GuestAddr{a.a[0]}, a.a[1]);
 }
 

@@ -38,6 +38,10 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
     child.state = TaskState::Dead;
     return -ENOMEM;
   }
+  if (!ctx.machine().uprobes().uprobe_copy_process(probes::TaskId{static_cast<uint64_t>(ctx.task().tid())},
+                                                    probes::TaskId{static_cast<uint64_t>(tid)},
+                                                    p.mm(), /*same_mm=*/true))
+    return -ENOMEM;
   uint32_t tid32 = static_cast<uint32_t>(tid);
   if ((c.flags & kCloneParentSettid) && !ctx.write_user(GuestAddr{c.parent_tid}, &tid32, 4))
     return -EFAULT;

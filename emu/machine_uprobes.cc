@@ -1,0 +1,102 @@
+// MachineState, uprobes side: the UprobeHost (translation invalidation), the mm hooks the
+// engine needs (mmap, munmap; exec/fork/exit hooks sit in machine_process.cc and
+// machine_state.cc), and user-mode breakpoint traps (x86 int3, arm64 BRK #5 / #6) handed to
+// probes::UprobeManager with pt_regs-shaped registers.
+#include <cerrno>
+#include <cstring>
+
+#include "emu/machine_state.h"
+#include "emu/probe_regs.h"
+#include "emu/vfs/caller.h"
+#include "probesim/assert.h"
+
+namespace probesim::emu {
+namespace {
+
+constexpr uint32_t kX86Int3 = 3, kArm64Bkpt = 7;
+constexpr uint32_t kArm64BrkUprobe = 5, kArm64BrkSingleStep = 6;
+constexpr int kSegvMaperr = 1, kIllIllopc = 1;
+
+probes::HitContext hit_context(int cpu, const Task& t) {
+  return {probes::CpuId{static_cast<uint32_t>(cpu)}, probes::TaskId{static_cast<uint64_t>(t.tid())}};
+}
+
+}  // namespace
+
+void MachineState::invalidate(mmu::Mm& mm, GuestAddr addr, uint64_t len) {
+  if (auto* cpu = dynamic_cast<Cpu*>(mm.observer())) cpu->invalidate_code(addr, len);
+}
+
+Result<mmu::Inode*> MachineState::lookup_inode(const std::string& path) {
+  FsStruct fs;
+  auto file = PROBESIM_TRY(vfs_->open_exec(Caller{fs, nullptr, {}, 0}, fs.cwd, path));
+  mmu::Inode* inode = file->inode();
+  if (!inode) return Error::make(path + ": not a regular file", EINVAL);
+  inodes_->iget(inode);
+  return inode;
+}
+
+void MachineState::uprobe_mmap(mmu::Mm& mm, GuestAddr vma_start) {
+  if (const mmu::Vma* v = mm.vma_at(vma_start)) uprobes_->uprobe_mmap(mm, *v);
+}
+
+void MachineState::uprobe_munmap(mmu::Mm& mm, GuestAddr start, uint64_t len) {
+  GuestAddr end = start + page_align_up(len);
+  for (const mmu::Vma* v : mm.vmas())
+    if (v->vm_start < end && v->vm_end > start && v->vm_file)
+      uprobes_->uprobe_munmap(mm, *v, std::max(start, v->vm_start), std::min(end, v->vm_end));
+}
+
+bool MachineState::uprobe_stepping(const Task& t) const {
+  return uprobes_->xol_slot(probes::TaskId{static_cast<uint64_t>(t.tid())}).has_value();
+}
+
+// A fault or a signal while t steps an XOL copy: the step is abandoned and the task's PC goes
+// back to the probe address, where Linux reports it.
+void MachineState::uprobe_abort_step(Task& t) {
+  Cpu& cpu = *t.proc().cpu();
+  probes::Regs regs = read_probe_regs(cpu, RegsMode::User);
+  if (uprobes_->on_fault(hit_context(sched_.running_cpu(), t), t.proc().mm(), regs))
+    write_probe_regs(cpu, regs);
+}
+
+// A user-mode int3 / BRK: ours if the engine says so; otherwise the caller turns it into
+// SIGTRAP. Emulation faults and a stray trampoline hit become the signals Linux sends.
+bool MachineState::uprobe_trap(Cpu& cpu, uint32_t intno) {
+  if (!current_) return false;
+  bool x86 = config_.arch == Arch::X86_64;
+  if ((x86 && intno != kX86Int3) || (!x86 && intno != kArm64Bkpt)) return false;
+  Task& t = *current_;
+  Process& p = t.proc();
+  probes::Regs regs = read_probe_regs(cpu, RegsMode::User);
+  probes::HitContext ctx = hit_context(sched_.running_cpu(), t);
+  probes::UprobeHitResult r;
+  if (x86) {
+    r = uprobes_->on_breakpoint(ctx, p.mm(), regs);
+  } else {
+    uint32_t insn = 0;
+    if (!p.mm().peek(GuestAddr{cpu.pc()}, &insn, 4)) return false;  // XOL pages are exec-only
+    uint32_t imm = (insn >> 5) & 0xffff;
+    if (imm == kArm64BrkUprobe)
+      r = uprobes_->on_breakpoint(ctx, p.mm(), regs);
+    else if (imm == kArm64BrkSingleStep)
+      r = uprobes_->on_ss_trap(ctx, p.mm(), regs);
+    else
+      return false;
+  }
+  if (r.disposition == probes::UprobeDisposition::NotOurs) return false;
+  write_probe_regs(cpu, regs);
+  sched_.now_clock().advance(r.cost);
+  if (r.disposition == probes::UprobeDisposition::Handled) return true;
+  bool segv = r.disposition == probes::UprobeDisposition::Fault;
+  GuestFault f{segv ? kSigSegv : kSigIll, segv ? kSegvMaperr : kIllIllopc,
+               segv ? r.fault_addr.value : regs.ip().value, regs.ip().value, true,
+               segv ? "fault in an instruction emulated for a uprobe"
+                    : "uretprobe trampoline hit with no return pending"};
+  ++stats_.faults;
+  handle_fault_signal(p, t, f);
+  cpu.request_stop();
+  return true;
+}
+
+}  // namespace probesim::emu
