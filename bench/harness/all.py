@@ -3,5 +3,6 @@ benchmark module; the import order is the run order."""
 from harness import throughput  # noqa: F401
 from harness import immap_scaling  # noqa: F401
 from harness import probe_costs  # noqa: F401
+from harness import uprobe_scaling  # noqa: F401
 from harness import quantum_sweep  # noqa: F401
 from harness import rss_per_process  # noqa: F401

@@ -6,6 +6,7 @@
 //             dlopen would) and calls leaf() through all three mappings
 //   longjmp   leaves a probed frame with longjmp, then returns normally from it
 //   recurse   fact(6) (nested returns of one function)
+//   loop N    calls probe_me() N times (bench/: per-hit costs)
 // Output is deterministic; the last line is EXIT-SUCCESS.
 #include <elf.h>
 #include <fcntl.h>
@@ -115,6 +116,11 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "maptwice")) scenario_maptwice();
     else if (!strcmp(argv[i], "longjmp")) scenario_longjmp();
     else if (!strcmp(argv[i], "recurse")) printf("fact(6)=%ld\n", fact(6));
+    else if (!strcmp(argv[i], "loop") && i + 1 < argc) {
+      long n = atol(argv[++i]), sum = 0;
+      for (long k = 0; k < n; k++) sum += probe_me(k);
+      printf("loop: sum=%ld\n", sum);
+    }
     else CHECK(!"unknown scenario");
     fflush(stdout);
   }
