@@ -228,6 +228,16 @@ void MachineState::process_exited(Process& p) {
     if (c->ppid() == p.pid()) c->set_parent(kInitPid);
 }
 
+void MachineState::release_mm(Process& p) {
+  PROBESIM_ASSERT_MSG(p.cpu() == nullptr, "release_mm of a process that still has an engine");
+  mmu::Mm& mm = p.mm();
+  while (mm.vma_count() > 0) {
+    const mmu::Vma* v = mm.vmas().front();
+    PROBESIM_ASSERT_MSG(mm.munmap(v->vm_start, v->vm_end - v->vm_start) == 0,
+                        "exit_mmap: a VMA could not be unmapped");
+  }
+}
+
 // After exit the process is a zombie: its engine and files go, its mm stays for inspection.
 void MachineState::reap_resources(Process& p) {
   uprobes_->uprobe_clear_state(p.mm());

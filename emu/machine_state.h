@@ -103,6 +103,10 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   // Task and process exit (syscalls and faults): clear_child_tid wake-up, scheduler removal,
   // and when the last task goes, the process's exit status.
   void exit_task(Task& t, int code);
+  // A reaped zombie's address space goes (exit_mmap): its VMAs leave the files' i_mmap trees,
+  // so uprobe registration never visits it. Unreaped processes (spawned ones: their parent is
+  // the modelled init) keep their mm for inspection.
+  void release_mm(Process& p);
   void exit_process(Process& p, ExitStatus status);
   DeterministicRng& rng() { return rng_; }
   mmu::InodeCache& inodes() { return *inodes_; }

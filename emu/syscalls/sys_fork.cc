@@ -78,7 +78,10 @@ WaitResult find_child(SyscallContext& ctx, int64_t pid, bool nohang, bool reap) 
     if (c->ppid() != ctx.pid() || c->reaped || !child_matches(*c, ctx.proc().pgid, pid)) continue;
     any_child = true;
     if (!c->exited()) continue;
-    if (reap) c->reaped = true;
+    if (reap) {
+      c->reaped = true;
+      ctx.machine().release_mm(*c);
+    }
     return {c->pid(), c};
   }
   if (!any_child) return {-ECHILD, nullptr};
