@@ -50,3 +50,35 @@ TEST_CASE("run options: bad input gets a message naming the problem") {
   const char* const no_cmd[] = {"probesim", "go"};
   CHECK_FALSE(parse(no_cmd).ok());
 }
+
+TEST_CASE("run options: probe flags and kernel switches") {
+  const char* const argv[] = {"probesim", "run", "--kprobe", "vfs_read+0x4", "--kprobe", "0xffffffff81000010",
+                              "--kretprobe", "ksys_write", "--uprobe", "/bin/x:main+8",
+                              "--uretprobe", "/bin/x:0x1130", "--no-boost", "--", "/bin/x"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  REQUIRE(o->kprobes.size() == 2);
+  CHECK(o->kprobes[0].symbol == "vfs_read");
+  CHECK(o->kprobes[0].offset == 4);
+  CHECK(o->kprobes[1].symbol.empty());
+  CHECK(o->kprobes[1].addr == 0xffffffff81000010ull);
+  REQUIRE(o->kretprobes.size() == 1);
+  CHECK(o->kretprobes[0].symbol == "ksys_write");
+  CHECK(o->uprobes == std::vector<std::string>{"/bin/x:main+8"});
+  CHECK(o->uretprobes == std::vector<std::string>{"/bin/x:0x1130"});
+  CHECK_FALSE(o->boost);
+  CHECK(o->kernel);
+}
+
+TEST_CASE("run options: kprobes without the guest kernel and malformed targets are refused") {
+  const char* const nokernel[] = {"probesim", "run", "--no-kernel", "--kprobe", "vfs_read", "/bin/x"};
+  auto a = parse(nokernel);
+  REQUIRE_FALSE(a.ok());
+  CHECK(a.error().message.find("guest kernel") != std::string::npos);
+  const char* const bad_off[] = {"probesim", "run", "--kprobe", "vfs_read+zz", "/bin/x"};
+  CHECK_FALSE(parse(bad_off).ok());
+  const char* const empty_sym[] = {"probesim", "run", "--kprobe", "+4", "/bin/x"};
+  CHECK_FALSE(parse(empty_sym).ok());
+  const char* const uprobes_ok[] = {"probesim", "run", "--no-kernel", "--uprobe", "/bin/x:main", "/bin/x"};
+  CHECK(parse(uprobes_ok).ok());  // uprobes need no guest kernel
+}
