@@ -203,6 +203,9 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
   std::optional<uint64_t> result = k.call_result;
   k.call_result.reset();
   if (result) return *result;
+  // Aborted (a fault, a runaway, stop_current): return probes hijacked on the way down will
+  // never see their returns; recycle the kernel-call context's instances (task 0).
+  if (!nested) k.kprobes->flush_task(probes::TaskId{0});
   std::string why = k.oopses.size() > oopses ? k.oopses.back()
                     : stop.kind == StopKind::Budget
                         ? "did not return within " + std::to_string(kKernelCallBudget) + " instructions"
