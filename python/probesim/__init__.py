@@ -9,24 +9,47 @@ page cache, i_mmap tree); everything a run produces is a function of its inputs 
     m.run()
     p.exit_code, p.stdout, m.cycles
 
+The machine boots a guest kernel (``kernel=True``, the default) whose functions carry Linux's
+names, so kernel probes work as on Linux::
+
+    kp = m.kprobes.register("vfs_read", pre=lambda regs: print(regs.arg(2)))
+    rp = m.kretprobes.register("vfs_read", handler=lambda ri, regs: print(regs.return_value))
+    m.kernel_call("kprobe_target", 3, 4)     # call a kernel function directly
+    kp.hits, kp.nmissed, m.kernel.read("vfs_read", 4), m.kprobes.list()
+
 Guest faults are values (``p.exit.fault``), never exceptions. probesim's own exceptions
-derive from :class:`probesim.Error`. Probes (``m.kprobes``, ``m.uprobes``) join this API as
-they land in the machine.
+derive from :class:`probesim.Error`; a probe handler that raises stops the run, which raises
+:class:`probesim.ProbeHandlerError` (the original is ``__cause__``). uprobes
+(``m.uprobes``) are not in the machine yet.
 """
 
 from probesim._core import (
     BadArgument,
+    BadProbe,
     BadProgram,
     Error,
     Fault,
     ImmapNode,
     Inode,
     Insn,
+    InsnSlot,
+    InsnSlots,
+    Kernel,
+    KernelCallError,
+    KernelSymbol,
+    KprobeHandle,
+    KprobeInfo,
+    Kprobes,
+    KretprobeHandle,
+    KretprobeInstance,
+    Kretprobes,
     Machine,
     Mm,
     PageInfo,
+    ProbeHandlerError,
     Process,
     ProcessExit,
+    PtRegs,
     Registers,
     SchedEvent,
     Vma,
@@ -40,17 +63,31 @@ ARCHES = ("x86_64", "aarch64")
 __all__ = [
     "ARCHES",
     "BadArgument",
+    "BadProbe",
     "BadProgram",
     "Error",
     "Fault",
     "ImmapNode",
     "Inode",
     "Insn",
+    "InsnSlot",
+    "InsnSlots",
+    "Kernel",
+    "KernelCallError",
+    "KernelSymbol",
+    "KprobeHandle",
+    "KprobeInfo",
+    "Kprobes",
+    "KretprobeHandle",
+    "KretprobeInstance",
+    "Kretprobes",
     "Machine",
     "Mm",
     "PageInfo",
+    "ProbeHandlerError",
     "Process",
     "ProcessExit",
+    "PtRegs",
     "Registers",
     "SchedEvent",
     "Vma",

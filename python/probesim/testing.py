@@ -7,9 +7,11 @@ Enable it in a conftest.py::
 and write tests such as::
 
     def test_hello(machine, guest_program):
+        writes = machine.kprobes.register("ksys_write")
         p = run_program(machine, [guest_program("hello"), "a"])
         assert_exit(p, 2)
         assert_stdout(p, "argv[1]=a")
+        assert_probe_hits(writes, at_least=1)
 
 Fixtures:
   arch            each test runs once per architecture ("x86_64", "aarch64")
@@ -43,6 +45,7 @@ __all__ = [
     "DEFAULT_FLAVOURS",
     "DEFAULT_SEED",
     "assert_exit",
+    "assert_probe_hits",
     "assert_stdout",
     "find_guest_program",
     "run_program",
@@ -83,6 +86,23 @@ def assert_stdout(p: probesim.Process, contains: str | bytes) -> None:
     needle = contains.encode() if isinstance(contains, str) else contains
     if needle not in p.stdout:
         raise AssertionError(f"stdout does not contain {needle!r}\n{_describe(p)}")
+
+
+def assert_probe_hits(probe: probesim.KprobeHandle | probesim.KretprobeHandle,
+                      expected: int | None = None, *, at_least: int | None = None,
+                      nmissed: int | None = 0) -> None:
+    """Assert on a probe's counters: exactly `expected` hits and/or at least `at_least`, and
+    `nmissed` misses (default 0; None accepts any). The failure names the probe."""
+    __tracebackhide__ = True
+    problems = []
+    if expected is not None and probe.hits != expected:
+        problems.append(f"expected {expected} hits")
+    if at_least is not None and probe.hits < at_least:
+        problems.append(f"expected at least {at_least} hits")
+    if nmissed is not None and probe.nmissed != nmissed:
+        problems.append(f"expected nmissed={nmissed}")
+    if problems:
+        raise AssertionError(f"{'; '.join(problems)}: {probe!r}")
 
 
 def find_guest_program(directory: Path, arch: str, name: str, flavour: str | None = None) -> Path:

@@ -1,6 +1,12 @@
 #include "convert.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <string_view>
+
 #include "errors.h"
+#include "py_mm.h"
 
 namespace py = pybind11;
 
@@ -81,6 +87,59 @@ uint64_t to_u64(py::handle value, const char* what) {
   } catch (const py::cast_error&) {
     throw BadArgument(std::string(what) + ": does not fit in 64 bits");
   }
+}
+
+uint64_t to_word(py::handle value, const char* what) {
+  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value))
+    throw BadArgument(std::string(what) + ": expected an int");
+  int overflow = 0;
+  long long s = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+  if (overflow == 0) return static_cast<uint64_t>(s);
+  unsigned long long u = PyLong_AsUnsignedLongLong(value.ptr());
+  if (PyErr_Occurred()) {
+    PyErr_Clear();
+    throw BadArgument(std::string(what) + ": does not fit in 64 bits");
+  }
+  return u;
+}
+
+namespace {
+
+// A C identifier-ish kallsyms name (letters, digits, '_', '.', '$').
+bool valid_symbol(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '$')
+      return false;
+  return true;
+}
+
+}  // namespace
+
+ProbeTarget to_probe_target(py::handle where, const char* what) {
+  ProbeTarget t;
+  if (py::isinstance<py::int_>(where) && !py::isinstance<py::bool_>(where)) {
+    t.addr = to_u64(where, what);
+    t.text = hex_addr(t.addr);
+    return t;
+  }
+  if (!py::isinstance<py::str>(where))
+    throw BadArgument(std::string(what) + ": expected an address (int) or 'symbol[+offset]'");
+  t.text = where.cast<std::string>();
+  size_t plus = t.text.find('+');
+  t.symbol = t.text.substr(0, plus);
+  if (!valid_symbol(t.symbol))
+    throw BadArgument(std::string(what) + ": '" + t.text + "' is not 'symbol' or 'symbol+offset'");
+  if (plus == std::string::npos) return t;
+  std::string off = t.text.substr(plus + 1);
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(off.c_str(), &end, 0);
+  if (off.empty() || !std::isdigit(static_cast<unsigned char>(off[0])) || *end != '\0' ||
+      errno == ERANGE)
+    throw BadArgument(std::string(what) + ": bad offset in '" + t.text + "' (decimal or 0x-hex)");
+  t.offset = v;
+  return t;
 }
 
 }  // namespace probesim::python

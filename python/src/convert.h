@@ -22,5 +22,18 @@ std::vector<std::string> to_argv(pybind11::handle argv);
 std::vector<std::string> to_envp(pybind11::handle env);
 // A non-negative Python int as uint64; BadArgument names `what`.
 uint64_t to_u64(pybind11::handle value, const char* what);
+// A machine word: an int in [-2**63, 2**64), negative values as two's complement (so -22 is
+// -EINVAL in a register); BadArgument names `what`.
+uint64_t to_word(pybind11::handle value, const char* what);
+
+// Where a kernel probe goes (register_kprobe's kp.addr or kp.symbol_name + kp.offset), from
+// an int address or a "symbol" / "symbol+offset" string (offset decimal or 0x-hex).
+struct ProbeTarget {
+  uint64_t addr = 0;  // when symbol is empty
+  std::string symbol;
+  uint64_t offset = 0;
+  std::string text;  // as the user wrote it: "vfs_read+0x4", "0xffffffff81000010"
+};
+ProbeTarget to_probe_target(pybind11::handle where, const char* what);
 
 }  // namespace probesim::python

@@ -3,6 +3,8 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include "py_kernel.h"
+#include "py_kprobes.h"
 #include "py_machine.h"
 #include "py_mm.h"
 
@@ -11,6 +13,80 @@ using namespace pybind11::literals;
 
 namespace probesim::python {
 namespace {
+
+// The Machine object owns Python callables (probe handlers, strace) that may refer back to it:
+// tell the garbage collector, so such cycles are collected (tp_clear unregisters the probes).
+void gc_setup(PyHeapTypeObject* heap_type) {
+  PyTypeObject* type = &heap_type->ht_type;
+  type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+  type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) {
+    Py_VISIT(Py_TYPE(self));  // heap types are referenced by their instances
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    py::detail::value_and_holder vh = inst->get_value_and_holder();
+    if (!vh.holder_constructed()) return 0;  // collected before __init__ finished
+    return vh.holder<std::shared_ptr<PyMachine>>()->traverse(visit, arg);
+  };
+  type->tp_clear = [](PyObject* self) {
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    py::detail::value_and_holder vh = inst->get_value_and_holder();
+    if (vh.holder_constructed()) {
+      try {
+        vh.holder<std::shared_ptr<PyMachine>>()->close();
+      } catch (...) {
+        // unreachable: an unreachable machine is not running
+      }
+    }
+    return 0;
+  };
+}
+
+void bind_probes(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
+  c.def("kernel_call", &PyMachine::kernel_call, "fn"_a,
+        "Call guest kernel function `fn` (a kallsyms name) with up to six int arguments on "
+        "CPU 0 in kernel mode; returns its result as an unsigned 64-bit int. Probes on the way "
+        "fire. Releases the GIL. Raises KernelCallError (ENOENT unknown symbol, E2BIG too many "
+        "arguments, EFAULT an oops) or ProbeHandlerError. Inside a probe handler it nests.")
+      .def_property_readonly(
+          "kernel",
+          [](PyMachine& m) -> std::optional<PyKernel> {
+            if (!m.has_kernel()) return std::nullopt;
+            return PyKernel{m.shared_from_this()};
+          },
+          "The guest kernel (Kernel), or None for Machine(kernel=False).")
+      .def_property_readonly(
+          "kprobes", [](PyMachine& m) { return PyKprobes{m.shared_from_this()}; },
+          "Kernel probes: m.kprobes.register('vfs_read', pre=f, post=g).")
+      .def_property_readonly(
+          "kretprobes", [](PyMachine& m) { return PyKretprobes{m.shared_from_this()}; },
+          "Return probes: m.kretprobes.register('vfs_read', handler=f, entry=g).")
+      .def_property_readonly(
+          "uprobes",
+          [](PyMachine&) -> py::object {
+            PyErr_SetString(PyExc_NotImplementedError,
+                            "Machine.uprobes: the Python binding of uprobes is not written yet "
+                            "(the engine is probes/uprobes/); it will register like m.kprobes");
+            throw py::error_already_set();
+          },
+          "User-space probes: not available yet (raises NotImplementedError).");
+}
+
+// close() and the context manager (with Machine(...) as m: ... closes it).
+void bind_lifetime(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
+  c.def("close", &PyMachine::close,
+        "Unregister every probe and drop every Python callback (strace too). The machine "
+        "stays inspectable and runnable. Also done by `with Machine(...) as m:` and when "
+        "the machine is garbage-collected.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def(
+          "__exit__",
+          [](PyMachine& m, const py::object&, const py::object&, const py::object&) {
+            m.close();
+            return false;
+          },
+          "exc_type"_a, "exc"_a, "tb"_a);
+}
+
+}  // namespace
 
 void bind_insn(py::module_& m) {
   py::class_<Insn>(m, "Insn",
@@ -42,6 +118,8 @@ void bind_insn(py::module_& m) {
         return "Insn(" + hex_addr(i.addr) + ", '" + i.mnemonic + "', '" + i.op_str + "')";
       });
 }
+
+namespace {
 
 void bind_queries(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
   c.def_property_readonly(
@@ -83,23 +161,30 @@ void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
       .def_property_readonly(
           "cpus", [](const PyMachine& m) { return m.options().cpus; }, "Number of logical CPUs.")
       .def_property_readonly("sched", &PyMachine::sched_name,
-                             "Scheduling policy: 'round_robin' or 'random' (drawn from the seed).");
+                             "Scheduling policy: 'round_robin' or 'random' (drawn from the seed).")
+      .def_property_readonly("has_kernel", &PyMachine::has_kernel,
+                             "Whether the guest kernel was booted (Machine(kernel=True)).")
+      .def_property_readonly(
+          "kprobe_boost", [](const PyMachine& m) { return m.options().kprobe_boost; },
+          "x86: boostable kprobe slots jump back instead of trapping a second time.");
 }
 
 }  // namespace
 
 void bind_machine(py::module_& m) {
-  bind_insn(m);
   py::class_<PyMachine, std::shared_ptr<PyMachine>> c(
-      m, "Machine",
+      m, "Machine", py::custom_type_setup(gc_setup),
       "A deterministic emulated machine running static Linux ELF programs.\n\n"
-      "Machine(arch, *, seed=0, root='/', quantum=1_000_000, cpus=1, sched='round_robin'): arch "
+      "Machine(arch, *, seed=0, root='/', quantum=1_000_000, cpus=1, sched='round_robin', "
+      "kernel=True, kprobe_boost=True): arch "
       "is 'x86_64' or 'aarch64'; seed drives every random value the guest sees (and the "
       "'random' scheduling policy); root is the host directory that is the guest's '/'; "
       "quantum is the instructions per scheduling quantum; cpus the logical CPUs (1-64) whose "
-      "tasks interleave deterministically.");
+      "tasks interleave deterministically; kernel=True boots the guest kernel (every syscall "
+      "goes through it; kprobes need it); kprobe_boost lets x86 kprobe slots jump back.");
   c.def(py::init(&PyMachine::create), "arch"_a, py::kw_only(), "seed"_a = 0, "root"_a = "/",
-        "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin")
+        "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
+        "kprobe_boost"_a = true)
       .def_property_readonly("running", &PyMachine::running,
                              "True while run() executes (queries raise probesim.Error then).")
       .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),
@@ -120,6 +205,8 @@ void bind_machine(py::module_& m) {
       .def("__repr__", &PyMachine::repr);
   bind_options(c);
   bind_queries(c);
+  bind_probes(c);
+  bind_lifetime(c);
 }
 
 }  // namespace probesim::python

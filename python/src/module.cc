@@ -5,14 +5,17 @@
 
 #include "errors.h"
 #include "py_inode.h"
+#include "py_kernel.h"
+#include "py_kprobes.h"
 #include "py_machine.h"
 #include "py_mm.h"
 #include "py_process.h"
+#include "py_pt_regs.h"
 #include "py_registers.h"
 #include "views.h"
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "probesim's compiled core: Machine, Process, Mm, Inode and friends.";
+  m.doc() = "probesim's compiled core: Machine, Process, Mm, Inode, Kernel, kprobes and friends.";
   using namespace probesim::python;
   bind_errors(m);
   bind_views(m);
@@ -20,5 +23,9 @@ PYBIND11_MODULE(_core, m) {
   bind_mm(m);
   bind_inode(m);
   bind_process(m);
+  bind_insn(m);
+  bind_pt_regs(m);
+  bind_kernel(m);
+  bind_kprobes(m);
   bind_machine(m);
 }

@@ -14,22 +14,6 @@ namespace py = pybind11;
 
 namespace probesim::python {
 
-// Marks the machine busy for the duration of run(); the pending exception slot is emptied
-// on the way out whatever happened (run() raises it first when it is set).
-class RunningScope {
- public:
-  explicit RunningScope(PyMachine& m) : m_(m) { m_.running_ = true; }
-  ~RunningScope() {
-    m_.running_ = false;
-    m_.pending_.reset();
-  }
-  RunningScope(const RunningScope&) = delete;
-  RunningScope& operator=(const RunningScope&) = delete;
-
- private:
-  PyMachine& m_;
-};
-
 namespace {
 
 Arch parse_arch(const std::string& name) {
@@ -53,13 +37,18 @@ Options::Sched parse_sched(const std::string& name) {
   throw BadArgument("sched '" + name + "': expected 'round_robin' or 'random'");
 }
 
-// Adds "raised in <what>" to a Python exception (PEP 678 note), best effort.
-void add_hook_note(py::error_already_set& e, const char* what) {
+// Adds a PEP 678 note to a Python exception, best effort.
+void add_note(py::error_already_set& e, const std::string& note) {
   try {
-    e.value().attr("add_note")(std::string("raised in ") + what + " during Machine.run()");
+    e.value().attr("add_note")(note);
   } catch (py::error_already_set&) {
     // an exception without add_note (or a failing one) keeps its original text
   }
+}
+
+// Adds "raised in <what> during Machine.run()".
+void add_hook_note(py::error_already_set& e, const char* what) {
+  add_note(e, std::string("raised in ") + what + " during Machine.run()");
 }
 
 }  // namespace
@@ -67,7 +56,8 @@ void add_hook_note(py::error_already_set& e, const char* what) {
 std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::int_& seed,
                                              const std::filesystem::path& root,
                                              const py::int_& quantum, int cpus,
-                                             const std::string& sched) {
+                                             const std::string& sched, bool kernel,
+                                             bool kprobe_boost) {
   Options o;
   o.arch = parse_arch(arch);
   o.seed = to_u64(seed, "seed");
@@ -76,12 +66,20 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::
   if (o.quantum == 0) throw BadArgument("quantum: must be at least 1 instruction");
   o.cpus = cpus;
   o.sched = parse_sched(sched);
+  o.kernel = kernel;
+  o.kprobe_boost = kprobe_boost;
   auto m = unwrap<BadArgument>(Machine::create(o));
   return std::make_shared<PyMachine>(std::move(m), o);
 }
 
 PyMachine::PyMachine(std::unique_ptr<Machine> machine, Options options)
     : machine_(std::move(machine)), options_(std::move(options)), disasm_(options_.arch) {}
+
+// The last owner is a Python object being deallocated: the GIL is held. The C++ probes must
+// be unregistered before machine_ (their engine) goes; records may outlive us in handles.
+PyMachine::~PyMachine() {
+  release_probes();
+}
 
 Machine& PyMachine::machine(const char* what) {
   if (running_)
@@ -93,6 +91,15 @@ Machine& PyMachine::machine(const char* what) {
 
 emu::MachineState& PyMachine::state(const char* what) {
   return machine(what).state();
+}
+
+bool PyMachine::in_handler_here() const {
+  return in_handler_ > 0 && std::this_thread::get_id() == emu_thread_;
+}
+
+emu::MachineState& PyMachine::handler_state(const char* what) {
+  if (in_handler_here()) return machine_->state();
+  return state(what);
 }
 
 PyProcess PyMachine::spawn(const py::object& argv, const py::object& env,
@@ -151,11 +158,29 @@ void PyMachine::call_python(const char* what, F&& f) noexcept {
   }
 }
 
+// A probe handler's Exception becomes ProbeHandlerError (raise ... from the original); other
+// exceptions (KeyboardInterrupt, SystemExit, a strace callback's) are re-raised as they are.
 void PyMachine::raise_pending() {
   if (!pending_) return;
   py::error_already_set e = std::move(*pending_);
+  std::optional<PendingProbe> probe = std::move(pending_probe_);
   pending_.reset();
-  throw e;
+  pending_probe_.reset();
+  if (!probe) throw e;
+  if (!e.matches(PyExc_Exception)) {  // KeyboardInterrupt in a handler: as is, with a note
+    add_note(e, "raised in " + probe->text);
+    throw e;
+  }
+  py::object cause = e.value();
+  auto tb = py::reinterpret_steal<py::object>(PyException_GetTraceback(cause.ptr()));
+  if (!tb && e.trace()) PyException_SetTraceback(cause.ptr(), e.trace().ptr());
+  std::string type = py::str(cause.get_type().attr("__name__"));
+  std::string text = py::str(cause);
+  py::object err =
+      make_probe_handler_error(probe->text + " raised " + type + (text.empty() ? "" : ": " + text),
+                               probe->probe, probe->handler, cause);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(err.ptr())), err.ptr());
+  throw py::error_already_set();
 }
 
 std::vector<PyProcess> PyMachine::processes() {
@@ -240,7 +265,8 @@ std::string PyMachine::sched_name() const {
 
 std::string PyMachine::repr() const {
   return "<probesim.Machine arch=" + arch_name() + " cpus=" + std::to_string(options_.cpus) +
-         " seed=" + std::to_string(options_.seed) + (running_ ? " running" : "") + ">";
+         " seed=" + std::to_string(options_.seed) + (options_.kernel ? "" : " kernel=False") +
+         (running_ ? " running" : "") + ">";
 }
 
 }  // namespace probesim::python

@@ -1,16 +1,24 @@
 // PyMachine: probesim.Machine, the Python face of probesim::Machine.
 //
-// Threading contract: every method runs with the GIL held. run() releases the GIL while the
-// machine emulates and sets running_ meanwhile; any query made then (from a callback on the
-// emulation thread or from another Python thread) raises probesim.Error instead of touching
-// state the emulation thread owns. Python callbacks (today: strace) are called only through
-// call_python(), the single trampoline: it takes the GIL, and a Python exception becomes the
-// pending exception that run() raises after the current quantum (the machine stays
-// consistent: the exception never unwinds through emulation). Ctrl-C is polled between
-// quanta (should_stop) and surfaces the same way, as KeyboardInterrupt.
+// Threading contract: every method runs with the GIL held. run() and kernel_call() release the
+// GIL while the machine emulates and set running_ meanwhile; any query made then (from a
+// callback on the emulation thread or from another Python thread) raises probesim.Error
+// instead of touching state the emulation thread owns. The exception: inside a probe handler,
+// on the emulation thread (in_handler_here()), kernel reads and nested kernel_calls are
+// allowed; registering, unregistering, enabling or disabling probes never is (probe_manager()).
+// Python is entered from emulation only through two trampolines: call_python() (strace) and
+// call_handler() (probe handlers, the one path every probe takes). Both take the GIL; a Python
+// exception becomes the pending exception that run()/kernel_call() raise afterwards (a probe
+// handler's as ProbeHandlerError naming the probe, after stop_current() ended the run at the
+// next preemptible point; the handler counts as returning 0). The machine stays consistent:
+// no exception unwinds through emulation. Ctrl-C is polled between quanta (should_stop) and
+// surfaces the same way, as KeyboardInterrupt.
 //
-// Ownership: held by shared_ptr; every Process/Mm/Registers/Inode handle keeps its machine
-// alive. The machine owns the C++ Machine and the Python callables it was given.
+// Ownership: held by shared_ptr; every Process/Mm/Registers/Inode/Kernel view keeps its
+// machine alive (probe handles only hold a weak_ptr). The machine owns the C++ Machine, the
+// registered probe records and the Python callables it was given; close(), garbage
+// collection (tp_traverse/tp_clear of the Machine object) and destruction unregister every
+// probe before the C++ Machine goes.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -19,10 +27,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "disassembler.h"
 #include "emu/machine_state.h"
+#include "probe_record.h"
+#include "probes/kprobe_manager.h"
 #include "probesim/machine.h"
 #include "py_inode.h"
 #include "py_process.h"
@@ -34,14 +45,21 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   static std::shared_ptr<PyMachine> create(const std::string& arch, const pybind11::int_& seed,
                                            const std::filesystem::path& root,
                                            const pybind11::int_& quantum, int cpus,
-                                           const std::string& sched);
+                                           const std::string& sched, bool kernel,
+                                           bool kprobe_boost);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
+  ~PyMachine();
   PyMachine(const PyMachine&) = delete;
   PyMachine& operator=(const PyMachine&) = delete;
 
   // The machine's state for a query named `what`; raises Error while run() is executing.
   emu::MachineState& state(const char* what);
   Machine& machine(const char* what);
+  // As state(), but also allowed inside a probe handler on the emulation thread (reads of
+  // kernel memory, nested kernel_call).
+  emu::MachineState& handler_state(const char* what);
+  bool in_handler_here() const;
+  const Disassembler& disassembler() const { return disasm_; }
   const Options& options() const { return options_; }
   std::string arch_name() const { return std::string(probesim::arch_name(options_.arch)); }
   std::string sched_name() const;
@@ -62,24 +80,82 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   std::vector<Insn> disassemble(int pid, const pybind11::int_& addr, size_t count);
   std::string repr() const;
 
+  // ---- guest kernel and probes (py_machine_probes.cc)
+  bool has_kernel() const { return options_.kernel; }
+  // Machine.kernel_call: GIL released unless nested in a handler; KernelCallError on failure.
+  uint64_t kernel_call(const std::string& fn, const pybind11::args& args);
+  // The kprobes engine for a mutation named `what`: raises Error without a kernel, while
+  // running, and inside a handler.
+  probes::KprobeManager& probe_manager(const char* what);
+  // Registers a record whose target, handlers and options are filled in (kp or rp), wiring
+  // its C++ handlers to call_handler. BadProbe (with errno) if the kernel refuses it.
+  void register_probe(const std::shared_ptr<ProbeRecord>& rec, const std::string& target_text);
+  void unregister_probe(ProbeRecord& rec);
+  void set_probe_enabled(ProbeRecord& rec, bool enabled);
+  const std::vector<std::shared_ptr<ProbeRecord>>& probes() const { return probes_; }
+  std::shared_ptr<ProbeRecord> record_of(const probes::Kprobe* kp) const;
+  // Unregisters every probe and drops every Python callable (strace too); stays usable.
+  void close();
+  // Garbage collection of the Machine object: visit / drop the Python objects held here.
+  int traverse(visitproc visit, void* arg) const;
+
  private:
   friend class RunningScope;
   bool all_exited();
   bool should_stop();  // emulation thread, between quanta
   template <class F>
   void call_python(const char* what, F&& f) noexcept;
+  // The single trampoline of probe handlers: GIL, views, errors (see the header comment).
+  int call_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
+                   probes::KretprobeInstance* ri) noexcept;
+  int invoke_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
+                     probes::KretprobeInstance* ri);
+  void handler_raised(ProbeRecord& rec, HandlerSlot slot, pybind11::error_already_set e);
+  void wire_handlers(ProbeRecord& rec);
+  void release_probes() noexcept;
   void raise_pending();
 
   std::unique_ptr<Machine> machine_;
   Options options_;
   Disassembler disasm_;
   bool running_ = false;
-  // The first Python exception raised during run() (callback or Ctrl-C). Written only on the
-  // emulation thread while running_, read by run() after emulation returned.
+  std::thread::id emu_thread_;  // the thread inside run()/kernel_call() while running_
+  int in_handler_ = 0;          // probe handlers in progress (on emu_thread_)
+  // The first Python exception raised during run() (callback, handler or Ctrl-C). Written
+  // only on the emulation thread while running_, read by run() after emulation returned.
   std::optional<pybind11::error_already_set> pending_;
+  struct PendingProbe {
+    std::string text;  // "kprobe 'vfs_read' (vfs_read+0x0) pre handler"
+    std::string probe, handler;
+  };
+  std::optional<PendingProbe> pending_probe_;  // set when pending_ came from a probe handler
   pybind11::object strace_;
+  // Registered probes, in registration order (mutated only with the GIL, never running).
+  std::vector<std::shared_ptr<ProbeRecord>> probes_;
 };
 
+// Marks the machine busy for the duration of run() / kernel_call(); the pending exception
+// slot is emptied on the way out whatever happened (they raise it first when it is set).
+class RunningScope {
+ public:
+  explicit RunningScope(PyMachine& m) : m_(m) {
+    m_.running_ = true;
+    m_.emu_thread_ = std::this_thread::get_id();
+  }
+  ~RunningScope() {
+    m_.running_ = false;
+    m_.emu_thread_ = std::thread::id();
+    m_.pending_.reset();
+    m_.pending_probe_.reset();
+  }
+  RunningScope(const RunningScope&) = delete;
+  RunningScope& operator=(const RunningScope&) = delete;
+
+ private:
+  PyMachine& m_;
+};
+
+void bind_insn(pybind11::module_& m);  // Insn (machine_bindings.cc)
 void bind_machine(pybind11::module_& m);
 
 }  // namespace probesim::python

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "convert.h"
+#include "emu/user_regs.h"
 #include "errors.h"
+#include "guest/kernel/include/entry_abi.h"
 #include "py_machine.h"
 
 namespace py = pybind11;
@@ -56,22 +58,56 @@ const RegisterName* lookup(Arch arch, std::string_view name) {
   return nullptr;
 }
 
-// Where the main thread's registers are: in the engine while it is resident, otherwise in its
-// saved context (Process::switch_to moves them).
+// Registers that stay in the CPU while a task is inside the guest kernel (the entry code never
+// saves them in pt_regs): read from the engine or the saved context even then.
+constexpr int kCpuKept[] = {UC_X86_REG_FS_BASE, UC_X86_REG_GS_BASE, UC_ARM64_REG_TPIDR_EL0,
+                            UC_ARM64_REG_PSTATE};
+
+bool cpu_kept(Arch arch, int uc_reg) {
+  bool x86 = arch == Arch::X86_64;
+  for (size_t i = 0; i < std::size(kCpuKept); ++i)
+    if (kCpuKept[i] == uc_reg && (i < 2) == x86) return true;
+  return false;
+}
+
+// Where the main thread's user-mode registers are (what ptrace would show):
+// - in user mode: in the engine while the thread is resident, else in its saved context
+//   (Process::switch_to moves them);
+// - inside the guest kernel (a syscall, or a fresh task at ret_from_fork): general registers,
+//   PC, SP and flags are the pt_regs at the top of its kernel stack (emu::UserRegs); the
+//   registers the kernel never saves (kCpuKept) are still the CPU's.
 struct RegisterFile {
   emu::Cpu& cpu;
   emu::CpuContext* saved;  // null: the engine holds them
+  uint8_t* pt_regs;        // non-null: the thread is inside the kernel
 
+  bool from_pt_regs(int uc_reg) const {
+    return pt_regs && (!saved || !cpu_kept(cpu.arch(), uc_reg));
+  }
   uint64_t get(int uc_reg) const {
+    if (from_pt_regs(uc_reg)) return emu::UserRegs(cpu, pt_regs).reg(uc_reg);
     return saved ? cpu.context_reg(*saved, uc_reg) : cpu.reg(uc_reg);
   }
   void set(int uc_reg, uint64_t v) {
-    if (saved)
+    if (from_pt_regs(uc_reg))
+      emu::UserRegs(cpu, pt_regs).set_reg(uc_reg, v);
+    else if (saved)
       cpu.set_context_reg(*saved, uc_reg, v);
     else
       cpu.set_reg(uc_reg, v);
   }
 };
+
+// The host bytes of t's user pt_regs if t is inside the guest kernel, else null.
+uint8_t* kernel_pt_regs(emu::MachineState& s, emu::Task& t, emu::Cpu& cpu, emu::CpuContext* saved) {
+  const emu::GuestKernel* k = s.kernel();
+  if (!k) return nullptr;
+  int pc_reg = cpu.info().reg_pc;
+  uint64_t pc = saved ? cpu.context_reg(*saved, pc_reg) : cpu.reg(pc_reg);
+  if (!k->space->contains(GuestAddr{pc})) return nullptr;
+  uint64_t size = s.arch() == Arch::X86_64 ? PTREGS_X86_64_SIZE : PTREGS_ARM64_SIZE;
+  return k->space->host(t.kstack_top - size, size);
+}
 
 RegisterFile registers_of(const PyRegisters& regs, const char* what) {
   emu::Process& p = regs.proc.get(what);
@@ -83,7 +119,9 @@ RegisterFile registers_of(const PyRegisters& regs, const char* what) {
     throw Error(std::string(what) + ": the main thread of pid " + std::to_string(p.pid()) +
                 " has exited (other threads' registers are not exposed yet)");
   bool resident = p.resident() == &t || !t.context;
-  return RegisterFile{*p.cpu(), resident ? nullptr : t.context.get()};
+  emu::CpuContext* saved = resident ? nullptr : t.context.get();
+  emu::MachineState& s = regs.proc.machine->state(what);
+  return RegisterFile{*p.cpu(), saved, kernel_pt_regs(s, t, *p.cpu(), saved)};
 }
 
 int reg_of(const PyRegisters& regs, const std::string& name) {
@@ -129,8 +167,9 @@ std::span<const RegisterName> register_names(Arch arch) {
 void bind_registers(py::module_& m) {
   py::class_<PyRegisters>(
       m, "Registers",
-      "A stopped process's registers as attributes (regs.rip, regs.x0, regs.pc). "
-      "Readable and writable between runs while the process is alive.")
+      "A stopped process's user-mode registers as attributes (regs.rip, regs.x0, regs.pc), "
+      "as ptrace shows them (inside a syscall: the pt_regs the kernel saved). Readable and "
+      "writable between runs while the process is alive.")
       .def("__getattr__", &get, "name"_a)
       .def("__setattr__", &set, "name"_a, "value"_a)
       .def("__dir__",

@@ -1,8 +1,9 @@
-// PyRegisters: probesim.Registers, the registers of a process's main thread as attributes
-// (p.regs.rip, p.regs.x0), read and written through its Cpu (Unicorn) between quanta: in the
-// engine while that thread is resident, else in its saved context. Names come from a per-arch
-// table (Linux's pt_regs names plus pc/sp aliases). A process that exited has no Cpu any
-// more: its registers are gone (the mm stays).
+// PyRegisters: probesim.Registers, the user-mode registers of a process's main thread as
+// attributes (p.regs.rip, p.regs.x0), what ptrace would show, read and written between
+// quanta: in the engine while that thread is resident, else in its saved context; while the
+// thread is inside the guest kernel (a syscall, or a fresh task at ret_from_fork) from the
+// pt_regs on its kernel stack. Names come from a per-arch table (Unicorn names plus pc/sp
+// aliases). A process that exited has no Cpu any more: its registers are gone (the mm stays).
 #pragma once
 
 #include <pybind11/pybind11.h>

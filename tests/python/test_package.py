@@ -64,3 +64,18 @@ def test_every_class_and_member_has_a_docstring():
             # A property's doc is the text given; a method's starts with its signature.
             wanted = 1 if isinstance(member, property) else 2
             assert len(lines) >= wanted, f"{name}.{member_name} has no docstring"
+
+
+def test_the_exceptions_of_probes_and_kernel_calls_are_probesim_errors():
+    for cls in (probesim.BadProbe, probesim.KernelCallError, probesim.ProbeHandlerError):
+        assert issubclass(cls, probesim.Error)
+
+
+def test_uprobes_have_a_slot_that_says_they_are_not_bound_yet():
+    m = probesim.Machine("x86_64")
+    try:
+        m.uprobes
+    except NotImplementedError as e:
+        assert "uprobes" in str(e)
+    else:
+        raise AssertionError("Machine.uprobes should raise NotImplementedError until bound")

@@ -1,8 +1,8 @@
 """probesim.testing: the helpers a regression harness uses."""
 import pytest
 
-from probesim.testing import (DEFAULT_SEED, assert_exit, assert_stdout, find_guest_program,
-                              run_program)
+from probesim.testing import (DEFAULT_SEED, assert_exit, assert_probe_hits, assert_stdout,
+                              find_guest_program, run_program)
 
 
 def test_machine_fixture_has_the_fixed_seed_and_the_param_arch(machine, arch):
@@ -25,6 +25,18 @@ def test_assert_stdout_checks_containment(machine, guest_program):
     assert_stdout(p, b"argc=1")
     with pytest.raises(AssertionError, match="does not contain b'nope'"):
         assert_stdout(p, "nope")
+
+
+def test_assert_probe_hits_checks_hits_and_misses(machine, guest_program):
+    writes = machine.kprobes.register("ksys_write", name="writes")
+    p = run_program(machine, [guest_program("hello")])
+    assert_exit(p, 1)
+    assert_probe_hits(writes, at_least=2)
+    assert_probe_hits(writes, writes.hits)
+    with pytest.raises(AssertionError, match="expected 0 hits: <KprobeHandle 'writes'"):
+        assert_probe_hits(writes, 0)
+    with pytest.raises(AssertionError, match="expected nmissed=1"):
+        assert_probe_hits(writes, nmissed=1)
 
 
 def test_run_program_with_until_leaves_the_process_running(machine, guest_program):

@@ -1,0 +1,237 @@
+// Machine.kprobes and Machine.kretprobes: registration from Python, the debugfs views
+// (list, enabled), table entries (info) and the modelled cost table.
+#include "py_kprobes.h"
+
+#include <pybind11/stl.h>
+
+#include "convert.h"
+#include "errors.h"
+#include "probes/probe_costs.h"
+#include "py_kernel.h"
+#include "py_machine.h"
+#include "py_mm.h"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace probesim::python {
+namespace {
+
+struct FlagName {
+  uint32_t bit;
+  const char* name;
+};
+constexpr FlagName kFlagNames[] = {{probes::kKprobeFlagGone, "GONE"},
+                                   {probes::kKprobeFlagDisabled, "DISABLED"},
+                                   {probes::kKprobeFlagOptimized, "OPTIMIZED"},
+                                   {probes::kKprobeFlagFtrace, "FTRACE"}};
+
+// A handler argument: None (no handler) or a callable; TypeError names the handler.
+py::object handler_or_null(const py::object& fn, const char* name) {
+  if (fn.is_none()) return py::object();
+  if (!PyCallable_Check(fn.ptr()))
+    throw py::type_error(std::string(name) + ": expected a callable or None");
+  return fn;
+}
+
+void set_target(probes::Kprobe& kp, const ProbeTarget& t) {
+  if (t.symbol.empty()) {
+    kp.addr = GuestAddr{t.addr};
+    return;
+  }
+  kp.symbol_name = t.symbol;
+  kp.offset = t.offset;
+}
+
+std::shared_ptr<ProbeRecord> new_record(ProbeKind kind, const ProbeTarget& t,
+                                        const std::optional<std::string>& name) {
+  auto rec = std::make_shared<ProbeRecord>(kind);
+  set_target(rec->entry_probe(), t);
+  rec->name = name.value_or(t.text);
+  rec->entry_probe().name = rec->name;
+  return rec;
+}
+
+py::object register_kprobe(const PyKprobes& self, py::handle where, const py::object& pre,
+                           const py::object& post, bool disabled,
+                           const std::optional<std::string>& name) {
+  ProbeTarget t = to_probe_target(where, "kprobes.register");
+  auto rec = new_record(ProbeKind::Kprobe, t, name);
+  rec->handlers = {handler_or_null(pre, "pre"), handler_or_null(post, "post")};
+  if (disabled) rec->kp.flags = probes::kKprobeFlagDisabled;
+  self.machine->register_probe(rec, t.text);
+  return handle_of(self.machine, rec);
+}
+
+py::object register_kretprobe(const PyKretprobes& self, py::handle where, const py::object& handler,
+                              const py::object& entry, int maxactive, const py::int_& data_size,
+                              bool disabled, const std::optional<std::string>& name) {
+  ProbeTarget t = to_probe_target(where, "kretprobes.register");
+  auto rec = new_record(ProbeKind::Kretprobe, t, name);
+  rec->handlers = {handler_or_null(entry, "entry"), handler_or_null(handler, "handler")};
+  rec->rp.maxactive = maxactive;
+  rec->rp.data_size = to_u64(data_size, "data_size");
+  if (disabled) rec->rp.kp.flags = probes::kKprobeFlagDisabled;
+  self.machine->register_probe(rec, t.text);
+  return handle_of(self.machine, rec);
+}
+
+probes::KprobeManager& reader(const std::shared_ptr<PyMachine>& m, const char* what) {
+  probes::KprobeManager* k = m->handler_state(what).kprobes();
+  if (!k)
+    throw Error(std::string(what) +
+                ": kprobes need the guest kernel; create the Machine "
+                "with kernel=True");
+  return *k;
+}
+
+std::optional<KprobeInfoView> info(const PyKprobes& self, py::handle where) {
+  probes::KprobeManager& k = reader(self.machine, "kprobes.info");
+  PyKernel kernel{self.machine};
+  auto i = k.info(kernel.resolve(where, "kprobes.info"));
+  if (!i) return std::nullopt;
+  KprobeInfoView v;
+  v.addr = i->addr.value;
+  v.symbol = symbol_offset(kernel.get("kprobes.info").space->kallsyms(), i->addr);
+  v.aggregated = i->aggregated;
+  v.armed = i->armed;
+  v.boosted = i->boosted;
+  for (const FlagName& f : kFlagNames)
+    if (i->flags & f.bit) v.flags.emplace_back(f.name);
+  v.step = i->step == probes::StepKind::Slot ? "slot" : "emulate";
+  if (i->slot.value) v.slot = i->slot.value;
+  v.opcode.assign(i->opcode.begin(), i->opcode.end());
+  for (const probes::Kprobe* child : i->children) {
+    auto rec = self.machine->record_of(child);
+    v.probes.append(rec ? handle_of(self.machine, rec) : py::none());
+  }
+  return v;
+}
+
+py::dict costs(const PyKprobes& self) {
+  probes::KprobeManager& k = reader(self.machine, "kprobes.costs");
+  py::dict d;
+  for (const probes::ProbePathCost& c : probes::probe_path_costs(self.machine->options().arch))
+    d[py::str(std::string(c.name))] = k.cost(c.path).value;
+  return d;
+}
+
+py::list registered(const std::shared_ptr<PyMachine>& m, ProbeKind kind) {
+  py::list out;
+  for (const auto& rec : m->probes())
+    if (rec->kind == kind) out.append(handle_of(m, rec));
+  return out;
+}
+
+size_t count(const std::shared_ptr<PyMachine>& m, ProbeKind kind) {
+  size_t n = 0;
+  for (const auto& rec : m->probes()) n += rec->kind == kind;
+  return n;
+}
+
+void bind_info(py::module_& m) {
+  py::class_<KprobeInfoView>(m, "KprobeInfo",
+                             "One kprobe table entry (the probes at one address), a snapshot.")
+      .def_readonly("addr", &KprobeInfoView::addr, "The probed address.")
+      .def_readonly("symbol", &KprobeInfoView::symbol, "'function+0x4', or None.")
+      .def_readonly("aggregated", &KprobeInfoView::aggregated,
+                    "True when several probes share the address (an aggregate kprobe).")
+      .def_readonly("armed", &KprobeInfoView::armed, "The breakpoint is in the text now.")
+      .def_readonly("flags", &KprobeInfoView::flags, "Entry flags: GONE, DISABLED, ...")
+      .def_readonly("step", &KprobeInfoView::step,
+                    "'slot' (copied out of line) or 'emulate' (x86 emulated / arm64 simulated).")
+      .def_readonly("slot", &KprobeInfoView::slot, "The insn slot address, or None.")
+      .def_readonly("boosted", &KprobeInfoView::boosted,
+                    "x86: the slot copy jumps back (no second trap, no post handler).")
+      .def_property_readonly(
+          "opcode", [](const KprobeInfoView& v) { return py::bytes(v.opcode); },
+          "The original bytes under the breakpoint.")
+      .def_readonly("probes", &KprobeInfoView::probes,
+                    "The probes here (KprobeHandle / KretprobeHandle), in handler order.")
+      .def("__repr__", [](const KprobeInfoView& v) {
+        return "<KprobeInfo " + v.symbol.value_or(hex_addr(v.addr)) +
+               (v.aggregated ? " aggregated" : "") + (v.armed ? " armed" : "") +
+               " probes=" + std::to_string(v.probes.size()) + ">";
+      });
+}
+
+// register, and the debugfs controls: list, arm_all, disarm_all, armed.
+void bind_kprobes_control(py::class_<PyKprobes>& c) {
+  c.def("register", &register_kprobe, "where"_a, "pre"_a = py::none(), "post"_a = py::none(),
+        py::kw_only(), "disabled"_a = false, "name"_a = py::none(),
+        "Register a kprobe at an address or 'symbol[+offset]'. pre(regs) runs before the "
+        "probed instruction (return None/0, or non-zero if it changed regs.ip: the "
+        "instruction is then skipped), post(regs) after it. disabled=True registers it "
+        "unarmed. Raises BadProbe with Linux's errno (ENOENT, EINVAL, EILSEQ, ...).")
+      .def(
+          "list", [](const PyKprobes& s) { return reader(s.machine, "kprobes.list").list(); },
+          "The text of /sys/kernel/debug/kprobes/list.")
+      .def(
+          "arm_all",
+          [](const PyKprobes& s) {
+            unwrap_errno<BadProbe>(s.machine->probe_manager("arm_all").arm_all_kprobes(),
+                                   "arm_all_kprobes");
+          },
+          "echo 1 > kprobes/enabled: arm every enabled probe.")
+      .def(
+          "disarm_all",
+          [](const PyKprobes& s) {
+            unwrap_errno<BadProbe>(s.machine->probe_manager("disarm_all").disarm_all_kprobes(),
+                                   "disarm_all_kprobes");
+          },
+          "echo 0 > kprobes/enabled: remove every breakpoint (probes stay registered).")
+      .def_property_readonly(
+          "armed",
+          [](const PyKprobes& s) { return !reader(s.machine, "kprobes.armed").all_disarmed(); },
+          "False after disarm_all() (cat kprobes/enabled).");
+}
+
+void bind_kprobes_manager(py::module_& m) {
+  py::class_<PyKprobes> c(m, "Kprobes", "Machine.kprobes: kernel probes (Linux's kprobes).");
+  bind_kprobes_control(c);
+  c.def("info", &info, "where"_a,
+        "The table entry at an address or 'symbol[+offset]' (KprobeInfo), or None.")
+      .def_property_readonly("costs", &costs,
+                             "Modelled cycles charged per probe path: {'trap', 'single-step', "
+                             "'kretprobe-return', 'optimized'} (probes/probe_costs.cc).")
+      .def_property_readonly(
+          "probes", [](const PyKprobes& s) { return registered(s.machine, ProbeKind::Kprobe); },
+          "The kprobes registered from Python, in registration order.")
+      .def("__len__", [](const PyKprobes& s) { return count(s.machine, ProbeKind::Kprobe); })
+      .def("__repr__", [](const PyKprobes& s) {
+        return "<probesim.Kprobes " + std::to_string(count(s.machine, ProbeKind::Kprobe)) +
+               " registered>";
+      });
+}
+
+void bind_kretprobes_manager(py::module_& m) {
+  py::class_<PyKretprobes>(m, "Kretprobes", "Machine.kretprobes: return probes (kretprobes).")
+      .def("register", &register_kretprobe, "where"_a, "handler"_a = py::none(),
+           "entry"_a = py::none(), "maxactive"_a = 0, "data_size"_a = 0, py::kw_only(),
+           "disabled"_a = false, "name"_a = py::none(),
+           "Register a kretprobe on a function entry ('symbol' or its address). "
+           "entry(instance, regs) runs at entry (non-zero: do not hook this return); "
+           "handler(instance, regs) at return, with regs.return_value and regs.ip = the real "
+           "return address. maxactive: instances in flight (0: Linux's default); data_size: "
+           "bytes of instance.data. Raises BadProbe with Linux's errno.")
+      .def_property_readonly(
+          "probes",
+          [](const PyKretprobes& s) { return registered(s.machine, ProbeKind::Kretprobe); },
+          "The kretprobes registered from Python, in registration order.")
+      .def("__len__", [](const PyKretprobes& s) { return count(s.machine, ProbeKind::Kretprobe); })
+      .def("__repr__", [](const PyKretprobes& s) {
+        return "<probesim.Kretprobes " + std::to_string(count(s.machine, ProbeKind::Kretprobe)) +
+               " registered>";
+      });
+}
+
+}  // namespace
+
+void bind_kprobes(py::module_& m) {
+  bind_probe_handles(m);
+  bind_info(m);
+  bind_kprobes_manager(m);
+  bind_kretprobes_manager(m);
+}
+
+}  // namespace probesim::python

@@ -1,0 +1,218 @@
+// PyMachine's probe half: kernel_call, probe registration bookkeeping, the single trampoline
+// that calls Python probe handlers, and releasing probes on close / GC / destruction.
+#include <algorithm>
+#include <cerrno>
+
+#include "convert.h"
+#include "errors.h"
+#include "py_kernel.h"
+#include "py_machine.h"
+#include "py_mm.h"
+#include "py_pt_regs.h"
+
+namespace py = pybind11;
+
+namespace probesim::python {
+namespace {
+
+size_t slot_index(HandlerSlot s) {
+  return static_cast<size_t>(s);
+}
+
+// A pre / entry handler's verdict: None or 0 continue; a non-zero int means "I changed regs.ip:
+// skip the single-step and the post handler" (kprobe) or "do not hook this return" (entry).
+int handler_verdict(const py::object& result, const ProbeRecord& rec, HandlerSlot slot) {
+  if (result.is_none()) return 0;
+  if (py::isinstance<py::int_>(result)) return result.cast<py::int_>().equal(py::int_(0)) ? 0 : 1;
+  throw py::type_error(std::string(rec.kind_name()) + " '" + rec.name + "': the " +
+                       std::string(rec.handler_name(slot)) +
+                       " handler must return None or an int, got " +
+                       std::string(py::str(result.get_type().attr("__name__"))));
+}
+
+}  // namespace
+
+uint64_t PyMachine::kernel_call(const std::string& fn, const py::args& args) {
+  std::vector<uint64_t> values;
+  for (py::handle a : args) values.push_back(to_word(a, "kernel_call argument"));
+  std::string what = "kernel_call(" + fn + ")";
+  if (in_handler_here())  // nested in a handler: the GIL stays held, probes hit are missed
+    return unwrap_errno<KernelCallError>(machine_->kernel_call(fn, values), what);
+  Machine& m = machine("kernel_call");
+  std::optional<Result<uint64_t>> r;
+  {
+    RunningScope scope(*this);
+    {
+      py::gil_scoped_release release;
+      r.emplace(m.kernel_call(fn, values));
+    }
+    // An aborted call leaves its hijacked kretprobe returns behind: recycle them (the call
+    // stack is reused by the next call; kernel_call runs as task 0).
+    if (!r->ok())
+      if (probes::KprobeManager* k = m.state().kprobes()) k->flush_task(probes::TaskId{0});
+    raise_pending();
+  }
+  return unwrap_errno<KernelCallError>(std::move(*r), what);
+}
+
+probes::KprobeManager& PyMachine::probe_manager(const char* what) {
+  if (in_handler_here())
+    throw Error(std::string(what) +
+                ": probes cannot be registered, unregistered, enabled, disabled, armed or "
+                "disarmed from inside a probe handler (Linux forbids it too: kprobe_mutex); "
+                "do it after run() returns");
+  probes::KprobeManager* k = state(what).kprobes();
+  if (!k)
+    throw Error(std::string(what) +
+                ": kprobes need the guest kernel; create the Machine with kernel=True");
+  return *k;
+}
+
+void PyMachine::wire_handlers(ProbeRecord& rec) {
+  ProbeRecord* r = &rec;  // registered records outlive their registration (release_probes)
+  bool first = static_cast<bool>(rec.handlers[0]), second = static_cast<bool>(rec.handlers[1]);
+  using probes::Kprobe, probes::KretprobeInstance, probes::Regs;
+  if (rec.kind == ProbeKind::Kprobe) {
+    if (first)
+      rec.kp.pre_handler = [this, r](Kprobe&, Regs& regs) {
+        return call_handler(*r, HandlerSlot::First, regs, nullptr);
+      };
+    if (second)
+      rec.kp.post_handler = [this, r](Kprobe&, Regs& regs, unsigned long) {
+        call_handler(*r, HandlerSlot::Second, regs, nullptr);
+      };
+    return;
+  }
+  if (first)
+    rec.rp.entry_handler = [this, r](KretprobeInstance& ri, Regs& regs) {
+      return call_handler(*r, HandlerSlot::First, regs, &ri);
+    };
+  if (second)
+    rec.rp.handler = [this, r](KretprobeInstance& ri, Regs& regs) {
+      call_handler(*r, HandlerSlot::Second, regs, &ri);
+      return 0;
+    };
+}
+
+void PyMachine::register_probe(const std::shared_ptr<ProbeRecord>& rec,
+                               const std::string& target_text) {
+  bool kprobe = rec->kind == ProbeKind::Kprobe;
+  probes::KprobeManager& k = probe_manager(kprobe ? "register_kprobe" : "register_kretprobe");
+  wire_handlers(*rec);
+  std::string what =
+      std::string(kprobe ? "register_kprobe(" : "register_kretprobe(") + target_text + ")";
+  unwrap_errno<BadProbe>(kprobe ? k.register_kprobe(rec->kp) : k.register_kretprobe(rec->rp), what);
+  const probes::Kallsyms& syms = machine_->state().kernel()->space->kallsyms();
+  GuestAddr at = rec->entry_probe().addr;
+  rec->where = symbol_offset(syms, at).value_or(hex_addr(at.value));
+  probes_.push_back(rec);
+}
+
+void PyMachine::unregister_probe(ProbeRecord& rec) {
+  if (!rec.registered()) return;  // idempotent from Python (handles may be unregistered twice)
+  probes::KprobeManager& k = probe_manager("unregister");
+  if (rec.kind == ProbeKind::Kprobe)
+    k.unregister_kprobe(rec.kp);
+  else
+    k.unregister_kretprobe(rec.rp);
+  auto it = std::find_if(probes_.begin(), probes_.end(),
+                         [&](const std::shared_ptr<ProbeRecord>& p) { return p.get() == &rec; });
+  std::shared_ptr<ProbeRecord> keep;  // the caller may hold rec only through probes_
+  if (it != probes_.end()) {
+    keep = std::move(*it);
+    probes_.erase(it);
+  }
+  auto dropped = std::move(rec.handlers);  // destroyed last: may run arbitrary __del__ code
+  rec.handlers = {};
+}
+
+void PyMachine::set_probe_enabled(ProbeRecord& rec, bool enabled) {
+  const char* what = enabled ? "enable_kprobe" : "disable_kprobe";
+  probes::KprobeManager& k = probe_manager(what);
+  std::string call = std::string(what) + "(" + rec.name + ")";
+  if (!rec.registered()) throw BadProbe(call + ": EINVAL: the probe is not registered", EINVAL);
+  probes::Kprobe& kp = rec.entry_probe();
+  unwrap_errno<BadProbe>(enabled ? k.enable_kprobe(kp) : k.disable_kprobe(kp), call);
+}
+
+std::shared_ptr<ProbeRecord> PyMachine::record_of(const probes::Kprobe* kp) const {
+  for (const auto& rec : probes_)
+    if (&rec->entry_probe() == kp) return rec;
+  return nullptr;
+}
+
+void PyMachine::close() {
+  if (running_) throw Error("close: the machine is running; close it after run() returns");
+  release_probes();
+}
+
+void PyMachine::release_probes() noexcept {
+  std::vector<py::object> dropped;  // destroyed after the bookkeeping is consistent
+  probes::KprobeManager* k = machine_ ? machine_->state().kprobes() : nullptr;
+  for (const auto& rec : probes_) {
+    if (k && rec->registered()) {
+      if (rec->kind == ProbeKind::Kprobe)
+        k->unregister_kprobe(rec->kp);
+      else
+        k->unregister_kretprobe(rec->rp);
+    }
+    for (py::object& h : rec->handlers) dropped.push_back(std::move(h));
+  }
+  probes_.clear();
+  if (strace_) {
+    machine_->set_strace(nullptr);
+    dropped.push_back(std::move(strace_));
+  }
+}
+
+int PyMachine::traverse(visitproc visit, void* arg) const {
+  Py_VISIT(strace_.ptr());
+  for (const auto& rec : probes_)
+    for (const py::object& h : rec->handlers) Py_VISIT(h.ptr());
+  return 0;
+}
+
+// The single trampoline of probe handlers. Runs on the emulation thread inside a probe hit,
+// GIL released by run()/kernel_call() (or held, in a nested kernel_call). Never throws.
+int PyMachine::call_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
+                            probes::KretprobeInstance* ri) noexcept {
+  if (pending_) return 0;  // a handler already raised: stay neutral until the run stops
+  py::gil_scoped_acquire gil;
+  ++in_handler_;
+  int verdict = 0;
+  try {
+    verdict = invoke_handler(rec, slot, regs, ri);
+  } catch (py::error_already_set& e) {
+    handler_raised(rec, slot, std::move(e));
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+    handler_raised(rec, slot, py::error_already_set());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    handler_raised(rec, slot, py::error_already_set());
+  }
+  --in_handler_;
+  return verdict;
+}
+
+int PyMachine::invoke_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
+                              probes::KretprobeInstance* ri) {
+  py::object fn = rec.handlers[slot_index(slot)];
+  if (!fn) return 0;
+  HandlerViews views(regs, ri);
+  py::object result = ri ? fn(views.instance(), views.regs()) : fn(views.regs());
+  views.finish();
+  if (slot == HandlerSlot::Second) return 0;  // post / return handlers: ignored (Linux)
+  return handler_verdict(result, rec, slot);
+}
+
+void PyMachine::handler_raised(ProbeRecord& rec, HandlerSlot slot, py::error_already_set e) {
+  std::string handler(rec.handler_name(slot));
+  pending_probe_ = PendingProbe{std::string(rec.kind_name()) + " '" + rec.name + "' (" + rec.where +
+                                    ") " + std::string(rec.handler_text(slot)),
+                                rec.name, handler};
+  pending_.emplace(std::move(e));
+  machine_->state().stop_current();
+}
+
+}  // namespace probesim::python
