@@ -38,6 +38,10 @@ say "The same on aarch64: every syscall goes svc -> el0_svc -> invoke_syscall ->
 "$P" run --env-clear --no-boost --kprobe ksys_write --kprobe invoke_syscall \
   -- "$G/aarch64-glibc/hello" a 2>&1 | tail -n 3 || true
 
+say "uprobes: probe_me in three processes (fork), uretprobe on the recursive fact (aarch64)"
+U=$(realpath "$G/aarch64-glibc/uprobed")
+"$P" run --env-clear --uprobe "$U:probe_me" --uretprobe "$U:fact" -- "$U" fork recurse
+
 say "A guest fault is a modelled outcome: segv dereferences 0xdead0000"
 set +e
 "$P" run --env-clear -- "$G/x86_64-musl/segv"
