@@ -137,7 +137,7 @@ TEST_CASE("/dev/null, /dev/zero and /dev/urandom behave like Linux, urandom from
   const int64_t null_fd = open_at(k1, "/dev/null", kO_RDWR);
   CHECK(k1.call(sys_read, {static_cast<uint64_t>(null_fd), buf1, 32}) == 0);
   CHECK(k1.call(sys_write, {static_cast<uint64_t>(null_fd), buf1, 32}) == 32);
-  std::memset(&k1.mem[buf1 - FakeKernel::kBase], 0x55, 32);
+  k1.put(buf1, std::vector<uint8_t>(32, 0x55).data(), 32);
   const int64_t zero_fd = open_at(k1, "/dev/zero", kO_RDONLY);
   CHECK(k1.call(sys_read, {static_cast<uint64_t>(zero_fd), buf1, 32}) == 32);
   CHECK(k1.get(buf1, 32) == std::vector<uint8_t>(32, 0));
@@ -180,7 +180,7 @@ TEST_CASE("/proc/self/exe and /proc/self/fd/N are links to the exe and open file
   const uint64_t buf = k.alloc(256);
   const int64_t n = k.call(sys_readlink, {k.put_string("/proc/self/exe"), buf, 256});
   REQUIRE(n == 9);
-  CHECK(std::string(reinterpret_cast<const char*>(&k.mem[buf - FakeKernel::kBase]), 9) ==
+  CHECK(std::string(reinterpret_cast<const char*>(k.get(buf, 9).data()), 9) ==
         "/bin/prog");
   CHECK(k.call(sys_readlink, {k.put_string("/proc/self/exe"), buf, 4}) == 4);  // truncated
   CHECK(k.call(sys_readlink, {k.put_string("/proc/self/exe"), buf, 0}) == -EINVAL);
@@ -203,13 +203,13 @@ TEST_CASE("readv and writev scatter and gather in iovec order") {
   const uint64_t iov = k.alloc(48);
   const uint64_t s1 = k.put_string("hello "), s2 = k.put_string("world");
   const uint64_t w[] = {s1, 6, 0, 0, s2, 5};
-  std::memcpy(&k.mem[iov - FakeKernel::kBase], w, sizeof w);
+  k.put(iov, w, sizeof w);
   CHECK(k.call(sys_writev, {static_cast<uint64_t>(fd), iov, 3}) == 11);
   CHECK(k.read_all("/out") == "hello world");
   k.call(sys_lseek, {static_cast<uint64_t>(fd), 0, kSEEK_SET});
   const uint64_t d1 = k.alloc(4), d2 = k.alloc(16);
   const uint64_t r[] = {d1, 4, d2, 16};
-  std::memcpy(&k.mem[iov - FakeKernel::kBase], r, sizeof r);
+  k.put(iov, r, sizeof r);
   CHECK(k.call(sys_readv, {static_cast<uint64_t>(fd), iov, 2}) == 11);
   CHECK(k.get(d1, 4) == std::vector<uint8_t>{'h', 'e', 'l', 'l'});
   CHECK(k.get(d2, 7) == std::vector<uint8_t>{'o', ' ', 'w', 'o', 'r', 'l', 'd'});
@@ -244,7 +244,7 @@ TEST_CASE("chdir, fchdir, getcwd and dirfd-relative openat") {
   const uint64_t buf = k.alloc(64);
   CHECK(k.call(sys_chdir, {k.put_string("a/b")}) == 0);
   CHECK(k.call(sys_getcwd, {buf, 64}) == 5);
-  CHECK(std::string(reinterpret_cast<const char*>(&k.mem[buf - FakeKernel::kBase])) == "/a/b");
+  CHECK(std::string(reinterpret_cast<const char*>(k.get(buf, 5).data())) == "/a/b");
   CHECK(k.call(sys_getcwd, {buf, 4}) == -ERANGE);
   CHECK(k.call(sys_chdir, {k.put_string("f")}) == -ENOTDIR);
   CHECK(k.read_all("f") == "found");
@@ -315,7 +315,7 @@ TEST_CASE("pread/pwrite/lseek/ftruncate/sendfile on regular files") {
   CHECK(k.call(sys_lseek, {s, 0, 7}) == -EINVAL);
   const uint64_t off = k.alloc(8);
   const int64_t two = 2;
-  std::memcpy(&k.mem[off - FakeKernel::kBase], &two, 8);
+  k.put(off, &two, 8);
   CHECK(k.call(sys_sendfile, {d, s, off, 5}) == 5);
   CHECK(k.get_u64(off) == 7);
   CHECK(k.call(sys_lseek, {s, 0, kSEEK_CUR}) == 8);  // unchanged with an offset pointer
@@ -383,14 +383,14 @@ TEST_CASE("statfs, fstatfs and utimensat") {
   CHECK(k.get_u64(buf + 8) == 4096);
   const uint64_t times = k.alloc(32);
   const int64_t t[4] = {11, 0, 22, kUTIME_OMIT};
-  std::memcpy(&k.mem[times - FakeKernel::kBase], t, sizeof t);
+  k.put(times, t, sizeof t);
   CHECK(k.call(sys_utimensat, {static_cast<uint64_t>(fd), 0, times, 0}) == 0);
   const uint64_t st = k.alloc(144);
   REQUIRE(k.call(sys_fstat, {static_cast<uint64_t>(fd), st}) == 0);
   CHECK(k.get_u64(st + 72) == 11);
   CHECK(k.call(sys_utimensat, {kAtFdcwd, 0, times, 0}) == -EFAULT);
   const int64_t bad[4] = {0, 1'000'000'000, 0, 0};
-  std::memcpy(&k.mem[times - FakeKernel::kBase], bad, sizeof bad);
+  k.put(times, bad, sizeof bad);
   CHECK(k.call(sys_utimensat, {kAtFdcwd, k.put_string("/f"), times, 0}) == -EINVAL);
 }
 

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "emu/arch_info.h"
 #include "emu/vfs/vfs_abi.h"
+#include "mmu/vm_flags.h"
 
 namespace probesim::emu::test {
 
@@ -87,13 +89,44 @@ std::vector<std::string> VfsFixture::names(const std::string& dir) {
   return out;
 }
 
-FakeKernel::FakeKernel(Arch a) : arch(a) {}
+namespace {
 
-// The harness passes itself as the "machine"; the accessors below cast it back.
-SyscallContext FakeKernel::context() {
-  return SyscallContext(*reinterpret_cast<MachineState*>(this), *reinterpret_cast<Process*>(this),
-                        *reinterpret_cast<Task*>(this));
+std::unique_ptr<MachineState> make_machine(const std::string& root, Arch arch) {
+  MachineConfig c;
+  c.arch = arch;
+  c.root = root;
+  c.kernel = false;
+  auto m = std::make_unique<MachineState>(c);
+  auto r = m->init();
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+  return m;
 }
+
+// pid 7, child of the modelled init, with kSize bytes of anonymous memory at kBase.
+std::unique_ptr<Process> make_process(Arch arch) {
+  const ArchInfo& info = arch_info(arch);
+  auto mm = std::make_unique<mmu::Mm>(mmu::MmLayout{GuestAddr{info.mmap_base}, GuestAddr{info.task_size}});
+  int64_t r = mm->mmap(GuestAddr{FakeKernel::kBase}, FakeKernel::kSize, mmu::kProtRead | mmu::kProtWrite,
+                       mmu::kMapPrivate | mmu::kMapAnonymous | mmu::kMapFixed, nullptr, FileOffset{0});
+  REQUIRE(r == static_cast<int64_t>(FakeKernel::kBase));
+  auto p = std::make_unique<Process>(7, MachineState::kInitPid, std::move(mm), /*resident=*/false);
+  p->exe_path = "/bin/prog";
+  return p;
+}
+
+}  // namespace
+
+FakeKernel::FakeKernel(Arch a)
+    : arch(a),
+      machine(make_machine(tree.root(), a)),
+      proc(make_process(a)),
+      vfs(&machine->vfs()),
+      fds(proc->fds()),
+      fs(proc->fs()) {}
+
+FakeKernel::~FakeKernel() { proc.reset(); }  // its files and mm go before the machine's caches
+
+SyscallContext FakeKernel::context() { return SyscallContext(*machine, *proc, proc->main_task()); }
 
 int64_t FakeKernel::call(SyscallFn fn, std::initializer_list<uint64_t> args) {
   SyscallArgs a;
@@ -101,6 +134,30 @@ int64_t FakeKernel::call(SyscallFn fn, std::initializer_list<uint64_t> args) {
   for (uint64_t v : args) a.a[i++] = v;
   SyscallContext ctx = context();
   return fn(ctx, a);
+}
+
+Caller FakeKernel::caller() const { return Caller{fs, &fds, proc->exe_path, proc->pid()}; }
+
+std::string FakeKernel::read_all(const std::string& path) {
+  Result<std::shared_ptr<File>> f = vfs->open(caller(), fs.cwd, path, kO_RDONLY, 0);
+  if (!f) return "";
+  std::string out;
+  uint8_t buf[4096];
+  for (;;) {
+    const int64_t n = (*f)->read(buf);
+    if (n <= 0) break;
+    out.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::vector<std::string> FakeKernel::names(const std::string& dir) {
+  Result<std::vector<DirEntry>> l = vfs->list(caller(), fs.cwd, dir);
+  REQUIRE(l.ok());
+  std::vector<std::string> out;
+  for (const DirEntry& e : *l)
+    if (e.name != "." && e.name != "..") out.push_back(e.name);
+  return out;
 }
 
 uint64_t FakeKernel::alloc(uint64_t n) {
@@ -112,101 +169,34 @@ uint64_t FakeKernel::alloc(uint64_t n) {
 
 uint64_t FakeKernel::put_string(const std::string& s) {
   const uint64_t addr = alloc(s.size() + 1);
-  std::memcpy(&mem[addr - kBase], s.c_str(), s.size() + 1);
+  put(addr, s.c_str(), s.size() + 1);
   return addr;
 }
 
+void FakeKernel::put(uint64_t addr, const void* data, uint64_t n) {
+  REQUIRE(proc->mm().poke(GuestAddr{addr}, data, n));
+}
+
 std::vector<uint8_t> FakeKernel::get(uint64_t addr, uint64_t n) const {
-  return std::vector<uint8_t>(mem.begin() + static_cast<long>(addr - kBase),
-                              mem.begin() + static_cast<long>(addr - kBase + n));
+  std::vector<uint8_t> out(n);
+  REQUIRE(proc->mm().peek(GuestAddr{addr}, out.data(), n));
+  return out;
 }
 
 uint64_t FakeKernel::get_u64(uint64_t addr) const {
   uint64_t v;
-  std::memcpy(&v, &mem[addr - kBase], 8);
+  REQUIRE(proc->mm().peek(GuestAddr{addr}, &v, 8));
   return v;
 }
 uint32_t FakeKernel::get_u32(uint64_t addr) const {
   uint32_t v;
-  std::memcpy(&v, &mem[addr - kBase], 4);
+  REQUIRE(proc->mm().peek(GuestAddr{addr}, &v, 4));
   return v;
 }
 uint16_t FakeKernel::get_u16(uint64_t addr) const {
   uint16_t v;
-  std::memcpy(&v, &mem[addr - kBase], 2);
+  REQUIRE(proc->mm().peek(GuestAddr{addr}, &v, 2));
   return v;
 }
 
 }  // namespace probesim::emu::test
-
-// The SyscallContext accessors the file syscalls use, over the FakeKernel. (The real ones are
-// in emu/syscalls/syscall_context.cc, which this test binary does not link.)
-namespace probesim::emu {
-namespace {
-test::FakeKernel& fk(SyscallContext& ctx) {
-  return *reinterpret_cast<test::FakeKernel*>(&ctx.machine());
-}
-bool in_mem(uint64_t addr, size_t n) {
-  return addr >= test::FakeKernel::kBase && n <= test::FakeKernel::kSize &&
-         addr - test::FakeKernel::kBase <= test::FakeKernel::kSize - n;
-}
-}  // namespace
-
-Arch SyscallContext::arch() const {
-  return fk(const_cast<SyscallContext&>(*this)).arch;
-}
-FdTable& SyscallContext::fds() {
-  return fk(*this).fds;
-}
-Vfs& SyscallContext::vfs() {
-  return *fk(*this).vfs;
-}
-mmu::InodeCache& SyscallContext::inodes() {
-  return fk(*this).inodes;
-}
-VirtualClock& SyscallContext::clock() {
-  return fk(*this).clock;
-}
-FsStruct& SyscallContext::fs() {
-  return fk(*this).fs;
-}
-DeterministicRng& SyscallContext::rng() {
-  return fk(*this).rng;
-}
-const std::string& SyscallContext::exe_path() {
-  return fk(*this).exe;
-}
-int SyscallContext::pid() {
-  return fk(*this).pid;
-}
-// File syscalls never reach the address space model here; a call would be a test bug. (Defined
-// so that unoptimized builds, which keep more references, link without the real accessors.)
-mmu::Mm& SyscallContext::mm() {
-  FAIL("the file-syscall harness has no mm");
-  std::abort();
-}
-
-bool SyscallContext::read_user(GuestAddr src, void* dst, size_t n) {
-  if (!in_mem(src.value, n)) return false;
-  std::memcpy(dst, &fk(*this).mem[src.value - test::FakeKernel::kBase], n);
-  return true;
-}
-
-bool SyscallContext::write_user(GuestAddr dst, const void* src, size_t n) {
-  if (!in_mem(dst.value, n)) return false;
-  std::memcpy(&fk(*this).mem[dst.value - test::FakeKernel::kBase], src, n);
-  return true;
-}
-
-Result<std::string> SyscallContext::read_path(GuestAddr src) {
-  std::string out;
-  for (uint64_t a = src.value;; ++a) {
-    if (!in_mem(a, 1)) return Error::make("bad path pointer", EFAULT);
-    const char c = static_cast<char>(fk(*this).mem[a - test::FakeKernel::kBase]);
-    if (c == '\0') return out;
-    out += c;
-    if (out.size() >= kPathMax) return Error::make("path too long", ENAMETOOLONG);
-  }
-}
-
-}  // namespace probesim::emu

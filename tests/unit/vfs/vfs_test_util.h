@@ -1,6 +1,7 @@
 // Test helpers for tests/unit/vfs: a temporary host tree to use as the guest root, a Vfs
-// fixture around it, and a fake syscall harness (FakeKernel) that defines the SyscallContext
-// accessors over a flat guest memory, so the sys_* handlers run without a Machine.
+// fixture around it, and a syscall harness (FakeKernel) that runs the sys_* handlers with a
+// real SyscallContext: a MachineState (no guest kernel, no engines) over the tree and one
+// Process, not scheduled, whose mm has 1 MiB of anonymous memory at kBase.
 #pragma once
 
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "emu/deterministic_rng.h"
+#include "emu/machine_state.h"
+#include "emu/process.h"
 #include "emu/syscalls/syscall.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/fd_table.h"
@@ -65,24 +68,35 @@ struct VfsFixture {
   int pid = 7;
 };
 
-// The fake syscall harness: a VfsFixture plus 1 MiB of guest memory at kBase.
-struct FakeKernel : VfsFixture {
+// The syscall harness. Handlers see the machine's Vfs (root = tree) and the process's fd table,
+// cwd and memory; fds / fs / vfs name the same objects for the tests.
+struct FakeKernel {
   static constexpr uint64_t kBase = 0x10000;
   static constexpr uint64_t kSize = 1 << 20;
 
   explicit FakeKernel(Arch a = Arch::X86_64);
+  ~FakeKernel();
   SyscallContext context();
   int64_t call(SyscallFn fn, std::initializer_list<uint64_t> args);
+  Caller caller() const;
+  std::string read_all(const std::string& path);           // open + read via the Vfs; "" on error
+  std::vector<std::string> names(const std::string& dir);  // listing without . and ..
 
   uint64_t alloc(uint64_t n);                 // zeroed guest memory (bump allocator)
   uint64_t put_string(const std::string& s);  // NUL-terminated copy in guest memory
+  void put(uint64_t addr, const void* data, uint64_t n);
   std::vector<uint8_t> get(uint64_t addr, uint64_t n) const;
   uint64_t get_u64(uint64_t addr) const;
   uint32_t get_u32(uint64_t addr) const;
   uint16_t get_u16(uint64_t addr) const;
 
+  HostTree tree;
   Arch arch;
-  std::vector<uint8_t> mem = std::vector<uint8_t>(kSize);
+  std::unique_ptr<MachineState> machine;
+  std::unique_ptr<Process> proc;
+  Vfs* vfs;
+  FdTable& fds;
+  FsStruct& fs;
   uint64_t brk = kBase;
 };
 
