@@ -110,9 +110,9 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
     c.set_reg(c.info().reg_sp, img.exec.sp.value);
     c.set_pc(img.exec.entry.value);
   }
-  uprobes_->uprobe_mmap_all(proc->mm());
   Process* raw = proc.get();
   procs_.emplace(pid, std::move(proc));
+  uprobes_->uprobe_mmap_all(raw->mm());  // a filter may look the process up by its mm now
   sched_.add(raw->main_task());
   return raw;
 }
@@ -221,6 +221,8 @@ void MachineState::finish_exec(Process& p, Task& t) {
   uprobes_->uprobe_clear_state(p.mm());  // the old mm dies
   uprobes_->uprobe_free_utask(probes::TaskId{static_cast<uint64_t>(t.tid())});
   p.replace_mm(std::move(pe.mm), std::move(cpu.value()), t);
+  p.exe_path = pe.exe_path;  // before the new image is offered to uprobe filters, as Linux
+  p.comm = pe.comm;
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {
@@ -234,8 +236,6 @@ void MachineState::finish_exec(Process& p, Task& t) {
     c.set_reg(c.info().reg_sp, pe.sp);
     c.set_pc(pe.entry);
   }
-  p.exe_path = pe.exe_path;
-  p.comm = pe.comm;
   p.fds().close_on_exec();
   for (KSigaction& sa : p.sigactions)
     if (sa.handler > 1) sa = KSigaction{};
