@@ -17,10 +17,17 @@ names, so kernel probes work as on Linux::
     m.kernel_call("kprobe_target", 3, 4)     # call a kernel function directly
     kp.hits, kp.nmissed, m.kernel.read("vfs_read", 4), m.kprobes.list()
 
+User-space probes go on an instruction of a file, in every process mapping it (they need no
+guest kernel)::
+
+    up = m.uprobes.register(prog, "main", handler=lambda regs: print(m.current_pid),
+                            filter=lambda mm: mm.pid == p.pid)   # or offset=0x1234
+    rp = m.uretprobes.register(prog, "fact", handler=lambda func, regs: print(regs.return_value))
+    p.mm.page_state(addr), m.find_inode(prog).uprobes, up.hits, rp.ret_hits
+
 Guest faults are values (``p.exit.fault``), never exceptions. probesim's own exceptions
-derive from :class:`probesim.Error`; a probe handler that raises stops the run, which raises
-:class:`probesim.ProbeHandlerError` (the original is ``__cause__``). uprobes
-(``m.uprobes``) are not in the machine yet.
+derive from :class:`probesim.Error`; a probe handler (or uprobe filter) that raises stops the
+run, which raises :class:`probesim.ProbeHandlerError` (the original is ``__cause__``).
 """
 
 from probesim._core import (
@@ -51,7 +58,14 @@ from probesim._core import (
     ProcessExit,
     PtRegs,
     Registers,
+    ReturnInstance,
     SchedEvent,
+    UPROBE_HANDLER_IGNORE,
+    UPROBE_HANDLER_REMOVE,
+    UprobeHandle,
+    UprobeInfo,
+    Uprobes,
+    Uretprobes,
     Vma,
 )
 
@@ -89,7 +103,14 @@ __all__ = [
     "ProcessExit",
     "PtRegs",
     "Registers",
+    "ReturnInstance",
     "SchedEvent",
+    "UPROBE_HANDLER_IGNORE",
+    "UPROBE_HANDLER_REMOVE",
+    "UprobeHandle",
+    "UprobeInfo",
+    "Uprobes",
+    "Uretprobes",
     "Vma",
     "__version__",
 ]

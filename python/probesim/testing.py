@@ -8,10 +8,12 @@ and write tests such as::
 
     def test_hello(machine, guest_program):
         writes = machine.kprobes.register("ksys_write")
+        mains = machine.uprobes.register(guest_program("hello"), "main", handler=lambda r: None)
         p = run_program(machine, [guest_program("hello"), "a"])
         assert_exit(p, 2)
         assert_stdout(p, "argv[1]=a")
         assert_probe_hits(writes, at_least=1)
+        assert_probe_hits(mains, 1)
 
 Fixtures:
   arch            each test runs once per architecture ("x86_64", "aarch64")
@@ -88,19 +90,23 @@ def assert_stdout(p: probesim.Process, contains: str | bytes) -> None:
         raise AssertionError(f"stdout does not contain {needle!r}\n{_describe(p)}")
 
 
-def assert_probe_hits(probe: probesim.KprobeHandle | probesim.KretprobeHandle,
-                      expected: int | None = None, *, at_least: int | None = None,
-                      nmissed: int | None = 0) -> None:
-    """Assert on a probe's counters: exactly `expected` hits and/or at least `at_least`, and
-    `nmissed` misses (default 0; None accepts any). The failure names the probe."""
+def assert_probe_hits(probe: probesim.KprobeHandle | probesim.KretprobeHandle
+                      | probesim.UprobeHandle, expected: int | None = None, *,
+                      at_least: int | None = None, nmissed: int | None = 0,
+                      ret_hits: int | None = None) -> None:
+    """Assert on a probe's counters: exactly `expected` hits and/or at least `at_least`,
+    `nmissed` misses (default 0; None accepts any; uprobes have none) and, for a uprobe
+    handle, `ret_hits` returns seen. The failure names the probe."""
     __tracebackhide__ = True
     problems = []
     if expected is not None and probe.hits != expected:
         problems.append(f"expected {expected} hits")
     if at_least is not None and probe.hits < at_least:
         problems.append(f"expected at least {at_least} hits")
-    if nmissed is not None and probe.nmissed != nmissed:
+    if nmissed is not None and getattr(probe, "nmissed", 0) != nmissed:
         problems.append(f"expected nmissed={nmissed}")
+    if ret_hits is not None and getattr(probe, "ret_hits", None) != ret_hits:
+        problems.append(f"expected {ret_hits} ret_hits")
     if problems:
         raise AssertionError(f"{'; '.join(problems)}: {probe!r}")
 

@@ -7,6 +7,7 @@
 #include "py_kprobes.h"
 #include "py_machine.h"
 #include "py_mm.h"
+#include "py_uprobes.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -60,14 +61,29 @@ void bind_probes(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
           "kretprobes", [](PyMachine& m) { return PyKretprobes{m.shared_from_this()}; },
           "Return probes: m.kretprobes.register('vfs_read', handler=f, entry=g).")
       .def_property_readonly(
-          "uprobes",
-          [](PyMachine&) -> py::object {
-            PyErr_SetString(PyExc_NotImplementedError,
-                            "Machine.uprobes: the Python binding of uprobes is not written yet "
-                            "(the engine is probes/uprobes/); it will register like m.kprobes");
-            throw py::error_already_set();
+          "uprobes", [](PyMachine& m) { return PyUprobes{m.shared_from_this()}; },
+          "User-space probes: m.uprobes.register(path, 'main', handler=f, filter=g). They need "
+          "no guest kernel.")
+      .def_property_readonly(
+          "uretprobes", [](PyMachine& m) { return PyUretprobes{m.shared_from_this()}; },
+          "User-space return probes: m.uretprobes.register(path, 'main', handler=f).")
+      .def_property_readonly(
+          "current_pid",
+          [](PyMachine& m) -> std::optional<int> {
+            emu::Task* t = m.handler_state("current_pid").current_task();
+            if (!t) return std::nullopt;
+            return t->proc().pid();
           },
-          "User-space probes: not available yet (raises NotImplementedError).");
+          "In a probe handler: the pid of the process whose task hit the probe (Linux's "
+          "current->tgid). None outside handlers and in Machine.kernel_call.")
+      .def_property_readonly(
+          "current_tid",
+          [](PyMachine& m) -> std::optional<int> {
+            emu::Task* t = m.handler_state("current_tid").current_task();
+            if (!t) return std::nullopt;
+            return t->tid();
+          },
+          "In a probe handler: the thread id of the task that hit the probe (current->pid).");
 }
 
 // close() and the context manager (with Machine(...) as m: ... closes it).
@@ -144,9 +160,11 @@ void bind_queries(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
       .def_property_readonly("inodes", &PyMachine::inodes, "Every cached inode, by inode number.")
       .def("find_inode", &PyMachine::find_inode, "path"_a,
            "The cached inode named `path` (symlinks resolved, as Inode.name), or None.")
-      .def("disassemble", &PyMachine::disassemble, "pid"_a, "addr"_a, "count"_a = 16,
+      .def("disassemble", &PyMachine::disassemble, "pid"_a, "addr"_a, "count"_a = 16, py::kw_only(),
+           "original"_a = false,
            "Disassemble up to `count` instructions at addr in process pid's memory (Capstone). "
-           "Stops early at bytes that do not decode or at the end of the mapping.");
+           "Stops early at bytes that do not decode or at the end of the mapping. "
+           "original=True shows the instructions under uprobe breakpoints (Mm.read_original).");
 }
 
 void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {

@@ -12,20 +12,25 @@
 #include "py_process.h"
 #include "py_pt_regs.h"
 #include "py_registers.h"
+#include "py_uprobes.h"
 #include "views.h"
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "probesim's compiled core: Machine, Process, Mm, Inode, Kernel, kprobes and friends.";
+  m.doc() =
+      "probesim's compiled core: Machine, Process, Mm, Inode, Kernel, kprobes, uprobes and "
+      "friends.";
   using namespace probesim::python;
   bind_errors(m);
   bind_views(m);
   bind_registers(m);
   bind_mm(m);
+  bind_uprobe_views(m);
   bind_inode(m);
   bind_process(m);
   bind_insn(m);
   bind_pt_regs(m);
   bind_kernel(m);
   bind_kprobes(m);
+  bind_uprobes(m);
   bind_machine(m);
 }

@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "errors.h"
 #include "py_machine.h"
+#include "py_uprobes.h"
 #include "views.h"
 
 namespace py = pybind11;
@@ -73,6 +74,9 @@ void bind_inode(py::module_& m) {
           "i_mmap", &i_mmap,
           "The i_mmap interval tree: every VMA mapping this file, in tree order, "
           "with interval, subtree_last, depth and color.")
+      .def_property_readonly("uprobes", &inode_uprobes,
+                             "The uprobes on this file (UprobeInfo), by offset: hits, consumers, "
+                             "the original instruction and its XOL slot contents.")
       .def("page_mapcount", &page_mapcount, "index"_a,
            "How many VMAs map page-cache page `index` itself (not a private copy).")
       .def("page_uptodate", &page_uptodate, "index"_a, "True if page `index` is in the page cache.")

@@ -108,7 +108,13 @@ PyProcess PyMachine::spawn(const py::object& argv, const py::object& env,
   std::vector<std::string> args = to_argv(argv);
   std::vector<std::string> envp = to_envp(env);
   std::string dir = path_string(cwd, "cwd");
-  int pid = unwrap<BadProgram>(m.spawn(args, envp, Stdio::Capture, std::string(stdin_data), dir));
+  int pid;
+  {
+    // spawn offers the new mm to uprobe filters (Python callbacks): they run as in a run.
+    RunningScope scope(*this, /*emulating=*/false);
+    pid = unwrap<BadProgram>(m.spawn(args, envp, Stdio::Capture, std::string(stdin_data), dir));
+  }
+  raise_pending();  // a filter that raised (the process exists)
   return PyProcess{shared_from_this(), pid};
 }
 
@@ -163,7 +169,7 @@ void PyMachine::call_python(const char* what, F&& f) noexcept {
 void PyMachine::raise_pending() {
   if (!pending_) return;
   py::error_already_set e = std::move(*pending_);
-  std::optional<PendingProbe> probe = std::move(pending_probe_);
+  std::optional<CallbackName> probe = std::move(pending_probe_);
   pending_.reset();
   pending_probe_.reset();
   if (!probe) throw e;
@@ -191,7 +197,7 @@ std::vector<PyProcess> PyMachine::processes() {
 }
 
 PyProcess PyMachine::process(int pid) {
-  if (!state("process").process(pid))
+  if (!handler_state("process").process(pid))
     throw BadArgument("no process with pid " + std::to_string(pid));
   return PyProcess{shared_from_this(), pid};
 }
@@ -241,7 +247,8 @@ std::optional<PyInode> PyMachine::find_inode(const std::string& name) {
   return std::nullopt;
 }
 
-std::vector<Insn> PyMachine::disassemble(int pid, const py::int_& addr_obj, size_t count) {
+std::vector<Insn> PyMachine::disassemble(int pid, const py::int_& addr_obj, size_t count,
+                                         bool original) {
   emu::Process* p = state("disassemble").process(pid);
   if (!p) throw BadArgument("disassemble: no process with pid " + std::to_string(pid));
   uint64_t addr = to_u64(addr_obj, "addr");
@@ -253,6 +260,10 @@ std::vector<Insn> PyMachine::disassemble(int pid, const py::int_& addr_obj, size
                       std::to_string(pid));
   uint64_t want = std::min<uint64_t>(count * disasm_.max_insn_len(), v->vm_end.value - addr);
   std::vector<uint8_t> code = peek_prefix(p->mm(), addr, want);
+  if (original && !code.empty()) {  // the bytes were readable just now: so they still are
+    bool read = machine_->state().uprobes().read_original(p->mm(), GuestAddr{addr}, code);
+    PROBESIM_ASSERT(read);
+  }
   return disasm_.disassemble(addr, code, count);
 }
 

@@ -3,16 +3,22 @@
 // Threading contract: every method runs with the GIL held. run() and kernel_call() release the
 // GIL while the machine emulates and set running_ meanwhile; any query made then (from a
 // callback on the emulation thread or from another Python thread) raises probesim.Error
-// instead of touching state the emulation thread owns. The exception: inside a probe handler,
-// on the emulation thread (in_handler_here()), kernel reads and nested kernel_calls are
-// allowed; registering, unregistering, enabling or disabling probes never is (probe_manager()).
+// instead of touching state the emulation thread owns. The exception: inside a probe handler
+// or uprobe filter, on the emulation thread (in_handler_here()), read-only queries made
+// through handler_state() (kernel reads, processes, Mm reads, current_pid) and nested
+// kernel_calls (handlers only) are allowed; registering, unregistering, enabling or disabling
+// probes never is (probe_manager(), uprobe_state()).
 // Python is entered from emulation only through two trampolines: call_python() (strace) and
-// call_handler() (probe handlers, the one path every probe takes). Both take the GIL; a Python
-// exception becomes the pending exception that run()/kernel_call() raise afterwards (a probe
-// handler's as ProbeHandlerError naming the probe, after stop_current() ended the run at the
-// next preemptible point; the handler counts as returning 0). The machine stays consistent:
-// no exception unwinds through emulation. Ctrl-C is polled between quanta (should_stop) and
-// surfaces the same way, as KeyboardInterrupt.
+// trampoline() (every probe callback: kprobe/kretprobe handlers, uprobe handlers,
+// ret_handlers and filters). Both take the GIL; a Python exception becomes the pending
+// exception that run()/kernel_call() raise afterwards (a probe callback's as
+// ProbeHandlerError naming the probe, after stop_current() ended the run at the next
+// preemptible point; a handler counts as returning 0, a filter as wanting the mm). The
+// machine stays consistent: no exception unwinds through emulation. Ctrl-C is polled between
+// quanta (should_stop) and surfaces the same way, as KeyboardInterrupt.
+// uprobe filters also run inside uprobe (un)registration, apply and spawn: those run in a
+// RunningScope that does not emulate (queries from the filter work, mutations raise) and
+// raise a filter's exception when the operation is over.
 //
 // Ownership: held by shared_ptr; every Process/Mm/Registers/Inode/Kernel view keeps its
 // machine alive (probe handles only hold a weak_ptr). The machine owns the C++ Machine, the
@@ -32,11 +38,13 @@
 
 #include "disassembler.h"
 #include "emu/machine_state.h"
+#include "probe_callback.h"
 #include "probe_record.h"
 #include "probes/kprobe_manager.h"
 #include "probesim/machine.h"
 #include "py_inode.h"
 #include "py_process.h"
+#include "uprobe_record.h"
 
 namespace probesim::python {
 
@@ -77,7 +85,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   std::optional<PyInode> find_inode(const std::string& name);
   std::vector<SchedEvent> schedule_log() { return machine("schedule_log").schedule_log(); }
   std::vector<int> blocked_tids() { return machine("blocked_tids").blocked_tids(); }
-  std::vector<Insn> disassemble(int pid, const pybind11::int_& addr, size_t count);
+  std::vector<Insn> disassemble(int pid, const pybind11::int_& addr, size_t count, bool original);
   std::string repr() const;
 
   // ---- guest kernel and probes (py_machine_probes.cc)
@@ -94,6 +102,20 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void set_probe_enabled(ProbeRecord& rec, bool enabled);
   const std::vector<std::shared_ptr<ProbeRecord>>& probes() const { return probes_; }
   std::shared_ptr<ProbeRecord> record_of(const probes::Kprobe* kp) const;
+
+  // ---- uprobes (py_machine_uprobes.cc)
+  // The machine's state for a uprobe mutation named `what`: raises Error while running and
+  // inside a handler or filter.
+  emu::MachineState& uprobe_state(const char* what);
+  // Resolves rec's path (and `symbol[+off]`, when symbol is set) to (inode, offset), wires its
+  // callbacks and registers it. BadProbe (Linux errno) if refused; ProbeHandlerError if a
+  // filter raised meanwhile (the registration is then undone).
+  void register_uprobe(const std::shared_ptr<UprobeRecord>& rec, const std::string* symbol);
+  void unregister_uprobe(UprobeRecord& rec);
+  // uprobe_apply after a filter change: arm where a filter now wants it, disarm where none does.
+  void apply_uprobe(UprobeRecord& rec);
+  const std::vector<std::shared_ptr<UprobeRecord>>& uprobe_records() const { return uprobes_; }
+  std::shared_ptr<UprobeRecord> uprobe_record_of(uint64_t consumer_id) const;
   // Unregisters every probe and drops every Python callable (strace too); stays usable.
   void close();
   // Garbage collection of the Machine object: visit / drop the Python objects held here.
@@ -105,45 +127,51 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   bool should_stop();  // emulation thread, between quanta
   template <class F>
   void call_python(const char* what, F&& f) noexcept;
-  // The single trampoline of probe handlers: GIL, views, errors (see the header comment).
+  // The single trampoline of probe callbacks: GIL, in-handler depth, errors (see the header
+  // comment). Returns cb.invoke(), or if_raised when it raised (or an earlier one did).
+  int trampoline(ProbeCallback& cb, int if_raised) noexcept;
+  void callback_raised(const ProbeCallback& cb, pybind11::error_already_set e);
   int call_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
                    probes::KretprobeInstance* ri) noexcept;
-  int invoke_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
-                     probes::KretprobeInstance* ri);
-  void handler_raised(ProbeRecord& rec, HandlerSlot slot, pybind11::error_already_set e);
   void wire_handlers(ProbeRecord& rec);
   void release_probes() noexcept;
   void raise_pending();
+  // uprobes (py_machine_uprobes.cc)
+  void wire_uprobe(UprobeRecord& rec);
+  bool call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcept;
+  void release_uprobes() noexcept;
 
   std::unique_ptr<Machine> machine_;
   Options options_;
   Disassembler disasm_;
   bool running_ = false;
+  bool emulating_ = false;      // running_ in run()/kernel_call() (not a uprobe mutation)
   std::thread::id emu_thread_;  // the thread inside run()/kernel_call() while running_
   int in_handler_ = 0;          // probe handlers in progress (on emu_thread_)
   // The first Python exception raised during run() (callback, handler or Ctrl-C). Written
   // only on the emulation thread while running_, read by run() after emulation returned.
   std::optional<pybind11::error_already_set> pending_;
-  struct PendingProbe {
-    std::string text;  // "kprobe 'vfs_read' (vfs_read+0x0) pre handler"
-    std::string probe, handler;
-  };
-  std::optional<PendingProbe> pending_probe_;  // set when pending_ came from a probe handler
+  // Set when pending_ came from a probe callback: "kprobe 'vfs_read' (vfs_read+0x0) pre handler".
+  std::optional<CallbackName> pending_probe_;
   pybind11::object strace_;
   // Registered probes, in registration order (mutated only with the GIL, never running).
   std::vector<std::shared_ptr<ProbeRecord>> probes_;
+  std::vector<std::shared_ptr<UprobeRecord>> uprobes_;  // the same, for uprobe consumers
 };
 
-// Marks the machine busy for the duration of run() / kernel_call(); the pending exception
-// slot is emptied on the way out whatever happened (they raise it first when it is set).
+// Marks the machine busy for the duration of run() / kernel_call() (emulating) or of a uprobe
+// mutation that may call filters (not emulating: no stop_current). The pending exception
+// slot is emptied on the way out whatever happened (callers raise it first when it is set).
 class RunningScope {
  public:
-  explicit RunningScope(PyMachine& m) : m_(m) {
+  explicit RunningScope(PyMachine& m, bool emulating = true) : m_(m) {
     m_.running_ = true;
+    m_.emulating_ = emulating;
     m_.emu_thread_ = std::this_thread::get_id();
   }
   ~RunningScope() {
     m_.running_ = false;
+    m_.emulating_ = false;
     m_.emu_thread_ = std::thread::id();
     m_.pending_.reset();
     m_.pending_probe_.reset();

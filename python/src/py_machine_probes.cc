@@ -30,12 +30,26 @@ int handler_verdict(const py::object& result, const ProbeRecord& rec, HandlerSlo
                        std::string(py::str(result.get_type().attr("__name__"))));
 }
 
+// Inside a catch block: the Python exception pybind11 would raise for the current C++ one
+// (its registered translators, module-local first, as its function dispatcher does).
+void set_python_error() {
+  if (py::detail::apply_exception_translators(
+          py::detail::get_local_internals().registered_exception_translators))
+    return;
+  if (py::detail::apply_exception_translators(
+          py::detail::get_internals().registered_exception_translators))
+    return;
+  PyErr_SetString(PyExc_RuntimeError, "a probe callback raised an unknown C++ exception");
+}
+
 }  // namespace
 
 uint64_t PyMachine::kernel_call(const std::string& fn, const py::args& args) {
   std::vector<uint64_t> values;
   for (py::handle a : args) values.push_back(to_word(a, "kernel_call argument"));
   std::string what = "kernel_call(" + fn + ")";
+  if (running_ && !emulating_)
+    throw Error(what + ": not from a uprobe filter (a uprobe registration is in progress)");
   if (in_handler_here())  // nested in a handler: the GIL stays held, probes hit are missed
     return unwrap_errno<KernelCallError>(machine_->kernel_call(fn, values), what);
   Machine& m = machine("kernel_call");
@@ -147,6 +161,7 @@ void PyMachine::close() {
 }
 
 void PyMachine::release_probes() noexcept {
+  release_uprobes();
   std::vector<py::object> dropped;  // destroyed after the bookkeeping is consistent
   probes::KprobeManager* k = machine_ ? machine_->state().kprobes() : nullptr;
   for (const auto& rec : probes_) {
@@ -169,50 +184,76 @@ int PyMachine::traverse(visitproc visit, void* arg) const {
   Py_VISIT(strace_.ptr());
   for (const auto& rec : probes_)
     for (const py::object& h : rec->handlers) Py_VISIT(h.ptr());
+  for (const auto& rec : uprobes_) {
+    Py_VISIT(rec->handler.ptr());
+    Py_VISIT(rec->ret_handler.ptr());
+    Py_VISIT(rec->filter.ptr());
+  }
   return 0;
 }
 
-// The single trampoline of probe handlers. Runs on the emulation thread inside a probe hit,
-// GIL released by run()/kernel_call() (or held, in a nested kernel_call). Never throws.
+namespace {
+
+// A kprobe pre/post or kretprobe entry/return handler, as one trampoline call.
+class KprobeCallback final : public ProbeCallback {
+ public:
+  KprobeCallback(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
+                 probes::KretprobeInstance* ri)
+      : rec_(rec), slot_(slot), regs_(regs), ri_(ri) {}
+  int invoke() override {
+    py::object fn = rec_.handlers[slot_index(slot_)];
+    if (!fn) return 0;
+    HandlerViews views(regs_, ri_);
+    py::object result = ri_ ? fn(views.instance(), views.regs()) : fn(views.regs());
+    views.finish();
+    if (slot_ == HandlerSlot::Second) return 0;  // post / return handlers: ignored (Linux)
+    return handler_verdict(result, rec_, slot_);
+  }
+  CallbackName describe() const override {
+    return {std::string(rec_.kind_name()) + " '" + rec_.name + "' (" + rec_.where + ") " +
+                std::string(rec_.handler_text(slot_)),
+            rec_.name, std::string(rec_.handler_name(slot_))};
+  }
+
+ private:
+  ProbeRecord& rec_;
+  HandlerSlot slot_;
+  probes::Regs& regs_;
+  probes::KretprobeInstance* ri_;
+};
+
+}  // namespace
+
 int PyMachine::call_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
                             probes::KretprobeInstance* ri) noexcept {
-  if (pending_) return 0;  // a handler already raised: stay neutral until the run stops
+  KprobeCallback cb(rec, slot, regs, ri);
+  return trampoline(cb, 0);
+}
+
+// The single trampoline of probe callbacks. Runs on the emulation thread inside a probe hit
+// (GIL released by run()/kernel_call(), or held in a nested kernel_call), or inside a uprobe
+// mutation that consults filters (GIL held). Never throws.
+int PyMachine::trampoline(ProbeCallback& cb, int if_raised) noexcept {
+  if (pending_) return if_raised;  // a callback already raised: stay neutral until it surfaces
   py::gil_scoped_acquire gil;
   ++in_handler_;
-  int verdict = 0;
+  int verdict = if_raised;
   try {
-    verdict = invoke_handler(rec, slot, regs, ri);
+    verdict = cb.invoke();
   } catch (py::error_already_set& e) {
-    handler_raised(rec, slot, std::move(e));
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-    handler_raised(rec, slot, py::error_already_set());
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-    handler_raised(rec, slot, py::error_already_set());
+    callback_raised(cb, std::move(e));
+  } catch (...) {  // a C++ exception (probesim.Error from a query, TypeError, ...)
+    set_python_error();
+    callback_raised(cb, py::error_already_set());
   }
   --in_handler_;
   return verdict;
 }
 
-int PyMachine::invoke_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
-                              probes::KretprobeInstance* ri) {
-  py::object fn = rec.handlers[slot_index(slot)];
-  if (!fn) return 0;
-  HandlerViews views(regs, ri);
-  py::object result = ri ? fn(views.instance(), views.regs()) : fn(views.regs());
-  views.finish();
-  if (slot == HandlerSlot::Second) return 0;  // post / return handlers: ignored (Linux)
-  return handler_verdict(result, rec, slot);
-}
-
-void PyMachine::handler_raised(ProbeRecord& rec, HandlerSlot slot, py::error_already_set e) {
-  std::string handler(rec.handler_name(slot));
-  pending_probe_ = PendingProbe{std::string(rec.kind_name()) + " '" + rec.name + "' (" + rec.where +
-                                    ") " + std::string(rec.handler_text(slot)),
-                                rec.name, handler};
+void PyMachine::callback_raised(const ProbeCallback& cb, py::error_already_set e) {
+  pending_probe_ = cb.describe();
   pending_.emplace(std::move(e));
-  machine_->state().stop_current();
+  if (emulating_) machine_->state().stop_current();
 }
 
 }  // namespace probesim::python

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <span>
 
 #include "convert.h"
 #include "errors.h"
 #include "mmu/inode.h"
 #include "mmu/vm_flags.h"
+#include "probesim/assert.h"
 #include "py_machine.h"
 #include "views.h"
 
@@ -25,21 +27,21 @@ std::string range_text(uint64_t addr, uint64_t n, int pid) {
 }
 
 std::vector<VmaView> vmas(const PyMm& mm) {
-  emu::Process& p = mm.proc.get("Mm.vmas");
+  emu::Process& p = mm.proc.view("Mm.vmas");
   std::vector<VmaView> out;
   for (const mmu::Vma* v : p.mm().vmas()) out.push_back(make_vma_view(*v, p.pid()));
   return out;
 }
 
 std::optional<VmaView> vma_at(const PyMm& mm, const py::int_& addr) {
-  emu::Process& p = mm.proc.get("Mm.vma_at");
+  emu::Process& p = mm.proc.view("Mm.vma_at");
   const mmu::Vma* v = p.mm().vma_at(GuestAddr{to_u64(addr, "addr")});
   if (!v) return std::nullopt;
   return make_vma_view(*v, p.pid());
 }
 
 py::bytes read(const PyMm& mm, const py::int_& addr_obj, const py::int_& n_obj) {
-  emu::Process& p = mm.proc.get("Mm.read");
+  emu::Process& p = mm.proc.view("Mm.read");
   uint64_t addr = to_u64(addr_obj, "addr");
   uint64_t n = to_u64(n_obj, "n");
   if (n > kMaxAccess) throw BadArgument("Mm.read: at most 64 MiB per call");
@@ -89,7 +91,7 @@ void write(const PyMm& mm, const py::int_& addr_obj, const py::buffer& data) {
 }
 
 PageInfo page_info(const PyMm& mm, const py::int_& addr_obj) {
-  emu::Process& p = mm.proc.get("Mm.page_info");
+  emu::Process& p = mm.proc.view("Mm.page_info");
   uint64_t addr = to_u64(addr_obj, "addr");
   const mmu::Vma* v = p.mm().vma_at(GuestAddr{addr});
   if (!v)
@@ -98,10 +100,56 @@ PageInfo page_info(const PyMm& mm, const py::int_& addr_obj) {
   return make_page_info(*v, addr, p.pid());
 }
 
+py::bytes read_original(const PyMm& mm, const py::int_& addr_obj, const py::int_& n_obj) {
+  emu::Process& p = mm.proc.view("Mm.read_original");
+  uint64_t addr = to_u64(addr_obj, "addr");
+  uint64_t n = to_u64(n_obj, "n");
+  if (n > kMaxAccess) throw BadArgument("Mm.read_original: at most 64 MiB per call");
+  std::string buf(n, '\0');
+  auto out = std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), n);
+  if (!mm.proc.machine->handler_state("Mm.read_original")
+           .uprobes()
+           .read_original(p.mm(), GuestAddr{addr}, out))
+    throw BadArgument("Mm.read_original: " + range_text(addr, n, p.pid()) + " is not all mapped");
+  return py::bytes(buf);
+}
+
+struct PageStateName {
+  mmu::PageState state;
+  const char* name;
+};
+constexpr PageStateName kPageStates[] = {
+    {mmu::PageState::Unmapped, "unmapped"},        {mmu::PageState::Anonymous, "anonymous"},
+    {mmu::PageState::PageCache, "page-cache"},     {mmu::PageState::ReplacedPage, "replaced"},
+    {mmu::PageState::PrivateCopy, "private-copy"},
+};
+
+std::string page_state(const PyMm& mm, const py::int_& addr) {
+  mmu::PageState st =
+      mm.proc.view("Mm.page_state").mm().page_state(GuestAddr{to_u64(addr, "addr")});
+  for (const PageStateName& n : kPageStates)
+    if (n.state == st) return n.name;
+  PROBESIM_ASSERT(false);  // every PageState has a name in kPageStates
+  return {};
+}
+
+std::optional<uint64_t> xol_vaddr(const PyMm& mm) {
+  emu::Process& p = mm.proc.view("Mm.xol_vaddr");
+  auto v = mm.proc.machine->handler_state("Mm.xol_vaddr").uprobes().xol_vaddr(p.mm());
+  if (!v) return std::nullopt;
+  return v->value;
+}
+
+bool has_uprobes(const PyMm& mm) {
+  emu::Process& p = mm.proc.view("Mm.has_uprobes");
+  return mm.proc.machine->handler_state("Mm.has_uprobes").uprobes().mm_flags(p.mm()).has_uprobes;
+}
+
 py::dict mm_stats(const PyMm& mm) {
-  const mmu::Mm::Stats& s = mm.proc.get("Mm.stats").mm().stats();
+  const mmu::Mm::Stats& s = mm.proc.view("Mm.stats").mm().stats();
   return py::dict("private_copies"_a = s.private_copies, "merges"_a = s.merges,
-                  "splits"_a = s.splits);
+                  "splits"_a = s.splits, "replaced_pages"_a = s.replaced_pages,
+                  "dropped_pages"_a = s.dropped_pages);
 }
 
 }  // namespace
@@ -136,17 +184,31 @@ void bind_mm(py::module_& m) {
       .def("write", &write, "addr"_a, "data"_a,
            "Write bytes at addr, as a debugger does (ignores protections). Writing a private "
            "file mapping first gives this mm a private copy (COW); the page cache stays intact.")
+      .def("read_original", &read_original, "addr"_a, "n"_a,
+           "As read(), with the original instruction bytes under uprobe breakpoints (what the "
+           "program's file holds there).")
       .def("page_info", &page_info, "addr"_a,
            "Where the page holding addr lives: 'page-cache frame', 'private copy' or 'anonymous'.")
+      .def("page_state", &page_state, "addr"_a,
+           "What backs the page holding addr: 'page-cache' (the file's frame, shared with every "
+           "process mapping it), 'replaced' (this process's own copy of that one page: a uprobe "
+           "breakpoint is or was there), 'private-copy' (the whole mapping was copied: written "
+           "or writable), 'anonymous' or 'unmapped'.")
+      .def_property_readonly("xol_vaddr", &xol_vaddr,
+                             "Start of the [uprobes] XOL area (created at the first uprobe hit "
+                             "that steps out of line, or a uretprobe), or None.")
+      .def_property_readonly("has_uprobes", &has_uprobes,
+                             "MMF_HAS_UPROBES: a uprobe breakpoint may be installed here.")
       .def_property_readonly(
           "start_brk",
-          [](const PyMm& mm) { return mm.proc.get("Mm.start_brk").mm().start_brk().value; },
+          [](const PyMm& mm) { return mm.proc.view("Mm.start_brk").mm().start_brk().value; },
           "Start of the heap (brk area).")
       .def_property_readonly(
-          "brk", [](const PyMm& mm) { return mm.proc.get("Mm.brk").mm().cur_brk().value; },
+          "brk", [](const PyMm& mm) { return mm.proc.view("Mm.brk").mm().cur_brk().value; },
           "Current program break.")
       .def_property_readonly("stats", &mm_stats,
-                             "Counters of the model: private_copies, merges, splits.")
+                             "Counters of the model: private_copies, merges, splits, "
+                             "replaced_pages and dropped_pages (uprobes' single-page copies).")
       .def("__repr__", [](const PyMm& mm) {
         return "<probesim.Mm of pid " + std::to_string(mm.proc.pid) + ">";
       });

@@ -1,7 +1,9 @@
 // PyMm: probesim.Mm, a handle on one process's address space (the model, not Unicorn):
 // VMAs, privileged reads and writes (the debugger's view: protections are ignored, mappings
-// are required), and where each page's bytes live (page cache or a private copy).
-// Once probes exist, read() returns the original bytes under breakpoints.
+// are required), and where each page's bytes live (page cache, a uprobe's replaced page, a
+// private copy). read() shows memory as it is (uprobe breakpoints included, as
+// /proc/pid/mem); read_original() shows the bytes under them. Read-only queries also work
+// inside probe handlers and uprobe filters; write() does not.
 #pragma once
 
 #include <pybind11/pybind11.h>

@@ -18,6 +18,12 @@ emu::Process& PyProcess::get(const char* what) const {
   return *p;
 }
 
+emu::Process& PyProcess::view(const char* what) const {
+  emu::Process* p = machine->handler_state(what).process(pid);
+  PROBESIM_ASSERT(p != nullptr);
+  return *p;
+}
+
 std::optional<ProcessExit> PyProcess::exit() const {
   return machine->machine("Process.exit").exit_of(pid);
 }
@@ -46,12 +52,12 @@ std::string repr(const PyProcess& p) {
 void bind_identity(py::class_<PyProcess>& c) {
   c.def_readonly("pid", &PyProcess::pid, "Process id (deterministic: 100, 101, ...).")
       .def_property_readonly(
-          "ppid", [](const PyProcess& p) { return p.get("Process.ppid").ppid(); }, "Parent's pid.")
+          "ppid", [](const PyProcess& p) { return p.view("Process.ppid").ppid(); }, "Parent's pid.")
       .def_property_readonly(
-          "comm", [](const PyProcess& p) { return p.get("Process.comm").comm; },
+          "comm", [](const PyProcess& p) { return p.view("Process.comm").comm; },
           "Command name (basename of argv[0], 15 chars at most).")
       .def_property_readonly(
-          "exe", [](const PyProcess& p) { return p.get("Process.exe").exe_path; },
+          "exe", [](const PyProcess& p) { return p.view("Process.exe").exe_path; },
           "Guest path of the executable, symlinks resolved.")
       .def_property_readonly(
           "instructions",

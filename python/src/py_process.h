@@ -20,6 +20,8 @@ struct PyProcess {
   int pid = 0;
 
   emu::Process& get(const char* what) const;
+  // As get(), for read-only queries: also allowed inside a probe handler or uprobe filter.
+  emu::Process& view(const char* what) const;
   std::optional<ProcessExit> exit() const;
   // exit code as subprocess.Popen.returncode: the status, or -signo when killed by a signal.
   std::optional<int> exit_code() const;

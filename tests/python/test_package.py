@@ -13,6 +13,14 @@ def public(names):
     return {n for n in names if not n.startswith("_")}
 
 
+def core_classes():
+    return {n for n in public(dir(_core)) if isinstance(getattr(_core, n), type)}
+
+
+def core_constants():
+    return public(dir(_core)) - core_classes()
+
+
 def stub_classes():
     tree = ast.parse(STUB.read_text())
     classes = {}
@@ -40,7 +48,16 @@ def test_exceptions_form_one_hierarchy():
 def test_the_stub_is_installed_and_declares_exactly_the_modules_classes():
     assert STUB.is_file() and STUB.with_name("py.typed").is_file()
     stub = stub_classes()
-    assert set(stub) == public(dir(_core))
+    assert set(stub) == core_classes()
+
+
+def test_the_stub_declares_the_modules_constants():
+    tree = ast.parse(STUB.read_text())
+    annotated = {node.target.id for node in tree.body
+                 if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+    assert core_constants() == {"UPROBE_HANDLER_REMOVE", "UPROBE_HANDLER_IGNORE"}
+    assert core_constants() <= annotated
+    assert (probesim.UPROBE_HANDLER_REMOVE, probesim.UPROBE_HANDLER_IGNORE) == (1, 2)  # Linux
 
 
 def test_the_stub_declares_exactly_each_classes_public_members():
@@ -55,7 +72,7 @@ def test_the_stub_declares_exactly_each_classes_public_members():
 
 
 def test_every_class_and_member_has_a_docstring():
-    for name in public(dir(_core)):
+    for name in core_classes():
         cls = getattr(_core, name)
         assert (cls.__doc__ or "").strip(), name
         for member_name in public(dir(cls)) - public(dir(BaseException)):
@@ -69,13 +86,3 @@ def test_every_class_and_member_has_a_docstring():
 def test_the_exceptions_of_probes_and_kernel_calls_are_probesim_errors():
     for cls in (probesim.BadProbe, probesim.KernelCallError, probesim.ProbeHandlerError):
         assert issubclass(cls, probesim.Error)
-
-
-def test_uprobes_have_a_slot_that_says_they_are_not_bound_yet():
-    m = probesim.Machine("x86_64")
-    try:
-        m.uprobes
-    except NotImplementedError as e:
-        assert "uprobes" in str(e)
-    else:
-        raise AssertionError("Machine.uprobes should raise NotImplementedError until bound")

@@ -56,3 +56,13 @@ def test_a_missing_guest_skips_or_fails_when_guests_are_required(tmp_path, monke
     (tmp_path / "x86_64-musl").mkdir()
     (tmp_path / "x86_64-musl" / "hello").write_bytes(b"")
     assert find_guest_program(tmp_path, "x86_64", "hello", "x86_64-musl").name == "hello"
+
+
+def test_assert_probe_hits_takes_uprobe_handles(machine, guest_program):
+    prog = guest_program("uprobed")
+    rp = machine.uretprobes.register(prog, "fact", lambda func, regs: None, name="fact")
+    p = run_program(machine, [prog, "recurse"])
+    assert_exit(p, 0)
+    assert_probe_hits(rp, 0, ret_hits=6)
+    with pytest.raises(AssertionError, match="expected 5 ret_hits: <UprobeHandle uretprobe 'fact'"):
+        assert_probe_hits(rp, ret_hits=5)

@@ -1,0 +1,28 @@
+// ProbeCallback: one call into Python made by a probe engine (a kprobe/kretprobe handler, a
+// uprobe handler, ret_handler or filter), run by PyMachine's single trampoline
+// (PyMachine::trampoline), which owns the GIL, the in-handler bookkeeping and the error path.
+// Implementations live on the C++ stack of the hit for the duration of one call.
+#pragma once
+
+#include <string>
+
+namespace probesim::python {
+
+// Who raised, for ProbeHandlerError: text "uprobe 'x' (/bin/p:0x1040) handler", the probe's
+// name and the handler keyword ("pre", "handler", "ret_handler", "filter", ...).
+struct CallbackName {
+  std::string text;
+  std::string probe;
+  std::string handler;
+};
+
+class ProbeCallback {
+ public:
+  virtual ~ProbeCallback() = default;
+  // Calls Python (the GIL is held) and returns the engine's verdict; may throw.
+  virtual int invoke() = 0;
+  // Names the callback in the error raised when invoke() threw (called only then).
+  virtual CallbackName describe() const = 0;
+};
+
+}  // namespace probesim::python

@@ -1,0 +1,246 @@
+// PyMachine's uprobe half: registration bookkeeping of UprobeRecords (target resolution,
+// register / unregister / apply, release on close), and the callbacks the uprobes engine calls
+// (handler, ret_handler, filter), each one trip through the single trampoline.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "errors.h"
+#include "loader/elf_file.h"
+#include "probes/uprobes/uprobe_target.h"
+#include "py_machine.h"
+#include "py_mm.h"
+#include "py_pt_regs.h"
+#include "views.h"
+
+namespace py = pybind11;
+
+namespace probesim::python {
+
+std::string UprobeRecord::where() const {
+  return path + ":" + hex_addr(offset);
+}
+
+namespace {
+
+// A handler's verdict: None or 0, UPROBE_HANDLER_REMOVE (1) or UPROBE_HANDLER_IGNORE (2).
+int uprobe_verdict(const py::object& result, const UprobeRecord& rec) {
+  if (result.is_none()) return 0;
+  if (py::isinstance<py::int_>(result) && !py::isinstance<py::bool_>(result)) {
+    auto v = result.cast<py::int_>();
+    for (int ok : {0, probes::UPROBE_HANDLER_REMOVE, probes::UPROBE_HANDLER_IGNORE})
+      if (v.equal(py::int_(ok))) return ok;
+  }
+  throw py::value_error(std::string(rec.kind_name()) + " '" + rec.name +
+                        "': the handler must return None, 0, UPROBE_HANDLER_REMOVE (1) or "
+                        "UPROBE_HANDLER_IGNORE (2), got " +
+                        std::string(py::repr(result)));
+}
+
+CallbackName name_of(const UprobeRecord& rec, const char* handler) {
+  return {std::string(rec.kind_name()) + " '" + rec.name + "' (" + rec.where() + ") " + handler,
+          rec.name, handler};
+}
+
+// handler(regs) at the breakpoint (regs.ip = the probe address).
+class HandlerCall final : public ProbeCallback {
+ public:
+  HandlerCall(UprobeRecord& rec, probes::Regs& regs) : rec_(rec), regs_(regs) {}
+  int invoke() override {
+    if (!rec_.handler) return 0;
+    HandlerViews views(regs_, nullptr);
+    py::object result = rec_.handler(views.regs());
+    views.finish();
+    return uprobe_verdict(result, rec_);
+  }
+  CallbackName describe() const override { return name_of(rec_, "handler"); }
+
+ private:
+  UprobeRecord& rec_;
+  probes::Regs& regs_;
+};
+
+// ret_handler(func, regs) at the function's return (regs.ip = the real return address).
+class RetHandlerCall final : public ProbeCallback {
+ public:
+  RetHandlerCall(UprobeRecord& rec, GuestAddr func, probes::Regs& regs)
+      : rec_(rec), func_(func), regs_(regs) {}
+  int invoke() override {
+    if (!rec_.ret_handler) return 0;
+    HandlerViews views(regs_, nullptr);
+    rec_.ret_handler(py::int_(func_.value), views.regs());
+    views.finish();
+    return 0;
+  }
+  CallbackName describe() const override { return name_of(rec_, "ret_handler"); }
+
+ private:
+  UprobeRecord& rec_;
+  GuestAddr func_;
+  probes::Regs& regs_;
+};
+
+// filter(mm): does this consumer want breakpoints in the process whose Mm this is?
+class FilterCall final : public ProbeCallback {
+ public:
+  FilterCall(UprobeRecord& rec, py::object mm) : rec_(rec), mm_(std::move(mm)) {}
+  int invoke() override {
+    if (!rec_.filter) return 1;
+    py::object result = rec_.filter(mm_);
+    int truth = PyObject_IsTrue(result.ptr());
+    if (truth < 0) throw py::error_already_set();
+    return truth;
+  }
+  CallbackName describe() const override { return name_of(rec_, "filter"); }
+
+ private:
+  UprobeRecord& rec_;
+  py::object mm_;
+};
+
+// The ELF of `inode` (read through the page cache, as the guest would see it).
+Result<loader::ElfFile> elf_of(mmu::Inode& inode) {
+  std::vector<uint8_t> bytes(inode.i_size());
+  size_t n = PROBESIM_TRY(inode.i_mapping().read(FileOffset{0}, bytes));
+  bytes.resize(n);
+  return loader::ElfFile::parse(inode.name(), std::move(bytes));
+}
+
+}  // namespace
+
+emu::MachineState& PyMachine::uprobe_state(const char* what) {
+  if (in_handler_here())
+    throw Error(std::string(what) +
+                ": uprobes cannot be registered, unregistered or applied from inside a probe "
+                "handler or filter (Linux forbids it too); return UPROBE_HANDLER_REMOVE from a "
+                "handler, or do it after run() returns");
+  return state(what);
+}
+
+void PyMachine::wire_uprobe(UprobeRecord& rec) {
+  UprobeRecord* r = &rec;  // registered records outlive their registration (release_uprobes)
+  using probes::Regs, probes::UprobeConsumer;
+  rec.consumer = UprobeConsumer{};
+  if (rec.handler)
+    rec.consumer.handler = [this, r](UprobeConsumer&, Regs& regs, uint64_t&) {
+      HandlerCall cb(*r, regs);
+      return trampoline(cb, 0);
+    };
+  if (rec.ret_handler)
+    rec.consumer.ret_handler = [this, r](UprobeConsumer&, GuestAddr func, Regs& regs, uint64_t&) {
+      RetHandlerCall cb(*r, func, regs);
+      trampoline(cb, 0);
+    };
+  // Always wired: UprobeHandle.filter may be set later. No Python filter wants every mm.
+  rec.consumer.filter = [this, r](UprobeConsumer&, const mmu::Mm& mm) {
+    return !r->filter || call_uprobe_filter(*r, mm);
+  };
+}
+
+// A filter sees the process's Mm (spawn and exec offer the new mm once the process is listed).
+// An mm no process owns (a model-only mm) is not armed.
+bool PyMachine::call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcept {
+  int pid = pid_of(machine_->state(), &mm);
+  if (pid == 0) return false;
+  py::gil_scoped_acquire gil;  // for the Mm object (the trampoline takes it again: nested)
+  FilterCall cb(rec, py::cast(PyMm{PyProcess{shared_from_this(), pid}}));
+  return trampoline(cb, 1) != 0;  // a filter that raised counts as wanting the mm
+}
+
+void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec,
+                                const std::string* symbol) {
+  emu::MachineState& s = uprobe_state("uprobes.register");
+  std::string what = "uprobe_register(" + rec->path + ":" + rec->target + ")";
+  mmu::Inode* inode = unwrap_errno<BadProbe>(s.lookup_inode(rec->path), what);
+  if (symbol) {
+    probes::UprobeSpec spec{rec->path, *symbol, rec->offset};
+    Result<loader::ElfFile> elf = elf_of(*inode);
+    Result<FileOffset> off =
+        elf ? probes::uprobe_file_offset(elf.value(), spec) : Result<FileOffset>(elf.take_error());
+    if (!off) s.inodes().iput(inode);
+    rec->offset = unwrap_errno<BadProbe>(std::move(off), what).value;
+  }
+  rec->inode_key = inode->key();
+  rec->inode_name = inode->name();
+  wire_uprobe(*rec);
+  RunningScope scope(*this, /*emulating=*/false);  // filters run: queries yes, mutations no
+  Result<probes::Uprobe*> u =
+      s.uprobes().uprobe_register(*inode, FileOffset{rec->offset}, rec->consumer);
+  if (!u) {
+    s.inodes().iput(inode);
+    pending_.reset();
+    pending_probe_.reset();
+    unwrap_errno<BadProbe>(std::move(u), what);
+  }
+  rec->inode = inode;
+  rec->uprobe = u.value();
+  uprobes_.push_back(rec);
+  if (pending_) {  // a filter raised: undo, then raise it (ProbeHandlerError)
+    s.uprobes().uprobe_unregister(rec->uprobe, rec->consumer);
+    s.inodes().iput(rec->inode);
+    rec->uprobe = nullptr;
+    rec->inode = nullptr;
+    uprobes_.pop_back();
+    raise_pending();
+  }
+}
+
+void PyMachine::unregister_uprobe(UprobeRecord& rec) {
+  if (!rec.registered()) return;  // idempotent from Python
+  emu::MachineState& s = uprobe_state("unregister");
+  auto it = std::find_if(uprobes_.begin(), uprobes_.end(),
+                         [&](const std::shared_ptr<UprobeRecord>& p) { return p.get() == &rec; });
+  std::shared_ptr<UprobeRecord> keep;  // the caller may hold rec only through uprobes_
+  if (it != uprobes_.end()) {
+    keep = std::move(*it);
+    uprobes_.erase(it);
+  }
+  RunningScope scope(*this, /*emulating=*/false);  // the other consumers' filters run
+  s.uprobes().uprobe_unregister(rec.uprobe, rec.consumer);
+  s.inodes().iput(rec.inode);
+  rec.uprobe = nullptr;
+  rec.inode = nullptr;
+  py::object dropped[] = {std::move(rec.handler), std::move(rec.ret_handler),
+                          std::move(rec.filter)};  // destroyed last: may run any __del__
+  rec.handler = rec.ret_handler = rec.filter = py::object();
+  raise_pending();
+}
+
+void PyMachine::apply_uprobe(UprobeRecord& rec) {
+  emu::MachineState& s = uprobe_state("apply");
+  std::string what = "uprobe_apply(" + rec.name + ")";
+  if (!rec.registered()) throw BadProbe(what + ": ENOENT: the uprobe is not registered", ENOENT);
+  RunningScope scope(*this, /*emulating=*/false);
+  Result<void> added = s.uprobes().uprobe_apply(rec.uprobe, rec.consumer, true);
+  Result<void> removed = s.uprobes().uprobe_apply(rec.uprobe, rec.consumer, false);
+  raise_pending();
+  unwrap_errno<BadProbe>(std::move(added), what);
+  unwrap_errno<BadProbe>(std::move(removed), what);
+}
+
+std::shared_ptr<UprobeRecord> PyMachine::uprobe_record_of(uint64_t consumer_id) const {
+  for (const auto& rec : uprobes_)
+    if (rec->consumer.id == consumer_id) return rec;
+  return nullptr;
+}
+
+// Filters are dropped first (no Python runs while unregistering: every remaining consumer then
+// wants every mm, so breakpoints go with the last consumer of each uprobe).
+void PyMachine::release_uprobes() noexcept {
+  std::vector<py::object> dropped;  // destroyed after the bookkeeping is consistent
+  for (const auto& rec : uprobes_) dropped.push_back(std::move(rec->filter));
+  for (const auto& rec : uprobes_) {
+    if (machine_ && rec->registered()) {
+      machine_->state().uprobes().uprobe_unregister(rec->uprobe, rec->consumer);
+      machine_->state().inodes().iput(rec->inode);
+      rec->uprobe = nullptr;
+      rec->inode = nullptr;
+    }
+    dropped.push_back(std::move(rec->handler));
+    dropped.push_back(std::move(rec->ret_handler));
+    rec->filter = rec->handler = rec->ret_handler = py::object();
+  }
+  uprobes_.clear();
+}
+
+}  // namespace probesim::python

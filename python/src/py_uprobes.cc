@@ -1,0 +1,192 @@
+// Machine.uprobes and Machine.uretprobes: registration from Python (a file and a symbol or a
+// file offset), the registered consumers, and the engine's cost table, counters and per-task
+// return instances.
+#include "py_uprobes.h"
+
+#include <pybind11/stl.h>
+
+#include "convert.h"
+#include "errors.h"
+#include "probes/uprobes/uprobe_costs.h"
+#include "probes/uprobes/uprobe_target.h"
+#include "py_machine.h"
+#include "py_mm.h"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace probesim::python {
+namespace {
+
+py::object callable_or_null(const py::object& fn, const char* name) {
+  if (fn.is_none()) return py::object();
+  if (!PyCallable_Check(fn.ptr()))
+    throw py::type_error(std::string(name) + ": expected a callable or None");
+  return fn;
+}
+
+// A new record for `path` at `target` ("symbol[+off]", or a decimal / 0x file offset) or at
+// `offset`; *symbol receives the symbol to resolve (empty: rec->offset is the file offset).
+std::shared_ptr<UprobeRecord> new_record(UprobeKind kind, const py::object& path_obj,
+                                         const py::object& target, const py::object& offset,
+                                         const std::optional<std::string>& name,
+                                         std::string* symbol) {
+  const char* what = kind == UprobeKind::Uprobe ? "uprobes.register" : "uretprobes.register";
+  auto rec = std::make_shared<UprobeRecord>(kind);
+  rec->path = fspath(path_obj, "path");
+  if (target.is_none() == offset.is_none())
+    throw BadArgument(std::string(what) +
+                      ": give a target 'symbol[+offset]' or offset=<file "
+                      "offset>, not both");
+  if (!offset.is_none()) {
+    rec->offset = to_u64(offset, "offset");
+    rec->target = hex_addr(rec->offset);
+  } else {
+    if (!py::isinstance<py::str>(target))
+      throw BadArgument(std::string(what) +
+                        ": the target is 'symbol[+offset]' (a str); pass a "
+                        "file offset as offset=");
+    rec->target = target.cast<std::string>();
+    Result<probes::UprobeSpec> spec = probes::parse_uprobe_spec(rec->path + ":" + rec->target);
+    if (!spec) throw BadArgument(std::string(what) + ": " + spec.error().message);
+    *symbol = spec.value().symbol;
+    rec->offset = spec.value().offset;
+  }
+  rec->name = name.value_or(rec->target);
+  return rec;
+}
+
+py::object handle(const std::shared_ptr<PyMachine>& m, const std::shared_ptr<UprobeRecord>& rec) {
+  return py::cast(PyUprobeHandle{m, rec});
+}
+
+py::object register_uprobe(const PyUprobes& self, const py::object& path, const py::object& target,
+                           const py::object& offset, const py::object& handler,
+                           const py::object& ret_handler, const py::object& filter,
+                           const std::optional<std::string>& name) {
+  std::string symbol;
+  auto rec = new_record(UprobeKind::Uprobe, path, target, offset, name, &symbol);
+  rec->handler = callable_or_null(handler, "handler");
+  rec->ret_handler = callable_or_null(ret_handler, "ret_handler");
+  rec->filter = callable_or_null(filter, "filter");
+  self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol);
+  return handle(self.machine, rec);
+}
+
+py::object register_uretprobe(const PyUretprobes& self, const py::object& path,
+                              const py::object& target, const py::object& handler,
+                              const py::object& offset, const py::object& filter,
+                              const std::optional<std::string>& name) {
+  std::string symbol;
+  auto rec = new_record(UprobeKind::Uretprobe, path, target, offset, name, &symbol);
+  rec->ret_handler = callable_or_null(handler, "handler");
+  rec->filter = callable_or_null(filter, "filter");
+  self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol);
+  return handle(self.machine, rec);
+}
+
+probes::UprobeManager& engine(const PyUprobes& self, const char* what) {
+  return self.machine->handler_state(what).uprobes();
+}
+
+template <class S>
+py::list registered(const S& self) {
+  py::list out;
+  for (const auto& rec : self.machine->uprobe_records())
+    if (rec->kind == S::kind) out.append(handle(self.machine, rec));
+  return out;
+}
+
+template <class S>
+size_t count(const S& self) {
+  size_t n = 0;
+  for (const auto& rec : self.machine->uprobe_records()) n += rec->kind == S::kind;
+  return n;
+}
+
+template <class S>
+std::string repr(const S& self) {
+  const char* type = S::kind == UprobeKind::Uprobe ? "Uprobes" : "Uretprobes";
+  return std::string("<probesim.") + type + " " + std::to_string(count(self)) + " registered>";
+}
+
+py::dict costs(const PyUprobes& self) {
+  probes::UprobeManager& u = engine(self, "uprobes.costs");
+  py::dict d;
+  for (const probes::UprobePathCost& c : probes::uprobe_path_costs(self.machine->options().arch))
+    d[py::str(std::string(c.name))] = u.cost(c.path).value;
+  return d;
+}
+
+py::dict stats(const PyUprobes& self) {
+  probes::UprobeManager& u = engine(self, "uprobes.stats");
+  const probes::UprobeManager::Stats& s = u.stats();
+  return py::dict("uprobes"_a = u.count(), "map_info"_a = s.map_info, "installs"_a = s.installs,
+                  "removes"_a = s.removes, "depth_skipped"_a = s.depth_skipped);
+}
+
+std::vector<ReturnInstanceView> return_instances(const PyUprobes& self, int tid) {
+  std::vector<ReturnInstanceView> out;
+  auto task = probes::TaskId{static_cast<uint64_t>(tid)};
+  for (const probes::ReturnInstanceInfo& ri :
+       engine(self, "return_instances").return_instances(task))
+    out.push_back({ri.func.value, ri.orig_ret_vaddr.value, ri.stack, ri.chained});
+  return out;
+}
+
+template <class S>
+void bind_listing(py::class_<S>& c) {
+  c.def_property_readonly("probes", &registered<S>,
+                          "The consumers registered here from Python, in registration order.")
+      .def("__len__", &count<S>)
+      .def("__repr__", &repr<S>);
+}
+
+void bind_uprobes_manager(py::module_& m) {
+  py::class_<PyUprobes> c(m, "Uprobes", "Machine.uprobes: user-space probes (Linux's uprobes).");
+  c.def("register", &register_uprobe, "path"_a, "target"_a = py::none(), py::kw_only(),
+        "offset"_a = py::none(), "handler"_a = py::none(), "ret_handler"_a = py::none(),
+        "filter"_a = py::none(), "name"_a = py::none(),
+        "Probe the instruction of file `path` at `target` ('symbol[+offset]', from its symbol "
+        "table) or at offset=<file offset>, in every process mapping that file, now and later. "
+        "handler(regs) runs at the breakpoint (regs.ip = the probed address) and returns None, "
+        "UPROBE_HANDLER_REMOVE (drop the breakpoint from this process once no filter wants it, "
+        "as Linux re-checks them) or "
+        "UPROBE_HANDLER_IGNORE (skip the ret_handler); ret_handler(func, regs) runs when the "
+        "function returns (regs.return_value). filter(mm) -> bool picks the processes that get "
+        "the breakpoint (None: all). Raises BadProbe with Linux's errno (ENOENT unknown file or "
+        "symbol, EINVAL bad offset or no handler, ...).");
+  bind_listing(c);
+  c.def_property_readonly("costs", &costs,
+                          "Modelled cycles charged per uprobe path: {'uprobe-trap', "
+                          "'uprobe-single-step', 'uretprobe-return'} (probes/uprobes/COSTS.md).")
+      .def_property_readonly("stats", &stats,
+                             "Engine counters: uprobes (in the tree), map_info ((mm, vaddr) pairs "
+                             "visited by registrations), installs, removes, depth_skipped.")
+      .def("return_instances", &return_instances, "tid"_a,
+           "The hijacked returns pending on task `tid` (newest first): uretprobes whose "
+           "function has not returned yet.");
+}
+
+void bind_uretprobes_manager(py::module_& m) {
+  py::class_<PyUretprobes> c(m, "Uretprobes",
+                             "Machine.uretprobes: return probes on user functions (uretprobes).");
+  c.def("register", &register_uretprobe, "path"_a, "target"_a = py::none(),
+        "handler"_a = py::none(), py::kw_only(), "offset"_a = py::none(), "filter"_a = py::none(),
+        "name"_a = py::none(),
+        "Sugar for uprobes.register(path, target, ret_handler=handler): handler(func, regs) "
+        "runs when the function at `target` returns, with regs.return_value and regs.ip = the "
+        "real return address. Returns an UprobeHandle (count: ret_hits).");
+  bind_listing(c);
+}
+
+}  // namespace
+
+void bind_uprobes(py::module_& m) {
+  m.attr("UPROBE_HANDLER_REMOVE") = probes::UPROBE_HANDLER_REMOVE;
+  m.attr("UPROBE_HANDLER_IGNORE") = probes::UPROBE_HANDLER_IGNORE;
+  bind_uprobes_manager(m);
+  bind_uretprobes_manager(m);
+}
+
+}  // namespace probesim::python
