@@ -196,6 +196,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   bool resume_in_kernel(Task& t, Cpu& cpu);   // false if the process died
   void put_on_cpu(Task& t, Cpu& cpu, int logical_cpu);
   void x86_iret(Cpu& cpu, GuestAddr regs);
+  void hypercall_oops(Cpu& cpu, const char* why);
   void arm64_eret(Cpu& cpu);
   bool kprobe_trap(Cpu& cpu);
   // uprobes (machine_uprobes.cc)

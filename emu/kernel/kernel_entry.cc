@@ -99,7 +99,14 @@ void MachineState::on_hypercall(Cpu& cpu) {
   ++kernel_->hypercalls;
   if (x86 && nr == HC_IRET) return x86_iret(cpu, GuestAddr{args[0]});
   if (nr == HC_SYSCALL) {
-    PROBESIM_ASSERT_MSG(current_ != nullptr, "HC_SYSCALL outside any task");
+    // Only a task's own syscall path may ask: not kernel_call (no task), not a pt_regs or an
+    // argument block a probe handler pointed elsewhere. Otherwise the guest kernel is broken:
+    // an oops (the task dies, kernel_call fails), never a host crash.
+    const char* why = !current_ ? "HC_SYSCALL without a task (a syscall path run by kernel_call)"
+                      : GuestAddr{args[2]} != pt_regs_of(*current_) ? "HC_SYSCALL with a foreign pt_regs"
+                      : !kernel_->space->host(GuestAddr{args[1]}, 48) ? "HC_SYSCALL arguments outside kernel memory"
+                                                                      : nullptr;
+    if (why) return hypercall_oops(cpu, why);
     return hc_syscall(cpu, *current_, args[0], GuestAddr{args[1]}, GuestAddr{args[2]});
   }
   uint64_t ret = hypercall(cpu, nr, args);
@@ -143,12 +150,10 @@ uint64_t MachineState::hypercall(Cpu& cpu, uint64_t nr, const uint64_t* args) {
 // through resume_in_kernel) when the task exited, blocked, execs or died of a signal.
 void MachineState::hc_syscall(Cpu& cpu, Task& t, uint64_t nr, GuestAddr args, GuestAddr regs) {
   KernelSpace& ks = *kernel_->space;
-  PROBESIM_ASSERT_MSG(regs == pt_regs_of(t), "HC_SYSCALL with a foreign pt_regs");
+  (void)regs;  // == pt_regs_of(t), checked by on_hypercall
   SyscallArgs a;
   a.nr = nr;
-  const uint8_t* block = ks.host(args, sizeof a.a);
-  PROBESIM_ASSERT_MSG(block != nullptr, "HC_SYSCALL arguments outside kernel memory");
-  std::memcpy(a.a, block, sizeof a.a);
+  std::memcpy(a.a, ks.host(args, sizeof a.a), sizeof a.a);
   Process& p = t.proc();
   t.in_hypercall = true;
   SyscallContext ctx(*this, p, t);
@@ -201,10 +206,20 @@ bool MachineState::resume_in_kernel(Task& t, Cpu& cpu) {
   return true;
 }
 
+// A hypercall the guest kernel should never make (a corrupted state, or a path run where it
+// cannot be): recorded as an oops; the CPU stops, the running task's process dies.
+void MachineState::hypercall_oops(Cpu& cpu, const char* why) {
+  GuestKernel& k = *kernel_;
+  k.oopses.push_back(std::string("kernel oops: ") + why + " at " +
+                     k.space->kallsyms().format(GuestAddr{cpu.pc()}));
+  cpu.request_stop();
+  if (current_) kill_by_signal(current_->proc(), kSigSegv);
+}
+
 // HC_IRET: every user register from the pt_regs at regs (the guest already did swapgs).
 void MachineState::x86_iret(Cpu& cpu, GuestAddr regs) {
   const uint8_t* p = kernel_->space->host(regs, PTREGS_X86_64_SIZE);
-  PROBESIM_ASSERT_MSG(p != nullptr, "HC_IRET with pt_regs outside kernel memory");
+  if (!p) return hypercall_oops(cpu, "HC_IRET with pt_regs outside kernel memory");
   uint64_t v[std::size(kX86PtRegs)];
   for (size_t i = 0; i < std::size(kX86PtRegs); ++i) std::memcpy(&v[i], p + kX86PtRegsOffsets[i], 8);
   cpu.write_regs(kX86PtRegs, v);

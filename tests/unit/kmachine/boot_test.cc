@@ -63,3 +63,15 @@ TEST_CASE("kernel_call: calling a non-function address oopses as an error naming
     CHECK(call(*m, "kprobe_target", {1, 1}) == 3);  // the machine still works
   }
 }
+
+TEST_CASE("kernel_call: a syscall path has no task to run for: an oops and an error, not a crash") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    auto r = m->kernel_call("ksys_write", {1, 0, 0});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().err == EFAULT);
+    CHECK(r.error().message.find("HC_SYSCALL without a task") != std::string::npos);
+    CHECK(m->state().kernel()->oopses.size() == 1);
+    CHECK(call(*m, "kprobe_target", {2, 2}) == 6);
+  }
+}
