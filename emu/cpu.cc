@@ -286,7 +286,10 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
   auto* c = static_cast<Cpu*>(self);
   if (c->in_stub_) return;  // probesim's own stub code is neither counted nor charged
   try {
-    if (c->insns_ >= c->stop_at_ && c->preemptible_) {
+    // A non-preemptible window (a kprobe single-step) lasts a few instructions; a broken one
+    // (a handler sent the CPU elsewhere) must not keep the quantum from ending.
+    constexpr uint64_t kMaxNonPreemptible = 100'000;
+    if (c->insns_ >= c->stop_at_ && (c->preemptible_ || c->insns_ >= c->stop_at_ + kMaxNonPreemptible)) {
       if (!c->stop_recorded_) {
         c->stop_recorded_ = true;
         c->stop_ = CpuStop{.kind = StopKind::Budget};
