@@ -121,6 +121,11 @@ void CliProbes::report(FILE* out) const {
   for (const auto& u : p_->ups)
     std::fprintf(out, "%s %s: hits %" PRIu64 "\n", u.ret ? "uretprobe" : "uprobe", u.spec.c_str(),
                  u.ret ? u.consumer->nret : u.consumer->nhit);
+  const emu::GuestKernel* k = m_.state().kernel();
+  if (!k) return;
+  if (!p_->kps.empty() || !p_->rps.empty())  // debugfs kprobes/list
+    std::fprintf(out, "kprobes/list:\n%s", k->kprobes->list().c_str());
+  for (const std::string& oops : k->oopses) std::fprintf(out, "%s\n", oops.c_str());
 }
 
 }  // namespace probesim::cli
