@@ -41,10 +41,7 @@ namespace {
 Result<std::pair<mmu::Inode*, FileOffset>> uprobe_target(Machine& m, const std::string& text) {
   probes::UprobeSpec spec = PROBESIM_TRY(probes::parse_uprobe_spec(text));
   mmu::Inode* inode = PROBESIM_TRY(m.state().lookup_inode(spec.path));
-  std::vector<uint8_t> bytes(inode->i_size());
-  auto n = inode->i_mapping().read(FileOffset{0}, bytes);
-  auto elf = n ? loader::ElfFile::parse(spec.path, std::move(bytes)) : Result<loader::ElfFile>(n.take_error());
-  auto off = elf ? probes::uprobe_file_offset(elf.value(), spec) : Result<FileOffset>(elf.take_error());
+  auto off = m.state().uprobe_offset(*inode, spec);
   if (!off) {
     m.state().inodes().iput(inode);
     return off.take_error();

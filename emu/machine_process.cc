@@ -23,11 +23,9 @@ std::string basename_of(const std::string& path) {
 }
 
 Result<std::vector<uint8_t>> read_whole_file(mmu::Inode* inode, const std::string& path) {
-  std::vector<uint8_t> bytes(inode->i_size());
-  auto r = inode->i_mapping().read(FileOffset{0}, bytes);
+  auto r = inode->i_mapping().read_all();
   if (!r) return Error::make(path + ": cannot read: " + r.error().message, r.error().err);
-  bytes.resize(r.value());
-  return bytes;
+  return r;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "emu/futex_table.h"
 #include "emu/kernel/guest_kernel.h"
 #include "probes/uprobes/uprobe_manager.h"
+#include "probes/uprobes/uprobe_target.h"
 #include "emu/user_regs.h"
 #include "emu/wait_queues.h"
 #include "emu/scheduler.h"
@@ -128,6 +129,9 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   // Resolves a guest path (from /) to its inode, as uprobe registration needs; the reference
   // is the caller's (InodeCache::iput).
   Result<mmu::Inode*> lookup_inode(const std::string& path);
+  // The file offset of a uprobe target in `inode` (spec.symbol from its .symtab/.dynsym, or
+  // spec.offset as given): ENOENT unknown symbol, EINVAL outside it, ENOEXEC not an ELF.
+  Result<FileOffset> uprobe_offset(mmu::Inode& inode, const probes::UprobeSpec& spec);
   // mm hooks for uprobes (machine_uprobes.cc), called by the mmap/munmap handlers.
   void uprobe_mmap(mmu::Mm& mm, GuestAddr vma_start);
   void uprobe_munmap(mmu::Mm& mm, GuestAddr start, uint64_t len);

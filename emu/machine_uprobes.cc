@@ -8,6 +8,7 @@
 #include "emu/machine_state.h"
 #include "emu/probe_regs.h"
 #include "emu/vfs/caller.h"
+#include "loader/elf_file.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
@@ -34,6 +35,13 @@ Result<mmu::Inode*> MachineState::lookup_inode(const std::string& path) {
   if (!inode) return Error::make(path + ": not a regular file", EINVAL);
   inodes_->iget(inode);
   return inode;
+}
+
+Result<FileOffset> MachineState::uprobe_offset(mmu::Inode& inode, const probes::UprobeSpec& spec) {
+  if (spec.symbol.empty()) return FileOffset{spec.offset};
+  std::vector<uint8_t> bytes = PROBESIM_TRY(inode.i_mapping().read_all());
+  loader::ElfFile elf = PROBESIM_TRY(loader::ElfFile::parse(spec.path, std::move(bytes)));
+  return probes::uprobe_file_offset(elf, spec);
 }
 
 void MachineState::uprobe_mmap(mmu::Mm& mm, GuestAddr vma_start) {

@@ -76,6 +76,12 @@ Result<uint8_t*> AddressSpace::find_or_read_page(PageIndex idx) {
   return base() + (idx.value << kPageShift);
 }
 
+Result<std::vector<uint8_t>> AddressSpace::read_all() {
+  std::vector<uint8_t> bytes(host_.i_size());
+  bytes.resize(PROBESIM_TRY(read(FileOffset{0}, bytes)));
+  return bytes;
+}
+
 Result<size_t> AddressSpace::read(FileOffset off, std::span<uint8_t> out) {
   const uint64_t size = host_.i_size();
   if (off.value >= size || out.empty()) return size_t{0};

@@ -51,6 +51,8 @@ class AddressSpace {
 
   // read(2): copies from off, stopping at i_size; returns the byte count.
   Result<size_t> read(FileOffset off, std::span<uint8_t> out);
+  // The whole file, [0, i_size) (exec, uprobe targets).
+  Result<std::vector<uint8_t>> read_all();
   // write(2): may grow i_size, marks the inode dirty. EFBIG if off is at or beyond the
   // capacity; a write crossing it is short.
   Result<size_t> write(FileOffset off, std::span<const uint8_t> in);

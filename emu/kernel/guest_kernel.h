@@ -27,7 +27,6 @@ struct GuestKernel {
   std::vector<std::unique_ptr<Cpu>> nested_engines;
   int call_depth = 0;  // kernel_calls in progress
   int call_cpu = 0;    // the logical CPU they run on
-  std::vector<FixedMapping> mappings; // space->regions(), as every engine maps them
   std::vector<std::string> boot_log;  // the boot functions that reported, in order
   // CPU state boot programmed (trap_init, setup_arch), copied into every new engine.
   uint64_t lstar = 0, syscall_mask = 0, vbar = 0;

@@ -24,7 +24,7 @@ constexpr uint64_t kX86KernelFlags = 0x2;
 // A Cpu mapping the kernel areas, with the CPU state boot programmed.
 Result<std::unique_ptr<Cpu>> MachineState::new_kernel_engine() {
   GuestKernel& k = *kernel_;
-  auto cpu = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this, k.mappings));
+  auto cpu = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this, k.space->regions()));
   if (config_.arch == Arch::X86_64) {
     cpu->set_msr(X86_MSR_LSTAR, k.lstar);
     cpu->set_msr(X86_MSR_SYSCALL_MASK, k.syscall_mask);
@@ -45,7 +45,6 @@ Result<void> MachineState::boot_kernel() {
   kernel_ = std::make_unique<GuestKernel>();
   GuestKernel& k = *kernel_;
   k.space = PROBESIM_TRY(KernelSpace::create(config_.arch));
-  k.mappings = k.space->regions();
   KernelSpace& ks = *k.space;
   ks.invalidate = [this](GuestAddr a, uint64_t len) {
     if (kernel_->engine) kernel_->engine->invalidate_code(a, len);
@@ -56,7 +55,7 @@ Result<void> MachineState::boot_kernel() {
   k.ret_from_fork = ks.sym("ret_from_fork");
   k.call_trampoline = ks.sym("probesim_kernel_call_trampoline");
   k.call_stack = PROBESIM_TRY(ks.alloc_stack());
-  k.engine = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this, k.mappings));
+  k.engine = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this, k.space->regions()));
   Cpu& e = *k.engine;
   e.set_pc(ks.entry().value);
   CpuStop stop = e.run(InsnCount{kBootBudget});

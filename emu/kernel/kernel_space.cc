@@ -140,13 +140,13 @@ Result<GuestAddr> KernelSpace::alloc_stack() {
   auto i = lowest_free(stacks_used_, kStackArea / THREAD_SIZE);
   if (!i) return Error::make("out of kernel stacks", ENOMEM);
   stacks_used_.insert(*i);
-  const Area& ar = areas_[2];
+  const Area& ar = areas_[kStacks];
   std::memset(ar.mem->data() + *i * THREAD_SIZE, 0, THREAD_SIZE);
   return ar.start + (*i + 1) * THREAD_SIZE;
 }
 
 void KernelSpace::free_stack(GuestAddr top) {
-  uint64_t i = (top.value - areas_[2].start.value) / THREAD_SIZE - 1;
+  uint64_t i = (top.value - areas_[kStacks].start.value) / THREAD_SIZE - 1;
   PROBESIM_ASSERT_MSG(stacks_used_.erase(i) == 1, "freeing a kernel stack twice");
 }
 
@@ -172,14 +172,14 @@ Result<GuestAddr> KernelSpace::alloc_insn_page() {
   auto i = lowest_free(pages_used_, kModulesSize / kPageSize);
   if (!i) return Error::make("out of kernel insn pages", ENOMEM);
   pages_used_.insert(*i);
-  GuestAddr page = areas_[1].start + *i * kPageSize;
+  GuestAddr page = areas_[kModules].start + *i * kPageSize;
   std::memset(host(page, kPageSize), 0, kPageSize);
   if (invalidate) invalidate(page, kPageSize);
   return page;
 }
 
 void KernelSpace::free_insn_page(GuestAddr page) {
-  pages_used_.erase((page.value - areas_[1].start.value) / kPageSize);
+  pages_used_.erase((page.value - areas_[kModules].start.value) / kPageSize);
 }
 
 }  // namespace probesim::emu

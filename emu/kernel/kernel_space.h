@@ -92,7 +92,8 @@ class KernelSpace final : public probes::KernelMemory {
   std::optional<loader::ElfFile> image_;
   std::optional<probes::Kallsyms> kallsyms_;
   std::unique_ptr<probes::KallsymsSymbols> symbols_;
-  std::vector<Area> areas_;  // image, modules, stacks
+  enum AreaIndex { kImage, kModules, kStacks };
+  std::vector<Area> areas_;  // indexed by AreaIndex
   std::vector<KernelRegion> regions_;
   std::set<uint64_t> stacks_used_;  // stack indices
   std::set<uint64_t> pages_used_;   // module page indices

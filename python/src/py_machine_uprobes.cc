@@ -6,7 +6,6 @@
 #include <cstdio>
 
 #include "errors.h"
-#include "loader/elf_file.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "py_machine.h"
 #include "py_mm.h"
@@ -98,14 +97,6 @@ class FilterCall final : public ProbeCallback {
   py::object mm_;
 };
 
-// The ELF of `inode` (read through the page cache, as the guest would see it).
-Result<loader::ElfFile> elf_of(mmu::Inode& inode) {
-  std::vector<uint8_t> bytes(inode.i_size());
-  size_t n = PROBESIM_TRY(inode.i_mapping().read(FileOffset{0}, bytes));
-  bytes.resize(n);
-  return loader::ElfFile::parse(inode.name(), std::move(bytes));
-}
-
 }  // namespace
 
 emu::MachineState& PyMachine::uprobe_state(const char* what) {
@@ -154,9 +145,7 @@ void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec,
   mmu::Inode* inode = unwrap_errno<BadProbe>(s.lookup_inode(rec->path), what);
   if (symbol) {
     probes::UprobeSpec spec{rec->path, *symbol, rec->offset};
-    Result<loader::ElfFile> elf = elf_of(*inode);
-    Result<FileOffset> off =
-        elf ? probes::uprobe_file_offset(elf.value(), spec) : Result<FileOffset>(elf.take_error());
+    Result<FileOffset> off = s.uprobe_offset(*inode, spec);
     if (!off) s.inodes().iput(inode);
     rec->offset = unwrap_errno<BadProbe>(std::move(off), what).value;
   }

@@ -66,8 +66,8 @@ VfsFixture::VfsFixture() {
   vfs = std::move(*v);
 }
 
-std::string VfsFixture::read_all(const std::string& path) {
-  Result<std::shared_ptr<File>> f = vfs->open(caller(), fs.cwd, path, kO_RDONLY, 0);
+std::string read_all(Vfs& vfs, const Caller& c, const std::string& path) {
+  Result<std::shared_ptr<File>> f = vfs.open(c, c.fs.cwd, path, kO_RDONLY, 0);
   if (!f) return "";
   std::string out;
   uint8_t buf[4096];
@@ -79,8 +79,8 @@ std::string VfsFixture::read_all(const std::string& path) {
   return out;
 }
 
-std::vector<std::string> VfsFixture::names(const std::string& dir) {
-  Result<std::vector<DirEntry>> l = vfs->list(caller(), fs.cwd, dir);
+std::vector<std::string> names(Vfs& vfs, const Caller& c, const std::string& dir) {
+  Result<std::vector<DirEntry>> l = vfs.list(c, c.fs.cwd, dir);
   REQUIRE(l.ok());
   std::vector<std::string> out;
   for (const DirEntry& e : *l) {
@@ -88,6 +88,9 @@ std::vector<std::string> VfsFixture::names(const std::string& dir) {
   }
   return out;
 }
+
+std::string VfsFixture::read_all(const std::string& path) { return test::read_all(*vfs, caller(), path); }
+std::vector<std::string> VfsFixture::names(const std::string& dir) { return test::names(*vfs, caller(), dir); }
 
 namespace {
 
@@ -138,27 +141,8 @@ int64_t FakeKernel::call(SyscallFn fn, std::initializer_list<uint64_t> args) {
 
 Caller FakeKernel::caller() const { return Caller{fs, &fds, proc->exe_path, proc->pid()}; }
 
-std::string FakeKernel::read_all(const std::string& path) {
-  Result<std::shared_ptr<File>> f = vfs->open(caller(), fs.cwd, path, kO_RDONLY, 0);
-  if (!f) return "";
-  std::string out;
-  uint8_t buf[4096];
-  for (;;) {
-    const int64_t n = (*f)->read(buf);
-    if (n <= 0) break;
-    out.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
-  }
-  return out;
-}
-
-std::vector<std::string> FakeKernel::names(const std::string& dir) {
-  Result<std::vector<DirEntry>> l = vfs->list(caller(), fs.cwd, dir);
-  REQUIRE(l.ok());
-  std::vector<std::string> out;
-  for (const DirEntry& e : *l)
-    if (e.name != "." && e.name != "..") out.push_back(e.name);
-  return out;
-}
+std::string FakeKernel::read_all(const std::string& path) { return test::read_all(*vfs, caller(), path); }
+std::vector<std::string> FakeKernel::names(const std::string& dir) { return test::names(*vfs, caller(), dir); }
 
 uint64_t FakeKernel::alloc(uint64_t n) {
   const uint64_t addr = brk;

@@ -50,6 +50,11 @@ class HostTree {
   std::string root_;
 };
 
+// open + read a whole file through the Vfs as caller c ("" on error); a directory listing
+// without . and .. (REQUIREs success).
+std::string read_all(Vfs& vfs, const Caller& c, const std::string& path);
+std::vector<std::string> names(Vfs& vfs, const Caller& c, const std::string& dir);
+
 // A Vfs over a HostTree plus one process's state, for tests that call the Vfs directly.
 struct VfsFixture {
   VfsFixture();
