@@ -1,9 +1,13 @@
 """Build glue for the probesim Python package (see pyproject.toml).
 
-The extension probesim._core is built by the top-level CMake project with
--DPROBESIM_BUILD_PYTHON=ON -DPROBESIM_BUILD_GUESTS=OFF, in a persistent CMake build directory
-so that reinstalling is incremental, then copied into the wheel. Environment:
+The extension probesim._core is built by the top-level CMake project. In the project's own
+workflow (scripts/venv.sh) it is the very file the main build made (PROBESIM_PREBUILT_CORE), so
+the tests and the Python package run one binary. A plain `pip install .` configures the project
+itself with -DPROBESIM_BUILD_GUESTS=OFF -DPROBESIM_WERROR=OFF in a persistent CMake build
+directory, so that reinstalling is incremental, then copies the module into the wheel.
+Environment:
 
+  PROBESIM_PREBUILT_CORE     an already built _core module to ship as it is
   PROBESIM_PY_BUILD_DIR      CMake build directory (default: build/py-ext in the repository)
   PROBESIM_SETUPTOOLS_BUILD  setuptools' build base (default: build/py-setuptools)
   PROBESIM_JOBS              parallel build jobs (default: 2)
@@ -45,15 +49,24 @@ class CMakeBuild(build_ext):
     def build_extension(self, ext: Extension) -> None:
         if not isinstance(ext, CMakeExtension):
             return super().build_extension(ext)
-        build_dir = _env_path("PROBESIM_PY_BUILD_DIR", ROOT / "build" / "py-ext")
-        self._configure(build_dir)
-        jobs = os.environ.get("PROBESIM_JOBS", "2")
-        subprocess.run(["cmake", "--build", str(build_dir), "--target", ext.target, f"-j{jobs}"],
-                       check=True)
-        built = build_dir / "python" / (ext.target + sysconfig.get_config_var("EXT_SUFFIX"))
+        prebuilt = os.environ.get("PROBESIM_PREBUILT_CORE")
+        if prebuilt:
+            built = Path(prebuilt)
+            if not built.is_file():
+                raise RuntimeError(f"PROBESIM_PREBUILT_CORE={prebuilt}: no such file")
+        else:
+            built = self._build(ext.target)
         dest = Path(self.get_ext_fullpath(ext.name))
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(built, dest)
+
+    def _build(self, target: str) -> Path:
+        build_dir = _env_path("PROBESIM_PY_BUILD_DIR", ROOT / "build" / "py-ext")
+        self._configure(build_dir)
+        jobs = os.environ.get("PROBESIM_JOBS", "2")
+        subprocess.run(["cmake", "--build", str(build_dir), "--target", target, f"-j{jobs}"],
+                       check=True)
+        return build_dir / "python" / (target + sysconfig.get_config_var("EXT_SUFFIX"))
 
     @staticmethod
     def _configure(build_dir: Path) -> None:
@@ -64,7 +77,7 @@ class CMakeBuild(build_ext):
         build_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run([
             "cmake", "-S", str(ROOT), "-B", str(build_dir),
-            "-DPROBESIM_BUILD_PYTHON=ON", "-DPROBESIM_BUILD_GUESTS=OFF",
+            "-DPROBESIM_BUILD_PYTHON=ON", "-DPROBESIM_BUILD_GUESTS=OFF", "-DPROBESIM_WERROR=OFF",
             f"-DPYTHON_EXECUTABLE={sys.executable}",
             # -O2 without -g: GCC 12 -O3 reports a false -Wrestrict in libstdc++ (Release's
             # default), and debug info would make every wheel tens of megabytes.

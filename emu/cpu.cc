@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "emu/uc_phys.h"
 #include "emu/virtual_clock.h"
 #include "probesim/assert.h"
 
@@ -69,7 +70,7 @@ Result<std::unique_ptr<Cpu>> Cpu::create(Arch arch, VirtualClock& clock, Syscall
   std::unique_ptr<Cpu> cpu(new Cpu(arch_info(arch), clock, sink));
   PROBESIM_TRY_VOID(cpu->init());
   for (const FixedMapping& m : fixed)
-    cpu->check(uc_mem_map_ptr(cpu->uc_, m.start.value, m.len, uc_prot(m.prot), m.host),
+    cpu->check(uc_mem_map_ptr(cpu->uc_, cpu->phys(m.start.value), m.len, uc_prot(m.prot), m.host),
                "map fixed region");
   return cpu;
 }
@@ -94,6 +95,10 @@ Result<void> Cpu::init() {
                     reinterpret_cast<void*>(&Cpu::on_invalid_insn), this, 1, 0),
         "hook insn invalid");
   if (info_.arch == Arch::X86_64) {
+    check(uc_ctl_tlb_mode(uc_, UC_TLB_VIRTUAL), "virtual tlb mode");
+    check(uc_hook_add(uc_, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(&Cpu::on_x86_tlb_fill),
+                      this, 1, 0),
+          "hook tlb fill");
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::on_x86_syscall), this,
                       1, 0, UC_X86_INS_SYSCALL),
           "hook syscall");
@@ -196,6 +201,7 @@ CpuStop Cpu::run(InsnCount budget) {
   stop_at_ = insns_ + budget.value;
   stop_recorded_ = false;
   stop_ = CpuStop{};
+  noncanonical_.reset();
   uc_err e = uc_emu_start(uc_, pc(), kNoUntil, 0, 0);
   if (pending_) {
     std::exception_ptr p = pending_;
@@ -203,6 +209,12 @@ CpuStop Cpu::run(InsnCount budget) {
     std::rethrow_exception(p);
   }
   if (stop_recorded_) return stop_;
+  if (e == UC_ERR_EXCEPTION && noncanonical_) {
+    // A denied TLB fill: Unicorn restored the exact PC of the faulting instruction.
+    CpuStop s = *noncanonical_;
+    s.pc = s.access == mmu::Access::Exec ? s.addr : pc();
+    return s;
+  }
   // Unicorn ended without any of our hooks deciding: an instruction it could not run
   // (e.g. hlt, privileged instructions), which Linux reports as a fault of that instruction.
   (void)e;  // the hooks record every error they can explain; the rest is the same outcome
@@ -248,7 +260,30 @@ void Cpu::set_context_reg(CpuContext& ctx, int uc_reg, uint64_t value) {
 }
 
 bool Cpu::read_mem(GuestAddr addr, void* out, size_t n) const {
-  return uc_mem_read(uc_, addr.value, out, n) == UC_ERR_OK;
+  return uc_mem_read(uc_, phys(addr.value), out, n) == UC_ERR_OK;
+}
+
+uint64_t Cpu::phys(uint64_t va) const {
+  return info_.arch == Arch::X86_64 ? x86_phys::phys(va) : va;
+}
+
+uint64_t Cpu::virt(uint64_t pa) const {
+  return info_.arch == Arch::X86_64 ? x86_phys::virt(pa) : pa;
+}
+
+// The x86 MMU (emu/uc_phys.h). Protections stay those of the Unicorn regions (checked on the
+// physical side), so every canonical page is RWX here. A non-canonical address records a fault
+// (delivered when uc_emu_start returns UC_ERR_EXCEPTION; a mere probe returns false silently).
+bool Cpu::on_x86_tlb_fill(uc_engine*, uint64_t va, uc_mem_type type, uc_tlb_entry* e,
+                          void* self) noexcept {
+  if (x86_phys::fill(va, e)) return true;
+  auto* c = static_cast<Cpu*>(self);
+  c->noncanonical_ = CpuStop{.kind = StopKind::Fault,
+                             .access = type == UC_MEM_WRITE   ? mmu::Access::Write
+                                       : type == UC_MEM_FETCH ? mmu::Access::Exec
+                                                              : mmu::Access::Read,
+                             .addr = va};
+  return false;
 }
 
 void Cpu::invalidate_code(GuestAddr addr, uint64_t len) {
@@ -300,7 +335,7 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     const BlockCost* cost = c->model_.lookup(addr, size);
     if (!cost) {
       std::vector<uint8_t> code(size);
-      if (uc_mem_read(uc, addr, code.data(), size) != UC_ERR_OK) code.clear();
+      if (uc_mem_read(uc, c->phys(addr), code.data(), size) != UC_ERR_OK) code.clear();
       cost = &c->model_.block(addr, code);
       if (!cost->emulated.empty() && !c->emulated_sites_.count(cost->emulated.front())) {
         // Retranslate this block with the emulation hooks in place, without charging it.
@@ -358,6 +393,7 @@ bool Cpu::on_mem_invalid(uc_engine* uc, uc_mem_type type, uint64_t addr, int, in
   auto* c = static_cast<Cpu*>(self);
   try {
     if (c->stop_recorded_) return false;
+    addr = c->virt(addr);  // memory hooks see physical addresses
     CpuStop s{.kind = StopKind::Fault, .access = access_of(type), .addr = addr};
     if (s.access == mmu::Access::Exec) {
       s.pc = addr;
@@ -424,7 +460,7 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
 uint64_t Cpu::recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const {
   uint8_t code[512];
   size_t n = sizeof code;
-  while (n > 0 && uc_mem_read(uc_, block_pc, code, n) != UC_ERR_OK) n /= 2;
+  while (n > 0 && uc_mem_read(uc_, phys(block_pc), code, n) != UC_ERR_OK) n /= 2;
   csh cs = const_cast<CycleModel&>(model_).capstone();
   cs_insn* insn = cs_malloc(cs);
   const uint8_t* p = code;

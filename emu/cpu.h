@@ -13,6 +13,7 @@
 
 #include <exception>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_set>
@@ -163,6 +164,9 @@ class Cpu final : public mmu::MmObserver {
   uint64_t recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const;
   void hook_emulated_sites(const BlockCost& cost);
   void clear_exclusive_monitor();
+  // Unicorn's physical address of a guest virtual one and back (see cpu.cc, kX86KernelAlias).
+  uint64_t phys(uint64_t va) const;
+  uint64_t virt(uint64_t pa) const;
 
   static void on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
   static void on_x86_syscall(uc_engine* uc, void* self) noexcept;
@@ -174,6 +178,8 @@ class Cpu final : public mmu::MmObserver {
                                void* self) noexcept;
   static void on_emulated_insn(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
   static bool on_invalid_insn(uc_engine* uc, void* self) noexcept;
+  static bool on_x86_tlb_fill(uc_engine* uc, uint64_t va, uc_mem_type type, uc_tlb_entry* e,
+                              void* self) noexcept;
 
   const ArchInfo& info_;
   VirtualClock* clock_;
@@ -187,6 +193,7 @@ class Cpu final : public mmu::MmObserver {
   bool in_stub_ = false;
   bool preemptible_ = true;
   CpuStop stop_;
+  std::optional<CpuStop> noncanonical_;  // a denied TLB fill of this run
   std::exception_ptr pending_;
   std::unordered_set<uint64_t> emulated_sites_;
 };

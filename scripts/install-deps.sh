@@ -1,29 +1,110 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages probesim needs, only those that are missing.
-# Used by `make test`, `make demo` and `make bench`; safe to run repeatedly.
+# Installs what probesim needs, only what is missing; safe to run repeatedly. Used by
+# `make test`, `make demo` and `make bench`.
+#  1. Debian packages of the host's release (apt-get install).
+#  2. Unicorn >= 2.1.1 and Capstone 5 (docs/unicorn.md says why). On Debian 13 or later they are
+#     system packages. On Debian 12 they come from Debian 13 ("trixie") through apt with a private
+#     configuration kept under .deps/apt: the system's sources, lists and dpkg state are never
+#     changed. `apt-get download` checks the signatures; `dpkg-deb -x` unpacks into .deps/prefix,
+#     which CMake prefers (cmake/Dependencies.cmake) and which the binaries find by RPATH.
 set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEPS=${PROBESIM_DEPS_DIR:-$ROOT/.deps}
 
 PACKAGES=(
   cmake make pkg-config g++ git
-  libunicorn-dev libcapstone-dev liblief-dev doctest-dev
+  liblief-dev doctest-dev
   pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-setuptools
   python3-wheel python3-pytest python3-nbclient python3-nbconvert python3-ipykernel
   python3-matplotlib
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user busybox-static
+  debian-archive-keyring
 )
+# Built against in the project prefix on Debian 12, from the system on Debian 13+.
+NEWER_PACKAGES=(libunicorn2t64 libunicorn-dev libcapstone5 libcapstone-dev)
+NEWER_SUITE=trixie
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-echo "probesim: installing missing Debian packages: ${missing[*]}"
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "probesim: need root or sudo to apt-get install ${missing[*]}" >&2; exit 1; }
   SUDO=sudo
 fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+system_has_newer=0
+[[ $codename != bookworm ]] && system_has_newer=1
+
+apt_install_missing() {
+  local missing=() p status
+  for p in "$@"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$p")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  echo "probesim: installing missing Debian packages: ${missing[*]}"
+  if [[ -n $SUDO ]] && ! command -v sudo >/dev/null; then
+    echo "probesim: need root or sudo to apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# URIs of the system's apt sources that serve the host's release (the same Debian registry
+# serves the newer suite): deb822 .sources files, then one-line sources.list entries.
+debian_uris() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    awk -v want="$codename" '
+      /^[[:space:]]*$/ { if (uri != "" && ok) print uri; uri=""; ok=0; next }
+      /^URIs:/ { uri=$2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == want) ok=1 }
+      END { if (uri != "" && ok) print uri }' "$f"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    awk -v want="$codename" '$1 == "deb" {
+      for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($(i + 1) == want) print $i; break } }' "$f"
+  done
+}
+
+fetch_newer() {
+  local prefix=$DEPS/prefix stamp=$DEPS/prefix/.probesim-deps
+  local want="${NEWER_SUITE}: ${NEWER_PACKAGES[*]}"
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    return 0
+  fi
+  local uri
+  uri=$(debian_uris | awk 'NR == 1')
+  if [[ -z $uri ]]; then
+    echo "probesim: no apt source for '$codename' found in /etc/apt; cannot fetch Unicorn 2.1.1" \
+         "and Capstone 5 from Debian ${NEWER_SUITE}. Add a Debian mirror to apt's sources." >&2
+    exit 1
+  fi
+  echo "probesim: fetching ${NEWER_PACKAGES[*]} from Debian ${NEWER_SUITE} into $prefix"
+  local apt=$DEPS/apt
+  rm -rf "$apt/debs"
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $NEWER_SUITE main" \
+    > "$apt/sources.list"
+  local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
+              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+              -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+  apt-get "${opts[@]}" update -qq
+  (cd "$apt/debs" && apt-get "${opts[@]}" download "${NEWER_PACKAGES[@]}" -qq)
+  rm -rf "$prefix"
+  mkdir -p "$prefix"
+  local deb
+  for deb in "$apt"/debs/*.deb; do
+    dpkg-deb -x "$deb" "$prefix"
+  done
+  echo "$want" > "$stamp"
+}
+
+apt_install_missing "${PACKAGES[@]}"
+if [[ $system_has_newer -eq 1 ]]; then
+  apt_install_missing "${NEWER_PACKAGES[@]}"
+else
+  fetch_newer
+fi

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "emu/uc_phys.h"
+
 #ifndef PROBESIM_KERNEL_IMAGE_DIR
 #error "PROBESIM_KERNEL_IMAGE_DIR must name the directory holding <arch>/vmprobesim"
 #endif
@@ -73,6 +75,9 @@ KernelHarness::KernelHarness(Arch arch) : arch_(arch) {
   kallsyms_.emplace(std::move(k).value());
   bool x86 = arch == Arch::X86_64;
   ck(uc_open(x86 ? UC_ARCH_X86 : UC_ARCH_ARM64, x86 ? UC_MODE_64 : UC_MODE_ARM, &uc_), "uc_open");
+  if (x86) {  // the kernel half needs the alias window (emu/uc_phys.h), as emu::Cpu does
+    ck(emu::x86_phys::install(uc_), "virtual tlb");
+  }
   map_image();
   map_region(stack_top(0) - THREAD_SIZE, kStacks * THREAD_SIZE, UC_PROT_READ | UC_PROT_WRITE);
   map_region(kUserCode, kPageSize, UC_PROT_ALL);
@@ -84,8 +89,12 @@ KernelHarness::~KernelHarness() {
   if (uc_) uc_close(uc_);
 }
 
+uint64_t KernelHarness::phys(uint64_t va) const {
+  return arch_ == Arch::X86_64 ? emu::x86_phys::phys(va) : va;
+}
+
 void KernelHarness::map_region(GuestAddr start, uint64_t size, uint32_t prot) {
-  ck(uc_mem_map(uc_, start.value, size, prot), "uc_mem_map");
+  ck(uc_mem_map(uc_, phys(start.value), size, prot), "uc_mem_map");
 }
 
 // Each PT_LOAD at its link address, page-rounded, with its file bytes (the rest is zero).
@@ -97,7 +106,7 @@ void KernelHarness::map_image() {
                     ((seg.flags & 1) ? UC_PROT_EXEC : 0);
     map_region(GuestAddr{start}, end - start, prot);
     const uint8_t* file = image_->bytes().data() + seg.offset;
-    ck(uc_mem_write(uc_, seg.vaddr, file, seg.filesz), "load segment");
+    ck(uc_mem_write(uc_, phys(seg.vaddr), file, seg.filesz), "load segment");
   }
 }
 
@@ -221,22 +230,22 @@ void KernelHarness::set_reg(int uc_reg, uint64_t v) { ck(uc_reg_write(uc_, uc_re
 
 uint64_t KernelHarness::read_u64(GuestAddr a) const {
   uint64_t v = 0;
-  ck(uc_mem_read(uc_, a.value, &v, 8), "mem read");
+  ck(uc_mem_read(uc_, phys(a.value), &v, 8), "mem read");
   return v;
 }
 
 void KernelHarness::write_u64(GuestAddr a, uint64_t v) {
-  ck(uc_mem_write(uc_, a.value, &v, 8), "mem write");
+  ck(uc_mem_write(uc_, phys(a.value), &v, 8), "mem write");
 }
 
 std::vector<uint8_t> KernelHarness::read(GuestAddr a, size_t n) const {
   std::vector<uint8_t> out(n);
-  ck(uc_mem_read(uc_, a.value, out.data(), n), "mem read");
+  ck(uc_mem_read(uc_, phys(a.value), out.data(), n), "mem read");
   return out;
 }
 
 void KernelHarness::write(GuestAddr a, const std::vector<uint8_t>& bytes) {
-  ck(uc_mem_write(uc_, a.value, bytes.data(), bytes.size()), "mem write");
+  ck(uc_mem_write(uc_, phys(a.value), bytes.data(), bytes.size()), "mem write");
 }
 
 int KernelHarness::x86_pt_reg(size_t word) {

@@ -112,6 +112,7 @@ class KernelHarness {
 
   void map_image();
   void map_region(GuestAddr start, uint64_t size, uint32_t prot);
+  uint64_t phys(uint64_t va) const;  // Unicorn's physical address (emu/uc_phys.h)
   void add_hooks();
   Stop run(GuestAddr begin, GuestAddr until);
   void stop(Stop why);

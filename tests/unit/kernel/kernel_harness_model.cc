@@ -85,7 +85,7 @@ void KernelHarness::on_arm64_intr(uint32_t intno) {
   uint64_t pc = reg(UC_ARM64_REG_PC);
   uint32_t insn = 0;
   if (intno == 2) {  // svc: PC is after it. The exception entry (README.md).
-    ck(uc_mem_read(uc_, pc - 4, &insn, 4), "read svc");
+    ck(uc_mem_read(uc_, phys(pc - 4), &insn, 4), "read svc");
     set_reg(UC_ARM64_REG_ELR_EL1, pc);
     uc_arm64_cp_reg spsr = spsr_el1();
     spsr.val = reg(UC_ARM64_REG_PSTATE);
@@ -96,7 +96,7 @@ void KernelHarness::on_arm64_intr(uint32_t intno) {
     set_reg(UC_ARM64_REG_PC, reg(UC_ARM64_REG_VBAR_EL1) + ARM64_VECTOR_EL0_SYNC);
     return;
   }
-  ck(uc_mem_read(uc_, pc, &insn, 4), "read insn");
+  ck(uc_mem_read(uc_, phys(pc), &insn, 4), "read insn");
   if (intno == 1 && insn == HYPERCALL_ARM64_HVC_INSN) {
     std::array<uint64_t, 6> args;
     for (size_t i = 0; i < 6; i++) args[i] = reg(UC_ARM64_REG_X0 + static_cast<int>(i));

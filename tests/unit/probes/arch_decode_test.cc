@@ -63,7 +63,7 @@ TEST_CASE("x86 decoding: emulated, stepped, boostable and refused instructions")
       {{0xff, 0x24, 0xc5, 0, 0, 0, 0}, -EOPNOTSUPP, false},  // jmp [table + rax*8]
       {{0x67, 0xff, 0xd0}, -EOPNOTSUPP, false},  // 32-bit addressing indirect call
       {{0x0f, 0x01, 0xc1}, -EOPNOTSUPP, false},  // vmcall
-      {{0x66, 0xe8, 0, 0}, -EOPNOTSUPP, false},  // 16-bit call rel16
+      {{0x66, 0xe8, 0, 0, 0, 0}, -EOPNOTSUPP, false},  // operand-size prefixed call
       {{0x06}, -EINVAL, false},                // push es: invalid in 64-bit mode
   };
   for (const auto& e : table) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "emu/uc_phys.h"
 #include "guest_code.inc"
 #include "probes/arch/arm64/arm64_insn.h"
 
@@ -110,8 +111,10 @@ UcMachine::UcMachine(Arch arch, int engines) : arch_(arch), layout_(layout_for(a
     Engine& e = engines_[static_cast<size_t>(i)];
     e.self = this;
     e.index = i;
-    if (arch == Arch::X86_64) check(uc_open(UC_ARCH_X86, UC_MODE_64, &e.uc), "uc_open");
-    else check(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &e.uc), "uc_open");
+    if (arch == Arch::X86_64) {
+      check(uc_open(UC_ARCH_X86, UC_MODE_64, &e.uc), "uc_open");
+      check(emu::x86_phys::install(e.uc), "virtual tlb");  // kernel addresses: emu/uc_phys.h
+    } else check(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &e.uc), "uc_open");
     check(uc_hook_add(e.uc, &e.intr, UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr), &e, 1, 0),
           "hook intr");
     check(uc_hook_add(e.uc, &e.block, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), &e, 1,
@@ -131,7 +134,8 @@ void UcMachine::map(GuestAddr base, size_t size) {
   Region r{base, size, std::make_unique<uint8_t[]>(size)};
   std::memset(r.mem.get(), 0, size);
   for (auto& e : engines_) {
-    check(uc_mem_map_ptr(e.uc, base.value, size, UC_PROT_ALL, r.mem.get()), "uc_mem_map_ptr");
+    uint64_t pa = arch_ == Arch::X86_64 ? emu::x86_phys::phys(base.value) : base.value;
+    check(uc_mem_map_ptr(e.uc, pa, size, UC_PROT_ALL, r.mem.get()), "uc_mem_map_ptr");
   }
   regions_.push_back(std::move(r));
 }
