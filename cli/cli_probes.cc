@@ -37,11 +37,34 @@ CliProbes::~CliProbes() {
 }
 
 namespace {
+// The inode of a probe's PATH as the guest sees it. Probes are registered before any guest
+// process exists, so a /proc/self path has no process to name: the error says what the path
+// resolved to (/proc/self is pid 0 here) besides the path as given.
+Result<mmu::Inode*> probe_inode(Machine& m, const std::string& path) {
+  auto inode = m.state().lookup_inode(path);
+  if (inode) return inode;
+  const Error& e = inode.error();
+  if (e.message.starts_with(path + ":")) return inode.take_error();
+  return Error::make(path + ": " + e.message + " (probes are registered before the program runs: " +
+                         "/proc/self is no guest process; name the program file)",
+                     e.err);
+}
+
 // PATH:SYMBOL[+OFF] or PATH:OFFSET -> (inode, file offset), reading the ELF from the guest root.
-Result<std::pair<mmu::Inode*, FileOffset>> uprobe_target(Machine& m, const std::string& text) {
+// A uretprobe (ret) must be on a function entry.
+Result<std::pair<mmu::Inode*, FileOffset>> uprobe_target(Machine& m, const std::string& text,
+                                                         bool ret) {
   probes::UprobeSpec spec = PROBESIM_TRY(probes::parse_uprobe_spec(text));
-  mmu::Inode* inode = PROBESIM_TRY(m.state().lookup_inode(spec.path));
-  auto off = m.state().uprobe_offset(*inode, spec);
+  mmu::Inode* inode = PROBESIM_TRY(probe_inode(m, spec.path));
+  auto off = [&]() -> Result<FileOffset> {
+    FileOffset at = PROBESIM_TRY(m.state().uprobe_offset(*inode, spec));
+    if (ret) {
+      std::vector<uint8_t> bytes = PROBESIM_TRY(inode->i_mapping().read_all());
+      loader::ElfFile elf = PROBESIM_TRY(loader::ElfFile::parse(spec.path, std::move(bytes)));
+      PROBESIM_TRY_VOID(probes::check_function_entry(elf, spec, at));
+    }
+    return at;
+  }();
   if (!off) {
     m.state().inodes().iput(inode);
     return off.take_error();
@@ -91,7 +114,7 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
 
 Result<void> CliProbes::add_uprobe(const std::string& spec, bool ret) {
   const char* flag = ret ? "--uretprobe " : "--uprobe ";
-  auto target = uprobe_target(m_, spec);
+  auto target = uprobe_target(m_, spec, ret);
   if (!target) return Error::make(flag + spec + ": " + target.error().message, target.error().err);
   auto consumer = std::make_unique<probes::UprobeConsumer>();
   if (ret)

@@ -27,19 +27,37 @@ constexpr int kExitUsage = 2;
 constexpr int kExitError = 126;  // like a shell: the program could not be started
 constexpr int kExitDeadlock = 125;  // every remaining task blocked with nothing to wake it
 
-// One line per scheduling decision: seq cpu tid reason insns time_ns.
-bool write_sched_log(const std::string& path, const Machine& m) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) {
-    std::fprintf(stderr, "probesim: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
-    return false;
+// The files --output and --sched-log name, opened (truncated) before anything runs, so an
+// unwritable path is reported at once, not after the whole run. Null members: not requested
+// (--output then means stderr).
+struct OutputFiles {
+  FILE* output = nullptr;
+  FILE* sched_log = nullptr;
+  ~OutputFiles() {
+    if (output) std::fclose(output);
+    if (sched_log) std::fclose(sched_log);
   }
+};
+
+Result<FILE*> open_for_writing(const char* flag, const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return Error::make(std::string(flag) + " " + path + ": cannot write: " + std::strerror(errno));
+  return f;
+}
+
+Result<void> open_outputs(const RunOptions& o, OutputFiles& files) {
+  if (!o.output.empty()) files.output = PROBESIM_TRY(open_for_writing("--output", o.output));
+  if (!o.sched_log.empty())
+    files.sched_log = PROBESIM_TRY(open_for_writing("--sched-log", o.sched_log));
+  return {};
+}
+
+// One line per scheduling decision: seq cpu tid reason insns time_ns.
+void write_sched_log(FILE* f, const Machine& m) {
   uint64_t seq = 0;
   for (const SchedEvent& e : m.schedule_log())
     std::fprintf(f, "%" PRIu64 " cpu%d tid%d %s insns=%" PRIu64 " t=%" PRIu64 "\n", seq++, e.cpu,
                  e.tid, e.reason.c_str(), e.insns, e.time_ns);
-  std::fclose(f);
-  return true;
 }
 
 std::vector<std::string> guest_env(const RunOptions& o) {
@@ -86,9 +104,15 @@ void print_stats(FILE* out, const Stats& s) {
 }
 
 int run(const RunOptions& o) {
+  OutputFiles files;
+  if (auto opened = open_outputs(o, files); !opened) {
+    std::fprintf(stderr, "probesim: %s\n", opened.error().message.c_str());
+    return kExitError;
+  }
   Arch arch = o.arch.value_or(Arch::X86_64);
-  if (!o.arch) {
-    auto detected = detect_arch(o.root, o.argv[0]);
+  const std::string cwd = guest_cwd(o.root);
+  if (!o.arch) {  // the program as the guest will find it: inside the root, from its cwd
+    auto detected = detect_arch(o.root, o.argv[0], cwd);
     if (!detected) {
       std::fprintf(stderr, "probesim: %s\n", detected.error().message.c_str());
       return kExitError;
@@ -105,24 +129,20 @@ int run(const RunOptions& o) {
     return kExitError;
   }
   Machine& m = *machine.value();
-  FILE* out = stderr;
-  if (!o.output.empty() && !(out = std::fopen(o.output.c_str(), "w"))) {
-    std::fprintf(stderr, "probesim: cannot write %s: %s\n", o.output.c_str(), std::strerror(errno));
-    return kExitError;
-  }
+  FILE* out = files.output ? files.output : stderr;
   auto probes = CliProbes::attach(m, o);
   if (!probes) {
     std::fprintf(stderr, "probesim: %s\n", probes.error().message.c_str());
     return kExitError;
   }
   if (o.strace) m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); });
-  auto pid = m.spawn(o.argv, guest_env(o), Stdio::PassThrough, {}, guest_cwd(o.root));
+  auto pid = m.spawn(o.argv, guest_env(o), Stdio::PassThrough, {}, cwd);
   if (!pid) {
     std::fprintf(stderr, "probesim: %s\n", pid.error().message.c_str());
     return kExitError;
   }
   m.run();
-  if (!o.sched_log.empty() && !write_sched_log(o.sched_log, m)) return kExitError;
+  if (files.sched_log) write_sched_log(files.sched_log, m);
   std::optional<ProcessExit> exit = m.exit_of(pid.value());
   if (!exit) {
     std::fprintf(stderr, "probesim: %s (pid %d) deadlocked: %zu task(s) blocked forever\n",
@@ -139,7 +159,6 @@ int run(const RunOptions& o) {
   if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !o.uprobes.empty() ||
       !o.uretprobes.empty())
     probes.value()->report(out);
-  if (out != stderr) std::fclose(out);
   return e.shell_status;
 }
 

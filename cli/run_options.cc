@@ -32,6 +32,11 @@ Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v) 
   if (v.empty()) return Error::make(std::string(flag) + " needs SYMBOL[+OFFSET] or an address");
   if (v[0] >= '0' && v[0] <= '9') {
     p.addr = PROBESIM_TRY(parse_u64(flag, v));
+    // Address 0 would mean "no address" to register_kprobe; no kernel text lives there.
+    if (p.addr == 0)
+      return Error::make(std::string(flag) + " " + v +
+                         ": address 0 is not in the guest kernel; give SYMBOL[+OFFSET] or a kernel "
+                         "text address");
     return p;
   }
   size_t plus = v.find('+');

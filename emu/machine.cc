@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "emu/machine_state.h"
 #include "loader/elf_file.h"
@@ -184,15 +183,21 @@ std::vector<int> Machine::blocked_tids() const {
 Arch Machine::arch() const { return impl_->state.arch(); }
 emu::MachineState& Machine::state() { return impl_->state; }
 
-Result<Arch> detect_arch(const std::string& root, const std::string& path) {
-  // Only the ELF identification and e_machine are needed; the full validation happens at spawn.
-  std::string host = root == "/" ? path : root + "/" + path;
-  std::ifstream f(host, std::ios::binary);
-  if (!f) return Error::make(path + ": cannot open: " + std::strerror(errno), ENOENT);
+// The file is found exactly as spawn will find it (emu::Vfs over the same root: relative to
+// the guest cwd, symlinks resolved inside the root, the same errors); only its ELF
+// identification and e_machine are read here, the full validation happens at spawn.
+Result<Arch> detect_arch(const std::string& root, const std::string& path, const std::string& cwd) {
+  mmu::InodeCache inodes;  // declared first: destroyed after the Vfs and the File
+  emu::VirtualClock clock;
+  emu::DeterministicRng rng(0);
+  std::unique_ptr<emu::Vfs> vfs = PROBESIM_TRY(emu::Vfs::create(inodes, clock, rng, root));
+  emu::FsStruct fs;
+  const emu::Caller caller{fs, nullptr, {}, 0};
+  const std::string base = PROBESIM_TRY(vfs->resolve_dir(caller, "/", cwd));
+  std::shared_ptr<emu::File> file = PROBESIM_TRY(vfs->open_exec(caller, base, path));
   uint8_t h[20] = {};
-  f.read(reinterpret_cast<char*>(h), sizeof h);
-  if (f.gcount() < static_cast<std::streamsize>(sizeof h) || h[0] != 0x7f || h[1] != 'E' ||
-      h[2] != 'L' || h[3] != 'F')
+  size_t got = PROBESIM_TRY(file->inode()->i_mapping().read(FileOffset{0}, h));
+  if (got < sizeof h || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F')
     return Error::make(path + ": not an ELF file", ENOEXEC);
   uint16_t machine = static_cast<uint16_t>(h[18] | (h[19] << 8));
   if (machine == 62) return Arch::X86_64;

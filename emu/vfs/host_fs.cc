@@ -17,9 +17,10 @@ namespace probesim::emu {
 Result<HostFs> HostFs::create(const std::string& root) {
   char resolved[PATH_MAX];
   if (::realpath(root.c_str(), resolved) == nullptr) {
-    return Error::make("guest root '" + root + "' cannot be resolved: " + std::strerror(errno) +
-                           "; pass an existing host directory",
-                       errno);
+    const int err = errno;
+    const std::string why = err == ENOENT ? "does not exist" : std::string("cannot be resolved: ") + std::strerror(err);
+    return Error::make("guest root '" + root + "' " + why + "; pass an existing host directory",
+                       err);
   }
   struct stat st {};
   if (::stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -128,7 +128,10 @@ class Machine {
   std::unique_ptr<Impl> impl_;
 };
 
-// The architecture of the ELF at `path` inside `root` (for `--arch auto`).
-Result<Arch> detect_arch(const std::string& root, const std::string& path);
+// The architecture of the ELF at `path` inside `root` (for `--arch auto`), the path resolved
+// as spawn resolves it for a guest in `cwd` (a guest path). Errors are spawn's: a missing
+// root, ENOENT, EACCES (a directory, no x bit), not an ELF.
+Result<Arch> detect_arch(const std::string& root, const std::string& path,
+                         const std::string& cwd = "/");
 
 }  // namespace probesim

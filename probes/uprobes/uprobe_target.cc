@@ -58,4 +58,29 @@ Result<FileOffset> uprobe_file_offset(const loader::ElfFile& elf, const UprobeSp
   return off;
 }
 
+Result<void> check_function_entry(const loader::ElfFile& elf, const UprobeSpec& spec,
+                                  FileOffset off) {
+  const std::string target = spec.symbol.empty() ? std::to_string(spec.offset)
+                                                 : spec.symbol + "+" + std::to_string(spec.offset);
+  if (!spec.symbol.empty() && spec.offset != 0)
+    return Error::make("a uretprobe must be on a function entry: " + target +
+                           " is not (drop the +OFFSET)",
+                       EINVAL);
+  if (!spec.symbol.empty()) return {};
+  constexpr uint8_t kSttFunc = 2;
+  Result<const std::vector<loader::ElfSymbol>*> syms = elf.symbols();
+  if (!syms) return {};  // no readable symbol table: nothing to check against
+  bool any_function = false;
+  for (const loader::ElfSymbol& s : *syms.value()) {
+    if (s.type != kSttFunc || s.shndx == 0) continue;
+    any_function = true;
+    Result<FileOffset> at = elf.vaddr_to_offset(s.value);
+    if (at && at.value() == off) return {};
+  }
+  if (!any_function) return {};
+  return Error::make("a uretprobe must be on a function entry: no function of " + spec.path +
+                         " starts at file offset " + std::to_string(spec.offset),
+                     EINVAL);
+}
+
 }  // namespace probesim::probes

@@ -25,5 +25,11 @@ Result<UprobeSpec> parse_uprobe_spec(std::string_view spec);
 // The file offset of spec in elf: ENOENT unknown symbol, EINVAL offset outside the symbol
 // (when its size is known) or not inside a loaded segment's file bytes.
 Result<FileOffset> uprobe_file_offset(const loader::ElfFile& elf, const UprobeSpec& spec);
+// A uretprobe hijacks the return address, so it must be on a function's first instruction
+// (Linux: kretprobes check kprobe_on_func_entry; a uretprobe elsewhere corrupts the stack).
+// EINVAL for SYMBOL+OFF with OFF != 0, and for a file offset at which no STT_FUNC symbol of
+// elf starts (a file without function symbols cannot be checked: accepted).
+Result<void> check_function_entry(const loader::ElfFile& elf, const UprobeSpec& spec,
+                                  FileOffset off);
 
 }  // namespace probesim::probes

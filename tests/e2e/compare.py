@@ -5,7 +5,7 @@ The reference run is native for x86-64 binaries and `qemu-aarch64` for AArch64 o
 architecture is read from the ELF header). Both runs get a clean environment (LC_ALL=C, TZ=UTC
 plus --env K=V), stdin from /dev/null, and a freshly made fixture directory at the same path,
 so paths printed by a program (e.g. `busybox wc`) agree. Placeholders in the arguments:
-@FIXTURE@ is that directory, @TEXTFILE@ a plain text file.
+@FIXTURE@ is that directory, @TEXTFILE@ an executable plain text file.
 
 Modes (exit status 0 = pass, 1 = fail or bad setup, 2 = usage error):
   diff         stdout and exit status equal (stderr too with --stderr)
@@ -100,6 +100,7 @@ class Session:
         self.root = self.tmp / "root"  # fixture parent; `ls -la` shows it as ".."
         self.textfile = self.tmp / "not-an-elf.txt"
         self.textfile.write_text("this is a text file, not a program\n")
+        self.textfile.chmod(0o755)  # executable, so what fails is the format (ENOEXEC)
         self.env = dict(BASE_ENV, **dict(kv.split("=", 1) for kv in opts.env))
 
     def close(self):

@@ -82,3 +82,13 @@ TEST_CASE("run options: kprobes without the guest kernel and malformed targets a
   const char* const uprobes_ok[] = {"probesim", "run", "--no-kernel", "--uprobe", "/bin/x:main", "/bin/x"};
   CHECK(parse(uprobes_ok).ok());  // uprobes need no guest kernel
 }
+
+TEST_CASE("run options: --kprobe 0 says that address 0 is no kernel address") {
+  const char* const zero[] = {"probesim", "run", "--kprobe", "0", "/bin/x"};
+  auto r = parse(zero);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("--kprobe 0: address 0 is not in the guest kernel") !=
+        std::string::npos);
+  const char* const kret_zero[] = {"probesim", "run", "--kretprobe", "0x0", "/bin/x"};
+  CHECK(parse(kret_zero).error().message.find("--kretprobe 0x0: address 0") != std::string::npos);
+}

@@ -130,6 +130,26 @@ TEST_CASE("machine: spawn errors name the file and the problem") {
   CHECK_FALSE(m.value()->spawn({}, {}).ok());
 }
 
+TEST_CASE("machine: detect_arch finds the program as spawn does and fails with spawn's message") {
+  const std::string dir = std::string(PROBESIM_GUEST_DIR) + "/x86_64-glibc";
+  auto rel = probesim::detect_arch("/", "hello", dir);  // relative to the guest cwd
+  REQUIRE(rel.ok());
+  CHECK(rel.value() == Arch::X86_64);
+  CHECK(probesim::detect_arch(dir, "/hello").value() == Arch::X86_64);  // inside the root
+  auto m = Machine::create(Options{.arch = Arch::X86_64});
+  REQUIRE(m.ok());
+  auto spawned = m.value()->spawn({dir}, {});  // a directory: execve's EACCES
+  auto detected = probesim::detect_arch("/", dir);
+  REQUIRE_FALSE(spawned.ok());
+  REQUIRE_FALSE(detected.ok());
+  CHECK(detected.error().message == dir + ": Permission denied");
+  CHECK(spawned.error().message == detected.error().message);
+  auto no_root = probesim::detect_arch("/no/such/root", "/hello");
+  REQUIRE_FALSE(no_root.ok());
+  CHECK(no_root.error().message.find("guest root '/no/such/root' does not exist") !=
+        std::string::npos);
+}
+
 TEST_CASE("machine: a missing guest root is a clear error") {
   auto m = Machine::create(Options{.arch = Arch::X86_64, .root = "/no/such/root"});
   REQUIRE_FALSE(m.ok());

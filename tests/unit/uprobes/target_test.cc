@@ -82,5 +82,32 @@ TEST_CASE("target: a symbol of a real guest binary becomes its file offset, on b
   }
 }
 
+TEST_CASE("target: a uretprobe must be on a function entry (SYMBOL+OFF and raw offsets)") {
+  std::string path = std::string(PROBESIM_GUEST_DIR) + "/x86_64-glibc/uprobed";
+  std::vector<uint8_t> bytes = slurp(path);
+  if (bytes.empty()) {
+    MESSAGE("skipped: no guest binary at " << path << " (build the guests)");
+    return;
+  }
+  auto elf = loader::ElfFile::parse(path, bytes);
+  REQUIRE(elf.ok());
+  auto check = [&](const std::string& target) {
+    UprobeSpec spec = parse_uprobe_spec(path + ":" + target).value();
+    FileOffset off = uprobe_file_offset(*elf, spec).value();
+    return check_function_entry(*elf, spec, off);
+  };
+  CHECK(check("leaf").ok());
+  CHECK(check("leaf+0").ok());
+  auto plus = check("leaf+4");
+  REQUIRE_FALSE(plus.ok());
+  CHECK(plus.error().err == EINVAL);
+  CHECK(plus.error().message.find("function entry") != std::string::npos);
+  const uint64_t leaf = uprobe_file_offset(*elf, parse_uprobe_spec(path + ":leaf").value())->value;
+  CHECK(check(std::to_string(leaf)).ok());
+  auto raw = check(std::to_string(leaf + 4));
+  REQUIRE_FALSE(raw.ok());
+  CHECK(raw.error().err == EINVAL);
+}
+
 }  // namespace
 }  // namespace probesim::probes::test
