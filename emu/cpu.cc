@@ -4,6 +4,7 @@
 
 #include "emu/uc_phys.h"
 #include "emu/virtual_clock.h"
+#include "emu/x86_fpu.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
@@ -106,6 +107,8 @@ Result<void> Cpu::init() {
                       reinterpret_cast<void*>(&Cpu::on_mem_sync), this, kPcSyncHookAddr,
                       kPcSyncHookAddr),
           "hook pc sync");
+    x86_fpu_ = std::make_unique<X86Fpu>(uc_);
+    x86_fpu_->init_state();
   } else {
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::on_arm64_mrs), this, 1,
                       0, UC_ARM64_INS_MRS),
@@ -290,11 +293,24 @@ void Cpu::invalidate_code(GuestAddr addr, uint64_t len) {
   if (len == 0) return;
   check(uc_ctl_remove_cache(uc_, addr.value, addr.value + len), "remove cache");
   model_.invalidate(addr.value, len);
+  forget_emulated_sites(addr.value, len);
 }
 
 void Cpu::on_unmap(GuestAddr start, uint64_t len) {
   check(uc_mem_unmap(uc_, start.value, len), "mem unmap");
   model_.invalidate(start.value, len);
+  forget_emulated_sites(start.value, len);
+}
+
+void Cpu::reset_fp_state() {
+  if (x86_fpu_) {
+    x86_fpu_->init_state();
+    return;
+  }
+  set_reg(UC_ARM64_REG_FPCR, 0);
+  set_reg(UC_ARM64_REG_FPSR, 0);
+  const uint8_t zero[16] = {};
+  for (int i = 0; i < 32; ++i) set_reg128(UC_ARM64_REG_V0 + i, zero);
 }
 
 void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
@@ -303,15 +319,26 @@ void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
   if (prot & 0x4) invalidate_code(start, len);
 }
 
-void Cpu::hook_emulated_sites(const BlockCost& cost) {
-  for (uint64_t site : cost.emulated) {
-    if (!emulated_sites_.insert(site).second) continue;
+// Records the block's emulated sites; true when a site got its code hook just now (the block
+// must then be translated again to include it).
+bool Cpu::hook_emulated_sites(const BlockCost& cost) {
+  bool added = false;
+  for (const EmulatedSite& site : cost.emulated) {
+    sites_[site.addr] = site.kind;
+    if (!hooked_sites_.insert(site.addr).second) continue;
     uc_hook h;
     check(uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Cpu::on_emulated_insn), this,
-                      site, site),
+                      site.addr, site.addr),
           "hook emulated insn");
-    check(uc_ctl_remove_cache(uc_, site, site + 1), "remove cache");
+    check(uc_ctl_remove_cache(uc_, site.addr, site.addr + 1), "remove cache");
+    added = true;
   }
+  return added;
+}
+
+void Cpu::forget_emulated_sites(uint64_t start, uint64_t len) {
+  if (sites_.empty()) return;
+  std::erase_if(sites_, [&](const auto& s) { return s.first >= start && s.first - start < len; });
 }
 
 // The budget check comes first: after uc_emu_stop in a block hook Unicorn does not execute the
@@ -329,6 +356,11 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
         c->stop_recorded_ = true;
         c->stop_ = CpuStop{.kind = StopKind::Budget};
       }
+      // With any code hook armed (emulated sites), Unicorn 2.1 does not put the PC back at a
+      // block it leaves on an exit request (cpu-exec.c cpu_tb_exec: !HOOK_EXISTS(UC_HOOK_CODE)),
+      // so RIP could be a stale mid-block value: set it to this unexecuted block. A PC write
+      // cancels a stop, so the stop comes after it.
+      if (!c->hooked_sites_.empty()) c->set_reg(c->info_.reg_pc, addr);
       uc_emu_stop(uc);
       return;
     }
@@ -337,9 +369,8 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
       std::vector<uint8_t> code(size);
       if (uc_mem_read(uc, c->phys(addr), code.data(), size) != UC_ERR_OK) code.clear();
       cost = &c->model_.block(addr, code);
-      if (!cost->emulated.empty() && !c->emulated_sites_.count(cost->emulated.front())) {
+      if (!cost->emulated.empty() && c->hook_emulated_sites(*cost)) {
         // Retranslate this block with the emulation hooks in place, without charging it.
-        c->hook_emulated_sites(*cost);
         c->set_pc(addr);
         return;
       }
@@ -442,6 +473,16 @@ uint32_t Cpu::on_arm64_mrs(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
 void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
   try {
+    auto site = c->sites_.find(addr);
+    if (site == c->sites_.end()) return;  // stale hook: other code lives here now
+    if (site->second != EmulatedKind::Rdtsc) {
+      uint8_t last = 0;  // a host x87 operation is selected by the instruction's last byte
+      if (site->second == EmulatedKind::FpuHostX87 &&
+          !c->read_mem(GuestAddr{addr + size - 1}, &last, 1))
+        return;
+      if (c->x86_fpu_->at_site(site->second, last)) c->set_pc(addr + size);
+      return;
+    }
     // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter.
     uint64_t tsc = c->clock_->cycles().value;
     c->set_reg(UC_X86_REG_RAX, tsc & 0xffffffffu);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -29,6 +30,7 @@ namespace probesim::emu {
 
 class VirtualClock;
 class Cpu;
+class X86Fpu;
 
 // Saved register state of one task (uc_context). Created by the Cpu of the task's mm; restoring
 // it into an engine of another arch is impossible by construction (Unicorn would not check:
@@ -149,6 +151,12 @@ class Cpu final : public mmu::MmObserver {
   // Code at [addr, addr+len) changed: drop Unicorn's translations and our block costs.
   void invalidate_code(GuestAddr addr, uint64_t len);
 
+  // The x87/SSE additions of an x86 engine (x86_fpu.h); null on arm64.
+  X86Fpu* x86_fpu() { return x86_fpu_.get(); }
+  // execve: the FP/SIMD state Linux gives a new program (x86: init_fpstate; arm64:
+  // fpsimd_flush_thread: FPCR, FPSR and V0-V31 zero).
+  void reset_fp_state();
+
   InsnCount insns() const { return InsnCount{insns_}; }
   CycleModel& cycle_model() { return model_; }
 
@@ -162,7 +170,8 @@ class Cpu final : public mmu::MmObserver {
   void check(uc_err e, const char* what) const;  // our bug if a uc_* call fails
   void store_exception(std::exception_ptr e);
   uint64_t recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const;
-  void hook_emulated_sites(const BlockCost& cost);
+  bool hook_emulated_sites(const BlockCost& cost);
+  void forget_emulated_sites(uint64_t start, uint64_t len);
   void clear_exclusive_monitor();
   // Unicorn's physical address of a guest virtual one and back (see cpu.cc, kX86KernelAlias).
   uint64_t phys(uint64_t va) const;
@@ -195,7 +204,11 @@ class Cpu final : public mmu::MmObserver {
   CpuStop stop_;
   std::optional<CpuStop> noncanonical_;  // a denied TLB fill of this run
   std::exception_ptr pending_;
-  std::unordered_set<uint64_t> emulated_sites_;
+  // Emulated instructions by address (a code hook at each; a hook whose address is no longer
+  // in sites_ is stale: the code there changed), and the addresses that have a hook.
+  std::unordered_map<uint64_t, EmulatedKind> sites_;
+  std::unordered_set<uint64_t> hooked_sites_;
+  std::unique_ptr<X86Fpu> x86_fpu_;
 };
 
 }  // namespace probesim::emu

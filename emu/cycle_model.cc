@@ -1,5 +1,6 @@
 #include "emu/cycle_model.h"
 
+#include "emu/x86_fpu.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
@@ -43,8 +44,11 @@ BlockCost CycleModel::decode(uint64_t addr, std::span<const uint8_t> code) const
     InsnClass cls = classify(*insn);
     cost.insns += 1;
     cost.cycles += costs_[static_cast<size_t>(cls)].cycles;
-    if (arch_ == Arch::X86_64 && (insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP))
-      cost.emulated.push_back(insn->address);
+    if (arch_ != Arch::X86_64) continue;
+    EmulatedKind kind = insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP
+                            ? EmulatedKind::Rdtsc
+                            : X86Fpu::site_of(*insn);
+    if (kind != EmulatedKind::None) cost.emulated.push_back({insn->address, kind});
   }
   cs_free(insn, 1);
   if (left > 0) {

@@ -31,12 +31,25 @@ struct ClassCost {
 // Per-arch table, indexed by InsnClass (cycle_tables.cc states the sources).
 std::span<const ClassCost> class_costs(Arch arch);
 
+// Instructions the Cpu handles in a code hook before Unicorn runs them (x86 only).
+enum class EmulatedKind : uint8_t {
+  None,
+  Rdtsc,       // rdtsc/rdtscp: emulated (Unicorn would read the host TSC); PC moves past
+  FpuFold,     // reads or loads FSW/MXCSR flags: X86Fpu folds the pending flags first
+  FpuHostX87,  // an x87 transcendental/remainder: X86Fpu runs it on the host x87
+  FpuDivide,   // an x87 division: X86Fpu discounts the divide-by-zero flag QEMU sets for 0/0
+};
+
+struct EmulatedSite {
+  uint64_t addr;
+  EmulatedKind kind;
+};
+
 struct BlockCost {
   uint32_t insns = 0;
   uint32_t cycles = 0;
-  // Addresses of instructions that must be emulated by the machine rather than by Unicorn
-  // (x86 rdtsc/rdtscp: Unicorn would read the host TSC). Rare; usually empty.
-  std::vector<uint64_t> emulated;
+  // Instructions the machine emulates or completes around Unicorn. Rare; usually empty.
+  std::vector<EmulatedSite> emulated;
 };
 
 class CycleModel {

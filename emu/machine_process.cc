@@ -234,6 +234,7 @@ void MachineState::finish_exec(Process& p, Task& t) {
     c.set_reg(c.info().reg_sp, pe.sp);
     c.set_pc(pe.entry);
   }
+  c.reset_fp_state();  // the kernel context above carried the old program's FPU state
   p.fds().close_on_exec();
   for (KSigaction& sa : p.sigactions)
     if (sa.handler > 1) sa = KSigaction{};

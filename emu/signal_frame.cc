@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include "emu/x86_fpu.h"
+
 namespace probesim::emu {
 namespace {
 
@@ -36,7 +38,7 @@ void put_siginfo(std::vector<uint8_t>& b, size_t off, const SigInfo& si) {
 // ---- x86_64 ---------------------------------------------------------------------------
 constexpr size_t kX86Uc = 8, kX86Mcontext = kX86Uc + 40, kX86Sigmask = kX86Uc + 296;
 constexpr size_t kX86Info = kX86Uc + 304, kX86FrameSize = kX86Info + 128;
-constexpr size_t kFxsaveSize = 512, kFxsaveMxcsr = 24, kFxsaveXmm = 160;
+constexpr size_t kFxsaveSize = X86Fpu::kFxsaveSize;
 constexpr uint64_t kX86RedZone = 128;
 // sigcontext register order (struct sigcontext, x86_64), each 8 bytes from uc_mcontext.
 constexpr int kX86Regs[] = {UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
@@ -53,10 +55,8 @@ bool setup_x86_64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   const uint64_t fpstate = (sp - kFxsaveSize) & ~uint64_t{63};
   const uint64_t frame = ((fpstate - kX86FrameSize) & ~uint64_t{15}) - 8;  // as after a call
   std::vector<uint8_t> fx(kFxsaveSize, 0);
-  put32(fx, 0, 0x37f);  // FCW
-  put32(fx, kFxsaveMxcsr, static_cast<uint32_t>(cpu.reg(UC_X86_REG_MXCSR)));
-  put32(fx, kFxsaveMxcsr + 4, 0xffff);
-  for (int i = 0; i < 16; ++i) cpu.reg128(UC_X86_REG_XMM0 + i, &fx[kFxsaveXmm + 16 * i]);
+  X86Fpu& fpu = *cpu.cpu().x86_fpu();
+  fpu.fxsave(fx.data());  // the whole x87/SSE state, exception flags folded in
   std::vector<uint8_t> b(kX86FrameSize, 0);
   put64(b, 0, r.restorer);
   put32(b, kX86Uc + 16 + 8, 2);  // uc_stack.ss_flags = SS_DISABLE
@@ -78,6 +78,7 @@ bool setup_x86_64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   cpu.set_reg(UC_X86_REG_RSP, frame);
   cpu.set_reg(UC_X86_REG_EFLAGS, cpu.reg(UC_X86_REG_EFLAGS) & ~uint64_t{0x100 | 0x400});
   cpu.set_pc(r.handler);
+  fpu.init_state();  // handle_signal: fpu__clear_user_states, the handler starts clean
   return true;
 }
 
@@ -99,8 +100,7 @@ bool restore_x86_64(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
   if (uint64_t fpstate = get64(b, kX86Mcontext + 192)) {
     std::vector<uint8_t> fx(kFxsaveSize);
     if (!mm.copy_from_user(fx.data(), GuestAddr{fpstate}, fx.size())) return false;
-    cpu.set_reg(UC_X86_REG_MXCSR, get32(fx, kFxsaveMxcsr));
-    for (int i = 0; i < 16; ++i) cpu.set_reg128(UC_X86_REG_XMM0 + i, &fx[kFxsaveXmm + 16 * i]);
+    cpu.cpu().x86_fpu()->fxrstor(fx.data());
   }
   *mask = get64(b, kX86Sigmask);
   return true;

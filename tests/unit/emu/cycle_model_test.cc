@@ -46,7 +46,27 @@ TEST_CASE("cycle model: arm64 classification by instruction id") {
 TEST_CASE("cycle model: rdtsc is marked for emulation (Unicorn would read the host TSC)") {
   CycleModel m(Arch::X86_64);
   std::vector<uint8_t> code = {0x90, 0x0f, 0x31, 0xc3};
-  CHECK(m.block(0x3000, code).emulated == std::vector<uint64_t>{0x3001});
+  const BlockCost& c = m.block(0x3000, code);
+  REQUIRE(c.emulated.size() == 1);
+  CHECK(c.emulated[0].addr == 0x3001);
+  CHECK(c.emulated[0].kind == EmulatedKind::Rdtsc);
+}
+
+TEST_CASE("cycle model: x86 FPU flag readers and x87 transcendentals are FPU sites") {
+  CycleModel m(Arch::X86_64);
+  // fnstsw ax; stmxcsr [rsp]; fyl2x; fprem; addsd xmm0, xmm1; ret
+  std::vector<uint8_t> code = {0xdf, 0xe0, 0x0f, 0xae, 0x1c, 0x24, 0xd9, 0xf1,
+                               0xd9, 0xf8, 0xf2, 0x0f, 0x58, 0xc1, 0xc3};
+  const BlockCost& c = m.block(0x5000, code);
+  REQUIRE(c.emulated.size() == 4);
+  CHECK(c.emulated[0].addr == 0x5000);
+  CHECK(c.emulated[0].kind == EmulatedKind::FpuFold);
+  CHECK(c.emulated[1].addr == 0x5002);
+  CHECK(c.emulated[1].kind == EmulatedKind::FpuFold);
+  CHECK(c.emulated[2].addr == 0x5006);
+  CHECK(c.emulated[2].kind == EmulatedKind::FpuHostX87);
+  CHECK(c.emulated[3].addr == 0x5008);
+  CHECK(c.emulated[3].kind == EmulatedKind::FpuHostX87);
 }
 
 TEST_CASE("cycle model: cached until invalidated") {
