@@ -1,6 +1,7 @@
 #include "emu/cpu.h"
 
 #include <string>
+#include <utility>
 
 #include "emu/uc_phys.h"
 #include "emu/virtual_clock.h"
@@ -13,8 +14,9 @@ namespace {
 // Unicorn runs until PC equals `until`; no guest can execute at this (non-canonical,
 // misaligned) address, so runs end only through our stops.
 constexpr uint64_t kNoUntil = ~0ull;
-// A narrow memory hook makes Unicorn's x86 translator sync RIP before every memory access, so
-// the PC seen in the fault hook is exact (measured: without it, the PC is the block start).
+// A narrow memory hook makes Unicorn's translator sync the PC before every memory access, so
+// the PC seen in the fault hook is exact (without it, the PC is the block start). It costs
+// ~13 ns per guest load or store (docs/unicorn.md), so it is armed only on request.
 constexpr uint64_t kPcSyncHookAddr = 1;
 // arm64 generic timer: CNTFRQ_EL0 as on QEMU's virt board.
 constexpr uint64_t kArm64CntFreq = 62'500'000;
@@ -46,6 +48,20 @@ mmu::Access access_of(uc_mem_type t) {
     default:
       return mmu::Access::Read;
   }
+}
+
+// Capstone x86 64-bit general register -> Unicorn's; -1 for others.
+int x86_uc_reg(unsigned cs_reg) {
+  static constexpr std::pair<unsigned, int> kMap[] = {
+      {X86_REG_RAX, UC_X86_REG_RAX}, {X86_REG_RBX, UC_X86_REG_RBX}, {X86_REG_RCX, UC_X86_REG_RCX},
+      {X86_REG_RDX, UC_X86_REG_RDX}, {X86_REG_RSI, UC_X86_REG_RSI}, {X86_REG_RDI, UC_X86_REG_RDI},
+      {X86_REG_RBP, UC_X86_REG_RBP}, {X86_REG_RSP, UC_X86_REG_RSP}, {X86_REG_R8, UC_X86_REG_R8},
+      {X86_REG_R9, UC_X86_REG_R9},   {X86_REG_R10, UC_X86_REG_R10}, {X86_REG_R11, UC_X86_REG_R11},
+      {X86_REG_R12, UC_X86_REG_R12}, {X86_REG_R13, UC_X86_REG_R13}, {X86_REG_R14, UC_X86_REG_R14},
+      {X86_REG_R15, UC_X86_REG_R15}};
+  for (auto [cs, uc] : kMap)
+    if (cs == cs_reg) return uc;
+  return -1;
 }
 
 int arm64_uc_reg(unsigned cs_reg) {
@@ -103,10 +119,6 @@ Result<void> Cpu::init() {
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::on_x86_syscall), this,
                       1, 0, UC_X86_INS_SYSCALL),
           "hook syscall");
-    check(uc_hook_add(uc_, &h, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
-                      reinterpret_cast<void*>(&Cpu::on_mem_sync), this, kPcSyncHookAddr,
-                      kPcSyncHookAddr),
-          "hook pc sync");
     x86_fpu_ = std::make_unique<X86Fpu>(uc_);
     x86_fpu_->init_state();
   } else {
@@ -200,7 +212,25 @@ void Cpu::store_exception(std::exception_ptr e) {
   uc_emu_stop(uc_);
 }
 
+// Arms or removes the PC-sync hook; every translation goes, since the hook changes the code
+// Unicorn generates for memory accesses.
+void Cpu::apply_precise_faults() {
+  // arm64: the hook does not sync PC (measured on 2.1.1), decoding is all there is.
+  if (info_.arch != Arch::X86_64 || precise_wanted_ == (pc_sync_hook_ != 0)) return;
+  if (precise_wanted_) {
+    check(uc_hook_add(uc_, &pc_sync_hook_, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                      reinterpret_cast<void*>(&Cpu::on_mem_sync), this, kPcSyncHookAddr,
+                      kPcSyncHookAddr),
+          "hook pc sync");
+  } else {
+    check(uc_hook_del(uc_, pc_sync_hook_), "unhook pc sync");
+    pc_sync_hook_ = 0;
+  }
+  check(uc_ctl_flush_tb(uc_), "flush tb");
+}
+
 CpuStop Cpu::run(InsnCount budget) {
+  apply_precise_faults();
   stop_at_ = insns_ + budget.value;
   stop_recorded_ = false;
   stop_ = CpuStop{};
@@ -428,7 +458,7 @@ bool Cpu::on_mem_invalid(uc_engine* uc, uc_mem_type type, uint64_t addr, int, in
     CpuStop s{.kind = StopKind::Fault, .access = access_of(type), .addr = addr};
     if (s.access == mmu::Access::Exec) {
       s.pc = addr;
-    } else if (c->info_.arch == Arch::X86_64) {
+    } else if (c->pc_sync_hook_) {
       s.pc = c->pc();
     } else {
       s.pc = c->recover_fault_pc(c->pc(), addr, &s.pc_precise);
@@ -494,10 +524,14 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
   }
 }
 
-// arm64 data faults: Unicorn reports the PC of the block start (measured), but general
-// registers are exact at the faulting instruction. Decode the block and pick the first memory
-// instruction whose effective address (base + displacement, from the current registers) is
-// within 64 bytes below the fault address. Falls back to the block start (pc_precise=false).
+// Data faults without the PC-sync hook: Unicorn reports the PC of the block start, but general
+// registers are exact at the faulting instruction (docs/unicorn.md). Decode the block and pick
+// the first instruction whose memory access, computed from the current registers, lies within
+// 64 bytes below the fault address: explicit operands (x86: segment + base + index*scale + disp,
+// RIP-relative; arm64: base + disp) and x86's implicit stack and string accesses. An earlier
+// instruction whose address registers changed since can still match: that is why a process
+// with a SIGSEGV/SIGBUS handler runs with the hook (set_precise_faults). Falls back to the
+// block start (pc_precise = false).
 uint64_t Cpu::recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const {
   uint8_t code[512];
   size_t n = sizeof code;
@@ -507,19 +541,62 @@ uint64_t Cpu::recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) 
   const uint8_t* p = code;
   uint64_t a = block_pc;
   uint64_t found = 0;
+  auto near = [addr](uint64_t ea) { return addr >= ea && addr - ea < 64; };
   while (n > 0 && !found && cs_disasm_iter(cs, &p, &n, &a, insn)) {
-    const cs_arm64& d = insn->detail->arm64;
-    for (uint8_t i = 0; i < d.op_count && !found; ++i) {
-      if (d.operands[i].type != ARM64_OP_MEM) continue;
-      int r = arm64_uc_reg(d.operands[i].mem.base);
-      if (r < 0) continue;
-      uint64_t ea = reg(r) + static_cast<int64_t>(d.operands[i].mem.disp);
-      if (addr >= ea && addr - ea < 64) found = insn->address;
+    for (uint64_t ea : access_candidates(*insn)) {
+      if (near(ea)) {
+        found = insn->address;
+        break;
+      }
     }
   }
   cs_free(insn, 1);
   *precise = found != 0;
   return found ? found : block_pc;
+}
+
+// The addresses `insn` may access, from the current registers (see recover_fault_pc).
+std::vector<uint64_t> Cpu::access_candidates(const cs_insn& insn) const {
+  std::vector<uint64_t> out;
+  if (info_.arch == Arch::AArch64) {
+    const cs_arm64& d = insn.detail->arm64;
+    for (uint8_t i = 0; i < d.op_count; ++i) {
+      if (d.operands[i].type != ARM64_OP_MEM) continue;
+      int r = arm64_uc_reg(d.operands[i].mem.base);
+      if (r >= 0) out.push_back(reg(r) + static_cast<int64_t>(d.operands[i].mem.disp));
+    }
+    return out;
+  }
+  const cs_x86& d = insn.detail->x86;
+  for (uint8_t i = 0; i < d.op_count; ++i) {
+    const cs_x86_op& op = d.operands[i];
+    if (op.type != X86_OP_MEM) continue;
+    uint64_t ea = static_cast<uint64_t>(op.mem.disp);
+    if (op.mem.base == X86_REG_RIP) {
+      ea += insn.address + insn.size;
+    } else if (op.mem.base != X86_REG_INVALID) {
+      int r = x86_uc_reg(op.mem.base);
+      if (r < 0) continue;
+      ea += reg(r);
+    }
+    if (op.mem.index != X86_REG_INVALID) {
+      int r = x86_uc_reg(op.mem.index);
+      if (r < 0) continue;
+      ea += reg(r) * static_cast<uint64_t>(op.mem.scale);
+    }
+    if (op.mem.segment == X86_REG_FS) ea += reg(UC_X86_REG_FS_BASE);
+    if (op.mem.segment == X86_REG_GS) ea += reg(UC_X86_REG_GS_BASE);
+    out.push_back(ea);
+  }
+  // Implicit accesses: the stack (push/pop/call/ret/enter/leave...) and string instructions.
+  for (uint8_t i = 0; i < insn.detail->regs_read_count; ++i) {
+    uint16_t r = insn.detail->regs_read[i];
+    if (r == X86_REG_RSP) out.push_back(reg(UC_X86_REG_RSP) - 64);
+    if (r == X86_REG_RBP) out.push_back(reg(UC_X86_REG_RBP));
+    if (r == X86_REG_RSI) out.push_back(reg(UC_X86_REG_RSI));
+    if (r == X86_REG_RDI) out.push_back(reg(UC_X86_REG_RDI));
+  }
+  return out;
 }
 
 }  // namespace probesim::emu

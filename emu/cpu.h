@@ -130,6 +130,11 @@ class Cpu final : public mmu::MmObserver {
   // False while a kprobe single-step is in flight (Linux runs it with preemption off): the
   // budget then never ends a quantum, so per-CPU probe state never crosses a task switch.
   void set_preemptible(bool on) { preemptible_ = on; }
+  // Exact PCs for data faults: a process that handles SIGSEGV or SIGBUS needs them (its
+  // handler sees the PC). x86 then arms the PC-sync memory hook (~13 ns per access); otherwise,
+  // and always on arm64 (where the hook does not sync PC), the PC is recovered by decoding,
+  // which costs nothing until a fault. Takes effect at the next run().
+  void set_precise_faults(bool on) { precise_wanted_ = on; }
   // From inside a hook: end the quantum as if the budget ran out (at the next block boundary
   // where the CPU is preemptible). A Budget stop, so nothing is lost.
   void end_quantum() { stop_at_ = insns_; }
@@ -172,6 +177,8 @@ class Cpu final : public mmu::MmObserver {
   uint64_t recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const;
   bool hook_emulated_sites(const BlockCost& cost);
   void forget_emulated_sites(uint64_t start, uint64_t len);
+  std::vector<uint64_t> access_candidates(const cs_insn& insn) const;
+  void apply_precise_faults();
   void clear_exclusive_monitor();
   // Unicorn's physical address of a guest virtual one and back (see cpu.cc, kX86KernelAlias).
   uint64_t phys(uint64_t va) const;
@@ -201,6 +208,8 @@ class Cpu final : public mmu::MmObserver {
   bool in_x86_syscall_ = false;
   bool in_stub_ = false;
   bool preemptible_ = true;
+  bool precise_wanted_ = false;
+  uc_hook pc_sync_hook_ = 0;  // armed while precise faults are on
   CpuStop stop_;
   std::optional<CpuStop> noncanonical_;  // a denied TLB fill of this run
   std::exception_ptr pending_;

@@ -123,6 +123,7 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   }
   VirtualClock& clock = sched_.clock(step.cpu);
   cpu.set_clock(clock);
+  cpu.set_precise_faults(p.handles_fault_signals());
   uint64_t insns_before = cpu.insns().value;
   uint64_t cycles_before = clock.cycles().value;
   current_ = &t;

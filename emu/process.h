@@ -14,6 +14,7 @@
 
 #include "emu/cpu.h"
 #include "emu/exit_status.h"
+#include "emu/signals.h"
 #include "emu/task.h"
 #include "emu/vfs/fd_table.h"
 #include "emu/vfs/fs_struct.h"
@@ -68,6 +69,11 @@ class Process {
   std::string exe_path;   // guest path of the executable (/proc/self/exe)
   std::string comm;       // basename, 15 chars (TASK_COMM_LEN - 1)
   std::array<KSigaction, kNsig + 1> sigactions{};
+  // A handler for SIGSEGV or SIGBUS is installed: its data faults need exact PCs
+  // (Cpu::set_precise_faults).
+  bool handles_fault_signals() const {
+    return sigactions[kSigBus].handler > 1 || sigactions[kSigSegv].handler > 1;  // not DFL/IGN
+  }
   std::array<Rlimit, kRlimits> rlimits{};
   int pgid = 0;
   int sid = 0;

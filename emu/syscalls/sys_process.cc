@@ -205,6 +205,12 @@ int64_t sys_rt_sigaction(SyscallContext& ctx, const SyscallArgs& a) {
     KSigaction n;
     if (!ctx.read_user(GuestAddr{a.a[1]}, &n, sizeof n)) return -EFAULT;
     cur = n;
+    Cpu* cpu = ctx.proc().cpu();
+    if (cpu && (sig == kSigSegv || sig == kSigBus)) {
+      // Exact fault PCs from the next quantum on (Cpu::set_precise_faults): end this one now.
+      cpu->set_precise_faults(ctx.proc().handles_fault_signals());
+      cpu->end_quantum();
+    }
   }
   if (a.a[2] && !ctx.write_user(GuestAddr{a.a[2]}, &old, sizeof old)) return -EFAULT;
   return 0;

@@ -1,0 +1,209 @@
+// The Unicorn behaviours probesim relies on (docs/unicorn.md), checked against the library it
+// links, so an upgrade that changes one fails here first. One TEST_CASE per fact.
+#include <doctest/doctest.h>
+#include <unicorn/unicorn.h>
+
+#include <cstring>
+#include <vector>
+
+#include "emu/uc_phys.h"
+
+namespace {
+
+constexpr uint64_t kCode = 0x10000;
+constexpr uint64_t kKernelText = 0xffffffff81000000ull;
+
+struct Engine {
+  explicit Engine(uc_arch arch, uc_mode mode) { REQUIRE(uc_open(arch, mode, &uc) == UC_ERR_OK); }
+  ~Engine() { uc_close(uc); }
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  uint64_t reg(int r) const {
+    uint64_t v = 0;
+    REQUIRE(uc_reg_read(uc, r, &v) == UC_ERR_OK);
+    return v;
+  }
+  void set(int r, uint64_t v) { REQUIRE(uc_reg_write(uc, r, &v) == UC_ERR_OK); }
+  uc_engine* uc = nullptr;
+};
+
+struct X86 : Engine {
+  X86() : Engine(UC_ARCH_X86, UC_MODE_64) {}
+};
+struct Arm64 : Engine {
+  Arm64() : Engine(UC_ARCH_ARM64, UC_MODE_ARM) {}
+};
+
+void load(Engine& e, uint64_t pa, const std::vector<uint8_t>& code, uint32_t prot = UC_PROT_ALL) {
+  REQUIRE(uc_mem_map(e.uc, pa, 0x1000, prot) == UC_ERR_OK);
+  REQUIRE(uc_mem_write(e.uc, pa, code.data(), code.size()) == UC_ERR_OK);
+}
+
+std::vector<uint8_t> words(std::initializer_list<uint32_t> ws) {
+  std::vector<uint8_t> out;
+  for (uint32_t w : ws)
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(w >> (8 * i)));
+  return out;
+}
+
+bool fault_pc_hook(uc_engine* uc, uc_mem_type, uint64_t, int, int64_t, void* out) {
+  uc_reg_read(uc, UC_X86_REG_RIP, out);
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("unicorn 2.1: the linked library is at least 2.1.1") {
+  // major << 24 | minor << 16 | patch << 8 | extra
+  CHECK(uc_version(nullptr, nullptr) >= 0x02010100u);
+}
+
+TEST_CASE("unicorn 2.1 x86-64: the kernel half cannot be identity mapped (52-bit physical)") {
+  X86 e;
+  load(e, kKernelText, {0x90, 0x90, 0xf4});
+  uc_err err = uc_emu_start(e.uc, kKernelText, kKernelText + 2, 0, 0);
+  CHECK(err != UC_ERR_OK);  // the fetch goes to 0x000fffff81000000
+}
+
+TEST_CASE("unicorn 2.1 x86-64: virtual TLB mode with the alias map runs kernel-half code") {
+  X86 e;
+  REQUIRE(probesim::emu::x86_phys::install(e.uc) == UC_ERR_OK);
+  load(e, probesim::emu::x86_phys::phys(kKernelText), {0x48, 0xff, 0xc0, 0x90});  // inc rax; nop
+  e.set(UC_X86_REG_RAX, 41);
+  REQUIRE(uc_emu_start(e.uc, kKernelText, kKernelText + 3, 0, 0) == UC_ERR_OK);
+  CHECK(e.reg(UC_X86_REG_RAX) == 42);
+  CHECK(e.reg(UC_X86_REG_RIP) == kKernelText + 3);
+}
+
+TEST_CASE("unicorn 2.1 x86-64: a denied TLB fill is UC_ERR_EXCEPTION with the exact PC") {
+  X86 e;
+  REQUIRE(probesim::emu::x86_phys::install(e.uc) == UC_ERR_OK);
+  // nop; nop; mov rax, [rbx] with rbx non-canonical; nop
+  load(e, kCode, {0x90, 0x90, 0x48, 0x8b, 0x03, 0x90});
+  e.set(UC_X86_REG_RBX, 0x0001000000000000ull);
+  CHECK(uc_emu_start(e.uc, kCode, kCode + 6, 0, 0) == UC_ERR_EXCEPTION);
+  CHECK(e.reg(UC_X86_REG_RIP) == kCode + 2);
+}
+
+TEST_CASE("unicorn 2.1 x86-64: region protections still hold in virtual TLB mode") {
+  X86 e;
+  REQUIRE(probesim::emu::x86_phys::install(e.uc) == UC_ERR_OK);
+  load(e, kCode, {0x48, 0x89, 0x03});  // mov [rbx], rax
+  REQUIRE(uc_mem_map(e.uc, 0x20000, 0x1000, UC_PROT_READ) == UC_ERR_OK);
+  e.set(UC_X86_REG_RBX, 0x20000);
+  CHECK(uc_emu_start(e.uc, kCode, kCode + 3, 0, 0) == UC_ERR_WRITE_PROT);
+}
+
+TEST_CASE("unicorn 2.1: without a memory hook, a data fault's PC is the block start") {
+  X86 e;
+  load(e, kCode, {0x90, 0x90, 0x48, 0x8b, 0x03, 0x90});  // nop; nop; mov rax, [rbx]
+  e.set(UC_X86_REG_RBX, 0x900000);
+  uint64_t seen = 0;
+  uc_hook h;
+  REQUIRE(uc_hook_add(e.uc, &h, UC_HOOK_MEM_INVALID, reinterpret_cast<void*>(fault_pc_hook), &seen,
+                      1, 0) == UC_ERR_OK);
+  CHECK(uc_emu_start(e.uc, kCode, kCode + 6, 0, 0) == UC_ERR_READ_UNMAPPED);
+  CHECK(seen == kCode);
+}
+
+TEST_CASE("unicorn 2.1: an armed memory hook makes a data fault's PC exact") {
+  X86 e;
+  load(e, kCode, {0x90, 0x90, 0x48, 0x8b, 0x03, 0x90});
+  e.set(UC_X86_REG_RBX, 0x900000);
+  uint64_t seen = 0;
+  uc_hook h, sync;
+  REQUIRE(uc_hook_add(e.uc, &h, UC_HOOK_MEM_INVALID, reinterpret_cast<void*>(fault_pc_hook), &seen,
+                      1, 0) == UC_ERR_OK);
+  uc_cb_hookmem_t nothing = [](uc_engine*, uc_mem_type, uint64_t, int, int64_t, void*) {};
+  REQUIRE(uc_hook_add(e.uc, &sync, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                      reinterpret_cast<void*>(nothing), nullptr, 1, 1) == UC_ERR_OK);
+  CHECK(uc_emu_start(e.uc, kCode, kCode + 6, 0, 0) == UC_ERR_READ_UNMAPPED);
+  CHECK(seen == kCode + 2);
+}
+
+TEST_CASE("unicorn 2.1: host writes to mapped code need uc_ctl_remove_cache") {
+  X86 e;
+  alignas(4096) static uint8_t page[4096];
+  std::memset(page, 0x90, sizeof page);
+  // inc rax; jmp +0x40 (the stop address: Unicorn drops the translation around `until` on
+  // every uc_emu_start, so it must lie outside the block under test)
+  const uint8_t inc_rax[] = {0x48, 0xff, 0xc0, 0xeb, 0x40};
+  std::memcpy(page, inc_rax, sizeof inc_rax);
+  constexpr uint64_t kStop = kCode + 5 + 0x40;
+  REQUIRE(uc_mem_map_ptr(e.uc, kCode, sizeof page, UC_PROT_ALL, page) == UC_ERR_OK);
+  e.set(UC_X86_REG_RAX, 0);
+  REQUIRE(uc_emu_start(e.uc, kCode, kStop, 0, 0) == UC_ERR_OK);
+  page[2] = 0xc8;  // dec rax: the host writes behind Unicorn's back
+  REQUIRE(uc_emu_start(e.uc, kCode, kStop, 0, 0) == UC_ERR_OK);
+  CHECK(e.reg(UC_X86_REG_RAX) == 2);  // the stale translation ran
+  REQUIRE(uc_ctl_remove_cache(e.uc, kCode, kCode + 5) == UC_ERR_OK);
+  REQUIRE(uc_emu_start(e.uc, kCode, kStop, 0, 0) == UC_ERR_OK);
+  CHECK(e.reg(UC_X86_REG_RAX) == 1);
+}
+
+TEST_CASE("unicorn 2.1 x86-64: int3 reaches the interrupt hook as vector 3 with RIP after it") {
+  X86 e;
+  load(e, kCode, {0x90, 0xcc, 0x90});
+  uint64_t at[2] = {};
+  uc_hook h;
+  uc_cb_hookintr_t cb = [](uc_engine* uc, uint32_t intno, void* out) {
+    auto* o = static_cast<uint64_t*>(out);
+    o[0] = intno;
+    uc_reg_read(uc, UC_X86_REG_RIP, &o[1]);
+    uc_emu_stop(uc);
+  };
+  REQUIRE(uc_hook_add(e.uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(cb), at, 1, 0) == UC_ERR_OK);
+  REQUIRE(uc_emu_start(e.uc, kCode, kCode + 3, 0, 0) == UC_ERR_OK);
+  CHECK(at[0] == 3);
+  CHECK(at[1] == kCode + 2);
+}
+
+TEST_CASE("unicorn 2.1 x86-64: the syscall hook sees RIP at the syscall instruction") {
+  X86 e;
+  load(e, kCode, {0x90, 0x0f, 0x05, 0x90});
+  uint64_t rip = 0;
+  uc_hook h;
+  uc_cb_insn_syscall_t cb = [](uc_engine* uc, void* out) {
+    uc_reg_read(uc, UC_X86_REG_RIP, out);
+  };
+  REQUIRE(uc_hook_add(e.uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(cb), &rip, 1, 0,
+                      UC_X86_INS_SYSCALL) == UC_ERR_OK);
+  REQUIRE(uc_emu_start(e.uc, kCode, kCode + 4, 0, 0) == UC_ERR_OK);
+  CHECK(rip == kCode + 1);
+}
+
+TEST_CASE("unicorn 2.1 arm64: BRK is EXCP_BKPT (7) with PC at it, SVC is EXCP_SWI (2) after it") {
+  Arm64 e;
+  // nop; brk #4; svc #0; nop
+  load(e, kCode, words({0xd503201f, 0xd4200080, 0xd4000001, 0xd503201f}));
+  std::vector<std::pair<uint32_t, uint64_t>> seen;
+  uc_hook h;
+  uc_cb_hookintr_t cb = [](uc_engine* uc, uint32_t intno, void* out) {
+    uint64_t pc = 0;
+    uc_reg_read(uc, UC_ARM64_REG_PC, &pc);
+    static_cast<std::vector<std::pair<uint32_t, uint64_t>>*>(out)->push_back({intno, pc});
+    if (intno == 7) {  // BRK: PC stays at it; move on or it fires forever
+      pc += 4;
+      uc_reg_write(uc, UC_ARM64_REG_PC, &pc);
+    }
+  };
+  REQUIRE(uc_hook_add(e.uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(cb), &seen, 1, 0) ==
+          UC_ERR_OK);
+  REQUIRE(uc_emu_start(e.uc, kCode, kCode + 16, 0, 0) == UC_ERR_OK);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == std::pair<uint32_t, uint64_t>{7, kCode + 4});
+  CHECK(seen[1] == std::pair<uint32_t, uint64_t>{2, kCode + 12});
+}
+
+TEST_CASE("unicorn 2.1: a saved context restores every register, also into another engine") {
+  X86 a, b;
+  a.set(UC_X86_REG_RAX, 0x1122334455667788ull);
+  a.set(UC_X86_REG_R15, 7);
+  uc_context* ctx = nullptr;
+  REQUIRE(uc_context_alloc(a.uc, &ctx) == UC_ERR_OK);
+  REQUIRE(uc_context_save(a.uc, ctx) == UC_ERR_OK);
+  REQUIRE(uc_context_restore(b.uc, ctx) == UC_ERR_OK);
+  CHECK(b.reg(UC_X86_REG_RAX) == 0x1122334455667788ull);
+  CHECK(b.reg(UC_X86_REG_R15) == 7);
+  uc_context_free(ctx);
+}
