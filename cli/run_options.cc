@@ -16,6 +16,25 @@ Result<uint64_t> parse_u64(std::string_view flag, const std::string& v) {
   return static_cast<uint64_t>(n);
 }
 
+// --limit-* flags: the Limits field each sets and whether it takes a size suffix.
+struct LimitFlag {
+  std::string_view name;
+  uint64_t Limits::*field;
+  bool size;
+};
+constexpr LimitFlag kLimitFlags[] = {
+    {"--limit-mem", &Limits::mem, true},
+    {"--limit-disk", &Limits::disk, true},
+    {"--limit-tasks", &Limits::tasks, false},
+    {"--limit-files", &Limits::files, false},
+};
+
+const LimitFlag* find_limit_flag(std::string_view a) {
+  for (const LimitFlag& f : kLimitFlags)
+    if (f.name == a) return &f;
+  return nullptr;
+}
+
 Result<std::optional<Arch>> parse_arch(const std::string& v) {
   if (v == "auto") return std::optional<Arch>{};
   if (v == "x86_64" || v == "x86-64" || v == "amd64") return std::optional<Arch>{Arch::X86_64};
@@ -24,6 +43,22 @@ Result<std::optional<Arch>> parse_arch(const std::string& v) {
 }
 
 }  // namespace
+
+Result<uint64_t> parse_size(std::string_view flag, const std::string& v) {
+  const std::string bad = std::string(flag) + " needs a size (bytes, or a number with K, M or G), got '" + v + "'";
+  if (v.empty() || v[0] < '0' || v[0] > '9') return Error::make(bad);
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  const std::string_view suffix(end);
+  int shift = 0;
+  if (suffix == "K" || suffix == "k") shift = 10;
+  else if (suffix == "M" || suffix == "m") shift = 20;
+  else if (suffix == "G" || suffix == "g") shift = 30;
+  else if (!suffix.empty()) return Error::make(bad);
+  if (errno != 0 || n > (~uint64_t{0} >> shift)) return Error::make(std::string(flag) + ": '" + v + "' is too large");
+  return static_cast<uint64_t>(n) << shift;
+}
 
 // "sym", "sym+off" (offset in any base strtoull takes) or a number (an address).
 Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v) {
@@ -83,6 +118,10 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--quantum") o.quantum = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
     else if (a == "--cpus") o.cpus = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
     else if (a == "--sched-log") o.sched_log = PROBESIM_TRY(value(a));
+    else if (const LimitFlag* f = find_limit_flag(a)) {
+      const std::string v = PROBESIM_TRY(value(a));
+      o.limits.*(f->field) = f->size ? PROBESIM_TRY(parse_size(a, v)) : PROBESIM_TRY(parse_u64(a, v));
+    }
     else if (a == "--sched") {
       std::string v = PROBESIM_TRY(value(a));
       if (v != "rr" && v != "random") return Error::make("--sched must be rr or random, got '" + v + "'");

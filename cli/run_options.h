@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "probesim/limits.h"
 #include "probesim/result.h"
 #include "probesim/types.h"
 
@@ -19,6 +20,8 @@ inline constexpr const char* kUsage =
     "                    [--no-kernel] [--no-boost] [--kprobe SYM[+OFF]|ADDR]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET]...\n"
     "                    [--uretprobe PATH:SYM]...\n"
+    "                    [--limit-mem SIZE] [--limit-disk SIZE] [--limit-tasks N]\n"
+    "                    [--limit-files N]\n"
     "                    -- PROGRAM [ARGS...]\n";
 
 // A kprobe target: a kallsyms symbol plus offset, or an address (symbol empty).
@@ -52,7 +55,11 @@ struct RunOptions {
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes
   std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET
   std::vector<std::string> uretprobes;  // counting uretprobes
+  Limits limits;  // --limit-*: sizes take K/M/G suffixes (powers of 1024)
 };
+
+// A byte count: digits with an optional K, M or G suffix (KiB, MiB, GiB).
+Result<uint64_t> parse_size(std::string_view flag, const std::string& v);
 
 Result<RunOptions> parse_run_options(int argc, const char* const* argv);
 

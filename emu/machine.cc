@@ -96,6 +96,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
                                                 : emu::SchedPolicy::RoundRobin;
   c.kernel = o.kernel;
   c.kprobe_boost = o.kprobe_boost;
+  PROBESIM_TRY_VOID(emu::MachineLimits::validate(o.limits));
+  c.limits = o.limits;
   auto impl = std::make_unique<Impl>(std::move(c));
   PROBESIM_TRY_VOID(impl->state.init());
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
@@ -156,6 +158,9 @@ Stats Machine::stats() const {
   out.virtual_seconds = static_cast<double>(s.sched().max_time_ns()) / 1e9;
   out.faults = s.stats().faults;
   out.quanta = s.stats().quanta;
+  out.mem_committed = s.limits().memory().used();
+  out.disk_used = s.limits().disk().used();
+  out.tasks = s.limits().tasks();
   s.syscall_counts(out.syscalls, out.unknown_syscalls);
   return out;
 }

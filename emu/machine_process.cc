@@ -62,6 +62,7 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
   Image img;
   img.mm = std::make_unique<mmu::Mm>(
       mmu::MmLayout{GuestAddr{info.mmap_base}, GuestAddr{info.task_size}});
+  img.mm->set_commit_budget(&limits_.memory());  // an image that does not fit: ENOMEM
   loader::ExecParams params;
   params.argv = argv;
   params.envp = envp;
@@ -83,11 +84,18 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
                                      std::shared_ptr<OutputSink> err,
                                      std::shared_ptr<InputSource> in) {
   if (argv.empty() || argv[0].empty()) return Error::make("spawn: empty argv", EINVAL);
+  if (!limits_.task_fits()) {
+    return Error::make("spawn: the machine's task limit (" +
+                           std::to_string(limits_.limits().tasks) + ") is reached",
+                       EAGAIN);
+  }
   const std::string& path = argv[0];
   FsStruct fs;
   fs.cwd = PROBESIM_TRY(vfs_->resolve_dir(Caller{fs, nullptr, {}, 0}, "/", cwd));
   int pid = next_pid_;
   Image img = PROBESIM_TRY(load_image(fs, path, argv, envp, pid));
+  mmu::BudgetCharge engine = limits_.charge_engine();
+  if (!engine.held()) return Error::make(path + ": the machine's memory limit is reached", ENOMEM);
   std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
   alloc_pid();
 
@@ -95,6 +103,8 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->exe_path = img.exe_path;
   proc->comm = basename_of(path);
   proc->fs() = fs;
+  proc->engine_charge = std::move(engine);
+  proc->set_nofile_limit(limits_.limits().files);
   proc->fds().install_at(0, vfs_->make_console(kO_RDONLY | kO_LARGEFILE, "pipe:[0]", in, nullptr));
   proc->fds().install_at(1, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[1]", nullptr, out));
   proc->fds().install_at(2, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[2]", nullptr, err));
@@ -111,13 +121,18 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   Process* raw = proc.get();
   procs_.emplace(pid, std::move(proc));
   uprobes_->uprobe_mmap_all(raw->mm());  // a filter may look the process up by its mm now
+  limits_.task_created();
   sched_.add(raw->main_task());
   return raw;
 }
 
 Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls) {
   Process& parent = t.proc();
+  // copy_process: EAGAIN at the task limit (max_threads / RLIMIT_NPROC), before any copying.
+  if (!limits_.task_fits()) return Error::make("fork: task limit reached", EAGAIN);
   std::unique_ptr<mmu::Mm> mm = PROBESIM_TRY(parent.mm().dup());
+  mmu::BudgetCharge engine = limits_.charge_engine();  // copy_process: ENOMEM
+  if (!engine.held()) return Error::make("fork: memory limit reached", ENOMEM);
   std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
   int pid = alloc_pid();
   auto child = std::make_unique<Process>(pid, parent.pid(), std::move(mm), /*resident=*/false);
@@ -129,6 +144,7 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   child->sid = parent.sid;
   child->fds() = parent.fds();  // a copy of the table sharing the open files, as fork does
   child->fs() = parent.fs();
+  child->engine_charge = std::move(engine);
   child->attach_cpu(std::move(cpu));
   // The child's registers: the parent's, captured in the parent's engine (contexts move
   // between engines of one arch), returning 0 after the syscall.
@@ -143,6 +159,7 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   ct.sigmask = t.sigmask;
   Process* raw = child.get();
   procs_.emplace(pid, std::move(child));
+  limits_.task_created();
   sched_.add(ct);
   return raw;
 }
@@ -180,6 +197,7 @@ std::unique_ptr<CpuContext> MachineState::child_context(Task& parent, Task& chil
 
 // A task will never run again: its uprobe state, kernel stack and kretprobe instances go.
 void MachineState::task_dead(Task& t) {
+  limits_.task_gone();
   uprobes_->uprobe_free_utask(probes::TaskId{static_cast<uint64_t>(t.tid())});
   if (!kernel_ || !t.kstack_top.value) return;
   kernel_->kprobes->flush_task(probes::TaskId{static_cast<uint64_t>(t.tid())});

@@ -30,11 +30,13 @@ bool raises_sigpipe(std::string_view syscall) {
 
 MachineState::MachineState(MachineConfig config)
     : config_(std::move(config)),
+      limits_(config_.limits),
       sched_(config_.cpus, config_.policy, config_.seed, config_.cpu_hz, config_.epoch_sec),
       rng_(DeterministicRng(config_.seed).fork(kStreamSyscalls)),
       dev_rng_(DeterministicRng(config_.seed).fork(kStreamDevRandom)),
       inodes_(std::make_unique<mmu::InodeCache>()) {
   sched_.on_deadline = [this](Task& t) { futexes_.remove(t); };
+  inodes_->set_write_budget(&limits_.disk());
 }
 
 MachineState::~MachineState() {
@@ -243,6 +245,7 @@ void MachineState::release_mm(Process& p) {
 void MachineState::reap_resources(Process& p) {
   uprobes_->uprobe_clear_state(p.mm());
   p.release_cpu();
+  p.engine_charge.release();
   for (int fd : p.fds().open_fds()) p.fds().close(fd);
 }
 

@@ -20,6 +20,7 @@
 
 #include "emu/deterministic_rng.h"
 #include "emu/futex_table.h"
+#include "emu/limits.h"
 #include "emu/kernel/guest_kernel.h"
 #include "probes/uprobes/uprobe_manager.h"
 #include "probes/uprobes/uprobe_target.h"
@@ -49,6 +50,7 @@ struct MachineConfig {
   // syscalls go straight from the syscall instruction to the model (fewer instructions).
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: jump back from boostable slots (no second trap)
+  Limits limits;             // machine-wide resource limits (probesim/limits.h)
 };
 
 struct MachineStats {
@@ -78,6 +80,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   Result<void> init();
 
   const MachineConfig& config() const { return config_; }
+  MachineLimits& limits() { return limits_; }
   Arch arch() const { return config_.arch; }
   // The clock of the logical CPU running now (syscalls read time from it).
   VirtualClock& clock() { return sched_.now_clock(); }
@@ -215,6 +218,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   void kernel_oops(Process& p, Task& t, const CpuStop& stop);
 
   MachineConfig config_;
+  MachineLimits limits_;  // before everything that charges it (inode cache, processes)
   Scheduler sched_;
   FutexTable futexes_;
   WaitQueues waitq_;

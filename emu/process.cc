@@ -1,6 +1,9 @@
 #include "emu/process.h"
 
+#include <algorithm>
+
 #include "probesim/assert.h"
+#include "probesim/limits.h"
 
 namespace probesim::emu {
 namespace {
@@ -45,6 +48,15 @@ void Process::replace_mm(std::unique_ptr<mmu::Mm> mm, std::unique_ptr<Cpu> cpu, 
   attach_cpu(std::move(cpu));
   survivor.context.reset();
   resident_ = &survivor;
+}
+
+void Process::set_nofile_limit(uint64_t files) {
+  set_rlimit(kRlimitNofile, Rlimit{std::min<uint64_t>(Limits::kSoftNofile, files), files});
+}
+
+void Process::set_rlimit(int resource, Rlimit lim) {
+  rlimits[static_cast<size_t>(resource)] = lim;
+  if (resource == kRlimitNofile) fds_.set_nofile(static_cast<int>(lim.cur));  // <= nr_open
 }
 
 Task& Process::add_task(int tid) {

@@ -39,6 +39,7 @@ class Process {
  public:
   static constexpr int kNsig = 64;
   static constexpr int kRlimits = 16;
+  static constexpr int kRlimitStack = 3, kRlimitNofile = 7;
 
   // `resident`: the first task's registers are already in the engine (spawn), else they
   // come from its saved context (fork).
@@ -56,6 +57,10 @@ class Process {
   void release_cpu();                          // the engine goes; the mm model stays
 
   FdTable& fds() { return fds_; }
+  // The machine's file limit as RLIMIT_NOFILE: hard = files, soft = min(1024, files).
+  void set_nofile_limit(uint64_t files);
+  // setrlimit's effect beyond the stored value (RLIMIT_NOFILE bounds the fd table).
+  void set_rlimit(int resource, Rlimit lim);
   FsStruct& fs() { return fs_; }
   Task& main_task() { return *tasks_.front(); }
   std::vector<std::unique_ptr<Task>>& tasks() { return tasks_; }
@@ -88,6 +93,9 @@ class Process {
     std::string exe_path, comm;
   };
   std::optional<PendingExec> pending_exec;
+  // The memory-limit charge of this process's engine (MachineLimits::kEngineCharge); given
+  // back when the engine goes for good (reap_resources), kept across exec.
+  mmu::BudgetCharge engine_charge;
   // Replace the address space (exec): a new mm and a fresh engine for it.
   void replace_mm(std::unique_ptr<mmu::Mm> mm, std::unique_ptr<Cpu> cpu, Task& survivor);
   void set_parent(int ppid) { ppid_ = ppid; }

@@ -1,5 +1,7 @@
 #include "mmu/address_space.h"
 
+#include "mmu/inode_cache.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -30,6 +32,7 @@ AddressSpace::AddressSpace(Inode& host, std::shared_ptr<HostArena> arena, uint64
 }
 
 AddressSpace::~AddressSpace() {
+  uncharge_pages(charged_pages_);
   PROBESIM_ASSERT(i_mmap_.empty());
 }
 
@@ -100,7 +103,7 @@ Result<size_t> AddressSpace::write(FileOffset off, std::span<const uint8_t> in) 
                            " is beyond its page-cache capacity",
                        EFBIG);
   }
-  const uint64_t n = std::min<uint64_t>(in.size(), cap - off.value);
+  const uint64_t n = PROBESIM_TRY(charge_write(off.value, std::min<uint64_t>(in.size(), cap - off.value)));
   const uint64_t first = off.value >> kPageShift;
   PROBESIM_TRY_VOID(populate(PageIndex{first}, pages_for(off.value + n) - first));
   std::memcpy(base() + off.value, in.data(), n);
@@ -109,12 +112,43 @@ Result<size_t> AddressSpace::write(FileOffset off, std::span<const uint8_t> in) 
   return static_cast<size_t>(n);
 }
 
+Result<uint64_t> AddressSpace::charge_write(uint64_t off, uint64_t n) {
+  Budget* budget = host_.cache().write_budget();
+  if (!budget) return n;
+  const uint64_t first = off >> kPageShift, end = pages_for(off + n);
+  uint64_t fresh = 0, fit_end = off + n;
+  for (uint64_t i = first; i < end; ++i) {
+    if (uptodate_[i]) continue;
+    if (!budget->fits((fresh + 1) << kPageShift)) {
+      fit_end = std::max(off, i << kPageShift);
+      break;
+    }
+    ++fresh;
+  }
+  if (fit_end == off) {
+    return Error::make("write to " + host_.name() + ": the overlay is full", ENOSPC);
+  }
+  budget->charge(fresh << kPageShift);
+  charged_pages_ += fresh;
+  return fit_end - off;
+}
+
+// Dropped pages give back their charge (any charged page counts: the budget bounds pages).
+void AddressSpace::uncharge_pages(uint64_t pages) {
+  pages = std::min(pages, charged_pages_);
+  if (Budget* budget = host_.cache().write_budget()) budget->uncharge(pages << kPageShift);
+  charged_pages_ -= pages;
+}
+
 void AddressSpace::drop_pages_from(uint64_t first_page) {
+  uint64_t dropped = 0;
   for (uint64_t i = first_page; i < uptodate_end_; ++i) {
     if (!uptodate_[i]) continue;
     uptodate_[i] = false;
     --nrpages_;
+    ++dropped;
   }
+  uncharge_pages(dropped);
   if (first_page < uptodate_end_) {
     arena_->discard(first_page << kPageShift, (uptodate_end_ - first_page) << kPageShift);
     uptodate_end_ = first_page;

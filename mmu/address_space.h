@@ -54,7 +54,10 @@ class AddressSpace {
   // The whole file, [0, i_size) (exec, uprobe targets).
   Result<std::vector<uint8_t>> read_all();
   // write(2): may grow i_size, marks the inode dirty. EFBIG if off is at or beyond the
-  // capacity; a write crossing it is short.
+  // capacity; a write crossing it is short. Pages a write brings into the cache are charged
+  // to the cache's write budget (InodeCache::write_budget, the overlay's space): a write
+  // needing more is cut at the last page that fits, and one that fits no page is ENOSPC, as
+  // on a full tmpfs. The charge is given back when pages are dropped or the inode dies.
   Result<size_t> write(FileOffset off, std::span<const uint8_t> in);
   // ftruncate(2): EFBIG beyond capacity. Shrinking zeroes the tail of the new last page and
   // drops the pages beyond it; mappings see SIGBUS there.
@@ -72,6 +75,8 @@ class AddressSpace {
   Result<void> read_pages(uint64_t first, uint64_t count);
   void set_i_size(uint64_t new_size);  // updates attrs and tells every mapping mm
   void drop_pages_from(uint64_t first_page);
+  Result<uint64_t> charge_write(uint64_t off, uint64_t n);  // bytes of the write that fit
+  void uncharge_pages(uint64_t pages);
 
   Inode& host_;
   std::shared_ptr<HostArena> arena_;
@@ -81,6 +86,7 @@ class AddressSpace {
   std::vector<bool> uptodate_;  // one bit per page of capacity
   uint64_t uptodate_end_ = 0;   // no uptodate page at or beyond this index
   uint64_t nrpages_ = 0;
+  uint64_t charged_pages_ = 0;  // pages charged to the write budget by write()
   ImmapTree i_mmap_;
 };
 

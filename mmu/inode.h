@@ -3,7 +3,8 @@
 //
 // Ownership: owned by its InodeCache (unique_ptr). References are counted in i_count:
 // insert gives 1, iget/iput adjust it, a Vma with vm_file holds one. At 0 the cache evicts
-// the inode unless it is dirty (guest-written files are pinned: the overlay lives here).
+// the inode unless it is dirty and still linked (guest-written files are pinned: the overlay
+// lives here; an unlinked one goes with its last reference).
 // Non-copyable; the address is the identity.
 #pragma once
 

@@ -39,7 +39,10 @@ void InodeCache::iput(Inode* inode) {
   if (!inode) return;
   PROBESIM_ASSERT(&inode->cache() == this);
   PROBESIM_ASSERT_MSG(inode->i_count_ > 0, "iput of " + inode->name() + " with i_count 0");
-  if (--inode->i_count_ > 0 || inode->dirty()) return;
+  // A dirty inode is the only copy of guest-written data: kept while a name links it. An
+  // unlinked one (nlink 0) goes with its last reference, as iput_final evicts on Linux (its
+  // page cache gives back the overlay space it was charged).
+  if (--inode->i_count_ > 0 || (inode->dirty() && inode->attrs().nlink > 0)) return;
   auto it = inodes_.find(inode->key());
   PROBESIM_ASSERT(it != inodes_.end() && it->second.get() == inode);
   inodes_.erase(it);  // eviction: drops the page cache

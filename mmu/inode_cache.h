@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "mmu/budget.h"
 #include "mmu/inode.h"
 #include "mmu/inode_backing.h"
 #include "probesim/result.h"
@@ -33,10 +34,15 @@ class InodeCache {
   Result<Inode*> insert(const std::string& key, std::string name, InodeAttrs attrs,
                         std::unique_ptr<InodeBacking> backing, uint64_t capacity_bytes);
   Inode* iget(Inode* inode);  // ++i_count; returns inode
-  // --i_count; at 0 the inode is evicted (destroyed) unless dirty. iput(nullptr) is a no-op.
+  // --i_count; at 0 the inode is evicted (destroyed) unless dirty with nlink > 0.
+  // iput(nullptr) is a no-op.
   void iput(Inode* inode);
 
   size_t size() const { return inodes_.size(); }
+  // The budget every page cache charges the pages guest writes bring in (the overlay's
+  // space); null = unlimited. Non-owning: it must outlive this cache.
+  Budget* write_budget() const { return write_budget_; }
+  void set_write_budget(Budget* budget) { write_budget_ = budget; }
   // Calls f(const Inode&) for every cached inode, in key order (keys are host-dependent:
   // sort by i_ino for a deterministic order). For notebooks and the Python module; f must
   // not insert or evict inodes.
@@ -48,6 +54,7 @@ class InodeCache {
   void verify() const;
 
  private:
+  Budget* write_budget_ = nullptr;  // declared first: page caches use it while they die
   std::map<std::string, std::unique_ptr<Inode>> inodes_;  // by key
   std::map<std::string, uint64_t> ino_by_key_;            // every key ever inserted
   uint64_t next_ino_ = 1;

@@ -26,6 +26,7 @@ Mm::Mm(MmLayout layout) : layout_(layout), anon_(window_start_for(layout), layou
 }
 
 Mm::~Mm() {
+  if (commit_budget_) commit_budget_->uncharge(committed_);
   for (auto& [start, v] : vmas_) {
     if (v->vm_file) v->vm_file->i_mapping().i_mmap().remove(v.get());
   }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "mmu/anon_allocator.h"
+#include "mmu/budget.h"
 #include "mmu/inode.h"
 #include "mmu/page_pool.h"
 #include "mmu/vma.h"
@@ -79,6 +80,16 @@ class Mm {
   Result<std::unique_ptr<Mm>> dup() const;
   const MmLayout& layout() const { return layout_; }
 
+  // Commit accounting, Linux's strict overcommit (vm.overcommit_memory=2, mm/util.c
+  // __vm_enough_memory) with the machine's memory limit as CommitLimit: the bytes of every
+  // writable (or once writable: VM_ACCOUNT) VMA backed by this mm's own memory (anonymous,
+  // private file copies; MAP_NORESERVE too, since the host backs every page the guest writes)
+  // are charged to `budget`, which every mm of a machine shares. mmap, mprotect, brk and fork
+  // (dup) fail with ENOMEM, changing nothing, when the growth does not fit. The charge
+  // follows every operation and is given back when the mm dies. null: no limit (the default).
+  void set_commit_budget(Budget* budget);
+  uint64_t committed() const { return committed_; }
+
   // Linux-semantics syscalls: the result or -errno, as the kernel returns them.
   int64_t mmap(GuestAddr addr, uint64_t len, int prot, int flags, Inode* file, FileOffset off,
                FileMode mode = FileMode::ReadWrite);
@@ -104,6 +115,12 @@ class Mm {
   // and pages inside the file; false means -EFAULT (nothing is copied then).
   bool copy_from_user(void* dst, GuestAddr src, size_t n) const;
   bool copy_to_user(GuestAddr dst, const void* src, size_t n);
+  // Linux's access_ok: [addr, addr+size) lies below TASK_SIZE without wrapping (nothing
+  // about mappings). Syscalls check it on a whole user buffer before transferring anything.
+  bool access_ok(GuestAddr addr, uint64_t size) const;
+  // How many bytes from a can be accessed (`access` Read/Write) before the first byte that
+  // copy_{from,to}_user would refuse: a partial transfer stops there, as Linux's copies do.
+  size_t accessible_prefix(GuestAddr a, size_t n, Access access) const;
   // Reads a NUL-terminated string, scanning at most max bytes (the buffer size, NUL
   // included, as getname's PATH_MAX); EFAULT on a bad byte, ENAMETOOLONG if no NUL in max.
   Result<std::string> strncpy_from_user(GuestAddr src, size_t max) const;
@@ -184,6 +201,13 @@ class Mm {
   int64_t madvise_dontneed(Vma& v, GuestAddr start, GuestAddr end);
   bool grow_heap(GuestAddr old_end, GuestAddr new_end);
 
+  // Commit accounting (mm_commit.cc)
+  static uint64_t vma_committed(const Vma& v);
+  bool commit_fits(uint64_t extra) const;
+  uint64_t committed_in(GuestAddr start, GuestAddr end) const;
+  uint64_t mprotect_commit_extra(GuestAddr start, GuestAddr end, int prot) const;
+  void sync_commit();  // recounts committed_ and moves the difference to the budget
+
   // Access helpers (mm_access.cc): calls f(host, len) per piece; false if some byte of
   // [a, a+n) is unmapped, beyond EOF, or lacks `need` (VM_* bits, 0 = none).
   template <class F>
@@ -196,6 +220,8 @@ class Mm {
   MmObserver* observer_ = nullptr;
   GuestAddr start_brk_, brk_;
   Stats stats_;
+  Budget* commit_budget_ = nullptr;  // non-owning; the machine's, outlives this mm
+  uint64_t committed_ = 0;           // bytes charged to commit_budget_ (when set)
 };
 
 }  // namespace probesim::mmu

@@ -58,6 +58,18 @@ bool Mm::copy_to_user(GuestAddr dst, const void* src, size_t n) {
   });
 }
 
+bool Mm::access_ok(GuestAddr addr, uint64_t size) const {
+  const uint64_t limit = layout_.task_size.value;
+  return size <= limit && addr.value <= limit - size;
+}
+
+size_t Mm::accessible_prefix(GuestAddr a, size_t n, Access access) const {
+  const uint32_t need = access == Access::Write ? VM_WRITE : VM_READ;
+  size_t ok = 0;
+  for_each_piece(a, n, need, [&](const Vma&, uint8_t*, size_t len) { ok += len; });
+  return ok;
+}
+
 Result<std::string> Mm::strncpy_from_user(GuestAddr src, size_t max) const {
   std::string out;
   bool found = false;

@@ -44,6 +44,7 @@ uint64_t Mm::brk(GuestAddr new_brk) {
   if (const Vma* next = find_vma(oldbrk); next && newbrk.value + kPageSize > vm_start_gap(*next)) {
     return brk_.value;
   }
+  if (!commit_fits(newbrk - oldbrk)) return brk_.value;  // do_brk_flags: may_expand_vm, ENOMEM
   if (!grow_heap(oldbrk, newbrk)) return brk_.value;
   brk_ = new_brk;
   return brk_.value;

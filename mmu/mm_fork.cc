@@ -34,6 +34,8 @@ void copy_resident(uint8_t* dst, const uint8_t* src, uint64_t len) {
 }  // namespace
 
 Result<std::unique_ptr<Mm>> Mm::dup() const {
+  // dup_mmap charges the child's accountable VMAs: fork fails with ENOMEM when they do not fit.
+  if (!commit_fits(committed_)) return Error::make("fork: commit limit reached", ENOMEM);
   auto child = std::make_unique<Mm>(layout_);
   child->start_brk_ = start_brk_;
   child->brk_ = brk_;
@@ -59,6 +61,7 @@ Result<std::unique_ptr<Mm>> Mm::dup() const {
     Vma* linked = child->link_vma(std::move(nv));
     linked->emitted = linked->runs();  // no observer yet: set_observer reports these
   }
+  child->set_commit_budget(commit_budget_);
   return child;
 }
 

@@ -78,6 +78,13 @@ int64_t Mm::place_mapping(GuestAddr addr, uint64_t rlen, int flags) const {
 // mmap_region: replaces whatever is in [addr, addr+len) by a new VMA and merges it.
 int64_t Mm::map_region(GuestAddr addr, uint64_t len, uint32_t vm_flags, Inode* file,
                        uint64_t pgoff) {
+  // Charged if it will be own writable memory (anonymous, or a private copy of the file);
+  // what a MAP_FIXED mapping replaces is given back first (mmap_region's accounting).
+  const bool own = !file || !(vm_flags & VM_MAYSHARE);
+  if (own && (vm_flags & (VM_WRITE | VM_ACCOUNT)) &&
+      !commit_fits(len - committed_in(addr, addr + len))) {
+    return -ENOMEM;
+  }
   RunBatch batch(*this, addr, addr + len);
   unmap_range(addr, addr + len);  // MAP_FIXED semantics; a no-op for a free range
   auto v = std::make_unique<Vma>(this, addr, addr + len, pgoff, vm_flags, file);

@@ -73,6 +73,7 @@ int64_t Mm::mprotect(GuestAddr addr, uint64_t len, int prot) {
   } else if (first->vm_start > start) {
     return -ENOMEM;
   }
+  if (!commit_fits(mprotect_commit_extra(start, end, prot))) return -ENOMEM;
   RunBatch batch(*this, start, end);
   int64_t error = 0;
   for (GuestAddr at = start; at < end;) {

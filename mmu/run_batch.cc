@@ -56,6 +56,7 @@ void RunBatch::commit() {
     for (const Run* r : added) o->on_map(r->start, r->len, r->host, r->prot);
   }
   keep_alive_.clear();
+  mm_.sync_commit();  // every VMA change ends here: the commit charge follows it
 }
 
 }  // namespace probesim::mmu

@@ -9,6 +9,8 @@
 #include "emu/vfs/fd_table.h"
 #include "emu/vfs/fs_struct.h"
 #include "emu/vfs/vfs_abi.h"
+#include "mmu/mm.h"
+#include "probesim/assert.h"
 
 namespace probesim::emu {
 namespace {
@@ -53,21 +55,27 @@ Result<std::string> path_arg(SyscallContext& ctx, uint64_t ptr) {
   return ctx.read_path(GuestAddr{ptr});
 }
 
+// Both directions follow vfs_read/vfs_write: access_ok on the whole buffer first (EFAULT
+// before anything moves, even for a count past MAX_RW_COUNT), then chunks. A chunk is limited
+// to the part of the user buffer that can be accessed, so a partly bad buffer gives a short
+// transfer and a bad one EFAULT with nothing consumed: a pipe keeps its data for the next read
+// (pipe_read copies before it consumes), a regular file's f_pos does not move.
 int64_t read_to_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count,
                      std::optional<uint64_t> pos) {
+  if (!ctx.access_ok(buf, count)) return -EFAULT;
   count = std::min(count, kMaxRwCount);
   std::vector<uint8_t> chunk(std::min(count, kChunk));
   uint64_t done = 0;
   while (done < count) {
-    const std::span<uint8_t> want(chunk.data(), std::min(kChunk, count - done));
+    const size_t room = ctx.mm().accessible_prefix(buf + done, std::min(kChunk, count - done),
+                                                   mmu::Access::Write);
+    if (room == 0) return done ? static_cast<int64_t>(done) : -EFAULT;
+    const std::span<uint8_t> want(chunk.data(), room);
     const int64_t n = pos ? f.pread(want, *pos + done) : f.read(want);
     if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(ctx, f);
     if (n < 0) return done ? static_cast<int64_t>(done) : n;
     if (n == 0) break;
-    if (!ctx.write_user(buf + done, chunk.data(), static_cast<size_t>(n))) {
-      if (!pos && f.is_regular()) f.set_f_pos(f.f_pos() - static_cast<uint64_t>(n));
-      return done ? static_cast<int64_t>(done) : -EFAULT;
-    }
+    PROBESIM_ASSERT(ctx.write_user(buf + done, chunk.data(), static_cast<size_t>(n)));
     done += static_cast<uint64_t>(n);
     if (static_cast<uint64_t>(n) < want.size()) break;
   }
@@ -76,14 +84,16 @@ int64_t read_to_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count
 
 int64_t write_from_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count,
                         std::optional<uint64_t> pos) {
+  if (!ctx.access_ok(buf, count)) return -EFAULT;
   count = std::min(count, kMaxRwCount);
   std::vector<uint8_t> chunk(std::min(count, kChunk));
   uint64_t done = 0;
   while (done < count) {
-    const std::span<uint8_t> part(chunk.data(), std::min(kChunk, count - done));
-    if (!ctx.read_user(buf + done, part.data(), part.size())) {
-      return done ? static_cast<int64_t>(done) : -EFAULT;
-    }
+    const size_t avail = ctx.mm().accessible_prefix(buf + done, std::min(kChunk, count - done),
+                                                    mmu::Access::Read);
+    if (avail == 0) return done ? static_cast<int64_t>(done) : -EFAULT;
+    const std::span<uint8_t> part(chunk.data(), avail);
+    PROBESIM_ASSERT(ctx.read_user(buf + done, part.data(), part.size()));
     const int64_t n = pos ? f.pwrite(part, *pos + done) : f.write(part);
     if (n == File::kWouldBlock) return done ? static_cast<int64_t>(done) : would_block(ctx, f);
     if (n < 0) return done ? static_cast<int64_t>(done) : n;

@@ -45,6 +45,8 @@ int64_t do_rwv(SyscallContext& ctx, const SyscallArgs& a, Dir dir) {
   std::vector<Iovec> iov(static_cast<size_t>(iovcnt));
   if (!ctx.read_user(GuestAddr{a.a[1]}, iov.data(), iov.size() * sizeof(Iovec))) return -EFAULT;
   uint64_t total = 0;
+  // A negative length or total is EINVAL before anything moves; a bad segment (access_ok
+  // included) ends the transfer there, EFAULT only if it is the first (as Linux 6.x and qemu).
   for (const Iovec& v : iov) {
     if (static_cast<int64_t>(v.len) < 0 || __builtin_add_overflow(total, v.len, &total) ||
         static_cast<int64_t>(total) < 0) {

@@ -122,16 +122,22 @@ int64_t sys_rseq(SyscallContext& ctx, const SyscallArgs& a) {
   return 0;
 }
 
+// kernel/sys.c do_prlimit: EINVAL for cur > max; EPERM for an RLIMIT_NOFILE max above
+// nr_open, which is the machine's file limit here (Limits::files). The guest is root
+// (CAP_SYS_RESOURCE), so raising a hard limit is otherwise allowed.
 int64_t sys_prlimit64(SyscallContext& ctx, const SyscallArgs& a) {
   if (!self_or_zero(ctx, a.a[0])) return -ESRCH;
   if (a.a[1] >= Process::kRlimits) return -EINVAL;
-  Rlimit& lim = ctx.proc().rlimits[a.a[1]];
-  Rlimit old = lim;
+  const int resource = static_cast<int>(a.a[1]);
+  const Rlimit old = ctx.proc().rlimits[a.a[1]];
   if (a.a[2]) {
     Rlimit n;
     if (!ctx.read_user(GuestAddr{a.a[2]}, &n, sizeof n)) return -EFAULT;
     if (n.cur > n.max) return -EINVAL;
-    lim = n;
+    if (resource == Process::kRlimitNofile && n.max > ctx.machine().limits().limits().files) {
+      return -EPERM;
+    }
+    ctx.proc().set_rlimit(resource, n);
   }
   if (a.a[3] && !ctx.write_user(GuestAddr{a.a[3]}, &old, sizeof old)) return -EFAULT;
   return 0;
@@ -140,6 +146,12 @@ int64_t sys_prlimit64(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_getrlimit(SyscallContext& ctx, const SyscallArgs& a) {
   SyscallArgs p;
   p.a[0] = 0; p.a[1] = a.a[0]; p.a[2] = 0; p.a[3] = a.a[1];
+  return sys_prlimit64(ctx, p);
+}
+
+int64_t sys_setrlimit(SyscallContext& ctx, const SyscallArgs& a) {
+  SyscallArgs p;
+  p.a[0] = 0; p.a[1] = a.a[0]; p.a[2] = a.a[1]; p.a[3] = 0;
   return sys_prlimit64(ctx, p);
 }
 

@@ -28,6 +28,7 @@ struct CloneArgs {
 int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
   constexpr uint64_t kNeeded = kCloneVm | kCloneSighand;
   if ((c.flags & kNeeded) != kNeeded) return -EINVAL;  // CLONE_THREAD needs SIGHAND needs VM
+  if (!ctx.machine().limits().task_fits()) return -EAGAIN;  // copy_process: max_threads
   Process& p = ctx.proc();
   int tid = ctx.machine().alloc_pid();
   Task& child = p.add_task(tid);
@@ -40,8 +41,10 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
   }
   if (!ctx.machine().uprobes().uprobe_copy_process(probes::TaskId{static_cast<uint64_t>(ctx.task().tid())},
                                                     probes::TaskId{static_cast<uint64_t>(tid)},
-                                                    p.mm(), /*same_mm=*/true))
+                                                    p.mm(), /*same_mm=*/true)) {
+    child.state = TaskState::Dead;  // never ran: not counted, never task_dead
     return -ENOMEM;
+  }
   uint32_t tid32 = static_cast<uint32_t>(tid);
   if ((c.flags & kCloneParentSettid) && !ctx.write_user(GuestAddr{c.parent_tid}, &tid32, 4))
     return -EFAULT;
@@ -49,6 +52,7 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
     return -EFAULT;
   if (c.flags & kCloneChildCleartid) child.clear_child_tid = GuestAddr{c.child_tid};
   child.sigmask = ctx.task().sigmask;
+  ctx.machine().limits().task_created();
   ctx.machine().sched().add(child);
   return tid;
 }
@@ -66,7 +70,7 @@ int64_t clone_process(SyscallContext& ctx, uint64_t flags, uint64_t stack, uint6
   std::optional<uint64_t> new_tls;
   if (flags & kCloneSettls) new_tls = tls;
   auto child = ctx.machine().fork_process(ctx.task(), stack, new_tls);
-  if (!child) return -ENOMEM;
+  if (!child) return -(child.error().err ? child.error().err : ENOMEM);  // EAGAIN, ENOMEM
   Process& c = *child.value();
   uint32_t pid32 = static_cast<uint32_t>(c.pid());
   if ((flags & kCloneParentSettid) && !ctx.write_user(GuestAddr{parent_tid}, &pid32, 4))

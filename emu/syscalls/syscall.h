@@ -72,9 +72,13 @@ class SyscallContext {
   // The calling task's user registers (the CPU's, or its pt_regs inside the guest kernel).
   UserRegs regs();
 
-  // copy_{from,to}_user helpers: false/-EFAULT semantics as the kernel's.
+  // copy_{from,to}_user helpers: false/-EFAULT semantics as the kernel's. Every copy between
+  // a syscall and user memory goes through these two (or read_path), and each checks
+  // access_ok first: a range reaching past TASK_SIZE (the kernel's half) is never touched.
   bool read_user(GuestAddr src, void* dst, size_t n);
   bool write_user(GuestAddr dst, const void* src, size_t n);
+  // Linux's access_ok(addr, size) on the calling process's address space.
+  bool access_ok(GuestAddr addr, uint64_t size);
   // A NUL-terminated path from guest memory (PATH_MAX 4096): err EFAULT or ENAMETOOLONG.
   Result<std::string> read_path(GuestAddr src);
 

@@ -18,12 +18,16 @@ const std::string& SyscallContext::exe_path() { return proc_.exe_path; }
 int SyscallContext::pid() { return proc_.pid(); }
 UserRegs SyscallContext::regs() { return machine_.user_regs(task_); }
 
+bool SyscallContext::access_ok(GuestAddr addr, uint64_t size) {
+  return proc_.mm().access_ok(addr, size);
+}
+
 bool SyscallContext::read_user(GuestAddr src, void* dst, size_t n) {
-  return proc_.mm().copy_from_user(dst, src, n);
+  return access_ok(src, n) && proc_.mm().copy_from_user(dst, src, n);
 }
 
 bool SyscallContext::write_user(GuestAddr dst, const void* src, size_t n) {
-  return proc_.mm().copy_to_user(dst, src, n);
+  return access_ok(dst, n) && proc_.mm().copy_to_user(dst, src, n);
 }
 
 Result<std::string> SyscallContext::read_path(GuestAddr src) {

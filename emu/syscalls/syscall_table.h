@@ -94,6 +94,7 @@
   X(rseq,          334, 293, "pxdx",  'd') \
   X(prlimit64,     302, 261, "ddpp",  'd') \
   X(getrlimit,      97, 163, "dp",    'd') \
+  X(setrlimit,     160, 164, "dp",    'd') \
   X(getrusage,      98, 165, "dp",    'd') \
   X(uname,          63, 160, "p",     'd') \
   X(arch_prctl,    158,  -1, "xp",    'd') \

@@ -46,6 +46,8 @@ static inline const char* errno_name(int e) {
       {EBADF, "EBADF"},   {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"},
       {EFAULT, "EFAULT"}, {EEXIST, "EEXIST"}, {ENOTDIR, "ENOTDIR"},
       {EISDIR, "EISDIR"}, {EINVAL, "EINVAL"}, {ENOSYS, "ENOSYS"},
+      {EAGAIN, "EAGAIN"}, {ENOSPC, "ENOSPC"}, {EMFILE, "EMFILE"},
+      {ETXTBSY, "ETXTBSY"}, {EINTR, "EINTR"},
   };
   static char unknown[32];
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); i++) {

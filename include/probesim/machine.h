@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "probesim/limits.h"
 #include "probesim/result.h"
 #include "probesim/types.h"
 
@@ -36,6 +37,7 @@ struct Options {
   // syscalls go straight from the syscall instruction to the kernel model.
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: boostable slots jump back (no second trap)
+  Limits limits;             // machine-wide resource limits (probesim/limits.h)
 };
 
 // One scheduling decision: logical CPU, task, reason ("pick", "preempt", "block", "wake",
@@ -79,6 +81,10 @@ struct Stats {
   double virtual_seconds = 0;
   uint64_t faults = 0;
   uint64_t quanta = 0;
+  // What the guest uses now of each machine-wide limit (Options::limits).
+  uint64_t mem_committed = 0;  // bytes of committed guest memory
+  uint64_t disk_used = 0;      // bytes of overlay pages the guest wrote
+  uint64_t tasks = 0;          // live tasks
   std::map<std::string, uint64_t> syscalls;
   std::map<std::string, uint64_t> unknown_syscalls;
 };

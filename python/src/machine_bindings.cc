@@ -184,7 +184,20 @@ void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
                              "Whether the guest kernel was booted (Machine(kernel=True)).")
       .def_property_readonly(
           "kprobe_boost", [](const PyMachine& m) { return m.options().kprobe_boost; },
-          "x86: boostable kprobe slots jump back instead of trapping a second time.");
+          "x86: boostable kprobe slots jump back instead of trapping a second time.")
+      .def_property_readonly(
+          "limits",
+          [](const PyMachine& m) {
+            const Limits& l = m.options().limits;
+            py::dict d;
+            d["mem"] = l.mem;
+            d["disk"] = l.disk;
+            d["tasks"] = l.tasks;
+            d["files"] = l.files;
+            return d;
+          },
+          "The machine-wide limits in effect: {'mem', 'disk', 'tasks', 'files'}; "
+          "stats shows what the guest uses of them (mem_committed, disk_used, tasks).");
 }
 
 }  // namespace
@@ -194,15 +207,18 @@ void bind_machine(py::module_& m) {
       m, "Machine", py::custom_type_setup(gc_setup),
       "A deterministic emulated machine running static Linux ELF programs.\n\n"
       "Machine(arch, *, seed=0, root='/', quantum=1_000_000, cpus=1, sched='round_robin', "
-      "kernel=True, kprobe_boost=True): arch "
+      "kernel=True, kprobe_boost=True, limits=None): arch "
       "is 'x86_64' or 'aarch64'; seed drives every random value the guest sees (and the "
       "'random' scheduling policy); root is the host directory that is the guest's '/'; "
       "quantum is the instructions per scheduling quantum; cpus the logical CPUs (1-64) whose "
       "tasks interleave deterministically; kernel=True boots the guest kernel (every syscall "
-      "goes through it; kprobes need it); kprobe_boost lets x86 kprobe slots jump back.");
+      "goes through it; kprobes need it); kprobe_boost lets x86 kprobe slots jump back; limits "
+      "is a dict of machine-wide limits (keys 'mem' and 'disk' in bytes, 'tasks', 'files'; "
+      "missing keys keep their defaults 4 GiB, 2 GiB, 4096, 4096): the guest sees ENOMEM, "
+      "ENOSPC, EAGAIN and EMFILE at them, as on Linux.");
   c.def(py::init(&PyMachine::create), "arch"_a, py::kw_only(), "seed"_a = 0, "root"_a = "/",
         "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
-        "kprobe_boost"_a = true)
+        "kprobe_boost"_a = true, "limits"_a = py::none())
       .def_property_readonly("running", &PyMachine::running,
                              "True while run() executes (queries raise probesim.Error then).")
       .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),

@@ -31,6 +31,34 @@ constexpr SchedName kSchedNames[] = {
     {"random", Options::Sched::Random},
 };
 
+// Machine(limits=...): the keys of probesim::Limits, each an int (bytes for mem and disk).
+struct LimitKey {
+  const char* name;
+  uint64_t Limits::*field;
+};
+constexpr LimitKey kLimitKeys[] = {
+    {"mem", &Limits::mem}, {"disk", &Limits::disk}, {"tasks", &Limits::tasks},
+    {"files", &Limits::files}};
+
+Limits parse_limits(const py::object& obj) {
+  Limits l;
+  if (obj.is_none()) return l;
+  if (!py::isinstance<py::dict>(obj)) {
+    throw BadArgument("limits: expected a dict with keys 'mem', 'disk', 'tasks', 'files'");
+  }
+  for (auto [key, value] : obj.cast<py::dict>()) {
+    const std::string k = py::str(key);
+    const LimitKey* found = nullptr;
+    for (const LimitKey& lk : kLimitKeys)
+      if (k == lk.name) found = &lk;
+    if (!found) throw BadArgument("limits: unknown key '" + k + "' (expected mem, disk, tasks, files)");
+    if (!py::isinstance<py::int_>(value)) throw BadArgument("limits['" + k + "']: expected an int");
+    const std::string what = "limits['" + k + "']";
+    l.*(found->field) = to_u64(value, what.c_str());
+  }
+  return l;
+}
+
 Options::Sched parse_sched(const std::string& name) {
   for (const SchedName& s : kSchedNames)
     if (name == s.name) return s.sched;
@@ -57,7 +85,7 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::
                                              const std::filesystem::path& root,
                                              const py::int_& quantum, int cpus,
                                              const std::string& sched, bool kernel,
-                                             bool kprobe_boost) {
+                                             bool kprobe_boost, const py::object& limits) {
   Options o;
   o.arch = parse_arch(arch);
   o.seed = to_u64(seed, "seed");
@@ -68,6 +96,7 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::
   o.sched = parse_sched(sched);
   o.kernel = kernel;
   o.kprobe_boost = kprobe_boost;
+  o.limits = parse_limits(limits);
   auto m = unwrap<BadArgument>(Machine::create(o));
   return std::make_shared<PyMachine>(std::move(m), o);
 }
@@ -225,6 +254,9 @@ py::dict PyMachine::stats_dict() {
   d["virtual_seconds"] = s.virtual_seconds;
   d["faults"] = s.faults;
   d["quanta"] = s.quanta;
+  d["mem_committed"] = s.mem_committed;
+  d["disk_used"] = s.disk_used;
+  d["tasks"] = s.tasks;
   d["syscalls"] = py::cast(s.syscalls);
   d["unknown_syscalls"] = py::cast(s.unknown_syscalls);
   return d;

@@ -54,7 +54,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
                                            const std::filesystem::path& root,
                                            const pybind11::int_& quantum, int cpus,
                                            const std::string& sched, bool kernel,
-                                           bool kprobe_boost);
+                                           bool kprobe_boost, const pybind11::object& limits);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
   ~PyMachine();
   PyMachine(const PyMachine&) = delete;

@@ -15,6 +15,9 @@ Modes (exit status 0 = pass, 1 = fail or bad setup, 2 = usage error):
   segv         the reference dies by SIGSEGV; probesim exits 139, prints the same stdout and
                names SIGSEGV and --fault-addr on stderr
   badinput     probesim exits 1..127 and stderr names the program and each --expect text
+  limits       probesim only (the program would hurt the host natively): exit status 0, stdout
+               ends with EXIT-SUCCESS and holds each --expect text; with --max-rss-mib the
+               probesim process's peak RSS stays below it (the run prints what it measured)
 
 Example: compare.py --probesim build/cli/probesim diff -- build/guest/x86_64-glibc/fileio @FIXTURE@
 Python 3 standard library only (run with /usr/bin/python3).
@@ -23,6 +26,7 @@ import argparse
 import difflib
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -231,7 +235,24 @@ def mode_badinput(s: Session) -> bool:
     return ok
 
 
-MODES = {"diff": mode_diff, "determinism": mode_determinism, "seeds": mode_seeds,
+def mode_limits(s: Session) -> bool:
+    sim = s.probesim()
+    # Only this probesim run has been waited for: the children's peak RSS is its peak RSS.
+    rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"probesim peak RSS: {rss_mib:.0f} MiB")
+    ok = check(sim.status == 0, f"probesim exited {sim.status}, expected 0")
+    ok &= check(sim.stdout.splitlines()[-1:] == ["EXIT-SUCCESS"], "stdout lacks EXIT-SUCCESS")
+    for text in s.opts.expect:
+        ok &= check(text in sim.stdout, f"probesim stdout lacks '{text}'")
+    if s.opts.max_rss_mib:
+        ok &= check(rss_mib < s.opts.max_rss_mib,
+                    f"peak RSS {rss_mib:.0f} MiB, allowed below {s.opts.max_rss_mib} MiB")
+    if not ok:
+        show(sim, "probesim")
+    return ok
+
+
+MODES = {"diff": mode_diff, "limits": mode_limits, "determinism": mode_determinism, "seeds": mode_seeds,
          "segv": mode_segv, "badinput": mode_badinput}
 
 
@@ -250,7 +271,9 @@ def parse(argv):
     p.add_argument("--stderr", action="store_true", help="diff: compare stderr too")
     p.add_argument("--expect-success", action="store_true", help="diff: require EXIT-SUCCESS")
     p.add_argument("--fault-addr", default="0", help="segv: the faulting address, hex")
-    p.add_argument("--expect", action="append", default=[], help="badinput: stderr text")
+    p.add_argument("--expect", action="append", default=[],
+                   help="badinput: stderr text; limits: stdout text")
+    p.add_argument("--max-rss-mib", type=float, default=0, help="limits: peak RSS bound")
     opts = p.parse_args(argv[:split])
     opts.command = argv[split + 1:]
     if not opts.command:
