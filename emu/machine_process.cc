@@ -35,6 +35,7 @@ struct MachineState::Image {
   std::unique_ptr<mmu::Mm> mm;
   loader::ExecImage exec;
   std::string exe_path;
+  ExeFile exe_file;  // writes denied from the open on, as do_open_execat
 };
 
 Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const std::string& path,
@@ -49,6 +50,8 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
   }
   std::shared_ptr<File> exe = std::move(opened.value());
   mmu::Inode* inode = exe->inode();
+  Image img;
+  img.exe_file = PROBESIM_TRY(ExeFile::deny(inode, path));
   auto bytes = read_whole_file(inode, path);
   if (!bytes) return bytes.take_error();
   loader::ElfFile elf =
@@ -59,7 +62,6 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
                            " (use --arch auto or --arch " + std::string(arch_name(elf.arch())) + ")",
                        ENOEXEC);
   const ArchInfo& info = arch_info(config_.arch);
-  Image img;
   img.mm = std::make_unique<mmu::Mm>(
       mmu::MmLayout{GuestAddr{info.mmap_base}, GuestAddr{info.task_size}});
   img.mm->set_commit_budget(&limits_.memory());  // an image that does not fit: ENOMEM
@@ -101,6 +103,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
 
   auto proc = std::make_unique<Process>(pid, kInitPid, std::move(img.mm));
   proc->exe_path = img.exe_path;
+  proc->exe_file = std::move(img.exe_file);
   proc->comm = basename_of(path);
   proc->fs() = fs;
   proc->engine_charge = std::move(engine);
@@ -137,6 +140,9 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   int pid = alloc_pid();
   auto child = std::make_unique<Process>(pid, parent.pid(), std::move(mm), /*resident=*/false);
   child->exe_path = parent.exe_path;
+  if (parent.exe_file.inode()) {  // dup_mm_exe_file: the child's mm denies writes too
+    child->exe_file = PROBESIM_TRY(ExeFile::deny(parent.exe_file.inode(), parent.exe_path));
+  }
   child->comm = parent.comm;
   child->sigactions = parent.sigactions;
   child->rlimits = parent.rlimits;
@@ -209,8 +215,9 @@ Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
                                         const std::vector<std::string>& argv,
                                         const std::vector<std::string>& envp) {
   Image img = PROBESIM_TRY(load_image(p.fs(), path, argv, envp, p.pid()));
-  p.pending_exec = Process::PendingExec{std::move(img.mm), img.exec.entry.value,
-                                        img.exec.sp.value, img.exe_path, basename_of(path)};
+  p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
+                                        img.exec.sp.value,   img.exe_path,
+                                        basename_of(path),   std::move(img.exe_file)};
   return {};
 }
 
@@ -238,6 +245,7 @@ void MachineState::finish_exec(Process& p, Task& t) {
   uprobes_->uprobe_free_utask(probes::TaskId{static_cast<uint64_t>(t.tid())});
   p.replace_mm(std::move(pe.mm), std::move(cpu.value()), t);
   p.exe_path = pe.exe_path;  // before the new image is offered to uprobe filters, as Linux
+  p.exe_file = std::move(pe.exe_file);  // the old executable becomes writable again
   p.comm = pe.comm;
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();

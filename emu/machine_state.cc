@@ -246,6 +246,7 @@ void MachineState::reap_resources(Process& p) {
   uprobes_->uprobe_clear_state(p.mm());
   p.release_cpu();
   p.engine_charge.release();
+  p.exe_file.reset();  // exit_mm: the executable is writable again
   for (int fd : p.fds().open_fds()) p.fds().close(fd);
 }
 

@@ -16,6 +16,7 @@
 #include "emu/exit_status.h"
 #include "emu/signals.h"
 #include "emu/task.h"
+#include "emu/vfs/exe_file.h"
 #include "emu/vfs/fd_table.h"
 #include "emu/vfs/fs_struct.h"
 #include "mmu/mm.h"
@@ -72,6 +73,7 @@ class Process {
   Task* resident() { return resident_; }
 
   std::string exe_path;   // guest path of the executable (/proc/self/exe)
+  ExeFile exe_file;       // its inode, writes denied (ETXTBSY) until the process exits
   std::string comm;       // basename, 15 chars (TASK_COMM_LEN - 1)
   std::array<KSigaction, kNsig + 1> sigactions{};
   // A handler for SIGSEGV or SIGBUS is installed: its data faults need exact PCs
@@ -91,6 +93,7 @@ class Process {
     std::unique_ptr<mmu::Mm> mm;
     uint64_t entry = 0, sp = 0;
     std::string exe_path, comm;
+    ExeFile exe_file;
   };
   std::optional<PendingExec> pending_exec;
   // The memory-limit charge of this process's engine (MachineLimits::kEngineCharge); given

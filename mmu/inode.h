@@ -57,6 +57,23 @@ class Inode {
   bool dirty() const { return dirty_; }
   void mark_dirty() { dirty_ = true; }  // never cleared: the page cache is the only copy
 
+  // i_writecount, as Linux's: > 0 files open for writing, < 0 running executables (each mm
+  // that executes the file denies writes). Each side fails while the other holds it: opening
+  // a running program for writing, or executing a file open for writing, is ETXTBSY.
+  int i_writecount() const { return i_writecount_; }
+  bool get_write_access() {  // an open for writing; false: ETXTBSY
+    if (i_writecount_ < 0) return false;
+    ++i_writecount_;
+    return true;
+  }
+  void put_write_access() { --i_writecount_; }
+  bool deny_write_access() {  // exec; false: ETXTBSY
+    if (i_writecount_ > 0) return false;
+    --i_writecount_;
+    return true;
+  }
+  void allow_write_access() { ++i_writecount_; }
+
  private:
   friend class InodeCache;  // i_count_
   Inode(InodeCache& cache, uint64_t ino, std::string key, std::string name, InodeAttrs attrs,
@@ -70,6 +87,7 @@ class Inode {
   std::unique_ptr<InodeBacking> backing_;
   std::unique_ptr<AddressSpace> mapping_;
   int i_count_ = 0;
+  int i_writecount_ = 0;
   bool dirty_ = false;
 };
 

@@ -15,7 +15,13 @@ int64_t neg_errno(const Error& e) {
 
 RegularFile::RegularFile(uint32_t f_flags, std::string path, InodeRef inode, DevId dev,
                          const VirtualClock& clock)
-    : File(f_flags, std::move(path), std::move(inode), dev), clock_(clock) {}
+    : File(f_flags, std::move(path), std::move(inode), dev), clock_(clock) {
+  write_access_ = writable() && this->inode()->get_write_access();
+}
+
+RegularFile::~RegularFile() {
+  if (write_access_) inode()->put_write_access();
+}
 
 int64_t RegularFile::read(std::span<uint8_t> out) {
   const int64_t n = pread(out, f_pos());
@@ -61,6 +67,7 @@ int64_t RegularFile::truncate(uint64_t length) {
 }
 
 std::shared_ptr<File> RegularFile::reopen(uint32_t f_flags) const {
+  if ((f_flags & kO_ACCMODE) != kO_RDONLY && inode()->i_writecount() < 0) return nullptr;
   return std::make_shared<RegularFile>(f_flags, path(), InodeRef::acquire(inode()), dev(), clock_);
 }
 

@@ -12,8 +12,11 @@ namespace probesim::emu {
 class RegularFile : public File {
  public:
   // clock: the machine's virtual clock (mtime/ctime of writes); must outlive the file.
+  // A writable file holds write access to its inode (i_writecount) until it dies; the opener
+  // checks first that the inode is not a running executable (ETXTBSY).
   RegularFile(uint32_t f_flags, std::string path, InodeRef inode, DevId dev,
               const VirtualClock& clock);
+  ~RegularFile() override;
 
   int64_t read(std::span<uint8_t> out) override;
   int64_t write(std::span<const uint8_t> in) override;  // O_APPEND: at i_size
@@ -29,6 +32,7 @@ class RegularFile : public File {
   void touch_mtime();
 
   const VirtualClock& clock_;
+  bool write_access_ = false;  // holds one i_writecount
 };
 
 }  // namespace probesim::emu

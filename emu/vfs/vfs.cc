@@ -100,6 +100,10 @@ Result<std::shared_ptr<File>> Vfs::open_node(const Caller& c, const Node& node, 
   const DevId dev = node_dev(node);
   if (f_flags & kO_PATH) return std::make_shared<File>(f_flags, node.path, std::move(inode), dev);
   if (node.is_regular()) {
+    // do_dentry_open's get_write_access: a running executable cannot be opened for writing.
+    if ((f_flags & kO_ACCMODE) != kO_RDONLY && inode->i_writecount() < 0) {
+      return vfs_error(ETXTBSY, node.path);
+    }
     return make_file<RegularFile>(f_flags, node.path, std::move(inode), dev, clock_);
   }
   if (node.is_dir()) {

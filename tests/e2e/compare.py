@@ -15,9 +15,10 @@ Modes (exit status 0 = pass, 1 = fail or bad setup, 2 = usage error):
   segv         the reference dies by SIGSEGV; probesim exits 139, prints the same stdout and
                names SIGSEGV and --fault-addr on stderr
   badinput     probesim exits 1..127 and stderr names the program and each --expect text
-  limits       probesim only (the program would hurt the host natively): exit status 0, stdout
-               ends with EXIT-SUCCESS and holds each --expect text; with --max-rss-mib the
-               probesim process's peak RSS stays below it (the run prints what it measured)
+  simonly      probesim only, for programs that would hurt the host natively (limits) or that
+               the reference gets wrong (qemu-user has no ETXTBSY): exit status 0, stdout ends
+               with EXIT-SUCCESS and holds each --expect text; with --max-rss-mib the probesim
+               process's peak RSS stays below it (the run prints what it measured)
 
 Example: compare.py --probesim build/cli/probesim diff -- build/guest/x86_64-glibc/fileio @FIXTURE@
 Python 3 standard library only (run with /usr/bin/python3).
@@ -235,7 +236,7 @@ def mode_badinput(s: Session) -> bool:
     return ok
 
 
-def mode_limits(s: Session) -> bool:
+def mode_simonly(s: Session) -> bool:
     sim = s.probesim()
     # Only this probesim run has been waited for: the children's peak RSS is its peak RSS.
     rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -252,7 +253,7 @@ def mode_limits(s: Session) -> bool:
     return ok
 
 
-MODES = {"diff": mode_diff, "limits": mode_limits, "determinism": mode_determinism, "seeds": mode_seeds,
+MODES = {"diff": mode_diff, "simonly": mode_simonly, "determinism": mode_determinism, "seeds": mode_seeds,
          "segv": mode_segv, "badinput": mode_badinput}
 
 
@@ -272,8 +273,8 @@ def parse(argv):
     p.add_argument("--expect-success", action="store_true", help="diff: require EXIT-SUCCESS")
     p.add_argument("--fault-addr", default="0", help="segv: the faulting address, hex")
     p.add_argument("--expect", action="append", default=[],
-                   help="badinput: stderr text; limits: stdout text")
-    p.add_argument("--max-rss-mib", type=float, default=0, help="limits: peak RSS bound")
+                   help="badinput: stderr text; simonly: stdout text")
+    p.add_argument("--max-rss-mib", type=float, default=0, help="simonly: peak RSS bound")
     opts = p.parse_args(argv[:split])
     opts.command = argv[split + 1:]
     if not opts.command:
