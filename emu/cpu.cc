@@ -266,6 +266,7 @@ void Cpu::save(CpuContext& ctx) { check(uc_context_save(uc_, ctx.ctx_), "context
 
 void Cpu::restore(const CpuContext& ctx) {
   check(uc_context_restore(uc_, ctx.ctx_), "context restore");
+  uncharged_resume_ = kNoResume;  // another task's continuation is charged in full
   if (info_.arch == Arch::AArch64) clear_exclusive_monitor();
 }
 
@@ -366,6 +367,13 @@ bool Cpu::hook_emulated_sites(const BlockCost& cost) {
   return added;
 }
 
+// After an emulated instruction: Unicorn continues at `next` as a new block, whose
+// instructions were charged with the current block unless `next` is past its end.
+void Cpu::resume_after_site(uint64_t next) {
+  if (next < block_end_) uncharged_resume_ = next;
+  set_pc(next);
+}
+
 void Cpu::forget_emulated_sites(uint64_t start, uint64_t len) {
   if (sites_.empty()) return;
   std::erase_if(sites_, [&](const auto& s) { return s.first >= start && s.first - start < len; });
@@ -404,6 +412,11 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
         c->set_pc(addr);
         return;
       }
+    }
+    c->block_end_ = addr + size;
+    if (addr == c->uncharged_resume_) {  // the rest of a block charged in full already
+      c->uncharged_resume_ = kNoResume;
+      return;
     }
     c->insns_ += cost->insns;
     c->clock_->advance(Cycles{cost->cycles});
@@ -510,7 +523,7 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
       if (site->second == EmulatedKind::FpuHostX87 &&
           !c->read_mem(GuestAddr{addr + size - 1}, &last, 1))
         return;
-      if (c->x86_fpu_->at_site(site->second, last)) c->set_pc(addr + size);
+      if (c->x86_fpu_->at_site(site->second, last)) c->resume_after_site(addr + size);
       return;
     }
     // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter.
@@ -518,7 +531,7 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
     c->set_reg(UC_X86_REG_RAX, tsc & 0xffffffffu);
     c->set_reg(UC_X86_REG_RDX, tsc >> 32);
     if (size == 3) c->set_reg(UC_X86_REG_RCX, 0);  // TSC_AUX: cpu 0
-    c->set_pc(addr + size);
+    c->resume_after_site(addr + size);
   } catch (...) {
     c->store_exception(std::current_exception());
   }

@@ -179,6 +179,7 @@ class Cpu final : public mmu::MmObserver {
   void forget_emulated_sites(uint64_t start, uint64_t len);
   std::vector<uint64_t> access_candidates(const cs_insn& insn) const;
   void apply_precise_faults();
+  void resume_after_site(uint64_t next);
   void clear_exclusive_monitor();
   // Unicorn's physical address of a guest virtual one and back (see cpu.cc, kX86KernelAlias).
   uint64_t phys(uint64_t va) const;
@@ -217,6 +218,12 @@ class Cpu final : public mmu::MmObserver {
   // in sites_ is stale: the code there changed), and the addresses that have a hook.
   std::unordered_map<uint64_t, EmulatedKind> sites_;
   std::unordered_set<uint64_t> hooked_sites_;
+  // The end of the block running now, and the address where a site that moved PC past
+  // itself resumes inside that already charged block (the continuation Unicorn translates
+  // as a block of its own must not be charged twice); kNoResume when none.
+  static constexpr uint64_t kNoResume = ~0ull;
+  uint64_t block_end_ = 0;
+  uint64_t uncharged_resume_ = kNoResume;
   std::unique_ptr<X86Fpu> x86_fpu_;
 };
 

@@ -4,7 +4,7 @@
 // fsin, fcos, fsincos, fscale) run directly, its results and status word (condition codes and
 // exception flags) hashed; then libm (both arches; on arm64 long double is IEEE quad in
 // software). Prints one digest line per operation and a few sample values.
-// Args: none, or "verbose" (every result, to find the first difference).
+// Args: none, "verbose" (every result, to find the first difference), or "loop N".
 #include <fenv.h>
 #include <float.h>
 #include <math.h>
@@ -196,7 +196,23 @@ static void run_libm2(const char* name, ld2 f, int e_span_a, int e_span_b, int n
   finish(&d);
 }
 
+// "loop N": N iterations of exactly three instructions (fsin; dec; jnz), for instruction
+// counting tests (probesim charges each emulated instruction's block once).
+static void fsin_loop(long n) {
+#if defined(__x86_64__)
+  __asm__ volatile("fldz\n\t1:\n\tfsin\n\tdec %0\n\tjnz 1b\n\tfstp %%st(0)"
+                   : "+r"(n) : : "st", "cc");
+#else
+  (void)n;
+#endif
+}
+
 int main(int argc, char** argv) {
+  if (argc > 2 && strcmp(argv[1], "loop") == 0) {
+    fsin_loop(atol(argv[2]));
+    exit_success_line();
+    return 0;
+  }
   verbose = argc > 1 && strcmp(argv[1], "verbose") == 0;
   const int n = 2000;
 #if defined(__x86_64__)

@@ -88,6 +88,16 @@ TEST_CASE("machine: the quantum size changes nothing a single process computes")
   CHECK(small.m->stats().quanta > big.m->stats().quanta);
 }
 
+TEST_CASE("machine: an instruction emulated in a code hook is counted once, with its block") {
+  // fpu_x87 loop N: N x (fsin; dec; jnz), fsin run on the host x87 in a code hook.
+  Run a = run(Arch::X86_64, {guest("x86_64-glibc", "fpu_x87"), "loop", "1000"});
+  Run b = run(Arch::X86_64, {guest("x86_64-glibc", "fpu_x87"), "loop", "3000"});
+  REQUIRE(a.m->exit_of(a.pid).has_value());
+  REQUIRE(b.m->exit_of(b.pid).has_value());
+  CHECK(a.m->exit_of(a.pid)->shell_status == 0);
+  CHECK(b.m->stats().instructions - a.m->stats().instructions == 3 * 2000);
+}
+
 TEST_CASE("machine: run with an instruction limit stops between quanta and resumes") {
   auto m = Machine::create(Options{.arch = Arch::X86_64, .quantum = 1000});
   REQUIRE(m.ok());
