@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "emu/insn_policy.h"
 #include "emu/uc_phys.h"
 #include "emu/virtual_clock.h"
 #include "emu/x86_fpu.h"
@@ -111,6 +112,9 @@ Result<void> Cpu::init() {
   check(uc_hook_add(uc_, &h, UC_HOOK_INSN_INVALID,
                     reinterpret_cast<void*>(&Cpu::on_invalid_insn), this, 1, 0),
         "hook insn invalid");
+  // Runs end through our stops, and at the exits set_exits() registers (uc_emu_start's `until`
+  // is then ignored).
+  check(uc_ctl_exits_enable(uc_), "enable exits");
   if (info_.arch == Arch::X86_64) {
     check(uc_ctl_tlb_mode(uc_, UC_TLB_VIRTUAL), "virtual tlb mode");
     check(uc_hook_add(uc_, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(&Cpu::on_x86_tlb_fill),
@@ -133,6 +137,7 @@ Result<void> Cpu::init() {
                        sizeof kArm64Sigreturn),
           "sigreturn stub write");
   }
+  set_exits();
   return {};
 }
 
@@ -232,26 +237,45 @@ void Cpu::apply_precise_faults() {
 CpuStop Cpu::run(InsnCount budget) {
   apply_precise_faults();
   stop_at_ = insns_ + budget.value;
-  stop_recorded_ = false;
-  stop_ = CpuStop{};
-  noncanonical_.reset();
-  uc_err e = uc_emu_start(uc_, pc(), kNoUntil, 0, 0);
-  if (pending_) {
-    std::exception_ptr p = pending_;
-    pending_ = nullptr;
-    std::rethrow_exception(p);
+  for (;;) {
+    stop_recorded_ = false;
+    retranslate_ = false;
+    stop_ = CpuStop{};
+    noncanonical_.reset();
+    uc_err e = uc_emu_start(uc_, pc(), kNoUntil, 0, 0);
+    if (pending_) {
+      std::exception_ptr p = pending_;
+      pending_ = nullptr;
+      std::rethrow_exception(p);
+    }
+    if (retranslate_) continue;  // an exit now stands in front of a translator abort
+    if (stop_recorded_) return stop_;
+    if (e == UC_ERR_EXCEPTION && noncanonical_) {
+      // A denied TLB fill: Unicorn restored the exact PC of the faulting instruction.
+      CpuStop s = *noncanonical_;
+      s.pc = s.access == mmu::Access::Exec ? s.addr : pc();
+      return s;
+    }
+    if (!at_stale_exit()) {
+      // Unicorn ended without any of our hooks deciding: an instruction it could not run, or
+      // one of our exits (a translator abort). Linux reports it as a fault of that instruction.
+      return CpuStop{.kind = StopKind::InvalidInsn, .pc = pc()};
+    }
   }
-  if (stop_recorded_) return stop_;
-  if (e == UC_ERR_EXCEPTION && noncanonical_) {
-    // A denied TLB fill: Unicorn restored the exact PC of the faulting instruction.
-    CpuStop s = *noncanonical_;
-    s.pc = s.access == mmu::Access::Exec ? s.addr : pc();
-    return s;
-  }
-  // Unicorn ended without any of our hooks deciding: an instruction it could not run
-  // (e.g. hlt, privileged instructions), which Linux reports as a fault of that instruction.
-  (void)e;  // the hooks record every error they can explain; the rest is the same outcome
-  return CpuStop{.kind = StopKind::InvalidInsn, .pc = pc()};
+}
+
+// True when emulation stopped at an exit whose translator-abort instruction is no longer there
+// (the code changed): the exit is dropped and the caller runs on.
+bool Cpu::at_stale_exit() {
+  uint64_t at = pc();
+  if (!abort_exits_.count(at)) return false;
+  uint8_t code[kMaxInsnBytes];
+  size_t n = code_window(at, code);
+  if (aborts_translator(info_.arch, std::span<const uint8_t>(code, n))) return false;
+  abort_exits_.erase(at);
+  set_exits();
+  invalidate_code(GuestAddr{at}, 1);
+  return true;
 }
 
 CpuContext::~CpuContext() { uc_context_free(ctx_); }
@@ -331,6 +355,10 @@ void Cpu::on_unmap(GuestAddr start, uint64_t len) {
   check(uc_mem_unmap(uc_, start.value, len), "mem unmap");
   model_.invalidate(start.value, len);
   forget_emulated_sites(start.value, len);
+  auto run = user_exec_.find(start.value);
+  if (run == user_exec_.end()) return;
+  if (run->second.smc_hook) check(uc_hook_del(uc_, run->second.smc_hook), "unhook smc");
+  user_exec_.erase(run);
 }
 
 void Cpu::reset_fp_state() {
@@ -344,10 +372,68 @@ void Cpu::reset_fp_state() {
   for (int i = 0; i < 32; ++i) set_reg128(UC_ARM64_REG_V0 + i, zero);
 }
 
+// User code (below TASK_SIZE) is guarded; the kernel areas and probesim's stub are our own code.
+bool Cpu::user_exec(uint64_t start, uint32_t prot) const {
+  return (prot & 0x4) && start < info_.task_size;
+}
+
 void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
-  check(uc_mem_map_ptr(uc_, start.value, len, uc_prot(prot), host), "mem map ptr");
+  uint32_t p = uc_prot(prot);
+  if (user_exec(start.value, prot)) {
+    p &= ~UC_PROT_EXEC;
+    ExecRun& run = user_exec_[start.value] = ExecRun{len, 0, {}};
+    // Unicorn drops translations written to only in regions it may execute: do it here.
+    if (prot & 0x2)
+      check(uc_hook_add(uc_, &run.smc_hook, UC_HOOK_MEM_WRITE,
+                        reinterpret_cast<void*>(&Cpu::on_smc_write), this, start.value,
+                        start.value + len - 1),
+            "hook smc");
+  }
+  check(uc_mem_map_ptr(uc_, start.value, len, p, host), "mem map ptr");
   // Translations of code previously mapped here (same addresses, other bytes) must go.
   if (prot & 0x4) invalidate_code(start, len);
+}
+
+Cpu::ExecRun* Cpu::exec_run(uint64_t addr) {
+  auto it = user_exec_.upper_bound(addr);
+  if (it == user_exec_.begin()) return nullptr;
+  --it;
+  return addr - it->first < it->second.len ? &it->second : nullptr;
+}
+
+// Up to kMaxInsnBytes of code from addr (fewer where the mapping ends).
+size_t Cpu::code_window(uint64_t addr, uint8_t* out) const {
+  size_t n = kMaxInsnBytes;
+  while (n > 0 && uc_mem_read(uc_, phys(addr), out, n) != UC_ERR_OK) --n;
+  return n;
+}
+
+// A fetch by the translator from guarded code: nullopt if addr is not user code (a real fetch
+// fault); false if an instruction that would abort the translator starts inside [addr,
+// addr+size): an exit goes in front of it and the translation is abandoned (run() starts it
+// again, and it then ends at the exit); true otherwise. An exit inside another instruction is
+// harmless: Unicorn checks exits only where an instruction starts.
+std::optional<bool> Cpu::guard_fetch(uint64_t addr, int size) {
+  ExecRun* run = exec_run(addr);
+  if (!run) return std::nullopt;
+  if (run->smc_hook) run->code_pages.insert(addr & ~(kPageSize - 1));
+  for (uint64_t a = addr; a < addr + static_cast<uint64_t>(size); ++a) {
+    if (abort_exits_.count(a)) continue;
+    uint8_t code[kMaxInsnBytes];
+    size_t n = code_window(a, code);
+    if (!aborts_translator(info_.arch, std::span<const uint8_t>(code, n))) continue;
+    abort_exits_.insert(a);
+    set_exits();
+    retranslate_ = true;
+    return false;
+  }
+  return true;
+}
+
+void Cpu::set_exits() {
+  std::vector<uint64_t> exits(abort_exits_.begin(), abort_exits_.end());
+  if (info_.arch == Arch::AArch64) exits.push_back(kArm64StubPage + 4);  // after the clrex
+  check(uc_ctl_set_exits(uc_, exits.data(), exits.size()), "set exits");
 }
 
 // Records the block's emulated sites; true when a site got its code hook just now (the block
@@ -355,7 +441,7 @@ void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
 bool Cpu::hook_emulated_sites(const BlockCost& cost) {
   bool added = false;
   for (const EmulatedSite& site : cost.emulated) {
-    sites_[site.addr] = site.kind;
+    sites_[site.addr] = site;
     if (!hooked_sites_.insert(site.addr).second) continue;
     uc_hook h;
     check(uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Cpu::on_emulated_insn), this,
@@ -462,10 +548,12 @@ void Cpu::on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept {
   }
 }
 
-bool Cpu::on_mem_invalid(uc_engine* uc, uc_mem_type type, uint64_t addr, int, int64_t,
+bool Cpu::on_mem_invalid(uc_engine* uc, uc_mem_type type, uint64_t addr, int size, int64_t,
                          void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
   try {
+    if (type == UC_MEM_FETCH_PROT && !c->stop_recorded_)  // user addresses: physical == virtual
+      if (std::optional<bool> ok = c->guard_fetch(addr, size)) return *ok;
     if (c->stop_recorded_) return false;
     addr = c->virt(addr);  // memory hooks see physical addresses
     CpuStop s{.kind = StopKind::Fault, .access = access_of(type), .addr = addr};
@@ -518,12 +606,13 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
   try {
     auto site = c->sites_.find(addr);
     if (site == c->sites_.end()) return;  // stale hook: other code lives here now
-    if (site->second != EmulatedKind::Rdtsc) {
+    if (c->user_site(addr, size, site->second)) return;
+    EmulatedKind kind = site->second.kind;
+    if (kind != EmulatedKind::Rdtsc) {
       uint8_t last = 0;  // a host x87 operation is selected by the instruction's last byte
-      if (site->second == EmulatedKind::FpuHostX87 &&
-          !c->read_mem(GuestAddr{addr + size - 1}, &last, 1))
+      if (kind == EmulatedKind::FpuHostX87 && !c->read_mem(GuestAddr{addr + size - 1}, &last, 1))
         return;
-      if (c->x86_fpu_->at_site(site->second, last)) c->resume_after_site(addr + size);
+      if (c->x86_fpu_->at_site(kind, last)) c->resume_after_site(addr + size);
       return;
     }
     // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter.
@@ -532,6 +621,40 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
     c->set_reg(UC_X86_REG_RDX, tsc >> 32);
     if (size == 3) c->set_reg(UC_X86_REG_RCX, 0);  // TSC_AUX: cpu 0
     c->resume_after_site(addr + size);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+}
+
+// UserTrap: the trap Linux user mode takes at this instruction, which Unicorn never executes
+// (after a code hook that stops, the TB exits before the instruction; PC stays at it).
+// UserNop: continue after it. False for the other kinds.
+bool Cpu::user_site(uint64_t addr, uint32_t size, const EmulatedSite& site) {
+  if (site.kind == EmulatedKind::UserNop) {
+    resume_after_site(addr + size);
+    return true;
+  }
+  if (site.kind != EmulatedKind::UserTrap) return false;
+  if (!stop_recorded_) {
+    stop_recorded_ = true;
+    stop_ = CpuStop{.kind = StopKind::Interrupt, .intno = site.intno, .pc = addr};
+  }
+  uc_emu_stop(uc_);
+  return true;
+}
+
+// A guest store into writable user code: translations of that page go (what Unicorn does
+// itself for regions it may execute; guarded runs are not such regions).
+void Cpu::on_smc_write(uc_engine*, uc_mem_type, uint64_t addr, int size, int64_t,
+                       void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  try {
+    ExecRun* run = c->exec_run(addr);
+    if (!run) return;
+    uint64_t last = addr + static_cast<uint64_t>(size) - 1;
+    for (uint64_t page = addr & ~(kPageSize - 1); page <= last; page += kPageSize)
+      if (run->code_pages.erase(page))
+        c->invalidate_code(GuestAddr{page}, kPageSize);  // translated again when it runs
   } catch (...) {
     c->store_exception(std::current_exception());
   }

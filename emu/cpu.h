@@ -12,8 +12,10 @@
 #include <unicorn/unicorn.h>
 
 #include <exception>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -185,6 +187,21 @@ class Cpu final : public mmu::MmObserver {
   uint64_t phys(uint64_t va) const;
   uint64_t virt(uint64_t pa) const;
 
+  // Translation guard (insn_policy.h): user code is realized without UC_PROT_EXEC, so every
+  // byte Unicorn's translator fetches from it comes to on_mem_invalid first.
+  struct ExecRun {
+    uint64_t len;
+    uc_hook smc_hook;               // writable runs: self-modifying code (0: none)
+    std::set<uint64_t> code_pages;  // writable runs: pages Unicorn translated from
+  };
+  bool user_exec(uint64_t start, uint32_t prot) const;
+  ExecRun* exec_run(uint64_t addr);
+  std::optional<bool> guard_fetch(uint64_t addr, int size);
+  size_t code_window(uint64_t addr, uint8_t* out) const;
+  void set_exits();
+  bool at_stale_exit();
+  bool user_site(uint64_t addr, uint32_t size, const EmulatedSite& site);
+
   static void on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
   static void on_x86_syscall(uc_engine* uc, void* self) noexcept;
   static void on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept;
@@ -195,6 +212,8 @@ class Cpu final : public mmu::MmObserver {
                                void* self) noexcept;
   static void on_emulated_insn(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
   static bool on_invalid_insn(uc_engine* uc, void* self) noexcept;
+  static void on_smc_write(uc_engine* uc, uc_mem_type type, uint64_t addr, int size,
+                           int64_t value, void* self) noexcept;
   static bool on_x86_tlb_fill(uc_engine* uc, uint64_t va, uc_mem_type type, uc_tlb_entry* e,
                               void* self) noexcept;
 
@@ -216,7 +235,7 @@ class Cpu final : public mmu::MmObserver {
   std::exception_ptr pending_;
   // Emulated instructions by address (a code hook at each; a hook whose address is no longer
   // in sites_ is stale: the code there changed), and the addresses that have a hook.
-  std::unordered_map<uint64_t, EmulatedKind> sites_;
+  std::unordered_map<uint64_t, EmulatedSite> sites_;
   std::unordered_set<uint64_t> hooked_sites_;
   // The end of the block running now, and the address where a site that moved PC past
   // itself resumes inside that already charged block (the continuation Unicorn translates
@@ -225,6 +244,9 @@ class Cpu final : public mmu::MmObserver {
   uint64_t block_end_ = 0;
   uint64_t uncharged_resume_ = kNoResume;
   std::unique_ptr<X86Fpu> x86_fpu_;
+  std::map<uint64_t, ExecRun> user_exec_;  // guarded runs by start (on_map / on_unmap)
+  std::set<uint64_t> abort_exits_;         // Unicorn exits in front of translator aborts
+  bool retranslate_ = false;               // a guarded fetch stopped the translation
 };
 
 }  // namespace probesim::emu

@@ -1,11 +1,15 @@
 #include "emu/cycle_model.h"
 
+#include "emu/arch_info.h"
+#include "emu/insn_policy.h"
 #include "emu/x86_fpu.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
 
-CycleModel::CycleModel(Arch arch) : arch_(arch), costs_(class_costs(arch)), front_(kFrontSize) {
+CycleModel::CycleModel(Arch arch)
+    : arch_(arch), task_size_(arch_info(arch).task_size), costs_(class_costs(arch)),
+      front_(kFrontSize) {
   cs_err e = arch == Arch::X86_64 ? cs_open(CS_ARCH_X86, CS_MODE_64, &cs_)
                                   : cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &cs_);
   PROBESIM_ASSERT_MSG(e == CS_ERR_OK, cs_strerror(e));
@@ -44,6 +48,12 @@ BlockCost CycleModel::decode(uint64_t addr, std::span<const uint8_t> code) const
     InsnClass cls = classify(*insn);
     cost.insns += 1;
     cost.cycles += costs_[static_cast<size_t>(cls)].cycles;
+    if (insn->address < task_size_) {
+      if (std::optional<EmulatedSite> site = user_site(arch_, *insn)) {
+        cost.emulated.push_back(*site);
+        continue;
+      }
+    }
     if (arch_ != Arch::X86_64) continue;
     EmulatedKind kind = insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP
                             ? EmulatedKind::Rdtsc

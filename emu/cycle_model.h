@@ -31,18 +31,22 @@ struct ClassCost {
 // Per-arch table, indexed by InsnClass (cycle_tables.cc states the sources).
 std::span<const ClassCost> class_costs(Arch arch);
 
-// Instructions the Cpu handles in a code hook before Unicorn runs them (x86 only).
+// Instructions the Cpu handles in a code hook before Unicorn runs them.
 enum class EmulatedKind : uint8_t {
   None,
   Rdtsc,       // rdtsc/rdtscp: emulated (Unicorn would read the host TSC); PC moves past
   FpuFold,     // reads or loads FSW/MXCSR flags: X86Fpu folds the pending flags first
   FpuHostX87,  // an x87 transcendental/remainder: X86Fpu runs it on the host x87
   FpuDivide,   // an x87 division: X86Fpu discounts the divide-by-zero flag QEMU sets for 0/0
+  UserTrap,    // user code Linux cannot run there (insn_policy.h): the trap `intno`, unexecuted
+  UserNop,     // arm64 wfi/wfe at EL0: PC moves past (Unicorn at EL1 would halt)
 };
 
 struct EmulatedSite {
   uint64_t addr;
   EmulatedKind kind;
+  uint32_t intno = 0;  // UserTrap: Unicorn's intno of the trap (x86 vector / arm64 EXCP_*)
+  bool operator==(const EmulatedSite&) const = default;
 };
 
 struct BlockCost {
@@ -78,6 +82,7 @@ class CycleModel {
   BlockCost decode(uint64_t addr, std::span<const uint8_t> code) const;
 
   Arch arch_;
+  uint64_t task_size_;  // user code lies below it (ArchInfo::task_size)
   csh cs_ = 0;
   std::span<const ClassCost> costs_;
   std::unordered_map<uint64_t, std::pair<uint32_t, BlockCost>> blocks_;  // addr -> (size, cost)

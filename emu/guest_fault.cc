@@ -8,7 +8,7 @@ namespace probesim::emu {
 namespace {
 
 
-constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdrerr = 2, kIllIllopc = 1;
+constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdrerr = 2, kIllIllopc = 1, kIllIllopn = 2;
 constexpr int kFpeIntdiv = 1, kTrapBrkpt = 1;
 
 struct TrapRow {
@@ -24,17 +24,18 @@ constexpr TrapRow kTraps[] = {
     {Arch::X86_64, 0, kSigFpe, kFpeIntdiv, "integer divide error"},
     {Arch::X86_64, 1, kSigTrap, kTrapBrkpt, "debug trap"},
     {Arch::X86_64, 3, kSigTrap, kSiKernel, "breakpoint (int3)"},
-    {Arch::X86_64, 6, kSigIll, kIllIllopc, "invalid opcode"},
+    {Arch::X86_64, 6, kSigIll, kIllIllopn, "invalid opcode"},  // handle_invalid_op
     {Arch::X86_64, 13, kSigSegv, kSiKernel, "general protection fault"},
     {Arch::AArch64, 1, kSigIll, kIllIllopc, "undefined instruction"},
     {Arch::AArch64, 7, kSigTrap, kTrapBrkpt, "breakpoint (brk)"},
 };
 
+// SI_KERNEL signals carry no address (force_sig(): si_addr 0), e.g. x86 #GP and int3.
 GuestFault fault_from_trap(Arch arch, const CpuStop& s) {
   for (const TrapRow& r : kTraps)
     if (r.arch == arch && r.intno == s.intno)
-      return GuestFault{r.signo, r.si_code, s.pc, s.pc, true, r.what};
-  return GuestFault{kSigSegv, kSiKernel, s.pc, s.pc, true,
+      return GuestFault{r.signo, r.si_code, r.si_code == kSiKernel ? 0 : s.pc, s.pc, true, r.what};
+  return GuestFault{kSigSegv, kSiKernel, 0, s.pc, true,
                     "unexpected CPU exception " + std::to_string(s.intno)};
 }
 
@@ -96,8 +97,9 @@ void MachineState::handle_stop(Process& p, Task& t, const CpuStop& stop) {
     case StopKind::Interrupt:
       fault = fault_from_trap(config_.arch, stop);
       break;
-    case StopKind::InvalidInsn:
-      fault = GuestFault{kSigIll, kIllIllopc, stop.pc, stop.pc, true, "illegal instruction"};
+    case StopKind::InvalidInsn:  // what the CPU raises for it: x86 #UD, arm64 UNDEFINED
+      fault = GuestFault{kSigIll, config_.arch == Arch::X86_64 ? kIllIllopn : kIllIllopc, stop.pc,
+                         stop.pc, true, "illegal instruction"};
       break;
   }
   ++stats_.faults;

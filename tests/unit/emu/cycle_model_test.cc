@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "emu/cycle_model.h"
+#include "emu/insn_policy.h"
 #include "emu/syscalls/dispatch.h"
 
 using namespace probesim;
@@ -67,6 +68,21 @@ TEST_CASE("cycle model: x86 FPU flag readers and x87 transcendentals are FPU sit
   CHECK(c.emulated[2].kind == EmulatedKind::FpuHostX87);
   CHECK(c.emulated[3].addr == 0x5008);
   CHECK(c.emulated[3].kind == EmulatedKind::FpuHostX87);
+}
+
+TEST_CASE("cycle model: privileged instructions are trap sites in user code only") {
+  CycleModel m(Arch::X86_64);
+  std::vector<uint8_t> code = {0x90, 0xf4, 0xfa, 0xc3};  // nop ; hlt ; cli ; ret
+  CHECK(m.block(0x3000, code).emulated ==
+        std::vector<EmulatedSite>{{0x3001, EmulatedKind::UserTrap, kX86Gp},
+                                  {0x3002, EmulatedKind::UserTrap, kX86Gp}});
+  CHECK(m.block(0xffffffff81000000ull, code).emulated.empty());  // the guest kernel's own code
+  CycleModel a(Arch::AArch64);
+  // wfi ; msr sctlr_el1, x0 ; ret
+  std::vector<uint8_t> a64 = {0x7f, 0x20, 0x03, 0xd5, 0x00, 0x10, 0x18, 0xd5, 0xc0, 0x03, 0x5f, 0xd6};
+  CHECK(a.block(0x4000, a64).emulated ==
+        std::vector<EmulatedSite>{{0x4000, EmulatedKind::UserNop, 0},
+                                  {0x4004, EmulatedKind::UserTrap, kArm64Udef}});
 }
 
 TEST_CASE("cycle model: cached until invalidated") {
