@@ -16,6 +16,7 @@
 
 #include "cli/cli_probes.h"
 #include "cli/run_options.h"
+#include "cli/run_outcome.h"
 #include "probesim/machine.h"
 
 extern char** environ;
@@ -25,7 +26,6 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitError = 126;  // like a shell: the program could not be started
-constexpr int kExitDeadlock = 125;  // every remaining task blocked with nothing to wake it
 
 // The files --output and --sched-log name, opened (truncated) before anything runs, so an
 // unwritable path is reported at once, not after the whole run. Null members: not requested
@@ -141,17 +141,16 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s\n", pid.error().message.c_str());
     return kExitError;
   }
-  m.run();
+  m.set_time_limit(o.max_time_ns);
+  bool done = m.run(o.max_insns);
   if (files.sched_log) write_sched_log(files.sched_log, m);
-  std::optional<ProcessExit> exit = m.exit_of(pid.value());
-  if (!exit) {
-    std::fprintf(stderr, "probesim: %s (pid %d) deadlocked: %zu task(s) blocked forever\n",
-                 o.argv[0].c_str(), pid.value(), m.blocked_tids().size());
+  if (std::optional<RunEnd> end = abnormal_end(m, o, pid.value(), done)) {
+    std::fprintf(stderr, "probesim: %s\n", end->message.c_str());
     if (o.stats) print_stats(out, m.stats());
     if (o.stats) probes.value()->report(out);
-    return kExitDeadlock;
+    return end->status;
   }
-  ProcessExit e = *exit;
+  ProcessExit e = *m.exit_of(pid.value());
   if (e.signaled)
     std::fprintf(stderr, "probesim: %s (pid %d) %s\n", o.argv[0].c_str(), pid.value(),
                  e.description.c_str());

@@ -81,6 +81,25 @@ Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v) 
   return p;
 }
 
+Result<uint64_t> parse_virtual_duration(std::string_view flag, const std::string& v) {
+  struct Unit {
+    const char* suffix;
+    uint64_t ns;
+  };
+  static constexpr Unit kUnits[] = {{"ns", 1}, {"us", 1'000}, {"ms", 1'000'000}, {"s", 1'000'000'000}};
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  std::string unit = v.substr(digits);
+  for (const Unit& u : kUnits) {
+    if (digits == 0 || unit != u.suffix) continue;
+    errno = 0;
+    uint64_t n = std::strtoull(v.substr(0, digits).c_str(), nullptr, 10);
+    if (errno == 0 && n > 0 && n <= UINT64_MAX / u.ns) return n * u.ns;
+  }
+  return Error::make(std::string(flag) + " needs a virtual duration such as 500us, 10ms or 2s " +
+                     "(a positive integer and a unit: ns, us, ms, s), got '" + v + "'");
+}
+
 Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   RunOptions o;
   int i = 1;
@@ -121,6 +140,14 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (const LimitFlag* f = find_limit_flag(a)) {
       const std::string v = PROBESIM_TRY(value(a));
       o.limits.*(f->field) = f->size ? PROBESIM_TRY(parse_size(a, v)) : PROBESIM_TRY(parse_u64(a, v));
+    }
+    else if (a == "--max-insns") {
+      o.max_insns = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
+      if (o.max_insns == 0) return Error::make("--max-insns must be at least 1");
+    }
+    else if (a == "--max-time") {
+      o.max_time_text = PROBESIM_TRY(value(a));
+      o.max_time_ns = PROBESIM_TRY(parse_virtual_duration(a, o.max_time_text));
     }
     else if (a == "--sched") {
       std::string v = PROBESIM_TRY(value(a));

@@ -19,10 +19,14 @@ inline constexpr const char* kUsage =
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    [--no-kernel] [--no-boost] [--kprobe SYM[+OFF]|ADDR]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET]...\n"
-    "                    [--uretprobe PATH:SYM]...\n"
+    "                    [--uretprobe PATH:SYM]... [--max-insns N] [--max-time DURATION]\n"
     "                    [--limit-mem SIZE] [--limit-disk SIZE] [--limit-tasks N]\n"
     "                    [--limit-files N]\n"
-    "                    -- PROGRAM [ARGS...]\n";
+    "                    -- PROGRAM [ARGS...]\n"
+    "--max-insns N / --max-time DURATION (virtual: 500us, 10ms, 2s) stop a runaway guest.\n"
+    "Exit status: the program's (128+signal if killed); 123 guest kernel panic; 124 a\n"
+    "--max-* limit reached; 125 every task blocked or asleep forever; 126 not started;\n"
+    "2 bad usage.\n";
 
 // A kprobe target: a kallsyms symbol plus offset, or an address (symbol empty).
 struct ProbeSpec {
@@ -33,6 +37,9 @@ struct ProbeSpec {
 };
 
 Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v);
+
+// A virtual duration: a positive integer and a unit, ns, us, ms or s ("10ms"); nanoseconds.
+Result<uint64_t> parse_virtual_duration(std::string_view flag, const std::string& v);
 
 struct RunOptions {
   std::optional<Arch> arch;  // empty = auto
@@ -56,6 +63,9 @@ struct RunOptions {
   std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET
   std::vector<std::string> uretprobes;  // counting uretprobes
   Limits limits;  // --limit-*: sizes take K/M/G suffixes (powers of 1024)
+  uint64_t max_insns = 0;      // --max-insns: stop after this many instructions (0: none)
+  uint64_t max_time_ns = 0;    // --max-time: stop at this virtual time (0: none)
+  std::string max_time_text;   // as given ("10ms"), for the report
 };
 
 // A byte count: digits with an optional K, M or G suffix (KiB, MiB, GiB).

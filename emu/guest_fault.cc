@@ -26,6 +26,8 @@ constexpr TrapRow kTraps[] = {
     {Arch::X86_64, 3, kSigTrap, kSiKernel, "breakpoint (int3)"},
     {Arch::X86_64, 6, kSigIll, kIllIllopn, "invalid opcode"},  // handle_invalid_op
     {Arch::X86_64, 13, kSigSegv, kSiKernel, "general protection fault"},
+    // int $0xe9 (the guest kernel's hypercall) from user mode: a #GP like any DPL 0 gate.
+    {Arch::X86_64, 0xe9, kSigSegv, kSiKernel, "general protection fault (int $0xe9 in user mode)"},
     {Arch::AArch64, 1, kSigIll, kIllIllopc, "undefined instruction"},
     {Arch::AArch64, 7, kSigTrap, kTrapBrkpt, "breakpoint (brk)"},
 };

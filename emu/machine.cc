@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "emu/capture_sink.h"
 #include "emu/machine_state.h"
 #include "loader/elf_file.h"
 
@@ -71,13 +72,20 @@ ProcessExit to_public(const emu::ExitStatus& s) {
 }  // namespace
 
 struct Machine::Impl {
-  explicit Impl(emu::MachineConfig c) : state(std::move(c)) {}
+  Impl(emu::MachineConfig c, uint64_t limit) : state(std::move(c)), capture_limit(limit) {}
   emu::MachineState state;
+  uint64_t capture_limit;
   struct Captured {
-    std::shared_ptr<emu::StringSink> out, err;
+    std::shared_ptr<emu::CaptureSink> out, err;
   };
   std::map<int, Captured> captured;
   std::unique_ptr<FunctionStrace> strace;
+  // The sink of fd 1 or 2 of a captured pid, else null.
+  const emu::CaptureSink* sink(int pid, int fd) const {
+    auto it = captured.find(pid);
+    if (it == captured.end() || (fd != 1 && fd != 2)) return nullptr;
+    return fd == 1 ? it->second.out.get() : it->second.err.get();
+  }
 };
 
 Machine::Machine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -98,7 +106,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.kprobe_boost = o.kprobe_boost;
   PROBESIM_TRY_VOID(emu::MachineLimits::validate(o.limits));
   c.limits = o.limits;
-  auto impl = std::make_unique<Impl>(std::move(c));
+  auto impl = std::make_unique<Impl>(std::move(c), o.capture_limit);
   PROBESIM_TRY_VOID(impl->state.init());
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
 }
@@ -114,8 +122,8 @@ Result<int> Machine::spawn(const std::vector<std::string>& argv,
     err = std::make_shared<HostFdSink>(2);
     in = std::make_shared<HostFdSource>(0);
   } else {
-    cap.out = std::make_shared<emu::StringSink>();
-    cap.err = std::make_shared<emu::StringSink>();
+    cap.out = std::make_shared<emu::CaptureSink>(impl_->capture_limit);
+    cap.err = std::make_shared<emu::CaptureSink>(impl_->capture_limit);
     out = cap.out;
     err = cap.err;
     in = std::make_shared<emu::StringSource>(std::move(stdin_data));
@@ -129,6 +137,11 @@ bool Machine::run(uint64_t max_insns, const std::function<bool()>& should_stop) 
   return impl_->state.run(max_insns, should_stop);
 }
 
+std::optional<std::string> Machine::panic() const {
+  if (!impl_->state.panicked()) return std::nullopt;
+  return impl_->state.panic_text();
+}
+
 std::optional<ProcessExit> Machine::exit_of(int pid) const {
   emu::Process* p = impl_->state.process(pid);
   if (!p || !p->exit_status()) return std::nullopt;
@@ -136,13 +149,28 @@ std::optional<ProcessExit> Machine::exit_of(int pid) const {
 }
 
 std::string Machine::captured_stdout(int pid) const {
-  auto it = impl_->captured.find(pid);
-  return it == impl_->captured.end() ? std::string() : it->second.out->data();
+  const emu::CaptureSink* s = impl_->sink(pid, 1);
+  return s ? s->str() : std::string();
 }
 
 std::string Machine::captured_stderr(int pid) const {
-  auto it = impl_->captured.find(pid);
-  return it == impl_->captured.end() ? std::string() : it->second.err->data();
+  const emu::CaptureSink* s = impl_->sink(pid, 2);
+  return s ? s->str() : std::string();
+}
+
+void Machine::read_captured(int pid, int fd,
+                            const std::function<void(std::span<const uint8_t>)>& chunk) const {
+  if (const emu::CaptureSink* s = impl_->sink(pid, fd)) s->for_each_chunk(chunk);
+}
+
+uint64_t Machine::captured_size(int pid, int fd) const {
+  const emu::CaptureSink* s = impl_->sink(pid, fd);
+  return s ? s->size() : 0;
+}
+
+uint64_t Machine::captured_dropped(int pid, int fd) const {
+  const emu::CaptureSink* s = impl_->sink(pid, fd);
+  return s ? s->dropped() : 0;
 }
 
 void Machine::set_strace(std::function<void(const std::string&)> sink) {
@@ -178,6 +206,23 @@ std::map<int, uint64_t> Machine::task_instructions() const {
     for (auto& t : p->tasks()) out[t->tid()] = t->insns.value;
   return out;
 }
+
+std::vector<Machine::BlockedTask> Machine::blocked_tasks() const {
+  std::vector<BlockedTask> out;
+  for (emu::Task* t : impl_->state.blocked_forever()) {
+    using Kind = emu::WaitInfo::Kind;
+    Kind k = t->wait.kind;
+    out.push_back({t->tid(), k == Kind::Futex   ? "futex"
+                             : k == Kind::Sleep ? "sleep"
+                             : k == Kind::Queue ? "wait queue"
+                                                : "unknown"});
+  }
+  return out;
+}
+
+void Machine::set_time_limit(uint64_t ns) { impl_->state.set_time_limit(ns); }
+
+uint64_t Machine::virtual_time_ns() const { return impl_->state.sched().max_time_ns(); }
 
 std::vector<int> Machine::blocked_tids() const {
   std::vector<int> out;

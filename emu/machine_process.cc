@@ -86,6 +86,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
                                      std::shared_ptr<OutputSink> err,
                                      std::shared_ptr<InputSource> in) {
   if (argv.empty() || argv[0].empty()) return Error::make("spawn: empty argv", EINVAL);
+  PROBESIM_TRY_VOID(refuse_if_panicked("spawn"));
   if (!limits_.task_fits()) {
     return Error::make("spawn: the machine's task limit (" +
                            std::to_string(limits_.limits().tasks) + ") is reached",

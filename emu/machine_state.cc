@@ -39,10 +39,22 @@ MachineState::MachineState(MachineConfig config)
   inodes_->set_write_budget(&limits_.disk());
 }
 
+// Teardown order (issue 11): wait structures hold non-owning Task pointers, and closing a file
+// can wake its waiters (a pipe's last writer), so every task first leaves the scheduler, the
+// futex table and the wait queues; only then do files close and processes go. Processes hold
+// inode references: they go before the cache, and so do uprobes.
 MachineState::~MachineState() {
-  procs_.clear();  // processes hold inode references: drop them before the cache
-  uprobes_.reset();  // so do uprobes
+  for (auto& [pid, p] : procs_)
+    for (auto& t : p->tasks()) detach_task(*t);
+  procs_.clear();
+  uprobes_.reset();
   vfs_.reset();
+}
+
+void MachineState::detach_task(Task& t) {
+  futexes_.remove(t);
+  waitq_.remove(t);
+  sched_.remove(t);
 }
 
 Result<void> MachineState::init() {
@@ -56,6 +68,17 @@ Result<void> MachineState::init() {
 }
 
 InsnCount MachineState::insns() const { return InsnCount{total_insns_}; }
+
+std::string MachineState::panic_text() const {
+  return panicked() ? "Kernel panic - not syncing: " + kernel_->panic : std::string();
+}
+
+Result<void> MachineState::refuse_if_panicked(std::string_view what) const {
+  if (!panicked()) return {};
+  return Error::make(std::string(what) + ": the guest kernel panicked (" + panic_text() +
+                         "): this machine runs nothing any more; create a new one",
+                     EIO);
+}
 
 Process* MachineState::process(int pid) {
   auto it = procs_.find(pid);
@@ -77,9 +100,10 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
       if (used >= max_insns) return false;
       quantum = std::min(quantum, max_insns - used);
     }
-    if (kernel_ && !kernel_->panic.empty()) return true;  // the kernel panicked: nothing runs
-    std::optional<Scheduler::Step> step = sched_.next(quantum);
-    if (!step) return true;
+    if (panicked()) return true;  // nothing runs any more
+    std::optional<Scheduler::Step> step =
+        sched_.next(quantum, time_limit_ns_ ? time_limit_ns_ : UINT64_MAX);
+    if (!step) return !time_limit_reached();
     run_quantum(*step);
     sched_.finish(*step);
     if (stop_requested_) {
@@ -186,9 +210,7 @@ void MachineState::exit_task(Task& t, int code) {
         sched_.wake(*w, 0);
     }
   }
-  futexes_.remove(t);
-  waitq_.remove(t);
-  sched_.remove(t);
+  detach_task(t);
   task_dead(t);
   if (p.live_tasks() == 0) {
     ExitStatus s;
@@ -202,9 +224,7 @@ void MachineState::exit_process(Process& p, ExitStatus status) {
   p.set_exit(std::move(status));
   for (auto& t : p.tasks()) {
     if (t->state == TaskState::Dead) continue;
-    futexes_.remove(*t);
-    waitq_.remove(*t);
-    sched_.remove(*t);
+    detach_task(*t);
     task_dead(*t);
   }
   process_exited(p);

@@ -121,6 +121,14 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
                       std::map<std::string, uint64_t>& unknown) const;
   InsnCount insns() const;
 
+  // The guest kernel panicked (HC_PANIC): the machine stops for good. run() returns true at
+  // once, spawn and kernel_call fail with refuse_if_panicked's error.
+  bool panicked() const { return kernel_ && !kernel_->panic.empty(); }
+  // "Kernel panic - not syncing: <msg>" (Linux's panic() line), or "" when it did not panic.
+  std::string panic_text() const;
+  // EIO "<what>: the guest kernel panicked (...)" on a panicked machine, else nothing.
+  Result<void> refuse_if_panicked(std::string_view what) const;
+
   // The guest kernel (null without MachineConfig::kernel) and its kprobes engine.
   GuestKernel* kernel() { return kernel_.get(); }
   const GuestKernel* kernel() const { return kernel_.get(); }
@@ -171,6 +179,12 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   // blocked_forever()), or `max_insns` more instructions ran (0 = no limit), or `should_stop()`
   // returns true between quanta (Ctrl-C). Returns true when nothing can run any more.
   bool run(uint64_t max_insns, const std::function<bool()>& should_stop);
+  // run() also returns false once every logical CPU's virtual time reached `ns` (idle CPUs
+  // stop there, sleepers past it stay asleep); 0: no limit. `ns` is monotonic time since boot.
+  void set_time_limit(uint64_t ns) { time_limit_ns_ = ns; }
+  bool time_limit_reached() const {
+    return time_limit_ns_ && sched_.horizon_reached(time_limit_ns_);
+  }
 
   // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
   void on_syscall(Cpu& cpu) override;
@@ -192,9 +206,12 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   // Runs the handler of a syscall and does its bookkeeping (stats, strace, SIGPIPE).
   int64_t dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a);
   void task_dead(Task& t);  // frees its kernel stack and kretprobe instances
+  // The task leaves every wait structure (futexes, wait queues, scheduler): it is Dead to them.
+  void detach_task(Task& t);
   // Guest kernel (kernel/kernel_*.cc).
   Result<void> boot_kernel();
   Result<std::unique_ptr<Cpu>> new_kernel_engine();
+  void for_each_engine(const std::function<void(Cpu&)>& fn);
   void kernel_entry(Cpu& cpu);                // the user syscall instruction
   void on_hypercall(Cpu& cpu);
   uint64_t hypercall(Cpu& cpu, uint64_t nr, const uint64_t* args);
@@ -235,6 +252,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   std::unique_ptr<probes::UprobeManager> uprobes_;
   Cpu* running_engine_ = nullptr;  // the engine inside uc_emu_start (innermost), if any
   bool stop_requested_ = false;
+  uint64_t time_limit_ns_ = 0;  // set_time_limit
   uint64_t total_insns_ = 0;
   uint64_t total_cycles_ = 0;
 };

@@ -26,7 +26,9 @@ void Scheduler::add(Task& t) {
 void Scheduler::block(Task& t, WaitInfo wait) {
   t.state = TaskState::Blocked;
   t.wait = wait;
-  if (wait.deadline_ns) sleepers_.push_back(&t);
+  // A deadline at KTIME_MAX is never reached (sleep infinity): the task has none.
+  if (wait.deadline_ns >= kKtimeMax) t.wait.deadline_ns = 0;
+  if (t.wait.deadline_ns) sleepers_.push_back(&t);
   event(running_cpu_, &t, "block");
 }
 
@@ -99,11 +101,16 @@ Task* Scheduler::pick(int cpu) {
   return t;
 }
 
-std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum) {
+bool Scheduler::horizon_reached(uint64_t horizon_ns) const {
+  return cpus_[behind_cpu()].clock.monotonic_ns() >= horizon_ns;
+}
+
+std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizon_ns) {
   for (;;) {
     int cpu = behind_cpu();
     running_cpu_ = cpu;
     VirtualClock& clock = cpus_[cpu].clock;
+    if (clock.monotonic_ns() >= horizon_ns) return std::nullopt;  // the furthest behind is there
     wake_expired(clock.monotonic_ns());
     Task* t = pick(cpu);
     if (t) {
@@ -120,6 +127,10 @@ std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum) {
       if (i != cpu && ns > clock.monotonic_ns() && (!target || ns < target)) target = ns;
     }
     if (!target) return std::nullopt;  // nothing will ever run again
+    target = std::min(target, horizon_ns);
+    // Every idle step moves this clock forward; one whose time cannot grow any more
+    // (saturated) never reaches the target: nothing runs again.
+    if (clock.cycles_for_ns(target) <= clock.cycles().value) return std::nullopt;
     event(cpu, nullptr, "idle");
     clock.advance_to_ns(target);
   }

@@ -60,8 +60,10 @@ class Scheduler {
     uint64_t budget;
   };
   // The next quantum to run, after waking expired sleepers and letting idle CPUs catch up.
-  // Empty when nothing can ever run again (all tasks dead, or every live task blocked forever).
-  std::optional<Step> next(uint64_t quantum);
+  // Empty when nothing can ever run again (all tasks dead, or every live task blocked forever),
+  // or when every CPU's clock reached `horizon_ns` (idle CPUs stop there: horizon_reached()).
+  std::optional<Step> next(uint64_t quantum, uint64_t horizon_ns = UINT64_MAX);
+  bool horizon_reached(uint64_t horizon_ns) const;
   // After a quantum: the task is preempted (back to the queue) unless it blocked or died.
   void finish(const Step& step);
 

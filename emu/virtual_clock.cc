@@ -2,14 +2,21 @@
 
 namespace probesim::emu {
 
+namespace {
+
+uint64_t saturate(unsigned __int128 v) {
+  return v > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(v);
+}
+
+}  // namespace
+
 uint64_t VirtualClock::monotonic_ns() const {
   // 128-bit intermediate: cycles * 1e9 overflows 64 bits after ~18 s at 1 GHz.
-  return static_cast<uint64_t>(static_cast<unsigned __int128>(cycles_.value) * 1'000'000'000u / hz_);
+  return saturate(static_cast<unsigned __int128>(cycles_.value) * 1'000'000'000u / hz_);
 }
 
 uint64_t VirtualClock::cycles_for_ns(uint64_t ns) const {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(ns) * hz_ + 999'999'999u) /
-                               1'000'000'000u);
+  return saturate((static_cast<unsigned __int128>(ns) * hz_ + 999'999'999u) / 1'000'000'000u);
 }
 
 void VirtualClock::advance_to_ns(uint64_t ns) {

@@ -47,6 +47,10 @@ class Kretprobe {
   using Handler = std::function<int(KretprobeInstance&, Regs&)>;
 
   static constexpr size_t kMaxDataSize = 4096;  // KRETPROBE_MAX_DATA_SIZE
+  // KRETPROBE_MAXACTIVE_MAX (kernel/trace/trace_kprobe.c: "kretprobes instances are iterated
+  // over via a list. The maximum should stay reasonable."). register_kretprobe itself is only
+  // bounded by what the kernel can allocate; here the pool is host memory, so it refuses more.
+  static constexpr int kMaxActive = 4096;
 
   Kretprobe();
   ~Kretprobe();
@@ -54,7 +58,8 @@ class Kretprobe {
   Kprobe kp;  // where (addr or symbol_name+offset, offset must be the function entry)
   Handler handler;
   Handler entry_handler;
-  int maxactive = 0;     // <= 0: default max(10, 2 * ncpus) (CONFIG_PREEMPTION's rule)
+  int maxactive = 0;     // <= 0: default max(10, 2 * ncpus) (CONFIG_PREEMPTION's rule);
+                         // > kMaxActive: -E2BIG
   size_t data_size = 0;  // > kMaxDataSize: -E2BIG
   uint64_t nmissed = 0;  // entries missed because every instance was in flight
 

@@ -44,6 +44,12 @@ Result<void> KprobeManager::register_kretprobe(Kretprobe& rp) {
   if (rp.data_size > Kretprobe::kMaxDataSize) {
     return Error::make("kretprobe data_size exceeds KRETPROBE_MAX_DATA_SIZE", E2BIG);
   }
+  if (rp.maxactive > Kretprobe::kMaxActive) {
+    return Error::make("kretprobe maxactive " + std::to_string(rp.maxactive) +
+                           " exceeds KRETPROBE_MAXACTIVE_MAX (" +
+                           std::to_string(Kretprobe::kMaxActive) + ")",
+                       E2BIG);
+  }
   rp.kp.pre_handler = [this, &rp](Kprobe&, Regs& regs) { return pre_handler_kretprobe(rp, regs); };
   rp.kp.post_handler = nullptr;
   if (rp.maxactive <= 0) rp.maxactive = static_cast<int>(std::max<uint32_t>(10, 2 * config_.ncpus));

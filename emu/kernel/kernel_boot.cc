@@ -47,9 +47,7 @@ Result<void> MachineState::boot_kernel() {
   k.space = PROBESIM_TRY(KernelSpace::create(config_.arch));
   KernelSpace& ks = *k.space;
   ks.invalidate = [this](GuestAddr a, uint64_t len) {
-    if (kernel_->engine) kernel_->engine->invalidate_code(a, len);
-    for (auto& [pid, p] : procs_)
-      if (p->cpu()) p->cpu()->invalidate_code(a, len);
+    for_each_engine([&](Cpu& cpu) { cpu.invalidate_code(a, len); });
   };
   if (config_.arch == Arch::X86_64) k.pcpu_hot = ks.sym("pcpu_hot");
   k.ret_from_fork = ks.sym("ret_from_fork");
@@ -77,6 +75,19 @@ Result<void> MachineState::boot_kernel() {
   k.kprobes = std::make_unique<probes::KprobeManager>(config_.arch, ks, ks.symbols(), kc);
   PROBESIM_TRY_VOID(k.kprobes->set_kretprobe_trampoline(ks.sym("__kretprobe_trampoline")));
   return {};
+}
+
+// Every engine that maps the kernel areas: the kernel engine, the engines of nested
+// kernel_calls and every process's. A kernel text write must reach each of them (stack-facts
+// gotcha 3: a translated block never sees host writes), whichever ran the code last.
+void MachineState::for_each_engine(const std::function<void(Cpu&)>& fn) {
+  if (kernel_) {
+    if (kernel_->engine) fn(*kernel_->engine);
+    for (auto& e : kernel_->nested_engines)
+      if (e) fn(*e);
+  }
+  for (auto& [pid, p] : procs_)
+    if (p->cpu()) fn(*p->cpu());
 }
 
 GuestAddr MachineState::pt_regs_of(const Task& t) const {
@@ -145,6 +156,7 @@ int MachineState::hit_cpu() const {
 Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const uint64_t> args) {
   if (!kernel_) return Error::make("kernel_call: this machine runs without a guest kernel", EINVAL);
   if (args.size() > 6) return Error::make("kernel_call: at most six arguments", E2BIG);
+  PROBESIM_TRY_VOID(refuse_if_panicked("kernel_call(" + std::string(fn) + ")"));
   GuestKernel& k = *kernel_;
   GuestAddr target = PROBESIM_TRY(k.space->kallsyms().lookup_name(fn));
   bool nested = k.call_depth > 0 || current_ != nullptr;
@@ -205,12 +217,13 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
   // Aborted (a fault, a runaway, stop_current): return probes hijacked on the way down will
   // never see their returns; recycle the kernel-call context's instances (task 0).
   if (!nested) k.kprobes->flush_task(probes::TaskId{0});
-  std::string why = k.oopses.size() > oopses ? k.oopses.back()
+  std::string why = panicked()                  ? panic_text()
+                    : k.oopses.size() > oopses ? k.oopses.back()
                     : stop.kind == StopKind::Budget
                         ? "did not return within " + std::to_string(kKernelCallBudget) + " instructions"
                         : std::string(stop.kind == StopKind::Fault ? "kernel fault" : "kernel trap") +
                               " at " + k.space->kallsyms().format(GuestAddr{stop.pc});
-  return Error::make("kernel_call(" + std::string(fn) + "): " + why, EFAULT);
+  return Error::make("kernel_call(" + std::string(fn) + "): " + why, panicked() ? EIO : EFAULT);
 }
 
 }  // namespace probesim::emu

@@ -73,14 +73,21 @@ void MachineState::kernel_entry(Cpu& cpu) {
 bool MachineState::on_trap(Cpu& cpu, uint32_t intno) {
   if (!kernel_) return uprobe_trap(cpu, intno);
   bool x86 = config_.arch == Arch::X86_64;
+  // Hypercalls are the guest kernel's: only its own text may make them. From user code Linux
+  // gives what the instruction does at CPL 3 / EL0: x86 `int $0xe9` through a DPL 0 gate is a
+  // #GP (SIGSEGV at the int, arch/x86/kernel/traps.c), arm64 `hvc` is undefined (SIGILL).
   if (x86 && intno == HYPERCALL_X86_VECTOR) {
+    if (!kernel_->space->contains(GuestAddr{cpu.pc() - kX86IntLen})) {
+      cpu.set_pc(cpu.pc() - kX86IntLen);  // a fault: reported at the instruction
+      return false;
+    }
     on_hypercall(cpu);
     return true;
   }
   if (!x86 && intno == kArm64ExcpUdef) {
     uint32_t insn = 0;
     const uint8_t* p = kernel_->space->host(GuestAddr{cpu.pc()}, 4);
-    if (!p) return false;  // a user UDF: SIGILL
+    if (!p) return false;  // a user UDF or hvc: SIGILL
     std::memcpy(&insn, p, 4);
     if (insn == HYPERCALL_ARM64_HVC_INSN) return on_hypercall(cpu), true;
     if (insn == HYPERCALL_ARM64_ERET_INSN) return arm64_eret(cpu), true;

@@ -98,6 +98,7 @@ Result<uint64_t> read_timeout_ns(SyscallContext& ctx, uint64_t addr) {
   int64_t ts[2];
   if (!ctx.read_user(GuestAddr{addr}, ts, sizeof ts)) return Error::make("", EFAULT);
   if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1'000'000'000) return Error::make("", EINVAL);
+  if (ts[0] >= static_cast<int64_t>(kKtimeMax / 1'000'000'000u)) return kKtimeMax;  // saturates
   return static_cast<uint64_t>(ts[0]) * 1'000'000'000u + static_cast<uint64_t>(ts[1]);
 }
 
@@ -114,7 +115,7 @@ int64_t futex_wait(SyscallContext& ctx, const SyscallArgs& a, int op, int flags,
     auto t = read_timeout_ns(ctx, a.a[3]);
     if (!t) return -t.error().err;
     if (op == kFutexWait) {
-      deadline = clock.monotonic_ns() + t.value();
+      deadline = ktime_add_safe(clock.monotonic_ns(), t.value());
     } else {
       uint64_t epoch_ns = static_cast<uint64_t>(clock.epoch_sec()) * 1'000'000'000u;
       bool rt = flags & kFutexClockRealtime;

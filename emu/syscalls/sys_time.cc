@@ -46,10 +46,14 @@ int64_t sleep_until_ns(SyscallContext& ctx, uint64_t target_ns) {
   return 0;
 }
 
+// A timespec as nanoseconds, saturated at KTIME_MAX as timespec64_to_ktime does
+// (include/linux/ktime.h: tv_sec >= KTIME_SEC_MAX gives KTIME_MAX): `sleep infinity`.
 Result<uint64_t> read_duration_ns(SyscallContext& ctx, uint64_t addr) {
   KTimespec k;
   if (!ctx.read_user(GuestAddr{addr}, &k, sizeof k)) return Error::make("", EFAULT);
   if (k.tv_sec < 0 || k.tv_nsec < 0 || k.tv_nsec >= 1'000'000'000) return Error::make("", EINVAL);
+  constexpr int64_t kKtimeSecMax = static_cast<int64_t>(kKtimeMax / 1'000'000'000u);
+  if (k.tv_sec >= kKtimeSecMax) return kKtimeMax;
   return static_cast<uint64_t>(k.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(k.tv_nsec);
 }
 
@@ -91,7 +95,7 @@ int64_t sys_time(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
   auto d = read_duration_ns(ctx, a.a[0]);
   if (!d) return -d.error().err;
-  return sleep_until_ns(ctx, ctx.clock().monotonic_ns() + d.value());
+  return sleep_until_ns(ctx, ktime_add_safe(ctx.clock().monotonic_ns(), d.value()));
 }
 
 int64_t sys_clock_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
@@ -100,7 +104,7 @@ int64_t sys_clock_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
   auto d = read_duration_ns(ctx, a.a[2]);
   if (!d) return -d.error().err;
   uint64_t now = ctx.clock().monotonic_ns();
-  if (!(a.a[1] & kTimerAbstime)) return sleep_until_ns(ctx, now + d.value());
+  if (!(a.a[1] & kTimerAbstime)) return sleep_until_ns(ctx, ktime_add_safe(now, d.value()));
   // Absolute deadline: realtime = epoch + monotonic, so convert realtime deadlines.
   bool realtime = clk == kClockRealtime || clk == kClockTai;
   uint64_t epoch_ns = static_cast<uint64_t>(ctx.clock().epoch_sec()) * 1'000'000'000u;

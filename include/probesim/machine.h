@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct Options {
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: boostable slots jump back (no second trap)
   Limits limits;             // machine-wide resource limits (probesim/limits.h)
+  // Stdio::Capture keeps at most this many bytes of each stream (0: all); the rest is counted
+  // (captured_dropped) and discarded. Memory is proportional to the bytes kept.
+  uint64_t capture_limit = 0;
 };
 
 // One scheduling decision: logical CPU, task, reason ("pick", "preempt", "block", "wake",
@@ -105,12 +109,28 @@ class Machine {
 
   // Run until every process exited (returns true), `max_insns` more instructions ran, or
   // `should_stop` (checked between quanta) returned true. Guest faults are outcomes
-  // (exit_of(pid)->fault), never exceptions.
+  // (exit_of(pid)->fault), never exceptions. After a guest kernel panic nothing can run: it
+  // returns true at once and panic() says why.
   bool run(uint64_t max_insns = 0, const std::function<bool()>& should_stop = {});
+  // The guest kernel's panic line ("Kernel panic - not syncing: ...") once it panicked; from
+  // then on the machine is dead: run() does nothing, spawn() and kernel_call() are errors (EIO).
+  std::optional<std::string> panic() const;
+  // A virtual-time limit for run(): it returns false once every logical CPU's clock reached
+  // `ns` nanoseconds since boot (checked between quanta; idle CPUs and sleepers stop there).
+  // 0 removes it. With run(max_insns), the CLI's --max-time / --max-insns.
+  void set_time_limit(uint64_t ns);
+  uint64_t virtual_time_ns() const;  // the latest logical CPU's clock
 
   std::optional<ProcessExit> exit_of(int pid) const;
   std::string captured_stdout(int pid) const;
   std::string captured_stderr(int pid) const;
+  // The captured bytes of `fd` (1 or 2) of `pid` chunk by chunk, in order, without a copy of
+  // the whole stream (nothing for a pid spawned without Stdio::Capture).
+  void read_captured(int pid, int fd,
+                     const std::function<void(std::span<const uint8_t>)>& chunk) const;
+  uint64_t captured_size(int pid, int fd) const;
+  // Bytes of `fd` written beyond Options::capture_limit (discarded).
+  uint64_t captured_dropped(int pid, int fd) const;
 
   // strace-format lines, one per syscall; null turns it off.
   void set_strace(std::function<void(const std::string&)> sink);
@@ -121,10 +141,18 @@ class Machine {
   std::map<int, uint64_t> task_instructions() const;
   // Tasks left blocked with nothing to wake them after run() returned (a guest deadlock).
   std::vector<int> blocked_tids() const;
+  // The same, with what each waits for: "futex", "sleep" (a deadline no clock reaches, as
+  // `sleep infinity`'s) or "wait queue" (a pipe, wait4, vfork).
+  struct BlockedTask {
+    int tid;
+    std::string wait;
+  };
+  std::vector<BlockedTask> blocked_tasks() const;
   Arch arch() const;
   // Calls guest kernel function `fn` (a kallsyms name) with up to six arguments on CPU 0 in
   // kernel mode and returns its result; probes on the way fire. Errors: no guest kernel,
-  // unknown symbol (ENOENT), more than six arguments, a kernel fault (its oops text).
+  // unknown symbol (ENOENT), more than six arguments, a kernel fault (its oops text, EFAULT),
+  // a panic (EIO).
   Result<uint64_t> kernel_call(const std::string& fn, const std::vector<uint64_t>& args = {});
   emu::MachineState& state();  // internals, for tests, notebooks and the Python module
 

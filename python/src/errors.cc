@@ -39,6 +39,10 @@ void bind_errors(py::module_& m) {
       "The message names the file.";
   auto& bad_argument = py::register_exception<BadArgument>(m, "BadArgument", base);
   bad_argument.doc() = "A bad value was passed to the API (unknown arch, unmapped address, ...).";
+  auto& panic = py::register_exception<KernelPanic>(m, "KernelPanic", base);
+  panic.doc() =
+      "The guest kernel panicked (Machine.kernel.panic has its message): the machine is dead. "
+      "The call that panicked and every later spawn(), run() and kernel_call() raise this.";
 
   // Never freed: the module's types live as long as the interpreter.
   auto& bad_probe = *new py::exception<BadProbe>(m, "BadProbe", base);

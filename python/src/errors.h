@@ -7,6 +7,7 @@
 //   probesim.BadProbe           a probe the kernel refused (register_kprobe's -errno)
 //   probesim.KernelCallError    kernel_call failed: unknown symbol, too many arguments, oops
 //   probesim.ProbeHandlerError  a Python probe handler raised; the original is __cause__
+//   probesim.KernelPanic        the guest kernel panicked: spawn, run and kernel_call refuse
 // BadProbe and KernelCallError carry the Linux errno: `.errno` (int) and `.errno_name`
 // ("EINVAL"), and their message starts with the errno name.
 #pragma once
@@ -29,6 +30,9 @@ struct BadProgram : Error {
   using Error::Error;
 };
 struct BadArgument : Error {
+  using Error::Error;
+};
+struct KernelPanic : Error {
   using Error::Error;
 };
 

@@ -197,7 +197,14 @@ void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
             return d;
           },
           "The machine-wide limits in effect: {'mem', 'disk', 'tasks', 'files'}; "
-          "stats shows what the guest uses of them (mem_committed, disk_used, tasks).");
+          "stats shows what the guest uses of them (mem_committed, disk_used, tasks).")
+      .def_property_readonly(
+          "capture_limit",
+          [](const PyMachine& m) -> std::optional<uint64_t> {
+            if (m.options().capture_limit == 0) return std::nullopt;
+            return m.options().capture_limit;
+          },
+          "Bytes kept of each captured stdout/stderr (None: all).");
 }
 
 }  // namespace
@@ -207,7 +214,7 @@ void bind_machine(py::module_& m) {
       m, "Machine", py::custom_type_setup(gc_setup),
       "A deterministic emulated machine running static Linux ELF programs.\n\n"
       "Machine(arch, *, seed=0, root='/', quantum=1_000_000, cpus=1, sched='round_robin', "
-      "kernel=True, kprobe_boost=True, limits=None): arch "
+      "kernel=True, kprobe_boost=True, limits=None, capture_limit=None): arch "
       "is 'x86_64' or 'aarch64'; seed drives every random value the guest sees (and the "
       "'random' scheduling policy); root is the host directory that is the guest's '/'; "
       "quantum is the instructions per scheduling quantum; cpus the logical CPUs (1-64) whose "
@@ -215,10 +222,12 @@ void bind_machine(py::module_& m) {
       "goes through it; kprobes need it); kprobe_boost lets x86 kprobe slots jump back; limits "
       "is a dict of machine-wide limits (keys 'mem' and 'disk' in bytes, 'tasks', 'files'; "
       "missing keys keep their defaults 4 GiB, 2 GiB, 4096, 4096): the guest sees ENOMEM, "
-      "ENOSPC, EAGAIN and EMFILE at them, as on Linux.");
+      "ENOSPC, EAGAIN and EMFILE at them, as on Linux; "
+      "capture_limit keeps at most that many bytes of each process's captured stdout and "
+      "stderr (the rest is counted in Process.stdout_dropped / stderr_dropped).");
   c.def(py::init(&PyMachine::create), "arch"_a, py::kw_only(), "seed"_a = 0, "root"_a = "/",
         "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
-        "kprobe_boost"_a = true, "limits"_a = py::none())
+        "kprobe_boost"_a = true, "limits"_a = py::none(), "capture_limit"_a = py::none())
       .def_property_readonly("running", &PyMachine::running,
                              "True while run() executes (queries raise probesim.Error then).")
       .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),

@@ -4,6 +4,8 @@
 
 #include <pybind11/stl.h>
 
+#include <climits>
+
 #include "convert.h"
 #include "errors.h"
 #include "probes/probe_costs.h"
@@ -63,13 +65,26 @@ py::object register_kprobe(const PyKprobes& self, py::handle where, const py::ob
   return handle_of(self.machine, rec);
 }
 
+// kretprobe.maxactive is a C int: <= 0 asks for Linux's default; any Python int beyond the
+// int range is clamped, so register_kretprobe refuses it (E2BIG) as it refuses > 4096.
+int to_maxactive(const py::int_& value) {
+  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value))
+    throw py::type_error("maxactive: expected an int");
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+  if (overflow > 0 || (overflow == 0 && v > INT_MAX)) return INT_MAX;
+  if (overflow < 0 || v < 0) return 0;
+  return static_cast<int>(v);
+}
+
 py::object register_kretprobe(const PyKretprobes& self, py::handle where, const py::object& handler,
-                              const py::object& entry, int maxactive, const py::int_& data_size,
+                              const py::object& entry, const py::int_& maxactive,
+                              const py::int_& data_size,
                               bool disabled, const std::optional<std::string>& name) {
   ProbeTarget t = to_probe_target(where, "kretprobes.register");
   auto rec = new_record(ProbeKind::Kretprobe, t, name);
   rec->handlers = {handler_or_null(entry, "entry"), handler_or_null(handler, "handler")};
-  rec->rp.maxactive = maxactive;
+  rec->rp.maxactive = to_maxactive(maxactive);
   rec->rp.data_size = to_u64(data_size, "data_size");
   if (disabled) rec->rp.kp.flags = probes::kKprobeFlagDisabled;
   self.machine->register_probe(rec, t.text);
@@ -212,7 +227,8 @@ void bind_kretprobes_manager(py::module_& m) {
            "Register a kretprobe on a function entry ('symbol' or its address). "
            "entry(instance, regs) runs at entry (non-zero: do not hook this return); "
            "handler(instance, regs) at return, with regs.return_value and regs.ip = the real "
-           "return address. maxactive: instances in flight (0: Linux's default); data_size: "
+           "return address. maxactive: instances in flight (0: Linux's default; above 4096, "
+           "KRETPROBE_MAXACTIVE_MAX, BadProbe E2BIG); data_size: "
            "bytes of instance.data. Raises BadProbe with Linux's errno.")
       .def_property_readonly(
           "probes",

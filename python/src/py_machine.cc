@@ -85,7 +85,8 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::
                                              const std::filesystem::path& root,
                                              const py::int_& quantum, int cpus,
                                              const std::string& sched, bool kernel,
-                                             bool kprobe_boost, const py::object& limits) {
+                                             bool kprobe_boost, const py::object& limits,
+                                             const std::optional<py::int_>& capture_limit) {
   Options o;
   o.arch = parse_arch(arch);
   o.seed = to_u64(seed, "seed");
@@ -97,6 +98,10 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::
   o.kernel = kernel;
   o.kprobe_boost = kprobe_boost;
   o.limits = parse_limits(limits);
+  if (capture_limit) {
+    o.capture_limit = to_u64(*capture_limit, "capture_limit");
+    if (o.capture_limit == 0) throw BadArgument("capture_limit: must be at least 1 byte (None: no limit)");
+  }
   auto m = unwrap<BadArgument>(Machine::create(o));
   return std::make_shared<PyMachine>(std::move(m), o);
 }
@@ -131,19 +136,25 @@ emu::MachineState& PyMachine::handler_state(const char* what) {
   return state(what);
 }
 
+void PyMachine::raise_if_panicked(const std::string& what) {
+  if (std::optional<std::string> p = machine_->panic())
+    throw KernelPanic(what + ": the guest kernel panicked (" + *p +
+                      "): this machine runs nothing any more; create a new one");
+}
+
 PyProcess PyMachine::spawn(const py::object& argv, const py::object& env,
                            const py::bytes& stdin_data, const std::filesystem::path& cwd) {
   Machine& m = machine("spawn");
+  raise_if_panicked("spawn");
   std::vector<std::string> args = to_argv(argv);
   std::vector<std::string> envp = to_envp(env);
   std::string dir = path_string(cwd, "cwd");
-  int pid;
-  {
-    // spawn offers the new mm to uprobe filters (Python callbacks): they run as in a run.
-    RunningScope scope(*this, /*emulating=*/false);
-    pid = unwrap<BadProgram>(m.spawn(args, envp, Stdio::Capture, std::string(stdin_data), dir));
-  }
-  raise_pending();  // a filter that raised (the process exists)
+  // spawn offers the new mm to uprobe filters (Python callbacks): they run as in a run, and
+  // one that raised is raised here, before the scope empties the pending slot (the process
+  // exists and runs at the next run(); the filter counted as wanting its mm).
+  RunningScope scope(*this, /*emulating=*/false);
+  int pid = unwrap<BadProgram>(m.spawn(args, envp, Stdio::Capture, std::string(stdin_data), dir));
+  raise_pending();
   return PyProcess{shared_from_this(), pid};
 }
 
@@ -154,6 +165,7 @@ bool PyMachine::all_exited() {
 
 bool PyMachine::run(const std::optional<py::int_>& until) {
   Machine& m = machine("run");
+  raise_if_panicked("run");
   uint64_t budget = until ? to_u64(*until, "until") : 0;
   if (until && budget == 0) return all_exited();
   RunningScope scope(*this);
@@ -163,6 +175,7 @@ bool PyMachine::run(const std::optional<py::int_>& until) {
     done = m.run(budget, [this] { return should_stop(); });
   }
   raise_pending();
+  raise_if_panicked("run");  // it panicked during this run
   return done;
 }
 

@@ -54,7 +54,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
                                            const std::filesystem::path& root,
                                            const pybind11::int_& quantum, int cpus,
                                            const std::string& sched, bool kernel,
-                                           bool kprobe_boost, const pybind11::object& limits);
+                                           bool kprobe_boost, const pybind11::object& limits,
+                                           const std::optional<pybind11::int_>& capture_limit);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
   ~PyMachine();
   PyMachine(const PyMachine&) = delete;
@@ -136,6 +137,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void wire_handlers(ProbeRecord& rec);
   void release_probes() noexcept;
   void raise_pending();
+  // KernelPanic "<what>: the guest kernel panicked (...)" once the machine panicked.
+  void raise_if_panicked(const std::string& what);
   // uprobes (py_machine_uprobes.cc)
   void wire_uprobe(UprobeRecord& rec);
   bool call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcept;

@@ -50,8 +50,12 @@ uint64_t PyMachine::kernel_call(const std::string& fn, const py::args& args) {
   std::string what = "kernel_call(" + fn + ")";
   if (running_ && !emulating_)
     throw Error(what + ": not from a uprobe filter (a uprobe registration is in progress)");
-  if (in_handler_here())  // nested in a handler: the GIL stays held, probes hit are missed
-    return unwrap_errno<KernelCallError>(machine_->kernel_call(fn, values), what);
+  raise_if_panicked(what);
+  if (in_handler_here()) {  // nested in a handler: the GIL stays held, probes hit are missed
+    Result<uint64_t> nested = machine_->kernel_call(fn, values);
+    if (!nested.ok()) raise_if_panicked(what);
+    return unwrap_errno<KernelCallError>(std::move(nested), what);
+  }
   Machine& m = machine("kernel_call");
   std::optional<Result<uint64_t>> r;
   {
@@ -66,6 +70,7 @@ uint64_t PyMachine::kernel_call(const std::string& fn, const py::args& args) {
       if (probes::KprobeManager* k = m.state().kprobes()) k->flush_task(probes::TaskId{0});
     raise_pending();
   }
+  if (!r->ok()) raise_if_panicked(what);  // this call panicked
   return unwrap_errno<KernelCallError>(std::move(*r), what);
 }
 

@@ -2,6 +2,9 @@
 
 #include <pybind11/stl.h>
 
+#include <cstring>
+#include <span>
+
 #include "errors.h"
 #include "probesim/assert.h"
 #include "py_machine.h"
@@ -36,9 +39,20 @@ std::optional<int> PyProcess::exit_code() const {
 
 namespace {
 
-py::bytes captured(const PyProcess& p, bool err) {
-  Machine& m = p.machine->machine(err ? "Process.stderr" : "Process.stdout");
-  return py::bytes(err ? m.captured_stderr(p.pid) : m.captured_stdout(p.pid));
+// The captured stream as one bytes object, filled chunk by chunk (one copy of the output,
+// no intermediate std::string).
+py::bytes captured(const PyProcess& p, int fd) {
+  Machine& m = p.machine->machine(fd == 2 ? "Process.stderr" : "Process.stdout");
+  uint64_t size = m.captured_size(p.pid, fd);
+  auto bytes = py::reinterpret_steal<py::bytes>(
+      PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size)));
+  if (!bytes) throw py::error_already_set();
+  char* out = PyBytes_AS_STRING(bytes.ptr());
+  m.read_captured(p.pid, fd, [&](std::span<const uint8_t> c) {
+    std::memcpy(out, c.data(), c.size());
+    out += c.size();
+  });
+  return bytes;
 }
 
 std::string repr(const PyProcess& p) {
@@ -89,11 +103,24 @@ void bind_process(py::module_& m) {
                              "Like subprocess returncode: the exit status, -signo if killed by a "
                              "signal, None while alive.")
       .def_property_readonly(
-          "stdout", [](const PyProcess& p) { return captured(p, false); },
-          "Everything the process wrote to fd 1 so far (bytes).")
+          "stdout", [](const PyProcess& p) { return captured(p, 1); },
+          "Everything the process wrote to fd 1 so far (bytes; the first capture_limit bytes "
+          "when the Machine has one).")
       .def_property_readonly(
-          "stderr", [](const PyProcess& p) { return captured(p, true); },
-          "Everything the process wrote to fd 2 so far (bytes).")
+          "stderr", [](const PyProcess& p) { return captured(p, 2); },
+          "Everything the process wrote to fd 2 so far (bytes, as stdout).")
+      .def_property_readonly(
+          "stdout_dropped",
+          [](const PyProcess& p) {
+            return p.machine->machine("Process.stdout_dropped").captured_dropped(p.pid, 1);
+          },
+          "Bytes written to fd 1 beyond the Machine's capture_limit (discarded).")
+      .def_property_readonly(
+          "stderr_dropped",
+          [](const PyProcess& p) {
+            return p.machine->machine("Process.stderr_dropped").captured_dropped(p.pid, 2);
+          },
+          "Bytes written to fd 2 beyond the Machine's capture_limit (discarded).")
       .def_property_readonly(
           "mm", [](const PyProcess& p) { return PyMm{p}; },
           "The process's address space (probesim.Mm).")

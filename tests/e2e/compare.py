@@ -14,7 +14,8 @@ Modes (exit status 0 = pass, 1 = fail or bad setup, 2 = usage error):
   seeds        probesim --seed 1 twice gives the same stdout, --seed 2 a different one
   segv         the reference dies by SIGSEGV; probesim exits 139, prints the same stdout and
                names SIGSEGV and --fault-addr on stderr
-  badinput     probesim exits 1..127 and stderr names the program and each --expect text
+  badinput     probesim exits 1..127 (--status: exactly that) and stderr names the program
+               and each --expect text
   simonly      probesim only, for programs that would hurt the host natively (limits) or that
                the reference gets wrong (qemu-user has no ETXTBSY): exit status 0, stdout ends
                with EXIT-SUCCESS and holds each --expect text; with --max-rss-mib the probesim
@@ -228,6 +229,8 @@ def mode_badinput(s: Session) -> bool:
     sim = s.probesim()
     name = os.path.basename(s.argv()[0])
     ok = check(0 < sim.status < 128, f"probesim exited {sim.status}, expected 1..127")
+    if s.opts.status is not None:
+        ok &= check(sim.status == s.opts.status, f"probesim exited {sim.status}, not {s.opts.status}")
     ok &= check(name in sim.stderr, f"probesim stderr does not name {name}")
     for text in s.opts.expect:
         ok &= check(text.lower() in sim.stderr.lower(), f"probesim stderr lacks '{text}'")
@@ -275,6 +278,7 @@ def parse(argv):
     p.add_argument("--expect", action="append", default=[],
                    help="badinput: stderr text; simonly: stdout text")
     p.add_argument("--max-rss-mib", type=float, default=0, help="simonly: peak RSS bound")
+    p.add_argument("--status", type=int, help="badinput: the exact exit status")
     opts = p.parse_args(argv[:split])
     opts.command = argv[split + 1:]
     if not opts.command:

@@ -156,3 +156,30 @@ def test_insn_slots_hold_the_probed_instruction(machine):
         assert slot.bytes[4:8] == (0xD42000C0).to_bytes(4, "little")
     kp.unregister()
     assert info.slot not in [s.addr for s in k.insn_slots.used]
+
+
+def test_a_panicked_machine_says_so_on_every_later_call(machine, guest_program):
+    hello = guest_program("hello")
+    p = machine.spawn([hello])  # spawned before the panic: it never runs
+    with pytest.raises(probesim.KernelPanic,
+                       match=r"kernel_call\(panic\): .*Kernel panic - not syncing: \(no message\)"):
+        machine.kernel_call("panic", 0)
+    assert machine.kernel.panic == "(no message)"
+    with pytest.raises(probesim.KernelPanic, match=r"^spawn: the guest kernel panicked"):
+        machine.spawn([hello])
+    with pytest.raises(probesim.KernelPanic, match=r"^run: the guest kernel panicked"):
+        machine.run()
+    with pytest.raises(probesim.KernelPanic, match=r"^kernel_call\(kprobe_target\): the guest"):
+        machine.kernel_call("kprobe_target", 3, 4)
+    assert p.exit is None and p.stdout == b""
+
+
+def test_a_panic_in_a_handlers_kernel_call_ends_the_run(machine, guest_program):
+    machine.kprobes.register("ksys_write", pre=lambda regs: machine.kernel_call("panic", 0))
+    machine.spawn([guest_program("hello")])
+    with pytest.raises(probesim.ProbeHandlerError) as e:  # the handler's call raised
+        machine.run()
+    assert isinstance(e.value.__cause__, probesim.KernelPanic)
+    assert machine.kernel.panic == "(no message)"
+    with pytest.raises(probesim.KernelPanic, match=r"^run: the guest kernel panicked"):
+        machine.run()

@@ -363,3 +363,31 @@ def test_interrupt_while_every_syscall_hits_a_python_handler(guest_program):
     assert hits > 100 and p.exit is None
     m.run(until=1_000_000)
     assert reads.hits > hits
+
+
+def test_kunit_test_kprobe_missed_counts_nested_hits_of_a_warm_nested_engine(machine):
+    # The nested engine translates kprobe_recursed_target before the probe exists.
+    warm = machine.kprobes.register(
+        "kprobe_target", pre=lambda r: machine.kernel_call("kprobe_recursed_target", 3) and 0)
+    assert machine.kernel_call("kprobe_target", 1, 2) == 5
+    warm.unregister()
+    # lib/test_kprobes.c test_kprobe_missed: pre and post both call the probed function.
+    kp = machine.kprobes.register(
+        "kprobe_recursed_target",
+        pre=lambda r: machine.kernel_call("kprobe_recursed_target", 1) and 0,
+        post=lambda r: machine.kernel_call("kprobe_recursed_target", 1))
+    assert machine.kernel_call("kprobe_recursed_target", 1) == 1
+    assert (kp.hits, kp.nmissed) == (1, 2)
+
+
+def test_after_unregister_a_handlers_nested_call_runs_the_original_code(machine):
+    # Issue 11's reproducer: x86 looped forever holding the GIL, arm64 raised EFAULT.
+    p = machine.kprobes.register("kprobe_recursed_target")
+    y = machine.kprobes.register(
+        "kprobe_branch_target",
+        pre=lambda r: machine.kernel_call("kprobe_recursed_target", 1) and 0)
+    assert machine.kernel_call("kprobe_branch_target", 20) == 10
+    assert p.nmissed == 1
+    p.unregister()
+    assert machine.kernel_call("kprobe_branch_target", 20) == 10
+    assert (y.hits, p.nmissed) == (2, 1)

@@ -52,6 +52,17 @@ def test_maxactive_zero_means_linuxs_default(machine):
     assert rp.maxactive == 10 and rp.free_instances == 10  # max(10, 2 * ncpus)
 
 
+@pytest.mark.parametrize("maxactive", [4097, 10**9, 10**30])
+def test_maxactive_above_kretprobe_maxactive_max_is_e2big(machine, maxactive):
+    # Linux caps instances at KRETPROBE_MAXACTIVE_MAX (4096); 10**9 used to allocate them all.
+    with pytest.raises(probesim.BadProbe, match="KRETPROBE_MAXACTIVE_MAX") as e:
+        machine.kretprobes.register("ksys_write", handler=lambda ri, regs: None,
+                                    maxactive=maxactive)
+    assert e.value.errno_name == "E2BIG"
+    assert len(machine.kretprobes) == 0
+    assert machine.kretprobes.register("ksys_write", maxactive=4096).maxactive == 4096
+
+
 def test_an_entry_handler_that_declines_leaves_that_return_unhooked(machine):
     returns = []
     rp = machine.kretprobes.register(

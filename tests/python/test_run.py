@@ -1,4 +1,5 @@
 """Spawning, running, exit statuses and captured stdio, on both architectures."""
+import gc
 import os
 from pathlib import Path
 
@@ -129,3 +130,36 @@ def test_spawn_does_not_leak_the_host_environment(machine, guest_program):
     finally:
         del os.environ["HELLO_ENV"]
     assert_stdout(p, "HELLO_ENV=(unset)")
+
+
+@pytest.mark.parametrize("mode", ["pipe", "full", "wait", "mutex"])
+def test_a_machine_dropped_with_tasks_still_blocked_tears_down_cleanly(arch, guest_program, mode):
+    # Teardown freed tasks before closing the pipes that wake them (ASan: use-after-free).
+    m = probesim.Machine(arch, seed=1)
+    p = m.spawn([guest_program("deadlock"), mode])
+    assert m.run() is True
+    assert p.exit is None and m.blocked_tids
+    del p, m
+    gc.collect()
+
+
+def test_sleep_forever_is_reported_as_blocked_at_once(machine, guest_program):
+    # busybox `sleep infinity` is nanosleep({INT64_MAX, 0}): host memory grew ~1 GB/s.
+    p = machine.spawn([guest_program("deadlock"), "sleep"])
+    assert machine.run() is True
+    assert p.exit is None and machine.blocked_tids == [p.pid]
+    assert machine.virtual_time < 1 and len(machine.schedule_log) < 10
+
+
+def test_capture_limit_keeps_the_first_bytes_and_counts_the_rest(arch, guest_program):
+    m = probesim.Machine(arch, seed=1, capture_limit=6)
+    assert m.capture_limit == 6
+    p = m.spawn([guest_program("hello"), "a", "b"])
+    assert m.run() is True and p.exit_code == 3  # the guest's writes all succeeded
+    full = probesim.Machine(arch, seed=1)
+    q = full.spawn([guest_program("hello"), "a", "b"])
+    full.run()
+    assert p.stdout == q.stdout[:6] and p.stdout_dropped == len(q.stdout) - 6
+    assert q.stdout_dropped == 0 and full.capture_limit is None
+    with pytest.raises(probesim.BadArgument, match="capture_limit"):
+        probesim.Machine(arch, capture_limit=0)

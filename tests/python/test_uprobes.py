@@ -276,6 +276,37 @@ def test_a_ret_handler_or_a_filter_raising_during_run_stops_it(machine, prog):
     assert len(asked) == 3 and up.hits == 3  # a filter that raised counts as wanting the mm
 
 
+def test_a_filter_raising_during_spawn_raises_from_spawn(machine, prog):
+    # README: a uprobe filter that raises surfaces from the call that ran it (it was swallowed).
+    def broken(mm):
+        raise LookupError("spawn")
+    up = machine.uprobes.register(prog, "leaf", handler=lambda regs: None, filter=broken,
+                                  name="sp")
+    with pytest.raises(probesim.ProbeHandlerError, match="uprobe 'sp' .* filter") as e:
+        machine.spawn([prog, "work"])
+    assert e.value.handler == "filter" and isinstance(e.value.__cause__, LookupError)
+    [p] = machine.processes  # the process exists; the filter counted as wanting its mm
+    assert p.mm.has_uprobes and not machine.running
+    assert machine.run() is True and p.exit_code == 0 and up.hits > 0
+
+
+def test_a_filter_raising_at_exec_during_run_raises_from_run(machine, prog):
+    if machine.arch != "x86_64":
+        pytest.skip("Debian's busybox-static here is x86_64")
+
+    def fails_on_exec(mm):
+        if any(v.file == prog for v in mm.vmas):
+            raise LookupError("exec")
+        return True
+    machine.uprobes.register(prog, "fact", handler=lambda regs: None, filter=fails_on_exec)
+    sh = machine.spawn(["/bin/busybox", "sh", "-c", f"{prog} recurse"])  # sh execs it
+    with pytest.raises(probesim.ProbeHandlerError) as e:
+        machine.run()
+    assert e.value.handler == "filter" and isinstance(e.value.__cause__, LookupError)
+    assert machine.run() is True
+    assert_stdout(sh, "fact(6)=720")
+
+
 def test_a_bad_verdict_or_a_mutation_from_a_handler_is_a_handler_error(machine, prog):
     machine.uprobes.register(prog, "probe_me", handler=lambda regs: 7)
     machine.spawn([prog, "loop", "2"])

@@ -92,3 +92,24 @@ TEST_CASE("run options: --kprobe 0 says that address 0 is no kernel address") {
   const char* const kret_zero[] = {"probesim", "run", "--kretprobe", "0x0", "/bin/x"};
   CHECK(parse(kret_zero).error().message.find("--kretprobe 0x0: address 0") != std::string::npos);
 }
+
+TEST_CASE("run options: --max-insns and --max-time take a count and a virtual duration") {
+  const char* const argv[] = {"probesim", "run", "--max-insns", "5000", "--max-time", "10ms",
+                              "--", "/bin/x"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  CHECK(o->max_insns == 5000);
+  CHECK(o->max_time_ns == 10'000'000);
+  CHECK(o->max_time_text == "10ms");
+  using probesim::cli::parse_virtual_duration;
+  CHECK(parse_virtual_duration("--max-time", "7ns").value() == 7);
+  CHECK(parse_virtual_duration("--max-time", "500us").value() == 500'000);
+  CHECK(parse_virtual_duration("--max-time", "2s").value() == 2'000'000'000);
+  for (const char* bad : {"10", "ms", "0s", "-1s", "1.5s", "10 ms", "10min", "99999999999999999999s"}) {
+    auto r = parse_virtual_duration("--max-time", bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("--max-time needs a virtual duration such as") == 0);
+  }
+  const char* const zero[] = {"probesim", "run", "--max-insns", "0", "/bin/x"};
+  CHECK(parse(zero).error().message == "--max-insns must be at least 1");
+}

@@ -32,6 +32,21 @@ TEST_CASE("virtual clock: no overflow after hours of guest time") {
   CHECK(c.monotonic().sec == 3600 * 24);
 }
 
+TEST_CASE("virtual clock: time arithmetic saturates instead of wrapping into the past") {
+  VirtualClock c(2'000'000'000, 0);
+  CHECK(c.cycles_for_ns(UINT64_MAX) == UINT64_MAX);  // 128-bit product, saturated to 64 bits
+  CHECK(c.cycles_for_ns(kKtimeMax) == 2 * kKtimeMax);
+  c.advance(Cycles{UINT64_MAX - 5});
+  c.advance(Cycles{100});
+  CHECK(c.cycles().value == UINT64_MAX);
+  VirtualClock slow(1000, 0);  // 1 kHz: UINT64_MAX cycles are more ns than 64 bits hold
+  slow.advance(Cycles{UINT64_MAX});
+  CHECK(slow.monotonic_ns() == UINT64_MAX);
+  CHECK(ktime_add_safe(kKtimeMax - 1, 5) == kKtimeMax);
+  CHECK(ktime_add_safe(UINT64_MAX, 0) == kKtimeMax);
+  CHECK(ktime_add_safe(1, 2) == 3);
+}
+
 TEST_CASE("rng: same seed gives the same stream, different seeds differ") {
   DeterministicRng a(1), b(1), c(2);
   for (int i = 0; i < 100; ++i) {

@@ -75,3 +75,26 @@ TEST_CASE("kernel_call: a syscall path has no task to run for: an oops and an er
     CHECK(call(*m, "kprobe_target", {2, 2}) == 6);
   }
 }
+
+TEST_CASE("kernel panic: every later spawn, run and kernel_call says the machine panicked") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    auto r = m->kernel_call("panic", {0});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().err == EIO);
+    CHECK(r.error().message == "kernel_call(panic): Kernel panic - not syncing: (no message)");
+    REQUIRE(m->panic().has_value());
+    CHECK(*m->panic() == "Kernel panic - not syncing: (no message)");
+    auto pid = m->spawn({guest(a, "hello")}, {});
+    REQUIRE_FALSE(pid.ok());
+    CHECK(pid.error().err == EIO);
+    CHECK(pid.error().message.find("spawn: the guest kernel panicked (Kernel panic") == 0);
+    auto again = m->kernel_call("kprobe_target", {3, 4});
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().err == EIO);
+    CHECK(again.error().message.find("kernel_call(kprobe_target): the guest kernel panicked") == 0);
+    uint64_t insns = m->stats().instructions;
+    CHECK(m->run());  // nothing can run: it returns at once
+    CHECK(m->stats().instructions == insns);
+  }
+}

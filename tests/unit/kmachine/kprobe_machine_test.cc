@@ -233,6 +233,56 @@ TEST_CASE("kprobe on the machine: a hit while a handler runs is missed, counted,
   }
 }
 
+// The nested engine of a handler's kernel_call translates kprobe_recursed_target before any
+// probe exists there; every later arm or disarm must still reach it (issue 11).
+static void warm_nested_engine(Machine& m) {
+  Kprobe warm;
+  warm.symbol_name = "kprobe_target";
+  warm.pre_handler = [&](Kprobe&, Regs&) { return call(m, "kprobe_recursed_target", {3}), 0; };
+  REQUIRE(kprobes(m).register_kprobe(warm).ok());
+  CHECK(call(m, "kprobe_target", {1, 2}) == 5);
+  kprobes(m).unregister_kprobe(warm);
+}
+
+TEST_CASE("kprobe on the machine: KUnit test_kprobe_missed, nested calls see a later arm") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    warm_nested_engine(*m);
+    // lib/test_kprobes.c: the pre and post handlers both call the probed function.
+    Kprobe kp;
+    kp.symbol_name = "kprobe_recursed_target";
+    kp.pre_handler = [&](Kprobe&, Regs&) { return call(*m, "kprobe_recursed_target", {1}), 0; };
+    kp.post_handler = [&](Kprobe&, Regs&, unsigned long) { call(*m, "kprobe_recursed_target", {1}); };
+    REQUIRE(kprobes(*m).register_kprobe(kp).ok());
+    CHECK(call(*m, "kprobe_recursed_target", {1}) == 1);
+    CHECK(kp.nhit == 1);
+    CHECK(kp.nmissed == 2);  // KUNIT_EXPECT_EQ(test, 2, kp_missed.nmissed)
+    kprobes(*m).unregister_kprobe(kp);
+  }
+}
+
+TEST_CASE("kprobe on the machine: after unregister, a handler's nested call runs the original") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    Kprobe p, y;  // issue 11's reproducer
+    p.symbol_name = "kprobe_recursed_target";
+    y.symbol_name = "kprobe_branch_target";
+    uint64_t nested = 0;
+    y.pre_handler = [&](Kprobe&, Regs&) { return nested = call(*m, "kprobe_recursed_target", {4}), 0; };
+    REQUIRE(kprobes(*m).register_kprobe(p).ok());
+    REQUIRE(kprobes(*m).register_kprobe(y).ok());
+    CHECK(call(*m, "kprobe_branch_target", {20}) == 10);
+    CHECK(nested == 24);
+    CHECK(p.nmissed == 4);  // every level of the nested recursion hit p inside y's handler
+    kprobes(*m).unregister_kprobe(p);
+    nested = 0;
+    CHECK(call(*m, "kprobe_branch_target", {20}) == 10);  // no stale breakpoint: no loop, no trap
+    CHECK(nested == 24);
+    CHECK(p.nmissed == 4);
+    kprobes(*m).unregister_kprobe(y);
+  }
+}
+
 TEST_CASE("kprobe on the machine: handlers scribbling on registers never crash the host") {
   for (Arch a : kArches) {
     auto m = boot(a);

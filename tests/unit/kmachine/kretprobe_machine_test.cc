@@ -1,5 +1,6 @@
 // kretprobes on the booted machine: real return values and return addresses, entry handlers
 // with per-instance data, maxactive exhaustion, nesting, and unregistering.
+#include <climits>
 #include <cstring>
 
 #include "kmachine.h"
@@ -77,6 +78,29 @@ TEST_CASE("kretprobe on the machine: recursion beyond maxactive is missed and st
     CHECK(rp.nmissed == 3);
     CHECK(rp.free_instances() == 2);
     kprobes(*m).unregister_kretprobe(rp);
+  }
+}
+
+TEST_CASE("kretprobe on the machine: maxactive above KRETPROBE_MAXACTIVE_MAX is E2BIG, not a huge pool") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    for (int maxactive : {4097, 1'000'000'000, INT_MAX}) {
+      Kretprobe rp;
+      rp.kp.symbol_name = "ksys_write";
+      rp.maxactive = maxactive;
+      auto r = kprobes(*m).register_kretprobe(rp);
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().err == E2BIG);
+      CHECK(r.error().message.find("KRETPROBE_MAXACTIVE_MAX") != std::string::npos);
+      CHECK_FALSE(rp.registered());
+    }
+    Kretprobe max;
+    max.kp.symbol_name = "kprobe_target";
+    max.maxactive = Kretprobe::kMaxActive;  // the limit itself is allowed
+    REQUIRE(kprobes(*m).register_kretprobe(max).ok());
+    CHECK(max.free_instances() == 4096);
+    CHECK(call(*m, "kprobe_target", {3, 4}) == 11);
+    kprobes(*m).unregister_kretprobe(max);
   }
 }
 
