@@ -23,7 +23,7 @@ constexpr uint16_t kFswZe = 0x04;
 // division whose FSW.ZE is clear, this bit of env->fpop (a field QEMU's TCG never reads; it
 // travels with the task's context) marks that FSW.ZE is untrusted until the next fold().
 constexpr uint64_t kFopUntrustedZe = 1;
-constexpr uint16_t kInitFcw = 0x037f, kInitFtw = 0xffff;
+constexpr uint16_t kInitFcw = 0x037f;  // FNINIT (its tag word, all empty, is FXSAVE tag 0)
 constexpr uint32_t kInitMxcsr = 0x1f80, kMxcsrMask = 0xffff;
 // FXSAVE layout (Intel SDM vol. 1, table 10-2).
 constexpr size_t kFxFcw = 0, kFxFsw = 2, kFxFtw = 4, kFxMxcsr = 24, kFxMxcsrMask = 28;

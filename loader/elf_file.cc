@@ -98,8 +98,9 @@ Result<FileOffset> ElfFile::vaddr_to_offset(uint64_t vaddr) const {
 Result<const std::vector<ElfSymbol>*> ElfFile::symbols() const {
   if (!symbols_) {
     Result<void> ok = validate_section_headers(name_, bytes_);
-    symbols_ = std::make_unique<SymbolCache>(ok ? read_lief_symbols(name_, bytes_)
-                                                : Result<std::vector<ElfSymbol>>(ok.error()));
+    // Brace initialization: clang 14 (the fuzzing build) has no parenthesized aggregate init.
+    symbols_.reset(new SymbolCache{ok ? read_lief_symbols(name_, bytes_)
+                                      : Result<std::vector<ElfSymbol>>(ok.error())});
   }
   if (!symbols_->result) return symbols_->result.error();
   return &symbols_->result.value();

@@ -13,12 +13,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEPS=${PROBESIM_DEPS_DIR:-$ROOT/.deps}
 
 PACKAGES=(
-  cmake make pkg-config g++ git
+  cmake make pkg-config g++ git ccache
   liblief-dev doctest-dev
   pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-setuptools
   python3-wheel python3-pytest python3-nbclient python3-nbconvert python3-ipykernel
   python3-matplotlib
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user busybox-static
+  clang libfuzzer-14-dev
   debian-archive-keyring
 )
 # Built against in the project prefix on Debian 12, from the system on Debian 13+.
