@@ -28,6 +28,33 @@ Result<std::vector<uint8_t>> read_whole_file(mmu::Inode* inode, const std::strin
   return r;
 }
 
+// The program interpreter (PT_INTERP), opened as load_elf_binary() does: open_exec() in the
+// guest root (writes denied while it loads), read and checked. A missing one is ENOENT, one
+// that is not a usable ELF file ELIBBAD ("Accessing a corrupted shared library").
+struct Interpreter {
+  std::shared_ptr<File> file;
+  ExeFile deny;
+  loader::ElfFile elf;
+  mmu::Inode* inode() const { return file->inode(); }
+};
+
+Result<Interpreter> open_interpreter(Vfs& vfs, const FsStruct& fs, const std::string& program,
+                                     const std::string& path, int pid) {
+  auto opened = vfs.open_exec(Caller{fs, nullptr, {}, pid}, "/", path);
+  if (!opened)
+    return Error::make(program + ": cannot open its program interpreter " + path + ": " +
+                           opened.error().message,
+                       opened.error().err);
+  mmu::Inode* inode = opened.value()->inode();
+  ExeFile deny = PROBESIM_TRY(ExeFile::deny(inode, path));
+  auto bytes = read_whole_file(inode, path);
+  if (!bytes) return bytes.take_error();
+  auto elf = loader::ElfFile::parse(path, std::move(bytes.value()));
+  if (!elf)
+    return Error::make(program + ": bad program interpreter: " + elf.error().message, ELIBBAD);
+  return Interpreter{std::move(opened.value()), std::move(deny), std::move(elf.value())};
+}
+
 }  // namespace
 
 // The executable at `path` loaded into a fresh mm: what spawn and execve share.
@@ -75,7 +102,10 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
   params.hwcap2 = info.hwcap2;
   params.platform = std::string(info.platform);
   params.stack_top = GuestAddr{info.stack_top};
-  img.exec = PROBESIM_TRY(loader::exec_elf(*img.mm, inode, elf, params));
+  std::optional<Interpreter> interp;
+  if (elf.interpreter()) interp = PROBESIM_TRY(open_interpreter(*vfs_, fs, path, *elf.interpreter(), pid));
+  loader::Interp li{interp ? interp->inode() : nullptr, interp ? &interp->elf : nullptr};
+  img.exec = PROBESIM_TRY(loader::exec_elf(*img.mm, inode, elf, params, interp ? &li : nullptr));
   img.exe_path = exe->path();
   return img;
 }

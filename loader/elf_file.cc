@@ -44,10 +44,6 @@ Result<ElfFile> ElfFile::parse_executable(std::string name, std::vector<uint8_t>
 }
 
 Result<void> ElfFile::check_executable() const {
-  if (interpreter_)
-    return enoexec(name_, "dynamically linked executable (interpreter " + *interpreter_ +
-                              "): dynamic linking is not supported yet; build it with -static "
-                              "or -static-pie");
   for (const ElfSegment& s : segments_)
     if (s.type == PT_LOAD && (s.flags & PF_X) && entry_ >= s.vaddr && entry_ < s.vaddr + s.memsz)
       return {};

@@ -54,8 +54,8 @@ class ElfFile {
   ElfFile& operator=(const ElfFile&) = delete;
   ~ElfFile();
 
-  // Can probesim start this file as a program? Rejects dynamically linked executables
-  // (PT_INTERP) and an entry point outside every executable PT_LOAD. ENOEXEC.
+  // Can probesim start this file as a program? Rejects an entry point outside every
+  // executable PT_LOAD. ENOEXEC. (A PT_INTERP program also needs its interpreter: exec_elf.)
   Result<void> check_executable() const;
 
   const std::string& name() const { return name_; }

@@ -137,6 +137,32 @@ Result<void> map_stack(mmu::Mm& mm, const ElfFile& elf, const ExecParams& p) {
   return mm.set_vma_name(lo, "[stack]");
 }
 
+// The PT_LOADs of one file at `bias`, checked then mapped.
+Result<std::vector<Placed>> load_file(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf,
+                                      uint64_t bias, const ExecParams& p) {
+  std::vector<Placed> segs = place_segments(elf, bias);
+  PROBESIM_TRY_VOID(check_placement(elf, segs, mm.layout(), p));
+  for (const Placed& s : segs) PROBESIM_TRY_VOID(load_segment(mm, file, elf, s));
+  return segs;
+}
+
+// load_elf_interp()'s load address: 0 for ET_EXEC; for ET_DYN, where elf_map() of the first
+// PT_LOAD with the whole span (total_mapping_size) and no MAP_FIXED lands, i.e. what
+// get_unmapped_area(0, span) returns (top-down below mmap_base with ASLR off), minus the
+// first segment's page-aligned vaddr. Found by mapping and unmapping the span.
+Result<uint64_t> interp_bias(mmu::Mm& mm, const ElfFile& interp) {
+  if (!interp.is_dyn()) return uint64_t{0};
+  std::vector<ElfSegment> loads = interp.load_segments();
+  if (loads.empty()) return enoexec(interp.name(), "the interpreter has no PT_LOAD segment");
+  uint64_t lo = page_align_down(loads.front().vaddr);
+  uint64_t span = page_align_up(loads.back().vaddr + loads.back().memsz) - lo;
+  int64_t at = mm.mmap(GuestAddr{0}, span, mmu::kProtNone, kMapPrivate | kMapAnonymous, nullptr,
+                       FileOffset{0});
+  if (at < 0) return map_failed(interp, "the interpreter (" + hex(span) + " bytes)", at);
+  PROBESIM_ASSERT(mm.munmap(GuestAddr{static_cast<uint64_t>(at)}, span) == 0);
+  return static_cast<uint64_t>(at) - lo;
+}
+
 }  // namespace
 
 GuestAddr elf_load_bias(const ElfFile& elf, uint64_t task_size) {
@@ -145,28 +171,50 @@ GuestAddr elf_load_bias(const ElfFile& elf, uint64_t task_size) {
   return GuestAddr{base & ~(elf.max_align() - 1)};
 }
 
-Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, const ExecParams& p) {
+Result<void> check_interpreter(const ElfFile& interp, Arch arch) {
+  if (interp.arch() != arch)
+    return Error::make(interp.name() + ": the program interpreter is an " +
+                           std::string(arch_name(interp.arch())) + " file, the program " +
+                           std::string(arch_name(arch)) + " (elf_check_arch)",
+                       ELIBBAD);
+  return {};
+}
+
+Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, const ExecParams& p,
+                           const Interp* interp) {
   PROBESIM_TRY_VOID(elf.check_executable());
+  if (elf.interpreter() && !interp)
+    return enoexec(elf.name(), "dynamically linked (interpreter " + *elf.interpreter() +
+                                   ") but no interpreter was given to the loader");
+  if (interp) PROBESIM_TRY_VOID(check_interpreter(*interp->elf, elf.arch()));
   GuestAddr bias = elf_load_bias(elf, mm.layout().task_size.value);
-  std::vector<Placed> segs = place_segments(elf, bias.value);
-  // Stack parameters are checked by InitialStack::build before anything below uses them.
   std::optional<uint64_t> phdr = elf.phdr_vaddr();
   AuxvImage aux{GuestAddr{phdr ? bias.value + *phdr : 0}, elf.phnum(),
-                GuestAddr{bias.value + elf.entry()}};
-  InitialStack stack = PROBESIM_TRY(InitialStack::build(p, elf.arch(), aux));
-  PROBESIM_TRY_VOID(check_placement(elf, segs, mm.layout(), p));
+                GuestAddr{bias.value + elf.entry()}, GuestAddr{0}};
+  // Checks argv/envp/stack parameters (E2BIG, EINVAL) before anything is mapped; rebuilt
+  // below once AT_BASE is known (the layout does not depend on auxv values).
+  PROBESIM_TRY_VOID(InitialStack::build(p, elf.arch(), aux));
+  PROBESIM_TRY_VOID(check_placement(elf, place_segments(elf, bias.value), mm.layout(), p));
 
   PROBESIM_TRY_VOID(map_stack(mm, elf, p));
-  for (const Placed& s : segs) PROBESIM_TRY_VOID(load_segment(mm, file, elf, s));
+  std::vector<Placed> segs = PROBESIM_TRY(load_file(mm, file, elf, bias.value, p));
   uint64_t brk = 0;
   for (const Placed& s : segs) brk = std::max(brk, s.mem_end);
   GuestAddr start_brk{page_align_up(brk)};
   mm.set_brk_base(start_brk);
+  GuestAddr entry = aux.entry;
+  if (interp) {
+    uint64_t ibias = PROBESIM_TRY(interp_bias(mm, *interp->elf));
+    PROBESIM_TRY_VOID(load_file(mm, interp->file, *interp->elf, ibias, p));
+    aux.base = GuestAddr{ibias};
+    entry = GuestAddr{ibias + interp->elf->entry()};
+  }
+  InitialStack stack = PROBESIM_TRY(InitialStack::build(p, elf.arch(), aux));
   PROBESIM_ASSERT(mm.poke(stack.low(), stack.bytes().data(), stack.bytes().size()));
 
-  ExecImage img{aux.entry,       stack.sp(),      bias,           aux.phdr,
-                start_brk,       p.stack_top,     stack.auxv(),   stack.arg_start(),
-                stack.arg_end(), stack.arg_end(), stack.env_end()};
+  ExecImage img{entry,           stack.sp(),      bias,           aux.base,
+                aux.phdr,        start_brk,       p.stack_top,    stack.auxv(),
+                stack.arg_start(), stack.arg_end(), stack.arg_end(), stack.env_end()};
   return img;
 }
 

@@ -1,6 +1,7 @@
-// exec_elf(): Linux's load_elf_binary() for a static (or static-pie) ELF: map the PT_LOAD
-// segments into a fresh mmu::Mm like elf_map()/elf_load(), set the brk base, map the
-// "[stack]" VMA and write the initial stack exactly as fs/exec.c + create_elf_tables().
+// exec_elf(): Linux's load_elf_binary(): map the PT_LOAD segments into a fresh mmu::Mm like
+// elf_map()/elf_load(), set the brk base, map the "[stack]" VMA, map the program interpreter
+// (PT_INTERP) like load_elf_interp(), and write the initial stack exactly as fs/exec.c +
+// create_elf_tables().
 #pragma once
 
 #include <array>
@@ -33,10 +34,19 @@ struct ExecParams {
   uint64_t stack_size = 8 << 20;  // page aligned; also RLIMIT_STACK for the E2BIG rule
 };
 
+// The program interpreter named by PT_INTERP, opened from the guest root by the caller
+// (open_exec) and parsed. file may be null, as exec_elf's.
+struct Interp {
+  mmu::Inode* file = nullptr;
+  const ElfFile* elf = nullptr;
+};
+
 struct ExecImage {
-  GuestAddr entry;      // where the first instruction runs: e_entry + load_bias
-  GuestAddr sp;         // points at argc, 16-byte aligned
-  GuestAddr load_bias;  // 0 for ET_EXEC
+  GuestAddr entry;        // where the first instruction runs: the interpreter's entry when
+                          // there is one, else e_entry + load_bias
+  GuestAddr sp;           // points at argc, 16-byte aligned
+  GuestAddr load_bias;    // 0 for ET_EXEC
+  GuestAddr interp_base;  // AT_BASE: the interpreter's load address; 0 without one
   GuestAddr phdr;       // AT_PHDR (0 if the program headers are not loaded)
   GuestAddr start_brk;  // page aligned end of the highest segment
   GuestAddr stack_top;
@@ -51,18 +61,27 @@ constexpr uint64_t task_size(Arch arch) {
   return arch == Arch::X86_64 ? 0x7ffffffff000ull : 0x1000000000000ull;
 }
 
-// Deterministic ET_DYN load bias (Linux's ELF_ET_DYN_BASE with ASLR off):
+// Deterministic ET_DYN load bias of a program (Linux's ELF_ET_DYN_BASE with ASLR off):
 // page_align_down(2 * task_size / 3) aligned down to max_align(). x86_64: 0x555555554000;
 // aarch64 with 64 KiB alignment: 0xaaaaaaaa0000. ET_EXEC: 0.
 GuestAddr elf_load_bias(const ElfFile& elf, uint64_t task_size);
 
-// Map elf (whose bytes are `file`'s contents) into mm and build the initial stack.
+// load_elf_binary()'s check of an interpreter file before anything is mapped: ELIBBAD for
+// another machine (elf_check_arch). ElfFile::parse already admits only ET_EXEC and ET_DYN.
+Result<void> check_interpreter(const ElfFile& interp, Arch arch);
+
+// Map elf (whose bytes are `file`'s contents) into mm and build the initial stack. A program
+// with PT_INTERP needs `interp` (checked with check_interpreter): it is mapped like
+// load_elf_interp() does with ASLR off, an ET_DYN one where get_unmapped_area(0, its whole
+// span) puts it (top-down below mmap_base), and the auxv gets AT_BASE.
 // Preconditions: mm is fresh (no VMAs in the way). file may be null: the segments are then
 // anonymous memory filled from elf.bytes() (no page-cache sharing).
-// Errors: ENOEXEC (check_executable), E2BIG (argv/envp too large for the stack), EINVAL (a
-// segment outside the user address space or over the stack, bad stack parameters), or the
-// errno of a failing mm.mmap. On error mm may hold a partial image (Linux: past the point
-// of no return the task is killed); the caller discards it.
-Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, const ExecParams& p);
+// Errors: ENOEXEC (check_executable, PT_INTERP without interp), ELIBBAD (a bad interpreter),
+// E2BIG (argv/envp too large for the stack), EINVAL (a segment outside the user address
+// space or over the stack, bad stack parameters), or the errno of a failing mm.mmap. On error
+// mm may hold a partial image (Linux: past the point of no return the task is killed); the
+// caller discards it.
+Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, const ExecParams& p,
+                           const Interp* interp = nullptr);
 
 }  // namespace probesim::loader

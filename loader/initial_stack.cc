@@ -92,7 +92,7 @@ std::vector<std::pair<uint64_t, uint64_t>> make_auxv(const ExecParams& p, const 
       {AT_PHDR, img.phdr.value},
       {AT_PHENT, sizeof(Elf64_Phdr)},
       {AT_PHNUM, img.phnum},
-      {AT_BASE, 0},
+      {AT_BASE, img.base.value},
       {AT_FLAGS, 0},
       {AT_ENTRY, img.entry.value},
       {AT_UID, p.uid},

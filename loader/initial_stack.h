@@ -28,6 +28,7 @@ struct AuxvImage {
   GuestAddr phdr;      // AT_PHDR
   uint64_t phnum = 0;  // AT_PHNUM
   GuestAddr entry;     // AT_ENTRY
+  GuestAddr base;      // AT_BASE: the interpreter's load address, 0 without one
 };
 
 class InitialStack {

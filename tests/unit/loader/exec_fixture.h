@@ -74,10 +74,32 @@ struct Exec {
   ~Exec() {
     mm.reset();
     if (inode) cache.iput(inode);
+    if (interp_inode) cache.iput(interp_inode);
+  }
+
+  // The program interpreter (PT_INTERP) for run(): a host file in the same inode cache.
+  mmu::Inode* interp_inode = nullptr;
+  std::unique_ptr<ElfFile> interp_elf;
+  void set_interp(const std::string& host_path) {
+    std::vector<uint8_t> bytes = read_host_file(host_path);
+    Result<ElfFile> f = ElfFile::parse(host_path, bytes);
+    REQUIRE_MESSAGE(f.ok(), (f.ok() ? "" : f.error().message));
+    interp_elf = std::make_unique<ElfFile>(std::move(f).value());
+    mmu::InodeAttrs attrs;
+    attrs.mode = 0100755;
+    attrs.size = bytes.size();
+    Result<mmu::Inode*> ino = cache.insert("test:" + host_path, host_path, attrs,
+                                           std::make_unique<VectorBacking>(bytes), bytes.size());
+    REQUIRE(ino.ok());
+    interp_inode = *ino;
+  }
+  Result<ExecImage> try_run() {
+    Interp in{interp_inode, interp_elf.get()};
+    return exec_elf(*mm, inode, *elf, params, interp_elf ? &in : nullptr);
   }
 
   ExecImage run() {
-    Result<ExecImage> r = exec_elf(*mm, inode, *elf, params);
+    Result<ExecImage> r = try_run();
     REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
     mm->verify();
     cache.verify();

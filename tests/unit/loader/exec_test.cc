@@ -34,21 +34,22 @@ uint32_t vm_prot(const ElfSegment& s) {
          ((s.flags & PF_X) ? mmu::VM_EXEC : 0);
 }
 
-// Every PT_LOAD: read-only parts map the page-cache frames, writable parts are private
-// copies holding the file bytes then zeros, bss is anonymous and zero.
-void check_segments(const Exec& e, const ExecImage& img) {
-  const std::vector<uint8_t>& file = e.elf->bytes();
-  for (const ElfSegment& s : e.elf->load_segments()) {
-    uint64_t addr = img.load_bias.value + s.vaddr;
+// Every PT_LOAD of `elf` (mapped from `inode` at `bias`): read-only parts map the page-cache
+// frames, writable parts are private copies holding the file bytes then zeros, bss is
+// anonymous and zero.
+void check_file_segments(const Exec& e, const ElfFile& elf, mmu::Inode* inode, uint64_t bias) {
+  const std::vector<uint8_t>& file = elf.bytes();
+  for (const ElfSegment& s : elf.load_segments()) {
+    uint64_t addr = bias + s.vaddr;
     const mmu::Vma* v = e.mm->vma_at(GuestAddr{addr});
     REQUIRE(v != nullptr);
     CHECK((v->vm_flags & mmu::VM_RWX) == vm_prot(s));
-    CHECK(v->vm_file == e.inode);
+    CHECK(v->vm_file == inode);
     CHECK(v->vm_pgoff == page_align_down(s.offset) >> kPageShift);
     if (!(s.flags & PF_W)) {
       CHECK_FALSE(v->private_copy());
       CHECK(v->host_ptr(GuestAddr{addr}) ==
-            e.inode->i_mapping().base() + s.offset);  // the page-cache frame itself
+            inode->i_mapping().base() + s.offset);  // the page-cache frame itself
     } else {
       CHECK(v->private_copy());
     }
@@ -65,6 +66,10 @@ void check_segments(const Exec& e, const ExecImage& img) {
       }
     }
   }
+}
+
+void check_segments(const Exec& e, const ExecImage& img) {
+  check_file_segments(e, *e.elf, e.inode, img.load_bias.value);
 }
 
 void check_stack_vma(const Exec& e, const ExecImage& img) {
@@ -86,7 +91,7 @@ void check_stack_contents(const Exec& e, const ExecImage& img) {
   CHECK(d.argv == e.params.argv);
   CHECK(d.envp == e.params.envp);
   CHECK(d.auxv == img.auxv);
-  CHECK(d.aux(AT_ENTRY) == img.entry.value);
+  CHECK(d.aux(AT_ENTRY) == img.load_bias.value + e.elf->entry());
   CHECK(d.aux(AT_PHDR) == img.phdr.value);
   CHECK(d.aux(AT_PHNUM) == e.elf->phnum());
   auto rnd = e.read(d.aux(AT_RANDOM), 16);
@@ -201,12 +206,69 @@ TEST_CASE("exec without an inode maps anonymous copies of the file bytes") {
                                                        e.elf->bytes().begin() + text.offset + 64));
 }
 
-TEST_CASE("exec of a dynamically linked executable is ENOEXEC and maps nothing") {
+// load_elf_binary() with PT_INTERP, ASLR off: a PIE at ELF_ET_DYN_BASE, brk after it, the
+// ET_DYN interpreter where get_unmapped_area(0, its span) puts it (right below mmap_base), the
+// first instruction its entry, AT_BASE its load address, AT_ENTRY/AT_PHDR the program's.
+void check_dynamic_exec(Exec& e, const ExecImage& img) {
+  REQUIRE(e.elf->interpreter().has_value());
+  check_segments(e, img);
+  check_stack_vma(e, img);
+  check_stack_contents(e, img);
+  const ElfFile& in = *e.interp_elf;
+  std::vector<ElfSegment> loads = in.load_segments();
+  uint64_t span = page_align_up(loads.back().vaddr + loads.back().memsz);
+  CHECK(img.interp_base.value == e.mm->layout().mmap_base.value - span);
+  check_file_segments(e, in, e.interp_inode, img.interp_base.value);
+  CHECK(img.entry.value == img.interp_base.value + in.entry());
+  DecodedStack d = DecodedStack::decode(e.peek(), img.sp.value);
+  CHECK(d.aux(AT_BASE) == img.interp_base.value);
+  CHECK(d.aux(AT_ENTRY) == img.load_bias.value + e.elf->entry());
+  uint64_t end = 0;
+  for (const ElfSegment& s : e.elf->load_segments()) end = std::max(end, s.vaddr + s.memsz);
+  CHECK(e.mm->start_brk().value == page_align_up(img.load_bias.value + end));
+}
+
+TEST_CASE("exec of a dynamic PIE maps ld.so below mmap_base and passes AT_BASE") {
   Exec e = guest_exec("hello-x64-dyn");
-  Result<ExecImage> r = exec_elf(*e.mm, e.inode, *e.elf, e.params);
+  e.set_interp("/lib64/ld-linux-x86-64.so.2");
+  ExecImage img = e.run();
+  CHECK(img.load_bias.value == 0x555555554000);
+  check_dynamic_exec(e, img);
+}
+
+TEST_CASE("exec of a dynamic ET_EXEC maps it at its link address and ld.so below mmap_base") {
+  Exec e = guest_exec("hello-x64-dyn-nopie");
+  CHECK_FALSE(e.elf->is_dyn());
+  e.set_interp("/lib64/ld-linux-x86-64.so.2");
+  ExecImage img = e.run();
+  CHECK(img.load_bias.value == 0);
+  check_dynamic_exec(e, img);
+}
+
+TEST_CASE("exec of a dynamic aarch64 PIE maps ld-linux-aarch64 and passes AT_BASE") {
+  Exec e = guest_exec("hello-a64-dyn");
+  e.set_interp(PROBESIM_AARCH64_SYSROOT "/lib/ld-linux-aarch64.so.1");
+  ExecImage img = e.run();
+  CHECK(img.load_bias.value == 0xaaaaaaaa0000);
+  check_dynamic_exec(e, img);
+}
+
+TEST_CASE("exec of a PT_INTERP program without its interpreter is ENOEXEC and maps nothing") {
+  Exec e = guest_exec("hello-x64-dyn");
+  Result<ExecImage> r = e.try_run();
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().err == ENOEXEC);
-  CHECK(r.error().message.find("dynamic linking is not supported yet") != std::string::npos);
+  CHECK(r.error().message.find("no interpreter was given") != std::string::npos);
+  CHECK(e.mm->vma_count() == 0);
+}
+
+TEST_CASE("an interpreter of another machine is ELIBBAD and maps nothing") {
+  Exec e = guest_exec("hello-x64-dyn");
+  e.set_interp(PROBESIM_AARCH64_SYSROOT "/lib/ld-linux-aarch64.so.1");
+  Result<ExecImage> r = e.try_run();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().err == ELIBBAD);
+  CHECK(r.error().message.find("the program interpreter is an aarch64 file") != std::string::npos);
   CHECK(e.mm->vma_count() == 0);
 }
 
