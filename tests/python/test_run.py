@@ -92,11 +92,26 @@ def test_program_of_the_other_arch_is_bad_program(guest_dir):
         m.spawn([path])
 
 
-def test_dynamic_program_is_bad_program(guest_dir):
+def test_dynamic_program_runs_with_its_interpreter(guest_dir):
     path = guest_dir / "x86_64-dynamic" / "hello"
     if not path.is_file():
         pytest.skip(f"{path} not built")
-    with pytest.raises(probesim.BadProgram, match="hello"):
+    m = probesim.Machine("x86_64")
+    p = m.spawn([path, "a"])
+    assert m.run() is True
+    assert p.exit_code == 2
+    assert_stdout(p, "hello from hello\nargc=2\n")
+    # ld.so and libc.so.6 are file mappings of the guest root, next to the program's own.
+    files = {v.file for v in p.mm.vmas if v.file}
+    assert any("ld-linux-x86-64.so.2" in f for f in files)
+    assert any("libc.so.6" in f for f in files)
+
+
+def test_missing_interpreter_is_bad_program_naming_it(guest_dir):
+    path = guest_dir / "x86_64-dynamic" / "badinterp"
+    if not path.is_file():
+        pytest.skip(f"{path} not built")
+    with pytest.raises(probesim.BadProgram, match="/nonexistent/ld-probesim.so.2"):
         probesim.Machine("x86_64").spawn([path])
 
 
