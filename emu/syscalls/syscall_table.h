@@ -65,6 +65,13 @@
   X(statfs,        137,  43, "sp",    'd') \
   X(fstatfs,       138,  44, "dp",    'd') \
   X(sendfile,       40,  71, "ddpu",  'd') \
+  /* extended attributes, read side (emu/syscalls/sys_xattr.cc) */ \
+  X(getxattr,      191,   8, "ssbu",  'd') \
+  X(lgetxattr,     192,   9, "ssbu",  'd') \
+  X(fgetxattr,     193,  10, "dsbu",  'd') \
+  X(listxattr,     194,  11, "sbu",   'd') \
+  X(llistxattr,    195,  12, "sbu",   'd') \
+  X(flistxattr,    196,  13, "dbu",   'd') \
   /* memory (emu/syscalls/sys_mm.cc) */ \
   X(mmap,            9, 222, "pxPMdx", 'x') \
   X(mprotect,       10, 226, "pxP",   'd') \

@@ -47,7 +47,8 @@ static inline const char* errno_name(int e) {
       {EFAULT, "EFAULT"}, {EEXIST, "EEXIST"}, {ENOTDIR, "ENOTDIR"},
       {EISDIR, "EISDIR"}, {EINVAL, "EINVAL"}, {ENOSYS, "ENOSYS"},
       {EAGAIN, "EAGAIN"}, {ENOSPC, "ENOSPC"}, {EMFILE, "EMFILE"},
-      {ETXTBSY, "ETXTBSY"}, {EINTR, "EINTR"},
+      {ETXTBSY, "ETXTBSY"}, {EINTR, "EINTR"},   {ENODATA, "ENODATA"},
+      {EOPNOTSUPP, "EOPNOTSUPP"}, {ERANGE, "ERANGE"},
   };
   static char unknown[32];
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); i++) {
