@@ -29,6 +29,7 @@ constexpr ArchInfo kX86_64{
     .stack_top = 0x7ffffffff000,
     .mmap_base = 0x7ffff7fff000,
     .uname_machine = "x86_64",
+    .minsigstksz = 2048,  // arch/x86/include/uapi/asm/signal.h
 };
 
 // arm64 with 48-bit VA: TASK_SIZE = 2^48. AT_HWCAP = the features Unicorn's Cortex-A72 model
@@ -55,6 +56,7 @@ constexpr ArchInfo kAArch64{
     .stack_top = 0xfffffffff000,
     .mmap_base = 0xfffff7fff000,
     .uname_machine = "aarch64",
+    .minsigstksz = 5120,  // arch/arm64/include/uapi/asm/signal.h
 };
 
 }  // namespace

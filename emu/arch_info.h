@@ -31,6 +31,7 @@ struct ArchInfo {
   uint64_t stack_top;                 // top of the initial stack (no ASLR)
   uint64_t mmap_base;                 // top-down mmap area starts below this
   std::string_view uname_machine;     // uname -m
+  uint64_t minsigstksz;               // MINSIGSTKSZ: sigaltstack refuses smaller stacks (ENOMEM)
 };
 
 const ArchInfo& arch_info(Arch arch);

@@ -212,7 +212,8 @@ std::vector<Machine::BlockedTask> Machine::blocked_tasks() const {
   for (emu::Task* t : impl_->state.blocked_forever()) {
     using Kind = emu::WaitInfo::Kind;
     Kind k = t->wait.kind;
-    out.push_back({t->tid(), k == Kind::Futex   ? "futex"
+    out.push_back({t->tid(), t->stopped         ? "stopped"
+                             : k == Kind::Futex ? "futex"
                              : k == Kind::Sleep ? "sleep"
                              : k == Kind::Queue ? "wait queue"
                                                 : "unknown"});

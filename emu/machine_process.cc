@@ -194,6 +194,7 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
                                                   probes::TaskId{static_cast<uint64_t>(pid)},
                                                   child->mm(), /*same_mm=*/false));
   ct.sigmask = t.sigmask;
+  ct.altstack = t.altstack;  // fork and vfork keep the sigaltstack (copy_process; threads: none)
   Process* raw = child.get();
   procs_.emplace(pid, std::move(child));
   limits_.task_created();
@@ -298,6 +299,7 @@ void MachineState::finish_exec(Process& p, Task& t) {
   t.clear_child_tid = GuestAddr{0};
   t.robust_list = GuestAddr{0};
   t.rseq_area = GuestAddr{0};
+  t.altstack = AltStack{};  // exec: the old stack went with the old mm
   if (p.vfork_parent) {
     sched_.wake(*p.vfork_parent, p.pid());
     p.vfork_parent = nullptr;

@@ -114,24 +114,14 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
   }
 }
 
-// One quantum of one task: make it resident in its mm's Cpu, deliver a blocked syscall's
-// result, run, account, and turn the stop into its consequence.
-void MachineState::run_quantum(const Scheduler::Step& step) {
-  Task& t = *step.task;
-  Process& p = t.proc();
-  Cpu& cpu = *p.cpu();
-  p.switch_to(t);
+// The task is about to run: put it on the CPU and finish what it was doing (a blocked
+// syscall's result, a restart), then deliver a pending signal as on any return to user mode;
+// rt_sigsuspend's temporary mask ends there. False if the process died of the signal.
+bool MachineState::return_to_task(Task& t, Cpu& cpu, int cpu_index) {
   if (kernel_) {
-    put_on_cpu(t, cpu, step.cpu);
-    bool alive = true;
-    if (t.in_hypercall)
-      alive = resume_in_kernel(t, cpu);
-    else if (!in_kernel_mode(cpu) && !uprobe_stepping(t) && has_deliverable_signal(t))
-      alive = deliver_signals(t);  // in user mode; mid-kernel tasks get it at syscall exit
-    if (!alive) {
-      reap_resources(p);
-      return;
-    }
+    put_on_cpu(t, cpu, cpu_index);
+    if (t.in_hypercall) return resume_in_kernel(t, cpu);
+    if (in_kernel_mode(cpu) || uprobe_stepping(t)) return true;  // mid-kernel: at syscall exit
   } else {
     if (t.pending_ret) {
       cpu.set_reg(cpu.info().reg_ret, static_cast<uint64_t>(*t.pending_ret));
@@ -141,12 +131,26 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
       cpu.set_pc(cpu.pc() - cpu.info().syscall_insn_len);
       t.restart_syscall = false;
     }
-    // Return to user mode (never in the middle of a uprobe's out-of-line step).
-    if (!uprobe_stepping(t) && has_deliverable_signal(t) && !deliver_signals(t)) {
-      reap_resources(p);
-      return;
-    }
+    if (uprobe_stepping(t)) return true;  // never in the middle of a uprobe's out-of-line step
   }
+  if (has_deliverable_signal(t) && !deliver_signals(t)) return false;
+  restore_saved_sigmask(t);
+  return true;
+}
+
+// One quantum of one task: make it resident in its mm's Cpu, deliver a blocked syscall's
+// result, run, account, and turn the stop into its consequence.
+void MachineState::run_quantum(const Scheduler::Step& step) {
+  Task& t = *step.task;
+  Process& p = t.proc();
+  if (enter_group_stop(t)) return;  // its process is stopped (SIGSTOP...)
+  Cpu& cpu = *p.cpu();
+  p.switch_to(t);
+  if (!return_to_task(t, cpu, step.cpu)) {
+    reap_resources(p);
+    return;
+  }
+  if (enter_group_stop(t)) return;  // a stop signal unblocked since it was sent
   VirtualClock& clock = sched_.clock(step.cpu);
   cpu.set_clock(clock);
   cpu.set_precise_faults(p.handles_fault_signals());
@@ -197,7 +201,7 @@ std::vector<Task*> MachineState::blocked_forever() {
   std::vector<Task*> out;
   for (auto& [pid, p] : procs_)
     for (auto& t : p->tasks())
-      if (t->state == TaskState::Blocked) out.push_back(t.get());
+      if (t->state == TaskState::Blocked) out.push_back(t.get());  // stopped ones too
   return out;
 }
 
@@ -285,8 +289,13 @@ void MachineState::on_syscall(Cpu& cpu) {
     cpu.set_reg(info.reg_ret, static_cast<uint64_t>(ret));
   // Leave the quantum when the task cannot go on, or a signal must be delivered before it
   // executes another user instruction.
+  // rt_sigsuspend/ppoll's temporary mask ends here unless the task blocked or a handler's
+  // frame will save it (the next return_to_task).
+  if (ctx.disposition != SyscallDisposition::Blocked && !(!p.exited() && has_deliverable_signal(t)))
+    restore_saved_sigmask(t);
+  // A stopped process's task leaves too (its syscall result is in its registers).
   if (ctx.disposition == SyscallDisposition::Exited ||
-      ctx.disposition == SyscallDisposition::Blocked || p.pending_exec ||
+      ctx.disposition == SyscallDisposition::Blocked || p.pending_exec || p.group_stop ||
       (!p.exited() && has_deliverable_signal(t)))
     cpu.request_stop();
 }

@@ -97,6 +97,14 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   bool deliver_signals(Task& t);
   bool has_deliverable_signal(const Task& t) const;
   void kill_by_signal(Process& p, int sig, std::optional<GuestFault> fault = std::nullopt);
+  void restore_saved_sigmask(Task& t);
+  // Job control (kernel/signal.c do_signal_stop, prepare_signal's SIGCONT): the process stops
+  // or continues as a whole; the parent hears of it (SIGCHLD CLD_STOPPED/CLD_CONTINUED unless
+  // SA_NOCLDSTOP; wait4 WUNTRACED/WCONTINUED). A task stops at its next turn:
+  // enter_group_stop (true: it did, do not run it).
+  void do_signal_stop(Process& p, int sig);
+  void do_signal_continue(Process& p, bool report);
+  bool enter_group_stop(Task& t);
   // execve, first half (inside the syscall): validate and build the new image; -errno style
   // errors leave the process untouched. The swap happens after the quantum (finish_exec).
   Result<void> prepare_exec(Process& p, const std::string& path,
@@ -196,8 +204,13 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
                            const std::vector<std::string>& argv,
                            const std::vector<std::string>& envp, int pid);
   void run_quantum(const Scheduler::Step& step);
+  bool return_to_task(Task& t, Cpu& cpu, int cpu_index);
   void finish_exec(Process& p, Task& t);
   void interrupt_wait(Task& t, int sig);
+  bool unblocked_somewhere(Process& p, Task* t, int sig) const;
+  bool job_control_at_generation(Process& p, Task* t, int sig);
+  void notify_parent_cldstop(Process& p, int code, int status);
+  void leave_group_stop(Task& t);
   bool handle_fault_signal(Process& p, Task& t, const GuestFault& f);
   void process_exited(Process& p);
   Result<std::unique_ptr<Cpu>> new_cpu();

@@ -85,6 +85,12 @@ class Process {
   int pgid = 0;
   int sid = 0;
   PendingSignals shared_pending;  // signals for the whole process (kill)
+  // Job control (kernel/signal.c signal->group_stop / SIGNAL_STOP_*): the stop signal while
+  // the process is stopped (else 0), and what wait4 reports next, each once: a stop
+  // (WUNTRACED, the signal) or a continue (WCONTINUED).
+  int group_stop = 0;
+  int stop_report = 0;
+  bool cont_report = false;
   bool reaped = false;            // collected by wait4: gone from the parent's point of view
   Task* vfork_parent = nullptr;   // blocked in vfork until this process execs or exits
   // execve validated and built the new image inside a syscall hook; the run loop swaps it

@@ -35,6 +35,25 @@ void put_siginfo(std::vector<uint8_t>& b, size_t off, const SigInfo& si) {
   }
 }
 
+// sigsp(): the top of the alternate stack for an SA_ONSTACK handler when one is set and the
+// task is not already on it, else sp.
+uint64_t sigsp(uint64_t sp, const FrameRequest& r) {
+  if ((r.flags & kSaOnstack) && r.altstack.ss_flags(sp) == 0) return r.altstack.sp + r.altstack.size;
+  return sp;
+}
+
+// uc_stack (stack_t: ss_sp, ss_flags, ss_size) at off, as __save_altstack writes it: the
+// task's sigaltstack with the flags it was set with.
+void put_uc_stack(std::vector<uint8_t>& b, size_t off, const AltStack& a) {
+  put64(b, off, a.sp);
+  put32(b, off + 8, a.flags);
+  put64(b, off + 16, a.size);
+}
+
+AltStack get_uc_stack(const std::vector<uint8_t>& b, size_t off) {
+  return AltStack{get64(b, off), get64(b, off + 16), get32(b, off + 8)};
+}
+
 // ---- x86_64 ---------------------------------------------------------------------------
 constexpr size_t kX86Uc = 8, kX86Mcontext = kX86Uc + 40, kX86Sigmask = kX86Uc + 296;
 constexpr size_t kX86Info = kX86Uc + 304, kX86FrameSize = kX86Info + 128;
@@ -51,7 +70,7 @@ constexpr uint64_t kX86FixEflags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x40
 
 bool setup_x86_64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   if (!(r.flags & kSaRestorer) || !r.restorer) return false;  // Linux: force_sigsegv
-  uint64_t sp = cpu.reg(UC_X86_REG_RSP) - kX86RedZone;
+  const uint64_t sp = sigsp(cpu.reg(UC_X86_REG_RSP) - kX86RedZone, r);  // below the red zone
   const uint64_t fpstate = (sp - kFxsaveSize) & ~uint64_t{63};
   const uint64_t frame = ((fpstate - kX86FrameSize) & ~uint64_t{15}) - 8;  // as after a call
   std::vector<uint8_t> fx(kFxsaveSize, 0);
@@ -59,7 +78,7 @@ bool setup_x86_64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   fpu.fxsave(fx.data());  // the whole x87/SSE state, exception flags folded in
   std::vector<uint8_t> b(kX86FrameSize, 0);
   put64(b, 0, r.restorer);
-  put32(b, kX86Uc + 16 + 8, 2);  // uc_stack.ss_flags = SS_DISABLE
+  put_uc_stack(b, kX86Uc + 16, r.altstack);
   for (size_t i = 0; i < std::size(kX86Regs); ++i)
     put64(b, kX86Mcontext + 8 * i, cpu.reg(kX86Regs[i]));
   put64(b, kX86Mcontext + 144, 0x2b000000000033ull);  // cs 0x33 ... ss 0x2b
@@ -82,7 +101,7 @@ bool setup_x86_64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   return true;
 }
 
-bool restore_x86_64(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
+bool restore_x86_64(UserRegs& cpu, const mmu::Mm& mm, RestoredFrame* out) {
   const uint64_t frame = cpu.reg(UC_X86_REG_RSP) - 8;  // the handler's ret popped pretcode
   std::vector<uint8_t> b(kX86FrameSize);
   if (!mm.copy_from_user(b.data(), GuestAddr{frame}, b.size())) return false;
@@ -102,7 +121,8 @@ bool restore_x86_64(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
     if (!mm.copy_from_user(fx.data(), GuestAddr{fpstate}, fx.size())) return false;
     cpu.cpu().x86_fpu()->fxrstor(fx.data());
   }
-  *mask = get64(b, kX86Sigmask);
+  out->mask = get64(b, kX86Sigmask);
+  out->uc_stack = get_uc_stack(b, kX86Uc + 16);
   return true;
 }
 
@@ -114,11 +134,11 @@ constexpr size_t kA64FrameRecord = 16;
 constexpr uint32_t kFpsimdMagic = 0x46508001, kFpsimdSize = 528;
 
 bool setup_arm64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
-  const uint64_t sp = cpu.reg(UC_ARM64_REG_SP);
-  const uint64_t frame = (sp - kA64FrameSize - kA64FrameRecord) & ~uint64_t{15};
+  const uint64_t sp = cpu.reg(UC_ARM64_REG_SP);  // saved in the frame; the frame goes at sigsp
+  const uint64_t frame = (sigsp(sp, r) - kA64FrameSize - kA64FrameRecord) & ~uint64_t{15};
   std::vector<uint8_t> b(kA64FrameSize + kA64FrameRecord, 0);
   put_siginfo(b, 0, r.info);
-  put32(b, kA64Uc + 16 + 8, 2);  // uc_stack.ss_flags = SS_DISABLE
+  put_uc_stack(b, kA64Uc + 16, r.altstack);
   put64(b, kA64Sigmask, r.saved_mask);
   put64(b, kA64Mcontext, r.info.addr);  // fault_address
   for (int i = 0; i <= 28; ++i) put64(b, kA64Mcontext + 8 + 8 * i, cpu.reg(UC_ARM64_REG_X0 + i));
@@ -148,7 +168,7 @@ bool setup_arm64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   return true;
 }
 
-bool restore_arm64(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
+bool restore_arm64(UserRegs& cpu, const mmu::Mm& mm, RestoredFrame* out) {
   const uint64_t frame = cpu.reg(UC_ARM64_REG_SP);
   std::vector<uint8_t> b(kA64FrameSize);
   if (!mm.copy_from_user(b.data(), GuestAddr{frame}, b.size())) return false;
@@ -164,7 +184,8 @@ bool restore_arm64(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
     for (int i = 0; i < 32; ++i)
       cpu.set_reg128(UC_ARM64_REG_V0 + i, &b[kA64Reserved + 16 + 16 * i]);
   }
-  *mask = get64(b, kA64Sigmask);
+  out->mask = get64(b, kA64Sigmask);
+  out->uc_stack = get_uc_stack(b, kA64Uc + 16);
   return true;
 }
 
@@ -174,9 +195,9 @@ bool setup_rt_frame(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& req) {
   return cpu.arch() == Arch::X86_64 ? setup_x86_64(cpu, mm, req) : setup_arm64(cpu, mm, req);
 }
 
-bool restore_rt_frame(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask) {
-  return cpu.arch() == Arch::X86_64 ? restore_x86_64(cpu, mm, mask)
-                                    : restore_arm64(cpu, mm, mask);
+bool restore_rt_frame(UserRegs& cpu, const mmu::Mm& mm, RestoredFrame* out) {
+  return cpu.arch() == Arch::X86_64 ? restore_x86_64(cpu, mm, out)
+                                    : restore_arm64(cpu, mm, out);
 }
 
 }  // namespace probesim::emu

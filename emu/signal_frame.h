@@ -20,15 +20,24 @@ struct FrameRequest {
   uint64_t flags;
   uint64_t restorer;
   uint64_t saved_mask;  // the mask to restore on sigreturn
+  AltStack altstack;    // the task's sigaltstack: saved as uc_stack; SA_ONSTACK frames go there
 };
 
-// Builds the frame on the current stack and points the CPU at the handler. False when the
-// frame cannot be written (bad stack) or x86_64 lacks SA_RESTORER: the caller then kills the
-// process with SIGSEGV, as Linux's force_sigsegv does.
+// Builds the frame and points the CPU at the handler: on the current stack, or for an
+// SA_ONSTACK handler on the alternate stack when one is set and not in use (Linux's sigsp).
+// False when the frame cannot be written (a bad stack, e.g. an unmapped alternate stack) or
+// x86_64 lacks SA_RESTORER: the caller then kills the process with SIGSEGV, as Linux's
+// force_sigsegv does.
 bool setup_rt_frame(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& req);
 
-// rt_sigreturn: restores registers, FP/SIMD state and returns the saved signal mask. False on a
-// bad frame (the caller kills with SIGSEGV).
-bool restore_rt_frame(UserRegs& cpu, const mmu::Mm& mm, uint64_t* mask);
+// What rt_sigreturn reads back besides the registers.
+struct RestoredFrame {
+  uint64_t mask = 0;  // the signal mask to restore
+  AltStack uc_stack;  // the sigaltstack the frame saved (restore_altstack)
+};
+
+// rt_sigreturn: restores registers and FP/SIMD state. False on a bad frame (the caller kills
+// with SIGSEGV).
+bool restore_rt_frame(UserRegs& cpu, const mmu::Mm& mm, RestoredFrame* out);
 
 }  // namespace probesim::emu

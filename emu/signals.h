@@ -24,13 +24,41 @@ inline constexpr uint64_t kSaResethand = 0x80000000;
 
 // si_code values
 inline constexpr int kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
-inline constexpr int kCldExited = 1, kCldKilled = 2, kCldDumped = 3;
+inline constexpr int kCldExited = 1, kCldKilled = 2, kCldDumped = 3, kCldStopped = 5;
+inline constexpr int kCldContinued = 6;
+inline constexpr uint64_t kSaNocldstop = 0x1;  // sa_flags: no SIGCHLD when a child stops/continues
 
 enum class SigDefault { Term, Core, Ignore, Stop };
 SigDefault default_action(int sig);
 
 inline constexpr uint64_t sig_bit(int sig) { return uint64_t{1} << (sig - 1); }
 inline constexpr uint64_t kUnblockable = sig_bit(kSigKill) | sig_bit(kSigStop);
+// SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU (include/linux/signal.h SIG_KERNEL_STOP_MASK).
+inline constexpr uint64_t kStopSignals = sig_bit(kSigStop) | sig_bit(20) | sig_bit(21) | sig_bit(22);
+
+// A task's sigaltstack (kernel/signal.c: sas_ss_sp, sas_ss_size, sas_ss_flags; stack_t's
+// ss_flags values).
+inline constexpr uint32_t kSsOnstack = 1, kSsDisable = 2, kSsAutodisarm = 1u << 31;
+struct AltStack {
+  uint64_t sp = 0;
+  uint64_t size = 0;            // 0: none (disabled)
+  uint32_t flags = kSsDisable;  // as given to sigaltstack; a frame's uc_stack.ss_flags
+  // on_sig_stack(at): `at` within (sp, sp + size], the stack growing down; never while
+  // SS_AUTODISARM is set (the stack was disarmed on entry).
+  bool on_stack(uint64_t at) const {
+    return !(flags & kSsAutodisarm) && at > sp && at - sp <= size;
+  }
+  // sas_ss_flags(at): SS_DISABLE, SS_ONSTACK or 0.
+  uint32_t ss_flags(uint64_t at) const {
+    if (size == 0) return kSsDisable;
+    return on_stack(at) ? kSsOnstack : 0;
+  }
+};
+
+// kernel/signal.c do_sigaltstack, the change: -EPERM while running on `cur` (at sp), -EINVAL
+// for a mode other than 0, SS_ONSTACK or SS_DISABLE (SS_AUTODISARM may be added), -ENOMEM for
+// a size below min_size (MINSIGSTKSZ); SS_DISABLE clears the stack. 0 when `cur` = `want`.
+int change_altstack(AltStack& cur, AltStack want, uint64_t sp, uint64_t min_size);
 
 struct SigInfo {
   int signo = 0;

@@ -59,6 +59,13 @@ class Task {
   uint64_t robust_list_len = 0;
   GuestAddr rseq_area;           // rseq (recorded; probesim never restarts sequences)
   uint64_t sigmask = 0;          // blocked signals (rt_sigprocmask, handler masks)
+  // rt_sigsuspend's caller mask (Linux: saved_sigmask + TIF_RESTORE_SIGMASK): a handler's frame
+  // saves it, else it is restored on the way back to user mode.
+  std::optional<uint64_t> saved_sigmask;
+  AltStack altstack;             // sigaltstack: SA_ONSTACK handlers run there
+  // In a group stop (SIGSTOP...): blocked, not interruptible, until SIGCONT or SIGKILL; the
+  // syscall result it had (pending_ret / restart_syscall) is kept across the stop.
+  bool stopped = false;
   PendingSignals pending;        // signals for this thread (tgkill, faults)
   InsnCount insns{0};            // instructions this task executed
 

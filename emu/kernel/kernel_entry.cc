@@ -171,6 +171,10 @@ void MachineState::hc_syscall(Cpu& cpu, Task& t, uint64_t nr, GuestAddr args, Gu
       ctx.disposition == SyscallDisposition::Blocked || p.pending_exec || p.exited())
     return cpu.request_stop();
   if (has_deliverable_signal(t) && !deliver_signals(t)) return cpu.request_stop();
+  restore_saved_sigmask(t);
+  // Stopped (SIGSTOP...): it stays in HC_SYSCALL, the result in its pt_regs, until SIGCONT
+  // (resume_in_kernel returns it).
+  if (p.group_stop) return cpu.request_stop();
   finish_hypercall(cpu, t);
 }
 
@@ -209,6 +213,8 @@ bool MachineState::resume_in_kernel(Task& t, Cpu& cpu) {
   }
   t.pending_ret.reset();
   if (has_deliverable_signal(t) && !deliver_signals(t)) return false;
+  restore_saved_sigmask(t);
+  if (t.proc().group_stop) return true;  // a stop signal delivered: still in HC_SYSCALL
   finish_hypercall(cpu, t);
   return true;
 }

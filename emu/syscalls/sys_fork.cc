@@ -65,40 +65,71 @@ int64_t sys_execve(SyscallContext& ctx, const SyscallArgs& a) {
   return 0;
 }
 
-// The wait family's common part: find a matching child; a zombie is returned (and reaped
-// unless `reap` is false), none yields -ECHILD, live ones block (or 0 with WNOHANG).
+// The wait family's common part: find a matching child with something to report: an exit
+// (the zombie is reaped when `consume`), with WUNTRACED/WSTOPPED a group stop, with
+// WCONTINUED a continue (each reported once when `consume`). No child: -ECHILD; nothing to
+// report: 0 with WNOHANG, else the task blocks until a child changes state.
+enum class WaitEvent { Exited, Stopped, Continued };
+struct WaitOptions {
+  bool nohang, exited, stopped, continued, consume;
+};
 struct WaitResult {
   int64_t ret;      // child pid, 0 (WNOHANG, nothing yet), -ECHILD, or 0 after blocking
-  Process* zombie;  // the child found, if any
+  Process* child;   // the child found, if any
+  WaitEvent event = WaitEvent::Exited;
+  int sig = 0;      // Stopped: the stop signal
 };
 
-WaitResult find_child(SyscallContext& ctx, int64_t pid, bool nohang, bool reap) {
+WaitResult child_event(SyscallContext& ctx, Process& c, const WaitOptions& o) {
+  if (c.exited()) {
+    if (!o.exited) return {0, nullptr};
+    if (o.consume) {
+      c.reaped = true;
+      ctx.machine().release_mm(c);
+    }
+    return {c.pid(), &c};
+  }
+  if (o.stopped && c.stop_report) {
+    const int sig = c.stop_report;
+    if (o.consume) c.stop_report = 0;
+    return {c.pid(), &c, WaitEvent::Stopped, sig};
+  }
+  if (o.continued && c.cont_report) {
+    if (o.consume) c.cont_report = false;
+    return {c.pid(), &c, WaitEvent::Continued, kSigCont};
+  }
+  return {0, nullptr};
+}
+
+WaitResult find_child(SyscallContext& ctx, int64_t pid, const WaitOptions& o) {
   bool any_child = false;
   for (Process* c : ctx.machine().processes()) {
     if (c->ppid() != ctx.pid() || c->reaped || !child_matches(*c, ctx.proc().pgid, pid)) continue;
     any_child = true;
-    if (!c->exited()) continue;
-    if (reap) {
-      c->reaped = true;
-      ctx.machine().release_mm(*c);
-    }
-    return {c->pid(), c};
+    if (WaitResult w = child_event(ctx, *c, o); w.child) return w;
   }
   if (!any_child) return {-ECHILD, nullptr};
-  if (nohang) return {0, nullptr};
+  if (o.nohang) return {0, nullptr};
   ctx.machine().waitq().add(&ctx.proc(), ctx.task());
   ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Queue, 0, 0});
-  ctx.disposition = SyscallDisposition::Blocked;  // restarts when a child exits
+  ctx.disposition = SyscallDisposition::Blocked;  // restarts when a child changes state
   return {0, nullptr};
 }
 
 int64_t sys_wait4(SyscallContext& ctx, const SyscallArgs& a) {
+  constexpr int kWuntraced = 2, kWcontinued = 8;
   int64_t pid = static_cast<int32_t>(a.a[0]);
   int options = static_cast<int>(a.a[2]);
-  if (options & ~(kWnohang | 2 | 8 | 0x40000000 | 0x80000000)) return -EINVAL;
-  WaitResult w = find_child(ctx, pid, options & kWnohang, /*reap=*/true);
-  if (!w.zombie) return w.ret;
-  int32_t status = w.zombie->exit_status()->wait_status();
+  if (options & ~(kWnohang | kWuntraced | kWcontinued | 0x40000000 | 0x80000000)) return -EINVAL;
+  WaitResult w = find_child(ctx, pid,
+                            WaitOptions{(options & kWnohang) != 0, true,
+                                        (options & kWuntraced) != 0, (options & kWcontinued) != 0,
+                                        true});
+  if (!w.child) return w.ret;
+  // wait(2) status words: exit as encoded, stopped (sig << 8) | 0x7f, continued 0xffff.
+  int32_t status = w.event == WaitEvent::Exited    ? w.child->exit_status()->wait_status()
+                   : w.event == WaitEvent::Stopped ? (w.sig << 8) | 0x7f
+                                                   : 0xffff;
   if (a.a[1] && !ctx.write_user(GuestAddr{a.a[1]}, &status, sizeof status)) return -EFAULT;
   if (a.a[3]) {
     uint8_t rusage[144] = {};
@@ -107,26 +138,43 @@ int64_t sys_wait4(SyscallContext& ctx, const SyscallArgs& a) {
   return w.ret;
 }
 
-// waitid(idtype, id, siginfo, options, rusage): P_ALL/P_PID/P_PGID, WEXITED required.
+// The siginfo waitid reports for w: CLD_EXITED/KILLED/DUMPED, CLD_STOPPED or CLD_CONTINUED.
+void waitid_info(const WaitResult& w, uint8_t (&si)[128]) {
+  int32_t code = kCldContinued, status = kSigCont;
+  if (w.event == WaitEvent::Exited) {
+    const ExitStatus& es = *w.child->exit_status();
+    code = !es.signaled ? kCldExited : es.core_dumped ? kCldDumped : kCldKilled;
+    status = es.signaled ? es.signo : es.code;
+  } else if (w.event == WaitEvent::Stopped) {
+    code = kCldStopped;
+    status = w.sig;
+  }
+  const int32_t fields[7] = {kSigchld, 0, code, 0, w.child->pid(), 0, status};
+  std::memcpy(si, fields, sizeof fields);  // signo errno code pad | pid uid status
+}
+
+// waitid(idtype, id, siginfo, options, rusage): P_ALL/P_PID/P_PGID; at least one of
+// WEXITED, WSTOPPED, WCONTINUED.
 int64_t sys_waitid(SyscallContext& ctx, const SyscallArgs& a) {
-  constexpr int kPAll = 0, kPPid = 1, kPPgid = 2, kWexited = 4, kWnowait = 0x1000000;
+  constexpr int kPAll = 0, kPPid = 1, kPPgid = 2, kWstopped = 2, kWexited = 4, kWcontinued = 8;
+  constexpr int kWnowait = 0x1000000;
   int idtype = static_cast<int>(a.a[0]);
   int64_t id = static_cast<int32_t>(a.a[1]);
   int options = static_cast<int>(a.a[3]);
-  if (!(options & kWexited) || idtype < kPAll || idtype > kPPgid) return -EINVAL;
+  if (!(options & (kWexited | kWstopped | kWcontinued)) || idtype < kPAll || idtype > kPPgid) {
+    return -EINVAL;
+  }
   int64_t pid = idtype == kPAll ? -1 : idtype == kPPid ? id : -id;
   if (idtype == kPPgid && id == 0) pid = 0;
-  WaitResult w = find_child(ctx, pid, options & kWnohang, !(options & kWnowait));
+  WaitResult w = find_child(
+      ctx, pid,
+      WaitOptions{(options & kWnohang) != 0, (options & kWexited) != 0,
+                  (options & kWstopped) != 0, (options & kWcontinued) != 0,
+                  !(options & kWnowait)});
   if (w.ret < 0) return w.ret;
   if (a.a[2]) {
     uint8_t si[128] = {};
-    if (w.zombie) {
-      const ExitStatus& es = *w.zombie->exit_status();
-      int32_t fields[7] = {kSigchld, 0,
-                           !es.signaled ? kCldExited : es.core_dumped ? kCldDumped : kCldKilled,
-                           0, w.zombie->pid(), 0, es.signaled ? es.signo : es.code};
-      std::memcpy(si, fields, sizeof fields);  // signo errno code pad | pid uid status
-    }
+    if (w.child) waitid_info(w, si);
     if (!ctx.write_user(GuestAddr{a.a[2]}, si, sizeof si)) return -EFAULT;
   }
   return 0;

@@ -248,12 +248,26 @@ int64_t sys_rt_sigprocmask(SyscallContext& ctx, const SyscallArgs& a) {
   return a.a[2] ? write_u64(ctx, a.a[2], old) : 0;
 }
 
+// sigaltstack(ss, old_ss): the new stack is read first (EFAULT changes nothing), the old one
+// is written last with the flags seen from the current sp (kernel/signal.c do_sigaltstack).
 int64_t sys_sigaltstack(SyscallContext& ctx, const SyscallArgs& a) {
-  constexpr int kSsDisable = 2;
-  if (a.a[1]) {
-    struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss = {0, kSsDisable, 0, 0};
-    if (!ctx.write_user(GuestAddr{a.a[1]}, &ss, sizeof ss)) return -EFAULT;
+  struct StackT {
+    uint64_t sp;
+    int32_t flags;
+    int32_t pad;
+    uint64_t size;
+  };
+  AltStack& cur = ctx.task().altstack;
+  const uint64_t sp = ctx.regs().reg(arch_info(ctx.arch()).reg_sp);
+  const StackT old{cur.sp, static_cast<int32_t>(cur.ss_flags(sp) | (cur.flags & kSsAutodisarm)), 0,
+                   cur.size};
+  if (a.a[0]) {
+    StackT ss;
+    if (!ctx.read_user(GuestAddr{a.a[0]}, &ss, sizeof ss)) return -EFAULT;
+    const AltStack want{ss.sp, ss.size, static_cast<uint32_t>(ss.flags)};
+    if (int err = change_altstack(cur, want, sp, arch_info(ctx.arch()).minsigstksz)) return err;
   }
+  if (a.a[1] && !ctx.write_user(GuestAddr{a.a[1]}, &old, sizeof old)) return -EFAULT;
   return 0;
 }
 

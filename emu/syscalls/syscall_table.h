@@ -130,6 +130,11 @@
   X(tgkill,        234, 131, "ddS",   'd') \
   X(tkill,         200, 130, "dS",    'd') \
   X(rt_sigreturn,   15, 139, "",      'd') \
+  X(pause,          34,  -1, "",      'd') \
+  X(rt_sigsuspend, 130, 133, "pu",    'd') \
+  X(rt_sigpending, 127, 136, "pu",    'd') \
+  X(poll,            7,  -1, "pud",   'd') \
+  X(ppoll,         271,  73, "puppu", 'd') \
   /* time and randomness (emu/syscalls/sys_time.cc) */ \
   X(clock_gettime, 228, 113, "dp",    'd') \
   X(clock_getres,  229, 114, "dp",    'd') \
@@ -140,15 +145,11 @@
   X(times,         100, 153, "p",     'd') \
   X(getrandom,     318, 278, "bux",   'd') \
   /* known, not implemented yet: -ENOSYS, counted */ \
-  XN(poll,           7,  -1, "pud") \
-  XN(ppoll,        271,  73, "pupp") \
   XN(pselect6,     270,  72, "dpppp") \
   XN(select,        23,  -1, "dpppp") \
   XN(mremap,        25, 216, "pxxxp") \
   XN(msync,         26, 227, "pxx") \
   XN(mincore,       27, 232, "pxp") \
-  XN(rt_sigsuspend, 130, 133, "pu") \
-  XN(pause,         34,  -1, "") \
   XN(alarm,         37,  -1, "u") \
   XN(setitimer,     38, 103, "dpp") \
   XN(getitimer,     36, 102, "dp") \
