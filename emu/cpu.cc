@@ -691,6 +691,19 @@ uint64_t Cpu::recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) 
   return found ? found : block_pc;
 }
 
+namespace {
+
+// Instructions whose implicit read is at the top of the stack, [rsp, rsp + 8) and up.
+bool x86_reads_stack_top(unsigned id) {
+  static constexpr unsigned kIds[] = {X86_INS_POP,  X86_INS_POPFQ, X86_INS_RET,
+                                      X86_INS_RETF, X86_INS_RETFQ, X86_INS_IRETQ};
+  for (unsigned k : kIds)
+    if (k == id) return true;
+  return false;
+}
+
+}  // namespace
+
 // The addresses `insn` may access, from the current registers (see recover_fault_pc).
 std::vector<uint64_t> Cpu::access_candidates(const cs_insn& insn) const {
   std::vector<uint64_t> out;
@@ -724,7 +737,9 @@ std::vector<uint64_t> Cpu::access_candidates(const cs_insn& insn) const {
     if (op.mem.segment == X86_REG_GS) ea += reg(UC_X86_REG_GS_BASE);
     out.push_back(ea);
   }
-  // Implicit accesses: the stack (push/pop/call/ret/enter/leave...) and string instructions.
+  // Implicit accesses: the stack (push/call/enter below rsp; pop/ret read [rsp, rsp + 8)) and
+  // string instructions.
+  if (x86_reads_stack_top(insn.id)) out.push_back(reg(UC_X86_REG_RSP));
   for (uint8_t i = 0; i < insn.detail->regs_read_count; ++i) {
     uint16_t r = insn.detail->regs_read[i];
     if (r == X86_REG_RSP) out.push_back(reg(UC_X86_REG_RSP) - 64);

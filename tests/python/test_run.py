@@ -178,3 +178,15 @@ def test_capture_limit_keeps_the_first_bytes_and_counts_the_rest(arch, guest_pro
     assert q.stdout_dropped == 0 and full.capture_limit is None
     with pytest.raises(probesim.BadArgument, match="capture_limit"):
         probesim.Machine(arch, capture_limit=0)
+
+
+@pytest.mark.parametrize("how", ["pop", "ret"])
+def test_a_fault_at_the_top_of_the_stack_has_its_exact_pc(machine, guest_program, how):
+    """Without a SIGSEGV handler the fault PC is recovered by decoding the block: x86 pop and
+    ret read [rsp, rsp + 8), which must count as their access (else: the block start)."""
+    p = machine.spawn([str(guest_program("stackfault")), how, "show"])
+    machine.run()
+    site = int(p.stdout.decode().split()[2], 16)  # "fault site 0x..."
+    assert p.exit.signaled and p.exit.signo == 11, p.exit
+    assert p.exit.fault.addr == 0xDEAD0000
+    assert (p.exit.fault.pc, p.exit.fault.pc_precise) == (site, True)
