@@ -171,11 +171,11 @@ GuestAddr elf_load_bias(const ElfFile& elf, uint64_t task_size) {
   return GuestAddr{base & ~(elf.max_align() - 1)};
 }
 
-Result<void> check_interpreter(const ElfFile& interp, Arch arch) {
-  if (interp.arch() != arch)
-    return Error::make(interp.name() + ": the program interpreter is an " +
-                           std::string(arch_name(interp.arch())) + " file, the program " +
-                           std::string(arch_name(arch)) + " (elf_check_arch)",
+Result<void> check_interpreter(const ElfFile& interp, const ElfFile& program) {
+  if (interp.arch() != program.arch())
+    return Error::make(program.name() + ": its program interpreter " + interp.name() +
+                           " is an " + std::string(arch_name(interp.arch())) + " file, the program " +
+                           std::string(arch_name(program.arch())) + " (elf_check_arch)",
                        ELIBBAD);
   return {};
 }
@@ -186,7 +186,7 @@ Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, co
   if (elf.interpreter() && !interp)
     return enoexec(elf.name(), "dynamically linked (interpreter " + *elf.interpreter() +
                                    ") but no interpreter was given to the loader");
-  if (interp) PROBESIM_TRY_VOID(check_interpreter(*interp->elf, elf.arch()));
+  if (interp) PROBESIM_TRY_VOID(check_interpreter(*interp->elf, elf));
   GuestAddr bias = elf_load_bias(elf, mm.layout().task_size.value);
   std::optional<uint64_t> phdr = elf.phdr_vaddr();
   AuxvImage aux{GuestAddr{phdr ? bias.value + *phdr : 0}, elf.phnum(),

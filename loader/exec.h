@@ -68,7 +68,7 @@ GuestAddr elf_load_bias(const ElfFile& elf, uint64_t task_size);
 
 // load_elf_binary()'s check of an interpreter file before anything is mapped: ELIBBAD for
 // another machine (elf_check_arch). ElfFile::parse already admits only ET_EXEC and ET_DYN.
-Result<void> check_interpreter(const ElfFile& interp, Arch arch);
+Result<void> check_interpreter(const ElfFile& interp, const ElfFile& program);
 
 // Map elf (whose bytes are `file`'s contents) into mm and build the initial stack. A program
 // with PT_INTERP needs `interp` (checked with check_interpreter): it is mapped like
