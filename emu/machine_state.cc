@@ -67,7 +67,15 @@ Result<void> MachineState::init() {
   return {};
 }
 
-InsnCount MachineState::insns() const { return InsnCount{total_insns_}; }
+InsnCount MachineState::insns() const {
+  if (!in_flight_) return InsnCount{total_insns_};
+  return InsnCount{total_insns_ + in_flight_->cpu->insns().value - in_flight_->insns};
+}
+
+uint64_t MachineState::charged_cycles() const {
+  if (!in_flight_) return total_cycles_;
+  return total_cycles_ + in_flight_->clock->cycles().value - in_flight_->cycles;
+}
 
 std::string MachineState::panic_text() const {
   return panicked() ? "Kernel panic - not syncing: " + kernel_->panic : std::string();
@@ -158,16 +166,19 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   uint64_t cycles_before = clock.cycles().value;
   current_ = &t;
   running_engine_ = &cpu;
+  in_flight_ = InFlight{&cpu, &clock, insns_before, cycles_before};
   CpuStop stop;
   try {
     stop = cpu.run(InsnCount{step.budget});
   } catch (...) {
     current_ = nullptr;
     running_engine_ = nullptr;
+    in_flight_.reset();
     throw;
   }
   current_ = nullptr;
   running_engine_ = nullptr;
+  in_flight_.reset();
   uint64_t ran = cpu.insns().value - insns_before;
   total_insns_ += ran;
   t.insns += InsnCount{ran};

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <span>
@@ -110,7 +111,8 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   Result<void> prepare_exec(Process& p, const std::string& path,
                             const std::vector<std::string>& argv,
                             const std::vector<std::string>& envp);
-  uint64_t charged_cycles() const { return total_cycles_; }
+  // Totals so far; inside a quantum (a probe handler) they include the running quantum's part.
+  uint64_t charged_cycles() const;
   int alloc_pid() { return next_pid_++; }
   // Task and process exit (syscalls and faults): clear_child_tid wake-up, scheduler removal,
   // and when the last task goes, the process's exit status.
@@ -128,6 +130,8 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   void syscall_counts(std::map<std::string, uint64_t>& all,
                       std::map<std::string, uint64_t>& unknown) const;
   InsnCount insns() const;
+  // The logical CPU a probe hit happens on now (a task's, or a kernel_call's).
+  int hit_cpu() const;
 
   // The guest kernel panicked (HC_PANIC): the machine stops for good. run() returns true at
   // once, spawn and kernel_call fail with refuse_if_panicked's error.
@@ -242,7 +246,6 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   bool uprobe_stepping(const Task& t) const;
   void uprobe_abort_step(Task& t);  // a fault or signal during an XOL step
   bool in_kernel_mode(Cpu& cpu) const;
-  int hit_cpu() const;  // the logical CPU a probe hit happens on
   GuestAddr pt_regs_of(const Task& t) const;
   void start_in_kernel(Task& t, Cpu& cpu, uint64_t entry, uint64_t sp);
   void kernel_oops(Process& p, Task& t, const CpuStop& stop);
@@ -268,6 +271,14 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   uint64_t time_limit_ns_ = 0;  // set_time_limit
   uint64_t total_insns_ = 0;
   uint64_t total_cycles_ = 0;
+  // The quantum (or top-level kernel_call) running now: its engine and clock and their counts
+  // when it started, so that totals read from inside it include the part run so far.
+  struct InFlight {
+    const Cpu* cpu;
+    const VirtualClock* clock;
+    uint64_t insns, cycles;
+  };
+  std::optional<InFlight> in_flight_;
 };
 
 }  // namespace probesim::emu

@@ -197,14 +197,17 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
   k.call_result.reset();
   size_t oopses = k.oopses.size();
   uint64_t insns_before = e.insns().value, cycles_before = clock.cycles().value;
+  if (!nested) in_flight_ = InFlight{&e, &clock, insns_before, cycles_before};
   CpuStop stop;
   try {
     stop = e.run(InsnCount{kKernelCallBudget});
   } catch (...) {
     --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu, running_engine_ = saved_engine;
+    if (!nested) in_flight_.reset();
     throw;
   }
   --k.call_depth, current_ = saved_current, k.call_cpu = saved_cpu, running_engine_ = saved_engine;
+  if (!nested) in_flight_.reset();
   if (!nested) stop_requested_ = false;  // a top-level kernel_call is its own run
   e.set_preemptible(true);
   if (!nested) {  // nested calls are already inside the outer run's accounting

@@ -25,6 +25,17 @@ guest kernel)::
     rp = m.uretprobes.register(prog, "fact", handler=lambda func, regs: print(regs.return_value))
     p.mm.page_state(addr), m.find_inode(prog).uprobes, up.hits, rp.ret_hits
 
+Every handler and filter may declare one more parameter after its usual arguments, ``ctx``
+(a :class:`probesim.Context`: pid, tid, comm, cpu, cycles, time_ns, mm, probe, and for return
+handlers entry_cycles); the signature is checked at registration::
+
+    rp = m.kretprobes.register("vfs_read",
+                               handler=lambda ri, regs, ctx: lat.append(ctx.cycles - ri.entry_cycles))
+    m.current   # the same Context from code that was not handed one (None outside run())
+
+Inside handlers and callbacks ``m.cycles``, ``m.stats`` and other queries read the machine as
+it is at that instant.
+
 Guest faults are values (``p.exit.fault``), never exceptions. probesim's own exceptions
 derive from :class:`probesim.Error`; a probe handler (or uprobe filter) that raises stops the
 run, which raises :class:`probesim.ProbeHandlerError` (the original is ``__cause__``).
@@ -34,6 +45,7 @@ from probesim._core import (
     BadArgument,
     BadProbe,
     BadProgram,
+    Context,
     Error,
     Fault,
     ImmapNode,
@@ -80,6 +92,7 @@ __all__ = [
     "BadArgument",
     "BadProbe",
     "BadProgram",
+    "Context",
     "Error",
     "Fault",
     "ImmapNode",

@@ -260,9 +260,34 @@ class KretprobeInstance:
     @property
     def ret_addr(self) -> int: ...
     @property
+    def entry_cycles(self) -> int: ...
+    @property
     def task(self) -> int: ...
     @property
     def data(self) -> bytearray: ...
+
+class Context:
+    """Who hit a probe, where and when: the optional last argument of every handler and
+    filter (pre(regs, ctx), handler(ri, regs, ctx), ret_handler(func, regs, ctx),
+    filter(mm, ctx)), and Machine.current."""
+    @property
+    def pid(self) -> int: ...
+    @property
+    def tid(self) -> int: ...
+    @property
+    def comm(self) -> str: ...
+    @property
+    def cpu(self) -> int: ...
+    @property
+    def cycles(self) -> int: ...
+    @property
+    def time_ns(self) -> int: ...
+    @property
+    def mm(self) -> Mm | None: ...
+    @property
+    def probe(self) -> KprobeHandle | KretprobeHandle | UprobeHandle | None: ...
+    @property
+    def entry_cycles(self) -> int | None: ...
 
 class KernelSymbol:
     """One kallsyms entry of the guest kernel."""
@@ -324,8 +349,11 @@ class Kernel:
     @property
     def insn_slots(self) -> InsnSlots: ...
 
-KprobeHandler = Callable[[PtRegs], int | None]
-KretprobeHandler = Callable[[KretprobeInstance, PtRegs], int | None]
+# Every handler and filter may declare one more parameter, ctx: Context (checked at
+# registration): pre(regs) or pre(regs, ctx), and so on.
+KprobeHandler = Callable[[PtRegs], int | None] | Callable[[PtRegs, Context], int | None]
+KretprobeHandler = (Callable[[KretprobeInstance, PtRegs], int | None]
+                    | Callable[[KretprobeInstance, PtRegs, Context], int | None])
 
 class KprobeHandle:
     """A registered kprobe (Kprobes.register)."""
@@ -404,7 +432,7 @@ class KprobeInfo:
 class Kprobes:
     """Machine.kprobes: kernel probes."""
     def register(self, where: Where, pre: KprobeHandler | None = None,
-                 post: Callable[[PtRegs], object] | None = None, *, disabled: bool = False,
+                 post: KprobeHandler | None = None, *, disabled: bool = False,
                  name: str | None = None) -> KprobeHandle: ...
     def list(self) -> str: ...
     def arm_all(self) -> None: ...
@@ -433,9 +461,10 @@ UPROBE_HANDLER_REMOVE: int
 #: A uprobe handler's return value: do not run the ret_handler for this call.
 UPROBE_HANDLER_IGNORE: int
 
-UprobeHandler = Callable[[PtRegs], int | None]
-UretprobeHandler = Callable[[int, PtRegs], object]  # (func, regs)
-UprobeFilter = Callable[[Mm], object]
+UprobeHandler = Callable[[PtRegs], int | None] | Callable[[PtRegs, Context], int | None]
+UretprobeHandler = (Callable[[int, PtRegs], object]  # (func, regs[, ctx])
+                    | Callable[[int, PtRegs, Context], object])
+UprobeFilter = Callable[[Mm], object] | Callable[[Mm, Context], object]
 
 class UprobeHandle:
     """A registered uprobe consumer (Uprobes.register / Uretprobes.register)."""
@@ -592,6 +621,8 @@ class Machine:
     def current_pid(self) -> int | None: ...
     @property
     def current_tid(self) -> int | None: ...
+    @property
+    def current(self) -> Context | None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Machine: ...
     def __exit__(self, exc_type: object, exc: object, tb: object) -> bool: ...

@@ -83,7 +83,13 @@ void bind_probes(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
             if (!t) return std::nullopt;
             return t->tid();
           },
-          "In a probe handler: the thread id of the task that hit the probe (current->pid).");
+          "In a probe handler: the thread id of the task that hit the probe (current->pid).")
+      .def_property_readonly(
+          "current", &PyMachine::current,
+          "The Context of the code running now: inside a probe handler or filter the same "
+          "object its ctx argument is (whether or not it declared one), inside another "
+          "callback (strace) the current task's (probe None); None outside run() and "
+          "kernel_call().");
 }
 
 // close() and the context manager (with Machine(...) as m: ... closes it).
@@ -140,7 +146,8 @@ namespace {
 void bind_queries(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
   c.def_property_readonly(
        "cycles", [](PyMachine& m) { return m.stats("cycles").cycles; },
-       "Modelled CPU cycles executed so far (all processes).")
+       "Modelled CPU cycles executed so far (all processes); inside a probe handler or "
+       "callback, up to now.")
       .def_property_readonly(
           "instructions", [](PyMachine& m) { return m.stats("instructions").instructions; },
           "Guest instructions executed so far.")

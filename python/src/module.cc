@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include "errors.h"
+#include "handler_context.h"
 #include "py_inode.h"
 #include "py_kernel.h"
 #include "py_kprobes.h"
@@ -29,6 +30,7 @@ PYBIND11_MODULE(_core, m) {
   bind_process(m);
   bind_insn(m);
   bind_pt_regs(m);
+  bind_context(m);
   bind_kernel(m);
   bind_kprobes(m);
   bind_uprobes(m);

@@ -4,6 +4,8 @@
 // Implementations live on the C++ stack of the hit for the duration of one call.
 #pragma once
 
+#include <pybind11/pybind11.h>
+
 #include <string>
 
 namespace probesim::python {
@@ -23,6 +25,19 @@ class ProbeCallback {
   virtual int invoke() = 0;
   // Names the callback in the error raised when invoke() threw (called only then).
   virtual CallbackName describe() const = 0;
+  // The callback's probesim.Context, built on first use (GIL held): the same object is the
+  // handler's ctx argument and what Machine.current returns meanwhile.
+  pybind11::object context() {
+    if (!ctx_) ctx_ = make_context();
+    return ctx_;
+  }
+  void drop_context() { ctx_ = pybind11::object(); }  // the trampoline, GIL held
+
+ protected:
+  virtual pybind11::object make_context() = 0;
+
+ private:
+  pybind11::object ctx_;
 };
 
 }  // namespace probesim::python

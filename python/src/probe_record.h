@@ -55,6 +55,7 @@ struct ProbeRecord {
   std::string where;  // where it landed: "vfs_read+0x4" (kallsyms), or the hex address
   // kprobe: {pre, post}; kretprobe: {entry, handler}. Null: no handler (None).
   std::array<pybind11::object, 2> handlers;
+  std::array<bool, 2> with_ctx{};  // the handler declares a Context parameter (takes_context)
   probes::Kprobe kp;     // ProbeKind::Kprobe only
   probes::Kretprobe rp;  // ProbeKind::Kretprobe only
 };

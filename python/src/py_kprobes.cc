@@ -8,6 +8,7 @@
 
 #include "convert.h"
 #include "errors.h"
+#include "handler_context.h"
 #include "probes/probe_costs.h"
 #include "py_kernel.h"
 #include "py_machine.h"
@@ -54,12 +55,24 @@ std::shared_ptr<ProbeRecord> new_record(ProbeKind kind, const ProbeTarget& t,
   return rec;
 }
 
+// Whether each handler takes a Context (handler_context.h); TypeError for a bad signature.
+void check_signatures(ProbeRecord& rec, size_t base, const char* shape) {
+  for (HandlerSlot slot : {HandlerSlot::First, HandlerSlot::Second}) {
+    size_t i = static_cast<size_t>(slot);
+    if (!rec.handlers[i]) continue;
+    std::string who = std::string(rec.kind_name()) + " '" + rec.name + "': the " +
+                      std::string(rec.handler_name(slot)) + " handler";
+    rec.with_ctx[i] = takes_context(rec.handlers[i], base, who, shape);
+  }
+}
+
 py::object register_kprobe(const PyKprobes& self, py::handle where, const py::object& pre,
                            const py::object& post, bool disabled,
                            const std::optional<std::string>& name) {
   ProbeTarget t = to_probe_target(where, "kprobes.register");
   auto rec = new_record(ProbeKind::Kprobe, t, name);
   rec->handlers = {handler_or_null(pre, "pre"), handler_or_null(post, "post")};
+  check_signatures(*rec, 1, "(regs)");
   if (disabled) rec->kp.flags = probes::kKprobeFlagDisabled;
   self.machine->register_probe(rec, t.text);
   return handle_of(self.machine, rec);
@@ -84,6 +97,7 @@ py::object register_kretprobe(const PyKretprobes& self, py::handle where, const 
   ProbeTarget t = to_probe_target(where, "kretprobes.register");
   auto rec = new_record(ProbeKind::Kretprobe, t, name);
   rec->handlers = {handler_or_null(entry, "entry"), handler_or_null(handler, "handler")};
+  check_signatures(*rec, 2, "(ri, regs)");
   rec->rp.maxactive = to_maxactive(maxactive);
   rec->rp.data_size = to_u64(data_size, "data_size");
   if (disabled) rec->rp.kp.flags = probes::kKprobeFlagDisabled;

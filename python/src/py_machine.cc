@@ -7,6 +7,7 @@
 
 #include "convert.h"
 #include "errors.h"
+#include "handler_context.h"
 #include "probesim/assert.h"
 #include "py_mm.h"
 
@@ -131,8 +132,12 @@ bool PyMachine::in_handler_here() const {
   return in_handler_ > 0 && std::this_thread::get_id() == emu_thread_;
 }
 
+bool PyMachine::in_callback_here() const {
+  return (in_handler_ > 0 || in_callback_ > 0) && std::this_thread::get_id() == emu_thread_;
+}
+
 emu::MachineState& PyMachine::handler_state(const char* what) {
-  if (in_handler_here()) return machine_->state();
+  if (in_callback_here()) return machine_->state();
   return state(what);
 }
 
@@ -140,6 +145,66 @@ void PyMachine::raise_if_panicked(const std::string& what) {
   if (std::optional<std::string> p = machine_->panic())
     throw KernelPanic(what + ": the guest kernel panicked (" + *p +
                       "): this machine runs nothing any more; create a new one");
+}
+
+Stats PyMachine::stats(const char* what) {
+  if (in_callback_here()) return machine_->stats();
+  return machine(what).stats();
+}
+
+uint64_t PyMachine::now_cycles() {
+  emu::MachineState& s = machine_->state();
+  return s.sched().clock(s.hit_cpu()).cycles().value;
+}
+
+py::object PyMachine::current() {
+  if (!in_callback_here()) return py::none();
+  if (!callbacks_.empty()) return callbacks_.back()->context();
+  return task_context(py::none(), std::nullopt);
+}
+
+namespace {
+
+// The fields of a Context every kind shares: the hit CPU and its clock now.
+PyContext clock_context(emu::MachineState& s) {
+  PyContext c;
+  c.cpu = s.hit_cpu();
+  const emu::VirtualClock& clock = s.sched().clock(c.cpu);
+  c.cycles = clock.cycles().value;
+  c.time_ns = clock.monotonic_ns();
+  return c;
+}
+
+}  // namespace
+
+py::object PyMachine::task_context(py::object probe, std::optional<uint64_t> entry_cycles) {
+  emu::MachineState& s = machine_->state();
+  PyContext c = clock_context(s);
+  c.probe = std::move(probe);
+  c.entry_cycles = entry_cycles;
+  c.mm = py::none();
+  if (emu::Task* t = s.current_task()) {
+    c.pid = t->proc().pid();
+    c.tid = t->tid();
+    c.comm = t->proc().comm;
+    c.mm = py::cast(PyMm{PyProcess{shared_from_this(), c.pid}});
+  } else {
+    c.comm = "swapper/" + std::to_string(c.cpu);  // Linux's idle task: no task runs
+  }
+  return py::cast(std::move(c));
+}
+
+py::object PyMachine::process_context(int pid, py::object probe) {
+  emu::MachineState& s = machine_->state();
+  emu::Process* p = s.process(pid);
+  PROBESIM_ASSERT(p != nullptr);  // a filter is offered the mm of a listed process
+  PyContext c = clock_context(s);
+  c.probe = std::move(probe);
+  c.pid = pid;
+  c.tid = p->main_task().tid();
+  c.comm = p->comm;
+  c.mm = py::cast(PyMm{PyProcess{shared_from_this(), pid}});
+  return py::cast(std::move(c));
 }
 
 PyProcess PyMachine::spawn(const py::object& argv, const py::object& env,
@@ -192,6 +257,11 @@ template <class F>
 void PyMachine::call_python(const char* what, F&& f) noexcept {
   if (pending_) return;
   py::gil_scoped_acquire gil;
+  struct Depth {  // strace callbacks may query the machine (handler_state)
+    int& n;
+    explicit Depth(int& d) : n(++d) {}
+    ~Depth() { --n; }
+  } depth(in_callback_);
   try {
     f();
   } catch (py::error_already_set& e) {
@@ -233,7 +303,7 @@ void PyMachine::raise_pending() {
 
 std::vector<PyProcess> PyMachine::processes() {
   std::vector<PyProcess> out;
-  for (emu::Process* p : state("processes").processes())
+  for (emu::Process* p : handler_state("processes").processes())
     out.push_back({shared_from_this(), p->pid()});
   return out;
 }

@@ -34,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "disassembler.h"
@@ -64,10 +65,19 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // The machine's state for a query named `what`; raises Error while run() is executing.
   emu::MachineState& state(const char* what);
   Machine& machine(const char* what);
-  // As state(), but also allowed inside a probe handler on the emulation thread (reads of
-  // kernel memory, nested kernel_call).
+  // As state(), but also allowed inside a probe handler or a callback (strace) on the
+  // emulation thread (reads of kernel memory, processes, counters).
   emu::MachineState& handler_state(const char* what);
-  bool in_handler_here() const;
+  bool in_handler_here() const;   // a probe handler or filter runs (nested kernel_call allowed)
+  bool in_callback_here() const;  // that, or the strace callback
+  // Machine.current: the running probe callback's Context, or a Context of the current task
+  // (probe None) inside another callback, or None outside run().
+  pybind11::object current();
+  // A Context of the current task (pid 0 without one), or of process `pid` (a filter's mm).
+  pybind11::object task_context(pybind11::object probe, std::optional<uint64_t> entry_cycles);
+  pybind11::object process_context(int pid, pybind11::object probe);
+  // The hit CPU's cycle counter (the time base of Context.cycles and entry_cycles).
+  uint64_t now_cycles();
   const Disassembler& disassembler() const { return disasm_; }
   const Options& options() const { return options_; }
   std::string arch_name() const { return std::string(probesim::arch_name(options_.arch)); }
@@ -80,7 +90,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   std::vector<PyProcess> processes();
   PyProcess process(int pid);
   void set_strace(pybind11::object fn);
-  Stats stats(const char* what) { return machine(what).stats(); }
+  // Counters; inside a callback they include the running quantum so far.
+  Stats stats(const char* what);
   pybind11::dict stats_dict();
   std::vector<PyInode> inodes();
   std::optional<PyInode> find_inode(const std::string& name);
@@ -151,6 +162,12 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   bool emulating_ = false;      // running_ in run()/kernel_call() (not a uprobe mutation)
   std::thread::id emu_thread_;  // the thread inside run()/kernel_call() while running_
   int in_handler_ = 0;          // probe handlers in progress (on emu_thread_)
+  int in_callback_ = 0;         // strace callbacks in progress (on emu_thread_)
+  // The probe callbacks in progress, innermost last (Machine.current's context).
+  std::vector<ProbeCallback*> callbacks_;
+  // kretprobe instances in flight -> cycles at their function's entry (entry_cycles); an
+  // entry is overwritten when its instance is reused.
+  std::unordered_map<const probes::KretprobeInstance*, uint64_t> kret_entry_cycles_;
   // The first Python exception raised during run() (callback, handler or Ctrl-C). Written
   // only on the emulation thread while running_, read by run() after emulation returned.
   std::optional<pybind11::error_already_set> pending_;

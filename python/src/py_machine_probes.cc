@@ -6,6 +6,7 @@
 #include "convert.h"
 #include "errors.h"
 #include "py_kernel.h"
+#include "py_kprobes.h"
 #include "py_machine.h"
 #include "py_mm.h"
 #include "py_pt_regs.h"
@@ -87,6 +88,8 @@ probes::KprobeManager& PyMachine::probe_manager(const char* what) {
   return *k;
 }
 
+// A kretprobe with any handler gets an entry handler: it stamps the instance's entry_cycles
+// (and calls the Python entry handler, if any).
 void PyMachine::wire_handlers(ProbeRecord& rec) {
   ProbeRecord* r = &rec;  // registered records outlive their registration (release_probes)
   bool first = static_cast<bool>(rec.handlers[0]), second = static_cast<bool>(rec.handlers[1]);
@@ -102,13 +105,15 @@ void PyMachine::wire_handlers(ProbeRecord& rec) {
       };
     return;
   }
-  if (first)
-    rec.rp.entry_handler = [this, r](KretprobeInstance& ri, Regs& regs) {
-      return call_handler(*r, HandlerSlot::First, regs, &ri);
+  if (first || second)
+    rec.rp.entry_handler = [this, r, first](KretprobeInstance& ri, Regs& regs) {
+      kret_entry_cycles_[&ri] = now_cycles();
+      return first ? call_handler(*r, HandlerSlot::First, regs, &ri) : 0;
     };
   if (second)
     rec.rp.handler = [this, r](KretprobeInstance& ri, Regs& regs) {
       call_handler(*r, HandlerSlot::Second, regs, &ri);
+      kret_entry_cycles_.erase(&ri);
       return 0;
     };
 }
@@ -202,14 +207,18 @@ namespace {
 // A kprobe pre/post or kretprobe entry/return handler, as one trampoline call.
 class KprobeCallback final : public ProbeCallback {
  public:
-  KprobeCallback(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
-                 probes::KretprobeInstance* ri)
-      : rec_(rec), slot_(slot), regs_(regs), ri_(ri) {}
+  KprobeCallback(PyMachine& m, ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
+                 probes::KretprobeInstance* ri, std::optional<uint64_t> entry_cycles)
+      : m_(m), rec_(rec), slot_(slot), regs_(regs), ri_(ri), entry_cycles_(entry_cycles) {}
   int invoke() override {
     py::object fn = rec_.handlers[slot_index(slot_)];
     if (!fn) return 0;
-    HandlerViews views(regs_, ri_);
-    py::object result = ri_ ? fn(views.instance(), views.regs()) : fn(views.regs());
+    HandlerViews views(regs_, ri_, entry_cycles_);
+    py::list args;
+    if (ri_) args.append(views.instance());
+    args.append(views.regs());
+    if (rec_.with_ctx[slot_index(slot_)]) args.append(context());
+    py::object result = fn(*args);
     views.finish();
     if (slot_ == HandlerSlot::Second) return 0;  // post / return handlers: ignored (Linux)
     return handler_verdict(result, rec_, slot_);
@@ -220,18 +229,31 @@ class KprobeCallback final : public ProbeCallback {
             rec_.name, std::string(rec_.handler_name(slot_))};
   }
 
+ protected:
+  py::object make_context() override {
+    std::shared_ptr<PyMachine> m = m_.shared_from_this();
+    for (const auto& rec : m->probes())
+      if (rec.get() == &rec_) return m->task_context(handle_of(m, rec), entry_cycles_);
+    return m->task_context(py::none(), entry_cycles_);  // unreachable: rec_ is registered
+  }
+
  private:
+  PyMachine& m_;
   ProbeRecord& rec_;
   HandlerSlot slot_;
   probes::Regs& regs_;
   probes::KretprobeInstance* ri_;
+  std::optional<uint64_t> entry_cycles_;
 };
 
 }  // namespace
 
 int PyMachine::call_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
                             probes::KretprobeInstance* ri) noexcept {
-  KprobeCallback cb(rec, slot, regs, ri);
+  std::optional<uint64_t> entry;
+  if (ri)
+    if (auto it = kret_entry_cycles_.find(ri); it != kret_entry_cycles_.end()) entry = it->second;
+  KprobeCallback cb(*this, rec, slot, regs, ri, entry);
   return trampoline(cb, 0);
 }
 
@@ -242,6 +264,7 @@ int PyMachine::trampoline(ProbeCallback& cb, int if_raised) noexcept {
   if (pending_) return if_raised;  // a callback already raised: stay neutral until it surfaces
   py::gil_scoped_acquire gil;
   ++in_handler_;
+  callbacks_.push_back(&cb);
   int verdict = if_raised;
   try {
     verdict = cb.invoke();
@@ -251,6 +274,8 @@ int PyMachine::trampoline(ProbeCallback& cb, int if_raised) noexcept {
     set_python_error();
     callback_raised(cb, py::error_already_set());
   }
+  callbacks_.pop_back();
+  cb.drop_context();  // with the GIL
   --in_handler_;
   return verdict;
 }

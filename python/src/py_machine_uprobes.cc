@@ -10,6 +10,7 @@
 #include "py_machine.h"
 #include "py_mm.h"
 #include "py_pt_regs.h"
+#include "py_uprobes.h"
 #include "views.h"
 
 namespace py = pybind11;
@@ -41,59 +42,95 @@ CallbackName name_of(const UprobeRecord& rec, const char* handler) {
           rec.name, handler};
 }
 
-// handler(regs) at the breakpoint (regs.ip = the probe address).
+// The handle of a registered record, for Context.probe.
+py::object handle_object(PyMachine& m, UprobeRecord& rec) {
+  std::shared_ptr<PyMachine> sm = m.shared_from_this();
+  for (const auto& r : sm->uprobe_records())
+    if (r.get() == &rec) return py::cast(PyUprobeHandle{sm, r});
+  return py::none();  // a filter consulted while its registration is undone
+}
+
+// handler(regs[, ctx]) at the breakpoint (regs.ip = the probe address).
 class HandlerCall final : public ProbeCallback {
  public:
-  HandlerCall(UprobeRecord& rec, probes::Regs& regs) : rec_(rec), regs_(regs) {}
+  HandlerCall(PyMachine& m, UprobeRecord& rec, probes::Regs& regs)
+      : m_(m), rec_(rec), regs_(regs) {}
   int invoke() override {
     if (!rec_.handler) return 0;
     HandlerViews views(regs_, nullptr);
-    py::object result = rec_.handler(views.regs());
+    py::object result =
+        rec_.handler_ctx ? rec_.handler(views.regs(), context()) : rec_.handler(views.regs());
     views.finish();
     return uprobe_verdict(result, rec_);
   }
   CallbackName describe() const override { return name_of(rec_, "handler"); }
 
+ protected:
+  py::object make_context() override {
+    return m_.task_context(handle_object(m_, rec_), std::nullopt);
+  }
+
  private:
+  PyMachine& m_;
   UprobeRecord& rec_;
   probes::Regs& regs_;
 };
 
-// ret_handler(func, regs) at the function's return (regs.ip = the real return address).
+// ret_handler(func, regs[, ctx]) at the function's return (regs.ip = the real return address).
 class RetHandlerCall final : public ProbeCallback {
  public:
-  RetHandlerCall(UprobeRecord& rec, GuestAddr func, probes::Regs& regs)
-      : rec_(rec), func_(func), regs_(regs) {}
+  RetHandlerCall(PyMachine& m, UprobeRecord& rec, GuestAddr func, probes::Regs& regs,
+                 uint64_t entry_cycles)
+      : m_(m), rec_(rec), func_(func), regs_(regs), entry_cycles_(entry_cycles) {}
   int invoke() override {
     if (!rec_.ret_handler) return 0;
     HandlerViews views(regs_, nullptr);
-    rec_.ret_handler(py::int_(func_.value), views.regs());
+    if (rec_.ret_ctx)
+      rec_.ret_handler(py::int_(func_.value), views.regs(), context());
+    else
+      rec_.ret_handler(py::int_(func_.value), views.regs());
     views.finish();
     return 0;
   }
   CallbackName describe() const override { return name_of(rec_, "ret_handler"); }
 
+ protected:
+  py::object make_context() override {
+    return m_.task_context(handle_object(m_, rec_), entry_cycles_);
+  }
+
  private:
+  PyMachine& m_;
   UprobeRecord& rec_;
   GuestAddr func_;
   probes::Regs& regs_;
+  uint64_t entry_cycles_;
 };
 
-// filter(mm): does this consumer want breakpoints in the process whose Mm this is?
+// filter(mm[, ctx]): does this consumer want breakpoints in the process whose Mm this is?
+// Its context describes that process.
 class FilterCall final : public ProbeCallback {
  public:
-  FilterCall(UprobeRecord& rec, py::object mm) : rec_(rec), mm_(std::move(mm)) {}
+  FilterCall(PyMachine& m, UprobeRecord& rec, int pid, py::object mm)
+      : m_(m), rec_(rec), pid_(pid), mm_(std::move(mm)) {}
   int invoke() override {
     if (!rec_.filter) return 1;
-    py::object result = rec_.filter(mm_);
+    py::object result = rec_.filter_ctx ? rec_.filter(mm_, context()) : rec_.filter(mm_);
     int truth = PyObject_IsTrue(result.ptr());
     if (truth < 0) throw py::error_already_set();
     return truth;
   }
   CallbackName describe() const override { return name_of(rec_, "filter"); }
 
+ protected:
+  py::object make_context() override {
+    return m_.process_context(pid_, handle_object(m_, rec_));
+  }
+
  private:
+  PyMachine& m_;
   UprobeRecord& rec_;
+  int pid_;
   py::object mm_;
 };
 
@@ -112,14 +149,20 @@ void PyMachine::wire_uprobe(UprobeRecord& rec) {
   UprobeRecord* r = &rec;  // registered records outlive their registration (release_uprobes)
   using probes::Regs, probes::UprobeConsumer;
   rec.consumer = UprobeConsumer{};
-  if (rec.handler)
-    rec.consumer.handler = [this, r](UprobeConsumer&, Regs& regs, uint64_t&) {
-      HandlerCall cb(*r, regs);
+  // With a ret_handler the entry is always hooked: the session cookie carries the entry's
+  // cycle count to the return (Context.entry_cycles). Linux's uprobe_dispatcher likewise
+  // counts a uretprobe's entries (trace_uprobe nhit).
+  if (rec.handler || rec.ret_handler)
+    rec.consumer.handler = [this, r](UprobeConsumer&, Regs& regs, uint64_t& cookie) {
+      cookie = now_cycles();
+      if (!r->handler) return 0;
+      HandlerCall cb(*this, *r, regs);
       return trampoline(cb, 0);
     };
   if (rec.ret_handler)
-    rec.consumer.ret_handler = [this, r](UprobeConsumer&, GuestAddr func, Regs& regs, uint64_t&) {
-      RetHandlerCall cb(*r, func, regs);
+    rec.consumer.ret_handler = [this, r](UprobeConsumer&, GuestAddr func, Regs& regs,
+                                         uint64_t& cookie) {
+      RetHandlerCall cb(*this, *r, func, regs, cookie);
       trampoline(cb, 0);
     };
   // Always wired: UprobeHandle.filter may be set later. No Python filter wants every mm.
@@ -134,7 +177,7 @@ bool PyMachine::call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcep
   int pid = pid_of(machine_->state(), &mm);
   if (pid == 0) return false;
   py::gil_scoped_acquire gil;  // for the Mm object (the trampoline takes it again: nested)
-  FilterCall cb(rec, py::cast(PyMm{PyProcess{shared_from_this(), pid}}));
+  FilterCall cb(*this, rec, pid, py::cast(PyMm{PyProcess{shared_from_this(), pid}}));
   return trampoline(cb, 1) != 0;  // a filter that raised counts as wanting the mm
 }
 

@@ -10,6 +10,7 @@
 
 #include "convert.h"
 #include "errors.h"
+#include "probesim/assert.h"
 #include "py_mm.h"
 
 namespace py = pybind11;
@@ -150,6 +151,13 @@ void bind_instance_class(py::module_& m) {
             return self.instance("KretprobeInstance.task").task.value;
           },
           "The tid of the task that called the function (0: Machine.kernel_call).")
+      .def_property_readonly(
+          "entry_cycles",
+          [](const PyKretprobeInstance& self) {
+            return self.entry_cycles("KretprobeInstance.entry_cycles");
+          },
+          "The cycle counter (Context.cycles) when the function was entered: the return "
+          "handler's ctx.cycles - ri.entry_cycles is the call's latency in cycles.")
       .def_property_readonly("data", &PyKretprobeInstance::data,
                              "data_size bytes of per-instance scratch as a bytearray: what the "
                              "entry handler writes, the return handler reads (size is fixed).");
@@ -170,6 +178,12 @@ probes::KretprobeInstance& PyKretprobeInstance::instance(const char* what) const
     throw Error(std::string(what) +
                 ": this kretprobe instance is only valid inside the handler call it was passed to");
   return *ri_;
+}
+
+uint64_t PyKretprobeInstance::entry_cycles(const char* what) const {
+  instance(what);
+  PROBESIM_ASSERT(entry_cycles_.has_value());
+  return *entry_cycles_;
 }
 
 py::object PyKretprobeInstance::data() {
@@ -197,11 +211,12 @@ void PyKretprobeInstance::finish() {
   ri_ = nullptr;
 }
 
-HandlerViews::HandlerViews(probes::Regs& regs, probes::KretprobeInstance* ri) {
+HandlerViews::HandlerViews(probes::Regs& regs, probes::KretprobeInstance* ri,
+                           std::optional<uint64_t> entry_cycles) {
   regs_obj_ = py::cast(PyPtRegs(&regs));
   regs_ = regs_obj_.cast<PyPtRegs*>();
   if (ri) {
-    ri_obj_ = py::cast(PyKretprobeInstance(ri));
+    ri_obj_ = py::cast(PyKretprobeInstance(ri, entry_cycles));
     ri_ = ri_obj_.cast<PyKretprobeInstance*>();
   } else {
     ri_obj_ = py::none();

@@ -2,8 +2,9 @@
 //   PyPtRegs             probesim.PtRegs: Linux's struct pt_regs of the trapping CPU
 //                        (probes::Regs), read and written by Linux name (regs.ax, regs.di,
 //                        regs.x0, regs.pc) and arch-neutral aliases (ip, sp, return_value);
-//   PyKretprobeInstance  probesim.KretprobeInstance: ret_addr, task, and data (a bytearray of
-//                        data_size bytes carried from the entry handler to the return handler).
+//   PyKretprobeInstance  probesim.KretprobeInstance: ret_addr, task, entry_cycles, and data (a
+//                        bytearray of data_size bytes carried from the entry handler to the
+//                        return handler).
 // Lifetime: both are valid only while the handler they were passed to runs (the C++ objects
 // live in the hit's stack frame). HandlerViews expires them when the handler returns; a later
 // use raises probesim.Error. Register writes reach the CPU when the handler returns; data is
@@ -13,6 +14,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "probes/kretprobe.h"
 #include "probes/regs.h"
@@ -32,8 +34,11 @@ class PyPtRegs {
 
 class PyKretprobeInstance {
  public:
-  explicit PyKretprobeInstance(probes::KretprobeInstance* ri) : ri_(ri) {}
+  PyKretprobeInstance(probes::KretprobeInstance* ri, std::optional<uint64_t> entry_cycles)
+      : ri_(ri), entry_cycles_(entry_cycles) {}
   probes::KretprobeInstance& instance(const char* what) const;
+  // Always known: every kretprobe with a handler stamps its instances at entry.
+  uint64_t entry_cycles(const char* what) const;
   // The per-instance scratch as a bytearray (created on first use, then the same object).
   pybind11::object data();
   // Writes data back (raises ValueError if its size changed) and expires the view.
@@ -42,6 +47,7 @@ class PyKretprobeInstance {
 
  private:
   probes::KretprobeInstance* ri_;
+  std::optional<uint64_t> entry_cycles_;  // the hit CPU's cycles when the function was entered
   pybind11::object data_;  // null until data() is first called
 };
 
@@ -49,7 +55,8 @@ class PyKretprobeInstance {
 // when finish() is called or, failing that, on destruction. Needs the GIL throughout.
 class HandlerViews {
  public:
-  HandlerViews(probes::Regs& regs, probes::KretprobeInstance* ri);
+  HandlerViews(probes::Regs& regs, probes::KretprobeInstance* ri,
+               std::optional<uint64_t> entry_cycles = std::nullopt);
   ~HandlerViews();
   HandlerViews(const HandlerViews&) = delete;
   HandlerViews& operator=(const HandlerViews&) = delete;

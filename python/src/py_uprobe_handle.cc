@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "handler_context.h"
 #include "probes/uprobes/uprobe_manager.h"
 #include "py_machine.h"
 #include "py_mm.h"
@@ -55,14 +56,20 @@ void set_filter(const PyUprobeHandle& h, const py::object& fn) {
   m->uprobe_state("UprobeHandle.filter");  // not while running, not from a handler
   if (!fn.is_none() && !PyCallable_Check(fn.ptr()))
     throw py::type_error("filter: expected a callable taking an Mm, or None");
+  bool ctx = !fn.is_none() && takes_context(fn, 1,
+                                            std::string(h.rec->kind_name()) + " '" +
+                                                h.rec->name + "': the filter",
+                                            "(mm)");
   py::object old = std::move(h.rec->filter);  // destroyed after the record is consistent
   h.rec->filter = fn.is_none() ? py::object() : fn;
+  h.rec->filter_ctx = ctx;
 }
 
 void bind_handle_facts(py::class_<PyUprobeHandle>& c) {
   c.def_property_readonly(
        "hits", [](const PyUprobeHandle& h) { return h.rec->consumer.nhit; },
-       "Calls of this probe's handler (0 without one, e.g. a uretprobe).")
+       "Breakpoint hits of this consumer: handler calls, or for a uretprobe the function "
+       "entries (Linux's uprobe_profile counts them the same way).")
       .def_property_readonly(
           "ret_hits", [](const PyUprobeHandle& h) { return h.rec->consumer.nret; },
           "Calls of its ret_handler (function returns seen).")

@@ -7,6 +7,7 @@
 
 #include "convert.h"
 #include "errors.h"
+#include "handler_context.h"
 #include "probes/uprobes/uprobe_costs.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "py_machine.h"
@@ -56,6 +57,17 @@ std::shared_ptr<UprobeRecord> new_record(UprobeKind kind, const py::object& path
   return rec;
 }
 
+// Whether each callable takes a Context (handler_context.h); TypeError for a bad signature.
+void check_signatures(UprobeRecord& rec) {
+  std::string who = std::string(rec.kind_name()) + " '" + rec.name + "': the ";
+  // Uretprobes.register calls its return handler `handler`.
+  const char* ret_name = rec.kind == UprobeKind::Uprobe ? "ret_handler" : "handler";
+  if (rec.handler) rec.handler_ctx = takes_context(rec.handler, 1, who + "handler", "(regs)");
+  if (rec.ret_handler)
+    rec.ret_ctx = takes_context(rec.ret_handler, 2, who + ret_name, "(func, regs)");
+  if (rec.filter) rec.filter_ctx = takes_context(rec.filter, 1, who + "filter", "(mm)");
+}
+
 py::object handle(const std::shared_ptr<PyMachine>& m, const std::shared_ptr<UprobeRecord>& rec) {
   return py::cast(PyUprobeHandle{m, rec});
 }
@@ -69,6 +81,7 @@ py::object register_uprobe(const PyUprobes& self, const py::object& path, const 
   rec->handler = callable_or_null(handler, "handler");
   rec->ret_handler = callable_or_null(ret_handler, "ret_handler");
   rec->filter = callable_or_null(filter, "filter");
+  check_signatures(*rec);
   self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol);
   return handle(self.machine, rec);
 }
@@ -81,6 +94,7 @@ py::object register_uretprobe(const PyUretprobes& self, const py::object& path,
   auto rec = new_record(UprobeKind::Uretprobe, path, target, offset, name, &symbol);
   rec->ret_handler = callable_or_null(handler, "handler");
   rec->filter = callable_or_null(filter, "filter");
+  check_signatures(*rec);
   self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol);
   return handle(self.machine, rec);
 }

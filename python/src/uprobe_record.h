@@ -48,6 +48,8 @@ struct UprobeRecord {
   probes::UprobeConsumer consumer;    // handler/ret_handler/filter wired to the trampoline
   // Null objects: none given. filter may be replaced while registered (UprobeHandle.filter).
   pybind11::object handler, ret_handler, filter;
+  // Each declares a Context parameter (takes_context).
+  bool handler_ctx = false, ret_ctx = false, filter_ctx = false;
 };
 
 }  // namespace probesim::python

@@ -33,11 +33,20 @@ def test_an_exception_in_the_strace_callback_stops_run_and_resurfaces(machine, g
     assert len(seen) == 3
 
 
-def test_querying_the_machine_from_a_callback_raises_error(machine, guest_program):
-    machine.spawn([guest_program("hello")])
-    machine.strace(lambda line: machine.instructions)
-    with pytest.raises(probesim.Error, match="the machine is running"):
+def test_a_callback_may_query_the_machine_but_not_drive_it(machine, guest_program):
+    p = machine.spawn([guest_program("hello")])
+    counts = []
+
+    def callback(line):
+        counts.append((machine.instructions, machine.cycles, machine.current.pid,
+                       machine.current.probe))
+        if len(counts) == 2:
+            machine.spawn([guest_program("hello")])
+    machine.strace(callback)
+    with pytest.raises(probesim.Error, match="spawn: the machine is running"):
         machine.run()
+    assert counts[0][0] < counts[1][0] and counts[0][1] < counts[1][1]
+    assert [c[2:] for c in counts] == [(p.pid, None)] * 2
 
 
 def interrupted_run(machine, guest_program, interrupt):

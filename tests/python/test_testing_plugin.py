@@ -63,6 +63,6 @@ def test_assert_probe_hits_takes_uprobe_handles(machine, guest_program):
     rp = machine.uretprobes.register(prog, "fact", lambda func, regs: None, name="fact")
     p = run_program(machine, [prog, "recurse"])
     assert_exit(p, 0)
-    assert_probe_hits(rp, 0, ret_hits=6)
+    assert_probe_hits(rp, 6, ret_hits=6)  # a uretprobe's hits are its entries
     with pytest.raises(AssertionError, match="expected 5 ret_hits: <UprobeHandle uretprobe 'fact'"):
         assert_probe_hits(rp, ret_hits=5)

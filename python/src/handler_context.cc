@@ -1,0 +1,115 @@
+#include "handler_context.h"
+
+#include <pybind11/stl.h>
+
+#include <limits>
+
+namespace py = pybind11;
+
+namespace probesim::python {
+namespace {
+
+// Positional parameters of a signature: how many it requires, how many it names, whether it
+// has *args, whether it has a keyword-only parameter without a default, and whether the
+// parameter after the usual ones is the context's.
+struct Arity {
+  size_t required = 0, named = 0;
+  bool var_positional = false, required_keyword = false;
+  bool ctx_slot = false;  // the parameter after the usual ones is required, or named ctx
+};
+
+// base: how many usual arguments (to judge the parameter after them).
+std::optional<Arity> arity_of(const py::object& fn, size_t base) {
+  py::module_ inspect = py::module_::import("inspect");
+  py::object sig;
+  try {
+    sig = inspect.attr("signature")(fn);
+  } catch (py::error_already_set& e) {
+    if (e.matches(PyExc_ValueError) || e.matches(PyExc_TypeError)) return std::nullopt;
+    throw;
+  }
+  py::object param = inspect.attr("Parameter");
+  py::object empty = param.attr("empty");
+  const py::object positional_only = param.attr("POSITIONAL_ONLY"),
+                   positional_or_keyword = param.attr("POSITIONAL_OR_KEYWORD"),
+                   var_positional = param.attr("VAR_POSITIONAL"),
+                   keyword_only = param.attr("KEYWORD_ONLY");
+  Arity a;
+  for (py::handle p : sig.attr("parameters").attr("values")()) {
+    py::object kind = p.attr("kind");
+    bool has_default = !py::object(p.attr("default")).is(empty);
+    if (kind.equal(positional_only) || kind.equal(positional_or_keyword)) {
+      if (a.named == base) a.ctx_slot = !has_default || py::str(p.attr("name")).equal(py::str("ctx"));
+      ++a.named;
+      if (!has_default) ++a.required;
+    } else if (kind.equal(var_positional)) {
+      a.var_positional = true;
+    } else if (kind.equal(keyword_only) && !has_default) {
+      a.required_keyword = true;
+    }
+  }
+  return a;
+}
+
+std::string describe_arity(const Arity& a) {
+  if (a.required_keyword) return "it requires a keyword-only argument";
+  std::string n = std::to_string(a.required);
+  if (a.var_positional) return "it requires at least " + n + " positional arguments";
+  if (a.required == a.named) return "it takes " + n + " positional arguments";
+  return "it takes " + n + " to " + std::to_string(a.named) + " positional arguments";
+}
+
+std::string with_ctx(const char* shape) {
+  std::string s(shape);  // "(regs)" -> "(regs, ctx)"
+  return s.substr(0, s.size() - 1) + ", ctx)";
+}
+
+}  // namespace
+
+bool takes_context(const py::object& fn, size_t base, const std::string& who, const char* shape) {
+  std::optional<Arity> a = arity_of(fn, base);
+  if (!a) return false;
+  auto callable_with = [&](size_t n) {
+    return !a->required_keyword && a->required <= n && (a->named >= n || a->var_positional);
+  };
+  bool with_ctx_arg = a->ctx_slot && callable_with(base + 1);
+  if (!with_ctx_arg && !callable_with(base))
+    throw py::type_error(who + " must take " + shape + " or " + with_ctx(shape) + "; " +
+                         describe_arity(*a));
+  return with_ctx_arg;
+}
+
+void bind_context(py::module_& m) {
+  py::class_<PyContext>(
+      m, "Context",
+      "Who hit a probe, where and when: passed to handlers and filters that declare one more "
+      "parameter after their usual arguments (pre(regs, ctx), handler(ri, regs, ctx), "
+      "ret_handler(func, regs, ctx), filter(mm, ctx)), and returned by Machine.current. A "
+      "snapshot taken when the handler was entered.")
+      .def_readonly("pid", &PyContext::pid,
+                    "Process id of the current task (Linux's current->tgid); 0 in "
+                    "Machine.kernel_call, which runs as no task. For a filter: the process "
+                    "whose Mm is offered.")
+      .def_readonly("tid", &PyContext::tid, "Thread id of the current task (current->pid).")
+      .def_readonly("comm", &PyContext::comm,
+                    "Command name of the process (current->comm); 'swapper/N' with no task.")
+      .def_readonly("cpu", &PyContext::cpu, "The logical CPU (smp_processor_id()).")
+      .def_readonly("cycles", &PyContext::cycles,
+                    "That CPU's modelled cycle counter now (what latency is measured in).")
+      .def_readonly("time_ns", &PyContext::time_ns,
+                    "That CPU's virtual monotonic time in ns (ktime_get_ns).")
+      .def_readonly("mm", &PyContext::mm, "The process's Mm, or None with no task.")
+      .def_readonly("probe", &PyContext::probe,
+                    "The handle of the probe whose handler or filter runs (KprobeHandle, "
+                    "KretprobeHandle or UprobeHandle); None for Machine.current outside one.")
+      .def_readonly("entry_cycles", &PyContext::entry_cycles,
+                    "In kretprobe and uretprobe return handlers (and kretprobe entry "
+                    "handlers): `cycles` when the function was entered; else None.")
+      .def("__repr__", [](const PyContext& c) {
+        return "<probesim.Context pid=" + std::to_string(c.pid) + " tid=" +
+               std::to_string(c.tid) + " comm=" + c.comm + " cpu=" + std::to_string(c.cpu) +
+               " cycles=" + std::to_string(c.cycles) + ">";
+      });
+}
+
+}  // namespace probesim::python
