@@ -167,6 +167,10 @@ void bind_queries(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
       .def_property_readonly("inodes", &PyMachine::inodes, "Every cached inode, by inode number.")
       .def("find_inode", &PyMachine::find_inode, "path"_a,
            "The cached inode named `path` (symlinks resolved, as Inode.name), or None.")
+      .def("symbolize", &PyMachine::symbolize, "addr"_a, "pid"_a = py::none(),
+           "'function+0xoff' for addr: a guest kernel address (kallsyms), else, with pid, a user "
+           "address of that process (the ELF symbols of the file mapped there). None when no "
+           "symbol covers it (anonymous memory, a stripped file).")
       .def("disassemble", &PyMachine::disassemble, "pid"_a, "addr"_a, "count"_a = 16, py::kw_only(),
            "original"_a = false,
            "Disassemble up to `count` instructions at addr in process pid's memory (Capstone). "

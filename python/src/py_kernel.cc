@@ -49,6 +49,33 @@ py::bytes read(const PyKernel& self, py::handle where, const py::int_& n_obj, bo
   return py::bytes(*bytes);
 }
 
+// Kernel.read_str: the C string at `where`, as Mm.read_str (page by page: kernel areas are
+// page-granular).
+py::str read_str(const PyKernel& self, py::handle where, const py::int_& max_obj) {
+  const char* what = "Kernel.read_str";
+  emu::GuestKernel& k = self.get(what);
+  GuestAddr addr = self.resolve(where, what);
+  uint64_t max = to_u64(max_obj, "max");
+  if (max > kMaxRead) throw BadArgument("Kernel.read_str: max is at most 16 MiB");
+  std::string out;
+  for (uint64_t done = 0; done < max;) {
+    uint64_t a = addr.value + done;
+    uint64_t piece = std::min(max - done, kPageSize - (a & (kPageSize - 1)));
+    auto bytes = read_bytes(k, GuestAddr{a}, piece, false);
+    if (!bytes) {
+      if (done == 0)
+        throw BadArgument(std::string(what) + ": " + hex_addr(addr.value) +
+                          " is not kernel memory");
+      break;
+    }
+    size_t nul = bytes->find('\0');
+    out += bytes->substr(0, nul);
+    if (nul != std::string::npos) break;
+    done += piece;
+  }
+  return to_str(out);
+}
+
 // The longest readable prefix of [addr, addr + want), halving on failure (listings only).
 std::string readable_prefix(emu::GuestKernel& k, GuestAddr addr, uint64_t want, bool original) {
   for (; want > 0; want /= 2)
@@ -180,6 +207,10 @@ void bind_memory(py::class_<PyKernel>& c) {
        "where"_a, "n"_a,
        "n bytes of kernel memory at an address or 'symbol[+offset]', as the CPU sees them "
        "(breakpoints included).")
+      .def("read_str", &read_str, "where"_a, "max"_a = 4096,
+           "The C string at `where` in kernel memory: bytes up to the first NUL, at most `max`, "
+           "stopping early at the end of kernel memory (BadArgument if `where` is not kernel "
+           "memory).")
       .def(
           "read_original",
           [](const PyKernel& s, py::handle w, const py::int_& n) { return read(s, w, n, true); },

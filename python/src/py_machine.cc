@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "handler_context.h"
 #include "probesim/assert.h"
+#include "py_kernel.h"
 #include "py_mm.h"
 
 namespace py = pybind11;
@@ -380,6 +381,19 @@ std::vector<Insn> PyMachine::disassemble(int pid, const py::int_& addr_obj, size
     PROBESIM_ASSERT(read);
   }
   return disasm_.disassemble(addr, code, count);
+}
+
+std::optional<std::string> PyMachine::symbolize(const py::int_& addr_obj, std::optional<int> pid) {
+  emu::MachineState& s = handler_state("symbolize");
+  uint64_t addr = to_u64(addr_obj, "addr");
+  if (s.kernel())
+    if (auto k = symbol_offset(s.kernel()->space->kallsyms(), GuestAddr{addr})) return k;
+  if (!pid) return std::nullopt;
+  emu::Process* p = s.process(*pid);
+  if (!p) throw BadArgument("symbolize: no process with pid " + std::to_string(*pid));
+  const mmu::Vma* v = p->mm().vma_at(GuestAddr{addr});
+  if (!v) return std::nullopt;
+  return user_symbols_.symbolize(*v, addr);
 }
 
 std::string PyMachine::sched_name() const {

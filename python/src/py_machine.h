@@ -45,6 +45,7 @@
 #include "probesim/machine.h"
 #include "py_inode.h"
 #include "py_process.h"
+#include "symbolizer.h"
 #include "uprobe_record.h"
 
 namespace probesim::python {
@@ -98,6 +99,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   std::vector<SchedEvent> schedule_log() { return machine("schedule_log").schedule_log(); }
   std::vector<int> blocked_tids() { return machine("blocked_tids").blocked_tids(); }
   std::vector<Insn> disassemble(int pid, const pybind11::int_& addr, size_t count, bool original);
+  // "function+0xoff" for a kernel address, or a user address of process pid; None if unknown.
+  std::optional<std::string> symbolize(const pybind11::int_& addr, std::optional<int> pid);
   std::string repr() const;
 
   // ---- guest kernel and probes (py_machine_probes.cc)
@@ -168,6 +171,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // kretprobe instances in flight -> cycles at their function's entry (entry_cycles); an
   // entry is overwritten when its instance is reused.
   std::unordered_map<const probes::KretprobeInstance*, uint64_t> kret_entry_cycles_;
+  UserSymbols user_symbols_;  // symbolize(): ELF symbols of mapped files, read once
   // The first Python exception raised during run() (callback, handler or Ctrl-C). Written
   // only on the emulation thread while running_, read by run() after emulation returned.
   std::optional<pybind11::error_already_set> pending_;

@@ -90,6 +90,36 @@ void write(const PyMm& mm, const py::int_& addr_obj, const py::buffer& data) {
   }
 }
 
+// Mm.read_str: the bytes from addr up to the first NUL (excluded), at most max_obj of them,
+// stopping early at the first byte that cannot be read (strncpy_from_user without the fault).
+py::str read_str(const PyMm& mm, const py::int_& addr_obj, const py::int_& max_obj) {
+  emu::Process& p = mm.proc.view("Mm.read_str");
+  uint64_t addr = to_u64(addr_obj, "addr");
+  uint64_t max = to_u64(max_obj, "max");
+  if (max > kMaxAccess) throw BadArgument("Mm.read_str: max is at most 64 MiB");
+  std::string out;
+  uint64_t done = 0;
+  while (done < max) {
+    uint64_t a = addr + done;
+    uint64_t piece = std::min(max - done, kPageSize - (a & (kPageSize - 1)));
+    size_t at = out.size();
+    out.resize(at + piece);
+    if (!p.mm().peek(GuestAddr{a}, out.data() + at, piece)) {
+      out.resize(at);
+      if (done == 0)
+        throw BadArgument("Mm.read_str: " + hex_addr(addr) + " is not mapped in pid " +
+                          std::to_string(p.pid()));
+      break;
+    }
+    if (size_t nul = out.find('\0', at); nul != std::string::npos) {
+      out.resize(nul);
+      break;
+    }
+    done += piece;
+  }
+  return to_str(out);
+}
+
 PageInfo page_info(const PyMm& mm, const py::int_& addr_obj) {
   emu::Process& p = mm.proc.view("Mm.page_info");
   uint64_t addr = to_u64(addr_obj, "addr");
@@ -184,6 +214,10 @@ void bind_mm(py::module_& m) {
       .def("write", &write, "addr"_a, "data"_a,
            "Write bytes at addr, as a debugger does (ignores protections). Writing a private "
            "file mapping first gives this mm a private copy (COW); the page cache stays intact.")
+      .def("read_str", &read_str, "addr"_a, "max"_a = 4096,
+           "The C string at addr: bytes up to the first NUL, at most `max`, stopping early at "
+           "unmapped memory (BadArgument if addr itself is unmapped); invalid UTF-8 shows as "
+           "\\xNN escapes.")
       .def("read_original", &read_original, "addr"_a, "n"_a,
            "As read(), with the original instruction bytes under uprobe breakpoints (what the "
            "program's file holds there).")

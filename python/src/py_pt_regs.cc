@@ -45,6 +45,8 @@ constexpr RegAlias kAliases[] = {
     {"return_value", Arch::AArch64, 0},
 };
 
+constexpr int64_t kMaxErrno = 4095;  // include/linux/err.h MAX_ERRNO
+
 std::optional<unsigned> reg_index(Arch arch, std::string_view name) {
   if (auto i = Regs::index_of(arch, name)) return i;
   for (const RegAlias& a : kAliases)
@@ -89,7 +91,20 @@ void bind_regs_by_name(py::class_<PyPtRegs>& c) {
           },
           "n"_a,
           "The n-th C argument at a function's entry (regs_get_kernel_argument: x86 di si dx "
-          "cx r8 r9, aarch64 x0..x7).");
+          "cx r8 r9, aarch64 x0..x7).")
+      .def_property_readonly(
+          "return_value_signed",
+          [](const PyPtRegs& self) {
+            return static_cast<int64_t>(self.regs("PtRegs.return_value_signed").return_value());
+          },
+          "regs_return_value() as a signed 64-bit int (-2 for -ENOENT).")
+      .def_property_readonly(
+          "errno",
+          [](const PyPtRegs& self) {
+            auto v = static_cast<int64_t>(self.regs("PtRegs.errno").return_value());
+            return v < 0 && v >= -kMaxErrno ? -v : 0;
+          },
+          "The errno a return value carries (IS_ERR_VALUE: -4095..-1 gives 1..4095), else 0.");
 }
 
 // names, as_dict(), dir() and repr().
@@ -113,7 +128,7 @@ void bind_regs_listing(py::class_<PyPtRegs>& c) {
              std::vector<std::string> out = names(a);
              for (const RegAlias& al : kAliases)
                if (al.arch == a) out.emplace_back(al.name);
-             out.insert(out.end(), {"arg", "as_dict", "names"});
+             out.insert(out.end(), {"arg", "as_dict", "errno", "names", "return_value_signed"});
              return out;
            })
       .def("__repr__", [](const PyPtRegs& self) {
