@@ -136,6 +136,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->exe_path = img.exe_path;
   proc->exe_file = std::move(img.exe_file);
   proc->comm = basename_of(path);
+  proc->argv = argv;
   proc->fs() = fs;
   proc->engine_charge = std::move(engine);
   proc->set_nofile_limit(limits_.limits().files);
@@ -199,6 +200,7 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   procs_.emplace(pid, std::move(child));
   limits_.task_created();
   sched_.add(ct);
+  if (lifecycle_) lifecycle_->on_fork(parent, *raw);
   return raw;
 }
 
@@ -249,7 +251,8 @@ Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
   Image img = PROBESIM_TRY(load_image(p.fs(), path, argv, envp, p.pid()));
   p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
                                         img.exec.sp.value,   img.exe_path,
-                                        basename_of(path),   std::move(img.exe_file)};
+                                        basename_of(path),   std::move(img.exe_file),
+                                        argv};
   return {};
 }
 
@@ -279,6 +282,7 @@ void MachineState::finish_exec(Process& p, Task& t) {
   p.exe_path = pe.exe_path;  // before the new image is offered to uprobe filters, as Linux
   p.exe_file = std::move(pe.exe_file);  // the old executable becomes writable again
   p.comm = pe.comm;
+  p.argv = std::move(pe.argv);
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {
@@ -304,6 +308,7 @@ void MachineState::finish_exec(Process& p, Task& t) {
     sched_.wake(*p.vfork_parent, p.pid());
     p.vfork_parent = nullptr;
   }
+  if (lifecycle_) lifecycle_->on_exec(p);
 }
 
 }  // namespace probesim::emu

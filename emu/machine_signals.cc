@@ -167,6 +167,7 @@ bool MachineState::deliver_signals(Task& t) {
     } else {
       return true;
     }
+    if (lifecycle_) lifecycle_->on_signal(t, sig);
     KSigaction& sa = p.sigactions[sig];
     if (sa.handler == kSigIgn) continue;
     if (sa.handler == kSigDfl) {

@@ -247,6 +247,7 @@ void MachineState::exit_process(Process& p, ExitStatus status) {
 
 // A process became a zombie: a vfork parent resumes, a parent in wait4 re-checks.
 void MachineState::process_exited(Process& p) {
+  if (lifecycle_) lifecycle_->on_exit(p);
   if (p.vfork_parent) {
     sched_.wake(*p.vfork_parent, p.pid());
     p.vfork_parent = nullptr;

@@ -23,6 +23,7 @@
 #include "emu/futex_table.h"
 #include "emu/limits.h"
 #include "emu/kernel/guest_kernel.h"
+#include "emu/lifecycle.h"
 #include "probes/uprobes/uprobe_manager.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "emu/user_regs.h"
@@ -174,6 +175,8 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   UserRegs user_regs(Task& t);
 
   void set_strace(StraceSink* s) { strace_ = s; }
+  // Lifecycle events go to `o` (null: nobody listens). Non-owning.
+  void set_lifecycle(LifecycleObserver* o) { lifecycle_ = o; }
   StraceSink* strace() { return strace_; }
 
   // Create a process running `argv[0]` (a guest path, relative to `cwd`) with a fresh mm and
@@ -263,6 +266,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   int next_pid_ = 100;  // pids are allocated deterministically, starting here
   MachineStats stats_;
   StraceSink* strace_ = nullptr;
+  LifecycleObserver* lifecycle_ = nullptr;
   Task* current_ = nullptr;  // the task whose Cpu is running (set by run_quantum)
   std::unique_ptr<GuestKernel> kernel_;
   std::unique_ptr<probes::UprobeManager> uprobes_;

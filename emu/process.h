@@ -75,6 +75,7 @@ class Process {
   std::string exe_path;   // guest path of the executable (/proc/self/exe)
   ExeFile exe_file;       // its inode, writes denied (ETXTBSY) until the process exits
   std::string comm;       // basename, 15 chars (TASK_COMM_LEN - 1)
+  std::vector<std::string> argv;  // of the image it runs (spawn / the last execve)
   std::array<KSigaction, kNsig + 1> sigactions{};
   // A handler for SIGSEGV or SIGBUS is installed: its data faults need exact PCs
   // (Cpu::set_precise_faults).
@@ -100,6 +101,7 @@ class Process {
     uint64_t entry = 0, sp = 0;
     std::string exe_path, comm;
     ExeFile exe_file;
+    std::vector<std::string> argv;
   };
   std::optional<PendingExec> pending_exec;
   // The memory-limit charge of this process's engine (MachineLimits::kEngineCharge); given

@@ -33,6 +33,10 @@ handlers entry_cycles); the signature is checked at registration::
                                handler=lambda ri, regs, ctx: lat.append(ctx.cycles - ri.entry_cycles))
     m.current   # the same Context from code that was not handed one (None outside run())
 
+Lifecycle events: ``m.on_fork(lambda parent, child: ...)``, ``m.on_exec``, ``m.on_exit``,
+``m.on_signal(lambda process, tid, signo: ...)``. A handler or callback may return
+``probesim.STOP`` (or call ``m.request_stop()``) to end ``run()`` cleanly.
+
 Inside handlers and callbacks ``m.cycles``, ``m.stats`` and other queries read the machine as
 it is at that instant.
 
@@ -72,7 +76,9 @@ from probesim._core import (
     PtRegs,
     Registers,
     ReturnInstance,
+    STOP,
     SchedEvent,
+    StopType,
     UPROBE_HANDLER_IGNORE,
     UPROBE_HANDLER_REMOVE,
     UprobeHandle,
@@ -81,6 +87,8 @@ from probesim._core import (
     Uretprobes,
     Vma,
 )
+
+from probesim.output import log2_buckets, print_log2_hist
 
 __version__ = "0.1.0"
 
@@ -119,7 +127,9 @@ __all__ = [
     "PtRegs",
     "Registers",
     "ReturnInstance",
+    "STOP",
     "SchedEvent",
+    "StopType",
     "UPROBE_HANDLER_IGNORE",
     "UPROBE_HANDLER_REMOVE",
     "UprobeHandle",
@@ -128,4 +138,6 @@ __all__ = [
     "Uretprobes",
     "Vma",
     "__version__",
+    "log2_buckets",
+    "print_log2_hist",
 ]

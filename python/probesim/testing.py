@@ -17,7 +17,10 @@ and write tests such as::
 
 Fixtures:
   arch            each test runs once per architecture ("x86_64", "aarch64")
-  machine         a fresh Machine(arch, seed=DEFAULT_SEED)
+  probesim_seed   the seed: ``pytest --probesim-seed N``, else DEFAULT_SEED
+  machine         a fresh Machine(arch, seed=probesim_seed)
+  make_machine    make_machine(arch=, seed=, cpus=, sched=, **kw) -> Machine; closes every
+                  machine it made when the test ends
   guest_dir       the directory of guest programs built by the main build (see below)
   guest_program   guest_program(name, flavour=None) -> path of that program for `arch`
 
@@ -29,7 +32,7 @@ to build it, unless ``PROBESIM_REQUIRE_GUESTS=1`` (ctest sets it), where it fail
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -132,10 +135,42 @@ def arch(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--probesim-seed", type=int, default=None, metavar="N",
+                     help=f"seed of the machine and make_machine fixtures (default "
+                          f"{DEFAULT_SEED}): rerun a suite under another seed")
+
+
 @pytest.fixture
-def machine(arch: str) -> probesim.Machine:
-    """A fresh machine of `arch` with the fixed seed DEFAULT_SEED."""
-    return probesim.Machine(arch, seed=DEFAULT_SEED)
+def probesim_seed(pytestconfig: pytest.Config) -> int:
+    """The seed machines get: --probesim-seed, else DEFAULT_SEED."""
+    seed = pytestconfig.getoption("--probesim-seed")
+    return DEFAULT_SEED if seed is None else seed
+
+
+@pytest.fixture
+def machine(arch: str, probesim_seed: int) -> probesim.Machine:
+    """A fresh machine of `arch` with the seed probesim_seed (DEFAULT_SEED by default)."""
+    return probesim.Machine(arch, seed=probesim_seed)
+
+
+@pytest.fixture
+def make_machine(arch: str, probesim_seed: int) -> Iterator[Callable[..., probesim.Machine]]:
+    """make_machine(arch=<the arch param>, seed=<probesim_seed>, cpus=1,
+    sched="round_robin", **kwargs): a new Machine; every machine made is closed (its probes
+    and callbacks released) when the test ends."""
+    made: list[probesim.Machine] = []
+
+    def make(arch: str = arch, seed: int | None = None, cpus: int = 1,
+             sched: str = "round_robin", **kwargs: object) -> probesim.Machine:
+        m = probesim.Machine(arch, seed=probesim_seed if seed is None else seed, cpus=cpus,
+                             sched=sched, **kwargs)
+        made.append(m)
+        return m
+
+    yield make
+    for m in made:
+        m.close()
 
 
 @pytest.fixture(scope="session")

@@ -92,6 +92,45 @@ void bind_probes(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
           "kernel_call().");
 }
 
+// Lifecycle callbacks and stopping a run from Python.
+void bind_events(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
+  struct Event {
+    const char* name;
+    LifecycleEvent ev;
+    const char* doc;
+  };
+  static constexpr Event kEvents[] = {
+      {"on_fork", LifecycleEvent::Fork,
+       "Call callback(parent, child) (Processes) when fork/vfork/clone makes a new process, "
+       "once the child is runnable (Linux's sched_process_fork). None removes it."},
+      {"on_exec", LifecycleEvent::Exec,
+       "Call callback(process) when an execve succeeded: comm, exe, argv and mm are the new "
+       "image's. None removes it."},
+      {"on_exit", LifecycleEvent::Exit,
+       "Call callback(process) when a process's last task died: process.exit is set "
+       "(sched_process_exit). None removes it."},
+      {"on_signal", LifecycleEvent::Signal,
+       "Call callback(process, tid, signo) when a signal is dequeued for delivery to thread "
+       "tid, whatever its action (Linux's signal_deliver). None removes it."},
+  };
+  for (const Event& e : kEvents) {
+    LifecycleEvent ev = e.ev;
+    c.def(
+        e.name,
+        [ev](PyMachine& m, py::object fn) { m.set_lifecycle_callback(ev, std::move(fn)); },
+        "callback"_a,
+        (std::string(e.doc) +
+         " One callback per event; like every handler it may declare a last ctx parameter, "
+         "query the machine, and return probesim.STOP to end run(); an exception stops run() "
+         "after the quantum and is re-raised.")
+            .c_str());
+  }
+  c.def("request_stop", &PyMachine::request_stop,
+        "From a probe handler or callback: end run() cleanly at the next preemptible point "
+        "(run() returns False; the next run() continues). Returning probesim.STOP from a "
+        "handler does the same.");
+}
+
 // close() and the context manager (with Machine(...) as m: ... closes it).
 void bind_lifetime(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
   c.def("close", &PyMachine::close,
@@ -261,6 +300,7 @@ void bind_machine(py::module_& m) {
   bind_queries(c);
   bind_probes(c);
   bind_lifetime(c);
+  bind_events(c);
 }
 
 }  // namespace probesim::python

@@ -16,6 +16,10 @@
 #include "py_uprobes.h"
 #include "views.h"
 
+namespace {
+struct StopType {};  // probesim.STOP: a handler's "end this run" (PyMachine::is_stop)
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
   m.doc() =
       "probesim's compiled core: Machine, Process, Mm, Inode, Kernel, kprobes, uprobes and "
@@ -35,4 +39,7 @@ PYBIND11_MODULE(_core, m) {
   bind_kprobes(m);
   bind_uprobes(m);
   bind_machine(m);
+  pybind11::class_<StopType>(m, "StopType", "The type of probesim.STOP (one instance).")
+      .def("__repr__", [](const StopType&) { return "probesim.STOP"; });
+  m.attr("STOP") = pybind11::cast(StopType{});
 }

@@ -277,6 +277,23 @@ void PyMachine::call_python(const char* what, F&& f) noexcept {
   }
 }
 
+// The names of the LifecycleEvents (Machine.on_fork ...), for notes on their exceptions.
+constexpr const char* kLifecycleNames[] = {"the on_fork callback", "the on_exec callback",
+                                           "the on_exit callback", "the on_signal callback"};
+
+// One lifecycle callback through call_python: queries allowed, an exception stops the run
+// (after the quantum) and is re-raised by run(), probesim.STOP ends the run cleanly.
+void PyMachine::call_lifecycle(LifecycleEvent ev, const std::function<py::tuple()>& args) {
+  LifecycleCallback& slot = lifecycle_[static_cast<size_t>(ev)];
+  if (!slot.fn) return;
+  call_python(kLifecycleNames[static_cast<size_t>(ev)], [&] {
+    py::list a(args());
+    if (slot.ctx) a.append(current());
+    py::object result = slot.fn(*a);
+    if (is_stop(result)) request_stop();
+  });
+}
+
 // A probe handler's Exception becomes ProbeHandlerError (raise ... from the original); other
 // exceptions (KeyboardInterrupt, SystemExit, a strace callback's) are re-raised as they are.
 void PyMachine::raise_pending() {

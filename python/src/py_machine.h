@@ -29,7 +29,9 @@
 
 #include <pybind11/pybind11.h>
 
+#include <array>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +51,9 @@
 #include "uprobe_record.h"
 
 namespace probesim::python {
+
+// Machine.on_fork / on_exec / on_exit / on_signal (py_lifecycle.cc), in kEvents order.
+enum class LifecycleEvent : uint8_t { Fork, Exec, Exit, Signal };
 
 class PyMachine : public std::enable_shared_from_this<PyMachine> {
  public:
@@ -131,6 +136,14 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void apply_uprobe(UprobeRecord& rec);
   const std::vector<std::shared_ptr<UprobeRecord>>& uprobe_records() const { return uprobes_; }
   std::shared_ptr<UprobeRecord> uprobe_record_of(uint64_t consumer_id) const;
+  // ---- lifecycle events and stopping (py_lifecycle.cc)
+  // Sets (None: clears) the callback of `ev`; TypeError for a bad signature.
+  void set_lifecycle_callback(LifecycleEvent ev, pybind11::object fn);
+  // Machine.request_stop: end run() at the next preemptible point (callbacks only).
+  void request_stop();
+  // probesim.STOP, and whether a handler's result is it.
+  static pybind11::object stop_sentinel();
+  static bool is_stop(const pybind11::handle& result);
   // Unregisters every probe and drops every Python callable (strace too); stays usable.
   void close();
   // Garbage collection of the Machine object: visit / drop the Python objects held here.
@@ -151,6 +164,23 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void wire_handlers(ProbeRecord& rec);
   void release_probes() noexcept;
   void raise_pending();
+  void call_lifecycle(LifecycleEvent ev, const std::function<pybind11::tuple()>& args);
+  // The observer MachineState calls (set only while some callback is set).
+  class LifecycleBridge final : public emu::LifecycleObserver {
+   public:
+    explicit LifecycleBridge(PyMachine& m) : m_(m) {}
+    void on_fork(emu::Process& parent, emu::Process& child) override;
+    void on_exec(emu::Process& p) override;
+    void on_exit(emu::Process& p) override;
+    void on_signal(emu::Task& t, int sig) override;
+
+   private:
+    PyMachine& m_;
+  };
+  struct LifecycleCallback {
+    pybind11::object fn;  // null: none
+    bool ctx = false;     // declares a Context parameter
+  };
   // KernelPanic "<what>: the guest kernel panicked (...)" once the machine panicked.
   void raise_if_panicked(const std::string& what);
   // uprobes (py_machine_uprobes.cc)
@@ -178,6 +208,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // Set when pending_ came from a probe callback: "kprobe 'vfs_read' (vfs_read+0x0) pre handler".
   std::optional<CallbackName> pending_probe_;
   pybind11::object strace_;
+  std::array<LifecycleCallback, 4> lifecycle_;  // by LifecycleEvent
+  LifecycleBridge lifecycle_bridge_{*this};
   // Registered probes, in registration order (mutated only with the GIL, never running).
   std::vector<std::shared_ptr<ProbeRecord>> probes_;
   std::vector<std::shared_ptr<UprobeRecord>> uprobes_;  // the same, for uprobe consumers

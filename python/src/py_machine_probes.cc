@@ -24,6 +24,7 @@ size_t slot_index(HandlerSlot s) {
 // skip the single-step and the post handler" (kprobe) or "do not hook this return" (entry).
 int handler_verdict(const py::object& result, const ProbeRecord& rec, HandlerSlot slot) {
   if (result.is_none()) return 0;
+  if (PyMachine::is_stop(result)) return 0;  // the caller requested the stop
   if (py::isinstance<py::int_>(result)) return result.cast<py::int_>().equal(py::int_(0)) ? 0 : 1;
   throw py::type_error(std::string(rec.kind_name()) + " '" + rec.name + "': the " +
                        std::string(rec.handler_name(slot)) +
@@ -188,10 +189,14 @@ void PyMachine::release_probes() noexcept {
     machine_->set_strace(nullptr);
     dropped.push_back(std::move(strace_));
   }
+  if (machine_) machine_->state().set_lifecycle(nullptr);
+  for (LifecycleCallback& c : lifecycle_) dropped.push_back(std::move(c.fn));
+  lifecycle_ = {};
 }
 
 int PyMachine::traverse(visitproc visit, void* arg) const {
   Py_VISIT(strace_.ptr());
+  for (const LifecycleCallback& c : lifecycle_) Py_VISIT(c.fn.ptr());
   for (const auto& rec : probes_)
     for (const py::object& h : rec->handlers) Py_VISIT(h.ptr());
   for (const auto& rec : uprobes_) {
@@ -220,6 +225,7 @@ class KprobeCallback final : public ProbeCallback {
     if (rec_.with_ctx[slot_index(slot_)]) args.append(context());
     py::object result = fn(*args);
     views.finish();
+    if (PyMachine::is_stop(result)) m_.request_stop();
     if (slot_ == HandlerSlot::Second) return 0;  // post / return handlers: ignored (Linux)
     return handler_verdict(result, rec_, slot_);
   }

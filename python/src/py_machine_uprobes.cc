@@ -25,7 +25,7 @@ namespace {
 
 // A handler's verdict: None or 0, UPROBE_HANDLER_REMOVE (1) or UPROBE_HANDLER_IGNORE (2).
 int uprobe_verdict(const py::object& result, const UprobeRecord& rec) {
-  if (result.is_none()) return 0;
+  if (result.is_none() || PyMachine::is_stop(result)) return 0;  // STOP: see invoke()
   if (py::isinstance<py::int_>(result) && !py::isinstance<py::bool_>(result)) {
     auto v = result.cast<py::int_>();
     for (int ok : {0, probes::UPROBE_HANDLER_REMOVE, probes::UPROBE_HANDLER_IGNORE})
@@ -61,6 +61,7 @@ class HandlerCall final : public ProbeCallback {
     py::object result =
         rec_.handler_ctx ? rec_.handler(views.regs(), context()) : rec_.handler(views.regs());
     views.finish();
+    if (PyMachine::is_stop(result)) m_.request_stop();
     return uprobe_verdict(result, rec_);
   }
   CallbackName describe() const override { return name_of(rec_, "handler"); }
@@ -85,11 +86,11 @@ class RetHandlerCall final : public ProbeCallback {
   int invoke() override {
     if (!rec_.ret_handler) return 0;
     HandlerViews views(regs_, nullptr);
-    if (rec_.ret_ctx)
-      rec_.ret_handler(py::int_(func_.value), views.regs(), context());
-    else
-      rec_.ret_handler(py::int_(func_.value), views.regs());
+    py::object result = rec_.ret_ctx
+                            ? rec_.ret_handler(py::int_(func_.value), views.regs(), context())
+                            : rec_.ret_handler(py::int_(func_.value), views.regs());
     views.finish();
+    if (PyMachine::is_stop(result)) m_.request_stop();
     return 0;
   }
   CallbackName describe() const override { return name_of(rec_, "ret_handler"); }

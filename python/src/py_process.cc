@@ -63,6 +63,20 @@ std::string repr(const PyProcess& p) {
   return s + (e ? " " + e->description : " alive") + ">";
 }
 
+std::vector<int> threads(const PyProcess& p) {
+  std::vector<int> out;
+  for (auto& t : p.view("Process.threads").tasks())
+    if (t->state != emu::TaskState::Dead) out.push_back(t->tid());
+  return out;
+}
+
+std::vector<PyProcess> children(const PyProcess& p) {
+  std::vector<PyProcess> out;
+  for (emu::Process* c : p.machine->handler_state("Process.children").processes())
+    if (c->ppid() == p.pid && !c->reaped) out.push_back({p.machine, c->pid()});
+  return out;
+}
+
 void bind_identity(py::class_<PyProcess>& c) {
   c.def_readonly("pid", &PyProcess::pid, "Process id (deterministic: 100, 101, ...).")
       .def_property_readonly(
@@ -73,6 +87,13 @@ void bind_identity(py::class_<PyProcess>& c) {
       .def_property_readonly(
           "exe", [](const PyProcess& p) { return p.view("Process.exe").exe_path; },
           "Guest path of the executable, symlinks resolved.")
+      .def_property_readonly(
+          "argv", [](const PyProcess& p) { return p.view("Process.argv").argv; },
+          "The argument vector of the image it runs (spawn's, or the last execve's).")
+      .def_property_readonly("threads", &threads,
+                             "Thread ids of its live tasks, main thread first (/proc/pid/task).")
+      .def_property_readonly("children", &children,
+                             "Its child processes not yet reaped by wait, by pid.")
       .def_property_readonly(
           "instructions",
           [](const PyProcess& p) { return p.get("Process.instructions").main_task().insns.value; },

@@ -55,7 +55,7 @@ def test_the_stub_declares_the_modules_constants():
     tree = ast.parse(STUB.read_text())
     annotated = {node.target.id for node in tree.body
                  if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
-    assert core_constants() == {"UPROBE_HANDLER_REMOVE", "UPROBE_HANDLER_IGNORE"}
+    assert core_constants() == {"UPROBE_HANDLER_REMOVE", "UPROBE_HANDLER_IGNORE", "STOP"}
     assert core_constants() <= annotated
     assert (probesim.UPROBE_HANDLER_REMOVE, probesim.UPROBE_HANDLER_IGNORE) == (1, 2)  # Linux
 

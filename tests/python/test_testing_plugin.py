@@ -66,3 +66,27 @@ def test_assert_probe_hits_takes_uprobe_handles(machine, guest_program):
     assert_probe_hits(rp, 6, ret_hits=6)  # a uretprobe's hits are its entries
     with pytest.raises(AssertionError, match="expected 5 ret_hits: <UprobeHandle uretprobe 'fact'"):
         assert_probe_hits(rp, ret_hits=5)
+
+
+def test_make_machine_builds_with_defaults(make_machine, arch, probesim_seed):
+    a = make_machine()
+    b = make_machine(seed=7, cpus=2, sched="random", kernel=False)
+    assert (a.arch, a.seed, a.cpus, a.sched) == (arch, probesim_seed, 1, "round_robin")
+    assert (b.seed, b.cpus, b.sched, b.has_kernel) == (7, 2, "random", False)
+    assert probesim_seed == DEFAULT_SEED  # ctest passes no --probesim-seed
+
+
+def test_make_machine_closes_what_it_made_and_the_seed_option_reaches_the_fixtures(pytester):
+    pytester.makeconftest('pytest_plugins = ["probesim.testing"]')
+    pytester.makepyfile("""
+        probes = []
+
+        def test_seed(machine, make_machine, probesim_seed):
+            assert probesim_seed == 42 and machine.seed == 42 and make_machine().seed == 42
+            probes.append(make_machine().kprobes.register("kprobe_target"))
+
+        def test_closed_after_the_test():
+            assert len(probes) == 2 and not any(p.registered for p in probes)
+    """)
+    result = pytester.runpytest("--probesim-seed", "42", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)  # test_seed once per arch
