@@ -123,7 +123,8 @@ int run(const RunOptions& o) {
       .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
       .cpus = static_cast<int>(o.cpus),
       .sched = o.random_sched ? Options::Sched::Random : Options::Sched::RoundRobin,
-      .kernel = o.kernel, .kprobe_boost = o.boost, .limits = o.limits});
+      .kernel = o.kernel, .kprobe_boost = o.boost, .kprobe_optimization = o.optimize,
+      .limits = o.limits});
   if (!machine) {
     std::fprintf(stderr, "probesim: %s\n", machine.error().message.c_str());
     return kExitError;

@@ -125,6 +125,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--env-clear") o.env_clear = true;
     else if (a == "--no-kernel") o.kernel = false;
     else if (a == "--no-boost") o.boost = false;
+    else if (a == "--no-optimize") o.optimize = false;
     else if (a == "--kprobe") o.kprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
     else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--uretprobe") o.uretprobes.push_back(PROBESIM_TRY(value(a)));

@@ -17,7 +17,8 @@ inline constexpr const char* kUsage =
     "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
     "                    [--cpus N] [--sched rr|random] [--sched-log FILE]\n"
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
-    "                    [--no-kernel] [--no-boost] [--kprobe SYM[+OFF]|ADDR]...\n"
+    "                    [--no-kernel] [--no-boost] [--no-optimize]\n"
+    "                    [--kprobe SYM[+OFF]|ADDR]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET]...\n"
     "                    [--uretprobe PATH:SYM]... [--max-insns N] [--max-time DURATION]\n"
     "                    [--limit-mem SIZE] [--limit-disk SIZE] [--limit-tasks N]\n"
@@ -58,6 +59,7 @@ struct RunOptions {
   std::vector<std::string> argv;
   bool kernel = true;    // --no-kernel: syscalls skip the guest kernel
   bool boost = true;     // --no-boost: x86 kprobes always single-step with a second trap
+  bool optimize = true;  // --no-optimize: debug.kprobes-optimization = 0 (no x86 optprobes)
   std::vector<ProbeSpec> kprobes;     // counting kprobes (hits in --stats)
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes
   std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET

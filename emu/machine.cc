@@ -104,6 +104,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
                                                 : emu::SchedPolicy::RoundRobin;
   c.kernel = o.kernel;
   c.kprobe_boost = o.kprobe_boost;
+  c.kprobe_optimization = o.kprobe_optimization;
   PROBESIM_TRY_VOID(emu::MachineLimits::validate(o.limits));
   c.limits = o.limits;
   auto impl = std::make_unique<Impl>(std::move(c), o.capture_limit);

@@ -114,6 +114,7 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
     if (!step) return !time_limit_reached();
     run_quantum(*step);
     sched_.finish(*step);
+    run_kprobe_optimizer();  // kernel work: the delayed kprobe_optimizer
     if (stop_requested_) {
       stop_requested_ = false;
       return false;

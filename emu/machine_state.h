@@ -52,6 +52,7 @@ struct MachineConfig {
   // syscalls go straight from the syscall instruction to the model (fewer instructions).
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: jump back from boostable slots (no second trap)
+  bool kprobe_optimization = true;  // debug.kprobes-optimization at boot (x86 optprobes)
   Limits limits;             // machine-wide resource limits (probesim/limits.h)
 };
 
@@ -243,6 +244,10 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   void hypercall_oops(Cpu& cpu, const char* why);
   void arm64_eret(Cpu& cpu);
   bool kprobe_trap(Cpu& cpu);
+  uint64_t hc_optprobe(uint64_t op, GuestAddr regs);  // HC_OPTPROBE: optimized_callback
+  // synchronize_rcu_tasks for the optimizer: is any CPU or preempted task at a PC in range?
+  bool any_pc_in(GuestAddr addr, uint64_t len);
+  void run_kprobe_optimizer();  // the delayed kprobe_optimizer, if due (between quanta)
   // uprobes (machine_uprobes.cc)
   void invalidate(mmu::Mm& mm, GuestAddr addr, uint64_t len) override;  // UprobeHost
   bool uprobe_trap(Cpu& cpu, uint32_t intno);

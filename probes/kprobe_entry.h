@@ -10,11 +10,27 @@
 
 #include "probes/arch/kprobe_arch.h"
 #include "probes/kprobe.h"
+#include "probes/optprobe.h"
 
 namespace probesim::probes {
 
 // KPROBE_HIT_* (include/linux/kprobes.h).
 enum class KprobeStatus : uint8_t { None = 0, HitActive = 1, HitSs = 2, Reenter = 4, HitSsDone = 8 };
+
+// struct optimized_kprobe's state (CONFIG_OPTPROBES). flag is KPROBE_FLAG_OPTIMIZED: set when
+// the probe is queued on optimizing_list (Linux sets it there too) and kept while the jump is
+// in the text; kprobes/list shows [OPTIMIZED] from then on.
+struct OptState {
+  OptRefusal prep = OptRefusal::None;  // arch_prepare_optimized_kprobe's refusal, if any
+  bool prepared = false;               // the detour buffer is written (kprobe_optready)
+  GuestAddr detour{};                  // optinsn.insn
+  uint8_t size = 0;                    // optinsn.size: bytes the jump replaces
+  std::array<uint8_t, 4> copied_insn{};  // original bytes under the rel32 (jump written)
+  bool flag = false;                   // KPROBE_FLAG_OPTIMIZED
+  bool queued = false;                 // on optimizing_list, jump not written yet
+  bool jumped = false;                 // `E9 rel32` is in the text
+  OptRefusal why_not = OptRefusal::None;  // optimize_kprobe's last refusal
+};
 
 struct KprobeEntry {
   GuestAddr addr;
@@ -30,6 +46,7 @@ struct KprobeEntry {
   bool ever_boosted = false; // a CPU may still run the slot untracked: free it DIRTY
   std::array<uint8_t, 4> opcode{};  // original bytes under the breakpoint
   bool armed = false;        // the breakpoint is written in text now
+  OptState opt;              // optprobes (kprobe_optimizer.cc)
 
   // A plain entry's flags are its probe's; an aggregate (or a retired entry) has its own.
   uint32_t& flags() { return own_flags() ? aggr_flags : children.front()->flags; }

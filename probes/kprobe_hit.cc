@@ -5,36 +5,11 @@
 #include <cerrno>
 #include <exception>
 
+#include "probes/kprobe_hit_scope.h"
 #include "probes/kprobe_manager.h"
 #include "probesim/assert.h"
 
 namespace probesim::probes {
-
-// Scope of one hit: publishes the context (the kretprobe entry handler needs the task) and, if
-// a handler throws, puts the CPU state back so the machine can stop cleanly.
-class KprobeHitScope {
- public:
-  KprobeHitScope(KprobeManager& m, HitContext ctx)
-      : m_(m), saved_ctx_(m.hit_ctx_), kcb_(m.ctlblk(ctx.cpu)), saved_kcb_(kcb_),
-        depth_(m.in_handler_) {
-    m_.hit_ctx_ = ctx;
-  }
-  ~KprobeHitScope() {
-    m_.hit_ctx_ = saved_ctx_;
-    if (std::uncaught_exceptions() > 0) {
-      kcb_ = saved_kcb_;
-      m_.in_handler_ = depth_;
-    }
-  }
-  KprobeCtlblk& kcb() { return kcb_; }
-
- private:
-  KprobeManager& m_;
-  HitContext saved_ctx_;
-  KprobeCtlblk& kcb_;
-  KprobeCtlblk saved_kcb_;
-  int depth_;
-};
 
 namespace {
 
@@ -136,6 +111,13 @@ HitResult KprobeManager::setup_singlestep(KprobeEntry& e, KprobeCtlblk& kcb, Reg
                                           bool reenter) {
   const Cycles trap = cost(ProbePath::Trap);
   const HitKind kind = reenter ? HitKind::Missed : HitKind::Stepped;
+  if (e.opt.flag && e.opt.prepared) {
+    // setup_detour_execution: queued for optimization; run the detour's copy of the replaced
+    // instructions, which jumps back (no second trap).
+    if (!reenter) reset_current(kcb);
+    regs.set_ip(e.opt.detour + arch_->detour_copy_offset());
+    return {HitDisposition::Handled, reenter ? kind : HitKind::Detour, trap};
+  }
   if (e.boosted) {
     // The copy jumps back by itself: no second trap, so no current probe to track.
     if (!reenter) reset_current(kcb);

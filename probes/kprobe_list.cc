@@ -36,8 +36,8 @@ std::string KprobeManager::list() const {
       const std::string_view sym = fn ? std::string_view(fn->name) : std::string_view{};
       const uint64_t off = fn ? e->addr - fn->addr : 0;
       for (const Kprobe* k : e->children) {
-        out += format_kprobe_list_line(e->addr, k->kretprobe() != nullptr, sym, off, k->flags,
-                                       e->flags());
+        const uint32_t ef = e->flags() | (e->opt.flag ? kKprobeFlagOptimized : 0);
+        out += format_kprobe_list_line(e->addr, k->kretprobe() != nullptr, sym, off, k->flags, ef);
       }
     }
   }

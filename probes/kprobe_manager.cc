@@ -24,6 +24,10 @@ KprobeManager::KprobeManager(Arch arch, KernelMemory& mem, const SymbolSource& s
       slots_(std::make_unique<InsnSlotCache>(mem, arch_->insn_slot_size())),
       cpus_(std::max<uint32_t>(config.ncpus, 1)) {
   config_.ncpus = static_cast<uint32_t>(cpus_.size());
+  if (arch_->optinsn_slot_size() != 0)
+    optinsn_slots_ = std::make_unique<InsnSlotCache>(mem, arch_->optinsn_slot_size(),
+                                                     "kprobe_optinsn_page");
+  allow_optimization_ = config.optimize;
 }
 
 KprobeManager::~KprobeManager() {
@@ -69,9 +73,12 @@ void KprobeManager::assert_not_in_handler(const char* what) const {
                                           "it: kprobe_mutex would deadlock)");
 }
 
-// arch_arm_kprobe: save the original bytes and write the breakpoint (text_poke).
+// __arm_kprobe: a probe whose jump covers this address goes back to int3 first; then
+// arch_arm_kprobe saves the original bytes and writes the breakpoint (text_poke). The caller
+// tries optimize_kprobe once the entry is in the table.
 Result<void> KprobeManager::arm_kprobe(KprobeEntry& e) {
   if (e.armed) return {};
+  if (KprobeEntry* cover = get_optimized_kprobe(e.addr)) unoptimize_kprobe(*cover);
   const auto bp = arch_->breakpoint();
   if (!mem_.read(e.addr, std::span<uint8_t>(e.opcode.data(), bp.size())) ||
       !mem_.write_text(e.addr, bp)) {
@@ -81,13 +88,16 @@ Result<void> KprobeManager::arm_kprobe(KprobeEntry& e) {
   return {};
 }
 
-// arch_disarm_kprobe: put the original bytes back.
+// __disarm_kprobe: unoptimize (forced), arch_disarm_kprobe puts the original bytes back, and a
+// probe whose jump this one blocked is optimized again.
 void KprobeManager::disarm_kprobe(KprobeEntry& e) {
+  unoptimize_kprobe(e);
   if (!e.armed) return;
   const bool ok = mem_.write_text(e.addr, std::span<const uint8_t>(e.opcode.data(),
                                                                    arch_->opcode_size()));
   PROBESIM_ASSERT_MSG(ok, "restoring kernel text under a kprobe failed");
   e.armed = false;
+  if (KprobeEntry* cover = get_optimized_kprobe(e.addr)) optimize_kprobe(*cover);
 }
 
 bool KprobeManager::read_original(GuestAddr addr, std::span<uint8_t> out) const {
@@ -103,6 +113,16 @@ bool KprobeManager::read_original(GuestAddr addr, std::span<uint8_t> out) const 
   for (auto it = entries_.lower_bound(lo >= n ? lo - n + 1 : 0);
        it != entries_.end() && it->first < hi; ++it) {
     if (it->second->armed) overlay(it->first, it->second->opcode.data());
+  }
+  // __recover_optprobed_insn: the bytes under a jump's rel32.
+  for (auto it = entries_.lower_bound(lo >= 5 ? lo - 4 : 0); it != entries_.end() && it->first < hi;
+       ++it) {
+    const KprobeEntry& e = *it->second;
+    if (!e.opt.jumped) continue;
+    for (size_t i = 0; i < e.opt.copied_insn.size(); ++i) {
+      const uint64_t at = e.addr.value + 1 + i;
+      if (at >= lo && at < hi) out[at - lo] = e.opt.copied_insn[i];
+    }
   }
   if (trampoline_written_ && trampoline_.value + n > lo && trampoline_.value < hi) {
     overlay(trampoline_.value, trampoline_opcode_.data());
@@ -128,6 +148,8 @@ std::optional<KprobeInfo> KprobeManager::info(GuestAddr addr) const {
   i.opcode.assign(e->opcode.begin(), e->opcode.begin() + arch_->opcode_size());
   if (!e->armed) read_original(addr, i.opcode);
   i.children.assign(e->children.begin(), e->children.end());
+  fill_opt_info(*e, i);
+  if (i.optimized) i.flags |= kKprobeFlagOptimized;
   return i;
 }
 

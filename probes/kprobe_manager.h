@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,10 @@ struct KprobeConfig {
   // x86: boost copies that can_boost allows (Linux without CONFIG_PREEMPTION). arm64: unused.
   bool boost = true;
   uint64_t clock_hz = kDefaultModelledClockHz;  // converts the cost table to cycles
+  // debug.kprobes-optimization at start (Linux: on once init_optprobes ran).
+  bool optimize = true;
+  // OPTIMIZE_DELAY: 5 jiffies at HZ=250 (Debian's CONFIG_HZ), in virtual time.
+  uint64_t optimize_delay_ns = 20'000'000;
 };
 
 enum class HitDisposition : uint8_t {
@@ -59,6 +64,8 @@ enum class HitKind : uint8_t {
   StepDone,         // the step trap: post handlers ran
   KretprobeReturn,  // the trampoline: return handlers ran
   Stale,            // the breakpoint was removed meanwhile: re-execute the original
+  Detour,           // int3 of a probe queued for optimization: pre handlers ran, ip = detour copy
+  Optimized,        // optimized_callback from a detour buffer: pre handlers ran
 };
 
 struct HitResult {
@@ -79,6 +86,14 @@ struct KprobeInfo {
   bool boosted = false;
   std::vector<uint8_t> opcode;  // original bytes under the breakpoint
   std::vector<const Kprobe*> children;
+  // optprobes: optimized = KPROBE_FLAG_OPTIMIZED (queued or jumped); jumped = `E9 rel32` is in
+  // the text; opt_refusal = why it is not optimized (None when optimized).
+  bool optimized = false;
+  bool jumped = false;
+  OptRefusal opt_refusal = OptRefusal::None;
+  GuestAddr detour{};
+  uint8_t opt_size = 0;                // bytes the jump replaces
+  std::vector<uint8_t> detour_bytes;   // the detour buffer's contents
 };
 
 class KprobeManager {
@@ -118,6 +133,29 @@ class KprobeManager {
   // kprobe_flush_task: recycles a dead task's pending kretprobe instances.
   void flush_task(TaskId task);
   size_t pending_instances(TaskId task) const;
+
+  // ---- optprobes (kprobe_optimizer.cc). The integrator names the image's optimized_callback
+  // (the detour buffers call it; it makes HC_OPTPROBE) and supplies virtual time and the
+  // synchronize_rcu_tasks check (is any CPU or preempted task executing in [addr, addr+len)).
+  void set_optimized_callback(GuestAddr callback) { opt_callback_ = callback; }
+  using Clock = std::function<Cycles()>;
+  using PcInRange = std::function<bool(GuestAddr addr, uint64_t len)>;
+  void set_optimizer_hooks(Clock now, PcInRange pc_in_range);
+  // debug.kprobes-optimization: off unoptimizes every probe now; on queues every optimizable
+  // probe (proc_kprobes_optimization_handler).
+  void set_optimization(bool on);
+  bool optimization() const { return allow_optimization_; }
+  // The delayed kprobe_optimizer: runs when `now` reached its due time (the integrator calls
+  // this between quanta and before kernel calls).
+  void run_optimizer_if_due(Cycles now);
+  // wait_for_kprobe_optimizer: run the queued work now.
+  void wait_for_optimizer();
+  std::optional<Cycles> optimizer_due() const { return optimizer_due_; }
+  size_t optimizing_count() const { return optimizing_list_.size(); }
+  // optimized_callback(op, regs): op is the detour buffer's address. regs as saved by the
+  // template; handlers see ip = addr + 1. The caller writes back GPRs and flags.
+  HitResult optimized_callback(HitContext ctx, uint64_t op, Regs& regs);
+  const InsnSlotCache* optinsn_slots() const { return optinsn_slots_.get(); }
 
   // ---- hits (from the CPU's trap hooks). regs: the trapping registers, x86 ip after the int3,
   // arm64 pc at the BRK. On Handled the caller resumes at regs.ip.
@@ -164,6 +202,21 @@ class KprobeManager {
   Result<void> register_aggr_kprobe(KprobeEntry& ap, Kprobe& p);
   Result<KprobeEntry*> disable_locked(Kprobe& p);
   KprobeEntry* valid_entry_of(const Kprobe& p) const;
+  // optprobes (kprobe_optimizer.cc)
+  void try_to_optimize_kprobe(KprobeEntry& e);
+  OptRefusal optimize_check(const KprobeEntry& e) const;
+  void optimize_kprobe(KprobeEntry& e);
+  void unoptimize_kprobe(KprobeEntry& e);
+  void remove_optimized_kprobe(KprobeEntry& e);
+  void kill_optimized_kprobe(KprobeEntry& e);
+  KprobeEntry* get_optimized_kprobe(GuestAddr addr) const;
+  void kick_kprobe_optimizer();
+  void kprobe_optimizer();
+  bool arch_optimize_kprobe(KprobeEntry& e);
+  void arch_unoptimize_kprobe(KprobeEntry& e);
+  bool has_post_handler(const KprobeEntry& e) const;
+  void opt_pre_handler(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
+  void fill_opt_info(const KprobeEntry& e, KprobeInfo& i) const;
   // hits (kprobe_hit.cc)
   int call_pre_handlers(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
   void call_post_handlers(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
@@ -206,6 +259,17 @@ class KprobeManager {
   bool trampoline_written_ = false;
   std::array<uint8_t, 4> trampoline_opcode_{};
   std::unordered_map<TaskId, std::vector<InstanceRef>> kretprobe_instances_;  // back = head
+
+  // optprobes: kprobe_optinsn_slots (null: the arch has none), optimizing_list, the delayed
+  // work's due time, detour address -> entry (optimized_callback's op).
+  std::unique_ptr<InsnSlotCache> optinsn_slots_;
+  GuestAddr opt_callback_{};
+  bool allow_optimization_ = true;  // kprobes_allow_optimization
+  std::vector<KprobeEntry*> optimizing_list_;
+  std::optional<Cycles> optimizer_due_;
+  Clock now_;
+  PcInRange pc_in_range_;
+  std::unordered_map<uint64_t, KprobeEntry*> by_detour_;
 };
 
 // "%px  %s  %s+0x%x  %s " + [GONE][DISABLED][OPTIMIZED][FTRACE] (kprobes/list report_probe).

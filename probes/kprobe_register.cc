@@ -54,6 +54,7 @@ Result<void> KprobeManager::prepare_entry(KprobeEntry& e, const Kprobe& first) {
 
 // arch_remove_kprobe: boosted slots may still be executed by a CPU: free them DIRTY.
 void KprobeManager::remove_slot(KprobeEntry& e) {
+  remove_optimized_kprobe(e);
   if (e.slot.value == 0) return;
   slots_->free_slot(e.slot, e.ever_boosted ? SlotFree::Dirty : SlotFree::Clean);
   e.slot = GuestAddr{};
@@ -92,7 +93,9 @@ Result<void> KprobeManager::register_kprobe(Kprobe& p) {
   }
   p.owner_ = this;
   hash_insert(e.get());
-  entries_.emplace(p.addr.value, std::move(e));
+  KprobeEntry& entry = *entries_.emplace(p.addr.value, std::move(e)).first->second;
+  try_to_optimize_kprobe(entry);
+  optimize_kprobe(entry);
   return {};
 }
 
@@ -108,7 +111,10 @@ Result<void> KprobeManager::register_aggr_kprobe(KprobeEntry& ap, Kprobe& p) {
     ap.aggr_flags = (ap.aggr_flags & ~kKprobeFlagGone) | kKprobeFlagDisabled;
     ap.armed = false;
   }
-  if (p.post_handler) unboost(ap);  // Linux: unoptimize_kprobe(ap, true)
+  if (p.post_handler) {
+    unoptimize_kprobe(ap);  // unoptimize_kprobe(ap, true)
+    unboost(ap);
+  }
   ap.children.insert(ap.children.begin(), &p);  // list_add_rcu: newest first
   p.owner_ = this;
   if (ap.disabled() && !p.disabled()) {
@@ -122,6 +128,7 @@ Result<void> KprobeManager::register_aggr_kprobe(KprobeEntry& ap, Kprobe& p) {
       }
     }
   }
+  optimize_kprobe(ap);  // a no-op unless it just got armed (__arm_kprobe's optimize_kprobe)
   return {};
 }
 
@@ -159,6 +166,8 @@ void KprobeManager::unregister_kprobe(Kprobe& p) {
   const bool last = !e->aggregated || (e->children.size() == 1 && e->disabled());
   if (!last) {
     e->children.erase(std::find(e->children.begin(), e->children.end(), &p));
+    // __unregister_kprobe_top: the last post handler left: try to optimize again.
+    if (p.post_handler && !e->disabled() && !all_disarmed_) optimize_kprobe(*e);
     return;
   }
   disarm_kprobe(*e);  // normally already disarmed by __disable_kprobe
@@ -202,6 +211,7 @@ Result<void> KprobeManager::enable_kprobe(Kprobe& p) {
       e->flags() |= kKprobeFlagDisabled;
       return r;
     }
+    optimize_kprobe(*e);
   }
   return {};
 }
@@ -215,6 +225,7 @@ Result<void> KprobeManager::arm_all_kprobes() {
     for (KprobeEntry* e : b) {
       if (e->disabled()) continue;
       if (auto r = arm_kprobe(*e); !r && first_error.ok()) first_error = r;
+      optimize_kprobe(*e);
     }
   }
   return first_error;
@@ -252,6 +263,7 @@ void KprobeManager::kill_kprobes_in_range(GuestAddr start, uint64_t len) {
       for (Kprobe* k : e.children) k->flags |= kKprobeFlagGone;
     }
     e.armed = false;
+    kill_optimized_kprobe(e);
     if (!referenced_by_cpu(&e)) remove_slot(e);
   }
 }

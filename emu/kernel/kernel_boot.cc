@@ -71,9 +71,13 @@ Result<void> MachineState::boot_kernel() {
   for (int cpu = 0; cpu < config_.cpus && config_.arch == Arch::X86_64; ++cpu)
     ks.write_u64(k.pcpu_hot + cpu * PCPU_HOT_SIZE + PCPU_CPU_NUMBER, static_cast<uint64_t>(cpu));
   probes::KprobeConfig kc{static_cast<uint32_t>(config_.cpus), config_.kprobe_boost,
-                          config_.cpu_hz};
+                          config_.cpu_hz, config_.kprobe_optimization};
   k.kprobes = std::make_unique<probes::KprobeManager>(config_.arch, ks, ks.symbols(), kc);
   PROBESIM_TRY_VOID(k.kprobes->set_kretprobe_trampoline(ks.sym("__kretprobe_trampoline")));
+  if (const probes::KernelSymbol* cb = ks.kallsyms().find("optimized_callback"))
+    k.kprobes->set_optimized_callback(cb->addr);
+  k.kprobes->set_optimizer_hooks([this] { return sched_.now_clock().cycles(); },
+                                 [this](GuestAddr a, uint64_t len) { return any_pc_in(a, len); });
   return {};
 }
 
@@ -160,6 +164,7 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
   GuestKernel& k = *kernel_;
   GuestAddr target = PROBESIM_TRY(k.space->kallsyms().lookup_name(fn));
   bool nested = k.call_depth > 0 || current_ != nullptr;
+  if (!nested) run_kprobe_optimizer();
   int cpu_id = nested ? hit_cpu() : 0;
   Cpu* engine = k.engine.get();
   if (k.call_depth > 0) {

@@ -66,6 +66,58 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
   return true;
 }
 
+// HC_OPTPROBE(op, regs) from optimized_callback: the detour saved a struct pt_regs at regs.
+// Handlers see it (ip = probe + 1); what they change in the GPRs and flags is written back,
+// since the template restores those from the stack (ip, sp, cs, orig_ax are not restored).
+uint64_t MachineState::hc_optprobe(uint64_t op, GuestAddr regs_at) {
+  GuestKernel& k = *kernel_;
+  constexpr size_t kGprs = 15, kFlags = static_cast<size_t>(probes::X86Reg::flags);
+  const size_t n = probes::Regs::count(config_.arch);
+  uint8_t* p = k.space->host(regs_at, n * 8);
+  if (config_.arch != Arch::X86_64 || !p) {
+    k.oopses.push_back("kernel oops: HC_OPTPROBE with pt_regs outside kernel memory");
+    return 0;
+  }
+  probes::Regs regs(config_.arch);
+  for (unsigned i = 0; i < n; ++i) {
+    uint64_t v;
+    std::memcpy(&v, p + i * 8, 8);
+    regs.set(i, v);
+  }
+  probes::HitContext ctx{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
+                         probes::TaskId{current_ ? static_cast<uint64_t>(current_->tid()) : 0}};
+  probes::HitResult r = k.kprobes->optimized_callback(ctx, op, regs);
+  for (unsigned i = 0; i < n; ++i) {
+    if (i >= kGprs && i != kFlags) continue;
+    uint64_t v = regs.get(i);
+    std::memcpy(p + i * 8, &v, 8);
+  }
+  sched_.clock(hit_cpu()).advance(r.cost);
+  return 0;
+}
+
+// synchronize_rcu_tasks, as a check: a task preempted (or a CPU paused) inside [addr, addr+len)
+// must not find a jump's rel32 there when it resumes.
+bool MachineState::any_pc_in(GuestAddr addr, uint64_t len) {
+  for (auto& [pid, proc] : procs_) {
+    Cpu* cpu = proc->cpu();
+    if (!cpu) continue;
+    for (auto& t : proc->tasks()) {
+      if (t->state == TaskState::Dead) continue;
+      uint64_t pc = t.get() == proc->resident() || !t->context
+                        ? cpu->pc()
+                        : cpu->context_reg(*t->context, cpu->info().reg_pc);
+      if (pc >= addr.value && pc - addr.value < len) return true;
+    }
+  }
+  return false;
+}
+
+void MachineState::run_kprobe_optimizer() {
+  if (kernel_ && kernel_->kprobes)
+    kernel_->kprobes->run_optimizer_if_due(sched_.now_clock().cycles());
+}
+
 // A fault, trap or invalid instruction in kernel mode: Linux oopses and kills the task. The
 // oops text is kept (GuestKernel::oopses) and the process dies of SIGSEGV with it.
 void MachineState::kernel_oops(Process& p, Task& t, const CpuStop& stop) {

@@ -38,6 +38,9 @@ struct Options {
   // syscalls go straight from the syscall instruction to the kernel model.
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: boostable slots jump back (no second trap)
+  // debug.kprobes-optimization at boot: x86 kprobes become jump-optimized (optprobes) after
+  // the optimizer's delay when Linux's conditions hold.
+  bool kprobe_optimization = true;
   Limits limits;             // machine-wide resource limits (probesim/limits.h)
   // Stdio::Capture keeps at most this many bytes of each stream (0: all); the rest is counted
   // (captured_dropped) and discarded. Memory is proportional to the bytes kept.

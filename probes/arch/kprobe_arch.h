@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "probes/kernel_memory.h"
+#include "probes/optprobe.h"
 #include "probes/regs.h"
 #include "probes/symbol_source.h"
 #include "probesim/result.h"
@@ -100,6 +101,27 @@ class KprobeArch {
   // Leaves the trampoline to the real return address (arm64 also restores x30, as Linux's
   // trampoline does with `mov lr, x0`).
   virtual void return_to(Regs& regs, GuestAddr ret_addr) const = 0;
+
+  // ---- optprobes (arch/x86/kernel/kprobes/opt.c). Arches without them return 0 /
+  // OptRefusal::NoArchSupport.
+  // Bytes per detour buffer (MAX_OPTINSN_SIZE); 0: this arch has no optprobes.
+  virtual size_t optinsn_slot_size() const { return 0; }
+  // can_optimize + the copy checks of copy_optimized_instructions, without a slot.
+  virtual OptPrep prepare_optimized(GuestAddr addr, const TextReader& text,
+                                    const SymbolSource& syms) const;
+  // The detour buffer at `slot` for the probe at addr: template (pt_regs on the stack, arg1 =
+  // `op`, call `callback`, restore), the copied instructions relocated, jump to addr + size.
+  // EINVAL (with the refusal in the message) when something is out of rel32 range.
+  virtual Result<std::vector<uint8_t>> detour_contents(const OptPrep& prep, GuestAddr addr,
+                                                       GuestAddr slot, uint64_t op,
+                                                       GuestAddr callback) const;
+  // Offset in the detour of the copied instructions (TMPL_END_IDX): where an int3 hit of a
+  // probe queued for optimization continues (setup_detour_execution).
+  virtual size_t detour_copy_offset() const { return 0; }
+  // The jump written over [addr, addr + 5): x86 `E9 rel32` to the detour.
+  virtual std::vector<uint8_t> optimized_jump(GuestAddr addr, GuestAddr slot) const;
+  // optimized_callback's view of regs: x86 ip = addr + 1 (as if the int3 trapped), orig_ax = -1.
+  virtual void optimized_regs(GuestAddr addr, Regs& regs) const;
 };
 
 }  // namespace probesim::probes

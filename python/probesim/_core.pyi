@@ -440,6 +440,23 @@ class KprobeInfo:
     def opcode(self) -> builtins.bytes: ...
     @property
     def probes(self) -> list[KprobeHandle | KretprobeHandle | None]: ...
+    @property
+    def optimized(self) -> bool:
+        """KPROBE_FLAG_OPTIMIZED: queued for the optimizer or jump-optimized."""
+    @property
+    def jumped(self) -> bool:
+        """x86: the `E9 rel32` to the detour buffer is in the text."""
+    @property
+    def opt_refusal(self) -> str | None:
+        """Why the probe is not optimized ('post-handler', 'indirect-jump', ...), or None."""
+    @property
+    def opt_refusal_text(self) -> str | None: ...
+    @property
+    def detour(self) -> int | None: ...
+    @property
+    def detour_bytes(self) -> builtins.bytes: ...
+    @property
+    def opt_size(self) -> int: ...
 
 class Kprobes:
     """Machine.kprobes: kernel probes."""
@@ -457,6 +474,12 @@ class Kprobes:
     @property
     def probes(self) -> list[KprobeHandle]: ...
     def __len__(self) -> int: ...
+    @property
+    def optimization(self) -> bool:
+        """debug.kprobes-optimization (x86 optprobes); False unoptimizes every probe now."""
+    @optimization.setter
+    def optimization(self, on: bool) -> None: ...
+    def wait_for_optimizer(self) -> None: ...
 
 class Kretprobes:
     """Machine.kretprobes: return probes."""

@@ -134,6 +134,15 @@ std::optional<KprobeInfoView> info(const PyKprobes& self, py::handle where) {
     auto rec = self.machine->record_of(child);
     v.probes.append(rec ? handle_of(self.machine, rec) : py::none());
   }
+  v.optimized = i->optimized;
+  v.jumped = i->jumped;
+  if (i->opt_refusal != probes::OptRefusal::None) {
+    v.opt_refusal = std::string(probes::opt_refusal_name(i->opt_refusal));
+    v.opt_refusal_text = std::string(probes::opt_refusal_text(i->opt_refusal));
+  }
+  if (i->detour.value) v.detour = i->detour.value;
+  v.detour_bytes.assign(i->detour_bytes.begin(), i->detour_bytes.end());
+  v.opt_size = i->opt_size;
   return v;
 }
 
@@ -177,6 +186,22 @@ void bind_info(py::module_& m) {
           "The original bytes under the breakpoint.")
       .def_readonly("probes", &KprobeInfoView::probes,
                     "The probes here (KprobeHandle / KretprobeHandle), in handler order.")
+      .def_readonly("optimized", &KprobeInfoView::optimized,
+                    "KPROBE_FLAG_OPTIMIZED: queued for the optimizer or jump-optimized.")
+      .def_readonly("jumped", &KprobeInfoView::jumped,
+                    "x86: the `E9 rel32` to the detour buffer is in the text now.")
+      .def_readonly("opt_refusal", &KprobeInfoView::opt_refusal,
+                    "Why the probe is not optimized ('post-handler', 'indirect-jump', "
+                    "'no-arch-support', ...), or None.")
+      .def_readonly("opt_refusal_text", &KprobeInfoView::opt_refusal_text,
+                    "opt_refusal as a sentence, or None.")
+      .def_readonly("detour", &KprobeInfoView::detour,
+                    "The detour buffer's address (optprobes), or None.")
+      .def_property_readonly(
+          "detour_bytes", [](const KprobeInfoView& v) { return py::bytes(v.detour_bytes); },
+          "The detour buffer: template, copied instructions, jmp back (empty if none).")
+      .def_readonly("opt_size", &KprobeInfoView::opt_size,
+                    "Bytes of original instructions the jump replaces (0 if not prepared).")
       .def("__repr__", [](const KprobeInfoView& v) {
         return "<KprobeInfo " + v.symbol.value_or(hex_addr(v.addr)) +
                (v.aggregated ? " aggregated" : "") + (v.armed ? " armed" : "") +
@@ -212,7 +237,21 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
       .def_property_readonly(
           "armed",
           [](const PyKprobes& s) { return !reader(s.machine, "kprobes.armed").all_disarmed(); },
-          "False after disarm_all() (cat kprobes/enabled).");
+          "False after disarm_all() (cat kprobes/enabled).")
+      .def_property(
+          "optimization",
+          [](const PyKprobes& s) { return reader(s.machine, "kprobes.optimization").optimization(); },
+          [](const PyKprobes& s, bool on) {
+            s.machine->probe_manager("kprobes.optimization").set_optimization(on);
+          },
+          "debug.kprobes-optimization (x86 optprobes): False puts every optimized probe back "
+          "to int3 now; True queues every optimizable probe for the delayed optimizer.")
+      .def(
+          "wait_for_optimizer",
+          [](const PyKprobes& s) {
+            s.machine->probe_manager("wait_for_optimizer").wait_for_optimizer();
+          },
+          "Run the delayed kprobe_optimizer now (Linux's wait_for_kprobe_optimizer).");
 }
 
 void bind_kprobes_manager(py::module_& m) {

@@ -48,6 +48,12 @@ struct KprobeInfoView {
   std::optional<uint64_t> slot;
   std::string opcode;     // original bytes under the breakpoint
   pybind11::list probes;  // handles, in the order their handlers run
+  // optprobes
+  bool optimized = false, jumped = false;
+  std::optional<std::string> opt_refusal, opt_refusal_text;
+  std::optional<uint64_t> detour;
+  std::string detour_bytes;
+  unsigned opt_size = 0;
 };
 
 // The Python handle of a record (KprobeHandle or KretprobeHandle by its kind).

@@ -65,3 +65,21 @@ __visible noinline unsigned long kprobe_loop_target(unsigned long n) {
   for (unsigned long i = 0; i < n; i++) sum += kprobe_target(i, 1);
   return sum;
 }
+
+/* A dense switch with different work per case: -O2 compiles it to a jump table (an indirect
+ * jmp), so no address of this function can be jump-optimized (optprobes' can_optimize).
+ * Returns: 0 -> b + 1, 1 -> b * 3, 2 -> b ^ 0x55, 3 -> b << 4, 4 -> b - 7, 5 -> b / 5,
+ * 6 -> b | 0x100, 7 -> b % 7, else 0. */
+__visible noinline unsigned long kprobe_switch_target(unsigned long a, unsigned long b) {
+  switch (a) {
+    case 0: return b + 1;
+    case 1: return b * 3;
+    case 2: return b ^ 0x55;
+    case 3: return b << 4;
+    case 4: return b - 7;
+    case 5: return b / 5;
+    case 6: return b | 0x100;
+    case 7: return b % 7;
+    default: return 0;
+  }
+}

@@ -12,6 +12,7 @@ namespace probesim::probes::x86 {
 
 constexpr uint8_t kInt3 = 0xcc;  // INT3_INSN_OPCODE
 constexpr uint8_t kJmp32 = 0xe9;  // JMP32_INSN_OPCODE
+constexpr uint64_t kKernelCs = 0x10;  // __KERNEL_CS (GDT_ENTRY_KERNEL_CS 2 * 8)
 
 class X86Kprobes final : public KprobeArch {
  public:
@@ -39,9 +40,23 @@ class X86Kprobes final : public KprobeArch {
   GuestAddr trampoline_frame(const Regs& regs) const override { return GuestAddr{regs.sp() - 8}; }
   void return_to(Regs& regs, GuestAddr ret_addr) const override { regs.set_ip(ret_addr); }
 
+  // optprobes (x86_optprobe.cc)
+  size_t optinsn_slot_size() const override;
+  OptPrep prepare_optimized(GuestAddr addr, const TextReader& text,
+                            const SymbolSource& syms) const override;
+  Result<std::vector<uint8_t>> detour_contents(const OptPrep& prep, GuestAddr addr,
+                                               GuestAddr slot, uint64_t op,
+                                               GuestAddr callback) const override;
+  size_t detour_copy_offset() const override;
+  std::vector<uint8_t> optimized_jump(GuestAddr addr, GuestAddr slot) const override;
+  void optimized_regs(GuestAddr addr, Regs& regs) const override;
+
   const X86Decoder& decoder() const { return decoder_; }
 
  private:
+  // can_optimize; `at` = the offending instruction.
+  OptRefusal can_optimize(GuestAddr addr, const TextReader& text, const SymbolSource& syms,
+                          GuestAddr& at) const;
   bool can_probe(GuestAddr addr, const TextReader& text, const SymbolSource& syms) const;
 
   X86Decoder decoder_;

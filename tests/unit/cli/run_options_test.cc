@@ -54,7 +54,7 @@ TEST_CASE("run options: bad input gets a message naming the problem") {
 TEST_CASE("run options: probe flags and kernel switches") {
   const char* const argv[] = {"probesim", "run", "--kprobe", "vfs_read+0x4", "--kprobe", "0xffffffff81000010",
                               "--kretprobe", "ksys_write", "--uprobe", "/bin/x:main+8",
-                              "--uretprobe", "/bin/x:0x1130", "--no-boost", "--", "/bin/x"};
+                              "--uretprobe", "/bin/x:0x1130", "--no-boost", "--no-optimize", "--", "/bin/x"};
   auto o = parse(argv);
   REQUIRE(o.ok());
   REQUIRE(o->kprobes.size() == 2);
@@ -67,6 +67,7 @@ TEST_CASE("run options: probe flags and kernel switches") {
   CHECK(o->uprobes == std::vector<std::string>{"/bin/x:main+8"});
   CHECK(o->uretprobes == std::vector<std::string>{"/bin/x:0x1130"});
   CHECK_FALSE(o->boost);
+  CHECK_FALSE(o->optimize);
   CHECK(o->kernel);
 }
 

@@ -1,0 +1,75 @@
+"""Optprobes through Machine.kprobes: jump optimization on x86_64, refusal reasons, the
+debug.kprobes-optimization switch; arm64 refuses (Linux has no arm64 optprobes)."""
+import pytest
+
+import probesim
+
+
+@pytest.fixture
+def x86():
+    return probesim.Machine("x86_64", seed=1)
+
+
+def test_a_probe_is_queued_then_jump_optimized_with_e9_in_the_text(x86):
+    addr, _ = x86.kernel.lookup("kprobe_target")
+    ips = []
+    kp = x86.kprobes.register("kprobe_target", pre=lambda regs: ips.append(regs.ip))
+    info = x86.kprobes.info("kprobe_target")
+    assert info.optimized and not info.jumped and "OPTIMIZED" in info.flags
+    assert x86.kernel.read(addr, 1) == b"\xcc"
+    assert "[OPTIMIZED]" in x86.kprobes.list()
+    x86.kprobes.wait_for_optimizer()
+    info = x86.kprobes.info("kprobe_target")
+    assert info.jumped and info.opt_refusal is None
+    text = x86.kernel.read(addr, 5)
+    assert text[0] == 0xE9
+    assert addr + 5 + int.from_bytes(text[1:], "little", signed=True) == info.detour
+    assert info.detour_bytes[-5] == 0xE9 and 5 <= info.opt_size <= 20
+    assert x86.kernel_call("kprobe_target", 3, 4) == 11
+    assert ips == [addr + 1] and kp.hits == 1  # Linux's optimized_callback: ip = addr + 1
+    kp.unregister()
+    assert x86.kernel.read(addr, 1) != b"\xcc" and x86.kernel.read(addr, 1)[0] != 0xE9
+
+
+def test_a_post_handler_refuses_and_the_reason_is_visible(x86):
+    x86.kprobes.register("kprobe_target", pre=lambda r: None, post=lambda r: None)
+    x86.kprobes.wait_for_optimizer()
+    info = x86.kprobes.info("kprobe_target")
+    assert not info.optimized and info.opt_refusal == "post-handler"
+    assert "post handler" in info.opt_refusal_text
+
+
+def test_optimization_switch_off_puts_int3_back_and_on_queues_again(x86):
+    addr, _ = x86.kernel.lookup("kprobe_target")
+    x86.kprobes.register("kprobe_target", pre=lambda r: None)
+    x86.kprobes.wait_for_optimizer()
+    assert x86.kprobes.optimization
+    x86.kprobes.optimization = False
+    assert x86.kernel.read(addr, 1) == b"\xcc"
+    assert x86.kprobes.info(addr).opt_refusal == "sysctl-off"
+    x86.kprobes.optimization = True
+    x86.kprobes.wait_for_optimizer()
+    assert x86.kernel.read(addr, 1)[0] == 0xE9
+
+
+def test_hits_through_the_jump_equal_the_int3_path():
+    counts = []
+    for optimize in (False, True):
+        m = probesim.Machine("x86_64", seed=1)
+        m.kprobes.optimization = optimize
+        kp = m.kprobes.register("kprobe_target", pre=lambda r: None)
+        m.kprobes.wait_for_optimizer()
+        assert m.kprobes.info("kprobe_target").jumped == optimize
+        assert m.kernel_call("kprobe_loop_target", 200) == 200 * 199 // 2 + 400
+        counts.append(kp.hits)
+    assert counts == [200, 200]
+
+
+def test_arm64_probes_stay_brk_with_a_reason():
+    m = probesim.Machine("aarch64", seed=1)
+    m.kprobes.register("kprobe_target", pre=lambda r: None)
+    m.kprobes.wait_for_optimizer()
+    info = m.kprobes.info("kprobe_target")
+    assert not info.optimized and info.opt_refusal == "no-arch-support"
+    assert "arm64" in info.opt_refusal_text
+    assert m.kernel_call("kprobe_target", 3, 4) == 11
