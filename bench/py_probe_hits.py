@@ -9,7 +9,8 @@ kprobe_target whose Python handler counts its calls. Per kind it prints one JSON
   {"arch":A,"kind":K,"hits":H,"ns_per_hit":T,"modelled_cycles":C}
 T = (probed time - unprobed time) / hits, best of ROUNDS; C = guest cycles charged per hit.
 Kinds (as bench_probe_hits): kprobe_int3 (boost off: trap + single-step trap),
-kprobe_boosted (x86: the slot jumps back), kretprobe (entry trap + trampoline trap).
+kprobe_boosted (x86: the slot jumps back), kprobe_optimized (x86: jump-optimized),
+kretprobe (entry trap + trampoline trap). Optimization is off for the others.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ def time_loop(m: probesim.Machine, hits: int) -> tuple[float, int]:
 
 def measure(arch: str, kind: str, hits: int) -> dict:
     m = probesim.Machine(arch, seed=1, kprobe_boost=kind != "kprobe_int3")
+    m.kprobes.optimization = kind == "kprobe_optimized"
     time_loop(m, 1000)  # warm the translation cache
     base_ns, base_cycles = time_loop(m, hits)
     calls = [0]
@@ -47,6 +49,7 @@ def measure(arch: str, kind: str, hits: int) -> dict:
         m.kretprobes.register("kprobe_target", handler=count, maxactive=4)
     else:
         m.kprobes.register("kprobe_target", pre=count)
+        m.kprobes.wait_for_optimizer()
     ns, cycles = time_loop(m, hits)
     assert calls[0] == hits * ROUNDS, "the handler did not run on every hit"
     m.close()
@@ -59,7 +62,8 @@ def main(argv: list[str]) -> int:
     hits = int(argv[1]) if len(argv) > 1 else 20_000
     arches = argv[2:] or list(probesim.ARCHES)
     for arch in arches:
-        kinds = ["kprobe_int3"] + (["kprobe_boosted"] if arch == "x86_64" else []) + ["kretprobe"]
+        x86_only = ["kprobe_boosted", "kprobe_optimized"] if arch == "x86_64" else []
+        kinds = ["kprobe_int3"] + x86_only + ["kretprobe"]
         for kind in kinds:
             print(json.dumps(measure(arch, kind, hits)), flush=True)
     return 0

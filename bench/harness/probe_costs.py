@@ -24,7 +24,8 @@ BUDGET_NS = 1000  # DESIGN.md: a probe hit with a C++ handler costs under 1 us o
 ENTRY_KIND = {("x86_64", "kretprobe"): "kprobe_boosted", ("aarch64", "kretprobe"): "kprobe_int3",
               ("x86_64", "uretprobe"): "uprobe", ("aarch64", "uretprobe"): "uprobe"}
 # Linux's published per-hit costs (Documentation/trace/kprobes.rst, DESIGN.md), in ns.
-LINUX_NS = {"kprobe_int3": "500-1000", "kprobe_boosted": "500-1000", "kretprobe": "~700",
+LINUX_NS = {"kprobe_int3": "500-1000", "kprobe_boosted": "500-1000", "kprobe_optimized": "~60",
+            "kretprobe": "~700",
             "uprobe": "~316 (x86)", "uretprobe": "~600"}
 
 
