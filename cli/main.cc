@@ -1,7 +1,7 @@
-// probesim command line:
-//   probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]
-//                [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...
-//                -- PROGRAM [ARGS...]
+// probesim command line (usage: run_options.h):
+//   probesim run [options] [--record TRACE] -- PROGRAM [ARGS...]
+//   probesim replay TRACE [--strace] [--stats] [probes...]
+//   probesim trace show TRACE
 // The guest's stdout/stderr pass through; probesim exits with the guest's status (128+signal
 // when it was killed). --strace/--stats write to --output FILE (default stderr).
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/cli_probes.h"
+#include "cli/explore.h"
 #include "cli/run_options.h"
 #include "cli/run_outcome.h"
 #include "probesim/machine.h"
@@ -26,6 +27,7 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitError = 126;  // like a shell: the program could not be started
+constexpr int kExitDiverged = 122;  // a replay departed from its trace
 
 // The files --output and --sched-log name, opened (truncated) before anything runs, so an
 // unwritable path is reported at once, not after the whole run. Null members: not requested
@@ -72,20 +74,6 @@ std::vector<std::string> guest_env(const RunOptions& o) {
   return env;
 }
 
-// The guest starts in the host's working directory when that lies inside the guest root
-// (always, for the default root "/"), else in "/".
-std::string guest_cwd(const std::string& root) {
-  char buf[4096];
-  if (!::getcwd(buf, sizeof buf)) return "/";
-  std::string cwd = buf;
-  std::string r = root;
-  while (r.size() > 1 && r.back() == '/') r.pop_back();
-  if (r == "/") return cwd;
-  if (cwd == r) return "/";
-  if (cwd.rfind(r + "/", 0) == 0) return cwd.substr(r.size());
-  return "/";
-}
-
 void print_stats(FILE* out, const Stats& s) {
   std::fprintf(out, "instructions: %" PRIu64 "\n", s.instructions);
   std::fprintf(out, "cycles: %" PRIu64 "\n", s.cycles);
@@ -103,33 +91,47 @@ void print_stats(FILE* out, const Stats& s) {
     std::fprintf(out, "  %-20s %" PRIu64 "\n", name.c_str(), n);
 }
 
+// The machine of `probesim run`: configured from the options, recording if --record.
+Result<std::unique_ptr<Machine>> make_machine(const RunOptions& o, const std::string& cwd) {
+  Arch arch = o.arch.value_or(Arch::X86_64);
+  // The program as the guest will find it: inside the root, from its cwd.
+  if (!o.arch) arch = PROBESIM_TRY(detect_arch(o.root, o.argv[0], cwd));
+  auto m = PROBESIM_TRY(Machine::create(Options{
+      .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
+      .cpus = static_cast<int>(o.cpus), .kernel = o.kernel, .kprobe_boost = o.boost,
+      .kprobe_optimization = o.optimize,
+      .limits = o.limits, .strategy = o.sched, .run_index = o.run_index}));
+  if (!o.trace.empty()) PROBESIM_TRY_VOID(m->start_recording());
+  return m;
+}
+
+// What a replay found: the first divergence (kExitDiverged), or -1 when there was none (a
+// replay stopped early by --max-insns/--max-time says nothing here).
+int report_replay(const Machine& m, bool run_done) {
+  std::optional<Divergence> d = m.divergence();
+  if (!d) {
+    if (run_done) std::fprintf(stderr, "probesim: replay followed the trace to its end: no divergence\n");
+    return -1;
+  }
+  std::fprintf(stderr, "probesim: %s\n", d->message().c_str());
+  return kExitDiverged;
+}
+
 int run(const RunOptions& o) {
   OutputFiles files;
   if (auto opened = open_outputs(o, files); !opened) {
     std::fprintf(stderr, "probesim: %s\n", opened.error().message.c_str());
     return kExitError;
   }
-  Arch arch = o.arch.value_or(Arch::X86_64);
+  bool replay = o.command == RunOptions::Command::Replay;
   const std::string cwd = guest_cwd(o.root);
-  if (!o.arch) {  // the program as the guest will find it: inside the root, from its cwd
-    auto detected = detect_arch(o.root, o.argv[0], cwd);
-    if (!detected) {
-      std::fprintf(stderr, "probesim: %s\n", detected.error().message.c_str());
-      return kExitError;
-    }
-    arch = detected.value();
-  }
-  auto machine = Machine::create(Options{
-      .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
-      .cpus = static_cast<int>(o.cpus),
-      .sched = o.random_sched ? Options::Sched::Random : Options::Sched::RoundRobin,
-      .kernel = o.kernel, .kprobe_boost = o.boost, .kprobe_optimization = o.optimize,
-      .limits = o.limits});
+  auto machine = replay ? Machine::replay(o.trace, Stdio::PassThrough) : make_machine(o, cwd);
   if (!machine) {
     std::fprintf(stderr, "probesim: %s\n", machine.error().message.c_str());
     return kExitError;
   }
   Machine& m = *machine.value();
+  for (const std::string& w : m.replay_warnings()) std::fprintf(stderr, "probesim: warning: %s\n", w.c_str());
   FILE* out = files.output ? files.output : stderr;
   auto probes = CliProbes::attach(m, o);
   if (!probes) {
@@ -137,15 +139,29 @@ int run(const RunOptions& o) {
     return kExitError;
   }
   if (o.strace) m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); });
-  auto pid = m.spawn(o.argv, guest_env(o), Stdio::PassThrough, {}, cwd);
+  Result<int> pid = replay ? Result<int>(m.replay_pid())
+                           : m.spawn(o.argv, guest_env(o), Stdio::PassThrough, {}, cwd);
   if (!pid) {
     std::fprintf(stderr, "probesim: %s\n", pid.error().message.c_str());
     return kExitError;
   }
+  // A replay names its trace where a run names its program (messages about the run's end).
+  RunOptions shown = o;
+  if (replay) shown.argv = {o.trace};
   m.set_time_limit(o.max_time_ns);
   bool done = m.run(o.max_insns);
   if (files.sched_log) write_sched_log(files.sched_log, m);
-  if (std::optional<RunEnd> end = abnormal_end(m, o, pid.value(), done)) {
+  if (!replay && !o.trace.empty()) {
+    if (auto saved = m.save_trace(o.trace); !saved) {
+      std::fprintf(stderr, "probesim: %s\n", saved.error().message.c_str());
+      return kExitError;
+    }
+  }
+  if (replay) {
+    int status = report_replay(m, done);
+    if (status >= 0) return status;
+  }
+  if (std::optional<RunEnd> end = abnormal_end(m, shown, pid.value(), done)) {
     std::fprintf(stderr, "probesim: %s\n", end->message.c_str());
     if (o.stats) print_stats(out, m.stats());
     if (o.stats) probes.value()->report(out);
@@ -153,7 +169,7 @@ int run(const RunOptions& o) {
   }
   ProcessExit e = *m.exit_of(pid.value());
   if (e.signaled)
-    std::fprintf(stderr, "probesim: %s (pid %d) %s\n", o.argv[0].c_str(), pid.value(),
+    std::fprintf(stderr, "probesim: %s (pid %d) %s\n", shown.argv[0].c_str(), pid.value(),
                  e.description.c_str());
   if (o.stats) print_stats(out, m.stats());
   if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !o.uprobes.empty() ||
@@ -162,11 +178,43 @@ int run(const RunOptions& o) {
   return e.shell_status;
 }
 
+// `probesim trace show TRACE`
+int trace_command(int argc, char** argv) {
+  if (argc != 4 || std::string(argv[2]) != "show") {
+    std::fprintf(stderr, "usage: probesim trace show TRACE\n");
+    return kExitUsage;
+  }
+  Result<std::string> text = describe_trace(argv[3]);
+  if (!text) {
+    std::fprintf(stderr, "probesim: %s\n", text.error().message.c_str());
+    return kExitError;
+  }
+  std::fputs(text.value().c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
+
+// The guest starts in the host's working directory when that lies inside the guest root
+// (always, for the default root "/"), else in "/".
+std::string guest_cwd(const std::string& root) {
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf)) return "/";
+  std::string cwd = buf;
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (r == "/") return cwd;
+  if (cwd == r) return "/";
+  if (cwd.rfind(r + "/", 0) == 0) return cwd.substr(r.size());
+  return "/";
+}
+
 }  // namespace probesim::cli
 
 int main(int argc, char** argv) {
   using namespace probesim::cli;
+  if (argc > 1 && std::string(argv[1]) == "trace") return trace_command(argc, argv);
+  if (argc > 1 && std::string(argv[1]) == "explore") return explore_command(argc, argv);
   auto opts = parse_run_options(argc, argv);
   if (!opts) {
     std::fprintf(stderr, "probesim: %s\n%s", opts.error().message.c_str(), kUsage);

@@ -107,9 +107,15 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     o.help = true;
     return o;
   }
-  if (i >= argc || std::string_view(argv[i]) != "run")
-    return Error::make("expected the command 'run'");
+  if (i >= argc || (std::string_view(argv[i]) != "run" && std::string_view(argv[i]) != "replay"))
+    return Error::make("expected the command 'run', 'replay' or 'trace show'");
+  if (std::string_view(argv[i]) == "replay") {
+    o.command = RunOptions::Command::Replay;
+    if (++i >= argc || argv[i][0] == '-') return Error::make("replay needs the trace file first");
+    o.trace = argv[i];
+  }
   ++i;
+  std::vector<std::string> config_flags;  // options a replay takes from its trace
   auto value = [&](std::string_view flag) -> Result<std::string> {
     if (i + 1 >= argc) return Error::make(std::string(flag) + " needs a value");
     return std::string(argv[++i]);
@@ -120,6 +126,12 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
       ++i;
       break;
     }
+    static constexpr std::string_view kConfig[] = {"--arch", "--root", "--seed", "--quantum", "--cpus",
+                                                   "--sched", "--run-index", "--record", "--env",
+                                                   "--env-clear", "--no-kernel", "--no-boost"};
+    for (std::string_view c : kConfig)
+      if (a == c) config_flags.emplace_back(a);
+    if (find_limit_flag(a)) config_flags.emplace_back(a);
     if (a == "--strace") o.strace = true;
     else if (a == "--stats") o.stats = true;
     else if (a == "--env-clear") o.env_clear = true;
@@ -150,10 +162,13 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
       o.max_time_text = PROBESIM_TRY(value(a));
       o.max_time_ns = PROBESIM_TRY(parse_virtual_duration(a, o.max_time_text));
     }
+    else if (a == "--record") o.trace = PROBESIM_TRY(value(a));
+    else if (a == "--run-index") o.run_index = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
     else if (a == "--sched") {
       std::string v = PROBESIM_TRY(value(a));
-      if (v != "rr" && v != "random") return Error::make("--sched must be rr or random, got '" + v + "'");
-      o.random_sched = v == "random";
+      if (v != "rr" && v != "random" && !v.starts_with("pct:"))
+        return Error::make("--sched must be rr, random or pct:D[:STEPS], got '" + v + "'");
+      o.sched = v;
     }
     else if (a == "--env") {
       std::string kv = PROBESIM_TRY(value(a));
@@ -168,6 +183,12 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   }
   if (o.help) return o;
   for (; i < argc; ++i) o.argv.emplace_back(argv[i]);
+  if (o.command == RunOptions::Command::Replay) {
+    if (!config_flags.empty())
+      return Error::make("replay takes " + config_flags.front() + " from the trace; drop it");
+    if (!o.argv.empty()) return Error::make("replay takes the program from the trace; drop '" + o.argv[0] + "'");
+    return o;
+  }
   if (o.argv.empty()) return Error::make("no program given");
   if (o.quantum == 0) return Error::make("--quantum must be at least 1");
   if (o.cpus < 1 || o.cpus > 64) return Error::make("--cpus must be between 1 and 64");

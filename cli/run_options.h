@@ -15,7 +15,8 @@ namespace probesim::cli {
 
 inline constexpr const char* kUsage =
     "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
-    "                    [--cpus N] [--sched rr|random] [--sched-log FILE]\n"
+    "                    [--cpus N] [--sched rr|random|pct:D[:STEPS]] [--run-index N]\n"
+    "                    [--record TRACE] [--sched-log FILE]\n"
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    [--no-kernel] [--no-boost] [--no-optimize]\n"
     "                    [--kprobe SYM[+OFF]|ADDR]...\n"
@@ -24,10 +25,14 @@ inline constexpr const char* kUsage =
     "                    [--limit-mem SIZE] [--limit-disk SIZE] [--limit-tasks N]\n"
     "                    [--limit-files N]\n"
     "                    -- PROGRAM [ARGS...]\n"
+    "       probesim replay TRACE [--strace] [--stats] [--output FILE] [--sched-log FILE]\n"
+    "                    [--max-insns N] [--max-time DURATION]\n"
+    "                    [--kprobe ...] [--kretprobe ...] [--uprobe ...] [--uretprobe ...]\n"
+    "       probesim trace show TRACE\n"
     "--max-insns N / --max-time DURATION (virtual: 500us, 10ms, 2s) stop a runaway guest.\n"
-    "Exit status: the program's (128+signal if killed); 123 guest kernel panic; 124 a\n"
-    "--max-* limit reached; 125 every task blocked or asleep forever; 126 not started;\n"
-    "2 bad usage.\n";
+    "Exit status: the program's (128+signal if killed); 122 a replay departed from its trace;\n"
+    "123 guest kernel panic; 124 a --max-* limit reached; 125 every task blocked or asleep\n"
+    "forever; 126 not started; 2 bad usage.\n";
 
 // A kprobe target: a kallsyms symbol plus offset, or an address (symbol empty).
 struct ProbeSpec {
@@ -43,12 +48,15 @@ Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v);
 Result<uint64_t> parse_virtual_duration(std::string_view flag, const std::string& v);
 
 struct RunOptions {
+  enum class Command { Run, Replay } command = Command::Run;
+  std::string trace;         // replay: the trace to replay; run: --record's file
   std::optional<Arch> arch;  // empty = auto
   std::string root = "/";
   uint64_t seed = 0;
   uint64_t quantum = 1'000'000;
   uint64_t cpus = 1;
-  bool random_sched = false;
+  std::string sched = "rr";  // a strategy (emu/sched/strategy.h), checked by Machine::create
+  uint64_t run_index = 0;
   std::string sched_log;
   bool strace = false;
   bool stats = false;
@@ -73,6 +81,8 @@ struct RunOptions {
 // A byte count: digits with an optional K, M or G suffix (KiB, MiB, GiB).
 Result<uint64_t> parse_size(std::string_view flag, const std::string& v);
 
+// `probesim run ...` and `probesim replay TRACE ...` (replay takes the machine's configuration
+// and the program from the trace, so the options that set them are errors there).
 Result<RunOptions> parse_run_options(int argc, const char* const* argv);
 
 }  // namespace probesim::cli

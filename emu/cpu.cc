@@ -1,5 +1,6 @@
 #include "emu/cpu.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -236,7 +237,9 @@ void Cpu::apply_precise_faults() {
 
 CpuStop Cpu::run(InsnCount budget) {
   apply_precise_faults();
-  stop_at_ = insns_ + budget.value;
+  stop_at_ = steps() + std::min<uint64_t>(budget.value, ~uint64_t{0} - steps());
+  last_step_insns_ = insns_;
+  overdue_since_ = ~0ull;
   for (;;) {
     stop_recorded_ = false;
     retranslate_ = false;
@@ -467,7 +470,9 @@ void Cpu::forget_emulated_sites(uint64_t start, uint64_t len) {
 
 // The budget check comes first: after uc_emu_stop in a block hook Unicorn does not execute the
 // block (measured: charging it anyway made the instruction count depend on the quantum size),
-// so a stopped block is charged when it really runs, at the start of the next quantum.
+// so a stopped block is charged when it really runs, at the start of the next quantum. Only
+// blocks that are steps (StepScope) can end a quantum; a stretch of kMaxUncountedRun other
+// instructions (a guest kernel gone astray) ends it anyway, so the machine never hangs.
 void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
   if (c->in_stub_) return;  // probesim's own stub code is neither counted nor charged
@@ -475,7 +480,20 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     // A non-preemptible window (a kprobe single-step) lasts a few instructions; a broken one
     // (a handler sent the CPU elsewhere) must not keep the quantum from ending.
     constexpr uint64_t kMaxNonPreemptible = 100'000;
-    if (c->insns_ >= c->stop_at_ && (c->preemptible_ || c->insns_ >= c->stop_at_ + kMaxNonPreemptible)) {
+    constexpr uint64_t kMaxUncountedRun = 50'000'000;
+    const bool user = c->counted(addr);
+    const bool step = c->scope_ == StepScope::Anywhere || user;
+    bool stop = false;
+    if (step) {
+      if (c->steps() >= c->stop_at_) {
+        if (c->overdue_since_ == ~0ull) c->overdue_since_ = c->insns_;
+        stop = c->preemptible_ || c->insns_ >= c->overdue_since_ + kMaxNonPreemptible;
+      }
+      c->last_step_insns_ = c->insns_;
+    } else {
+      stop = c->insns_ >= c->last_step_insns_ + kMaxUncountedRun;
+    }
+    if (stop) {
       if (!c->stop_recorded_) {
         c->stop_recorded_ = true;
         c->stop_ = CpuStop{.kind = StopKind::Budget};
@@ -505,10 +523,16 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
       return;
     }
     c->insns_ += cost->insns;
+    if (user) c->user_insns_ += cost->insns;
     c->clock_->advance(Cycles{cost->cycles});
   } catch (...) {
     c->store_exception(std::current_exception());
   }
+}
+
+uint64_t Cpu::guest_cycles() {
+  uint64_t now = clock_->cycles().value;
+  return time_source_ ? time_source_->guest_cycles(now) : now;
 }
 
 // A PC write inside a hook makes Unicorn restart at the new PC and forget an earlier
@@ -591,7 +615,9 @@ uint32_t Cpu::on_arm64_mrs(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   try {
     uint64_t v = kArm64CntFreq;
     if (cp->op2 != 0) {
-      unsigned __int128 ns = c->clock_->monotonic_ns();
+      VirtualClock seen(c->clock_->hz(), c->clock_->epoch_sec());
+      seen.advance(Cycles{c->guest_cycles()});
+      unsigned __int128 ns = seen.monotonic_ns();
       v = static_cast<uint64_t>(ns * kArm64CntFreq / 1'000'000'000u);
     }
     c->set_reg(reg, v);
@@ -616,7 +642,7 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
       return;
     }
     // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter.
-    uint64_t tsc = c->clock_->cycles().value;
+    uint64_t tsc = c->guest_cycles();
     c->set_reg(UC_X86_REG_RAX, tsc & 0xffffffffu);
     c->set_reg(UC_X86_REG_RDX, tsc >> 32);
     if (size == 3) c->set_reg(UC_X86_REG_RCX, 0);  // TSC_AUX: cpu 0

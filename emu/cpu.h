@@ -66,6 +66,22 @@ struct CpuStop {
   bool pc_precise = true;      // arm64 data faults: PC recovered by decoding (see cpu.cc)
 };
 
+// Where guest-visible reads of the cycle counter (x86 rdtsc, arm64 cntvct_el0/cntpct_el0) get
+// their value: the machine records them, or feeds recorded ones back during a replay.
+class GuestTimeSource {
+ public:
+  virtual ~GuestTimeSource() = default;
+  // `now` is the running CPU's cycle counter; returns the cycles the guest sees.
+  virtual uint64_t guest_cycles(uint64_t now) = 0;
+};
+
+// Which executed instructions are scheduling steps (they count towards the quantum budget, and
+// a quantum can end before any block of them). User: user-mode instructions outside the
+// uncounted range (uprobes' XOL area), so the count is the same with or without probes: the
+// guest kernel is not preemptible (Linux's PREEMPT_NONE) and a quantum ends at the first user
+// block at or past its budget. Anywhere: every instruction (the kernel-only engine).
+enum class StepScope { User, Anywhere };
+
 // Receives syscalls and traps inside the Unicorn hooks. The sink reads/writes registers through
 // the Cpu and may call request_stop(). It must not map/unmap Unicorn memory except through the Mm.
 class SyscallSink {
@@ -124,8 +140,8 @@ class Cpu final : public mmu::MmObserver {
   uint64_t pc() const;
   void set_pc(uint64_t pc);
 
-  // Run from the current PC until `budget` more instructions have executed or something stops
-  // the CPU. Rethrows a stored sink exception.
+  // Run from the current PC until `budget` more steps (see StepScope) have executed or something
+  // stops the CPU. Rethrows a stored sink exception.
   CpuStop run(InsnCount budget);
   // From inside a sink: stop after the current instruction.
   void request_stop();
@@ -139,7 +155,14 @@ class Cpu final : public mmu::MmObserver {
   void set_precise_faults(bool on) { precise_wanted_ = on; }
   // From inside a hook: end the quantum as if the budget ran out (at the next block boundary
   // where the CPU is preemptible). A Budget stop, so nothing is lost.
-  void end_quantum() { stop_at_ = insns_; }
+  void end_quantum() { stop_at_ = steps(); }
+  void set_step_scope(StepScope s) { scope_ = s; }
+  // Instructions in [start, start+len) are not steps (uprobes' XOL area of this engine's mm).
+  void set_uncounted(GuestAddr start, uint64_t len) {
+    uncounted_start_ = start.value;
+    uncounted_len_ = len;
+  }
+  void set_time_source(GuestTimeSource* t) { time_source_ = t; }
 
   // Task switching on this engine (tasks of one mm share it). save() captures the registers
   // currently in the engine; restore() loads a task's registers (and clears the arm64
@@ -165,6 +188,8 @@ class Cpu final : public mmu::MmObserver {
   void reset_fp_state();
 
   InsnCount insns() const { return InsnCount{insns_}; }
+  // User-mode instructions outside the uncounted range: the probe-invariant retired count.
+  InsnCount user_insns() const { return InsnCount{user_insns_}; }
   CycleModel& cycle_model() { return model_; }
 
   // MmObserver: realization of the mm in Unicorn.
@@ -186,6 +211,11 @@ class Cpu final : public mmu::MmObserver {
   // Unicorn's physical address of a guest virtual one and back (see cpu.cc, kX86KernelAlias).
   uint64_t phys(uint64_t va) const;
   uint64_t virt(uint64_t pa) const;
+  uint64_t steps() const { return scope_ == StepScope::User ? user_insns_ : insns_; }
+  bool counted(uint64_t addr) const {
+    return static_cast<int64_t>(addr) >= 0 && addr - uncounted_start_ >= uncounted_len_;
+  }
+  uint64_t guest_cycles();
 
   // Translation guard (insn_policy.h): user code is realized without UC_PROT_EXEC, so every
   // byte Unicorn's translator fetches from it comes to on_mem_invalid first.
@@ -223,7 +253,13 @@ class Cpu final : public mmu::MmObserver {
   CycleModel model_;
   uc_engine* uc_ = nullptr;
   uint64_t insns_ = 0;
-  uint64_t stop_at_ = 0;
+  uint64_t user_insns_ = 0;
+  uint64_t last_step_insns_ = 0;  // insns_ at the last block that was a step
+  uint64_t stop_at_ = 0;          // in steps()
+  uint64_t overdue_since_ = ~0ull;  // insns_ when a non-preemptible stretch passed stop_at_
+  StepScope scope_ = StepScope::User;
+  uint64_t uncounted_start_ = 0, uncounted_len_ = 0;
+  GuestTimeSource* time_source_ = nullptr;
   bool stop_recorded_ = false;
   bool in_x86_syscall_ = false;
   bool in_stub_ = false;

@@ -8,6 +8,8 @@
 
 #include "emu/capture_sink.h"
 #include "emu/machine_state.h"
+#include "emu/record/sha256.h"
+#include "emu/record/trace_text.h"
 #include "loader/elf_file.h"
 
 namespace probesim {
@@ -86,6 +88,8 @@ struct Machine::Impl {
     if (it == captured.end() || (fd != 1 && fd != 2)) return nullptr;
     return fd == 1 ? it->second.out.get() : it->second.err.get();
   }
+  int first_pid = -1;                 // the recorded / replayed process
+  std::vector<std::string> warnings;  // replay: inputs that changed since recording
 };
 
 Machine::Machine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -100,8 +104,18 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   if (o.cpus < 1 || o.cpus > 64)
     return Error::make("cpus must be between 1 and 64, got " + std::to_string(o.cpus));
   c.cpus = o.cpus;
-  c.policy = o.sched == Options::Sched::Random ? emu::SchedPolicy::Random
-                                                : emu::SchedPolicy::RoundRobin;
+  if (o.strategy == "guided") {
+    c.strategy.kind = emu::StrategySpec::Kind::Guided;
+    for (const Preemption& p : o.preemptions)
+      c.strategy.preemptions.push_back(emu::GuidedPreemption{p.tid, p.insns, p.next_tid});
+  } else if (!o.strategy.empty()) {
+    c.strategy = PROBESIM_TRY(emu::parse_strategy(o.strategy));
+    if (c.strategy.kind == emu::StrategySpec::Kind::Replay)
+      return Error::make("strategy " + o.strategy + ": replay a trace with Machine::replay", EINVAL);
+  } else if (o.sched == Options::Sched::Random) {
+    c.strategy.kind = emu::StrategySpec::Kind::Random;
+  }
+  c.run_index = o.run_index;
   c.kernel = o.kernel;
   c.kprobe_boost = o.kprobe_boost;
   c.kprobe_optimization = o.kprobe_optimization;
@@ -129,13 +143,163 @@ Result<int> Machine::spawn(const std::vector<std::string>& argv,
     err = cap.err;
     in = std::make_shared<emu::StringSource>(std::move(stdin_data));
   }
-  emu::Process* p = PROBESIM_TRY(impl_->state.spawn(argv, envp, cwd, out, err, in));
+  emu::MachineState& st = impl_->state;
+  bool first = impl_->first_pid < 0;
+  if (first && st.recorder()) {
+    emu::TraceHeader& h = st.recorder()->trace().header;
+    h.argv = argv, h.env = envp, h.cwd = cwd;
+    in = st.recorder()->tee_stdin(std::move(in));
+  }
+  if (first && st.replayer()) in = st.replayer()->stdin_source();
+  emu::Process* p = PROBESIM_TRY(st.spawn(argv, envp, cwd, out, err, in));
   if (stdio == Stdio::Capture) impl_->captured[p->pid()] = cap;
+  if (first) impl_->first_pid = p->pid();
   return p->pid();
 }
 
 bool Machine::run(uint64_t max_insns, const std::function<bool()>& should_stop) {
-  return impl_->state.run(max_insns, should_stop);
+  emu::MachineState& st = impl_->state;
+  bool done = st.run(max_insns, should_stop);
+  if (emu::Replayer* r = st.replayer(); r && (done || r->divergence()))
+    r->end_of_run(st.sched().has_work());
+  return done;
+}
+
+Result<void> Machine::start_recording() {
+  emu::MachineState& st = impl_->state;
+  if (impl_->first_pid >= 0) return Error::make("start_recording must come before the first spawn", EINVAL);
+  if (st.recorder() || st.replayer()) return Error::make("this machine already records or replays", EINVAL);
+  const emu::MachineConfig& c = st.config();
+  emu::TraceHeader h;
+  h.arch = c.arch, h.root = c.root, h.cpus = static_cast<uint32_t>(c.cpus), h.seed = c.seed;
+  h.quantum = c.quantum, h.run_index = c.run_index, h.strategy = c.strategy.text();
+  h.kernel = c.kernel, h.kprobe_boost = c.kprobe_boost, h.limits = c.limits;
+  st.start_recording(std::move(h));
+  return {};
+}
+
+Result<void> Machine::save_trace(const std::string& path) const {
+  emu::MachineState& st = impl_->state;
+  if (!st.recorder()) return Error::make("this machine is not recording (start_recording)", EINVAL);
+  emu::Trace t = st.recorder()->trace();
+  if (std::optional<ProcessExit> e = exit_of(impl_->first_pid))
+    t.outcome = emu::TraceOutcome{true, e->shell_status, e->description};
+  else
+    t.outcome = emu::TraceOutcome{false, 0, st.blocked_forever().empty() ? "stopped" : "deadlock"};
+  return emu::save_trace(t, path);
+}
+
+Result<std::unique_ptr<Machine>> Machine::replay(const std::string& path, Stdio stdio) {
+  emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
+  const emu::TraceHeader& h = t.header;
+  Options o{.arch = h.arch, .root = h.root, .seed = h.seed, .quantum = h.quantum,
+            .cpus = static_cast<int>(h.cpus), .kernel = h.kernel, .kprobe_boost = h.kprobe_boost};
+  o.run_index = h.run_index;
+  o.limits = h.limits;
+  if (h.argv.empty()) return Error::make(path + ": the trace records no program", EINVAL);
+  auto m = PROBESIM_TRY(create(o));
+  emu::MachineState& st = m->impl_->state;
+  for (const emu::TraceFile& f : t.files) {
+    std::string now = emu::sha256_file_hex(st.vfs().host().host_path(f.path));
+    if (now != f.sha256)
+      m->impl_->warnings.push_back(f.path + (now.empty() ? " cannot be read now" : " changed since it was recorded") +
+                                   " (sha256 " + (now.empty() ? "-" : now.substr(0, 16)) +
+                                   ", recorded " + f.sha256.substr(0, 16) + "): the replay may diverge");
+  }
+  std::vector<std::string> argv = h.argv, env = h.env;
+  std::string cwd = h.cwd;
+  st.start_replay(std::move(t));
+  Result<int> pid = m->spawn(argv, env, stdio, {}, cwd);
+  if (!pid) return pid.take_error();
+  return m;
+}
+
+int Machine::replay_pid() const { return impl_->first_pid; }
+
+std::vector<std::string> Machine::replay_warnings() const { return impl_->warnings; }
+
+std::optional<Divergence> Machine::divergence() const {
+  emu::MachineState& st = impl_->state;
+  const emu::Divergence* d = st.replayer() ? st.replayer()->divergence() : nullptr;
+  if (!d) return std::nullopt;
+  Divergence out{d->tid, d->insns, d->pc, "", d->decision, d->what, d->expected, d->actual};
+  if (d->pc) out.where = st.symbolize_user(d->tid, d->pc);
+  return out;
+}
+
+std::string Divergence::message() const {
+  std::string s = "replay diverged at decision " + std::to_string(decision) + ": " + what;
+  if (tid >= 0) {
+    s += "\n  task " + std::to_string(tid) + ", " + std::to_string(insns) + " instructions retired";
+    if (pc) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%#llx", static_cast<unsigned long long>(pc));
+      s += ", pc " + std::string(buf) + (where.empty() ? "" : " <" + where + ">");
+    }
+  }
+  if (!expected.empty()) s += "\n  expected: " + expected;
+  if (!actual.empty()) s += "\n  actual:   " + actual;
+  return s;
+}
+
+namespace {
+
+// A preemption is a quantum that ended by its budget with another task picked next.
+std::vector<Preemption> preemptions_in(const emu::Trace& t) {
+  std::vector<Preemption> out;
+  auto pc_at = [&](size_t decision) -> uint64_t {
+    for (const emu::TraceCheckpoint& c : t.checkpoints)
+      if (c.decision == decision) return c.pc;
+    return 0;
+  };
+  for (size_t i = 0; i + 1 < t.decisions.size(); ++i) {
+    const emu::TraceDecision& d = t.decisions[i];
+    const emu::TraceDecision& n = t.decisions[i + 1];
+    if (!d.preempted || n.tid == d.tid) continue;
+    size_t j = i + 1;  // the other task's turn: its consecutive decisions
+    while (j + 1 < t.decisions.size() && t.decisions[j + 1].tid == n.tid) ++j;
+    Preemption p{d.tid, d.end, n.tid, pc_at(i), "", t.decisions[j].end, pc_at(j), ""};
+    out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Preemption::describe() const {
+  auto at = [](uint64_t pc, const std::string& where) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%#llx", static_cast<unsigned long long>(pc));
+    return std::string(buf) + (where.empty() ? "" : " <" + where + ">");
+  };
+  std::string s = "task " + std::to_string(tid) + " preempted after " + std::to_string(insns) +
+                  " instructions";
+  if (pc) s += " at pc " + at(pc, where);
+  s += "; task " + std::to_string(next_tid) + " ran instead until " + std::to_string(next_until) +
+       " instructions";
+  s += next_pc ? " at pc " + at(next_pc, next_where) : " (where it blocked or exited)";
+  return s;
+}
+
+std::vector<Preemption> Machine::recorded_preemptions() const {
+  emu::MachineState& st = impl_->state;
+  if (!st.recorder()) return {};
+  std::vector<Preemption> out = preemptions_in(st.recorder()->trace());
+  for (Preemption& p : out) {
+    if (p.pc) p.where = st.symbolize_user(p.tid, p.pc);
+    if (p.next_pc) p.next_where = st.symbolize_user(p.next_tid, p.next_pc);
+  }
+  return out;
+}
+
+Result<std::vector<Preemption>> trace_preemptions(const std::string& path) {
+  emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
+  return preemptions_in(t);
+}
+
+Result<std::string> describe_trace(const std::string& path) {
+  emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
+  return emu::format_trace(t);
 }
 
 std::optional<std::string> Machine::panic() const {
@@ -183,6 +347,7 @@ Stats Machine::stats() const {
   emu::MachineState& s = impl_->state;
   Stats out;
   out.instructions = s.insns().value;
+  out.user_instructions = s.sched().steps();
   out.cycles = s.charged_cycles();
   out.virtual_seconds = static_cast<double>(s.sched().max_time_ns()) / 1e9;
   out.faults = s.stats().faults;

@@ -31,12 +31,16 @@ bool raises_sigpipe(std::string_view syscall) {
 MachineState::MachineState(MachineConfig config)
     : config_(std::move(config)),
       limits_(config_.limits),
-      sched_(config_.cpus, config_.policy, config_.seed, config_.cpu_hz, config_.epoch_sec),
+      sched_(config_.cpus, make_strategy(config_.strategy, config_.seed, config_.run_index),
+             config_.cpu_hz, config_.epoch_sec),
       rng_(DeterministicRng(config_.seed).fork(kStreamSyscalls)),
       dev_rng_(DeterministicRng(config_.seed).fork(kStreamDevRandom)),
       inodes_(std::make_unique<mmu::InodeCache>()) {
   sched_.on_deadline = [this](Task& t) { futexes_.remove(t); };
   inodes_->set_write_budget(&limits_.disk());
+  sched_.on_preempt_request = [this] {
+    if (current_ && running_engine_ == current_->proc().cpu()) running_engine_->end_quantum();
+  };
 }
 
 // Teardown order (issue 11): wait structures hold non-owning Task pointers, and closing a file
@@ -112,9 +116,11 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
     std::optional<Scheduler::Step> step =
         sched_.next(quantum, time_limit_ns_ ? time_limit_ns_ : UINT64_MAX);
     if (!step) return !time_limit_reached();
-    run_quantum(*step);
+    bool preempted = run_quantum(*step);
+    if (tap_) tap_quantum_end(*step, preempted);
     sched_.finish(*step);
     run_kprobe_optimizer();  // kernel work: the delayed kprobe_optimizer
+    if (tap_ && tap_->divergence()) return false;
     if (stop_requested_) {
       stop_requested_ = false;
       return false;
@@ -149,21 +155,23 @@ bool MachineState::return_to_task(Task& t, Cpu& cpu, int cpu_index) {
 
 // One quantum of one task: make it resident in its mm's Cpu, deliver a blocked syscall's
 // result, run, account, and turn the stop into its consequence.
-void MachineState::run_quantum(const Scheduler::Step& step) {
+bool MachineState::run_quantum(const Scheduler::Step& step) {
   Task& t = *step.task;
   Process& p = t.proc();
-  if (enter_group_stop(t)) return;  // its process is stopped (SIGSTOP...)
+  if (enter_group_stop(t)) return false;  // its process is stopped (SIGSTOP...)
   Cpu& cpu = *p.cpu();
   p.switch_to(t);
   if (!return_to_task(t, cpu, step.cpu)) {
     reap_resources(p);
-    return;
+    return false;
   }
-  if (enter_group_stop(t)) return;  // a stop signal unblocked since it was sent
+  if (enter_group_stop(t)) return false;  // a stop signal unblocked since it was sent
   VirtualClock& clock = sched_.clock(step.cpu);
   cpu.set_clock(clock);
   cpu.set_precise_faults(p.handles_fault_signals());
+  cpu.set_time_source(tap_ ? this : nullptr);
   uint64_t insns_before = cpu.insns().value;
+  uint64_t user_before = cpu.user_insns().value;
   uint64_t cycles_before = clock.cycles().value;
   current_ = &t;
   running_engine_ = &cpu;
@@ -183,11 +191,13 @@ void MachineState::run_quantum(const Scheduler::Step& step) {
   uint64_t ran = cpu.insns().value - insns_before;
   total_insns_ += ran;
   t.insns += InsnCount{ran};
+  t.user_insns += InsnCount{cpu.user_insns().value - user_before};
   total_cycles_ += clock.cycles().value - cycles_before;
   ++stats_.quanta;
   handle_stop(p, t, stop);
   if (p.pending_exec && !p.exited()) finish_exec(p, t);
   if (p.exited()) reap_resources(p);
+  return stop.kind == StopKind::Budget && t.state == TaskState::Runnable && !p.exited();
 }
 
 void MachineState::stop_current() {

@@ -22,6 +22,8 @@
 #include "emu/deterministic_rng.h"
 #include "emu/futex_table.h"
 #include "emu/limits.h"
+#include "emu/record/recorder.h"
+#include "emu/record/replayer.h"
 #include "emu/kernel/guest_kernel.h"
 #include "emu/lifecycle.h"
 #include "probes/uprobes/uprobe_manager.h"
@@ -45,7 +47,8 @@ struct MachineConfig {
   uint64_t seed = 0;
   uint64_t quantum = 1'000'000;          // instructions per scheduling quantum
   int cpus = 1;                          // logical CPUs
-  SchedPolicy policy = SchedPolicy::RoundRobin;
+  StrategySpec strategy;                 // rr by default (sched/strategy.h)
+  uint64_t run_index = 0;                // which run of the strategy (exploration)
   uint64_t cpu_hz = VirtualClock::kDefaultHz;
   int64_t epoch_sec = VirtualClock::kDefaultEpoch;
   // Boot the guest kernel image and route every syscall through it (kprobes need it). Off:
@@ -73,7 +76,7 @@ class StraceSink {
   virtual void line(const std::string& text) = 0;
 };
 
-class MachineState final : public SyscallSink, private probes::UprobeHost {
+class MachineState final : public SyscallSink, private probes::UprobeHost, private GuestTimeSource {
  public:
   static constexpr int kInitPid = 1;  // the parent of spawned processes (the modelled init)
 
@@ -85,8 +88,19 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   const MachineConfig& config() const { return config_; }
   MachineLimits& limits() { return limits_; }
   Arch arch() const { return config_.arch; }
-  // The clock of the logical CPU running now (syscalls read time from it).
+  // The clock of the logical CPU running now.
   VirtualClock& clock() { return sched_.now_clock(); }
+  // The clock as the guest reads it (time syscalls): recorded, or fed back during a replay.
+  const VirtualClock& guest_clock();
+
+  // Record and replay (machine_record.cc, record/). Either may start once, before the first
+  // spawn. The recorder's trace is complete after run() (save it with save_trace()).
+  Recorder& start_recording(TraceHeader header);
+  Replayer& start_replay(Trace trace);
+  Recorder* recorder() { return recorder_.get(); }
+  // "symbol+0xoff (guest path)" for a user pc of task tid, or "" when unknown.
+  std::string symbolize_user(int tid, uint64_t pc);
+  Replayer* replayer() { return replayer_.get(); }
   Scheduler& sched() { return sched_; }
   FutexTable& futexes() { return futexes_; }
   WaitQueues& waitq() { return waitq_; }
@@ -211,8 +225,12 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   Result<Image> load_image(const FsStruct& fs, const std::string& path,
                            const std::vector<std::string>& argv,
                            const std::vector<std::string>& envp, int pid);
-  void run_quantum(const Scheduler::Step& step);
+  // Runs one quantum; true when it ended by its budget (the task was preempted).
+  bool run_quantum(const Scheduler::Step& step);
   bool return_to_task(Task& t, Cpu& cpu, int cpu_index);
+  void tap_quantum_end(const Scheduler::Step& step, bool preempted);
+  TraceCheckpoint checkpoint(Task& t, bool memory);
+  uint64_t guest_cycles(uint64_t now) override;  // GuestTimeSource
   void finish_exec(Process& p, Task& t);
   void interrupt_wait(Task& t, int sig);
   bool unblocked_somewhere(Process& p, Task* t, int sig) const;
@@ -278,6 +296,10 @@ class MachineState final : public SyscallSink, private probes::UprobeHost {
   Cpu* running_engine_ = nullptr;  // the engine inside uc_emu_start (innermost), if any
   bool stop_requested_ = false;
   uint64_t time_limit_ns_ = 0;  // set_time_limit
+  std::unique_ptr<Recorder> recorder_;
+  std::unique_ptr<Replayer> replayer_;
+  RunTap* tap_ = nullptr;
+  VirtualClock seen_clock_;  // guest_clock()'s value
   uint64_t total_insns_ = 0;
   uint64_t total_cycles_ = 0;
   // The quantum (or top-level kernel_call) running now: its engine and clock and their counts

@@ -94,6 +94,9 @@ bool MachineState::uprobe_trap(Cpu& cpu, uint32_t intno) {
   }
   if (r.disposition == probes::UprobeDisposition::NotOurs) return false;
   write_probe_regs(cpu, regs);
+  // Out-of-line steps and the uretprobe trampoline are no scheduling steps: the retired count
+  // stays what it is without probes (Cpu::set_uncounted).
+  if (std::optional<GuestAddr> xol = uprobes_->xol_vaddr(p.mm())) cpu.set_uncounted(*xol, kPageSize);
   sched_.now_clock().advance(r.cost);
   if (r.disposition == probes::UprobeDisposition::Handled) return true;
   bool segv = r.disposition == probes::UprobeDisposition::Fault;

@@ -6,14 +6,15 @@
 
 namespace probesim::emu {
 
-Scheduler::Scheduler(int ncpus, SchedPolicy policy, uint64_t seed, uint64_t hz, int64_t epoch)
-    : policy_(policy), rng_(DeterministicRng(seed).fork(0x5c4ed)) {
-  PROBESIM_ASSERT(ncpus >= 1);
+Scheduler::Scheduler(int ncpus, std::unique_ptr<SchedStrategy> strategy, uint64_t hz,
+                     int64_t epoch)
+    : strategy_(std::move(strategy)) {
+  PROBESIM_ASSERT(ncpus >= 1 && strategy_ != nullptr);
   for (int i = 0; i < ncpus; ++i) cpus_.push_back(LogicalCpu{VirtualClock(hz, epoch), nullptr});
 }
 
 void Scheduler::event(int cpu, Task* t, const char* reason) {
-  uint64_t insns = t ? t->insns.value : 0;
+  uint64_t insns = t ? t->user_insns.value : 0;
   log_.push_back(SchedEvent{seq_++, cpu, t ? t->tid() : -1, reason, insns,
                             cpus_[cpu].clock.monotonic_ns()});
 }
@@ -21,6 +22,15 @@ void Scheduler::event(int cpu, Task* t, const char* reason) {
 void Scheduler::add(Task& t) {
   t.state = TaskState::Runnable;
   runq_.push_back(&t);
+  maybe_preempt_for(t);
+}
+
+// Only while a task is in its quantum (not between quanta, not during replay: the trace
+// already says where every quantum ends).
+void Scheduler::maybe_preempt_for(const Task& woken) {
+  Task* running = cpus_[running_cpu_].current;
+  if (!running || running == &woken || source_ || !on_preempt_request) return;
+  if (strategy_->preempt_for(*running, woken)) on_preempt_request();
 }
 
 void Scheduler::block(Task& t, WaitInfo wait) {
@@ -41,6 +51,7 @@ void Scheduler::wake(Task& t, int64_t ret) {
   t.ready_at_ns = cpus_[running_cpu_].clock.monotonic_ns();
   runq_.push_back(&t);
   event(running_cpu_, &t, "wake");
+  maybe_preempt_for(t);
 }
 
 void Scheduler::wake_restart(Task& t) {
@@ -83,22 +94,17 @@ bool Scheduler::wake_expired(uint64_t now_ns) {
                                                       : a->tid() < b->tid();
   });
   for (Task* t : due) {
-    int64_t ret = t->wait.timeout_ret;
-    if (on_deadline) on_deadline(*t);
-    wake(*t, ret);
+    if (observer_) observer_->on_deadline_wake(*t);
+    deadline_wake(*t);
     any = true;
   }
   return any;
 }
 
-Task* Scheduler::pick(int cpu) {
-  if (runq_.empty()) return nullptr;
-  size_t i = 0;
-  if (policy_ == SchedPolicy::Random) i = rng_.next_u64() % runq_.size();
-  Task* t = runq_[i];
-  runq_.erase(runq_.begin() + static_cast<long>(i));
-  cpus_[cpu].current = t;
-  return t;
+void Scheduler::deadline_wake(Task& t) {
+  int64_t ret = t.wait.timeout_ret;
+  if (on_deadline) on_deadline(t);
+  wake(t, ret);
 }
 
 bool Scheduler::horizon_reached(uint64_t horizon_ns) const {
@@ -106,19 +112,25 @@ bool Scheduler::horizon_reached(uint64_t horizon_ns) const {
 }
 
 std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizon_ns) {
+  // A replay follows its trace (the horizon does not apply: the trace ends where it ends).
+  if (source_) return next_replayed();
   for (;;) {
     int cpu = behind_cpu();
     running_cpu_ = cpu;
     VirtualClock& clock = cpus_[cpu].clock;
     if (clock.monotonic_ns() >= horizon_ns) return std::nullopt;  // the furthest behind is there
     wake_expired(clock.monotonic_ns());
-    Task* t = pick(cpu);
-    if (t) {
+    if (!runq_.empty()) {
+      std::vector<Task*> runnable(runq_.begin(), runq_.end());
+      SchedStrategy::Pick p = strategy_->pick(runnable, PickContext{steps_, quantum});
+      PROBESIM_ASSERT(p.index < runq_.size() && p.budget >= 1);
+      Task* t = runq_[p.index];
+      runq_.erase(runq_.begin() + static_cast<long>(p.index));
+      cpus_[cpu].current = t;
       clock.advance_to_ns(t->ready_at_ns);
       event(cpu, t, "pick");
-      uint64_t budget = quantum;
-      if (policy_ == SchedPolicy::Random) budget = 1 + rng_.next_u64() % quantum;
-      return Step{cpu, t, budget};
+      if (observer_) observer_->on_pick(cpu, *t);
+      return Step{cpu, t, p.budget, t->user_insns.value};
     }
     // Idle: catch up with the next CPU ahead of us, or the next deadline.
     uint64_t target = earliest_deadline();
@@ -136,7 +148,46 @@ std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizo
   }
 }
 
+// Replay: the recorded sleepers wake, then the recorded task runs on the recorded CPU, up to
+// the recorded count (or to its natural end). Anything the machine cannot follow diverges.
+std::optional<Scheduler::Step> Scheduler::next_replayed() {
+  std::optional<ReplayDecision> d = source_->next_decision();
+  if (!d) return std::nullopt;
+  auto find = [](auto& tasks, int tid) -> Task* {
+    for (Task* t : tasks)
+      if (t->tid() == tid) return t;
+    return nullptr;
+  };
+  running_cpu_ = d->cpu < ncpus() ? d->cpu : 0;
+  for (int tid : d->deadline_wakes) {
+    Task* s = find(sleepers_, tid);
+    if (!s) {
+      source_->diverged(nullptr, "task " + std::to_string(tid) + " is not sleeping, but the trace wakes it");
+      return std::nullopt;
+    }
+    deadline_wake(*s);
+  }
+  Task* t = find(runq_, d->tid);
+  if (!t) {
+    source_->diverged(nullptr, "task " + std::to_string(d->tid) + " is not runnable, but the trace runs it");
+    return std::nullopt;
+  }
+  if (t->user_insns.value != d->start_insns || (d->end_insns && *d->end_insns < d->start_insns)) {
+    source_->diverged(t, "task starts its quantum at " + std::to_string(t->user_insns.value) +
+                             " instructions, the trace at " + std::to_string(d->start_insns));
+    return std::nullopt;
+  }
+  std::erase(runq_, t);
+  cpus_[running_cpu_].current = t;
+  VirtualClock& clock = cpus_[running_cpu_].clock;
+  clock.advance_to_ns(t->ready_at_ns);
+  event(running_cpu_, t, "pick");
+  uint64_t budget = d->end_insns ? *d->end_insns - d->start_insns : kNoBudget;
+  return Step{running_cpu_, t, budget, t->user_insns.value};
+}
+
 void Scheduler::finish(const Step& step) {
+  steps_ += step.task->user_insns.value - step.start_insns;
   LogicalCpu& c = cpus_[step.cpu];
   if (c.current != step.task) return;  // it blocked or died during the quantum
   c.current = nullptr;

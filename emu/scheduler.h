@@ -1,9 +1,11 @@
 // Scheduler: N logical CPUs over a deterministic sequential simulation. Each logical CPU has
 // its own virtual clock; the CPU whose clock is furthest behind always runs next (ties: lowest
 // index), so time advances in a deterministic order whatever the host does. A CPU runs one
-// task for one quantum, then the task goes back to the run queue (round robin) and the policy
-// picks the next one. Every decision is a logged, explicit event (cpu, task, reason,
-// instruction count), so a later issue can record and replay schedules.
+// task for one quantum, then the task goes back to the run queue and the strategy
+// (sched/strategy.h) picks the next one. Every decision is a logged, explicit event (cpu, task,
+// reason, instruction count). A ScheduleObserver sees the decisions (recording); with a
+// ScheduleSource the decisions come from a trace instead (replay), keyed by task and retired
+// user instructions, so virtual clocks (which probes move) never change them.
 //
 // Who may touch what: the run loop (MachineState::run) and syscall handlers on the emulation
 // thread. Tasks are owned by their processes; the scheduler holds non-owning pointers and
@@ -13,19 +15,41 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "emu/deterministic_rng.h"
+#include "emu/sched/strategy.h"
 #include "emu/task.h"
 #include "emu/virtual_clock.h"
 
 namespace probesim::emu {
 
-enum class SchedPolicy {
-  RoundRobin,  // FIFO run queue, full quanta
-  Random,      // seeded: a random runnable task and a random quantum length in [1, quantum]
+// Recording: told about every decision before the quantum runs.
+class ScheduleObserver {
+ public:
+  virtual ~ScheduleObserver() = default;
+  virtual void on_deadline_wake(const Task& t) = 0;  // a sleeper's deadline woke it
+  virtual void on_pick(int cpu, const Task& t) = 0;
+};
+
+// One recorded decision, as a replay consumes it.
+struct ReplayDecision {
+  int cpu = 0;
+  int tid = 0;
+  uint64_t start_insns = 0;             // the task's user_insns when it was picked
+  std::optional<uint64_t> end_insns;    // preempted at this count; empty: a natural end
+  std::vector<int> deadline_wakes;      // sleepers whose deadline fired just before the pick
+};
+
+// Replay: the decisions in order. diverged() reports why the machine cannot follow them.
+class ScheduleSource {
+ public:
+  virtual ~ScheduleSource() = default;
+  virtual std::optional<ReplayDecision> next_decision() = 0;  // empty at the end of the trace
+  virtual void diverged(const Task* t, std::string what) = 0;
 };
 
 struct SchedEvent {
@@ -33,13 +57,19 @@ struct SchedEvent {
   int cpu;
   int tid;           // -1: idle
   std::string reason;  // "pick", "preempt", "block", "exit", "wake", "idle"
-  uint64_t insns;    // the task's instruction count at the event
+  uint64_t insns;    // the task's retired user instructions at the event (probe-invariant)
   uint64_t time_ns;  // the CPU's virtual time at the event
 };
 
 class Scheduler {
  public:
-  Scheduler(int ncpus, SchedPolicy policy, uint64_t seed, uint64_t hz, int64_t epoch_sec);
+  Scheduler(int ncpus, std::unique_ptr<SchedStrategy> strategy, uint64_t hz, int64_t epoch_sec);
+  void set_strategy(std::unique_ptr<SchedStrategy> s) { strategy_ = std::move(s); }
+  void set_observer(ScheduleObserver* o) { observer_ = o; }
+  void set_source(ScheduleSource* s) { source_ = s; }
+  bool replaying() const { return source_ != nullptr; }
+  // User instructions retired by all tasks (the strategies' step count).
+  uint64_t steps() const { return steps_; }
 
   int ncpus() const { return static_cast<int>(cpus_.size()); }
   VirtualClock& clock(int cpu) { return cpus_[cpu].clock; }
@@ -57,8 +87,11 @@ class Scheduler {
   struct Step {
     int cpu;
     Task* task;
-    uint64_t budget;
+    uint64_t budget;       // in steps (user instructions)
+    uint64_t start_insns;  // the task's user_insns when picked
   };
+  // A quantum budget that never runs out (replay of a quantum that ended by itself).
+  static constexpr uint64_t kNoBudget = ~0ull >> 2;
   // The next quantum to run, after waking expired sleepers and letting idle CPUs catch up.
   // Empty when nothing can ever run again (all tasks dead, or every live task blocked forever),
   // or when every CPU's clock reached `horizon_ns` (idle CPUs stop there: horizon_reached()).
@@ -68,6 +101,7 @@ class Scheduler {
   void finish(const Step& step);
 
   const std::vector<SchedEvent>& log() const { return log_; }
+  bool has_work() const { return !runq_.empty() || !sleepers_.empty(); }
   uint64_t max_time_ns() const;    // the latest CPU clock
 
  private:
@@ -76,21 +110,27 @@ class Scheduler {
     Task* current = nullptr;
   };
   int behind_cpu() const;
-  Task* pick(int cpu);
   bool wake_expired(uint64_t now_ns);
  public:
   // Called for a task whose deadline fired, before it is woken (the futex table drops it).
   std::function<void(Task&)> on_deadline;
+  // The strategy wants the running quantum to end at its next scheduling point.
+  std::function<void()> on_preempt_request;
 
  private:
   uint64_t earliest_deadline() const;
+  std::optional<Step> next_replayed();
+  void deadline_wake(Task& t);
+  void maybe_preempt_for(const Task& woken);
   void event(int cpu, Task* t, const char* reason);
 
   std::vector<LogicalCpu> cpus_;
   std::deque<Task*> runq_;
   std::vector<Task*> sleepers_;  // blocked tasks with a deadline
-  SchedPolicy policy_;
-  DeterministicRng rng_;
+  std::unique_ptr<SchedStrategy> strategy_;
+  ScheduleObserver* observer_ = nullptr;
+  ScheduleSource* source_ = nullptr;
+  uint64_t steps_ = 0;
   int running_cpu_ = 0;
   std::vector<SchedEvent> log_;
   uint64_t seq_ = 0;

@@ -68,6 +68,9 @@ class Task {
   bool stopped = false;
   PendingSignals pending;        // signals for this thread (tgkill, faults)
   InsnCount insns{0};            // instructions this task executed
+  // User-mode instructions it retired, uprobes' out-of-line steps excluded (Cpu::user_insns):
+  // the same with or without probes, so recorded schedules are keyed by it.
+  InsnCount user_insns{0};
 
  private:
   int tid_;

@@ -55,6 +55,7 @@ Result<void> MachineState::boot_kernel() {
   k.call_stack = PROBESIM_TRY(ks.alloc_stack());
   k.engine = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this, k.space->regions()));
   Cpu& e = *k.engine;
+  e.set_step_scope(StepScope::Anywhere);  // kernel-only engine: its budget counts everything
   e.set_pc(ks.entry().value);
   CpuStop stop = e.run(InsnCount{kBootBudget});
   if (!k.panic.empty()) return Error::make("guest kernel panic during boot: " + k.panic, EIO);
@@ -170,7 +171,10 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
   if (k.call_depth > 0) {
     size_t d = static_cast<size_t>(k.call_depth - 1);
     if (k.nested_engines.size() <= d) k.nested_engines.resize(d + 1);
-    if (!k.nested_engines[d]) k.nested_engines[d] = PROBESIM_TRY(new_kernel_engine());
+    if (!k.nested_engines[d]) {
+      k.nested_engines[d] = PROBESIM_TRY(new_kernel_engine());
+      k.nested_engines[d]->set_step_scope(StepScope::Anywhere);
+    }
     engine = k.nested_engines[d].get();
   }
   Cpu& e = *engine;

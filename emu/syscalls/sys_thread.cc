@@ -109,7 +109,7 @@ int64_t futex_wait(SyscallContext& ctx, const SyscallArgs& a, int op, int flags,
   uint32_t cur;
   if (!ctx.read_user(GuestAddr{a.a[0]}, &cur, 4)) return -EFAULT;
   if (cur != static_cast<uint32_t>(a.a[2])) return -EAGAIN;
-  VirtualClock& clock = ctx.clock();
+  const VirtualClock& clock = ctx.clock();
   uint64_t deadline = 0;
   if (a.a[3]) {
     auto t = read_timeout_ns(ctx, a.a[3]);

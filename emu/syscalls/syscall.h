@@ -64,7 +64,7 @@ class SyscallContext {
   FdTable& fds();
   Vfs& vfs();
   mmu::InodeCache& inodes();
-  VirtualClock& clock();
+  const VirtualClock& clock();  // as the guest reads it: MachineState::guest_clock()
   FsStruct& fs();                    // cwd and umask of the calling process
   DeterministicRng& rng();           // the machine's seeded stream (getrandom, /dev/urandom)
   const std::string& exe_path();     // guest path of the running executable (/proc/self/exe)

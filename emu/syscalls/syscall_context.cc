@@ -11,7 +11,7 @@ mmu::Mm& SyscallContext::mm() { return proc_.mm(); }
 FdTable& SyscallContext::fds() { return proc_.fds(); }
 Vfs& SyscallContext::vfs() { return machine_.vfs(); }
 mmu::InodeCache& SyscallContext::inodes() { return machine_.inodes(); }
-VirtualClock& SyscallContext::clock() { return machine_.clock(); }
+const VirtualClock& SyscallContext::clock() { return machine_.guest_clock(); }
 FsStruct& SyscallContext::fs() { return proc_.fs(); }
 DeterministicRng& SyscallContext::rng() { return machine_.rng(); }
 const std::string& SyscallContext::exe_path() { return proc_.exe_path; }

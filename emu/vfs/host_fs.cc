@@ -84,6 +84,7 @@ Result<std::unique_ptr<mmu::HostFileBacking>> HostFs::open_backing(
   Result<std::unique_ptr<mmu::HostFileBacking>> r =
       mmu::HostFileBacking::open(host_path(guest_path));
   if (!r) return vfs_error(r.error().err != 0 ? r.error().err : EIO, guest_path);
+  if (on_open) on_open(std::string(guest_path));
   return r;
 }
 

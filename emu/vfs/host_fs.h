@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <functional>
+
 #include "mmu/inode.h"
 #include "mmu/inode_backing.h"
 #include "probesim/result.h"
@@ -36,6 +38,8 @@ class HostFs {
   // The names in a directory, sorted, without "." and "..".
   Result<std::vector<std::string>> list(std::string_view guest_path) const;
   Result<std::unique_ptr<mmu::HostFileBacking>> open_backing(std::string_view guest_path) const;
+  // Called with the guest path of every file open_backing opens (recording hashes them).
+  std::function<void(const std::string&)> on_open;
 
  private:
   explicit HostFs(std::string root) : root_(std::move(root)) {}

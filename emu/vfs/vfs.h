@@ -87,6 +87,7 @@ class Vfs {
                                      std::shared_ptr<OutputSink> out);
 
   const HostFs& host() const { return host_; }
+  void set_open_observer(std::function<void(const std::string&)> f) { host_.on_open = std::move(f); }
   const Overlay& overlay() const { return overlay_; }
   Timespec now() const { return clock_.realtime(); }
 

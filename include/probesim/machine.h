@@ -27,6 +27,21 @@ namespace emu {
 class MachineState;
 }
 
+// One preemption of a schedule: task `tid` was (or is to be) preempted when it had retired
+// `insns` user instructions, and task `next_tid` ran instead. Read from a recorded run, the
+// rest says where: the preempted task's pc, and where the other task's turn ended.
+struct Preemption {
+  int tid = 0;
+  uint64_t insns = 0;
+  int next_tid = 0;
+  uint64_t pc = 0;           // 0: unknown
+  std::string where;         // pc as symbol+offset (file), when known
+  uint64_t next_until = 0;   // the other task's retired instructions when its turn ended
+  uint64_t next_pc = 0;      // its pc then (0: it blocked in the kernel or exited)
+  std::string next_where;
+  std::string describe() const;  // one line, for people
+};
+
 struct Options {
   Arch arch = Arch::X86_64;
   std::string root = "/";         // host directory that is the guest's "/", read-only
@@ -45,10 +60,30 @@ struct Options {
   // Stdio::Capture keeps at most this many bytes of each stream (0: all); the rest is counted
   // (captured_dropped) and discarded. Memory is proportional to the bytes kept.
   uint64_t capture_limit = 0;
+  // Scheduling strategy; when not empty it replaces `sched`: "rr", "random", "pct:D[:STEPS]"
+  // (emu/sched/strategy.h). A strategy decides from (seed, run_index) only. Replays of a trace
+  // are made with Machine::replay.
+  std::string strategy;
+  uint64_t run_index = 0;  // run i of an exploration: a pure function of (seed, i)
+  // strategy "guided": run each task until it blocks or exits, except at exactly these
+  // preemptions (what shrinking a failing schedule keeps).
+  std::vector<Preemption> preemptions;
+};
+
+// Where a replay departed from its trace (the first difference found).
+struct Divergence {
+  int tid = -1;            // -1: not one task's
+  uint64_t insns = 0;      // the task's retired user instructions
+  uint64_t pc = 0;
+  std::string where;       // pc as symbol+offset (file), when known
+  uint64_t decision = 0;   // index of the scheduling decision
+  std::string what, expected, actual;
+  std::string message() const;  // several lines, for people
 };
 
 // One scheduling decision: logical CPU, task, reason ("pick", "preempt", "block", "wake",
-// "idle"), the task's instruction count and the CPU's virtual time.
+// "idle"), the task's retired user instructions (the same with or without probes) and the
+// CPU's virtual time.
 struct SchedEvent {
   int cpu;
   int tid;
@@ -84,6 +119,7 @@ struct ProcessExit {
 
 struct Stats {
   uint64_t instructions = 0;
+  uint64_t user_instructions = 0;  // retired in user mode (the scheduling steps)
   uint64_t cycles = 0;
   double virtual_seconds = 0;
   uint64_t faults = 0;
@@ -139,6 +175,23 @@ class Machine {
   void set_strace(std::function<void(const std::string&)> sink);
 
   Stats stats() const;
+
+  // Record and replay (emu/record/, docs/trace-format.md). start_recording() before the first
+  // spawn records that run: configuration, the first process's argv/env/cwd, SHA-256 of every
+  // file the guest read, every scheduling decision keyed by (task, retired user instructions),
+  // every time value and stdin byte the guest read, and checkpoints. save_trace() after run().
+  Result<void> start_recording();
+  Result<void> save_trace(const std::string& path) const;
+  // A machine configured as the trace says, with its process spawned (replay_pid()); probes
+  // may be added before run(). Inputs whose SHA-256 changed are listed in replay_warnings().
+  static Result<std::unique_ptr<Machine>> replay(const std::string& trace_path,
+                                                 Stdio stdio = Stdio::Capture);
+  int replay_pid() const;
+  std::vector<std::string> replay_warnings() const;
+  // After run() of a replay: the first divergence, if the run departed from the trace.
+  std::optional<Divergence> divergence() const;
+  // While recording: the preemptions so far, pcs symbolized.
+  std::vector<Preemption> recorded_preemptions() const;
   std::vector<SchedEvent> schedule_log() const;
   // Instructions executed by each task (thread) so far, by tid.
   std::map<int, uint64_t> task_instructions() const;
@@ -164,6 +217,12 @@ class Machine {
   explicit Machine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// A trace for people: header, inputs, decisions, time reads, checkpoints (`probesim trace show`).
+// Errors name the file and the problem (not a trace, truncated, corrupted, another version).
+Result<std::string> describe_trace(const std::string& path);
+// The preemptions of a recorded run (pcs not symbolized: see Machine::recorded_preemptions).
+Result<std::vector<Preemption>> trace_preemptions(const std::string& path);
 
 // The architecture of the ELF at `path` inside `root` (for `--arch auto`), the path resolved
 // as spawn resolves it for a guest in `cwd` (a guest path). Errors are spawn's: a missing

@@ -164,13 +164,17 @@ void UprobeManager::end_step(UprobeTask& ut) {
 }
 
 // get_xol_area / __create_xol_area: one "[uprobes]" page, as high as possible (hint
-// TASK_SIZE - PAGE_SIZE), or at `at` (a forked child returning through the parent's
+// TASK_SIZE - PAGE_SIZE, else mmap_base), or at `at` (a forked child returning through the parent's
 // trampoline). Slot 0 is reserved for the uretprobe trampoline.
 Result<XolArea*> UprobeManager::get_xol_area(mmu::Mm& mm, std::optional<GuestAddr> at) {
   MmUprobeState& st = state(mm);
   if (st.xol) return &*st.xol;
   using namespace mmu;
-  const GuestAddr hint = at ? *at : mm.layout().task_size - kPageSize;
+  GuestAddr hint = at ? *at : mm.layout().task_size - kPageSize;
+  // Under the stack (the usual case), go just above the top-down mmap area instead: a page
+  // placed there never moves the program's later mmaps, so a probed run lays out memory as an
+  // unprobed one (probes are transparent; replays with probes added stay exact).
+  if (!at && mm.vma_at(hint)) hint = mm.layout().mmap_base;
   const GuestAddr vaddr = PROBESIM_TRY(mm.install_special_mapping(
       hint, kPageSize, VM_EXEC | VM_MAYEXEC | VM_DONTCOPY | VM_IO, "[uprobes]"));
   if (at && vaddr != *at) {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "cli/explore_options.h"
 #include "cli/run_options.h"
 
 using probesim::Arch;
@@ -113,4 +114,60 @@ TEST_CASE("run options: --max-insns and --max-time take a count and a virtual du
   }
   const char* const zero[] = {"probesim", "run", "--max-insns", "0", "/bin/x"};
   CHECK(parse(zero).error().message == "--max-insns must be at least 1");
+}
+
+TEST_CASE("run options: --sched takes strategies, --record and --run-index their values") {
+  const char* const argv[] = {"probesim", "run", "--sched", "pct:2:5000", "--run-index", "9",
+                              "--record", "t.trace", "--", "/bin/x"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  CHECK(o->sched == "pct:2:5000");
+  CHECK(o->run_index == 9);
+  CHECK(o->trace == "t.trace");
+  const char* const bad[] = {"probesim", "run", "--sched", "fifo", "/bin/x"};
+  CHECK(parse(bad).error().message == "--sched must be rr, random or pct:D[:STEPS], got 'fifo'");
+}
+
+TEST_CASE("run options: replay takes a trace, probes and output flags, not the configuration") {
+  const char* const argv[] = {"probesim", "replay", "t.trace", "--strace", "--kprobe", "ksys_write",
+                              "--uprobe", "/bin/x:main", "--stats"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  CHECK(o->command == probesim::cli::RunOptions::Command::Replay);
+  CHECK(o->trace == "t.trace");
+  CHECK(o->strace);
+  CHECK(o->kprobes.size() == 1);
+  CHECK(o->uprobes.size() == 1);
+  const char* const seed[] = {"probesim", "replay", "t.trace", "--seed", "3"};
+  CHECK(parse(seed).error().message == "replay takes --seed from the trace; drop it");
+  const char* const prog[] = {"probesim", "replay", "t.trace", "--", "/bin/x"};
+  CHECK(parse(prog).error().message == "replay takes the program from the trace; drop '/bin/x'");
+  const char* const none[] = {"probesim", "replay"};
+  CHECK(parse(none).error().message == "replay needs the trace file first");
+}
+
+TEST_CASE("explore options: strategy, runs, conditions and the program") {
+  using probesim::cli::ExploreOptions;
+  using probesim::cli::parse_explore_options;
+  const char* const argv[] = {"probesim", "explore", "--strategy", "pct:3", "--runs", "50", "--seed", "4",
+                              "--jobs", "2", "--until-stdout", "counter (?!400000 )", "--cpus", "2",
+                              "--save", "f.trace", "--no-shrink", "--", "/bin/x", "a"};
+  auto o = parse_explore_options(static_cast<int>(std::size(argv)), argv);
+  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  CHECK(o->strategy == "pct:3");
+  CHECK(o->runs == 50);
+  CHECK(o->seed == 4);
+  CHECK(o->jobs == 2);
+  CHECK(o->until == ExploreOptions::Until::Stdout);
+  CHECK(o->save == "f.trace");
+  CHECK_FALSE(o->shrink);
+  CHECK(o->argv == std::vector<std::string>{"/bin/x", "a"});
+  const char* const two[] = {"probesim", "explore", "--until-signal", "--until-deadlock", "/bin/x"};
+  CHECK(parse_explore_options(5, two).error().message == "give one --until condition");
+  const char* const re[] = {"probesim", "explore", "--until-stdout", "(", "/bin/x"};
+  CHECK(parse_explore_options(5, re).error().message.starts_with("--until-stdout: bad regular expression '('"));
+  const char* const until[] = {"probesim", "explore", "--until", "exit==1", "/bin/x"};
+  CHECK(parse_explore_options(5, until).error().message == "--until understands 'exit!=0', got 'exit==1'");
+  const char* const strat[] = {"probesim", "explore", "--strategy", "rr", "/bin/x"};
+  CHECK(parse_explore_options(5, strat).error().message == "--strategy must be random or pct:D[:STEPS], got 'rr'");
 }

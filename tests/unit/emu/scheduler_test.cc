@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "emu/process.h"
+#include "emu/sched/strategy.h"
 #include "emu/scheduler.h"
 
 using namespace probesim;
@@ -30,7 +31,7 @@ void run_then_sleep(Scheduler& s, Task& t, uint64_t deadline_ns) {
 
 TEST_CASE("scheduler: an idle CPU jumps to the next deadline and wakes the sleeper there") {
   Fixture f;
-  Scheduler s(1, SchedPolicy::RoundRobin, 1, VirtualClock::kDefaultHz, 0);
+  Scheduler s(1, make_strategy(StrategySpec{}, 1, 0), VirtualClock::kDefaultHz, 0);
   Task& t = f.proc.main_task();
   run_then_sleep(s, t, 5'000'000'000);
   auto step = s.next(1000);
@@ -41,7 +42,7 @@ TEST_CASE("scheduler: an idle CPU jumps to the next deadline and wakes the sleep
 
 TEST_CASE("scheduler: a sleep until KTIME_MAX is blocked forever, found at once (sleep infinity)") {
   Fixture f;
-  Scheduler s(1, SchedPolicy::RoundRobin, 1, VirtualClock::kDefaultHz, 0);
+  Scheduler s(1, make_strategy(StrategySpec{}, 1, 0), VirtualClock::kDefaultHz, 0);
   Task& t = f.proc.main_task();
   run_then_sleep(s, t, kKtimeMax);
   size_t events = s.log().size();
@@ -55,7 +56,7 @@ TEST_CASE("scheduler: a sleep until KTIME_MAX is blocked forever, found at once 
 TEST_CASE("scheduler: a deadline the saturated clock cannot reach ends the run, it never spins") {
   Fixture f;
   // At 3 GHz the cycle counter saturates (UINT64_MAX cycles) about 6.1e18 ns: before KTIME_MAX.
-  Scheduler s(1, SchedPolicy::RoundRobin, 1, 3'000'000'000, 0);
+  Scheduler s(1, make_strategy(StrategySpec{}, 1, 0), 3'000'000'000, 0);
   Task& t = f.proc.main_task();
   run_then_sleep(s, t, kKtimeMax - 1);
   CHECK_FALSE(s.next(1000));

@@ -1,0 +1,90 @@
+// The recorded-run trace (docs/trace-format.md is the normative description; keep both in
+// step and bump kTraceVersion on any change of the payload's layout or meaning). A trace holds
+// everything a replay needs to reproduce a run exactly: the configuration, the fingerprints of
+// the inputs, every scheduling decision keyed by (task, retired user instructions), every time
+// value and stdin byte the guest read, and checkpoints to detect the first divergence.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "probesim/limits.h"
+#include "probesim/result.h"
+#include "probesim/types.h"
+
+namespace probesim::emu {
+
+inline constexpr uint32_t kTraceVersion = 2;
+inline constexpr char kProbesimVersion[] = "0.1.0";  // pyproject.toml's version
+
+struct TraceHeader {
+  std::string probesim_version = kProbesimVersion;
+  Arch arch = Arch::X86_64;
+  std::vector<std::string> argv, env;
+  std::string cwd = "/", root = "/";
+  uint32_t cpus = 1;
+  uint64_t seed = 0, quantum = 0, run_index = 0;
+  std::string strategy;  // StrategySpec::text() of the recorded run
+  bool kernel = true, kprobe_boost = true;
+  Limits limits;  // machine-wide limits (they decide ENOMEM/ENOSPC/EAGAIN/EMFILE)
+};
+
+struct TraceFile {
+  std::string path;    // guest path
+  std::string sha256;  // hex
+};
+
+struct TraceDecision {
+  uint32_t cpu = 0;
+  int32_t tid = 0;
+  uint64_t start = 0, end = 0;  // the task's retired user instructions at pick and at the end
+  bool preempted = false;       // the quantum ended by its budget (else by a natural point)
+  std::vector<int32_t> wakes;   // sleepers whose deadline fired just before this decision
+};
+
+struct TraceTime {
+  int32_t tid = 0;
+  uint64_t cycles = 0;  // the cycle counter value the guest saw (all its time derives from it)
+};
+
+struct TraceStdin {
+  int64_t result = 0;          // the read's result: bytes, 0 at EOF, or -errno
+  std::vector<uint8_t> bytes;  // `result` bytes when positive
+};
+
+// At the end of every quantum whose task is still alive (decision = its index).
+struct TraceCheckpoint {
+  uint64_t decision = 0;
+  int32_t tid = 0;
+  uint64_t insns = 0;  // retired user instructions
+  uint64_t pc = 0, sp = 0;
+  uint64_t regs = 0;   // digest of the user general registers, PC, SP and flags
+  std::optional<uint64_t> memory;  // digest of the process's writable memory (every Nth)
+};
+
+struct TraceOutcome {
+  bool exited = false;  // false: deadlock or stopped early
+  int32_t shell_status = 0;
+  std::string description;
+};
+
+struct Trace {
+  TraceHeader header;
+  std::vector<TraceFile> files;
+  std::vector<TraceDecision> decisions;
+  std::vector<TraceTime> times;
+  std::vector<TraceStdin> stdin_reads;
+  std::vector<TraceCheckpoint> checkpoints;
+  TraceOutcome outcome;
+};
+
+std::vector<uint8_t> encode_trace(const Trace& t);
+// `name` names the input in error messages (a path).
+Result<Trace> decode_trace(std::span<const uint8_t> bytes, const std::string& name);
+Result<void> save_trace(const Trace& t, const std::string& path);
+Result<Trace> load_trace(const std::string& path);
+
+}  // namespace probesim::emu

@@ -1,0 +1,86 @@
+// Scheduling strategies (DESIGN.md "Determinism contract"): at each scheduling point the
+// Scheduler asks its strategy which runnable task runs next and for how many steps (user-mode
+// instructions, Cpu::StepScope) before the strategy wants to decide again. A quantum also ends
+// early at the natural scheduling points: a blocking syscall, exit, exec, a signal to deliver,
+// and (when the strategy asks, preempt_for) the return from a syscall that woke or created a
+// task. A strategy never reads host state: (program, seed, strategy spec, run index) -> the
+// same decisions.
+//
+// Who may touch what: the Scheduler, on the emulation thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "emu/deterministic_rng.h"
+#include "probesim/result.h"
+
+namespace probesim::emu {
+
+class Task;
+
+// One preemption of a guided schedule: task `tid` is preempted when it has retired `insns`
+// user instructions, and `next_tid` runs instead (if it can).
+struct GuidedPreemption {
+  int tid = 0;
+  uint64_t insns = 0;
+  int next_tid = 0;
+  bool operator==(const GuidedPreemption&) const = default;
+};
+
+// A parsed strategy name: "rr", "random", "pct:D[:STEPS]", "replay:FILE"; "guided" is made by
+// shrinking (a non-preemptive schedule plus exactly the listed preemptions).
+struct StrategySpec {
+  enum class Kind { RoundRobin, Random, Pct, Replay, Guided } kind = Kind::RoundRobin;
+  uint32_t depth = 0;   // pct: the bug depth D (D-1 priority change points)
+  uint64_t steps = 0;   // pct: estimated steps of a run (change points are drawn in [1, steps])
+  std::string file;     // replay: the trace
+  std::vector<GuidedPreemption> preemptions;  // guided
+  std::string text() const;  // canonical form, parse(text()) == *this
+};
+
+// Errors name the bad part and list the accepted forms.
+Result<StrategySpec> parse_strategy(std::string_view text);
+
+struct PickContext {
+  uint64_t steps;    // user instructions retired by all tasks so far
+  uint64_t quantum;  // the machine's quantum (the longest budget a strategy should hand out)
+};
+
+class SchedStrategy {
+ public:
+  virtual ~SchedStrategy() = default;
+  struct Pick {
+    size_t index;     // into the runnable tasks, in run-queue (FIFO) order
+    uint64_t budget;  // steps before the strategy wants to decide again (>= 1)
+  };
+  // `runnable` is never empty.
+  virtual Pick pick(std::span<Task* const> runnable, const PickContext& ctx) = 0;
+  // `woken` became runnable (created or woken) while `running` is in a quantum: true ends that
+  // quantum at its next scheduling point (the syscall's return to user mode).
+  virtual bool preempt_for(const Task& running, const Task& woken) {
+    (void)running;
+    (void)woken;
+    return false;
+  }
+};
+
+// rr: FIFO run queue, full quanta. random: a random runnable task for 1..quantum steps.
+// pct:D: Burckhardt et al., "A Randomized Scheduler with Probabilistic Guarantees of Finding
+// Bugs" (ASPLOS'10): random distinct priorities (>= D), D-1 change points drawn uniformly in
+// [1, steps]; the highest-priority runnable task runs; at the i-th change point the running
+// task's priority drops to i. Run `run` of a seed draws from its own RNG stream.
+// guided: the running task keeps the CPU until it blocks or exits (then the run queue's first
+// task runs), except at the listed preemptions (what shrinking a failing schedule keeps).
+std::unique_ptr<SchedStrategy> make_strategy(const StrategySpec& spec, uint64_t seed,
+                                             uint64_t run);
+
+// Default step estimate for pct when the spec gives none (explore measures it instead).
+inline constexpr uint64_t kPctDefaultSteps = 1'000'000;
+
+}  // namespace probesim::emu

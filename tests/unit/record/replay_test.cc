@@ -1,0 +1,279 @@
+// Record and replay on real guest programs: exact replays (stdout, exit status, interleaving,
+// checkpoints), also with kprobes and uprobes added; divergence reports; pct finding the racy
+// counter's lost update; strategies as pure functions of (seed, run index).
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "emu/machine_state.h"
+#include "probes/kprobe.h"
+#include "probes/uprobes/uprobe_target.h"
+#include "probesim/machine.h"
+
+using namespace probesim;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string guest(const std::string& flavour, const std::string& name) {
+  return std::string(PROBESIM_GUEST_DIR) + "/" + flavour + "/" + name;
+}
+
+std::string tmp_path(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("probesim-record-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
+struct Outcome {
+  std::string out;
+  int status = -1;
+  std::vector<std::string> picks;  // "cpu tid insns reason" of every pick/preempt/block
+  std::optional<Divergence> divergence;
+  std::vector<std::string> warnings;
+};
+
+Outcome outcome_of(Machine& m, int pid) {
+  Outcome o;
+  o.out = m.captured_stdout(pid);
+  if (auto e = m.exit_of(pid)) o.status = e->shell_status;
+  for (const SchedEvent& e : m.schedule_log())
+    if (e.reason == "pick" || e.reason == "preempt" || e.reason == "block")
+      o.picks.push_back(std::to_string(e.cpu) + " " + std::to_string(e.tid) + " " +
+                        std::to_string(e.insns) + " " + e.reason);
+  o.divergence = m.divergence();
+  o.warnings = m.replay_warnings();
+  return o;
+}
+
+Outcome record(const Options& opt, const std::vector<std::string>& argv, const std::string& trace) {
+  auto m = Machine::create(opt);
+  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE(m.value()->start_recording().ok());
+  auto pid = m.value()->spawn(argv, {"LC_ALL=C"});
+  REQUIRE_MESSAGE(pid.ok(), pid.error().message);
+  m.value()->run();
+  auto saved = m.value()->save_trace(trace);
+  REQUIRE_MESSAGE(saved.ok(), saved.error().message);
+  return outcome_of(*m.value(), pid.value());
+}
+
+// Counting probes a person would add to look at a replay: kprobes on the I/O paths, and a
+// uprobe on `uprobe_sym` of the program (a symbol, or an entry-point offset).
+struct Probes {
+  std::vector<std::unique_ptr<probes::Kprobe>> kps;
+  std::unique_ptr<probes::UprobeConsumer> consumer;
+  probes::Uprobe* uprobe = nullptr;
+  mmu::Inode* inode = nullptr;
+  emu::MachineState* st = nullptr;
+  ~Probes() {
+    if (uprobe) st->uprobes().uprobe_unregister(uprobe, *consumer);
+    if (inode) st->inodes().iput(inode);
+    for (auto& kp : kps) st->kprobes()->unregister_kprobe(*kp);
+  }
+};
+
+void attach(Machine& m, Probes& p, const std::string& uprobe_target) {
+  p.st = &m.state();
+  for (const char* sym : {"ksys_write", "vfs_read", "do_sys_openat2"}) {
+    auto kp = std::make_unique<probes::Kprobe>();
+    kp->symbol_name = sym;
+    kp->pre_handler = [](probes::Kprobe&, probes::Regs&) { return 0; };
+    REQUIRE(p.st->kprobes()->register_kprobe(*kp).ok());
+    p.kps.push_back(std::move(kp));
+  }
+  auto spec = probes::parse_uprobe_spec(uprobe_target);
+  REQUIRE(spec.ok());
+  p.inode = p.st->lookup_inode(spec.value().path).value();
+  auto off = p.st->uprobe_offset(*p.inode, spec.value());
+  REQUIRE_MESSAGE(off.ok(), off.error().message);
+  p.consumer = std::make_unique<probes::UprobeConsumer>();
+  p.consumer->handler = [](probes::UprobeConsumer&, probes::Regs&, uint64_t&) { return 0; };
+  auto u = p.st->uprobes().uprobe_register(*p.inode, off.value(), *p.consumer);
+  REQUIRE(u.ok());
+  p.uprobe = u.value();
+}
+
+Outcome replay(const std::string& trace, const std::string& uprobe_target = {}, uint64_t* uprobe_hits = nullptr) {
+  auto m = Machine::replay(trace);
+  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  Probes p;
+  if (!uprobe_target.empty()) attach(*m.value(), p, uprobe_target);
+  m.value()->run();
+  if (uprobe_hits && p.consumer) *uprobe_hits = p.consumer->nhit;
+  return outcome_of(*m.value(), m.value()->replay_pid());
+}
+
+void check_same(const Outcome& a, const Outcome& b) {
+  CHECK_MESSAGE(!b.divergence, (b.divergence ? b.divergence->message() : ""));
+  CHECK(a.out == b.out);
+  CHECK(a.status == b.status);
+  CHECK(a.picks == b.picks);
+  CHECK(b.warnings.empty());
+}
+
+uint64_t counter_of(const std::string& out) {
+  auto at = out.find("counter ");
+  return at == std::string::npos ? 0 : std::stoull(out.substr(at + 8));
+}
+
+// Record, replay, replay again with kprobes and a uprobe: the same stdout, exit status,
+// interleaving and checkpoints (a checkpoint mismatch would be a divergence).
+void exact_replay(const std::string& name, const Options& opt, const std::vector<std::string>& argv,
+                  const std::string& uprobe) {
+  std::string trace = tmp_path(name + ".trace");
+  Outcome rec = record(opt, argv, trace);
+  CHECK(rec.status == 0);
+  CHECK(rec.picks.size() > 3);
+  Outcome plain = replay(trace);
+  check_same(rec, plain);
+  uint64_t hits = 0;
+  Outcome probed = replay(trace, uprobe, &hits);
+  check_same(rec, probed);
+  CHECK(hits > 0);
+}
+
+}  // namespace
+
+TEST_CASE("replay: pthreads on 4 CPUs replays exactly, also with probes added (x86_64)") {
+  std::string p = guest("x86_64-glibc", "pthreads");
+  exact_replay("pthreads-x86", {.arch = Arch::X86_64, .seed = 1, .quantum = 20000, .cpus = 4, .strategy = "random"},
+               {p}, p + ":malloc");
+}
+
+TEST_CASE("replay: pthreads on 4 CPUs replays exactly, also with probes added (aarch64)") {
+  std::string p = guest("aarch64-glibc", "pthreads");
+  exact_replay("pthreads-arm64", {.arch = Arch::AArch64, .seed = 2, .quantum = 20000, .cpus = 4, .strategy = "random"},
+               {p}, p + ":malloc");
+}
+
+TEST_CASE("replay: racy under pct and under random replays exactly, also with probes added") {
+  std::string x = guest("x86_64-glibc", "racy"), a = guest("aarch64-glibc", "racy");
+  exact_replay("racy-pct", {.arch = Arch::X86_64, .seed = 2, .cpus = 2, .strategy = "pct:2:3000000"}, {x},
+               x + ":next_value");
+  exact_replay("racy-arm64", {.arch = Arch::AArch64, .seed = 4, .quantum = 5000, .cpus = 2, .strategy = "random"},
+               {a}, a + ":next_value");
+}
+
+TEST_CASE("replay: signals replay exactly, also with probes added") {
+  std::string p = guest("x86_64-glibc", "signals");
+  exact_replay("signals", {.arch = Arch::X86_64, .seed = 3, .quantum = 3000, .cpus = 2, .strategy = "random"},
+               {p}, p + ":malloc");
+}
+
+TEST_CASE("replay: a busybox sh pipeline on 4 CPUs replays exactly, also with probes added") {
+  const std::string bb = "/bin/busybox";
+  if (!fs::exists(bb)) return;  // Debian's busybox-static (scripts/install-deps.sh)
+  exact_replay("busybox-pipeline", {.arch = Arch::X86_64, .seed = 3, .quantum = 3000, .cpus = 4, .strategy = "random"},
+               {bb, "sh", "-c",
+                "busybox seq 1 200 | busybox sort -r | busybox uniq | busybox wc -l; echo done | busybox tr a-z A-Z"},
+               bb + ":0xebf0");  // stripped: the file offset of its entry point
+}
+
+TEST_CASE("replay: pct:2 finds the racy counter's lost update within 100 runs for 10 seeds") {
+  const std::string prog = guest("x86_64-glibc", "racy");
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    CAPTURE(seed);
+    // The step estimate: one pct:1 run (no change points) counts the run's steps.
+    auto cal = Machine::create(Options{.seed = seed, .strategy = "pct:1"});
+    REQUIRE(cal.ok());
+    int cal_pid = cal.value()->spawn({prog}, {}).value();
+    cal.value()->run();
+    CHECK(counter_of(cal.value()->captured_stdout(cal_pid)) == 400000);  // depth 1: no preemption
+    std::string strategy = "pct:2:" + std::to_string(cal.value()->stats().user_instructions);
+    std::optional<uint64_t> found;
+    std::string trace = tmp_path("racy-found.trace");
+    Outcome rec;
+    for (uint64_t run = 0; run < 100 && !found; ++run) {
+      rec = record(Options{.seed = seed, .strategy = strategy, .run_index = run}, {prog}, trace);
+      if (counter_of(rec.out) < 400000) found = run;
+    }
+    REQUIRE(found.has_value());
+    Outcome again = replay(trace);
+    check_same(rec, again);
+    CHECK(counter_of(again.out) == counter_of(rec.out));
+  }
+}
+
+TEST_CASE("strategies: run i of a strategy is a pure function of (seed, i)") {
+  const std::string prog = guest("x86_64-glibc", "racy");
+  auto one = [&](const std::string& strategy, uint64_t run) {
+    auto m = Machine::create(Options{.seed = 5, .quantum = 4000, .cpus = 2, .strategy = strategy, .run_index = run});
+    REQUIRE(m.ok());
+    int pid = m.value()->spawn({prog}, {}).value();
+    m.value()->run();
+    return outcome_of(*m.value(), pid);
+  };
+  for (const char* s : {"random", "pct:3:3000000"}) {
+    CAPTURE(s);
+    Outcome a = one(s, 7), b = one(s, 7), c = one(s, 8);
+    CHECK(a.out == b.out);
+    CHECK(a.picks == b.picks);
+    CHECK(a.picks != c.picks);
+  }
+}
+
+TEST_CASE("replay: a changed instruction is reported at the task that ran it") {
+  // Record a copy of racy, then change next_value's `v + 1` into `v + 2` in that copy.
+  std::string copy = tmp_path("racy-copy");
+  fs::copy_file(guest("x86_64-glibc", "racy"), copy, fs::copy_options::overwrite_existing);
+  std::string trace = tmp_path("racy-copy.trace");
+  Outcome rec = record(Options{.seed = 1, .quantum = 5000, .cpus = 2, .strategy = "random"}, {copy}, trace);
+  REQUIRE(rec.status == 0);
+  auto m0 = Machine::create(Options{});
+  auto inode = m0.value()->state().lookup_inode(copy);
+  REQUIRE(inode.ok());
+  auto off = m0.value()->state().uprobe_offset(*inode.value(), probes::parse_uprobe_spec(copy + ":next_value").value());
+  REQUIRE(off.ok());
+  m0.value()->state().inodes().iput(inode.value());
+  std::fstream f(copy, std::ios::in | std::ios::out | std::ios::binary);
+  std::vector<char> code(32);
+  f.seekg(static_cast<long>(off.value().value));
+  f.read(code.data(), 32);
+  const char lea[] = {'\x48', '\x8d', '\x47', '\x01'};  // lea 0x1(%rdi),%rax
+  auto at = std::search(code.begin(), code.end(), std::begin(lea), std::end(lea));
+  REQUIRE(at != code.end());
+  f.seekp(static_cast<long>(off.value().value) + (at - code.begin()) + 3);
+  f.put('\x02');
+  f.close();
+
+  Outcome r = replay(trace);
+  REQUIRE(r.divergence.has_value());
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].find(copy + " changed since it was recorded") == 0);
+  const Divergence& d = *r.divergence;
+  CHECK(d.tid > 100);  // a worker thread, not main (tid 100), which never calls next_value
+  bool regs_or_memory = d.what == "registers differ at a checkpoint" || d.what == "memory differs at a checkpoint";
+  CHECK_MESSAGE(regs_or_memory, d.message());
+  CHECK(d.where.find("racy-copy") != std::string::npos);
+  CHECK(d.message().find("expected: task " + std::to_string(d.tid)) != std::string::npos);
+  CHECK(d.message().find("actual:   task " + std::to_string(d.tid)) != std::string::npos);
+}
+
+TEST_CASE("replay: missing, foreign, truncated and corrupted traces are clear errors") {
+  CHECK(Machine::replay("/nonexistent.trace").error().message.find("cannot read trace /nonexistent.trace") == 0);
+  auto foreign = Machine::replay(guest("x86_64-glibc", "hello"));
+  REQUIRE_FALSE(foreign.ok());
+  CHECK(foreign.error().message.find("not a probesim trace") != std::string::npos);
+  std::string trace = tmp_path("hello.trace");
+  record(Options{.seed = 1}, {guest("x86_64-glibc", "hello")}, trace);
+  std::ifstream in(trace, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string cut = tmp_path("cut.trace");
+  std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size() / 2));
+  auto t = Machine::replay(cut);
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.error().message.find("truncated probesim trace") != std::string::npos);
+  bytes[bytes.size() / 2] ^= 0x40;
+  std::string bad = tmp_path("bad.trace");
+  std::ofstream(bad, std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size()));
+  auto c = Machine::replay(bad);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().message.find("corrupted probesim trace") != std::string::npos);
+}

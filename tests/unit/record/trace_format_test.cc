@@ -1,0 +1,144 @@
+// The trace format (docs/trace-format.md), SHA-256 and strategy names: round trips, known
+// vectors, and bad input that must be refused with a message naming the problem.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+
+#include "emu/record/sha256.h"
+#include "emu/record/trace.h"
+#include "emu/record/trace_text.h"
+#include "emu/sched/strategy.h"
+
+using namespace probesim;
+using namespace probesim::emu;
+
+namespace {
+
+std::string hex_of(std::string_view s) {
+  return to_hex(sha256(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size())));
+}
+
+Trace sample() {
+  Trace t;
+  t.header.arch = Arch::AArch64;
+  t.header.argv = {"/bin/prog", "a b", ""};
+  t.header.env = {"K=V"};
+  t.header.cpus = 4, t.header.seed = 7, t.header.quantum = 5000, t.header.run_index = 3;
+  t.header.strategy = "pct:2:1000";
+  t.files = {{"/bin/prog", std::string(64, 'a')}};
+  t.decisions = {{1, 100, 0, 50, true, {}}, {2, 101, 0, 9, false, {100, 102}}};
+  t.times = {{100, 12345}, {-1, 1ull << 63}};
+  t.stdin_reads = {{3, {'a', 'b', 'c'}}, {0, {}}, {-11, {}}};
+  t.checkpoints = {{0, 100, 50, 0x401000, 0x7ffc, 0xdead, 0xbeef}, {1, 101, 9, 1, 2, 3, std::nullopt}};
+  t.outcome = {true, 3, "exited with status 3"};
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("sha256: the FIPS 180-4 example vectors") {
+  CHECK(hex_of("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(hex_of("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(hex_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 s;  // a million 'a' fed in uneven pieces
+  std::string chunk(997, 'a');
+  size_t left = 1'000'000;
+  while (left) {
+    size_t n = std::min(left, chunk.size());
+    s.update(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(chunk.data()), n));
+    left -= n;
+  }
+  CHECK(to_hex(s.finish()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("trace format: every field survives encode and decode") {
+  Trace t = sample();
+  auto back = decode_trace(encode_trace(t), "x.trace");
+  REQUIRE_MESSAGE(back.ok(), back.error().message);
+  const Trace& b = back.value();
+  CHECK(b.header.arch == Arch::AArch64);
+  CHECK(b.header.argv == t.header.argv);
+  CHECK(b.header.env == t.header.env);
+  CHECK(b.header.run_index == 3);
+  CHECK(b.header.strategy == "pct:2:1000");
+  CHECK(b.files[0].sha256 == t.files[0].sha256);
+  REQUIRE(b.decisions.size() == 2);
+  CHECK(b.decisions[1].wakes == std::vector<int32_t>{100, 102});
+  CHECK(b.decisions[0].preempted);
+  CHECK(b.times[1].tid == -1);
+  CHECK(b.times[1].cycles == (1ull << 63));
+  CHECK(b.stdin_reads[0].bytes == std::vector<uint8_t>{'a', 'b', 'c'});
+  CHECK(b.stdin_reads[2].result == -11);
+  CHECK(b.checkpoints[0].memory == std::optional<uint64_t>(0xbeef));
+  CHECK_FALSE(b.checkpoints[1].memory.has_value());
+  CHECK(b.outcome.description == "exited with status 3");
+  CHECK(format_trace(b).find("cpu2 tid101") != std::string::npos);
+}
+
+TEST_CASE("trace format: a foreign file is refused as not a trace") {
+  std::string elf = "\x7f" "ELF\x02\x01\x01 and then some bytes";
+  auto r = decode_trace(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(elf.data()), elf.size()), "a.out");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "a.out: not a probesim trace (its first bytes are not the trace magic)");
+  CHECK_FALSE(decode_trace({}, "empty").ok());
+}
+
+TEST_CASE("trace format: another format version is refused with what to do") {
+  std::vector<uint8_t> bytes = encode_trace(sample());
+  bytes[8] = 99;
+  auto r = decode_trace(bytes, "old.trace");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("trace format version 99 (written by probesim 0.1.0)") != std::string::npos);
+  CHECK(r.error().message.find("reads version 1") != std::string::npos);
+  CHECK(r.error().message.find("record it again") != std::string::npos);
+}
+
+TEST_CASE("trace format: every truncation is refused cleanly, never a crash") {
+  std::vector<uint8_t> bytes = encode_trace(sample());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    auto r = decode_trace(std::span<const uint8_t>(bytes.data(), n), "cut.trace");
+    CAPTURE(n);
+    REQUIRE_FALSE(r.ok());
+    bool named = r.error().message.find("truncated") != std::string::npos ||
+                 r.error().message.find("not a probesim trace") != std::string::npos;
+    CHECK(named);
+  }
+}
+
+TEST_CASE("trace format: every flipped byte of the header or payload is refused, never a crash") {
+  std::vector<uint8_t> good = encode_trace(sample());
+  const size_t version_text = 14, payload = 14 + sizeof kProbesimVersion - 1 + 8;
+  for (size_t i = 0; i < good.size(); ++i) {
+    if (i >= version_text && i < payload - 8) continue;  // the clear-text version is informative
+    std::vector<uint8_t> bad = good;
+    bad[i] ^= 0x5a;
+    auto r = decode_trace(bad, "bad.trace");
+    CAPTURE(i);
+    REQUIRE_FALSE(r.ok());
+    bool named = r.error().message.starts_with("bad.trace: corrupted probesim trace") ||
+                 r.error().message.starts_with("bad.trace: truncated probesim trace") ||
+                 r.error().message.starts_with("bad.trace: not a probesim trace") ||
+                 r.error().message.starts_with("bad.trace: trace format version");
+    CHECK_MESSAGE(named, r.error().message);
+  }
+}
+
+TEST_CASE("trace format: a missing file is an error naming it") {
+  CHECK(load_trace("/nonexistent/dir/x.trace").error().message.find("cannot read trace /nonexistent/dir/x.trace") == 0);
+}
+
+TEST_CASE("strategy names: the accepted forms and their canonical text") {
+  CHECK(parse_strategy("rr").value().kind == StrategySpec::Kind::RoundRobin);
+  CHECK(parse_strategy("random").value().text() == "random");
+  CHECK(parse_strategy("pct:2").value().text() == "pct:2:1000000");
+  CHECK(parse_strategy("pct:3:500").value().text() == "pct:3:500");
+  CHECK(parse_strategy("replay:/tmp/x.trace").value().file == "/tmp/x.trace");
+  for (const char* bad : {"", "pct", "pct:", "pct:0", "pct:x", "pct:2:0", "pct:2:9q", "fifo", "rr:1", "random:"}) {
+    auto r = parse_strategy(bad);
+    CAPTURE(bad);
+    CHECK_FALSE(r.ok());
+  }
+  CHECK(parse_strategy("lifo").error().message.find("use rr, random, pct:D[:STEPS]") != std::string::npos);
+}
