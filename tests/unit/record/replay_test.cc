@@ -277,3 +277,15 @@ TEST_CASE("replay: missing, foreign, truncated and corrupted traces are clear er
   REQUIRE_FALSE(c.ok());
   CHECK(c.error().message.find("corrupted probesim trace") != std::string::npos);
 }
+
+TEST_CASE("replay: the machine-wide limits come from the trace (a fork bomb stopped at 16 tasks)") {
+  // forkbomb checks that fork and pthread_create fail with EAGAIN at exactly its argument; a
+  // replay under the default limit (4096 tasks) would fork on and depart from the trace.
+  const std::string p = guest("x86_64-glibc", "forkbomb");
+  std::string trace = tmp_path("forkbomb.trace");
+  Options opt{.seed = 4, .quantum = 3000, .cpus = 2, .strategy = "random"};
+  opt.limits.tasks = 16;
+  Outcome rec = record(opt, {p, "16"}, trace);
+  REQUIRE(rec.status == 0);
+  check_same(rec, replay(trace));
+}

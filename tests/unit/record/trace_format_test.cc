@@ -26,6 +26,7 @@ Trace sample() {
   t.header.env = {"K=V"};
   t.header.cpus = 4, t.header.seed = 7, t.header.quantum = 5000, t.header.run_index = 3;
   t.header.strategy = "pct:2:1000";
+  t.header.limits = Limits{.mem = 1 << 20, .disk = 5, .tasks = 3, .files = 17};
   t.files = {{"/bin/prog", std::string(64, 'a')}};
   t.decisions = {{1, 100, 0, 50, true, {}}, {2, 101, 0, 9, false, {100, 102}}};
   t.times = {{100, 12345}, {-1, 1ull << 63}};
@@ -63,6 +64,10 @@ TEST_CASE("trace format: every field survives encode and decode") {
   CHECK(b.header.env == t.header.env);
   CHECK(b.header.run_index == 3);
   CHECK(b.header.strategy == "pct:2:1000");
+  CHECK(b.header.limits.mem == 1 << 20);
+  CHECK(b.header.limits.disk == 5);
+  CHECK(b.header.limits.tasks == 3);
+  CHECK(b.header.limits.files == 17);
   CHECK(b.files[0].sha256 == t.files[0].sha256);
   REQUIRE(b.decisions.size() == 2);
   CHECK(b.decisions[1].wakes == std::vector<int32_t>{100, 102});
@@ -91,7 +96,7 @@ TEST_CASE("trace format: another format version is refused with what to do") {
   auto r = decode_trace(bytes, "old.trace");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("trace format version 99 (written by probesim 0.1.0)") != std::string::npos);
-  CHECK(r.error().message.find("reads version 1") != std::string::npos);
+  CHECK(r.error().message.find("reads version 2") != std::string::npos);
   CHECK(r.error().message.find("record it again") != std::string::npos);
 }
 
