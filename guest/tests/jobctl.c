@@ -122,11 +122,14 @@ static void stop_a_reader(const sigset_t* open) {
 static void self_stop_nocldstop(void) {
   set_chld_handler(SA_NOCLDSTOP);
   chld_count = 0;
+  int p[2];
+  CHECK(pipe(p) == 0);
   pid_t c = fork();
   CHECK(c >= 0);
   if (c == 0) {
     raise(SIGSTOP);
-    _exit(7);
+    char b;
+    _exit(read(p[0], &b, 1) == 1 ? 7 : 1);  // not before the parent saw the continue
   }
   int st = 0;
   CHECK(waitpid(c, &st, WUNTRACED) == c && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
@@ -136,7 +139,10 @@ static void self_stop_nocldstop(void) {
   CHECK(!sigismember(&pending, SIGCHLD));
   CHECK(kill(c, SIGCONT) == 0);
   CHECK(waitpid(c, &st, WCONTINUED) == c && WIFCONTINUED(st));
+  CHECK(write(p[1], "x", 1) == 1);
   CHECK(waitpid(c, &st, 0) == c);
+  close(p[0]);
+  close(p[1]);
   printf("resumed after raise(SIGSTOP), exited %d\n", WEXITSTATUS(st));
   CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
   sigpending(&pending);
