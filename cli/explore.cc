@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "cli/explore_options.h"
+#include "cli/run_options.h"
 #include "probesim/machine.h"
 
-extern char** environ;
 
 namespace probesim::cli {
 namespace {
@@ -29,17 +29,6 @@ struct RunResult {
   std::unique_ptr<Machine> machine;  // kept when recording (its trace, its symbols)
   uint64_t steps = 0;
 };
-
-std::vector<std::string> guest_env(const ExploreOptions& o) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  for (const std::string& kv : o.env) {
-    std::string key = kv.substr(0, kv.find('='));
-    std::erase_if(env, [&](const std::string& s) { return s.substr(0, s.find('=')) == key; });
-    env.push_back(kv);
-  }
-  return env;
-}
 
 // Whether a finished run meets the --until condition, and how to say so.
 void judge(const ExploreOptions& o, Machine& m, int pid, RunResult& r) {
@@ -66,7 +55,7 @@ Result<RunResult> run_one(const ExploreOptions& o, Arch arch, const std::string&
               .preemptions = guided};
   auto m = PROBESIM_TRY(Machine::create(opt));
   if (record) PROBESIM_TRY_VOID(m->start_recording());
-  int pid = PROBESIM_TRY(m->spawn(o.argv, guest_env(o), Stdio::Capture, {}, guest_cwd(o.root)));
+  int pid = PROBESIM_TRY(m->spawn(o.argv, guest_env(o.env, false), Stdio::Capture, {}, guest_cwd(o.root)));
   m->run();
   RunResult r;
   judge(o, *m, pid, r);

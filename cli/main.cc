@@ -20,7 +20,6 @@
 #include "cli/run_outcome.h"
 #include "probesim/machine.h"
 
-extern char** environ;
 
 namespace probesim::cli {
 namespace {
@@ -60,18 +59,6 @@ void write_sched_log(FILE* f, const Machine& m) {
   for (const SchedEvent& e : m.schedule_log())
     std::fprintf(f, "%" PRIu64 " cpu%d tid%d %s insns=%" PRIu64 " t=%" PRIu64 "\n", seq++, e.cpu,
                  e.tid, e.reason.c_str(), e.insns, e.time_ns);
-}
-
-std::vector<std::string> guest_env(const RunOptions& o) {
-  std::vector<std::string> env;
-  if (!o.env_clear)
-    for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  for (const std::string& kv : o.env) {
-    std::string key = kv.substr(0, kv.find('='));
-    std::erase_if(env, [&](const std::string& s) { return s.substr(0, s.find('=')) == key; });
-    env.push_back(kv);
-  }
-  return env;
 }
 
 void print_stats(FILE* out, const Stats& s) {
@@ -140,7 +127,7 @@ int run(const RunOptions& o) {
   }
   if (o.strace) m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); });
   Result<int> pid = replay ? Result<int>(m.replay_pid())
-                           : m.spawn(o.argv, guest_env(o), Stdio::PassThrough, {}, cwd);
+                           : m.spawn(o.argv, guest_env(o.env, o.env_clear), Stdio::PassThrough, {}, cwd);
   if (!pid) {
     std::fprintf(stderr, "probesim: %s\n", pid.error().message.c_str());
     return kExitError;

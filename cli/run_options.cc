@@ -1,5 +1,7 @@
 #include "cli/run_options.h"
 
+#include <unistd.h>  // environ
+
 #include <cerrno>
 #include <cstdlib>
 #include <string_view>
@@ -195,6 +197,18 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   if (!o.kernel && (!o.kprobes.empty() || !o.kretprobes.empty()))
     return Error::make("--kprobe and --kretprobe need the guest kernel (drop --no-kernel)");
   return o;
+}
+
+std::vector<std::string> guest_env(const std::vector<std::string>& overrides, bool clear) {
+  std::vector<std::string> env;
+  if (!clear)
+    for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  for (const std::string& kv : overrides) {
+    std::string key = kv.substr(0, kv.find('='));
+    std::erase_if(env, [&](const std::string& s) { return s.substr(0, s.find('=')) == key; });
+    env.push_back(kv);
+  }
+  return env;
 }
 
 }  // namespace probesim::cli

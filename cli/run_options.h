@@ -85,4 +85,8 @@ Result<uint64_t> parse_size(std::string_view flag, const std::string& v);
 // and the program from the trace, so the options that set them are errors there).
 Result<RunOptions> parse_run_options(int argc, const char* const* argv);
 
+// The guest's environment for run and explore: the host's own (none with `clear`), then each
+// KEY=VALUE of `overrides` replacing any entry with that KEY.
+std::vector<std::string> guest_env(const std::vector<std::string>& overrides, bool clear);
+
 }  // namespace probesim::cli
