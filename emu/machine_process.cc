@@ -1,5 +1,6 @@
 // MachineState, process lifecycle: loading an executable into a fresh mm (spawn, execve),
 // fork and clone children (their registers and kernel stacks), task death, exec's swap.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -8,6 +9,7 @@
 #include "emu/vfs/vfs_abi.h"
 #include "loader/elf_file.h"
 #include "loader/exec.h"
+#include "mmu/vm_flags.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
@@ -65,10 +67,65 @@ struct MachineState::Image {
   ExeFile exe_file;  // writes denied from the open on, as do_open_execat
 };
 
+namespace {
+
+constexpr uint64_t kMB = uint64_t{1} << 20;
+constexpr uint64_t kMaxStack = 256 * kMB;  // what an unlimited (or larger) RLIMIT_STACK gets
+constexpr uint64_t kStkLim = 8 * kMB;       // _STK_LIM: a spawned process's RLIMIT_STACK (process.cc)
+
+// The [stack] VMA's size for RLIMIT_STACK `rlimit`: the whole limit, page aligned (Linux maps
+// the arguments plus 128 KiB and grows the stack on faults up to the limit; probesim maps the
+// limit up front, so an access beyond it is a SIGSEGV as there). At least one page.
+uint64_t exec_stack_size(uint64_t rlimit) {
+  return std::max(kPageSize, page_align_down(std::min(rlimit, kMaxStack)));
+}
+
+// mm/util.c mmap_base (arch/x86/mm/mmap.c alike) without randomization: the mmap area starts
+// below a gap of RLIMIT_STACK + stack_guard_gap (1 MiB), clamped to [128 MiB, 5/6 of the
+// stack top]. 8 MiB gives ArchInfo::mmap_base.
+uint64_t exec_mmap_base(const ArchInfo& info, uint64_t stack_size) {
+  const uint64_t gap = std::clamp(stack_size + kMB, 128 * kMB, info.stack_top / 6 * 5);
+  return page_align_down(info.stack_top - gap);
+}
+
+}  // namespace
+
+// Linux grows the main stack on faults up to RLIMIT_STACK (acct_stack_growth); probesim maps
+// it up front (exec_stack_size), so a raised soft limit maps the difference below [stack] now,
+// as far as the guard gap above the mapping below allows (expand_downwards); if the memory
+// limit refuses, the stack stays as it is (Linux: the growth would fail). A lowered limit
+// unmaps nothing: Linux never shrinks a grown stack, it only refuses further growth.
+void MachineState::stack_rlimit_changed(Process& p) {
+  mmu::Mm& mm = p.mm();
+  const uint64_t top = arch_info(config_.arch).stack_top;
+  // The stack: the grows-down VMAs reaching down contiguously from the top (a raise before
+  // may have added one).
+  uint64_t start = top, floor = mm.layout().mmap_min_addr.value;
+  std::vector<const mmu::Vma*> vmas = mm.vmas();
+  for (auto it = vmas.rbegin(); it != vmas.rend(); ++it) {
+    const mmu::Vma& v = **it;
+    if (v.vm_end.value == start && (v.vm_flags & mmu::VM_GROWSDOWN)) {
+      start = v.vm_start.value;
+    } else if (v.vm_end.value <= start) {
+      floor = std::max(floor, v.vm_end.value + mm.layout().stack_guard_gap);
+      break;
+    }
+  }
+  if (start == top) return;  // no [stack] at the top
+  const uint64_t want = std::max(top - exec_stack_size(p.rlimits[Process::kRlimitStack].cur),
+                                 page_align_up(floor));
+  if (want >= start) return;
+  if (mm.mmap(GuestAddr{want}, start - want, mmu::kProtRead | mmu::kProtWrite,
+              mmu::kMapPrivate | mmu::kMapFixed | mmu::kMapAnonymous | mmu::kMapGrowsdown, nullptr,
+              FileOffset{0}) < 0)
+    return;
+  (void)mm.set_vma_name(GuestAddr{want}, "[stack]");
+}
+
 Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const std::string& path,
                                                      const std::vector<std::string>& argv,
                                                      const std::vector<std::string>& envp,
-                                                     int pid) {
+                                                     int pid, uint64_t rlimit_stack) {
   auto opened = vfs_->open_exec(Caller{fs, nullptr, {}, pid}, fs.cwd, path);
   if (!opened) {
     const Error& e = opened.error();
@@ -89,8 +146,9 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
                            " (use --arch auto or --arch " + std::string(arch_name(elf.arch())) + ")",
                        ENOEXEC);
   const ArchInfo& info = arch_info(config_.arch);
-  img.mm = std::make_unique<mmu::Mm>(
-      mmu::MmLayout{GuestAddr{info.mmap_base}, GuestAddr{info.task_size}});
+  const uint64_t stack_size = exec_stack_size(rlimit_stack);
+  img.mm = std::make_unique<mmu::Mm>(mmu::MmLayout{GuestAddr{exec_mmap_base(info, stack_size)},
+                                                   GuestAddr{info.task_size}});
   img.mm->set_commit_budget(&limits_.memory());  // an image that does not fit: ENOMEM
   loader::ExecParams params;
   params.argv = argv;
@@ -102,6 +160,7 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
   params.hwcap2 = info.hwcap2;
   params.platform = std::string(info.platform);
   params.stack_top = GuestAddr{info.stack_top};
+  params.stack_size = stack_size;
   std::optional<Interpreter> interp;
   if (elf.interpreter()) interp = PROBESIM_TRY(open_interpreter(*vfs_, fs, path, *elf.interpreter(), pid));
   loader::Interp li{interp ? interp->inode() : nullptr, interp ? &interp->elf : nullptr};
@@ -126,7 +185,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   FsStruct fs;
   fs.cwd = PROBESIM_TRY(vfs_->resolve_dir(Caller{fs, nullptr, {}, 0}, "/", cwd));
   int pid = next_pid_;
-  Image img = PROBESIM_TRY(load_image(fs, path, argv, envp, pid));
+  Image img = PROBESIM_TRY(load_image(fs, path, argv, envp, pid, kStkLim));
   mmu::BudgetCharge engine = limits_.charge_engine();
   if (!engine.held()) return Error::make(path + ": the machine's memory limit is reached", ENOMEM);
   std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
@@ -248,7 +307,8 @@ void MachineState::task_dead(Task& t) {
 Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
                                         const std::vector<std::string>& argv,
                                         const std::vector<std::string>& envp) {
-  Image img = PROBESIM_TRY(load_image(p.fs(), path, argv, envp, p.pid()));
+  Image img = PROBESIM_TRY(load_image(p.fs(), path, argv, envp, p.pid(),
+                                      p.rlimits[Process::kRlimitStack].cur));
   p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
                                         img.exec.sp.value,   img.exe_path,
                                         basename_of(path),   std::move(img.exe_file),

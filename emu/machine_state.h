@@ -119,6 +119,8 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   // or continues as a whole; the parent hears of it (SIGCHLD CLD_STOPPED/CLD_CONTINUED unless
   // SA_NOCLDSTOP; wait4 WUNTRACED/WCONTINUED). A task stops at its next turn:
   // enter_group_stop (true: it did, do not run it).
+  // setrlimit(RLIMIT_STACK) on p: a raised limit maps the main stack further down now.
+  void stack_rlimit_changed(Process& p);
   void do_signal_stop(Process& p, int sig);
   void do_signal_continue(Process& p, bool report);
   bool enter_group_stop(Task& t);
@@ -222,9 +224,11 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
 
  private:
   struct Image;
+  // rlimit_stack: the new image's RLIMIT_STACK soft limit (its stack size, mmap_base).
   Result<Image> load_image(const FsStruct& fs, const std::string& path,
                            const std::vector<std::string>& argv,
-                           const std::vector<std::string>& envp, int pid);
+                           const std::vector<std::string>& envp, int pid,
+                           uint64_t rlimit_stack);
   // Runs one quantum; true when it ended by its budget (the task was preempted).
   bool run_quantum(const Scheduler::Step& step);
   bool return_to_task(Task& t, Cpu& cpu, int cpu_index);

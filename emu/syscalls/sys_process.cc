@@ -138,6 +138,7 @@ int64_t sys_prlimit64(SyscallContext& ctx, const SyscallArgs& a) {
       return -EPERM;
     }
     ctx.proc().set_rlimit(resource, n);
+    if (resource == Process::kRlimitStack) ctx.machine().stack_rlimit_changed(ctx.proc());
   }
   if (a.a[3] && !ctx.write_user(GuestAddr{a.a[3]}, &old, sizeof old)) return -EFAULT;
   return 0;
