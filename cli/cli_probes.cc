@@ -1,7 +1,10 @@
 #include "cli/cli_probes.h"
 
+#include <charconv>
 #include <cinttypes>
+#include <optional>
 
+#include "emu/kthread/uprobe_register_work.h"
 #include "emu/machine_state.h"
 #include "probes/kprobe.h"
 #include "probes/kretprobe.h"
@@ -19,6 +22,8 @@ struct CliProbes::Probes {
     mmu::Inode* inode;
     probes::Uprobe* uprobe;
     std::unique_ptr<probes::UprobeConsumer> consumer;
+    std::optional<uint64_t> at;  // queued for the kworker (SPEC@N)
+    std::string outcome;         // a queued one: "" until it ran, then "registered" or the error
   };
   std::vector<Up> ups;
 };
@@ -27,8 +32,8 @@ CliProbes::CliProbes(Machine& m) : m_(m), p_(std::make_unique<Probes>()) {}
 
 CliProbes::~CliProbes() {
   for (auto& u : p_->ups) {
-    m_.state().uprobes().uprobe_unregister(u.uprobe, *u.consumer);
-    m_.state().inodes().iput(u.inode);
+    if (u.uprobe) m_.state().uprobes().uprobe_unregister(u.uprobe, *u.consumer);
+    if (u.inode) m_.state().inodes().iput(u.inode);
   }
   probes::KprobeManager* mgr = m_.state().kprobes();
   if (!mgr) return;
@@ -112,8 +117,31 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
   return c;
 }
 
-Result<void> CliProbes::add_uprobe(const std::string& spec, bool ret) {
+// SPEC@N: the registration is queued as kernel work starting at N scheduling steps.
+Result<std::pair<std::string, std::optional<uint64_t>>> split_at(const std::string& text) {
+  size_t at = text.rfind('@');
+  if (at == std::string::npos) return std::pair{text, std::optional<uint64_t>{}};
+  std::string n = text.substr(at + 1);
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+  if (n.empty() || ec != std::errc() || end != n.data() + n.size())
+    return Error::make("bad start '@" + n + "': SPEC@N takes a count of scheduling steps", EINVAL);
+  return std::pair{text.substr(0, at), std::optional<uint64_t>{v}};
+}
+
+Result<std::unique_ptr<CliProbes>> CliProbes::attach_uprobes(Machine& m,
+                                                             const std::vector<std::string>& specs) {
+  std::unique_ptr<CliProbes> c(new CliProbes(m));
+  for (const std::string& spec : specs) PROBESIM_TRY_VOID(c->add_uprobe(spec, false));
+  return c;
+}
+
+Result<void> CliProbes::add_uprobe(const std::string& text, bool ret) {
   const char* flag = ret ? "--uretprobe " : "--uprobe ";
+  auto split = split_at(text);
+  if (!split) return Error::make(flag + text + ": " + split.error().message, EINVAL);
+  auto [spec, at] = split.value();
+  if (at) return queue_uprobe(text, spec, *at, ret);
   auto target = uprobe_target(m_, spec, ret);
   if (!target) return Error::make(flag + spec + ": " + target.error().message, target.error().err);
   auto consumer = std::make_unique<probes::UprobeConsumer>();
@@ -131,6 +159,34 @@ Result<void> CliProbes::add_uprobe(const std::string& spec, bool ret) {
   return {};
 }
 
+Result<void> CliProbes::queue_uprobe(const std::string& text, const std::string& spec,
+                                     uint64_t at, bool ret) {
+  const char* flag = ret ? "--uretprobe " : "--uprobe ";
+  auto target = uprobe_target(m_, spec, ret);
+  if (!target) return Error::make(flag + text + ": " + target.error().message, target.error().err);
+  auto consumer = std::make_unique<probes::UprobeConsumer>();
+  if (ret)
+    consumer->ret_handler = [](probes::UprobeConsumer&, GuestAddr, probes::Regs&, uint64_t&) {};
+  else
+    consumer->handler = [](probes::UprobeConsumer&, probes::Regs&, uint64_t&) { return 0; };
+  auto [inode, off] = target.value();
+  p_->ups.push_back(Probes::Up{text, ret, nullptr, nullptr, std::move(consumer), at, ""});
+  const size_t index = p_->ups.size() - 1;
+  Probes* probes = p_.get();
+  auto done = [probes, index](Result<probes::Uprobe*> r) {
+    Probes::Up& u = probes->ups[index];
+    u.uprobe = r ? r.value() : nullptr;
+    u.outcome = r ? "registered" : r.error().message;
+  };
+  auto work = std::make_unique<emu::UprobeRegisterWork>(spec, *inode, off, *p_->ups[index].consumer,
+                                                        std::move(done));
+  work->start_at = at;
+  m_.state().queue_kernel_work(std::move(work));
+  if (emu::Recorder* r = m_.state().recorder())
+    r->trace().header.kernel_work.push_back(std::string(ret ? "uretprobe " : "uprobe ") + text);
+  return {};
+}
+
 void CliProbes::report(FILE* out) const {
   for (const auto& kp : p_->kps)
     std::fprintf(out, "kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n", kp->name.c_str(),
@@ -138,9 +194,19 @@ void CliProbes::report(FILE* out) const {
   for (size_t i = 0; i < p_->rps.size(); ++i)
     std::fprintf(out, "kretprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n",
                  p_->rps[i]->kp.name.c_str(), p_->ret_hits[i], p_->rps[i]->nmissed);
-  for (const auto& u : p_->ups)
-    std::fprintf(out, "%s %s: hits %" PRIu64 "\n", u.ret ? "uretprobe" : "uprobe", u.spec.c_str(),
+  for (const auto& u : p_->ups) {
+    const char* kind = u.ret ? "uretprobe" : "uprobe";
+    if (u.at && u.outcome != "registered") {
+      std::fprintf(out, "%s %s: %s\n", kind, u.spec.c_str(),
+                   u.outcome.empty() ? "never started (the kworker did not run it)"
+                                     : ("not registered: " + u.outcome).c_str());
+      continue;
+    }
+    std::fprintf(out, "%s %s: hits %" PRIu64 "\n", kind, u.spec.c_str(),
                  u.ret ? u.consumer->nret : u.consumer->nhit);
+  }
+  for (const std::string& v : m_.invariant_violations())
+    std::fprintf(out, "invariant violated: %s\n", v.c_str());
   const emu::GuestKernel* k = m_.state().kernel();
   if (!k) return;
   if (!p_->kps.empty() || !p_->rps.empty())  // debugfs kprobes/list

@@ -17,6 +17,9 @@ class CliProbes {
  public:
   // Registers every probe of `o`; the first failure is an error naming the probe.
   static Result<std::unique_ptr<CliProbes>> attach(Machine& m, const RunOptions& o);
+  // Only uprobes ("SPEC" or "SPEC@N", queued for the kworker at N scheduling steps).
+  static Result<std::unique_ptr<CliProbes>> attach_uprobes(Machine& m,
+                                                           const std::vector<std::string>& specs);
   ~CliProbes();
   // One line per probe: "kprobe SPEC: hits N nmissed M".
   void report(FILE* out) const;
@@ -25,6 +28,7 @@ class CliProbes {
   struct Probes;
   explicit CliProbes(Machine& m);
   Result<void> add_uprobe(const std::string& spec, bool ret);
+  Result<void> queue_uprobe(const std::string& text, const std::string& spec, uint64_t at, bool ret);
   Machine& m_;
   std::unique_ptr<Probes> p_;
 };

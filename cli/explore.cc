@@ -12,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "cli/cli_probes.h"
 #include "cli/explore_options.h"
 #include "cli/run_options.h"
 #include "probesim/machine.h"
@@ -39,6 +40,12 @@ void judge(const ExploreOptions& o, Machine& m, int pid, RunResult& r) {
     case ExploreOptions::Until::ExitNonZero: r.failed = !e || e->shell_status != 0; break;
     case ExploreOptions::Until::Signal: r.failed = e && e->signaled; break;
     case ExploreOptions::Until::Deadlock: r.failed = !e; break;
+    case ExploreOptions::Until::Invariant: {
+      std::vector<std::string> v = m.invariant_violations();
+      r.failed = !v.empty();
+      if (r.failed) what = "invariant violated: " + v.front() + "; " + what;
+      break;
+    }
     case ExploreOptions::Until::Stdout:
       r.failed = std::regex_search(m.captured_stdout(pid), std::regex(o.stdout_regex));
       if (r.failed) what = "stdout matched /" + o.stdout_regex + "/; " + what;
@@ -52,14 +59,16 @@ Result<RunResult> run_one(const ExploreOptions& o, Arch arch, const std::string&
                           uint64_t run, const std::vector<Preemption>& guided, bool record) {
   Options opt{.arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
               .cpus = static_cast<int>(o.cpus), .strategy = strategy, .run_index = run,
-              .preemptions = guided};
+              .preemptions = guided, .bugs = o.bugs};
   auto m = PROBESIM_TRY(Machine::create(opt));
   if (record) PROBESIM_TRY_VOID(m->start_recording());
+  auto probes = PROBESIM_TRY(CliProbes::attach_uprobes(*m, o.uprobes));
   int pid = PROBESIM_TRY(m->spawn(o.argv, guest_env(o.env, false), Stdio::Capture, {}, guest_cwd(o.root)));
   m->run();
   RunResult r;
   judge(o, *m, pid, r);
   r.steps = m->stats().user_instructions;
+  probes.reset();  // before the machine goes (they unregister)
   if (record) r.machine = std::move(m);
   return r;
 }

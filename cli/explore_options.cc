@@ -66,6 +66,9 @@ Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv) 
       o.until = ExploreOptions::Until::Stdout, ++untils;
     } else if (a == "--until-signal") o.until = ExploreOptions::Until::Signal, ++untils;
     else if (a == "--until-deadlock") o.until = ExploreOptions::Until::Deadlock, ++untils;
+    else if (a == "--until-invariant") o.until = ExploreOptions::Until::Invariant, ++untils;
+    else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
+    else if (a == "--bug") o.bugs.push_back(PROBESIM_TRY(value(a)));
     else if (a.starts_with("-")) return Error::make("unknown explore option '" + std::string(a) + "'");
     else break;
   }

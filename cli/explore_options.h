@@ -14,7 +14,8 @@ namespace probesim::cli {
 inline constexpr const char* kExploreUsage =
     "usage: probesim explore [--strategy random|pct:D[:STEPS]] [--runs N] [--seed N] [--jobs N]\n"
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
-    "                         --until-deadlock] [--save TRACE] [--no-shrink]\n"
+    "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"
+    "                        [--uprobe PATH:SYM[@N]]... [--bug NAME]...\n"
     "                        [--arch A] [--root DIR] [--cpus N] [--quantum N] [--env K=V]...\n"
     "                        -- PROGRAM [ARGS...]\n";
 
@@ -23,7 +24,8 @@ struct ExploreOptions {
   uint64_t runs = 1000;
   uint64_t seed = 0;
   unsigned jobs = 1;
-  enum class Until { ExitNonZero, Stdout, Signal, Deadlock } until = Until::ExitNonZero;
+  // Invariant: a kernel invariant broke (Machine::invariant_violations, issue 16).
+  enum class Until { ExitNonZero, Stdout, Signal, Deadlock, Invariant } until = Until::ExitNonZero;
   std::string stdout_regex;
   std::string save;  // default ./probesim-failure-<seed>-<run>.trace
   bool shrink = true;
@@ -32,6 +34,8 @@ struct ExploreOptions {
   uint64_t cpus = 2;
   uint64_t quantum = 1'000'000;
   std::vector<std::string> env;
+  std::vector<std::string> uprobes;  // counting uprobes, SPEC or SPEC@N (queued kernel work)
+  std::vector<std::string> bugs;     // bug toggles (--bug)
   std::vector<std::string> argv;
 };
 

@@ -87,7 +87,7 @@ Result<std::unique_ptr<Machine>> make_machine(const RunOptions& o, const std::st
       .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
       .cpus = static_cast<int>(o.cpus), .kernel = o.kernel, .kprobe_boost = o.boost,
       .kprobe_optimization = o.optimize,
-      .limits = o.limits, .strategy = o.sched, .run_index = o.run_index}));
+      .limits = o.limits, .strategy = o.sched, .run_index = o.run_index, .bugs = o.bugs}));
   if (!o.trace.empty()) PROBESIM_TRY_VOID(m->start_recording());
   return m;
 }
@@ -120,7 +120,12 @@ int run(const RunOptions& o) {
   Machine& m = *machine.value();
   for (const std::string& w : m.replay_warnings()) std::fprintf(stderr, "probesim: warning: %s\n", w.c_str());
   FILE* out = files.output ? files.output : stderr;
-  auto probes = CliProbes::attach(m, o);
+  RunOptions with_work = o;  // a replay queues the recorded kernel work again
+  for (const std::string& k : m.replay_kernel_work()) {
+    if (k.starts_with("uprobe ")) with_work.uprobes.push_back(k.substr(7));
+    if (k.starts_with("uretprobe ")) with_work.uretprobes.push_back(k.substr(10));
+  }
+  auto probes = CliProbes::attach(m, with_work);
   if (!probes) {
     std::fprintf(stderr, "probesim: %s\n", probes.error().message.c_str());
     return kExitError;
@@ -159,8 +164,8 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s (pid %d) %s\n", shown.argv[0].c_str(), pid.value(),
                  e.description.c_str());
   if (o.stats) print_stats(out, m.stats());
-  if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !o.uprobes.empty() ||
-      !o.uretprobes.empty())
+  if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !with_work.uprobes.empty() ||
+      !with_work.uretprobes.empty())
     probes.value()->report(out);
   return e.shell_status;
 }

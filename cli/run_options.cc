@@ -130,7 +130,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     }
     static constexpr std::string_view kConfig[] = {"--arch", "--root", "--seed", "--quantum", "--cpus",
                                                    "--sched", "--run-index", "--record", "--env",
-                                                   "--env-clear", "--no-kernel", "--no-boost"};
+                                                   "--env-clear", "--no-kernel", "--no-boost", "--bug"};
     for (std::string_view c : kConfig)
       if (a == c) config_flags.emplace_back(a);
     if (find_limit_flag(a)) config_flags.emplace_back(a);
@@ -143,6 +143,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--kprobe") o.kprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
     else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--uretprobe") o.uretprobes.push_back(PROBESIM_TRY(value(a)));
+    else if (a == "--bug") o.bugs.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--kretprobe") o.kretprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
     else if (a == "--help" || a == "-h") o.help = true;
     else if (a == "--arch") o.arch = PROBESIM_TRY(parse_arch(PROBESIM_TRY(value(a))));

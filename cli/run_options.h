@@ -20,15 +20,18 @@ inline constexpr const char* kUsage =
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    [--no-kernel] [--no-boost] [--no-optimize]\n"
     "                    [--kprobe SYM[+OFF]|ADDR]...\n"
-    "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET]...\n"
+    "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET[@N]]...\n"
     "                    [--uretprobe PATH:SYM]... [--max-insns N] [--max-time DURATION]\n"
     "                    [--limit-mem SIZE] [--limit-disk SIZE] [--limit-tasks N]\n"
-    "                    [--limit-files N]\n"
+    "                    [--limit-files N] [--bug NAME]...\n"
     "                    -- PROGRAM [ARGS...]\n"
     "       probesim replay TRACE [--strace] [--stats] [--output FILE] [--sched-log FILE]\n"
     "                    [--max-insns N] [--max-time DURATION]\n"
     "                    [--kprobe ...] [--kretprobe ...] [--uprobe ...] [--uretprobe ...]\n"
     "       probesim trace show TRACE\n"
+    "--uprobe SPEC@N queues the registration as kernel work that the kworker starts at N\n"
+    "scheduling steps (retired user instructions); --bug uprobe_no_revalidate re-creates a\n"
+    "historical kernel race.\n"
     "--max-insns N / --max-time DURATION (virtual: 500us, 10ms, 2s) stop a runaway guest.\n"
     "Exit status: the program's (128+signal if killed); 122 a replay departed from its trace;\n"
     "123 guest kernel panic; 124 a --max-* limit reached; 125 every task blocked or asleep\n"
@@ -72,6 +75,7 @@ struct RunOptions {
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes
   std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET
   std::vector<std::string> uretprobes;  // counting uretprobes
+  std::vector<std::string> bugs;  // --bug NAME: re-create a historical kernel bug (kthread/bugs.h)
   Limits limits;  // --limit-*: sizes take K/M/G suffixes (powers of 1024)
   uint64_t max_insns = 0;      // --max-insns: stop after this many instructions (0: none)
   uint64_t max_time_ns = 0;    // --max-time: stop at this virtual time (0: none)

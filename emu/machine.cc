@@ -121,6 +121,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.kprobe_optimization = o.kprobe_optimization;
   PROBESIM_TRY_VOID(emu::MachineLimits::validate(o.limits));
   c.limits = o.limits;
+  c.bugs = o.bugs;
   auto impl = std::make_unique<Impl>(std::move(c), o.capture_limit);
   PROBESIM_TRY_VOID(impl->state.init());
   return std::unique_ptr<Machine>(new Machine(std::move(impl)));
@@ -173,7 +174,7 @@ Result<void> Machine::start_recording() {
   emu::TraceHeader h;
   h.arch = c.arch, h.root = c.root, h.cpus = static_cast<uint32_t>(c.cpus), h.seed = c.seed;
   h.quantum = c.quantum, h.run_index = c.run_index, h.strategy = c.strategy.text();
-  h.kernel = c.kernel, h.kprobe_boost = c.kprobe_boost, h.limits = c.limits;
+  h.kernel = c.kernel, h.kprobe_boost = c.kprobe_boost, h.limits = c.limits, h.bugs = c.bugs;
   st.start_recording(std::move(h));
   return {};
 }
@@ -196,6 +197,7 @@ Result<std::unique_ptr<Machine>> Machine::replay(const std::string& path, Stdio 
             .cpus = static_cast<int>(h.cpus), .kernel = h.kernel, .kprobe_boost = h.kprobe_boost};
   o.run_index = h.run_index;
   o.limits = h.limits;
+  o.bugs = h.bugs;
   if (h.argv.empty()) return Error::make(path + ": the trace records no program", EINVAL);
   auto m = PROBESIM_TRY(create(o));
   emu::MachineState& st = m->impl_->state;
@@ -217,6 +219,15 @@ Result<std::unique_ptr<Machine>> Machine::replay(const std::string& path, Stdio 
 int Machine::replay_pid() const { return impl_->first_pid; }
 
 std::vector<std::string> Machine::replay_warnings() const { return impl_->warnings; }
+
+std::vector<std::string> Machine::replay_kernel_work() const {
+  const emu::Replayer* r = impl_->state.replayer();
+  return r ? r->trace().header.kernel_work : std::vector<std::string>{};
+}
+
+std::vector<std::string> Machine::invariant_violations() const {
+  return impl_->state.invariant_violations();
+}
 
 std::optional<Divergence> Machine::divergence() const {
   emu::MachineState& st = impl_->state;

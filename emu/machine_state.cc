@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "emu/arch_info.h"
+#include "emu/kthread/bugs.h"
 #include "emu/syscalls/dispatch.h"
 #include "emu/syscalls/strace.h"
 #include "emu/vfs/caller.h"
@@ -67,6 +68,7 @@ Result<void> MachineState::init() {
   vfs_ = std::move(vfs.value());
   uprobes_ = std::make_unique<probes::UprobeManager>(config_.arch, static_cast<probes::UprobeHost&>(*this),
                                                      probes::UprobeConfig{config_.cpu_hz});
+  PROBESIM_TRY_VOID(check_bug_names(config_.bugs));
   if (config_.kernel) PROBESIM_TRY_VOID(boot_kernel());
   return {};
 }
@@ -113,10 +115,14 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
       quantum = std::min(quantum, max_insns - used);
     }
     if (panicked()) return true;  // nothing runs any more
+    kwork_before_pick(quantum);
     std::optional<Scheduler::Step> step =
         sched_.next(quantum, time_limit_ns_ ? time_limit_ns_ : UINT64_MAX);
+    if (!step && !time_limit_reached() && kwork_start_early()) continue;
     if (!step) return !time_limit_reached();
-    bool preempted = run_quantum(*step);
+    const bool kernel_step = kworker_ && step->task == &kworker_->task();
+    bool preempted = kernel_step ? run_kernel_step(*step) : run_quantum(*step);
+    if (kworker_ && !kernel_step && !kworker_->in_flight()) check_invariants(true, false);
     if (tap_) tap_quantum_end(*step, preempted);
     sched_.finish(*step);
     run_kprobe_optimizer();  // kernel work: the delayed kprobe_optimizer
@@ -325,6 +331,7 @@ void MachineState::on_syscall(Cpu& cpu) {
 
 int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a) {
   const SyscallEntry* e = SyscallTable::get(config_.arch).find(a.nr);
+  if (locks_.holds() && e && wait_for_kernel_lock(ctx, a, e->name)) return 0;
   int64_t ret = -ENOSYS;
   if (e && e->fn) ret = e->fn(ctx, a);
   if (a.nr < stats_.syscalls_by_nr.size())

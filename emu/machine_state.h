@@ -25,6 +25,8 @@
 #include "emu/record/recorder.h"
 #include "emu/record/replayer.h"
 #include "emu/kernel/guest_kernel.h"
+#include "emu/kthread/kernel_locks.h"
+#include "emu/kthread/kernel_thread.h"
 #include "emu/lifecycle.h"
 #include "probes/uprobes/uprobe_manager.h"
 #include "probes/uprobes/uprobe_target.h"
@@ -57,6 +59,8 @@ struct MachineConfig {
   bool kprobe_boost = true;  // x86 kprobes: jump back from boostable slots (no second trap)
   bool kprobe_optimization = true;  // debug.kprobes-optimization at boot (x86 optprobes)
   Limits limits;             // machine-wide resource limits (probesim/limits.h)
+  // Historical kernel bugs re-created in the model (kthread/bugs.h); unknown names fail init.
+  std::vector<std::string> bugs;
 };
 
 struct MachineStats {
@@ -191,6 +195,28 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   // The user-mode registers of `t` (resident in its process's Cpu): see UserRegs.
   UserRegs user_regs(Task& t);
 
+  // Kernel work (kthread/, machine_kwork.cc). The modelled sleeping locks; whether a bug
+  // toggle is on; queue work for the kworker (created on first use) to start once the
+  // scheduling steps reach w->start_at. The kworker then competes with the guest's tasks.
+  KernelLocks& locks() { return locks_; }
+  bool bug(std::string_view name) const;
+  void queue_kernel_work(std::unique_ptr<KernelWork> w);
+  KernelThread* kworker() { return kworker_.get(); }
+  // The live process whose address space is mm (null: it exited and was reaped, or exec'd).
+  Process* process_of_mm(const mmu::Mm* mm);
+  // Invariant violations found at quiescent points while a kworker exists (issue 16: the
+  // uprobes tree, i_mmap trees and mms verify(), breakpoints where and only where they
+  // belong). The first kMaxViolations are kept; a violation never stops the machine.
+  static constexpr size_t kMaxViolations = 16;
+  const std::vector<std::string>& invariant_violations() const { return violations_; }
+  // One line per kworker step run: "kworker/0:1 step N: <step> of <work>" (for reports).
+  struct KernelStep {
+    uint64_t index;      // the kworker's step count before it
+    uint64_t at_steps;   // the machine's scheduling steps then
+    std::string what;
+  };
+  const std::vector<KernelStep>& kernel_steps() const { return kernel_steps_; }
+
   void set_strace(StraceSink* s) { strace_ = s; }
   // Lifecycle events go to `o` (null: nobody listens). Non-owning.
   void set_lifecycle(LifecycleObserver* o) { lifecycle_ = o; }
@@ -231,6 +257,14 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
                            uint64_t rlimit_stack);
   // Runs one quantum; true when it ended by its budget (the task was preempted).
   bool run_quantum(const Scheduler::Step& step);
+  // Kernel work (machine_kwork.cc): wake the kworker when its work is due and end the
+  // quantum there; start it early when nothing else can run; one kworker step.
+  void kwork_before_pick(uint64_t& quantum);
+  bool kwork_start_early();
+  bool run_kernel_step(const Scheduler::Step& step);
+  void check_invariants(bool quiescent, bool verify);
+  // A syscall that takes a lock the kworker holds blocks (and restarts when it is released).
+  bool wait_for_kernel_lock(SyscallContext& ctx, const SyscallArgs& a, std::string_view name);
   bool return_to_task(Task& t, Cpu& cpu, int cpu_index);
   void tap_quantum_end(const Scheduler::Step& step, bool preempted);
   TraceCheckpoint checkpoint(Task& t, bool memory);
@@ -314,6 +348,10 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
     uint64_t insns, cycles;
   };
   std::optional<InFlight> in_flight_;
+  KernelLocks locks_{sched_, waitq_};
+  std::unique_ptr<KernelThread> kworker_;
+  std::vector<std::string> violations_;
+  std::vector<KernelStep> kernel_steps_;
 };
 
 }  // namespace probesim::emu

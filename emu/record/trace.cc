@@ -103,6 +103,10 @@ void put_header(Writer& w, const TraceHeader& h) {
   w.str(h.strategy);
   w.u(h.kernel), w.u(h.kprobe_boost);
   w.u(h.limits.mem), w.u(h.limits.disk), w.u(h.limits.tasks), w.u(h.limits.files);
+  w.u(h.bugs.size());
+  for (const std::string& b : h.bugs) w.str(b);
+  w.u(h.kernel_work.size());
+  for (const std::string& k : h.kernel_work) w.str(k);
 }
 
 void get_header(Reader& r, TraceHeader& h) {
@@ -120,6 +124,10 @@ void get_header(Reader& r, TraceHeader& h) {
   h.strategy = r.str();
   h.kernel = r.u(), h.kprobe_boost = r.u();
   h.limits.mem = r.u(), h.limits.disk = r.u(), h.limits.tasks = r.u(), h.limits.files = r.u();
+  h.bugs.resize(r.count(1));
+  for (std::string& b : h.bugs) b = r.str();
+  h.kernel_work.resize(r.count(1));
+  for (std::string& k : h.kernel_work) k = r.str();
 }
 
 void put_events(Writer& w, const Trace& t) {

@@ -17,7 +17,7 @@
 
 namespace probesim::emu {
 
-inline constexpr uint32_t kTraceVersion = 2;
+inline constexpr uint32_t kTraceVersion = 3;
 inline constexpr char kProbesimVersion[] = "0.1.0";  // pyproject.toml's version
 
 struct TraceHeader {
@@ -30,6 +30,8 @@ struct TraceHeader {
   std::string strategy;  // StrategySpec::text() of the recorded run
   bool kernel = true, kprobe_boost = true;
   Limits limits;  // machine-wide limits (they decide ENOMEM/ENOSPC/EAGAIN/EMFILE)
+  std::vector<std::string> bugs;        // bug toggles on (emu/kthread/bugs.h)
+  std::vector<std::string> kernel_work; // queued kernel work, as the CLI spells it: "uprobe SPEC@N"
 };
 
 struct TraceFile {

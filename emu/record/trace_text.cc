@@ -29,6 +29,8 @@ void header_text(std::string& out, const Trace& t) {
   out += fmt("limits: mem %" PRIu64 ", disk %" PRIu64 ", tasks %" PRIu64 ", files %" PRIu64 "\n",
              h.limits.mem, h.limits.disk, h.limits.tasks, h.limits.files);
   out += "argv: " + quoted(h.argv) + "\n";
+  if (!h.bugs.empty()) out += "bugs: " + quoted(h.bugs) + "\n";
+  if (!h.kernel_work.empty()) out += "kernel work: " + quoted(h.kernel_work) + "\n";
   out += "cwd: " + h.cwd + ", root: " + h.root + ", env: " + std::to_string(h.env.size()) + " entries\n";
   out += "outcome: " + t.outcome.description + "\n";
   out += fmt("files read: %zu\n", t.files.size());

@@ -68,6 +68,9 @@ struct Options {
   // strategy "guided": run each task until it blocks or exits, except at exactly these
   // preemptions (what shrinking a failing schedule keeps).
   std::vector<Preemption> preemptions;
+  // Historical kernel bugs re-created in the model, by name (emu/kthread/bugs.h; e.g.
+  // "uprobe_no_revalidate"). Unknown names make create() fail (EINVAL).
+  std::vector<std::string> bugs;
 };
 
 // Where a replay departed from its trace (the first difference found).
@@ -187,6 +190,11 @@ class Machine {
   static Result<std::unique_ptr<Machine>> replay(const std::string& trace_path,
                                                  Stdio stdio = Stdio::Capture);
   int replay_pid() const;
+  // The kernel work the replayed run had queued ("uprobe SPEC@N"): queue it again the same way.
+  std::vector<std::string> replay_kernel_work() const;
+  // Invariant violations found at quiescent points while kernel work ran (emu/machine_kwork.cc):
+  // a breakpoint in a page of a file with no uprobe there, a missed breakpoint.
+  std::vector<std::string> invariant_violations() const;
   std::vector<std::string> replay_warnings() const;
   // After run() of a replay: the first divergence, if the run departed from the trace.
   std::optional<Divergence> divergence() const;

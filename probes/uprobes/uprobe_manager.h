@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -115,6 +116,42 @@ class UprobeManager {
   // uprobe_apply: re-runs install (add) or removal for uc after its filter changed.
   Result<void> uprobe_apply(Uprobe* uprobe, UprobeConsumer& uc, bool add);
 
+  // ---- registration as steps (the machine's kworker runs them between scheduling points,
+  // Linux's uprobe_register split where it takes and drops sleeping locks). uprobe_register
+  // is prepare + register_for_each_vma(build_map_info, then register_one for each entry).
+  struct MapInfo {
+    mmu::Mm* mm;
+    GuestAddr vaddr;
+  };
+  // Everything before register_for_each_vma: the checks, alloc_uprobe (uprobes_treelock) and
+  // consumer_add. On a later failure the caller undoes it with uprobe_unregister.
+  Result<Uprobe*> uprobe_register_prepare(mmu::Inode& inode, FileOffset offset, UprobeConsumer& uc);
+  // build_map_info: the (mm, vaddr) of every VMA of the inode's i_mmap tree that maps the
+  // probed page and is valid_vma (the caller holds i_mmap_rwsem for read).
+  std::vector<MapInfo> build_map_info(const Uprobe* u, bool is_register);
+  // The re-validation under mmap_lock (seed 000, Linux register_for_each_vma): mm's VMA at
+  // vaddr is still valid_vma, of u's file, and vaddr still maps u's offset.
+  bool map_info_valid(const Uprobe* u, const MapInfo& mi, bool is_register) const;
+  // One entry of a registration (the caller holds mi.mm's mmap_lock for write): install if
+  // uc's filter wants mm. `revalidate` false re-creates the bug fixed in v6 of the uprobes
+  // patch set (seed 000, changelog item 6): the breakpoint goes to whatever maps vaddr now.
+  Result<void> register_one(Uprobe* u, UprobeConsumer& uc, const MapInfo& mi, bool revalidate);
+
+  // ---- invariants at a quiescent point (no registration between its steps), as messages,
+  // empty when they hold; never asserts (a race the model re-creates breaks them).
+  // Each of `mms` (the live address spaces): (a) every breakpoint in a replaced page of a file
+  // VMA sits at an offset of a uprobe of that VMA's file ("no replaced page belongs to a vma
+  // of another file"); (b) every VMA that maps a probed (inode, offset) and passes valid_vma
+  // holds the breakpoint there when the uprobe's consumers have no filter (filters are
+  // callbacks: the check never calls them).
+  struct NamedMm {
+    const mmu::Mm* mm;
+    std::string name;  // for messages ("pid 101")
+  };
+  // `armed` false checks (a) only (it holds at every moment, also between a registration's
+  // steps).
+  std::vector<std::string> check_breakpoints(std::span<const NamedMm> mms, bool armed) const;
+
   // ---- hooks the machine calls (mmap_lock held, no handler running)
   // A new mapping of a file (mmap, exec's segments; NOT fork's copies): arm the uprobes in
   // its range that some consumer wants for mm.
@@ -182,6 +219,9 @@ class UprobeManager {
   bool filter_chain(const Uprobe* u, const mmu::Mm& mm) const;
   void mmf_recalc_uprobes(mmu::Mm& mm);
   void unapply_uprobe(Uprobe* u, mmu::Mm& mm);
+  // invariants (uprobe_invariants.cc)
+  void check_replaced_pages(const NamedMm& m, std::vector<std::string>& out) const;
+  void check_armed(const Uprobe& u, const NamedMm& m, std::vector<std::string>& out) const;
   // hits (uprobe_hit.cc)
   UprobeHitResult handle_swbp(HitContext ctx, mmu::Mm& mm, Regs& regs);
   UprobeHitResult no_uprobe(mmu::Mm& mm, GuestAddr bp, const mmu::Vma* vma, Regs& regs);

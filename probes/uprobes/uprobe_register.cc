@@ -20,15 +20,21 @@ GuestAddr offset_to_vaddr(const mmu::Vma& v, uint64_t offset) {
   return v.vm_start + (offset - (v.vm_pgoff << kPageShift));
 }
 
-struct MapInfo {
-  mmu::Mm* mm;
-  GuestAddr vaddr;
-};
-
 }  // namespace
 
 Result<Uprobe*> UprobeManager::uprobe_register(mmu::Inode& inode, FileOffset offset,
                                                UprobeConsumer& uc) {
+  Uprobe* u = PROBESIM_TRY(uprobe_register_prepare(inode, offset, uc));
+  Result<void> r = register_for_each_vma(u, &uc);
+  if (!r) {
+    uprobe_unregister(u, uc);
+    return r.take_error();
+  }
+  return u;
+}
+
+Result<Uprobe*> UprobeManager::uprobe_register_prepare(mmu::Inode& inode, FileOffset offset,
+                                                       UprobeConsumer& uc) {
   assert_not_in_handler("uprobe_register");
   if (!uc.handler && !uc.ret_handler) {
     return Error::make("uprobe_register: the consumer has neither handler nor ret_handler", EINVAL);
@@ -45,11 +51,6 @@ Result<Uprobe*> UprobeManager::uprobe_register(mmu::Inode& inode, FileOffset off
   uc.id = ++next_consumer_id_;
   uc.uprobe = u;
   ++u->ref;
-  Result<void> r = register_for_each_vma(u, &uc);
-  if (!r) {
-    uprobe_unregister(u, uc);
-    return r.take_error();
-  }
   return u;
 }
 
@@ -84,27 +85,41 @@ bool UprobeManager::filter_chain(const Uprobe* u, const mmu::Mm& mm) const {
   return false;
 }
 
-// register_for_each_vma: a stabbing query on the inode's i_mmap tree (build_map_info), then
-// each (mm, vaddr) is re-validated against that mm's current VMA before writing.
-Result<void> UprobeManager::register_for_each_vma(Uprobe* u, UprobeConsumer* uc) {
-  const bool is_register = uc != nullptr;
+std::vector<UprobeManager::MapInfo> UprobeManager::build_map_info(const Uprobe* u,
+                                                                   bool is_register) {
   const uint64_t offset = u->offset.value;
   std::vector<MapInfo> info;
   for (mmu::Vma* v : u->inode->i_mapping().i_mmap().stab(PageIndex{offset >> kPageShift})) {
     if (uprobe_valid_vma(*v, is_register)) info.push_back({v->vm_mm, offset_to_vaddr(*v, offset)});
   }
   stats_.map_info += info.size();
+  return info;
+}
+
+bool UprobeManager::map_info_valid(const Uprobe* u, const MapInfo& mi, bool is_register) const {
+  const mmu::Vma* v = mi.mm->vma_at(mi.vaddr);
+  return v && uprobe_valid_vma(*v, is_register) && v->vm_file == u->inode &&
+         vaddr_to_offset(*v, mi.vaddr) == u->offset.value;
+}
+
+Result<void> UprobeManager::register_one(Uprobe* u, UprobeConsumer& uc, const MapInfo& mi,
+                                         bool revalidate) {
+  assert_not_in_handler("register_for_each_vma");
+  if (revalidate && !map_info_valid(u, mi, true)) return {};  // the mapping changed
+  if (uc.filter && !uc.filter(uc, *mi.mm)) return {};
+  return install_breakpoint(u, *mi.mm, mi.vaddr);
+}
+
+// register_for_each_vma: a stabbing query on the inode's i_mmap tree (build_map_info), then
+// each (mm, vaddr) is re-validated against that mm's current VMA before writing.
+Result<void> UprobeManager::register_for_each_vma(Uprobe* u, UprobeConsumer* uc) {
+  const bool is_register = uc != nullptr;
+  std::vector<MapInfo> info = build_map_info(u, is_register);
   Result<void> err;
   for (const MapInfo& mi : info) {
-    const mmu::Vma* v = mi.mm->vma_at(mi.vaddr);
-    if (!v || !uprobe_valid_vma(*v, is_register) || v->vm_file != u->inode ||
-        vaddr_to_offset(*v, mi.vaddr) != offset) {
-      continue;  // the mapping changed since the query
-    }
+    if (!map_info_valid(u, mi, is_register)) continue;  // the mapping changed since the query
     if (is_register) {
-      if (err && (!uc->filter || uc->filter(*uc, *mi.mm))) {
-        err = install_breakpoint(u, *mi.mm, mi.vaddr);
-      }
+      if (err) err = register_one(u, *uc, mi, true);
     } else if (const MmUprobeState* st = find_state(*mi.mm);
                st && st->has_uprobes && !filter_chain(u, *mi.mm)) {
       remove_breakpoint(u, *mi.mm, mi.vaddr);

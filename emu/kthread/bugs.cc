@@ -1,0 +1,36 @@
+#include "emu/kthread/bugs.h"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace probesim::emu {
+namespace {
+
+constexpr BugToggle kBugs[] = {
+    {"uprobe_no_revalidate",
+     "register_for_each_vma installs the breakpoint at the vaddr build_map_info found without "
+     "re-validating the vma under mmap_lock (find_vma, same file, same offset): a munmap and "
+     "mmap of another file in between get the breakpoint written into that file's page",
+     "uprobes patch set v6 (Srikar Dronamraju, LKML 2011-11-10, \"Uprobes: register/unregister "
+     "probes\", changelog item 6: \"validate the vma found by find_vma before "
+     "inserting/removing the breakpoint\"); kept in kernel/events/uprobes.c "
+     "register_for_each_vma since v3.5"},
+};
+
+}  // namespace
+
+std::span<const BugToggle> bug_toggles() { return kBugs; }
+
+Result<void> check_bug_names(const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    auto it = std::find_if(std::begin(kBugs), std::end(kBugs),
+                           [&](const BugToggle& b) { return n == b.name; });
+    if (it != std::end(kBugs)) continue;
+    std::string known;
+    for (const BugToggle& b : kBugs) known += std::string(known.empty() ? "" : ", ") + b.name;
+    return Error::make("unknown bug toggle '" + n + "' (known: " + known + ")", EINVAL);
+  }
+  return {};
+}
+
+}  // namespace probesim::emu

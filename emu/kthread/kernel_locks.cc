@@ -1,0 +1,70 @@
+#include "emu/kthread/kernel_locks.h"
+
+#include "emu/scheduler.h"
+#include "emu/wait_queues.h"
+
+namespace probesim::emu {
+
+RwSemaphore& KernelLocks::named(std::map<const void*, std::unique_ptr<RwSemaphore>>& m,
+                                const void* key, const std::string& name) {
+  std::unique_ptr<RwSemaphore>& slot = m[key];
+  if (!slot) slot = std::make_unique<RwSemaphore>(name);
+  return *slot;
+}
+
+RwSemaphore& KernelLocks::mmap_lock(const void* mm, const std::string& owner) {
+  return named(mmap_locks_, mm, "mmap_lock of " + owner);
+}
+
+RwSemaphore& KernelLocks::i_mmap_rwsem(const void* mapping, const std::string& file) {
+  return named(i_mmap_, mapping, "i_mmap_rwsem of " + file);
+}
+
+RwSemaphore& KernelLocks::register_rwsem(const void* uprobe, const std::string& probe) {
+  return named(register_, uprobe, "register_rwsem of uprobe " + probe);
+}
+
+RwSemaphore* KernelLocks::find_mmap_lock(const void* mm) {
+  auto it = mmap_locks_.find(mm);
+  return it == mmap_locks_.end() ? nullptr : it->second.get();
+}
+
+// Uninterruptible, as mmap_write_lock and down_write are (TASK_UNINTERRUPTIBLE).
+void KernelLocks::block(RwSemaphore& sem, Task& t) {
+  waitq_.add(&sem, t);
+  sched_.block(t, WaitInfo{WaitInfo::Kind::Queue, 0, 0, /*interruptible=*/false});
+}
+
+void KernelLocks::wake_waiters(RwSemaphore& sem) { waitq_.wake_all(&sem, sched_); }
+
+bool KernelLocks::down_read(RwSemaphore& sem, Task& t) {
+  if (!sem.try_down_read(t.tid())) return block(sem, t), false;
+  ++holds_;
+  return true;
+}
+
+bool KernelLocks::down_write(RwSemaphore& sem, Task& t) {
+  if (!sem.try_down_write(t.tid())) return block(sem, t), false;
+  ++holds_;
+  return true;
+}
+
+void KernelLocks::up_read(RwSemaphore& sem, Task& t) {
+  sem.up_read(t.tid());
+  --holds_;
+  wake_waiters(sem);
+}
+
+void KernelLocks::up_write(RwSemaphore& sem, Task& t) {
+  sem.up_write(t.tid());
+  --holds_;
+  wake_waiters(sem);
+}
+
+bool KernelLocks::wait_if_held(RwSemaphore& sem, Task& t) {
+  if (!sem.locked() || sem.held_by(t.tid())) return false;
+  block(sem, t);
+  return true;
+}
+
+}  // namespace probesim::emu

@@ -1,0 +1,123 @@
+#include "emu/kthread/uprobe_register_work.h"
+
+#include "emu/machine_state.h"
+#include "mmu/inode_cache.h"
+
+namespace probesim::emu {
+
+UprobeRegisterWork::UprobeRegisterWork(std::string what, mmu::Inode& inode, FileOffset offset,
+                                       probes::UprobeConsumer& uc, Done done)
+    : what_(std::move(what)), inode_(&inode), offset_(offset), uc_(uc), done_(std::move(done)) {}
+
+UprobeRegisterWork::~UprobeRegisterWork() {
+  if (inode_) inode_->cache().iput(inode_);
+}
+
+std::string UprobeRegisterWork::next_step() const {
+  switch (phase_) {
+    case Phase::Alloc: return "alloc_uprobe";
+    case Phase::RegisterRwsem: return "down_write(register_rwsem)";
+    case Phase::DupMmapSem: return "percpu_down_write(dup_mmap_sem)";
+    case Phase::BuildMapInfo: return "build_map_info";
+    case Phase::MmapLock: return "mmap_write_lock";
+    case Phase::Install: return "install_breakpoint";
+    case Phase::Finish: return "up_write(register_rwsem)";
+  }
+  return "?";
+}
+
+KernelWork::Step UprobeRegisterWork::step(MachineState& m, Task& kw) {
+  KernelLocks& locks = m.locks();
+  switch (phase_) {
+    case Phase::Alloc: return alloc(m, kw);
+    case Phase::RegisterRwsem:
+      if (!locks.down_write(register_rwsem(m), kw)) return Step::Blocked;
+      phase_ = Phase::DupMmapSem;
+      return Step::More;
+    case Phase::DupMmapSem:
+      if (!locks.down_write(locks.dup_mmap_sem(), kw)) return Step::Blocked;
+      phase_ = Phase::BuildMapInfo;
+      return Step::More;
+    case Phase::BuildMapInfo: return build_map_info(m, kw);
+    case Phase::MmapLock: return mmap_lock(m, kw);
+    case Phase::Install: return install(m, kw);
+    case Phase::Finish: return finish(m, kw);
+  }
+  return Step::Done;
+}
+
+RwSemaphore& UprobeRegisterWork::register_rwsem(MachineState& m) {
+  return m.locks().register_rwsem(uprobe_, what_);
+}
+
+// alloc_uprobe inserts into uprobes_tree under uprobes_treelock (taken and dropped here).
+KernelWork::Step UprobeRegisterWork::alloc(MachineState& m, Task& kw) {
+  RwSemaphore& tree = m.locks().uprobes_treelock();
+  if (!m.locks().down_write(tree, kw)) return Step::Blocked;
+  Result<probes::Uprobe*> u = m.uprobes().uprobe_register_prepare(*inode_, offset_, uc_);
+  m.locks().up_write(tree, kw);
+  if (!u) {
+    error_ = u.error().message;
+    done_(u.take_error());
+    return Step::Done;
+  }
+  uprobe_ = u.value();
+  phase_ = Phase::RegisterRwsem;
+  return Step::More;
+}
+
+KernelWork::Step UprobeRegisterWork::build_map_info(MachineState& m, Task& kw) {
+  RwSemaphore& i_mmap = m.locks().i_mmap_rwsem(&inode_->i_mapping(), inode_->name());
+  if (!m.locks().down_read(i_mmap, kw)) return Step::Blocked;
+  info_ = m.uprobes().build_map_info(uprobe_, true);
+  m.locks().up_read(i_mmap, kw);
+  entry_ = 0;
+  phase_ = info_.empty() ? Phase::Finish : Phase::MmapLock;
+  return Step::More;
+}
+
+void UprobeRegisterWork::next_entry() {
+  ++entry_;
+  phase_ = entry_ < info_.size() ? Phase::MmapLock : Phase::Finish;
+}
+
+// mmget_not_zero at build time keeps Linux's mm alive; here an mm that went (exec, reap) since
+// is skipped. The re-validation itself runs with the install (register_one), under the lock.
+KernelWork::Step UprobeRegisterWork::mmap_lock(MachineState& m, Task& kw) {
+  const probes::UprobeManager::MapInfo& mi = info_[entry_];
+  Process* p = m.process_of_mm(mi.mm);
+  if (!p || !err_) {
+    next_entry();
+    return Step::More;
+  }
+  RwSemaphore& lock = m.locks().mmap_lock(mi.mm, "pid " + std::to_string(p->pid()));
+  if (!m.locks().down_write(lock, kw)) return Step::Blocked;
+  held_mmap_lock_ = &lock;
+  phase_ = Phase::Install;
+  return Step::More;
+}
+
+KernelWork::Step UprobeRegisterWork::install(MachineState& m, Task& kw) {
+  const probes::UprobeManager::MapInfo& mi = info_[entry_];
+  const bool revalidate = !m.bug("uprobe_no_revalidate");
+  err_ = m.uprobes().register_one(uprobe_, uc_, mi, revalidate);
+  m.locks().up_write(*held_mmap_lock_, kw);
+  held_mmap_lock_ = nullptr;
+  next_entry();
+  return Step::More;
+}
+
+KernelWork::Step UprobeRegisterWork::finish(MachineState& m, Task& kw) {
+  m.locks().up_write(m.locks().dup_mmap_sem(), kw);
+  m.locks().up_write(register_rwsem(m), kw);
+  if (!err_) {
+    error_ = err_.error().message;
+    m.uprobes().uprobe_unregister(uprobe_, uc_);
+    done_(err_.take_error());
+  } else {
+    done_(uprobe_);
+  }
+  return Step::Done;
+}
+
+}  // namespace probesim::emu

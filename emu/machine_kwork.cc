@@ -1,0 +1,129 @@
+// MachineState, kernel work side (issue 16): the kworker on the scheduler, the modelled
+// sleeping locks that guest syscalls take, bug toggles, and the invariants checked at
+// quiescent points.
+#include <algorithm>
+
+#include "emu/kthread/bugs.h"
+#include "emu/machine_state.h"
+#include "emu/syscalls/dispatch.h"
+#include "mmu/inode_cache.h"
+
+namespace probesim::emu {
+namespace {
+
+// One kworker step's modelled cost on its CPU's clock: an uncontended rwsem operation plus a
+// few hundred instructions of kernel work (a modelled order of magnitude, not a measurement;
+// it only orders the kworker's steps against other CPUs' clocks).
+constexpr Cycles kKernelStepCycles{1000};
+
+constexpr uint64_t kCloneVm = 0x100;  // include/uapi/linux/sched.h
+
+// The guest syscalls that take the caller's mmap_lock for write (mm/mmap.c, mm/mprotect.c,
+// mm/mremap.c, mm/madvise.c for the advice that changes vmas, kernel/fork.c dup_mmap on the
+// parent's mm) and the ones that also take dup_mmap_sem for read (dup_mmap).
+constexpr std::string_view kMmapLockWriters[] = {"mmap", "munmap", "mremap", "mprotect",
+                                                 "brk", "madvise", "fork", "vfork", "clone"};
+
+bool dups_mmap(std::string_view name, const SyscallArgs& a) {
+  return name == "fork" || name == "vfork" || (name == "clone" && !(a.a[0] & kCloneVm));
+}
+
+}  // namespace
+
+bool MachineState::bug(std::string_view name) const {
+  return std::find(config_.bugs.begin(), config_.bugs.end(), name) != config_.bugs.end();
+}
+
+void MachineState::queue_kernel_work(std::unique_ptr<KernelWork> w) {
+  if (!kworker_) kworker_ = std::make_unique<KernelThread>();
+  kworker_->queue(std::move(w));
+}
+
+Process* MachineState::process_of_mm(const mmu::Mm* mm) {
+  for (auto& [pid, p] : procs_)
+    if (&p->mm() == mm && !p->reaped) return p.get();
+  return nullptr;
+}
+
+// Before each pick: a due item puts the kworker on the run queue; until the next item is due,
+// quanta end at its start so it starts exactly there.
+void MachineState::kwork_before_pick(uint64_t& quantum) {
+  if (!kworker_ || kworker_->scheduled) return;
+  KernelWork* w = kworker_->front();
+  if (!w) return;
+  const uint64_t steps = sched_.steps();
+  if (w->start_at > steps) {
+    quantum = std::min(quantum, w->start_at - steps);
+    return;
+  }
+  kworker_->scheduled = true;
+  sched_.add(kworker_->task());
+}
+
+// Nothing else can run: queued work starts now rather than never.
+bool MachineState::kwork_start_early() {
+  if (!kworker_ || kworker_->scheduled || !kworker_->front()) return false;
+  kworker_->scheduled = true;
+  sched_.add(kworker_->task());
+  return true;
+}
+
+// One step of the front item. The quantum ends after it (each step ends at a lock operation,
+// a scheduling point): true when the kworker stays runnable (preempted there).
+bool MachineState::run_kernel_step(const Scheduler::Step& step) {
+  Task& kw = kworker_->task();
+  KernelWork* w = kworker_->front();
+  kernel_steps_.push_back({kworker_->steps, sched_.steps(), w->next_step() + " of " + w->describe()});
+  KernelWork::Step r = w->step(*this, kw);
+  sched_.clock(step.cpu).advance(kKernelStepCycles);
+  if (r == KernelWork::Step::Blocked) {
+    kernel_steps_.back().what += " (blocked)";
+    return false;
+  }
+  ++kworker_->steps;
+  kw.user_insns += InsnCount{1};
+  kworker_->set_in_flight(r == KernelWork::Step::More);
+  if (r == KernelWork::Step::Done) kworker_->pop();
+  check_invariants(!kworker_->in_flight(), !kworker_->in_flight());
+  KernelWork* next = kworker_->front();
+  if (kworker_->in_flight() || (next && next->start_at <= sched_.steps())) return true;
+  kworker_->scheduled = false;
+  sched_.remove(kw);  // idle: off the scheduler until its next item is due
+  return false;
+}
+
+// Quiescent (no kernel work between its steps): every breakpoint invariant. Otherwise only
+// the ones that hold at every moment (no breakpoint in another file's page). `verify` also
+// runs the structures' verify() (the uprobes tree, every mm and its VMAs' i_mmap links).
+void MachineState::check_invariants(bool quiescent, bool verify) {
+  if (violations_.size() >= kMaxViolations) return;
+  std::vector<probes::UprobeManager::NamedMm> mms;
+  for (auto& [pid, p] : procs_)
+    if (!p->reaped) mms.push_back({&p->mm(), "pid " + std::to_string(pid)});
+  std::vector<std::string> found = uprobes_->check_breakpoints(mms, quiescent);
+  if (verify) {
+    uprobes_->verify();  // our own structures: a failure is a probesim bug (asserts)
+    for (auto& [pid, p] : procs_) p->mm().verify();
+  }
+  for (std::string& f : found) {
+    if (violations_.size() >= kMaxViolations) break;
+    if (std::find(violations_.begin(), violations_.end(), f) == violations_.end())
+      violations_.push_back(std::move(f));
+  }
+}
+
+bool MachineState::wait_for_kernel_lock(SyscallContext& ctx, const SyscallArgs& a,
+                                        std::string_view name) {
+  if (std::find(std::begin(kMmapLockWriters), std::end(kMmapLockWriters), name) ==
+      std::end(kMmapLockWriters))
+    return false;
+  Task& t = ctx.task();
+  bool blocked = false;
+  if (RwSemaphore* lock = locks_.find_mmap_lock(&ctx.proc().mm()))
+    blocked = locks_.wait_if_held(*lock, t);
+  if (!blocked && dups_mmap(name, a)) blocked = locks_.wait_if_held(locks_.dup_mmap_sem(), t);
+  if (blocked) ctx.disposition = SyscallDisposition::Blocked;  // restarts when released
+  return blocked;
+}
+
+}  // namespace probesim::emu
