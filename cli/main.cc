@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_events.h"
 #include "cli/cli_probes.h"
 #include "cli/explore.h"
 #include "cli/run_options.h"
@@ -130,6 +131,11 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s\n", probes.error().message.c_str());
     return kExitError;
   }
+  auto events = CliEvents::attach(m, o);  // -e: destroyed before the machine
+  if (!events) {
+    std::fprintf(stderr, "probesim: %s\n", events.error().message.c_str());
+    return kExitError;
+  }
   if (o.strace) m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); });
   Result<int> pid = replay ? Result<int>(m.replay_pid())
                            : m.spawn(o.argv, guest_env(o.env, o.env_clear), Stdio::PassThrough, {}, cwd);
@@ -142,6 +148,7 @@ int run(const RunOptions& o) {
   if (replay) shown.argv = {o.trace};
   m.set_time_limit(o.max_time_ns);
   bool done = m.run(o.max_insns);
+  if (events.value()) events.value()->emit();
   if (files.sched_log) write_sched_log(files.sched_log, m);
   if (!replay && !o.trace.empty()) {
     if (auto saved = m.save_trace(o.trace); !saved) {

@@ -144,6 +144,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--uretprobe") o.uretprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--bug") o.bugs.push_back(PROBESIM_TRY(value(a)));
+    else if (a == "-e" || a == "--event") o.events.push_back(PROBESIM_TRY(value(a)));
+    else if (a == "--trace") o.trace_out = PROBESIM_TRY(value(a));
     else if (a == "--kretprobe") o.kretprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
     else if (a == "--help" || a == "-h") o.help = true;
     else if (a == "--arch") o.arch = PROBESIM_TRY(parse_arch(PROBESIM_TRY(value(a))));

@@ -22,6 +22,7 @@ inline constexpr const char* kUsage =
     "                    [--kprobe SYM[+OFF]|ADDR]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET[@N]]...\n"
     "                    [--uretprobe PATH:SYM]... [--max-insns N] [--max-time DURATION]\n"
+    "                    [-e|--event 'PROBE-EVENT LINE']... [--trace FILE]\n"
     "                    [--limit-mem SIZE] [--limit-disk SIZE] [--limit-tasks N]\n"
     "                    [--limit-files N] [--bug NAME]...\n"
     "                    -- PROGRAM [ARGS...]\n"
@@ -75,6 +76,10 @@ struct RunOptions {
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes
   std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET
   std::vector<std::string> uretprobes;  // counting uretprobes
+  // -e/--event: kprobe_events/uprobe_events lines (Documentation/trace/kprobetrace.rst),
+  // defined and enabled before the run; their ftrace lines go to --trace FILE or stderr.
+  std::vector<std::string> events;
+  std::string trace_out;
   std::vector<std::string> bugs;  // --bug NAME: re-create a historical kernel bug (kthread/bugs.h)
   Limits limits;  // --limit-*: sizes take K/M/G suffixes (powers of 1024)
   uint64_t max_insns = 0;      // --max-insns: stop after this many instructions (0: none)

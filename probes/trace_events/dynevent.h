@@ -80,6 +80,7 @@ struct ProbeArg {
 enum class ProbeKind : uint8_t { Kprobe, Uprobe };
 
 struct ProbeDefinition {
+  uint64_t id = 0;  // set by DynEventTable::add: unique for the table's lifetime
   ProbeKind kind = ProbeKind::Kprobe;
   bool is_return = false;
   unsigned maxactive = 0;  // kretprobes; 0 = default

@@ -120,6 +120,7 @@ TableResult DynEventTable::add(ProbeDefinition def, const std::vector<std::strin
     TableResult r = check_append(def, *existing.front(), argv);
     if (!r.ok()) return r;
   }
+  def.id = next_id_++;
   TableResult r = register_probe(def, argv, env);
   if (!r.ok()) return r;
   enabled_.emplace(key, false);

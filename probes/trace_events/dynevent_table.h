@@ -68,6 +68,7 @@ class DynEventTable {
   std::vector<ProbeDefinition> probes_;  // dyn_event_list order
   std::map<Key, bool> enabled_;          // per event
   std::map<Key, bool> reserved_;
+  uint64_t next_id_ = 1;
   Register register_;
   Unregister unregister_;
 };

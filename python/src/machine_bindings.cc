@@ -301,6 +301,7 @@ void bind_machine(py::module_& m) {
   bind_probes(c);
   bind_lifetime(c);
   bind_events(c);
+  bind_trace_events(m, c);
 }
 
 }  // namespace probesim::python

@@ -41,6 +41,7 @@
 
 #include "disassembler.h"
 #include "emu/machine_state.h"
+#include "emu/tracefs/trace_events.h"
 #include "probe_callback.h"
 #include "probe_record.h"
 #include "probes/kprobe_manager.h"
@@ -148,6 +149,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void close();
   // Garbage collection of the Machine object: visit / drop the Python objects held here.
   int traverse(visitproc visit, void* arg) const;
+  // tracefs dynamic events (py_trace_events.cc), created on first use; gone at close().
+  emu::TraceEvents& trace_events(const char* what);
 
  private:
   friend class RunningScope;
@@ -189,6 +192,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void release_uprobes() noexcept;
 
   std::unique_ptr<Machine> machine_;
+  std::unique_ptr<emu::TraceEvents> trace_events_;  // declared after machine_: destroyed first
   Options options_;
   Disassembler disasm_;
   bool running_ = false;
@@ -240,6 +244,9 @@ class RunningScope {
 };
 
 void bind_insn(pybind11::module_& m);  // Insn (machine_bindings.cc)
+// Machine.events / trace() / trace_text() and their value types (py_trace_events.cc).
+void bind_trace_events(pybind11::module_& m,
+                       pybind11::class_<PyMachine, std::shared_ptr<PyMachine>>& c);
 void bind_machine(pybind11::module_& m);
 
 }  // namespace probesim::python

@@ -104,6 +104,29 @@ def case_directory_program(o, tmp):
                          EXIT_ERROR, [f"{tmp}/adir: Permission denied"])
 
 
+def case_events(o, tmp):
+    """-e LINE defines and enables a dynamic event; its ftrace lines go to --trace FILE (the
+    same text twice: virtual time), or to stderr; a bad line shows Linux's error and caret."""
+    prog = f"{o.guests}/x86_64-glibc/hello"
+    line = "p:w ksys_write fd=$arg1:s32 n=$arg3:u64 c=$comm"
+    traces = []
+    ok = True
+    for i in range(2):
+        r = run(o.probesim, ["-e", line, "--trace", f"{tmp}/t{i}", "--", prog], tmp)
+        ok = expect(r, 1, [], "EXIT-SUCCESS") and ok
+        traces.append(Path(f"{tmp}/t{i}").read_text())
+    lines = traces[0].splitlines()
+    ok = ok and traces[0] == traces[1] and len(lines) >= 2
+    ok = ok and all(" w: (ksys_write+0x0/0x" in t and "c=\"hello\"" in t for t in lines)
+    ok = ok and any(t.startswith("           hello-") and " fd=1 " in t for t in lines)
+    r = run(o.probesim, ["--event", "r:rr ksys_write ret=$retval:s64", "--", prog], tmp)
+    ok = expect(r, 1, [" rr: (", " <- ksys_write) ret="], "EXIT-SUCCESS") and ok
+    r = run(o.probesim, ["-e", "p:bad ksys_write $retval", "--", prog], tmp)
+    caret = "  Command: p:bad ksys_write $retval\n" + " " * (11 + 17) + "^"
+    return expect(r, EXIT_ERROR, ["-e 'p:bad ksys_write $retval': trace_kprobe: error: "
+                                  "$retval is not available on probe", caret]) and ok
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

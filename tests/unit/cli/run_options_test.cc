@@ -171,3 +171,18 @@ TEST_CASE("explore options: strategy, runs, conditions and the program") {
   const char* const strat[] = {"probesim", "explore", "--strategy", "rr", "/bin/x"};
   CHECK(parse_explore_options(5, strat).error().message == "--strategy must be random or pct:D[:STEPS], got 'rr'");
 }
+
+TEST_CASE("run options: -e/--event lines are kept verbatim, --trace names the trace file") {
+  const char* const argv[] = {"probesim", "run", "-e", "p:w ksys_write fd=$arg1",
+                              "--event", "r ksys_write $retval", "--trace", "t.txt",
+                              "--", "/bin/x"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  CHECK(o->events ==
+        std::vector<std::string>{"p:w ksys_write fd=$arg1", "r ksys_write $retval"});
+  CHECK(o->trace_out == "t.txt");
+  const char* const missing[] = {"probesim", "run", "-e"};
+  auto bad = parse(missing);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message == "-e needs a value");
+}

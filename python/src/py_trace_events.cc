@@ -1,0 +1,149 @@
+// Machine.events / Machine.trace() / Machine.trace_text(): tracefs's dynamic events
+// (emu/tracefs) from Python. Events are defined with kprobe_events/uprobe_events lines and
+// enabled at once; their hits are read back as TraceEvent values or as ftrace text.
+#include <pybind11/stl.h>
+
+#include "emu/tracefs/trace_events.h"
+#include "errors.h"
+#include "py_machine.h"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace probesim::python {
+
+namespace {
+
+struct PyEvents {
+  std::shared_ptr<PyMachine> machine;
+};
+
+struct PyEventHandle {
+  std::weak_ptr<PyMachine> machine;
+  std::string group, name;
+  PyMachine& live(const char* what) const {
+    auto m = machine.lock();
+    if (!m) throw Error(std::string(what) + ": the machine is gone");
+    return *m;
+  }
+};
+
+// One hit, as trace-cmd reports it: context columns, the event, its location and fields.
+struct PyTraceEvent {
+  trace_events::TraceRecord r;
+  py::dict fields() const {
+    py::dict d;
+    for (const auto& [k, v] : r.fields) d[py::str(k)] = v;
+    return d;
+  }
+};
+
+PyEventHandle add(const PyEvents& ev, const std::string& line) {
+  auto r = ev.machine->trace_events("events.add").add_enabled(line);
+  if (!r) throw BadProbe("events.add: " + r.error().message, r.error().err);
+  return PyEventHandle{ev.machine, r.value().first, r.value().second};
+}
+
+void set_enabled(const PyEventHandle& h, bool on) {
+  const char* what = on ? "EventHandle.enable" : "EventHandle.disable";
+  int err = h.live(what).trace_events(what).set_enabled(h.group, h.name, on);
+  if (err)
+    throw BadProbe(std::string(what) + ": " + h.group + "/" + h.name + ": " + errno_name(err), err);
+}
+
+std::vector<PyTraceEvent> trace(PyMachine& m) {
+  std::vector<PyTraceEvent> out;
+  for (const auto& r : m.trace_events("trace").records()) out.push_back(PyTraceEvent{r});
+  return out;
+}
+
+void bind_values(py::module_& m) {
+  py::class_<PyTraceEvent>(m, "TraceEvent",
+                           "One dynamic-event hit, parsed (the fields of an ftrace line).")
+      .def_property_readonly(
+          "comm", [](const PyTraceEvent& e) { return e.r.comm; },
+          "The task's comm ('<idle>' when no task ran).")
+      .def_property_readonly(
+          "pid", [](const PyTraceEvent& e) { return e.r.pid; },
+          "The thread id (0 when no task ran).")
+      .def_property_readonly(
+          "cpu", [](const PyTraceEvent& e) { return e.r.cpu; }, "The logical CPU of the hit.")
+      .def_property_readonly(
+          "flags", [](const PyTraceEvent& e) { return e.r.flags; },
+          "The five ftrace flag columns ('d....').")
+      .def_property_readonly(
+          "timestamp_ns", [](const PyTraceEvent& e) { return e.r.ts_ns; },
+          "Virtual monotonic time of the hit (ns).")
+      .def_property_readonly(
+          "timestamp", [](const PyTraceEvent& e) { return static_cast<double>(e.r.ts_ns) / 1e9; },
+          "The same in seconds, as the trace line prints it.")
+      .def_property_readonly(
+          "group", [](const PyTraceEvent& e) { return e.r.group; },
+          "The event's group ('kprobes', 'uprobes' or its own).")
+      .def_property_readonly(
+          "event", [](const PyTraceEvent& e) { return e.r.event; }, "The event's name.")
+      .def_property_readonly(
+          "location", [](const PyTraceEvent& e) { return e.r.location; },
+          "'vfs_read+0x0/0x40', 'site <- func' or '0x401000'.")
+      .def_property_readonly("fields", &PyTraceEvent::fields,
+                             "The fetch args, name -> printed value (str), in order.")
+      .def("__str__", [](const PyTraceEvent& e) { return format_trace_line(e.r); })
+      .def("__repr__",
+           [](const PyTraceEvent& e) { return "<TraceEvent " + format_trace_line(e.r) + ">"; });
+  py::class_<PyEventHandle>(m, "EventHandle", "A dynamic event defined with events.add().")
+      .def_readonly("group", &PyEventHandle::group, "The event's group.")
+      .def_readonly("name", &PyEventHandle::name, "The event's name.")
+      .def_property_readonly(
+          "enabled",
+          [](const PyEventHandle& h) {
+            return h.live("EventHandle.enabled")
+                .trace_events("EventHandle.enabled")
+                .enabled(h.group, h.name);
+          },
+          "Whether the event records hits (events/GRP/EVENT/enable).")
+      .def(
+          "enable", [](const PyEventHandle& h) { set_enabled(h, true); },
+          "Arm the event's probes again (echo 1 > enable).")
+      .def(
+          "disable", [](const PyEventHandle& h) { set_enabled(h, false); },
+          "Disarm the event's probes; its definition stays (echo 0 > enable).")
+      .def("__repr__",
+           [](const PyEventHandle& h) { return "<EventHandle " + h.group + "/" + h.name + ">"; });
+  py::class_<PyEvents>(m, "Events", "Machine.events: tracefs dynamic events.")
+      .def("add", &add, "line"_a,
+           "Define a probe event with a kprobe_events / uprobe_events line "
+           "('p:myopen do_sys_openat2 filename=+0($arg2):ustring') and enable it. Raises "
+           "BadProbe with Linux's error_log entry (message and caret) and errno.")
+      .def_property_readonly(
+          "list",
+          [](const PyEvents& e) {
+            return e.machine->trace_events("events.list").list(trace_events::EventsFile::Dynamic);
+          },
+          "The dynamic_events listing, one definition per line.")
+      .def_property_readonly(
+          "error_log",
+          [](const PyEvents& e) { return e.machine->trace_events("events.error_log").error_log(); },
+          "tracefs error_log: every refused definition with its caret line.");
+}
+
+}  // namespace
+
+emu::TraceEvents& PyMachine::trace_events(const char* what) {
+  emu::MachineState& s = state(what);
+  if (!trace_events_) trace_events_ = std::make_unique<emu::TraceEvents>(s);
+  return *trace_events_;
+}
+
+void bind_trace_events(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
+  bind_values(m);
+  c.def_property_readonly(
+       "events", [](PyMachine& pm) { return PyEvents{pm.shared_from_this()}; },
+       "Dynamic events: m.events.add('p:myprobe vfs_read $arg1') (kprobetrace.rst syntax).")
+      .def("trace", &trace, "The hits of every dynamic event so far, oldest first.")
+      .def(
+          "trace_text",
+          [](PyMachine& pm) { return pm.trace_events("trace_text").trace_text(false); },
+          "The hits as ftrace text lines (trace_pipe's format, virtual-time timestamps).");
+}
+
+}  // namespace probesim::python

@@ -1,0 +1,67 @@
+"""Machine.events / trace() / trace_text(): tracefs dynamic events from Python."""
+import re
+
+import pytest
+
+import probesim
+from probesim.testing import run_program
+
+# ftrace's default line (Documentation/trace/ftrace.rst: "The trace file"): comm-pid, [cpu],
+# five flag columns, timestamp in seconds with microseconds, then "event: (location) args".
+LINE = re.compile(r"^\s*(?P<comm>.+)-(?P<pid>\d+)\s+\[(?P<cpu>\d{3})\] (?P<flags>[.dDnNhHsZ0-9]{5})"
+                  r"\s+(?P<ts>\d+\.\d{6}): (?P<event>\w+): \((?P<loc>[^)]*)\)(?P<args>.*)$")
+
+
+def test_an_event_records_its_args_and_the_lines_parse_as_ftrace(machine, guest_program):
+    ev = machine.events.add("p:w ksys_write fd=$arg1:s32 n=$arg3:u64 c=$comm")
+    assert (ev.group, ev.name, ev.enabled) == ("kprobes", "w", True)
+    machine.events.add("p:wb ksys_write buf=+0($arg2):ustring")  # a second probe, same site
+    p = run_program(machine, [guest_program("hello")])
+    hits = machine.trace()
+    # One aggregated kprobe: its newest probe runs first (add_new_kprobe's list_add_rcu).
+    assert [h.event for h in hits] == ["wb", "w", "wb", "w"]
+    assert all(h.comm == "hello" and h.pid == p.pid for h in hits)
+    assert [h.fields.get("fd") for h in hits] == [None, "2", None, "1"]
+    assert hits[0].fields["buf"] == '"hello: this line goes to stderr\n"'
+    assert hits[2].fields["buf"].startswith('"hello from hello\n')
+    assert hits[1].fields["c"] == '"hello"' and hits[1].location.startswith("ksys_write+0x0/0x")
+    # Strings print raw (newlines included, as Linux's "%s"): parse the lines of "w".
+    lines = [t for t in machine.trace_text().splitlines() if " w: (" in t]
+    ws = [h for h in hits if h.event == "w"]
+    assert len(lines) == len(ws) == 2
+    for line, hit in zip(lines, ws):
+        m = LINE.match(line)
+        assert m, line
+        assert (m["comm"].strip(), int(m["pid"]), int(m["cpu"]), m["event"]) == (
+            hit.comm, hit.pid, hit.cpu, hit.event)
+        assert float(m["ts"]) == pytest.approx(hit.timestamp, abs=1e-6)
+        assert str(hit) == line
+
+
+def test_retval_only_on_return_probes_and_errors_carry_linux_s_error_log(machine):
+    with pytest.raises(probesim.BadProbe) as e:
+        machine.events.add("p:k kprobe_target r=$retval")
+    assert e.value.errno == 22
+    assert "$retval is not available on probe" in str(e.value)
+    assert machine.events.error_log.endswith(
+        "trace_kprobe: error: $retval is not available on probe\n"
+        "  Command: p:k kprobe_target r=$retval\n" + " " * (11 + 20) + "^\n")
+    machine.events.add("r:kr kprobe_target ret=$retval:s32 a=$arg1")
+    assert machine.kernel_call("kprobe_target", 3, 4) == 11
+    [hit] = machine.trace()
+    assert hit.fields == {"ret": "11", "a": "0x3"}
+    assert hit.location.endswith(" <- kprobe_target")
+
+
+def test_disable_stops_recording_and_the_trace_is_deterministic(make_machine):
+    def once():
+        m = make_machine()
+        ev = m.events.add("p:kt kprobe_target a=$arg1:u8 b=$arg2:b4@4/8")
+        m.kernel_call("kprobe_target", 0x1ff, 0x35)
+        ev.disable()
+        m.kernel_call("kprobe_target", 1, 2)
+        return m.trace_text()
+    text = once()
+    assert text == once()
+    assert text.count("\n") == 1
+    assert re.search(r"kt: \(kprobe_target\+0x0/0x[0-9a-f]+\) a=255 b=3$", text.strip())
