@@ -71,7 +71,7 @@ struct RunOptions {
   std::vector<std::string> argv;
   bool kernel = true;    // --no-kernel: syscalls skip the guest kernel
   bool boost = true;     // --no-boost: x86 kprobes always single-step with a second trap
-  bool optimize = true;  // --no-optimize: debug.kprobes-optimization = 0 (no x86 optprobes)
+  bool optimize = true;  // --no-optimize: debug.kprobes-optimization = 0 (no optprobes)
   std::vector<ProbeSpec> kprobes;     // counting kprobes (hits in --stats)
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes
   std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET

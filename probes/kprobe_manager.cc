@@ -119,8 +119,8 @@ bool KprobeManager::read_original(GuestAddr addr, std::span<uint8_t> out) const 
        ++it) {
     const KprobeEntry& e = *it->second;
     if (!e.opt.jumped) continue;
-    for (size_t i = 0; i < e.opt.copied_insn.size(); ++i) {
-      const uint64_t at = e.addr.value + 1 + i;
+    for (size_t i = 0; i < jump_tail(); ++i) {
+      const uint64_t at = e.addr.value + n + i;
       if (at >= lo && at < hi) out[at - lo] = e.opt.copied_insn[i];
     }
   }

@@ -213,6 +213,7 @@ class KprobeManager {
   void kick_kprobe_optimizer();
   void kprobe_optimizer();
   bool arch_optimize_kprobe(KprobeEntry& e);
+  size_t jump_tail() const;
   void arch_unoptimize_kprobe(KprobeEntry& e);
   bool has_post_handler(const KprobeEntry& e) const;
   void opt_pre_handler(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);

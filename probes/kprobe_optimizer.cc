@@ -149,28 +149,39 @@ void KprobeManager::kprobe_optimizer() {
   if (!optimizing_list_.empty()) kick_kprobe_optimizer();
 }
 
-// arch_optimize_kprobes for one probe, through text_poke_bp's three writes: int3 at the first
-// byte (already there: it is an armed kprobe), the rel32 tail, then the E9 opcode.
+// Bytes of the jump beyond the breakpoint (x86: the rel32; arm64: none, B replaces BRK).
+size_t KprobeManager::jump_tail() const {
+  return arch_->optimized_jump_size() - arch_->opcode_size();
+}
+
+// arch_optimize_kprobes for one probe. x86, through text_poke_bp's three writes: int3 at the
+// first byte (already there: it is an armed kprobe), the rel32 tail, then the E9 opcode.
+// arm64: one single-copy-atomic word.
 bool KprobeManager::arch_optimize_kprobe(KprobeEntry& e) {
   PROBESIM_ASSERT(e.opt.queued && e.armed && e.opt.prepared);
-  if (pc_in_range_ && pc_in_range_(e.addr + 1, e.opt.size - 1)) return false;
-  const bool ok = mem_.read(e.addr + 1, e.opt.copied_insn);
-  PROBESIM_ASSERT_MSG(ok, "reading the text under an optprobe failed");
+  const size_t n = arch_->opcode_size(), tail = jump_tail();
+  if (tail != 0 && pc_in_range_ && pc_in_range_(e.addr + n, e.opt.size - n)) return false;
   const std::vector<uint8_t> jump = arch_->optimized_jump(e.addr, e.opt.detour);
-  const auto bp = arch_->breakpoint();
-  PROBESIM_ASSERT(mem_.write_text(e.addr, bp));
-  PROBESIM_ASSERT(mem_.write_text(e.addr + 1, std::span<const uint8_t>(jump).subspan(1)));
-  PROBESIM_ASSERT(mem_.write_text(e.addr, std::span<const uint8_t>(jump).first(1)));
+  if (tail != 0) {
+    const bool ok = mem_.read(e.addr + n, std::span<uint8_t>(e.opt.copied_insn).first(tail));
+    PROBESIM_ASSERT_MSG(ok, "reading the text under an optprobe failed");
+    PROBESIM_ASSERT(mem_.write_text(e.addr, arch_->breakpoint()));
+    PROBESIM_ASSERT(mem_.write_text(e.addr + n, std::span<const uint8_t>(jump).subspan(n)));
+  }
+  PROBESIM_ASSERT(mem_.write_text(e.addr, std::span<const uint8_t>(jump).first(n)));
   e.opt.queued = false;
   e.opt.jumped = true;
   return true;
 }
 
-// arch_unoptimize_kprobe: int3 at the first byte, then the saved bytes after it.
+// arch_unoptimize_kprobe: the breakpoint at the first byte, then the saved bytes after it.
 void KprobeManager::arch_unoptimize_kprobe(KprobeEntry& e) {
-  const auto bp = arch_->breakpoint();
-  PROBESIM_ASSERT(mem_.write_text(e.addr, bp));
-  PROBESIM_ASSERT(mem_.write_text(e.addr + 1, e.opt.copied_insn));
+  PROBESIM_ASSERT(mem_.write_text(e.addr, arch_->breakpoint()));
+  const size_t tail = jump_tail();
+  if (tail != 0) {
+    PROBESIM_ASSERT(mem_.write_text(e.addr + arch_->opcode_size(),
+                                    std::span<const uint8_t>(e.opt.copied_insn).first(tail)));
+  }
   e.opt.jumped = false;
 }
 
@@ -235,7 +246,7 @@ void KprobeManager::fill_opt_info(const KprobeEntry& e, KprobeInfo& i) const {
   i.detour = e.opt.detour;
   i.detour_bytes.resize(optinsn_slots_->insn_size());
   if (!mem_.read(e.opt.detour, i.detour_bytes)) i.detour_bytes.clear();
-  const size_t used = arch_->detour_copy_offset() + e.opt.size + 5;
+  const size_t used = arch_->detour_copy_offset() + e.opt.size + arch_->optimized_jump_size();
   if (i.detour_bytes.size() > used) i.detour_bytes.resize(used);
 }
 

@@ -17,8 +17,7 @@ struct RefusalRow {
 constexpr RefusalRow kRefusals[] = {
     {OptRefusal::None, "none", "optimizable"},
     {OptRefusal::NoArchSupport, "no-arch-support",
-     "this architecture has no optprobes in Linux (arm64: no arch/arm64/kernel/probes/opt.c); "
-     "the probe stays a breakpoint"},
+     "this architecture has no optprobes; the probe stays a breakpoint"},
     {OptRefusal::NoCallback, "no-callback", "the kernel image has no optimized_callback"},
     {OptRefusal::NotInFunction, "not-in-function", "no kernel function contains the address"},
     {OptRefusal::CrossesFunctionEnd, "crosses-function-end",

@@ -20,7 +20,7 @@ namespace probesim::probes {
 enum class OptRefusal : uint8_t {
   None,
   // prepare refusals
-  NoArchSupport,      // arm64: mainline Linux has no optprobes (no arch/arm64/kernel/probes/opt.c)
+  NoArchSupport,      // the arch has no optprobes (KprobeArch::optinsn_slot_size() == 0)
   NoCallback,         // the kernel image has no optimized_callback (or none was given)
   NotInFunction,      // kallsyms_lookup_size_offset failed
   CrossesFunctionEnd, // size - offset < JMP32_INSN_SIZE

@@ -71,10 +71,9 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
 // since the template restores those from the stack (ip, sp, cs, orig_ax are not restored).
 uint64_t MachineState::hc_optprobe(uint64_t op, GuestAddr regs_at) {
   GuestKernel& k = *kernel_;
-  constexpr size_t kGprs = 15, kFlags = static_cast<size_t>(probes::X86Reg::flags);
   const size_t n = probes::Regs::count(config_.arch);
   uint8_t* p = k.space->host(regs_at, n * 8);
-  if (config_.arch != Arch::X86_64 || !p) {
+  if (!p) {
     k.oopses.push_back("kernel oops: HC_OPTPROBE with pt_regs outside kernel memory");
     return 0;
   }
@@ -88,7 +87,7 @@ uint64_t MachineState::hc_optprobe(uint64_t op, GuestAddr regs_at) {
                          probes::TaskId{current_ ? static_cast<uint64_t>(current_->tid()) : 0}};
   probes::HitResult r = k.kprobes->optimized_callback(ctx, op, regs);
   for (unsigned i = 0; i < n; ++i) {
-    if (i >= kGprs && i != kFlags) continue;
+    if (!k.kprobes->arch().optimized_restores(i)) continue;
     uint64_t v = regs.get(i);
     std::memcpy(p + i * 8, &v, 8);
   }

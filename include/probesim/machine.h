@@ -53,8 +53,8 @@ struct Options {
   // syscalls go straight from the syscall instruction to the kernel model.
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: boostable slots jump back (no second trap)
-  // debug.kprobes-optimization at boot: x86 kprobes become jump-optimized (optprobes) after
-  // the optimizer's delay when Linux's conditions hold.
+  // debug.kprobes-optimization at boot: kprobes become jump-optimized (optprobes: x86 E9 rel32,
+  // arm64 B imm26) after the optimizer's delay when Linux's conditions hold.
   bool kprobe_optimization = true;
   Limits limits;             // machine-wide resource limits (probesim/limits.h)
   // Stdio::Capture keeps at most this many bytes of each stream (0: all); the rest is counted

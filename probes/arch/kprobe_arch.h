@@ -102,8 +102,8 @@ class KprobeArch {
   // trampoline does with `mov lr, x0`).
   virtual void return_to(Regs& regs, GuestAddr ret_addr) const = 0;
 
-  // ---- optprobes (arch/x86/kernel/kprobes/opt.c). Arches without them return 0 /
-  // OptRefusal::NoArchSupport.
+  // ---- optprobes (arch/x86/kernel/kprobes/opt.c; arm64 beyond mainline: arm64_optprobe.cc).
+  // Arches without them return 0 / OptRefusal::NoArchSupport.
   // Bytes per detour buffer (MAX_OPTINSN_SIZE); 0: this arch has no optprobes.
   virtual size_t optinsn_slot_size() const { return 0; }
   // can_optimize + the copy checks of copy_optimized_instructions, without a slot.
@@ -118,10 +118,15 @@ class KprobeArch {
   // Offset in the detour of the copied instructions (TMPL_END_IDX): where an int3 hit of a
   // probe queued for optimization continues (setup_detour_execution).
   virtual size_t detour_copy_offset() const { return 0; }
-  // The jump written over [addr, addr + 5): x86 `E9 rel32` to the detour.
+  // The jump written over the probe: x86 `E9 rel32` (5 bytes), arm64 `B imm26` (4).
   virtual std::vector<uint8_t> optimized_jump(GuestAddr addr, GuestAddr slot) const;
-  // optimized_callback's view of regs: x86 ip = addr + 1 (as if the int3 trapped), orig_ax = -1.
+  virtual size_t optimized_jump_size() const { return 5; }
+  // optimized_callback's view of regs: x86 ip = addr + 1 (as if the int3 trapped), orig_ax = -1;
+  // arm64 pc = addr (as at the BRK).
   virtual void optimized_regs(GuestAddr addr, Regs& regs) const;
+  // Does the detour restore pt_regs index `index` from the frame (so a handler's change to it
+  // takes effect)?
+  virtual bool optimized_restores(unsigned) const { return false; }
 };
 
 }  // namespace probesim::probes

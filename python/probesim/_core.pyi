@@ -445,7 +445,7 @@ class KprobeInfo:
         """KPROBE_FLAG_OPTIMIZED: queued for the optimizer or jump-optimized."""
     @property
     def jumped(self) -> bool:
-        """x86: the `E9 rel32` to the detour buffer is in the text."""
+        """The jump to the detour buffer is in the text (x86 `E9 rel32`, arm64 `B imm26`)."""
     @property
     def opt_refusal(self) -> str | None:
         """Why the probe is not optimized ('post-handler', 'indirect-jump', ...), or None."""
@@ -476,7 +476,7 @@ class Kprobes:
     def __len__(self) -> int: ...
     @property
     def optimization(self) -> bool:
-        """debug.kprobes-optimization (x86 optprobes); False unoptimizes every probe now."""
+        """debug.kprobes-optimization (optprobes: x86 E9 rel32, arm64 B imm26); False unoptimizes every probe now."""
     @optimization.setter
     def optimization(self, on: bool) -> None: ...
     def wait_for_optimizer(self) -> None: ...

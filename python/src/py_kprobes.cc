@@ -189,10 +189,11 @@ void bind_info(py::module_& m) {
       .def_readonly("optimized", &KprobeInfoView::optimized,
                     "KPROBE_FLAG_OPTIMIZED: queued for the optimizer or jump-optimized.")
       .def_readonly("jumped", &KprobeInfoView::jumped,
-                    "x86: the `E9 rel32` to the detour buffer is in the text now.")
+                    "The jump to the detour buffer is in the text now (x86 `E9 rel32`, "
+                    "arm64 `B imm26`).")
       .def_readonly("opt_refusal", &KprobeInfoView::opt_refusal,
                     "Why the probe is not optimized ('post-handler', 'indirect-jump', "
-                    "'no-arch-support', ...), or None.")
+                    "'not-relocatable', ...), or None.")
       .def_readonly("opt_refusal_text", &KprobeInfoView::opt_refusal_text,
                     "opt_refusal as a sentence, or None.")
       .def_readonly("detour", &KprobeInfoView::detour,
@@ -244,8 +245,8 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
           [](const PyKprobes& s, bool on) {
             s.machine->probe_manager("kprobes.optimization").set_optimization(on);
           },
-          "debug.kprobes-optimization (x86 optprobes): False puts every optimized probe back "
-          "to int3 now; True queues every optimizable probe for the delayed optimizer.")
+          "debug.kprobes-optimization (optprobes): False puts every optimized probe back "
+          "to its breakpoint now; True queues every optimizable probe for the delayed optimizer.")
       .def(
           "wait_for_optimizer",
           [](const PyKprobes& s) {

@@ -1,5 +1,5 @@
-"""Optprobes through Machine.kprobes: jump optimization on x86_64, refusal reasons, the
-debug.kprobes-optimization switch; arm64 refuses (Linux has no arm64 optprobes)."""
+"""Optprobes through Machine.kprobes: jump optimization on x86_64 (E9 rel32) and, beyond
+mainline Linux, on arm64 (B imm26), refusal reasons, the debug.kprobes-optimization switch."""
 import pytest
 
 import probesim
@@ -65,11 +65,25 @@ def test_hits_through_the_jump_equal_the_int3_path():
     assert counts == [200, 200]
 
 
-def test_arm64_probes_stay_brk_with_a_reason():
+def test_arm64_probes_become_b_imm26_beyond_mainline():
     m = probesim.Machine("aarch64", seed=1)
-    m.kprobes.register("kprobe_target", pre=lambda r: None)
+    addr, _ = m.kernel.lookup("kprobe_target")
+    pcs = []
+    m.kprobes.register("kprobe_target", pre=lambda r: pcs.append(r.pc))
     m.kprobes.wait_for_optimizer()
     info = m.kprobes.info("kprobe_target")
-    assert not info.optimized and info.opt_refusal == "no-arch-support"
-    assert "arm64" in info.opt_refusal_text
-    assert m.kernel_call("kprobe_target", 3, 4) == 11
+    assert info.jumped and info.opt_size == 4
+    word = int.from_bytes(m.kernel.read(addr, 4), "little")
+    assert word >> 26 == 0b000101  # B imm26
+    offset = ((word & 0x3FFFFFF) ^ 0x2000000) - 0x2000000
+    assert addr + 4 * offset == info.detour
+    assert m.kernel_call("kprobe_target", 3, 4) == 11 and pcs == [addr]
+
+
+def test_arm64_refuses_instructions_the_detour_cannot_run():
+    m = probesim.Machine("aarch64", seed=1)
+    adrp, _ = m.kernel.lookup("kprobe_riprel_target")
+    m.kprobes.register(adrp + 4, pre=lambda r: None)  # adrp: simulated by the kprobe path
+    m.kprobes.wait_for_optimizer()
+    info = m.kprobes.info(adrp + 4)
+    assert not info.optimized and info.opt_refusal == "not-relocatable"

@@ -58,7 +58,7 @@
  * The guest has already executed swapgs. Never returns to the caller. */
 #define HC_IRET 6
 
-/* HC_OPTPROBE(op, regs) — x86_64: optimized_callback, called from an optprobe's detour
+/* HC_OPTPROBE(op, regs): optimized_callback, called from an optprobe's detour
  * buffer with op = the detour's address and regs = the struct pt_regs the detour saved on
  * the stack. The model runs the probe's pre handlers (regs->ip = probe + 1) and writes back
  * the general registers and flags they changed; the detour restores them. Returns 0. */

@@ -39,6 +39,19 @@ class Arm64Kprobes final : public KprobeArch {
   GuestAddr trampoline_frame(const Regs& regs) const override { return GuestAddr{regs.sp()}; }
   void return_to(Regs& regs, GuestAddr ret_addr) const override;
 
+  // optprobes beyond mainline (arm64_optprobe.cc)
+  size_t optinsn_slot_size() const override;
+  OptPrep prepare_optimized(GuestAddr addr, const TextReader& text,
+                            const SymbolSource& syms) const override;
+  Result<std::vector<uint8_t>> detour_contents(const OptPrep& prep, GuestAddr addr,
+                                               GuestAddr slot, uint64_t op,
+                                               GuestAddr callback) const override;
+  size_t detour_copy_offset() const override;
+  std::vector<uint8_t> optimized_jump(GuestAddr addr, GuestAddr slot) const override;
+  size_t optimized_jump_size() const override { return 4; }
+  void optimized_regs(GuestAddr addr, Regs& regs) const override;
+  bool optimized_restores(unsigned index) const override;
+
  private:
   bool in_atomic_sequence(GuestAddr addr, const TextReader& text, const SymbolSource& syms) const;
 };

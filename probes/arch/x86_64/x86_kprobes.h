@@ -50,6 +50,7 @@ class X86Kprobes final : public KprobeArch {
   size_t detour_copy_offset() const override;
   std::vector<uint8_t> optimized_jump(GuestAddr addr, GuestAddr slot) const override;
   void optimized_regs(GuestAddr addr, Regs& regs) const override;
+  bool optimized_restores(unsigned index) const override;
 
   const X86Decoder& decoder() const { return decoder_; }
 

@@ -156,6 +156,7 @@ Result<std::vector<uint8_t>> X86Kprobes::detour_contents(const OptPrep& prep, Gu
   auto out_of_range = [] {
     return Error::make(std::string(opt_refusal_text(OptRefusal::DetourOutOfRange)), ERANGE);
   };
+  if (!rel32(addr.value, slot.value)) return out_of_range();
   std::vector<uint8_t> out(std::begin(kTemplate), std::end(kTemplate));
   std::memcpy(&out[kTmplMoveIdx + 2], &op, 8);
   const auto call = rel32(slot.value + kTmplCallIdx, callback.value);
@@ -191,6 +192,11 @@ std::vector<uint8_t> X86Kprobes::optimized_jump(GuestAddr addr, GuestAddr slot) 
 
 // optimized_callback: regs->ip = addr + INT3_INSN_SIZE (handlers see an int3 hit), cs =
 // __KERNEL_CS, orig_ax = ~0.
+// RESTORE_REGS_STRING pops the GPRs; popfq loads the (moved) flags slot.
+bool X86Kprobes::optimized_restores(unsigned index) const {
+  return index <= static_cast<unsigned>(X86Reg::di) || index == static_cast<unsigned>(X86Reg::flags);
+}
+
 void X86Kprobes::optimized_regs(GuestAddr addr, Regs& regs) const {
   regs.set_ip(addr + kInt3Size);
   regs.set(X86Reg::cs, kKernelCs);

@@ -1,4 +1,4 @@
-// Optprobes on the booted machine (x86_64; arm64 refuses, as Linux has none): the delayed
+// Optprobes on the booted machine (x86_64, and arm64 beyond mainline: B imm26): the delayed
 // optimizer writes a real `E9 rel32` into guest text, hits go through the detour buffer and
 // optimized_callback with Linux's regs->ip = addr + 1, counts equal the int3 path, and every
 // transition back to int3 (post handler, disable, disarm, sysctl, unregister, a probe in range).
@@ -273,15 +273,65 @@ TEST_CASE("optprobe: each refusal reason leaves the probe an int3 kprobe that st
   }
 }
 
-TEST_CASE("optprobe: arm64 has none in Linux, so every probe stays BRK with that reason") {
+TEST_CASE("optprobe arm64 (beyond mainline): B imm26 to the detour, handlers see pc = the probe") {
   auto m = boot(Arch::AArch64);
-  Counter c(ksym(*m, "kprobe_target").addr);
+  GuestAddr at = ksym(*m, "kprobe_target").addr;  // stp x29, x30, [sp, #-16]!
+  const auto orig = text(*m, at, 4);
+  Counter c(at);
+  REQUIRE(kprobes(*m).register_kprobe(c.kp).ok());
+  CHECK(info_of(*m, at).optimized);
+  CHECK(call(*m, "kprobe_target", {3, 4}) == 11);  // BRK still there: the detour's copy runs
+  CHECK(c.kp.nhit == 1);
+  kprobes(*m).wait_for_optimizer();
+  auto i = info_of(*m, at);
+  REQUIRE(i.jumped);
+  uint32_t b;
+  std::memcpy(&b, text(*m, at, 4).data(), 4);
+  CHECK((b & 0xfc000000u) == 0x14000000u);
+  const int64_t off = static_cast<int64_t>(static_cast<int32_t>(b << 6) >> 6) * 4;
+  CHECK(at.value + off == i.detour.value);
+  std::vector<uint8_t> recovered(4);
+  REQUIRE(kprobes(*m).read_original(at, recovered));
+  CHECK(recovered == orig);
+  c.ip = 0;
+  CHECK(call(*m, "kprobe_target", {5, 6}) == 17);
+  CHECK(c.kp.nhit == 2);
+  CHECK(c.ip == at.value);  // as at the BRK
+  CHECK(call(*m, "kprobe_loop_target", {100}) == 100 * 99 / 2 + 200);
+  CHECK(c.kp.nhit == 102);
+  kprobes(*m).unregister_kprobe(c.kp);
+  CHECK(text(*m, at, 4) == orig);
+}
+
+TEST_CASE("optprobe arm64: a pre handler's x0 change is restored by the detour") {
+  auto m = boot(Arch::AArch64);
+  Kprobe kp;
+  kp.symbol_name = "kprobe_target";
+  kp.offset = 4;  // add x0, x0, x1, lsl #1
+  kp.pre_handler = [](Kprobe&, Regs& r) {
+    r.set_x(0, 10);
+    return 0;
+  };
+  REQUIRE(kprobes(*m).register_kprobe(kp).ok());
+  kprobes(*m).wait_for_optimizer();
+  REQUIRE(info_of(*m, kp.addr).jumped);
+  CHECK(call(*m, "kprobe_target", {3, 4}) == 18);
+  kprobes(*m).unregister_kprobe(kp);
+}
+
+TEST_CASE("optprobe arm64: simulated instructions (adrp, ret, b) stay BRK as not-relocatable") {
+  auto m = boot(Arch::AArch64);
+  GuestAddr adrp = ksym(*m, "kprobe_riprel_target").addr + 4;
+  Counter c(adrp);
   REQUIRE(kprobes(*m).register_kprobe(c.kp).ok());
   kprobes(*m).wait_for_optimizer();
-  auto i = info_of(*m, c.kp.addr);
+  auto i = info_of(*m, adrp);
   CHECK_FALSE(i.optimized);
-  CHECK(i.opt_refusal == OptRefusal::NoArchSupport);
-  CHECK(call(*m, "kprobe_target", {3, 4}) == 11);
+  CHECK(i.opt_refusal == OptRefusal::NotRelocatable);
+  uint32_t w;
+  std::memcpy(&w, text(*m, adrp, 4).data(), 4);
+  CHECK(w == 0xd4200080u);  // BRK #4
+  CHECK(call(*m, "kprobe_riprel_target", {6}) == 2);  // counter 6, / 3
   CHECK(c.kp.nhit == 1);
   kprobes(*m).unregister_kprobe(c.kp);
 }
