@@ -50,3 +50,44 @@ TEST_CASE("optprobe transparency: a jump at each optimizable selftest address ch
     CHECK(jumped >= 10);
   }
 }
+
+TEST_CASE("optprobe transparency: pre-only probes on every instruction of the I/O paths") {
+  for (Arch a : kArches) {
+    CAPTURE(a);
+    std::string sys = a == Arch::X86_64 ? "__x64_sys_" : "__arm64_sys_";
+    const std::vector<std::string> paths = {"ksys_write", "vfs_write", "ksys_read", "vfs_read",
+                                            "do_sys_openat2", "ksys_mmap_pgoff", "__do_sys_brk",
+                                            sys + "write", sys + "read", sys + "openat"};
+    std::string fixture = fixture_dir("optprobe-transparency");
+    for (const char* prog : {"fileio", "hello"}) {
+      CAPTURE(prog);
+      auto run = [&](Machine& m) {
+        auto pid = m.spawn({guest(a, prog), fixture}, {"LC_ALL=C"});
+        REQUIRE(pid.ok());
+        REQUIRE(m.run());
+        return m.captured_stdout(pid.value()) + m.captured_stderr(pid.value()) + "\nstatus " +
+               std::to_string(m.exit_of(pid.value())->shell_status);
+      };
+      auto plain = boot(a);
+      const std::string expected = run(*plain);
+      auto m = boot(a);
+      std::vector<std::unique_ptr<probes::Kprobe>> kps;
+      for (const std::string& f : paths) {
+        if (!m->state().kernel()->space->kallsyms().find(f)) continue;
+        for (GuestAddr at : insn_boundaries(*m, f)) {
+          auto k = pre_only(at);
+          if (kprobes(*m).register_kprobe(*k)) kps.push_back(std::move(k));
+        }
+      }
+      kprobes(*m).wait_for_optimizer();
+      size_t jumped = 0;
+      for (auto& k : kps) jumped += kprobes(*m).info(k->addr)->jumped;
+      CHECK(jumped > 0);
+      CHECK(run(*m) == expected);
+      uint64_t hits = 0;
+      for (auto& k : kps) hits += k->nhit;
+      CHECK(hits > 0);
+      for (auto& k : kps) kprobes(*m).unregister_kprobe(*k);
+    }
+  }
+}
