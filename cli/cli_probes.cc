@@ -93,6 +93,10 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
   probes::KprobeManager* mgr = m.state().kprobes();
   if (!mgr && (!o.kprobes.empty() || !o.kretprobes.empty()))
     return Error::make("kprobes need the guest kernel");
+  for (size_t i = 0; mgr && i < m.state().kernel()->early_kprobes.size(); ++i) {
+    const emu::EarlyKprobe& e = m.state().kernel()->early_kprobes[i];
+    if (e.err != 0) return Error::make("--early-kprobe " + e.spec + ": " + e.error, e.err);
+  }
   for (const ProbeSpec& s : o.kprobes) {
     auto kp = std::make_unique<probes::Kprobe>();
     set_target(*kp, s);
@@ -209,7 +213,10 @@ void CliProbes::report(FILE* out) const {
     std::fprintf(out, "invariant violated: %s\n", v.c_str());
   const emu::GuestKernel* k = m_.state().kernel();
   if (!k) return;
-  if (!p_->kps.empty() || !p_->rps.empty())  // debugfs kprobes/list
+  for (const emu::EarlyKprobe& e : k->early_kprobes)
+    std::fprintf(out, "early kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n", e.spec.c_str(),
+                 e.kp->nhit, e.kp->nmissed);
+  if (!p_->kps.empty() || !p_->rps.empty() || !k->early_kprobes.empty())  // kprobes/list
     std::fprintf(out, "kprobes/list:\n%s", k->kprobes->list().c_str());
   for (const std::string& oops : k->oopses) std::fprintf(out, "%s\n", oops.c_str());
 }

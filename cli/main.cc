@@ -87,7 +87,7 @@ Result<std::unique_ptr<Machine>> make_machine(const RunOptions& o, const std::st
   auto m = PROBESIM_TRY(Machine::create(Options{
       .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
       .cpus = static_cast<int>(o.cpus), .kernel = o.kernel, .kprobe_boost = o.boost,
-      .kprobe_optimization = o.optimize,
+      .kprobe_optimization = o.optimize, .early_kprobes = o.early_kprobes,
       .limits = o.limits, .strategy = o.sched, .run_index = o.run_index, .bugs = o.bugs}));
   if (!o.trace.empty()) PROBESIM_TRY_VOID(m->start_recording());
   return m;
@@ -172,7 +172,7 @@ int run(const RunOptions& o) {
                  e.description.c_str());
   if (o.stats) print_stats(out, m.stats());
   if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !with_work.uprobes.empty() ||
-      !with_work.uretprobes.empty())
+      !with_work.uretprobes.empty() || !o.early_kprobes.empty())
     probes.value()->report(out);
   return e.shell_status;
 }

@@ -130,7 +130,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     }
     static constexpr std::string_view kConfig[] = {"--arch", "--root", "--seed", "--quantum", "--cpus",
                                                    "--sched", "--run-index", "--record", "--env",
-                                                   "--env-clear", "--no-kernel", "--no-boost", "--bug"};
+                                                   "--env-clear", "--no-kernel", "--no-boost", "--bug",
+                                                   "--early-kprobe"};
     for (std::string_view c : kConfig)
       if (a == c) config_flags.emplace_back(a);
     if (find_limit_flag(a)) config_flags.emplace_back(a);
@@ -141,6 +142,11 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--no-boost") o.boost = false;
     else if (a == "--no-optimize") o.optimize = false;
     else if (a == "--kprobe") o.kprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
+    else if (a == "--early-kprobe") {
+      const ProbeSpec s = PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a))));
+      if (s.symbol.empty()) return Error::make("--early-kprobe takes SYM[+OFF], got '" + s.text + "'");
+      o.early_kprobes.push_back(s.text);
+    }
     else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--uretprobe") o.uretprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--bug") o.bugs.push_back(PROBESIM_TRY(value(a)));
@@ -197,8 +203,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   if (o.argv.empty()) return Error::make("no program given");
   if (o.quantum == 0) return Error::make("--quantum must be at least 1");
   if (o.cpus < 1 || o.cpus > 64) return Error::make("--cpus must be between 1 and 64");
-  if (!o.kernel && (!o.kprobes.empty() || !o.kretprobes.empty()))
-    return Error::make("--kprobe and --kretprobe need the guest kernel (drop --no-kernel)");
+  if (!o.kernel && (!o.kprobes.empty() || !o.kretprobes.empty() || !o.early_kprobes.empty()))
+    return Error::make("--kprobe, --kretprobe and --early-kprobe need the guest kernel (drop --no-kernel)");
   return o;
 }
 

@@ -19,7 +19,7 @@ inline constexpr const char* kUsage =
     "                    [--record TRACE] [--sched-log FILE]\n"
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    [--no-kernel] [--no-boost] [--no-optimize]\n"
-    "                    [--kprobe SYM[+OFF]|ADDR]...\n"
+    "                    [--kprobe SYM[+OFF]|ADDR]... [--early-kprobe SYM[+OFF]]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET[@N]]...\n"
     "                    [--uretprobe PATH:SYM]... [--max-insns N] [--max-time DURATION]\n"
     "                    [-e|--event 'PROBE-EVENT LINE']... [--trace FILE]\n"
@@ -73,6 +73,7 @@ struct RunOptions {
   bool boost = true;     // --no-boost: x86 kprobes always single-step with a second trap
   bool optimize = true;  // --no-optimize: debug.kprobes-optimization = 0 (no optprobes)
   std::vector<ProbeSpec> kprobes;     // counting kprobes (hits in --stats)
+  std::vector<std::string> early_kprobes;  // boot-time counting kprobes, SYM[+OFF] (ekprobe=)
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes
   std::vector<std::string> uprobes;     // counting uprobes, PATH:SYMBOL[+OFF] or PATH:OFFSET
   std::vector<std::string> uretprobes;  // counting uretprobes

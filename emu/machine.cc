@@ -119,6 +119,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.kernel = o.kernel;
   c.kprobe_boost = o.kprobe_boost;
   c.kprobe_optimization = o.kprobe_optimization;
+  c.kernel_cmdline = o.kernel_cmdline;
+  c.early_kprobes = o.early_kprobes;
   PROBESIM_TRY_VOID(emu::MachineLimits::validate(o.limits));
   c.limits = o.limits;
   c.bugs = o.bugs;

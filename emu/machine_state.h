@@ -57,7 +57,11 @@ struct MachineConfig {
   // syscalls go straight from the syscall instruction to the model (fewer instructions).
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: jump back from boostable slots (no second trap)
-  bool kprobe_optimization = true;  // debug.kprobes-optimization at boot (x86 optprobes)
+  bool kprobe_optimization = true;  // debug.kprobes-optimization at boot (optprobes)
+  // The guest kernel's command line (boot_command_line); early_kprobes ("sym[+off]") are
+  // appended to it as one `ekprobe=` list, registered during boot (kernel_early_kprobes.cc).
+  std::string kernel_cmdline;
+  std::vector<std::string> early_kprobes;
   Limits limits;             // machine-wide resource limits (probesim/limits.h)
   // Historical kernel bugs re-created in the model (kthread/bugs.h); unknown names fail init.
   std::vector<std::string> bugs;
@@ -287,6 +291,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   void detach_task(Task& t);
   // Guest kernel (kernel/kernel_*.cc).
   Result<void> boot_kernel();
+  Result<void> create_kprobes();
   Result<std::unique_ptr<Cpu>> new_kernel_engine();
   void for_each_engine(const std::function<void(Cpu&)>& fn);
   void kernel_entry(Cpu& cpu);                // the user syscall instruction
@@ -301,6 +306,12 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   void arm64_eret(Cpu& cpu);
   bool kprobe_trap(Cpu& cpu);
   uint64_t hc_optprobe(uint64_t op, GuestAddr regs);  // HC_OPTPROBE: optimized_callback
+  // early kprobes (kernel_early_kprobes.cc)
+  Result<void> prepare_early_kprobes();  // before start_kernel: command line, slot pool
+  void boot_step_action(uint64_t step);  // HC_BOOT_STEP: register at setup_arch, convert at init
+  void register_early_kprobes();
+  void convert_early_kprobes();
+  void log_early_hit(uint64_t op);
   // synchronize_rcu_tasks for the optimizer: is any CPU or preempted task at a PC in range?
   bool any_pc_in(GuestAddr addr, uint64_t len);
   void run_kprobe_optimizer();  // the delayed kprobe_optimizer, if due (between quanta)

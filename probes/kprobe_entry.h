@@ -29,6 +29,7 @@ struct OptState {
   bool flag = false;                   // KPROBE_FLAG_OPTIMIZED
   bool queued = false;                 // on optimizing_list, jump not written yet
   bool jumped = false;                 // `E9 rel32` is in the text
+  bool early = false;                  // detour is a static early kprobe slot (early_kprobes.cc)
   OptRefusal why_not = OptRefusal::None;  // optimize_kprobe's last refusal
 };
 

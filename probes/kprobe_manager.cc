@@ -28,6 +28,7 @@ KprobeManager::KprobeManager(Arch arch, KernelMemory& mem, const SymbolSource& s
     optinsn_slots_ = std::make_unique<InsnSlotCache>(mem, arch_->optinsn_slot_size(),
                                                      "kprobe_optinsn_page");
   allow_optimization_ = config.optimize;
+  initialized_ = config.initialized;
 }
 
 KprobeManager::~KprobeManager() {
@@ -38,7 +39,13 @@ KprobeManager::~KprobeManager() {
   }
 }
 
+// get_kprobe: the early list until kprobes_initialized (the RFC), then the table.
 KprobeEntry* KprobeManager::get_kprobe(GuestAddr addr) const {
+  if (!initialized_) {
+    auto e = std::find_if(early_list_.begin(), early_list_.end(),
+                          [addr](const KprobeEntry* p) { return p->addr == addr; });
+    return e == early_list_.end() ? nullptr : *e;
+  }
   auto it = entries_.find(addr.value);
   return it == entries_.end() ? nullptr : it->second.get();
 }

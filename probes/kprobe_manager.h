@@ -44,6 +44,9 @@ struct KprobeConfig {
   bool optimize = true;
   // OPTIMIZE_DELAY: 5 jiffies at HZ=250 (Debian's CONFIG_HZ), in virtual time.
   uint64_t optimize_delay_ns = 20'000'000;
+  // kprobes_initialized at creation. false: the kernel is booting, register_kprobe makes early
+  // kprobes until init_kprobes() (early_kprobes.cc).
+  bool initialized = true;
 };
 
 enum class HitDisposition : uint8_t {
@@ -94,6 +97,7 @@ struct KprobeInfo {
   GuestAddr detour{};
   uint8_t opt_size = 0;                // bytes the jump replaces
   std::vector<uint8_t> detour_bytes;   // the detour buffer's contents
+  bool early = false;  // registered before init_kprobes: its detour is a static early slot
 };
 
 class KprobeManager {
@@ -156,6 +160,19 @@ class KprobeManager {
   // template; handlers see ip = addr + 1. The caller writes back GPRs and flags.
   HitResult optimized_callback(HitContext ctx, uint64_t op, Regs& regs);
   const InsnSlotCache* optinsn_slots() const { return optinsn_slots_.get(); }
+  // The probe whose detour buffer is `op`, if any (what a hit of optimized_callback is for).
+  std::optional<GuestAddr> optprobe_addr(uint64_t op) const;
+
+  // ---- early kprobes (early_kprobes.cc; seed 002). Until init_kprobes, register_kprobe
+  // installs each probe as a branch into a static slot of the image's pool (the integrator
+  // names it: base, bytes per slot, CONFIG_NR_EARLY_KPROBES_SLOTS) and keeps it on the early
+  // list; init_kprobes converts them into ordinary kprobes and sets kprobes_initialized.
+  void set_early_kprobe_slots(GuestAddr base, size_t stride, size_t count);
+  size_t early_slots_free() const;
+  bool kprobes_initialized() const { return initialized_; }
+  size_t init_kprobes();  // returns how many early kprobes it converted
+  // Where the engine's kernel log lines go (pr_err of the early path).
+  void set_printk(std::function<void(const std::string&)> fn) { printk_ = std::move(fn); }
 
   // ---- hits (from the CPU's trap hooks). regs: the trapping registers, x86 ip after the int3,
   // arm64 pc at the BRK. On Handled the caller resumes at regs.ip.
@@ -218,6 +235,14 @@ class KprobeManager {
   bool has_post_handler(const KprobeEntry& e) const;
   void opt_pre_handler(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
   void fill_opt_info(const KprobeEntry& e, KprobeInfo& i) const;
+  // early kprobes (early_kprobes.cc)
+  Result<void> register_early_kprobe(Kprobe& p);
+  Result<void> check_early_kprobe(const Kprobe& p) const;
+  Result<OptPrep> prepare_early_jump(const KprobeEntry& e) const;
+  Result<void> install_early_kprobe(KprobeEntry& e, GuestAddr slot);
+  std::optional<GuestAddr> alloc_early_slot();
+  void free_early_slot(GuestAddr slot);
+  void printk(const std::string& line) const;
   // hits (kprobe_hit.cc)
   int call_pre_handlers(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
   void call_post_handlers(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs);
@@ -271,6 +296,15 @@ class KprobeManager {
   Clock now_;
   PcInRange pc_in_range_;
   std::unordered_map<uint64_t, KprobeEntry*> by_detour_;
+
+  // early kprobes: kprobes_initialized, early_kprobe_hlist (newest first; entries_ owns
+  // them), the static slot pool (a slot is in use iff early_used_[i]).
+  bool initialized_ = true;
+  std::vector<KprobeEntry*> early_list_;
+  GuestAddr early_pool_{};
+  size_t early_stride_ = 0;
+  std::vector<bool> early_used_;
+  std::function<void(const std::string&)> printk_;
 };
 
 // "%px  %s  %s+0x%x  %s " + [GONE][DISABLED][OPTIMIZED][FTRACE] (kprobes/list report_probe).

@@ -99,7 +99,10 @@ void KprobeManager::remove_optimized_kprobe(KprobeEntry& e) {
   unoptimize_kprobe(e);
   if (!e.opt.prepared) return;
   by_detour_.erase(e.opt.detour.value);
-  optinsn_slots_->free_slot(e.opt.detour, SlotFree::Dirty);
+  if (e.opt.early)
+    free_early_slot(e.opt.detour);  // ek_free_early_kprobe
+  else
+    optinsn_slots_->free_slot(e.opt.detour, SlotFree::Dirty);
   e.opt.prepared = false;
   e.opt.detour = GuestAddr{};
 }
@@ -237,14 +240,21 @@ HitResult KprobeManager::optimized_callback(HitContext ctx, uint64_t op, Regs& r
   return done;
 }
 
+std::optional<GuestAddr> KprobeManager::optprobe_addr(uint64_t op) const {
+  auto it = by_detour_.find(op);
+  if (it == by_detour_.end()) return std::nullopt;
+  return it->second->addr;
+}
+
 void KprobeManager::fill_opt_info(const KprobeEntry& e, KprobeInfo& i) const {
   i.optimized = e.opt.flag;
   i.jumped = e.opt.jumped;
   i.opt_refusal = e.opt.flag ? OptRefusal::None : optimize_check(e);
   i.opt_size = e.opt.size;
+  i.early = e.opt.early;
   if (!e.opt.prepared) return;
   i.detour = e.opt.detour;
-  i.detour_bytes.resize(optinsn_slots_->insn_size());
+  i.detour_bytes.resize(arch_->optinsn_slot_size());
   if (!mem_.read(e.opt.detour, i.detour_bytes)) i.detour_bytes.clear();
   const size_t used = arch_->detour_copy_offset() + e.opt.size + arch_->optimized_jump_size();
   if (i.detour_bytes.size() > used) i.detour_bytes.resize(used);

@@ -75,6 +75,7 @@ Result<void> KprobeManager::register_kprobe(Kprobe& p) {
   if (!addr) return addr.take_error();
   p.addr = *addr;
   if (p.owner_ != nullptr) return Error::make("kprobe is already registered", EINVAL);
+  if (!initialized_) return register_early_kprobe(p);
   p.flags &= kKprobeFlagDisabled;
   p.nmissed = 0;
   p.nhit = 0;

@@ -14,12 +14,24 @@
 
 #include "emu/cpu.h"
 #include "emu/kernel/kernel_space.h"
+#include "probes/kprobe.h"
 #include "probes/kprobe_manager.h"
 
 namespace probesim::emu {
 
+// A boot-time (early) kprobe from the command line's `ekprobe=` list: a counting probe
+// (nhit) registered before init_kprobes, or the error its registration gave.
+struct EarlyKprobe {
+  std::string spec;                    // "sym[+off]" as on the command line
+  std::unique_ptr<probes::Kprobe> kp;  // registered iff err == 0
+  int err = 0;                         // the errno of a failed registration
+  std::string error;
+};
+
 struct GuestKernel {
   std::unique_ptr<KernelSpace> space;
+  // Declared before `kprobes`: the manager goes first and detaches them.
+  std::vector<EarlyKprobe> early_kprobes;
   std::unique_ptr<probes::KprobeManager> kprobes;
   std::unique_ptr<Cpu> engine;        // boot and kernel_call
   // Engines for kernel_calls nested in probe handlers (a Unicorn engine cannot re-enter
@@ -27,7 +39,9 @@ struct GuestKernel {
   std::vector<std::unique_ptr<Cpu>> nested_engines;
   int call_depth = 0;  // kernel_calls in progress
   int call_cpu = 0;    // the logical CPU they run on
-  std::vector<std::string> boot_log;  // the boot functions that reported, in order
+  // The boot functions that reported, in order, and early kprobes' registration, hits before
+  // init_kprobes and conversion (kernel_early_kprobes.cc).
+  std::vector<std::string> boot_log;
   // CPU state boot programmed (trap_init, setup_arch), copied into every new engine.
   uint64_t lstar = 0, syscall_mask = 0, vbar = 0;
   GuestAddr pcpu_hot, ret_from_fork, call_trampoline, call_stack;

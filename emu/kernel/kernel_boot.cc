@@ -39,8 +39,9 @@ Result<std::unique_ptr<Cpu>> MachineState::new_cpu() {
   return Cpu::create(config_.arch, sched_.clock(0), *this);
 }
 
-// Loads the image, runs start_kernel on the kernel engine up to rest_init's HC_RUN_INIT, and
-// sets up kprobes (whose kretprobe trampoline is the image's).
+// Loads the image, sets up kprobes (not initialized yet: early kprobes are branches until
+// init_kprobes reports; the kretprobe trampoline is the image's), and runs start_kernel on the
+// kernel engine up to rest_init's HC_RUN_INIT.
 Result<void> MachineState::boot_kernel() {
   kernel_ = std::make_unique<GuestKernel>();
   GuestKernel& k = *kernel_;
@@ -53,6 +54,7 @@ Result<void> MachineState::boot_kernel() {
   k.ret_from_fork = ks.sym("ret_from_fork");
   k.call_trampoline = ks.sym("probesim_kernel_call_trampoline");
   k.call_stack = PROBESIM_TRY(ks.alloc_stack());
+  PROBESIM_TRY_VOID(create_kprobes());
   k.engine = PROBESIM_TRY(Cpu::create(config_.arch, sched_.clock(0), *this, k.space->regions()));
   Cpu& e = *k.engine;
   e.set_step_scope(StepScope::Anywhere);  // kernel-only engine: its budget counts everything
@@ -71,15 +73,23 @@ Result<void> MachineState::boot_kernel() {
   }
   for (int cpu = 0; cpu < config_.cpus && config_.arch == Arch::X86_64; ++cpu)
     ks.write_u64(k.pcpu_hot + cpu * PCPU_HOT_SIZE + PCPU_CPU_NUMBER, static_cast<uint64_t>(cpu));
+  return {};
+}
+
+// The kprobes engine, before start_kernel: kprobes_initialized is false until init_kprobes.
+Result<void> MachineState::create_kprobes() {
+  GuestKernel& k = *kernel_;
+  KernelSpace& ks = *k.space;
   probes::KprobeConfig kc{static_cast<uint32_t>(config_.cpus), config_.kprobe_boost,
                           config_.cpu_hz, config_.kprobe_optimization};
+  kc.initialized = false;
   k.kprobes = std::make_unique<probes::KprobeManager>(config_.arch, ks, ks.symbols(), kc);
   PROBESIM_TRY_VOID(k.kprobes->set_kretprobe_trampoline(ks.sym("__kretprobe_trampoline")));
   if (const probes::KernelSymbol* cb = ks.kallsyms().find("optimized_callback"))
     k.kprobes->set_optimized_callback(cb->addr);
   k.kprobes->set_optimizer_hooks([this] { return sched_.now_clock().cycles(); },
                                  [this](GuestAddr a, uint64_t len) { return any_pc_in(a, len); });
-  return {};
+  return prepare_early_kprobes();
 }
 
 // Every engine that maps the kernel areas: the kernel engine, the engines of nested

@@ -134,6 +134,7 @@ uint64_t MachineState::hypercall(Cpu& cpu, uint64_t nr, const uint64_t* args) {
     case HC_BOOT_STEP:
       k.boot_log.push_back(args[0] < std::size(kBootSteps) ? kBootSteps[args[0]]
                                                            : "step " + std::to_string(args[0]));
+      boot_step_action(args[0]);
       return 0;
     case HC_RUN_INIT:
       k.run_init = true;

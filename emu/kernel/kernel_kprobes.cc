@@ -85,6 +85,7 @@ uint64_t MachineState::hc_optprobe(uint64_t op, GuestAddr regs_at) {
   }
   probes::HitContext ctx{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
                          probes::TaskId{current_ ? static_cast<uint64_t>(current_->tid()) : 0}};
+  log_early_hit(op);
   probes::HitResult r = k.kprobes->optimized_callback(ctx, op, regs);
   for (unsigned i = 0; i < n; ++i) {
     if (!k.kprobes->arch().optimized_restores(i)) continue;

@@ -56,6 +56,11 @@ struct Options {
   // debug.kprobes-optimization at boot: kprobes become jump-optimized (optprobes: x86 E9 rel32,
   // arm64 B imm26) after the optimizer's delay when Linux's conditions hold.
   bool kprobe_optimization = true;
+  // The guest kernel's command line (`ekprobe=sym[+off][,...]` registers early kprobes) and
+  // early kprobes to append to it: counting kprobes registered during boot, before
+  // init_kprobes, as branches (seed 002); their hits during boot count.
+  std::string kernel_cmdline;
+  std::vector<std::string> early_kprobes;
   Limits limits;             // machine-wide resource limits (probesim/limits.h)
   // Stdio::Capture keeps at most this many bytes of each stream (0: all); the rest is counted
   // (captured_dropped) and discarded. Memory is proportional to the bytes kept.

@@ -264,7 +264,8 @@ void bind_machine(py::module_& m) {
       m, "Machine", py::custom_type_setup(gc_setup),
       "A deterministic emulated machine running static Linux ELF programs.\n\n"
       "Machine(arch, *, seed=0, root='/', quantum=1_000_000, cpus=1, sched='round_robin', "
-      "kernel=True, kprobe_boost=True, limits=None, capture_limit=None): arch "
+      "kernel=True, kprobe_boost=True, limits=None, capture_limit=None, early_kprobes=(), "
+      "kernel_cmdline=''): arch "
       "is 'x86_64' or 'aarch64'; seed drives every random value the guest sees (and the "
       "'random' scheduling policy); root is the host directory that is the guest's '/'; "
       "quantum is the instructions per scheduling quantum; cpus the logical CPUs (1-64) whose "
@@ -274,10 +275,14 @@ void bind_machine(py::module_& m) {
       "missing keys keep their defaults 4 GiB, 2 GiB, 4096, 4096): the guest sees ENOMEM, "
       "ENOSPC, EAGAIN and EMFILE at them, as on Linux; "
       "capture_limit keeps at most that many bytes of each process's captured stdout and "
-      "stderr (the rest is counted in Process.stdout_dropped / stderr_dropped).");
+      "stderr (the rest is counted in Process.stdout_dropped / stderr_dropped); "
+      "early_kprobes ('sym[+off]') are counting kprobes registered during boot, before "
+      "init_kprobes, as branches (Machine.kprobes.early); kernel_cmdline is the guest kernel's "
+      "command line (its 'ekprobe=sym[,sym...]' registers early kprobes too).");
   c.def(py::init(&PyMachine::create), "arch"_a, py::kw_only(), "seed"_a = 0, "root"_a = "/",
         "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
-        "kprobe_boost"_a = true, "limits"_a = py::none(), "capture_limit"_a = py::none())
+        "kprobe_boost"_a = true, "limits"_a = py::none(), "capture_limit"_a = py::none(),
+        "early_kprobes"_a = std::vector<std::string>{}, "kernel_cmdline"_a = "")
       .def_property_readonly("running", &PyMachine::running,
                              "True while run() executes (queries raise probesim.Error then).")
       .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),

@@ -255,6 +255,49 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
           "Run the delayed kprobe_optimizer now (Linux's wait_for_kprobe_optimizer).");
 }
 
+// One early kprobe (emu::EarlyKprobe) as Python sees it: a snapshot.
+struct EarlyKprobeView {
+  std::string spec;
+  std::optional<uint64_t> addr;
+  uint64_t hits = 0, nmissed = 0;
+  int err = 0;
+  std::optional<std::string> error;
+};
+
+std::vector<EarlyKprobeView> early_kprobes(const PyKprobes& s) {
+  reader(s.machine, "kprobes.early");
+  std::vector<EarlyKprobeView> out;
+  for (const emu::EarlyKprobe& e : s.machine->state("kprobes.early").kernel()->early_kprobes) {
+    EarlyKprobeView v{e.spec};
+    v.err = e.err;
+    if (e.err != 0) {
+      v.error = e.error;
+    } else {
+      v.addr = e.kp->addr.value;
+      v.hits = e.kp->nhit;
+      v.nmissed = e.kp->nmissed;
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+void bind_early(py::module_& m) {
+  py::class_<EarlyKprobeView>(m, "EarlyKprobe",
+                              "A boot-time kprobe (Machine(early_kprobes=...) or ekprobe=): "
+                              "a snapshot taken when Machine.kprobes.early was read.")
+      .def_readonly("spec", &EarlyKprobeView::spec, "'sym[+off]' as given.")
+      .def_readonly("addr", &EarlyKprobeView::addr, "Its address, or None if refused.")
+      .def_readonly("hits", &EarlyKprobeView::hits, "Hits whose handler ran (boot included).")
+      .def_readonly("nmissed", &EarlyKprobeView::nmissed, "Hits skipped (recursion).")
+      .def_readonly("errno", &EarlyKprobeView::err, "0, or the errno registration gave.")
+      .def_readonly("error", &EarlyKprobeView::error, "Why it was refused, or None.")
+      .def("__repr__", [](const EarlyKprobeView& v) {
+        return "<probesim.EarlyKprobe " + v.spec +
+               (v.error ? " refused: " + *v.error : " hits=" + std::to_string(v.hits)) + ">";
+      });
+}
+
 void bind_kprobes_manager(py::module_& m) {
   py::class_<PyKprobes> c(m, "Kprobes", "Machine.kprobes: kernel probes (Linux's kprobes).");
   bind_kprobes_control(c);
@@ -266,6 +309,9 @@ void bind_kprobes_manager(py::module_& m) {
       .def_property_readonly(
           "probes", [](const PyKprobes& s) { return registered(s.machine, ProbeKind::Kprobe); },
           "The kprobes registered from Python, in registration order.")
+      .def_property_readonly("early", &early_kprobes,
+                             "The early (boot-time) kprobes, in command-line order "
+                             "(list of EarlyKprobe); they stay registered.")
       .def("__len__", [](const PyKprobes& s) { return count(s.machine, ProbeKind::Kprobe); })
       .def("__repr__", [](const PyKprobes& s) {
         return "<probesim.Kprobes " + std::to_string(count(s.machine, ProbeKind::Kprobe)) +
@@ -300,6 +346,7 @@ void bind_kretprobes_manager(py::module_& m) {
 void bind_kprobes(py::module_& m) {
   bind_probe_handles(m);
   bind_info(m);
+  bind_early(m);
   bind_kprobes_manager(m);
   bind_kretprobes_manager(m);
 }

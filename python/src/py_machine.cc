@@ -88,7 +88,9 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::
                                              const py::int_& quantum, int cpus,
                                              const std::string& sched, bool kernel,
                                              bool kprobe_boost, const py::object& limits,
-                                             const std::optional<py::int_>& capture_limit) {
+                                             const std::optional<py::int_>& capture_limit,
+                                             const std::vector<std::string>& early_kprobes,
+                                             const std::string& kernel_cmdline) {
   Options o;
   o.arch = parse_arch(arch);
   o.seed = to_u64(seed, "seed");
@@ -99,6 +101,8 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::
   o.sched = parse_sched(sched);
   o.kernel = kernel;
   o.kprobe_boost = kprobe_boost;
+  o.early_kprobes = early_kprobes;
+  o.kernel_cmdline = kernel_cmdline;
   o.limits = parse_limits(limits);
   if (capture_limit) {
     o.capture_limit = to_u64(*capture_limit, "capture_limit");

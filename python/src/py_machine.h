@@ -63,7 +63,9 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
                                            const pybind11::int_& quantum, int cpus,
                                            const std::string& sched, bool kernel,
                                            bool kprobe_boost, const pybind11::object& limits,
-                                           const std::optional<pybind11::int_>& capture_limit);
+                                           const std::optional<pybind11::int_>& capture_limit,
+                                           const std::vector<std::string>& early_kprobes,
+                                           const std::string& kernel_cmdline);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
   ~PyMachine();
   PyMachine(const PyMachine&) = delete;

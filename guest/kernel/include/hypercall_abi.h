@@ -64,6 +64,16 @@
  * the general registers and flags they changed; the detour restores them. Returns 0. */
 #define HC_OPTPROBE 7
 
+/* The kernel command line: the model writes it into boot_command_line[COMMAND_LINE_SIZE]
+ * before start_kernel (a boot loader's job; x86's COMMAND_LINE_SIZE) and, when setup_arch
+ * reports, registers its `ekprobe=sym[+off][,...]` targets as early kprobes. */
+#define COMMAND_LINE_SIZE 2048
+
+/* Early kprobes (seed 002, CONFIG_NR_EARLY_KPROBES_SLOTS): the image's static pool
+ * early_kprobe_insn_slots holds this many detour buffers of EARLY_KPROBE_SLOT_SIZE bytes. */
+#define NR_EARLY_KPROBES_SLOTS 16
+#define EARLY_KPROBE_SLOT_SIZE 256
+
 /* Boot steps, in the order start_kernel reports them. */
 #define BOOT_STEP_START_KERNEL 1
 #define BOOT_STEP_SETUP_ARCH 2

@@ -85,6 +85,21 @@ TEST_CASE("run options: kprobes without the guest kernel and malformed targets a
   CHECK(parse(uprobes_ok).ok());  // uprobes need no guest kernel
 }
 
+TEST_CASE("run options: --early-kprobe takes SYM[+OFF], needs the kernel, is no replay flag") {
+  const char* const ok[] = {"probesim", "run", "--early-kprobe", "mem_init", "--early-kprobe",
+                            "vfs_read+0x4", "/bin/x"};
+  auto o = parse(ok);
+  REQUIRE(o.ok());
+  CHECK(o->early_kprobes == std::vector<std::string>{"mem_init", "vfs_read+0x4"});
+  const char* const addr[] = {"probesim", "run", "--early-kprobe", "0xffffffff81000010", "/bin/x"};
+  CHECK(parse(addr).error().message.find("SYM[+OFF]") != std::string::npos);
+  const char* const nokernel[] = {"probesim", "run", "--no-kernel", "--early-kprobe", "mem_init",
+                                  "/bin/x"};
+  CHECK(parse(nokernel).error().message.find("guest kernel") != std::string::npos);
+  const char* const replay[] = {"probesim", "replay", "t.trace", "--early-kprobe", "mem_init"};
+  CHECK(parse(replay).error().message.find("--early-kprobe") != std::string::npos);
+}
+
 TEST_CASE("run options: --kprobe 0 says that address 0 is no kernel address") {
   const char* const zero[] = {"probesim", "run", "--kprobe", "0", "/bin/x"};
   auto r = parse(zero);

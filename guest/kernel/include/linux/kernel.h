@@ -20,9 +20,15 @@ long probesim_model_syscall(unsigned long a0, unsigned long a1, unsigned long a2
 /* Boot functions, in start_kernel's order. */
 __noreturn void start_kernel(void);
 void setup_arch(char **cmdline_p);
+void setup_command_line(char *line);
+void mem_init(void);
 void trap_init(void);
 void mm_init(void);
 __noreturn void rest_init(void);
+
+/* The command line the model wrote (hypercall_abi.h) and start_kernel's copy of it. */
+extern char boot_command_line[COMMAND_LINE_SIZE];
+extern char saved_command_line[COMMAND_LINE_SIZE];
 
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);

@@ -5,7 +5,7 @@ extern char vectors[];
 
 noinline void setup_arch(char **cmdline_p) {
   boot_step(BOOT_STEP_SETUP_ARCH);
-  *cmdline_p = "";
+  *cmdline_p = boot_command_line;
 }
 
 noinline void trap_init(void) {

@@ -25,7 +25,7 @@ static inline void wrmsrl(unsigned int msr, unsigned long val) {
 /* Kernel mode runs with GS_BASE = &pcpu_hot[cpu]; the boot CPU is cpu 0. */
 noinline void setup_arch(char **cmdline_p) {
   boot_step(BOOT_STEP_SETUP_ARCH);
-  *cmdline_p = "";
+  *cmdline_p = boot_command_line;
   for (unsigned long cpu = 0; cpu < NR_CPUS; cpu++) pcpu_hot[cpu].cpu_number = cpu;
   wrmsrl(X86_MSR_GS_BASE, (unsigned long)&pcpu_hot[0]);
 }
