@@ -9,7 +9,7 @@ kprobe_target whose Python handler counts its calls. Per kind it prints one JSON
   {"arch":A,"kind":K,"hits":H,"ns_per_hit":T,"modelled_cycles":C}
 T = (probed time - unprobed time) / hits, best of ROUNDS; C = guest cycles charged per hit.
 Kinds (as bench_probe_hits): kprobe_int3 (boost off: trap + single-step trap),
-kprobe_boosted (x86: the slot jumps back), kprobe_optimized (x86: jump-optimized),
+kprobe_boosted (x86: the slot jumps back), kprobe_optimized (jump-optimized: x86 E9 rel32, arm64 B imm26),
 kretprobe (entry trap + trampoline trap). Optimization is off for the others.
 """
 from __future__ import annotations
@@ -62,8 +62,8 @@ def main(argv: list[str]) -> int:
     hits = int(argv[1]) if len(argv) > 1 else 20_000
     arches = argv[2:] or list(probesim.ARCHES)
     for arch in arches:
-        x86_only = ["kprobe_boosted", "kprobe_optimized"] if arch == "x86_64" else []
-        kinds = ["kprobe_int3"] + x86_only + ["kretprobe"]
+        x86_only = ["kprobe_boosted"] if arch == "x86_64" else []
+        kinds = ["kprobe_int3"] + x86_only + ["kprobe_optimized", "kretprobe"]
         for kind in kinds:
             print(json.dumps(measure(arch, kind, hits)), flush=True)
     return 0
