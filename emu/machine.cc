@@ -192,16 +192,33 @@ Result<void> Machine::save_trace(const std::string& path) const {
   return emu::save_trace(t, path);
 }
 
-Result<std::unique_ptr<Machine>> Machine::replay(const std::string& path, Stdio stdio) {
-  emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
-  const emu::TraceHeader& h = t.header;
+namespace {
+
+// The machine a trace was recorded on (its strategy as text, for people: a replay's decisions
+// come from the trace).
+Options options_of(const emu::TraceHeader& h) {
   Options o{.arch = h.arch, .root = h.root, .seed = h.seed, .quantum = h.quantum,
             .cpus = static_cast<int>(h.cpus), .kernel = h.kernel, .kprobe_boost = h.kprobe_boost};
   o.run_index = h.run_index;
   o.limits = h.limits;
   o.bugs = h.bugs;
+  return o;
+}
+
+}  // namespace
+
+Result<Options> Machine::replay_options(const std::string& path) {
+  emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
+  Options o = options_of(t.header);
+  o.strategy = t.header.strategy;
+  return o;
+}
+
+Result<std::unique_ptr<Machine>> Machine::replay(const std::string& path, Stdio stdio) {
+  emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
+  const emu::TraceHeader& h = t.header;
   if (h.argv.empty()) return Error::make(path + ": the trace records no program", EINVAL);
-  auto m = PROBESIM_TRY(create(o));
+  auto m = PROBESIM_TRY(create(options_of(h)));
   emu::MachineState& st = m->impl_->state;
   for (const emu::TraceFile& f : t.files) {
     std::string now = emu::sha256_file_hex(st.vfs().host().host_path(f.path));

@@ -200,6 +200,8 @@ class Machine {
   // Invariant violations found at quiescent points while kernel work ran (emu/machine_kwork.cc):
   // a breakpoint in a page of a file with no uprobe there, a missed breakpoint.
   std::vector<std::string> invariant_violations() const;
+  // The configuration a trace was recorded with (strategy: the recorded one, as text).
+  static Result<Options> replay_options(const std::string& trace_path);
   std::vector<std::string> replay_warnings() const;
   // After run() of a replay: the first divergence, if the run departed from the trace.
   std::optional<Divergence> divergence() const;

@@ -40,6 +40,12 @@ Lifecycle events: ``m.on_fork(lambda parent, child: ...)``, ``m.on_exec``, ``m.o
 Inside handlers and callbacks ``m.cycles``, ``m.stats`` and other queries read the machine as
 it is at that instant.
 
+Races: ``probesim.explore(argv, strategy="pct:2", runs=100, until=lambda p: ...)`` runs
+schedules until one fails and returns an :class:`ExploreResult` (``.trace_path``,
+``.replay()``, ``.shrink()``: the critical preemptions). ``m.record(path)`` records a run;
+``Machine(replay=path)`` replays one exactly, also with probes added (``m.divergence`` says
+where a replay departed from its trace).
+
 Guest faults are values (``p.exit.fault``), never exceptions. probesim's own exceptions
 derive from :class:`probesim.Error`; a probe handler (or uprobe filter) that raises stops the
 run, which raises :class:`probesim.ProbeHandlerError` (the original is ``__cause__``).
@@ -50,6 +56,7 @@ from probesim._core import (
     BadProbe,
     BadProgram,
     Context,
+    Divergence,
     EarlyKprobe,
     Error,
     EventHandle,
@@ -73,6 +80,7 @@ from probesim._core import (
     Machine,
     Mm,
     PageInfo,
+    Preemption,
     ProbeHandlerError,
     Process,
     ProcessExit,
@@ -82,6 +90,7 @@ from probesim._core import (
     STOP,
     SchedEvent,
     StopType,
+    Trace,
     TraceEvent,
     UPROBE_HANDLER_IGNORE,
     UPROBE_HANDLER_REMOVE,
@@ -92,6 +101,7 @@ from probesim._core import (
     Vma,
 )
 
+from probesim.explore import ExploreResult, ShrinkResult, explore
 from probesim.output import log2_buckets, print_log2_hist
 
 __version__ = "0.1.0"
@@ -105,10 +115,12 @@ __all__ = [
     "BadProbe",
     "BadProgram",
     "Context",
+    "Divergence",
     "EarlyKprobe",
     "Error",
     "EventHandle",
     "Events",
+    "ExploreResult",
     "Fault",
     "ImmapNode",
     "Inode",
@@ -128,6 +140,7 @@ __all__ = [
     "Machine",
     "Mm",
     "PageInfo",
+    "Preemption",
     "ProbeHandlerError",
     "Process",
     "ProcessExit",
@@ -136,7 +149,9 @@ __all__ = [
     "ReturnInstance",
     "STOP",
     "SchedEvent",
+    "ShrinkResult",
     "StopType",
+    "Trace",
     "TraceEvent",
     "UPROBE_HANDLER_IGNORE",
     "UPROBE_HANDLER_REMOVE",
@@ -146,6 +161,7 @@ __all__ = [
     "Uretprobes",
     "Vma",
     "__version__",
+    "explore",
     "log2_buckets",
     "print_log2_hist",
 ]

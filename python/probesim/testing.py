@@ -24,6 +24,12 @@ Fixtures:
   guest_dir       the directory of guest programs built by the main build (see below)
   guest_program   guest_program(name, flavour=None) -> path of that program for `arch`
 
+  explore_schedules
+                  explore_schedules(argv, until=None, strategy="pct:2", runs=100, shrink=False,
+                  **kwargs) explores schedules of argv on `arch` with seed probesim_seed
+                  (probesim.explore); a failing schedule fails the test with its outcome and
+                  the command that replays it (the trace is kept under the test's tmp_path).
+
 Guest programs come from ``$PROBESIM_GUEST_DIR/<flavour>/<name>``; the variable defaults to
 ``<pytest rootdir>/build/guest``. A missing program skips the test with a message saying how
 to build it, unless ``PROBESIM_REQUIRE_GUESTS=1`` (ctest sets it), where it fails instead.
@@ -52,6 +58,7 @@ __all__ = [
     "assert_exit",
     "assert_probe_hits",
     "assert_stdout",
+    "explore_failure_message",
     "find_guest_program",
     "run_program",
 ]
@@ -187,3 +194,37 @@ def guest_program(guest_dir: Path, arch: str) -> Callable[..., Path]:
         __tracebackhide__ = True
         return find_guest_program(guest_dir, arch, name, flavour)
     return find
+
+
+def explore_failure_message(result: probesim.ExploreResult,
+                            shrunk: probesim.ShrinkResult | None = None) -> str:
+    """What a test says when `result` found a failing schedule: the run, how it ended, its
+    stdout, the trace and the command that replays it (and the critical preemptions when
+    `shrunk` is given)."""
+    stdout = result.stdout.decode("utf-8", "backslashreplace")
+    lines = [f"a schedule fails: {result}",
+             f"--- stdout of the failing run ---\n{stdout if len(stdout) <= 2000 else '...' + stdout[-2000:]}"]
+    if shrunk is not None:
+        lines.append(str(shrunk))
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def explore_schedules(arch: str, probesim_seed: int,
+                      tmp_path: Path) -> Callable[..., probesim.ExploreResult]:
+    """explore_schedules(argv, until=None, strategy="pct:2", runs=100, shrink=False, **kwargs):
+    probesim.explore(argv, arch=<the arch param>, seed=<probesim_seed>, save=<tmp_path>, ...).
+    When a schedule fails (until(process) is true; default: a non-zero exit or a deadlock) the
+    test fails with the run, its outcome and `probesim replay <trace>`; shrink=True adds the
+    critical preemptions. Returns the ExploreResult when no schedule failed."""
+    def run(argv: Sequence[str | os.PathLike[str]], until: Callable[[probesim.Process], bool]
+            | None = None, strategy: str = "pct:2", runs: int = 100, shrink: bool = False,
+            **kwargs: object) -> probesim.ExploreResult:
+        __tracebackhide__ = True
+        result = probesim.explore(argv, arch=arch, seed=probesim_seed, until=until,
+                                  strategy=strategy, runs=runs, save=tmp_path, **kwargs)
+        if result:
+            pytest.fail(explore_failure_message(result, result.shrink() if shrink else None),
+                        pytrace=False)
+        return result
+    return run

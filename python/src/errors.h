@@ -63,7 +63,7 @@ pybind11::object make_probe_handler_error(const std::string& message, const std:
 template <class E, class T>
 T unwrap(Result<T> r) {
   if (!r.ok()) throw E(r.error().message);
-  return std::move(r).value();
+  if constexpr (!std::is_void_v<T>) return std::move(r).value();
 }
 
 // As unwrap, for errno-carrying errors: the message is "<what>: <ENAME>: <C++ message>".

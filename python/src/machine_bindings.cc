@@ -229,7 +229,8 @@ void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
       .def_property_readonly(
           "cpus", [](const PyMachine& m) { return m.options().cpus; }, "Number of logical CPUs.")
       .def_property_readonly("sched", &PyMachine::sched_name,
-                             "Scheduling policy: 'round_robin' or 'random' (drawn from the seed).")
+                             "The scheduling strategy: 'round_robin', 'random' (drawn from the seed), or as given "
+                             "('pct:2:400000', 'guided'; a replay: the recorded one).")
       .def_property_readonly("has_kernel", &PyMachine::has_kernel,
                              "Whether the guest kernel was booted (Machine(kernel=True)).")
       .def_property_readonly(
@@ -264,8 +265,8 @@ void bind_machine(py::module_& m) {
       m, "Machine", py::custom_type_setup(gc_setup),
       "A deterministic emulated machine running static Linux ELF programs.\n\n"
       "Machine(arch, *, seed=0, root='/', quantum=1_000_000, cpus=1, sched='round_robin', "
-      "kernel=True, kprobe_boost=True, limits=None, capture_limit=None, early_kprobes=(), "
-      "kernel_cmdline=''): arch "
+      "kernel=True, kprobe_boost=True, limits=None, run_index=0, preemptions=None, "
+      "capture_limit=None, early_kprobes=(), kernel_cmdline='', replay=None): arch "
       "is 'x86_64' or 'aarch64'; seed drives every random value the guest sees (and the "
       "'random' scheduling policy); root is the host directory that is the guest's '/'; "
       "quantum is the instructions per scheduling quantum; cpus the logical CPUs (1-64) whose "
@@ -278,11 +279,20 @@ void bind_machine(py::module_& m) {
       "stderr (the rest is counted in Process.stdout_dropped / stderr_dropped); "
       "early_kprobes ('sym[+off]') are counting kprobes registered during boot, before "
       "init_kprobes, as branches (Machine.kprobes.early); kernel_cmdline is the guest kernel's "
-      "command line (its 'ekprobe=sym[,sym...]' registers early kprobes too).");
-  c.def(py::init(&PyMachine::create), "arch"_a, py::kw_only(), "seed"_a = 0, "root"_a = "/",
+      "command line (its 'ekprobe=sym[,sym...]' registers early kprobes too). "
+      "sched is a strategy deciding at every scheduling point: 'round_robin' (or 'rr'), "
+      "'random', 'pct:D[:STEPS]' (PCT, bug depth D); run_index picks run i of a strategy "
+      "(a pure function of (seed, i)); preemptions=[(tid, insns, next_tid), ...] runs a "
+      "guided schedule: each task until it blocks or exits, except at exactly those "
+      "preemptions (what shrinking keeps). Record a run with record(), replay one with "
+      "Machine(replay=trace) (or Machine.replay(trace)): the trace configures the machine "
+      "and spawns its process (replay_process), so no other setting may be given.");
+  c.def(py::init(&PyMachine::create), "arch"_a = py::none(), py::kw_only(), "seed"_a = 0, "root"_a = "/",
         "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
-        "kprobe_boost"_a = true, "limits"_a = py::none(), "capture_limit"_a = py::none(),
-        "early_kprobes"_a = std::vector<std::string>{}, "kernel_cmdline"_a = "")
+        "kprobe_boost"_a = true, "limits"_a = py::none(), "run_index"_a = 0,
+        "preemptions"_a = py::none(), "capture_limit"_a = py::none(),
+        "early_kprobes"_a = std::vector<std::string>{}, "kernel_cmdline"_a = "",
+        "replay"_a = py::none())
       .def_property_readonly("running", &PyMachine::running,
                              "True while run() executes (queries raise probesim.Error then).")
       .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),
@@ -307,6 +317,7 @@ void bind_machine(py::module_& m) {
   bind_lifetime(c);
   bind_events(c);
   bind_trace_events(m, c);
+  bind_record(m, c);
 }
 
 }  // namespace probesim::python

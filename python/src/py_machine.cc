@@ -61,10 +61,40 @@ Limits parse_limits(const py::object& obj) {
   return l;
 }
 
-Options::Sched parse_sched(const std::string& name) {
+// sched: a policy name, or a strategy Machine::create checks ("rr", "pct:D[:STEPS]", ...).
+void apply_sched(Options& o, const std::string& name) {
   for (const SchedName& s : kSchedNames)
-    if (name == s.name) return s.sched;
-  throw BadArgument("sched '" + name + "': expected 'round_robin' or 'random'");
+    if (name == s.name) {
+      o.sched = s.sched;
+      return;
+    }
+  if (name == "guided" || name.starts_with("replay:"))
+    throw BadArgument("sched '" + name + "': give preemptions=[...] for a guided schedule, "
+                      "Machine.replay(trace) for a replay");
+  o.strategy = name;
+}
+
+// Machine(preemptions=[...]): Preemption objects or (tid, insns, next_tid) tuples.
+std::vector<Preemption> parse_preemptions(const py::object& obj) {
+  std::vector<Preemption> out;
+  if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
+    throw BadArgument("preemptions: expected a list of Preemption or (tid, insns, next_tid)");
+  for (py::handle item : obj) {
+    if (py::isinstance<Preemption>(item)) {
+      out.push_back(item.cast<Preemption>());
+      continue;
+    }
+    auto t = py::reinterpret_borrow<py::object>(item);
+    if (!py::isinstance<py::tuple>(t) || py::len(t) != 3)
+      throw BadArgument("preemptions: expected a Preemption or a (tid, insns, next_tid) tuple, got " +
+                        std::string(py::repr(t)));
+    Preemption p;
+    p.tid = t[py::int_(0)].cast<int>();
+    p.insns = to_u64(t[py::int_(1)].cast<py::int_>(), "preemptions: insns");
+    p.next_tid = t[py::int_(2)].cast<int>();
+    out.push_back(p);
+  }
+  return out;
 }
 
 // Adds a PEP 678 note to a Python exception, best effort.
@@ -81,28 +111,71 @@ void add_hook_note(py::error_already_set& e, const char* what) {
   add_note(e, std::string("raised in ") + what + " during Machine.run()");
 }
 
+// Machine(replay=path): the trace configures the machine, so no other setting may be given.
+void check_replay_alone(const Options& given,
+                        const std::string& sched, const py::object& limits,
+                        const py::object& preemptions,
+                        const std::optional<py::int_>& capture_limit) {
+  const Options d;
+  std::vector<std::string> set;
+  if (given.seed != d.seed) set.push_back("seed");
+  if (given.root != d.root) set.push_back("root");
+  if (given.quantum != d.quantum) set.push_back("quantum");
+  if (given.cpus != d.cpus) set.push_back("cpus");
+  if (sched != "round_robin") set.push_back("sched");
+  if (given.kernel != d.kernel) set.push_back("kernel");
+  if (given.kprobe_boost != d.kprobe_boost) set.push_back("kprobe_boost");
+  if (!limits.is_none()) set.push_back("limits");
+  if (given.run_index != d.run_index) set.push_back("run_index");
+  if (!preemptions.is_none()) set.push_back("preemptions");
+  if (capture_limit) set.push_back("capture_limit");
+  if (set.empty()) return;
+  std::string names;
+  for (const std::string& n : set) names += (names.empty() ? "" : ", ") + n;
+  throw BadArgument("replay: the trace configures the machine as it was recorded; drop " + names);
+}
+
 }  // namespace
 
-std::shared_ptr<PyMachine> PyMachine::create(const std::string& arch, const py::int_& seed,
+std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& arch, const py::int_& seed,
                                              const std::filesystem::path& root,
                                              const py::int_& quantum, int cpus,
                                              const std::string& sched, bool kernel,
                                              bool kprobe_boost, const py::object& limits,
+                                             const py::int_& run_index,
+                                             const py::object& preemptions,
                                              const std::optional<py::int_>& capture_limit,
                                              const std::vector<std::string>& early_kprobes,
-                                             const std::string& kernel_cmdline) {
+                                             const std::string& kernel_cmdline,
+                                             const std::optional<std::filesystem::path>& replay_trace) {
   Options o;
-  o.arch = parse_arch(arch);
   o.seed = to_u64(seed, "seed");
   o.root = path_string(root, "root");
   o.quantum = to_u64(quantum, "quantum");
   if (o.quantum == 0) throw BadArgument("quantum: must be at least 1 instruction");
   o.cpus = cpus;
-  o.sched = parse_sched(sched);
+  apply_sched(o, sched);
+  o.run_index = to_u64(run_index, "run_index");
   o.kernel = kernel;
   o.kprobe_boost = kprobe_boost;
   o.early_kprobes = early_kprobes;
   o.kernel_cmdline = kernel_cmdline;
+  if (replay_trace && (!early_kprobes.empty() || !kernel_cmdline.empty()))
+    throw BadArgument("replay: the trace configures the machine as it was recorded; drop early_kprobes, kernel_cmdline");
+  if (replay_trace) {
+    check_replay_alone(o, sched, limits, preemptions, capture_limit);
+    auto pm = replay(*replay_trace);
+    if (arch && parse_arch(*arch) != pm->options_.arch)
+      throw BadArgument("replay: the trace was recorded on " + pm->arch_name() + ", not " + *arch);
+    return pm;
+  }
+  if (!arch) throw BadArgument("arch: required ('x86_64' or 'aarch64') unless replay= is given");
+  o.arch = parse_arch(*arch);
+  if (!preemptions.is_none()) {
+    if (sched != "round_robin") throw BadArgument("preemptions: a guided schedule replaces sched; drop sched='" + sched + "'");
+    o.strategy = "guided";
+    o.preemptions = parse_preemptions(preemptions);
+  }
   o.limits = parse_limits(limits);
   if (capture_limit) {
     o.capture_limit = to_u64(*capture_limit, "capture_limit");
@@ -244,6 +317,7 @@ bool PyMachine::run(const std::optional<py::int_>& until) {
     py::gil_scoped_release release;
     done = m.run(budget, [this] { return should_stop(); });
   }
+  save_recording();
   raise_pending();
   raise_if_panicked("run");  // it panicked during this run
   return done;
@@ -355,6 +429,7 @@ py::dict PyMachine::stats_dict() {
   Stats s = stats("stats");
   py::dict d;
   d["instructions"] = s.instructions;
+  d["user_instructions"] = s.user_instructions;
   d["cycles"] = s.cycles;
   d["virtual_seconds"] = s.virtual_seconds;
   d["faults"] = s.faults;
@@ -418,6 +493,7 @@ std::optional<std::string> PyMachine::symbolize(const py::int_& addr_obj, std::o
 }
 
 std::string PyMachine::sched_name() const {
+  if (!options_.strategy.empty()) return options_.strategy;
   for (const SchedName& s : kSchedNames)
     if (s.sched == options_.sched) return s.name;
   PROBESIM_ASSERT(false);  // every Options::Sched has a name in kSchedNames

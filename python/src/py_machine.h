@@ -58,14 +58,17 @@ enum class LifecycleEvent : uint8_t { Fork, Exec, Exit, Signal };
 
 class PyMachine : public std::enable_shared_from_this<PyMachine> {
  public:
-  static std::shared_ptr<PyMachine> create(const std::string& arch, const pybind11::int_& seed,
+  static std::shared_ptr<PyMachine> create(const std::optional<std::string>& arch, const pybind11::int_& seed,
                                            const std::filesystem::path& root,
                                            const pybind11::int_& quantum, int cpus,
                                            const std::string& sched, bool kernel,
                                            bool kprobe_boost, const pybind11::object& limits,
+                                           const pybind11::int_& run_index,
+                                           const pybind11::object& preemptions,
                                            const std::optional<pybind11::int_>& capture_limit,
                                            const std::vector<std::string>& early_kprobes,
-                                           const std::string& kernel_cmdline);
+                                           const std::string& kernel_cmdline,
+                                           const std::optional<std::filesystem::path>& replay);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
   ~PyMachine();
   PyMachine(const PyMachine&) = delete;
@@ -147,6 +150,17 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // probesim.STOP, and whether a handler's result is it.
   static pybind11::object stop_sentinel();
   static bool is_stop(const pybind11::handle& result);
+  // ---- record and replay (py_record.cc)
+  // Machine.record(path=None): record this machine's run (before the first spawn); with a
+  // path, every run() that returns writes the trace there.
+  void record(const std::optional<std::filesystem::path>& path);
+  void save_trace(const std::optional<std::filesystem::path>& path);
+  bool recording() const { return recording_; }
+  std::optional<std::string> record_path() const { return record_path_; }
+  // Machine.replay(trace): a machine configured as the trace says, its process spawned.
+  static std::shared_ptr<PyMachine> replay(const std::filesystem::path& trace);
+  bool is_replay() const { return replay_; }
+
   // Unregisters every probe and drops every Python callable (strace too); stays usable.
   void close();
   // Garbage collection of the Machine object: visit / drop the Python objects held here.
@@ -193,9 +207,13 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   bool call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcept;
   void release_uprobes() noexcept;
 
+  void save_recording();  // run(): write the trace to record_path_, if set
+
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<emu::TraceEvents> trace_events_;  // declared after machine_: destroyed first
   Options options_;
+  bool recording_ = false, replay_ = false;
+  std::optional<std::string> record_path_;
   Disassembler disasm_;
   bool running_ = false;
   bool emulating_ = false;      // running_ in run()/kernel_call() (not a uprobe mutation)
@@ -249,6 +267,8 @@ void bind_insn(pybind11::module_& m);  // Insn (machine_bindings.cc)
 // Machine.events / trace() / trace_text() and their value types (py_trace_events.cc).
 void bind_trace_events(pybind11::module_& m,
                        pybind11::class_<PyMachine, std::shared_ptr<PyMachine>>& c);
+// Preemption, Divergence, Trace and Machine's record/replay members (py_record.cc).
+void bind_record(pybind11::module_& m, pybind11::class_<PyMachine, std::shared_ptr<PyMachine>>& c);
 void bind_machine(pybind11::module_& m);
 
 }  // namespace probesim::python
