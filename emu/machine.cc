@@ -214,6 +214,12 @@ Result<Options> Machine::replay_options(const std::string& path) {
   return o;
 }
 
+Result<std::optional<uint64_t>> strategy_runs(const std::string& strategy) {
+  if (strategy == "guided") return std::optional<uint64_t>{1};
+  PROBESIM_TRY(emu::parse_strategy(strategy));
+  return std::optional<uint64_t>{};
+}
+
 Result<std::unique_ptr<Machine>> Machine::replay(const std::string& path, Stdio stdio) {
   emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
   const emu::TraceHeader& h = t.header;

@@ -239,6 +239,10 @@ Result<std::string> describe_trace(const std::string& path);
 // The preemptions of a recorded run (pcs not symbolized: see Machine::recorded_preemptions).
 Result<std::vector<Preemption>> trace_preemptions(const std::string& path);
 
+// How many distinct runs `strategy` has (run_index below that); empty: any run index is
+// another draw (random, pct). Errors: a bad strategy name, saying which forms exist.
+Result<std::optional<uint64_t>> strategy_runs(const std::string& strategy);
+
 // The architecture of the ELF at `path` inside `root` (for `--arch auto`), the path resolved
 // as spawn resolves it for a guest in `cwd` (a guest path). Errors are spawn's: a missing
 // root, ENOENT, EACCES (a directory, no x bit), not an ELF.

@@ -70,7 +70,8 @@ void apply_sched(Options& o, const std::string& name) {
     }
   if (name == "guided" || name.starts_with("replay:"))
     throw BadArgument("sched '" + name + "': give preemptions=[...] for a guided schedule, "
-                      "Machine.replay(trace) for a replay");
+                      "Machine(replay=trace) for a replay");
+  if (auto runs = strategy_runs(name); !runs) throw BadArgument("sched '" + name + "': " + runs.error().message);
   o.strategy = name;
 }
 
