@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "cli/cli_probes.h"
@@ -29,13 +30,21 @@ struct RunResult {
   std::string why;
   std::unique_ptr<Machine> machine;  // kept when recording (its trace, its symbols)
   uint64_t steps = 0;
+  uint64_t tasks = 0;  // distinct tasks that ran
 };
+
+// "deadlock: N task(s) blocked forever: task T waits on a futex at pc ... <where>; ...".
+std::string deadlock_text(const Machine& m) {
+  std::vector<Machine::BlockedTask> blocked = m.blocked_tasks();
+  std::string s = "deadlock: " + std::to_string(blocked.size()) + " task(s) blocked forever";
+  for (size_t i = 0; i < blocked.size(); ++i) s += (i ? "; " : ": ") + blocked[i].describe();
+  return s;
+}
 
 // Whether a finished run meets the --until condition, and how to say so.
 void judge(const ExploreOptions& o, Machine& m, int pid, RunResult& r) {
   std::optional<ProcessExit> e = m.exit_of(pid);
-  std::string what = e ? e->description : "deadlock: " + std::to_string(m.blocked_tids().size()) +
-                                              " task(s) blocked forever";
+  std::string what = e ? e->description : deadlock_text(m);
   switch (o.until) {
     case ExploreOptions::Until::ExitNonZero: r.failed = !e || e->shell_status != 0; break;
     case ExploreOptions::Until::Signal: r.failed = e && e->signaled; break;
@@ -68,6 +77,10 @@ Result<RunResult> run_one(const ExploreOptions& o, Arch arch, const std::string&
   RunResult r;
   judge(o, *m, pid, r);
   r.steps = m->stats().user_instructions;
+  std::set<int> tids;
+  for (const SchedEvent& e : m->schedule_log())
+    if (e.tid >= 0) tids.insert(e.tid);
+  r.tasks = tids.size();
   probes.reset();  // before the machine goes (they unregister)
   if (record) r.machine = std::move(m);
   return r;
@@ -78,11 +91,15 @@ std::string failure_path(const ExploreOptions& o, uint64_t run) {
   return "./probesim-failure-" + std::to_string(o.seed) + "-" + std::to_string(run) + ".trace";
 }
 
-// pct:D without a step estimate: one depth-1 run (no change points) counts the steps.
+// pct:D and bounded:K without a step estimate: one run without preemptions (pct:1, bounded:0)
+// counts the steps, and for bounded the tasks that ran (a preemption picks one of the others).
 Result<std::string> calibrated(const ExploreOptions& o, Arch arch) {
-  if (!o.strategy.starts_with("pct:") || o.strategy.find(':', 4) != std::string::npos) return o.strategy;
-  RunResult r = PROBESIM_TRY(run_one(o, arch, "pct:1", 0, {}, false));
+  bool pct = o.strategy.starts_with("pct:"), bounded = o.strategy.starts_with("bounded:");
+  size_t head = pct ? 4 : 8;
+  if ((!pct && !bounded) || o.strategy.find(':', head) != std::string::npos) return o.strategy;
+  RunResult r = PROBESIM_TRY(run_one(o, arch, pct ? "pct:1" : "bounded:0", 0, {}, false));
   std::string s = o.strategy + ":" + std::to_string(std::max<uint64_t>(r.steps, 1));
+  if (bounded) s += ":" + std::to_string(std::clamp<uint64_t>(r.tasks, 2, 64));
   std::fprintf(stderr, "probesim: explore: %" PRIu64 " steps per run; strategy %s\n", r.steps, s.c_str());
   return s;
 }
@@ -113,7 +130,8 @@ void progress(const Shared& sh, uint64_t runs, std::chrono::steady_clock::time_p
 // trace is saved under its own name.
 int worker(const ExploreOptions& o, Arch arch, const std::string& strategy, unsigned k, Shared& sh) {
   sh.found[k] = ~0ull;
-  for (uint64_t run = k; run < o.runs && run < sh.first_failure.load(); run += o.jobs) {
+  for (uint64_t run = o.first_run + k; run < o.first_run + o.runs && run < sh.first_failure.load();
+       run += o.jobs) {
     auto r = run_one(o, arch, strategy, run, {}, true);
     if (!r) {
       std::fprintf(stderr, "probesim: %s\n", r.error().message.c_str());
@@ -242,7 +260,7 @@ int shrink_and_report(const ExploreOptions& o, Arch arch, const std::string& pat
 int explore_command(int argc, char** argv) {
   auto parsed = parse_explore_options(argc, argv);
   if (!parsed) return std::fprintf(stderr, "probesim: %s\n%s", parsed.error().message.c_str(), kExploreUsage), kExitUsage;
-  const ExploreOptions& o = parsed.value();
+  ExploreOptions o = parsed.value();
   if (o.jobs > kMaxJobs) return kExitUsage;
   Arch arch = o.arch.value_or(Arch::X86_64);
   if (!o.arch) {
@@ -252,11 +270,19 @@ int explore_command(int argc, char** argv) {
   }
   auto strategy = calibrated(o, arch);
   if (!strategy) return std::fprintf(stderr, "probesim: %s\n", strategy.error().message.c_str()), kExitError;
+  auto total = strategy_runs(strategy.value());
+  if (!total) return std::fprintf(stderr, "probesim: %s\n", total.error().message.c_str()), kExitUsage;
+  bool exhaustive = total.value() && o.first_run + o.runs >= *total.value();
+  if (total.value() && o.first_run >= *total.value())
+    return std::fprintf(stderr, "probesim: explore: --from %" PRIu64 " is beyond the %" PRIu64 " schedules of %s\n",
+                        o.first_run, *total.value(), strategy.value().c_str()), kExitUsage;
+  if (exhaustive) o.runs = *total.value() - o.first_run;
   auto first = search(o, arch, strategy.value());
   if (!first) return std::fprintf(stderr, "probesim: %s\n", first.error().message.c_str()), kExitError;
   if (!first.value()) {
-    std::printf("no failing schedule in %" PRIu64 " runs of %s (seed %" PRIu64 ")\n", o.runs,
-                strategy.value().c_str(), o.seed);
+    std::printf("no failing schedule in %" PRIu64 " runs of %s (seed %" PRIu64 ", runs %" PRIu64 "..%" PRIu64 ")%s\n",
+                o.runs, strategy.value().c_str(), o.seed, o.first_run, o.first_run + o.runs - 1,
+                exhaustive ? ": every schedule of the enumeration explored" : "");
     return 0;
   }
   uint64_t run = *first.value();

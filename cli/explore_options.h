@@ -12,7 +12,8 @@
 namespace probesim::cli {
 
 inline constexpr const char* kExploreUsage =
-    "usage: probesim explore [--strategy random|pct:D[:STEPS]] [--runs N] [--seed N] [--jobs N]\n"
+    "usage: probesim explore [--strategy random|pct:D[:STEPS]|bounded:K[:STEPS[:TASKS]]]\n"
+    "                        [--runs N] [--from RUN] [--seed N] [--jobs N]\n"
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
     "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"
     "                        [--uprobe PATH:SYM[@N]]... [--bug NAME]...\n"
@@ -22,6 +23,7 @@ inline constexpr const char* kExploreUsage =
 struct ExploreOptions {
   std::string strategy = "pct:2";
   uint64_t runs = 1000;
+  uint64_t first_run = 0;  // --from: resume a search at this run index
   uint64_t seed = 0;
   unsigned jobs = 1;
   // Invariant: a kernel invariant broke (Machine::invariant_violations, issue 16).

@@ -177,8 +177,16 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--run-index") o.run_index = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
     else if (a == "--sched") {
       std::string v = PROBESIM_TRY(value(a));
-      if (v != "rr" && v != "random" && !v.starts_with("pct:"))
-        return Error::make("--sched must be rr, random or pct:D[:STEPS], got '" + v + "'");
+      if (v.starts_with("replay:") && v.size() > 7 && o.command == RunOptions::Command::Run) {
+        // The trace's decisions (and its configuration and inputs): what `replay FILE` does.
+        config_flags.pop_back();
+        o.command = RunOptions::Command::Replay;
+        o.trace = v.substr(7);
+        continue;
+      }
+      if (v != "rr" && v != "random" && !v.starts_with("pct:") && !v.starts_with("bounded:"))
+        return Error::make("--sched must be rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or "
+                           "replay:FILE, got '" + v + "'");
       o.sched = v;
     }
     else if (a == "--env") {

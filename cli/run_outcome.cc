@@ -27,7 +27,9 @@ std::string blocked_message(const Machine& m) {
   std::string n = std::to_string(blocked.size());
   if (!blocked.empty() && asleep == blocked.size())
     return "sleeps forever: " + n + " task(s) asleep until a time no clock reaches";
-  return "deadlocked: " + n + " task(s) blocked forever";
+  std::string where;
+  for (const Machine::BlockedTask& t : blocked) where += (where.empty() ? ": " : "; ") + t.describe();
+  return "deadlocked: " + n + " task(s) blocked forever" + where;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "emu/capture_sink.h"
@@ -115,6 +116,9 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   } else if (o.sched == Options::Sched::Random) {
     c.strategy.kind = emu::StrategySpec::Kind::Random;
   }
+  if (std::optional<uint64_t> n = emu::strategy_runs(c.strategy); n && o.run_index >= *n)
+    return Error::make("run index " + std::to_string(o.run_index) + " is beyond the " +
+                           std::to_string(*n) + " schedules of " + c.strategy.text(), EINVAL);
   c.run_index = o.run_index;
   c.kernel = o.kernel;
   c.kprobe_boost = o.kprobe_boost;
@@ -216,8 +220,8 @@ Result<Options> Machine::replay_options(const std::string& path) {
 
 Result<std::optional<uint64_t>> strategy_runs(const std::string& strategy) {
   if (strategy == "guided") return std::optional<uint64_t>{1};
-  PROBESIM_TRY(emu::parse_strategy(strategy));
-  return std::optional<uint64_t>{};
+  emu::StrategySpec spec = PROBESIM_TRY(emu::parse_strategy(strategy));
+  return emu::strategy_runs(spec);
 }
 
 Result<std::unique_ptr<Machine>> Machine::replay(const std::string& path, Stdio stdio) {
@@ -409,16 +413,43 @@ std::map<int, uint64_t> Machine::task_instructions() const {
   return out;
 }
 
+namespace {
+
+// The user pc a blocked task resumes at: its pt_regs inside the guest kernel, else its
+// registers (in the engine while resident, else saved in its context).
+uint64_t blocked_pc(emu::MachineState& st, emu::Task& t) {
+  if (st.kernel() && t.in_hypercall) return st.user_regs(t).pc();
+  emu::Cpu* cpu = t.proc().cpu();
+  if (!cpu) return 0;
+  int pc_reg = cpu->info().reg_pc;
+  bool resident = t.proc().resident() == &t || !t.context;
+  return resident ? cpu->reg(pc_reg) : cpu->context_reg(*t.context, pc_reg);
+}
+
+}  // namespace
+
+std::string Machine::BlockedTask::describe() const {
+  char pc_text[32];
+  std::snprintf(pc_text, sizeof pc_text, "%#llx", static_cast<unsigned long long>(pc));
+  std::string what = wait == "futex" ? "on a futex" : wait == "wait queue" ? "on a wait queue" : "(" + wait + ")";
+  return "task " + std::to_string(tid) + " waits " + what + " at pc " + pc_text +
+         (where.empty() ? "" : " <" + where + ">");
+}
+
 std::vector<Machine::BlockedTask> Machine::blocked_tasks() const {
   std::vector<BlockedTask> out;
-  for (emu::Task* t : impl_->state.blocked_forever()) {
+  emu::MachineState& st = impl_->state;
+  for (emu::Task* t : st.blocked_forever()) {
     using Kind = emu::WaitInfo::Kind;
     Kind k = t->wait.kind;
-    out.push_back({t->tid(), t->stopped         ? "stopped"
-                             : k == Kind::Futex ? "futex"
-                             : k == Kind::Sleep ? "sleep"
-                             : k == Kind::Queue ? "wait queue"
-                                                : "unknown"});
+    uint64_t pc = blocked_pc(st, *t);
+    out.push_back({t->tid(),
+                   t->stopped         ? "stopped"
+                   : k == Kind::Futex ? "futex"
+                   : k == Kind::Sleep ? "sleep"
+                   : k == Kind::Queue ? "wait queue"
+                                      : "unknown",
+                   pc, pc ? st.symbolize_user(t->tid(), pc) : std::string{}});
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,12 +34,14 @@ struct GuidedPreemption {
   bool operator==(const GuidedPreemption&) const = default;
 };
 
-// A parsed strategy name: "rr", "random", "pct:D[:STEPS]", "replay:FILE"; "guided" is made by
-// shrinking (a non-preemptive schedule plus exactly the listed preemptions).
+// A parsed strategy name: "rr", "random", "pct:D[:STEPS]", "bounded:K[:STEPS[:TASKS]]",
+// "replay:FILE"; "guided" is made by shrinking (a non-preemptive schedule plus exactly the
+// listed preemptions).
 struct StrategySpec {
-  enum class Kind { RoundRobin, Random, Pct, Replay, Guided } kind = Kind::RoundRobin;
-  uint32_t depth = 0;   // pct: the bug depth D (D-1 priority change points)
-  uint64_t steps = 0;   // pct: estimated steps of a run (change points are drawn in [1, steps])
+  enum class Kind { RoundRobin, Random, Pct, Replay, Guided, Bounded } kind = Kind::RoundRobin;
+  uint32_t depth = 0;   // pct: the bug depth D (D-1 priority change points); bounded: K
+  uint64_t steps = 0;   // pct, bounded: estimated steps of a run (change points in [1, steps])
+  uint32_t tasks = 2;   // bounded: tasks that may run (a preemption picks one of tasks-1 others)
   std::string file;     // replay: the trace
   std::vector<GuidedPreemption> preemptions;  // guided
   std::string text() const;  // canonical form, parse(text()) == *this
@@ -80,7 +83,30 @@ class SchedStrategy {
 std::unique_ptr<SchedStrategy> make_strategy(const StrategySpec& spec, uint64_t seed,
                                              uint64_t run);
 
-// Default step estimate for pct when the spec gives none (explore measures it instead).
+// bounded:K (CHESS: Musuvathi and Qadeer, "Iterative Context Bounding for Systematic Testing
+// of Multithreaded Programs", PLDI'07): every schedule with at most K preemptions, in
+// depth-first order. The base schedule is non-preemptive (as guided: the running task keeps
+// the CPU until it blocks or exits, then the run queue's first task runs); a preemption may
+// happen at each of kBoundedPoints points, global steps STEPS*p/(kBoundedPoints+1), and hands
+// the CPU to the j-th other runnable task by tid (j < TASKS-1; with fewer others runnable the
+// preemption does not happen). Run i is the i-th schedule of the depth-first (preorder)
+// enumeration: run 0 preempts nothing, then [p0 j0], [p0 j0, p1 j0], ... so a search resumes
+// at any run index, and runs split between processes find what a serial search finds.
+inline constexpr uint32_t kBoundedPoints = 64;
+inline constexpr uint32_t kBoundedMaxK = 8;
+struct BoundedPreemption {
+  uint64_t step;   // the global step count from which it is due
+  uint32_t other;  // j: which other runnable task (by tid) runs instead
+  bool operator==(const BoundedPreemption&) const = default;
+};
+// The preemptions of run `run` of a bounded spec (empty for run 0); run < *strategy_runs(spec).
+std::vector<BoundedPreemption> bounded_schedule(const StrategySpec& spec, uint64_t run);
+
+// How many distinct runs a strategy has (bounded: the schedules of the enumeration, saturated
+// at UINT64_MAX); empty: unbounded (random, pct: any run index is another draw).
+std::optional<uint64_t> strategy_runs(const StrategySpec& spec);
+
+// Default step estimate for pct and bounded when the spec gives none (explore measures it).
 inline constexpr uint64_t kPctDefaultSteps = 1'000'000;
 
 }  // namespace probesim::emu

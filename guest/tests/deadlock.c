@@ -7,6 +7,9 @@
 //   wait    a child blocks reading a pipe; the parent blocks in wait4 for it
 //   sleep   nanosleep of INT64_MAX seconds (busybox `sleep infinity`): a deadline no clock
 //           reaches
+//   abba    an AB-BA mutex deadlock that needs a preemption: main locks A then B, a thread
+//           locks B then A, with work between the two locks; without a preemption between
+//           them it prints "abba: no deadlock" and exits 0 (found by `explore --until-deadlock`)
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/wait.h>
@@ -45,6 +48,36 @@ static int block_in_wait(void) {
   return (int)waitpid(child, &status, 0);
 }
 
+static pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER, lock_b = PTHREAD_MUTEX_INITIALIZER;
+static volatile long sink;
+
+__attribute__((noinline)) static void between_locks(void) {
+  for (long i = 0; i < 20000; ++i) sink += i;
+}
+
+static void* lock_b_then_a(void* unused) {
+  (void)unused;
+  pthread_mutex_lock(&lock_b);
+  between_locks();
+  pthread_mutex_lock(&lock_a);
+  pthread_mutex_unlock(&lock_a);
+  pthread_mutex_unlock(&lock_b);
+  return NULL;
+}
+
+static int lock_abba(void) {
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, lock_b_then_a, NULL) == 0);
+  pthread_mutex_lock(&lock_a);
+  between_locks();
+  pthread_mutex_lock(&lock_b);
+  pthread_mutex_unlock(&lock_b);
+  pthread_mutex_unlock(&lock_a);
+  CHECK(pthread_join(t, NULL) == 0);
+  printf("abba: no deadlock\n");
+  exit(0);
+}
+
 static int sleep_forever(void) {
   struct timespec ts = {INT64_MAX, 0};
   return nanosleep(&ts, &ts);
@@ -61,6 +94,7 @@ static const struct Mode kModes[] = {
     {"full", block_writing_pipe},
     {"wait", block_in_wait},
     {"sleep", sleep_forever},
+    {"abba", lock_abba},
 };
 
 int main(int argc, char** argv) {

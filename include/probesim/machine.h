@@ -65,8 +65,8 @@ struct Options {
   // Stdio::Capture keeps at most this many bytes of each stream (0: all); the rest is counted
   // (captured_dropped) and discarded. Memory is proportional to the bytes kept.
   uint64_t capture_limit = 0;
-  // Scheduling strategy; when not empty it replaces `sched`: "rr", "random", "pct:D[:STEPS]"
-  // (emu/sched/strategy.h). A strategy decides from (seed, run_index) only. Replays of a trace
+  // Scheduling strategy; when not empty it replaces `sched`: "rr", "random", "pct:D[:STEPS]",
+  // "bounded:K[:STEPS[:TASKS]]" (emu/sched/strategy.h). A strategy decides from (seed, run_index) only. Replays of a trace
   // are made with Machine::replay.
   std::string strategy;
   uint64_t run_index = 0;  // run i of an exploration: a pure function of (seed, i)
@@ -213,10 +213,14 @@ class Machine {
   // Tasks left blocked with nothing to wake them after run() returned (a guest deadlock).
   std::vector<int> blocked_tids() const;
   // The same, with what each waits for: "futex", "sleep" (a deadline no clock reaches, as
-  // `sleep infinity`'s) or "wait queue" (a pipe, wait4, vfork).
+  // `sleep infinity`'s) or "wait queue" (a pipe, wait4, vfork), and where: the user pc its
+  // blocking syscall returns to, symbolized (symbol+offset (file)) when known.
   struct BlockedTask {
     int tid;
     std::string wait;
+    uint64_t pc = 0;
+    std::string where;
+    std::string describe() const;  // "task 101 waits on a futex at pc 0x... <sym+0x.. (file)>"
   };
   std::vector<BlockedTask> blocked_tasks() const;
   Arch arch() const;
@@ -239,8 +243,8 @@ Result<std::string> describe_trace(const std::string& path);
 // The preemptions of a recorded run (pcs not symbolized: see Machine::recorded_preemptions).
 Result<std::vector<Preemption>> trace_preemptions(const std::string& path);
 
-// How many distinct runs `strategy` has (run_index below that); empty: any run index is
-// another draw (random, pct). Errors: a bad strategy name, saying which forms exist.
+// How many distinct runs `strategy` has: bounded:K enumerates its schedules (run_index below
+// that); empty: any run index is another draw (random, pct). Errors: a bad strategy name.
 Result<std::optional<uint64_t>> strategy_runs(const std::string& strategy);
 
 // The architecture of the ELF at `path` inside `root` (for `--arch auto`), the path resolved

@@ -194,11 +194,18 @@ def _ddmin(p: list[Preemption], fails: Callable[[list[Preemption]], bool]) -> li
 
 
 def _calibrated(config: _Config, strategy: str) -> str:
-    """pct:D without a step estimate: one depth-1 run (no change points) counts the steps."""
-    if not re.fullmatch(r"pct:\d+", strategy):
+    """pct:D and bounded:K without a step estimate: one run without preemptions (pct:1,
+    bounded:0) counts the steps, and for bounded the tasks that ran (a preemption hands the
+    CPU to one of the others)."""
+    kind = re.fullmatch(r"(pct|bounded):\d+", strategy)
+    if not kind:
         return strategy
-    _, m, _ = config.run(False, sched="pct:1")
-    return f"{strategy}:{max(m.stats['user_instructions'], 1)}"
+    _, m, _ = config.run(False, sched="pct:1" if kind.group(1) == "pct" else "bounded:0")
+    strategy += f":{max(m.stats['user_instructions'], 1)}"
+    if kind.group(1) == "bounded":
+        tasks = len({e.tid for e in m.schedule_log if e.tid >= 0})
+        strategy += f":{min(max(tasks, 2), 64)}"
+    return strategy
 
 
 def _failure_path(save: str | os.PathLike[str] | None, seed: int, run: int) -> str:
@@ -215,23 +222,24 @@ def _result(config: _Config, strategy: str, run: int, done: int, path: str) -> E
                          p.stdout, config)
 
 
-def _search_serial(config: _Config, strategy: str, runs: int, save) -> ExploreResult:
-    for i in range(runs):
+def _search_serial(config: _Config, strategy: str, runs: range, save) -> ExploreResult:
+    for i in runs:
         failed, m, p = config.run(True, sched=strategy, run_index=i)
         if failed:
             path = _failure_path(save, config.seed, i)
             m.save_trace(path)
-            return ExploreResult(strategy, config.seed, i + 1, i, path,
+            return ExploreResult(strategy, config.seed, i + 1 - runs.start, i, path,
                                  p.exit.description if p.exit else "deadlock: tasks blocked forever",
                                  p.stdout, config)
-    return ExploreResult(strategy, config.seed, runs, _config=config)
+    return ExploreResult(strategy, config.seed, len(runs), _config=config)
 
 
-def _worker(config: _Config, strategy: str, runs: int, jobs: int, k: int, first, found, done,
+def _worker(config: _Config, strategy: str, runs: range, jobs: int, k: int, first, found, done,
             save) -> None:
-    """Forked worker k: runs k, k+jobs, ... until past the first failure any worker found."""
-    i = k
-    while i < runs and i < first.value:
+    """Forked worker k: runs start+k, start+k+jobs, ... until past the first failure any
+    worker found."""
+    i = runs.start + k
+    while i < runs.stop and i < first.value:
         failed, m, _ = config.run(True, sched=strategy, run_index=i)
         with done.get_lock():
             done.value += 1
@@ -245,9 +253,9 @@ def _worker(config: _Config, strategy: str, runs: int, jobs: int, k: int, first,
     os._exit(0)
 
 
-def _search_parallel(config: _Config, strategy: str, runs: int, jobs: int, save) -> ExploreResult:
+def _search_parallel(config: _Config, strategy: str, runs: range, jobs: int, save) -> ExploreResult:
     ctx = multiprocessing.get_context("fork")  # workers inherit `until` (no pickling)
-    none = runs
+    none = runs.stop
     first, done = ctx.Value("q", none), ctx.Value("q", 0)
     found = ctx.Array("q", [none] * jobs)
     workers = [ctx.Process(target=_worker, args=(config, strategy, runs, jobs, k, first, found,
@@ -278,14 +286,19 @@ def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", 
             quantum: int = 1_000_000, root: str | os.PathLike[str] = "/",
             env: Mapping[str, str] | None = None, stdin: bytes = b"",
             cwd: str = "/", limits: Mapping[str, int] | None = None,
-            save: str | os.PathLike[str] | None = None, jobs: int = 1) -> ExploreResult:
-    """Run schedules 0..runs-1 of `strategy` ('random', 'pct:D[:STEPS]') for `seed` until one
-    fails: until(process) returns True (default: the program did not exit with status 0).
+            save: str | os.PathLike[str] | None = None, jobs: int = 1,
+            first_run: int = 0) -> ExploreResult:
+    """Run schedules first_run..first_run+runs-1 of `strategy` ('random', 'pct:D[:STEPS]',
+    'bounded:K[:STEPS[:TASKS]]': every schedule with at most K preemptions, depth first; the
+    search stops at the last) for `seed` until one fails: until(process) returns True (default:
+    the program did not exit with status 0). first_run resumes an earlier search.
     The failing run's trace goes to `save` (a file, or a directory for
     probesim-failure-<seed>-<run>.trace; default that name in the current directory).
     jobs=N runs schedules in N forked processes and finds the same first failure."""
     if runs < 1:
         raise ValueError("explore: runs must be at least 1")
+    if first_run < 0:
+        raise ValueError("explore: first_run must be at least 0")
     if jobs < 1:
         raise ValueError("explore: jobs must be at least 1")
     if until is not None and not callable(until):
@@ -297,6 +310,10 @@ def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", 
     config = _Config(args, arch or _detect_arch(root, args[0], cwd), seed, cpus, quantum, root,
                      env, stdin, cwd, limits, until or _default_until)
     strategy = _calibrated(config, strategy)
+    total = Machine.strategy_runs(strategy)
+    if total is not None and first_run >= total:
+        raise ValueError(f"explore: first_run {first_run} is beyond the {total} schedules of {strategy}")
+    span = range(first_run, first_run + runs if total is None else min(first_run + runs, total))
     if jobs == 1:
-        return _search_serial(config, strategy, runs, save)
-    return _search_parallel(config, strategy, runs, jobs, save)
+        return _search_serial(config, strategy, span, save)
+    return _search_parallel(config, strategy, span, jobs, save)

@@ -68,9 +68,9 @@ void apply_sched(Options& o, const std::string& name) {
       o.sched = s.sched;
       return;
     }
-  if (name == "guided" || name.starts_with("replay:"))
+  if (name == "guided" || name == "replay:")
     throw BadArgument("sched '" + name + "': give preemptions=[...] for a guided schedule, "
-                      "Machine(replay=trace) for a replay");
+                      "replay=FILE or sched='replay:FILE' for a replay");
   if (auto runs = strategy_runs(name); !runs) throw BadArgument("sched '" + name + "': " + runs.error().message);
   o.strategy = name;
 }
@@ -155,17 +155,22 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
   o.quantum = to_u64(quantum, "quantum");
   if (o.quantum == 0) throw BadArgument("quantum: must be at least 1 instruction");
   o.cpus = cpus;
-  apply_sched(o, sched);
+  // sched='replay:FILE' is Machine(replay=FILE): the trace's decisions, configuration, inputs.
+  std::optional<std::filesystem::path> trace = replay_trace;
+  bool sched_replay = sched.starts_with("replay:") && sched.size() > 7;
+  if (sched_replay && trace) throw BadArgument("sched '" + sched + "': give replay= or sched='replay:FILE', not both");
+  if (sched_replay) trace = std::filesystem::path(sched.substr(7));
+  else apply_sched(o, sched);
   o.run_index = to_u64(run_index, "run_index");
   o.kernel = kernel;
   o.kprobe_boost = kprobe_boost;
   o.early_kprobes = early_kprobes;
   o.kernel_cmdline = kernel_cmdline;
-  if (replay_trace && (!early_kprobes.empty() || !kernel_cmdline.empty()))
+  if (trace && (!early_kprobes.empty() || !kernel_cmdline.empty()))
     throw BadArgument("replay: the trace configures the machine as it was recorded; drop early_kprobes, kernel_cmdline");
-  if (replay_trace) {
-    check_replay_alone(o, sched, limits, preemptions, capture_limit);
-    auto pm = replay(*replay_trace);
+  if (trace) {
+    check_replay_alone(o, sched_replay ? "round_robin" : sched, limits, preemptions, capture_limit);
+    auto pm = replay(*trace);
     if (arch && parse_arch(*arch) != pm->options_.arch)
       throw BadArgument("replay: the trace was recorded on " + pm->arch_name() + ", not " + *arch);
     return pm;

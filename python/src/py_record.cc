@@ -153,6 +153,12 @@ void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine
       .def("save_trace", &PyMachine::save_trace, "path"_a = py::none(),
            "Write the recorded run so far to path (default: record()'s path).")
       .def_property_readonly("recording", &PyMachine::recording, "Whether record() was called.")
+      .def_static(
+          "strategy_runs",
+          [](const std::string& s) { return unwrap<BadArgument>(strategy_runs(s)); }, "strategy"_a,
+          "How many distinct runs a strategy has: bounded:K[:STEPS[:TASKS]] enumerates its "
+          "schedules (run_index below that); None: every run index is another draw (random, "
+          "pct). A bad name raises BadArgument.")
       .def_static("replay", &PyMachine::replay, "trace"_a,
                   "A machine configured as the trace says, its process spawned "
                   "(replay_process): add probes, then run(). Scheduling decisions, time values "

@@ -213,3 +213,39 @@ def test_the_explore_schedules_fixture_fails_with_the_replay_command(pytester, s
     assert re.search(r"replay it with: probesim replay \S+/probesim-failure-1-\d+\.trace", out), out
     assert re.search(r"counter \d+ of 400000", out)
     assert ("critical preemption: task" in out) == shrink
+
+
+def test_bounded_search_finds_the_ordering_bug_and_resumes_at_any_run(guest_dir, tmp_path):
+    prog = find_guest_program(guest_dir, "x86_64", "ordering")
+    r = probesim.explore([prog], strategy="bounded:2", runs=20000, seed=1, save=tmp_path)
+    assert r, str(r)
+    assert re.fullmatch(r"bounded:2:\d+:4", r.strategy)  # main and three threads ran
+    assert b"ordering bug hit: a=1 b=1" in r.stdout and r.runs_done == r.run + 1
+    assert r.replay().replay_process.stdout == r.stdout
+    resumed = probesim.explore([prog], strategy=r.strategy, runs=5, seed=1, save=tmp_path,
+                               first_run=r.run)
+    assert (resumed.run, resumed.runs_done) == (r.run, 1)
+    assert len(probesim.Trace(r.trace_path).preemptions) >= 1
+
+
+def test_a_bounded_search_stops_after_its_last_schedule(guest_dir, tmp_path):
+    assert probesim.Machine.strategy_runs("bounded:1:650:2") == 65
+    assert probesim.Machine.strategy_runs("pct:2") is None
+    with pytest.raises(probesim.BadArgument, match="unknown scheduling strategy 'fifo'"):
+        probesim.Machine.strategy_runs("fifo")
+    prog = find_guest_program(guest_dir, "x86_64", "pthreads")
+    r = probesim.explore([prog], strategy="bounded:1:5000:2", runs=1000, seed=1, save=tmp_path)
+    assert not r and r.runs_done == 65
+    with pytest.raises(ValueError, match="first_run 65 is beyond the 65 schedules"):
+        probesim.explore([prog], strategy="bounded:1:5000:2", first_run=65)
+
+
+def test_sched_replay_file_is_a_replay_of_that_trace(found):
+    m = probesim.Machine(sched=f"replay:{found.trace_path}")
+    assert m.replay_process is not None and m.sched == found.strategy
+    m.run()
+    assert m.divergence is None and m.replay_process.stdout == found.stdout
+    with pytest.raises(probesim.BadArgument, match="not both"):
+        probesim.Machine(sched=f"replay:{found.trace_path}", replay=found.trace_path)
+    with pytest.raises(probesim.BadArgument, match="drop cpus"):
+        probesim.Machine(sched=f"replay:{found.trace_path}", cpus=3)

@@ -140,7 +140,23 @@ TEST_CASE("run options: --sched takes strategies, --record and --run-index their
   CHECK(o->run_index == 9);
   CHECK(o->trace == "t.trace");
   const char* const bad[] = {"probesim", "run", "--sched", "fifo", "/bin/x"};
-  CHECK(parse(bad).error().message == "--sched must be rr, random or pct:D[:STEPS], got 'fifo'");
+  CHECK(parse(bad).error().message ==
+        "--sched must be rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or replay:FILE, got 'fifo'");
+  const char* const bounded[] = {"probesim", "run", "--sched", "bounded:2:9000:3", "--run-index", "7", "/bin/x"};
+  CHECK(parse(bounded).value().sched == "bounded:2:9000:3");
+}
+
+TEST_CASE("run options: --sched replay:FILE is a replay of that trace, with its configuration") {
+  const char* const argv[] = {"probesim", "run", "--sched", "replay:t.trace", "--kprobe", "ksys_write"};
+  auto o = parse(argv);
+  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  CHECK(o->command == probesim::cli::RunOptions::Command::Replay);
+  CHECK(o->trace == "t.trace");
+  CHECK(o->kprobes.size() == 1);
+  const char* const cpus[] = {"probesim", "run", "--cpus", "2", "--sched", "replay:t.trace"};
+  CHECK(parse(cpus).error().message == "replay takes --cpus from the trace; drop it");
+  const char* const prog[] = {"probesim", "run", "--sched", "replay:t.trace", "--", "/bin/x"};
+  CHECK(parse(prog).error().message == "replay takes the program from the trace; drop '/bin/x'");
 }
 
 TEST_CASE("run options: replay takes a trace, probes and output flags, not the configuration") {
@@ -184,7 +200,12 @@ TEST_CASE("explore options: strategy, runs, conditions and the program") {
   const char* const until[] = {"probesim", "explore", "--until", "exit==1", "/bin/x"};
   CHECK(parse_explore_options(5, until).error().message == "--until understands 'exit!=0', got 'exit==1'");
   const char* const strat[] = {"probesim", "explore", "--strategy", "rr", "/bin/x"};
-  CHECK(parse_explore_options(5, strat).error().message == "--strategy must be random or pct:D[:STEPS], got 'rr'");
+  CHECK(parse_explore_options(5, strat).error().message ==
+        "--strategy must be random, pct:D[:STEPS] or bounded:K[:STEPS[:TASKS]], got 'rr'");
+  const char* const resume[] = {"probesim", "explore", "--strategy", "bounded:2", "--from", "120", "/bin/x"};
+  auto r = parse_explore_options(7, resume);
+  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  CHECK((r->strategy == "bounded:2" && r->first_run == 120));
 }
 
 TEST_CASE("run options: -e/--event lines are kept verbatim, --trace names the trace file") {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -288,4 +289,104 @@ TEST_CASE("replay: the machine-wide limits come from the trace (a fork bomb stop
   Outcome rec = record(opt, {p, "16"}, trace);
   REQUIRE(rec.status == 0);
   check_same(rec, replay(trace));
+}
+
+namespace {
+
+struct Search {
+  std::optional<uint64_t> run;
+  Outcome outcome;
+};
+
+// Runs 0, 1, ... of `strategy` until the program exits with status 1, recording each run to
+// `trace`; the first failing run's outcome.
+Search search_runs(const std::string& prog, const std::string& strategy, uint64_t seed, uint64_t runs,
+              const std::string& trace) {
+  Search s;
+  for (uint64_t run = 0; run < runs && !s.run; ++run) {
+    s.outcome = record(Options{.seed = seed, .cpus = 2, .strategy = strategy, .run_index = run}, {prog}, trace);
+    if (s.outcome.status == 1) s.run = run;
+  }
+  return s;
+}
+
+// One run without preemptions: its steps (and tasks) for pct's and bounded's estimates.
+std::pair<uint64_t, size_t> calibrate(const std::string& prog, const std::string& strategy) {
+  auto m = Machine::create(Options{.seed = 1, .cpus = 2, .strategy = strategy});
+  REQUIRE(m.ok());
+  int pid = m.value()->spawn({prog}, {}).value();
+  m.value()->run();
+  CHECK(m.value()->exit_of(pid)->shell_status == 0);  // no preemption: no bug
+  std::set<int> tids;
+  for (const SchedEvent& e : m.value()->schedule_log())
+    if (e.tid >= 0) tids.insert(e.tid);
+  return {m.value()->stats().user_instructions, tids.size()};
+}
+
+}  // namespace
+
+TEST_CASE("races: pct:2 and bounded:2 find the 3-thread ordering bug of depth 2, which replays") {
+  const std::string prog = guest("x86_64-glibc", "ordering");
+  auto [steps, tasks] = calibrate(prog, "bounded:0");
+  CHECK(tasks == 4);  // main and three threads
+  std::string trace = tmp_path("ordering.trace");
+  std::string bounded = "bounded:2:" + std::to_string(steps) + ":" + std::to_string(tasks);
+  Search b = search_runs(prog, bounded, 1, 2000, trace);
+  REQUIRE(b.run.has_value());
+  CHECK(b.outcome.out.find("ordering bug hit: a=1 b=1") != std::string::npos);
+  check_same(b.outcome, replay(trace));
+  // The same search split by run index (what --jobs does) finds the same first run.
+  Search again = search_runs(prog, bounded, 1, *b.run + 1, trace);
+  CHECK(again.run == b.run);
+  std::string pct = "pct:2:" + std::to_string(calibrate(prog, "pct:1").first);
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    CAPTURE(seed);
+    Search p = search_runs(prog, pct, seed, 200, trace);
+    REQUIRE(p.run.has_value());
+    check_same(p.outcome, replay(trace));
+  }
+}
+
+TEST_CASE("races: the check-then-act atomicity violation is found by bounded:1 and pct:2, and replays") {
+  const std::string prog = guest("x86_64-glibc", "atomicity");
+  auto [steps, tasks] = calibrate(prog, "bounded:0");
+  std::string trace = tmp_path("atomicity.trace");
+  Search b = search_runs(prog, "bounded:1:" + std::to_string(steps) + ":" + std::to_string(tasks), 1, 1000, trace);
+  REQUIRE(b.run.has_value());
+  CHECK(b.outcome.out == "balance -100: overdrawn\n");
+  check_same(b.outcome, replay(trace));
+  Search p = search_runs(prog, "pct:2:" + std::to_string(calibrate(prog, "pct:1").first), 1, 100, trace);
+  REQUIRE(p.run.has_value());
+  check_same(p.outcome, replay(trace));
+}
+
+TEST_CASE("bounded: a run index beyond the enumeration is a clear error") {
+  auto m = Machine::create(Options{.strategy = "bounded:1:650:2", .run_index = 65});
+  REQUIRE(!m.ok());
+  CHECK(m.error().message == "run index 65 is beyond the 65 schedules of bounded:1:650:2");
+  CHECK(Machine::create(Options{.strategy = "bounded:1:650:2", .run_index = 64}).ok());
+  CHECK(strategy_runs("bounded:1:650:2").value() == 65u);
+  CHECK(!strategy_runs("pct:2").value());
+  CHECK(!strategy_runs("fifo").ok());
+}
+
+TEST_CASE("races: an AB-BA deadlock is found and reported with each task's wait point") {
+  const std::string prog = guest("x86_64-glibc", "deadlock");
+  std::optional<std::string> report;
+  for (uint64_t run = 0; run < 200 && !report; ++run) {
+    auto m = Machine::create(Options{.seed = 1, .cpus = 2, .strategy = "bounded:1:400000:2", .run_index = run});
+    REQUIRE(m.ok());
+    int pid = m.value()->spawn({prog, "abba"}, {}).value();
+    m.value()->run();
+    if (m.value()->exit_of(pid)) continue;
+    std::vector<Machine::BlockedTask> blocked = m.value()->blocked_tasks();
+    REQUIRE(blocked.size() == 2);
+    report = blocked[0].describe() + "; " + blocked[1].describe();
+  }
+  REQUIRE(report.has_value());
+  // Both threads wait on a futex inside glibc's mutex lock path.
+  CHECK(report->find("task 100 waits on a futex at pc 0x") != std::string::npos);
+  CHECK(report->find("task 101 waits on a futex at pc 0x") != std::string::npos);
+  CHECK(report->find("lock") != std::string::npos);
+  CHECK(report->find("deadlock)>") != std::string::npos);
 }

@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "emu/record/sha256.h"
 #include "emu/record/trace.h"
@@ -150,4 +152,47 @@ TEST_CASE("strategy names: the accepted forms and their canonical text") {
     CHECK_FALSE(r.ok());
   }
   CHECK(parse_strategy("lifo").error().message.find("use rr, random, pct:D[:STEPS]") != std::string::npos);
+}
+
+TEST_CASE("strategy names: bounded:K[:STEPS[:TASKS]] and its errors") {
+  CHECK(parse_strategy("bounded:2").value().text() == "bounded:2:1000000:2");
+  CHECK(parse_strategy("bounded:0:500").value().text() == "bounded:0:500:2");
+  CHECK(parse_strategy("bounded:1:500:4").value().text() == "bounded:1:500:4");
+  for (const char* bad : {"bounded:9", "bounded:x", "bounded:1:0", "bounded:1:10:1", "bounded:1:2:3:4",
+                          "bounded:", "bounded:1:10:65"}) {
+    CAPTURE(bad);
+    CHECK(!parse_strategy(bad).ok());
+  }
+  CHECK(parse_strategy("bounded:9").error().message.find("0..8") != std::string::npos);
+  CHECK(parse_strategy("fifo").error().message.find("bounded:K[:STEPS[:TASKS]]") != std::string::npos);
+}
+
+TEST_CASE("bounded: runs enumerate every schedule with at most K preemptions, depth first") {
+  // 64 points at steps 100, 200, ..., 6400; two others to hand the CPU to.
+  StrategySpec s = parse_strategy("bounded:2:6500:3").value();
+  CHECK(strategy_runs(s) == 1 + 64 * 2 + 2016 * 4);
+  using B = BoundedPreemption;
+  CHECK(bounded_schedule(s, 0).empty());  // run 0: non-preemptive
+  CHECK(bounded_schedule(s, 1) == std::vector<B>{{100, 0}});
+  CHECK(bounded_schedule(s, 2) == std::vector<B>{{100, 0}, {200, 0}});
+  CHECK(bounded_schedule(s, 3) == std::vector<B>{{100, 0}, {200, 1}});
+  CHECK(bounded_schedule(s, 4) == std::vector<B>{{100, 0}, {300, 0}});
+  CHECK(bounded_schedule(s, 128) == std::vector<B>{{100, 1}});  // after [100 0]'s 126 children
+  CHECK(bounded_schedule(s, 129) == std::vector<B>{{100, 1}, {200, 0}});
+  CHECK(bounded_schedule(s, 8190) == std::vector<B>{{6300, 1}, {6400, 1}});
+  CHECK(bounded_schedule(s, 8191) == std::vector<B>{{6400, 0}});
+  CHECK(bounded_schedule(s, 8192) == std::vector<B>{{6400, 1}});  // the last (a leaf of the root)
+  // Every schedule exactly once, in lexicographic (preorder) order.
+  StrategySpec small = parse_strategy("bounded:2:650:2").value();
+  std::vector<std::vector<std::pair<uint64_t, uint32_t>>> seen;
+  for (uint64_t run = 0; run < *strategy_runs(small); ++run) {
+    std::vector<std::pair<uint64_t, uint32_t>> v;
+    for (const B& b : bounded_schedule(small, run)) v.emplace_back(b.step, b.other);
+    CHECK(v.size() <= 2);
+    if (!seen.empty()) CHECK(seen.back() < v);
+    seen.push_back(v);
+  }
+  CHECK(seen.size() == 1 + 64 + 2016);
+  CHECK(!strategy_runs(parse_strategy("pct:2").value()));
+  CHECK(!strategy_runs(parse_strategy("random").value()));
 }
