@@ -49,6 +49,7 @@ Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv) 
     else if (a == "--save") o.save = PROBESIM_TRY(value(a));
     else if (a == "--no-shrink") o.shrink = false;
     else if (a == "--env") o.env.push_back(PROBESIM_TRY(value(a)));
+    else if (a == "--env-clear") o.env_clear = true;
     else if (a == "--arch") {
       std::string v = PROBESIM_TRY(value(a));
       if (v == "x86_64") o.arch = Arch::X86_64;

@@ -17,7 +17,8 @@ inline constexpr const char* kExploreUsage =
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
     "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"
     "                        [--uprobe PATH:SYM[@N]]... [--bug NAME]...\n"
-    "                        [--arch A] [--root DIR] [--cpus N] [--quantum N] [--env K=V]...\n"
+    "                        [--arch A] [--root DIR] [--cpus N] [--quantum N]\n"
+    "                        [--env-clear] [--env K=V]...\n"
     "                        -- PROGRAM [ARGS...]\n";
 
 struct ExploreOptions {
@@ -35,6 +36,7 @@ struct ExploreOptions {
   std::string root = "/";
   uint64_t cpus = 2;
   uint64_t quantum = 1'000'000;
+  bool env_clear = false;  // the guest starts with only the --env entries
   std::vector<std::string> env;
   std::vector<std::string> uprobes;  // counting uprobes, SPEC or SPEC@N (queued kernel work)
   std::vector<std::string> bugs;     // bug toggles (--bug)

@@ -10,6 +10,7 @@
 
 #include "loader/elf_file.h"
 #include "loader/exec.h"
+#include "mmu/inode_backing.h"
 #include "mmu/inode_cache.h"
 #include "mmu/mm.h"
 
@@ -17,20 +18,6 @@ using namespace probesim;
 using namespace probesim::loader;
 
 namespace {
-
-class BytesBacking : public mmu::InodeBacking {
- public:
-  explicit BytesBacking(std::vector<uint8_t> b) : b_(std::move(b)) {}
-  Result<size_t> read(FileOffset off, std::span<uint8_t> out) override {
-    if (off.value >= b_.size()) return size_t{0};
-    size_t n = std::min<size_t>(out.size(), b_.size() - off.value);
-    std::memcpy(out.data(), b_.data() + off.value, n);
-    return n;
-  }
-
- private:
-  std::vector<uint8_t> b_;
-};
 
 // Every read path of a parsed file; results are ignored, crashes are not.
 void read_everything(const ElfFile& f) {
@@ -49,7 +36,7 @@ void exec(const ElfFile& f, const std::vector<uint8_t>& bytes) {
   attrs.mode = 0100755;
   attrs.size = bytes.size();
   Result<mmu::Inode*> inode = cache.insert("fuzz:prog", "/prog", attrs,
-                                           std::make_unique<BytesBacking>(bytes), bytes.size());
+                                           std::make_unique<mmu::BytesBacking>(bytes), bytes.size());
   if (!inode.ok()) return;
   {
     uint64_t top = task_size(f.arch());

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -37,6 +38,13 @@ Result<size_t> HostFileBacking::read(FileOffset off, std::span<uint8_t> out) {
     done += static_cast<size_t>(n);
   }
   return done;
+}
+
+Result<size_t> BytesBacking::read(FileOffset off, std::span<uint8_t> out) {
+  if (off.value >= bytes_.size()) return size_t{0};
+  const size_t n = std::min<size_t>(out.size(), bytes_.size() - off.value);
+  std::memcpy(out.data(), bytes_.data() + off.value, n);
+  return n;
 }
 
 }  // namespace probesim::mmu

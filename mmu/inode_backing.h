@@ -1,6 +1,7 @@
 // InodeBacking: where an inode's clean pages come from. The page cache (AddressSpace) reads
 // through it lazily; nothing ever writes to it (guest writes stay in the page cache: the
-// overlay). HostFileBacking reads a host file, read-only.
+// overlay). HostFileBacking reads a host file, read-only; BytesBacking serves bytes held in
+// memory (fuzzers, tests, synthetic files).
 //
 // Ownership: each Inode owns its backing (std::unique_ptr); null means the page cache is
 // the only copy (overlay/tmpfs files).
@@ -10,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "probesim/result.h"
 #include "probesim/types.h"
@@ -38,6 +40,15 @@ class HostFileBacking : public InodeBacking {
   HostFileBacking(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   int fd_;
   std::string path_;
+};
+
+class BytesBacking : public InodeBacking {
+ public:
+  explicit BytesBacking(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
+  Result<size_t> read(FileOffset off, std::span<uint8_t> out) override;
+
+ private:
+  std::vector<uint8_t> bytes_;
 };
 
 }  // namespace probesim::mmu

@@ -40,6 +40,9 @@ from pathlib import Path
 
 FIXTURE_TIME = 981173106  # 2001-02-03 04:05:06 UTC: fixed and old, so `ls -la` shows a year
 BASE_ENV = {"LC_ALL": "C", "TZ": "UTC"}
+# The host side of a probesim run keeps the sanitizer settings of make test-asan (suppressions,
+# leak checking); the guest never sees them (--env-clear).
+SANITIZER_ENV = ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS")
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}  # e_machine: EM_X86_64, EM_AARCH64
 LINES = ["pear", "apple", "fig", "banana", "cherry", "date", "elderberry", "grape", "apple"]
 
@@ -138,7 +141,10 @@ class Session:
         cmd = [self.opts.probesim, "run", *shlex.split(self.opts.sim_flags), *extra, "--env-clear"]
         for key, value in self.env.items():
             cmd += ["--env", f"{key}={value}"]
-        return execute(cmd + ["--"] + self.argv(), self.env, self.tmp, self.opts.timeout)
+        # The guest's environment goes in through --env only: the host process must not load
+        # the guest's LD_PRELOAD or LD_LIBRARY_PATH.
+        host_env = dict(BASE_ENV, **{k: os.environ[k] for k in SANITIZER_ENV if k in os.environ})
+        return execute(cmd + ["--"] + self.argv(), host_env, self.tmp, self.opts.timeout)
 
 
 def show(run: Run, label: str):

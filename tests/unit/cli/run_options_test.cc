@@ -222,3 +222,15 @@ TEST_CASE("run options: -e/--event lines are kept verbatim, --trace names the tr
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message == "-e needs a value");
 }
+
+TEST_CASE("explore options: --env-clear starts the guest with only the --env entries") {
+  using probesim::cli::parse_explore_options;
+  const char* const argv[] = {"probesim", "explore", "--env-clear", "--env", "LC_ALL=C", "--", "/bin/x"};
+  auto o = parse_explore_options(static_cast<int>(std::size(argv)), argv);
+  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  CHECK(o->env_clear);
+  CHECK(o->env == std::vector<std::string>{"LC_ALL=C"});
+  CHECK(probesim::cli::guest_env(o->env, o->env_clear) == std::vector<std::string>{"LC_ALL=C"});
+  const char* const plain[] = {"probesim", "explore", "/bin/x"};
+  CHECK_FALSE(parse_explore_options(3, plain)->env_clear);
+}

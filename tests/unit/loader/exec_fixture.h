@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "loader/exec.h"
+#include "mmu/inode_backing.h"
 #include "mmu/inode_cache.h"
 #include "mmu/mm.h"
 #include "tests/unit/loader/guest_files.h"
@@ -23,20 +24,6 @@ constexpr uint64_t kX86Top = 0x7ffffffff000;
 constexpr uint64_t kA64Top = 0x1000000000000;
 
 // The file's bytes as an inode backing (no host file needed).
-class VectorBacking : public mmu::InodeBacking {
- public:
-  explicit VectorBacking(std::vector<uint8_t> b) : b_(std::move(b)) {}
-  Result<size_t> read(FileOffset off, std::span<uint8_t> out) override {
-    if (off.value >= b_.size()) return size_t{0};
-    size_t n = std::min<size_t>(out.size(), b_.size() - off.value);
-    std::memcpy(out.data(), b_.data() + off.value, n);
-    return n;
-  }
-
- private:
-  std::vector<uint8_t> b_;
-};
-
 inline mmu::MmLayout layout_for(Arch arch) {
   uint64_t top = arch == Arch::X86_64 ? kX86Top : kA64Top;
   return mmu::MmLayout{GuestAddr{top - (uint64_t{128} << 20)}, GuestAddr{top}};
@@ -59,7 +46,7 @@ struct Exec {
       attrs.mode = 0100755;
       attrs.size = bytes.size();
       Result<mmu::Inode*> ino = cache.insert("test:" + guest_name, guest_name, attrs,
-                                             std::make_unique<VectorBacking>(bytes), bytes.size());
+                                             std::make_unique<mmu::BytesBacking>(bytes), bytes.size());
       REQUIRE(ino.ok());
       inode = *ino;
     }
@@ -89,7 +76,7 @@ struct Exec {
     attrs.mode = 0100755;
     attrs.size = bytes.size();
     Result<mmu::Inode*> ino = cache.insert("test:" + host_path, host_path, attrs,
-                                           std::make_unique<VectorBacking>(bytes), bytes.size());
+                                           std::make_unique<mmu::BytesBacking>(bytes), bytes.size());
     REQUIRE(ino.ok());
     interp_inode = *ino;
   }

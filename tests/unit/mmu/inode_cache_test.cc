@@ -1,6 +1,9 @@
 // Inode cache: deterministic i_ino, reference counts, eviction, dirty pinning.
 #include <doctest/doctest.h>
 
+#include <vector>
+
+#include "mmu/inode_backing.h"
 #include "mmu_test_util.h"
 
 namespace probesim::mmu {
@@ -113,5 +116,26 @@ TEST_CASE("every VMA holds an inode reference, dropped when the VMA goes") {
   CHECK(c.size() == 0);
 }
 
+TEST_CASE("BytesBacking: reads within the bytes, short at the end, nothing past it") {
+  BytesBacking b({1, 2, 3, 4, 5});
+  std::vector<uint8_t> out(4, 0xee);
+  auto r = b.read(FileOffset{0}, out);
+  REQUIRE(r.ok());
+  CHECK(*r == 4);
+  CHECK(out == std::vector<uint8_t>{1, 2, 3, 4});
+  r = b.read(FileOffset{3}, out);
+  REQUIRE(r.ok());
+  CHECK(*r == 2);
+  CHECK(out[0] == 4);
+  CHECK(out[1] == 5);
+  r = b.read(FileOffset{5}, out);
+  REQUIRE(r.ok());
+  CHECK(*r == 0);
+  r = b.read(FileOffset{~uint64_t{0}}, out);
+  REQUIRE(r.ok());
+  CHECK(*r == 0);
+}
+
 }  // namespace
 }  // namespace probesim::mmu
+
