@@ -15,6 +15,11 @@ namespace {
 // few hundred instructions of kernel work (a modelled order of magnitude, not a measurement;
 // it only orders the kworker's steps against other CPUs' clocks).
 constexpr Cycles kKernelStepCycles{1000};
+// The scheduling steps one kworker step counts as (its "retired instructions"): a modelled
+// size, about what build_map_info or one install retires in the kernel. Strategies hand out
+// budgets in steps, so a random or pct budget ends the kworker's turn between any two of its
+// steps with a probability proportional to this size, as for the guest's instructions.
+constexpr uint64_t kKernelStepInsns = 1000;
 
 constexpr uint64_t kCloneVm = 0x100;  // include/uapi/linux/sched.h
 
@@ -60,6 +65,17 @@ void MachineState::kwork_before_pick(uint64_t& quantum) {
   sched_.add(kworker_->task());
 }
 
+// The quantum that just ran reached the front item's start: the kworker is woken before the
+// preempted task goes back to the run queue, so it is queued first (as Linux's wakeup
+// preemption runs a woken kworker next); FIFO strategies run it at once.
+void MachineState::kwork_wake_due(const Scheduler::Step& step) {
+  if (!kworker_ || kworker_->scheduled || !kworker_->front()) return;
+  const uint64_t steps = sched_.steps() + (step.task->user_insns.value - step.start_insns);
+  if (kworker_->front()->start_at > steps) return;
+  kworker_->scheduled = true;
+  sched_.add(kworker_->task());
+}
+
 // Nothing else can run: queued work starts now rather than never.
 bool MachineState::kwork_start_early() {
   if (!kworker_ || kworker_->scheduled || !kworker_->front()) return false;
@@ -68,25 +84,31 @@ bool MachineState::kwork_start_early() {
   return true;
 }
 
-// One step of the front item. The quantum ends after it (each step ends at a lock operation,
-// a scheduling point): true when the kworker stays runnable (preempted there).
+// The kworker's quantum: steps of the queued work while the strategy's budget lasts. Each step
+// ends at a lock operation, a scheduling point, and counts kKernelStepInsns scheduling steps.
+// True when the budget ended it with the kworker still runnable (preempted there).
 bool MachineState::run_kernel_step(const Scheduler::Step& step) {
   Task& kw = kworker_->task();
-  KernelWork* w = kworker_->front();
-  kernel_steps_.push_back({kworker_->steps, sched_.steps(), w->next_step() + " of " + w->describe()});
-  KernelWork::Step r = w->step(*this, kw);
-  sched_.clock(step.cpu).advance(kKernelStepCycles);
-  if (r == KernelWork::Step::Blocked) {
-    kernel_steps_.back().what += " (blocked)";
-    return false;
+  uint64_t used = 0;
+  for (;;) {
+    KernelWork* w = kworker_->front();
+    if (!w || (!kworker_->in_flight() && w->start_at > sched_.steps() + used)) break;
+    if (used >= step.budget) return true;
+    kernel_steps_.push_back({kworker_->steps, sched_.steps() + used,
+                             w->next_step() + " of " + w->describe()});
+    KernelWork::Step r = w->step(*this, kw);
+    sched_.clock(step.cpu).advance(kKernelStepCycles);
+    if (r == KernelWork::Step::Blocked) {
+      kernel_steps_.back().what += " (blocked)";
+      return false;
+    }
+    ++kworker_->steps;
+    used += kKernelStepInsns;
+    kw.user_insns += InsnCount{kKernelStepInsns};
+    kworker_->set_in_flight(r == KernelWork::Step::More);
+    if (r == KernelWork::Step::Done) kworker_->pop();
+    check_invariants(!kworker_->in_flight(), !kworker_->in_flight());
   }
-  ++kworker_->steps;
-  kw.user_insns += InsnCount{1};
-  kworker_->set_in_flight(r == KernelWork::Step::More);
-  if (r == KernelWork::Step::Done) kworker_->pop();
-  check_invariants(!kworker_->in_flight(), !kworker_->in_flight());
-  KernelWork* next = kworker_->front();
-  if (kworker_->in_flight() || (next && next->start_at <= sched_.steps())) return true;
   kworker_->scheduled = false;
   sched_.remove(kw);  // idle: off the scheduler until its next item is due
   return false;

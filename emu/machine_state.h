@@ -264,6 +264,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   // Kernel work (machine_kwork.cc): wake the kworker when its work is due and end the
   // quantum there; start it early when nothing else can run; one kworker step.
   void kwork_before_pick(uint64_t& quantum);
+  void kwork_wake_due(const Scheduler::Step& step);
   bool kwork_start_early();
   bool run_kernel_step(const Scheduler::Step& step);
   void check_invariants(bool quiescent, bool verify);

@@ -2,8 +2,9 @@
 // the scheduler runs like the guest's under the active strategy. It has no mm (Linux: a
 // kernel thread's task->mm is NULL): its Process exists only to own the Task, and is not one
 // of the machine's processes. A KernelWork is a sequence of steps; each step ends at a lock
-// operation (a scheduling point), so a kworker quantum is one step, and its "retired user
-// instructions" (what schedules are keyed by) count the steps it ran.
+// operation (a scheduling point) and counts as a fixed number of scheduling steps (its
+// "retired user instructions", what schedules are keyed by), so a strategy's budget ends the
+// kworker's turn between steps (machine_kwork.cc).
 //
 // Work is queued by the host (Machine API, CLI) to start once the machine's scheduling steps
 // reach `start_at`; items run one after the other in queue order (by start_at, then FIFO).

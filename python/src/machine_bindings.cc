@@ -286,13 +286,24 @@ void bind_machine(py::module_& m) {
       "guided schedule: each task until it blocks or exits, except at exactly those "
       "preemptions (what shrinking keeps). Record a run with record(), replay one with "
       "Machine(replay=trace) (or Machine.replay(trace)): the trace configures the machine "
-      "and spawns its process (replay_process), so no other setting may be given.");
+      "and spawns its process (replay_process), so no other setting may be given. "
+      "bugs is a set of historical kernel bugs to re-create (e.g. {'uprobe_no_revalidate'}: "
+      "register_for_each_vma without "
+      "re-validating the vma, seed 000).");
   c.def(py::init(&PyMachine::create), "arch"_a = py::none(), py::kw_only(), "seed"_a = 0, "root"_a = "/",
         "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
         "kprobe_boost"_a = true, "limits"_a = py::none(), "run_index"_a = 0,
         "preemptions"_a = py::none(), "capture_limit"_a = py::none(),
         "early_kprobes"_a = std::vector<std::string>{}, "kernel_cmdline"_a = "",
-        "replay"_a = py::none())
+        "replay"_a = py::none(), "bugs"_a = py::none())
+      .def_property_readonly("invariant_violations", &PyMachine::invariant_violations,
+                             "Kernel invariants found broken at quiescent points while kernel "
+                             "work ran (a breakpoint in a page of another file, a missed "
+                             "breakpoint): list of str, empty when they held.")
+      .def_property_readonly("kernel_steps", &PyMachine::kernel_steps,
+                             "[(step, at, what)]: every step the kworker ran, its index, the "
+                             "machine's scheduling steps then, and 'step of work' in kernel "
+                             "terms (e.g. 'build_map_info of uprobe_register(/bin/x:main)').")
       .def_property_readonly("running", &PyMachine::running,
                              "True while run() executes (queries raise probesim.Error then).")
       .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),

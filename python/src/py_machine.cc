@@ -148,7 +148,8 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
                                              const std::optional<py::int_>& capture_limit,
                                              const std::vector<std::string>& early_kprobes,
                                              const std::string& kernel_cmdline,
-                                             const std::optional<std::filesystem::path>& replay_trace) {
+                                             const std::optional<std::filesystem::path>& replay_trace,
+                                             const py::object& bugs) {
   Options o;
   o.seed = to_u64(seed, "seed");
   o.root = path_string(root, "root");
@@ -166,8 +167,8 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
   o.kprobe_boost = kprobe_boost;
   o.early_kprobes = early_kprobes;
   o.kernel_cmdline = kernel_cmdline;
-  if (trace && (!early_kprobes.empty() || !kernel_cmdline.empty()))
-    throw BadArgument("replay: the trace configures the machine as it was recorded; drop early_kprobes, kernel_cmdline");
+  if (trace && (!early_kprobes.empty() || !kernel_cmdline.empty() || !bugs.is_none()))
+    throw BadArgument("replay: the trace configures the machine as it was recorded; drop early_kprobes, kernel_cmdline, bugs");
   if (trace) {
     check_replay_alone(o, sched_replay ? "round_robin" : sched, limits, preemptions, capture_limit);
     auto pm = replay(*trace);
@@ -187,8 +188,24 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
     o.capture_limit = to_u64(*capture_limit, "capture_limit");
     if (o.capture_limit == 0) throw BadArgument("capture_limit: must be at least 1 byte (None: no limit)");
   }
+  if (!bugs.is_none()) {
+    if (py::isinstance<py::str>(bugs))
+      throw BadArgument("bugs: a set or list of toggle names, e.g. {'uprobe_no_revalidate'}");
+    for (py::handle b : bugs) {
+      if (!py::isinstance<py::str>(b)) throw BadArgument("bugs: toggle names are str");
+      o.bugs.push_back(b.cast<std::string>());
+    }
+    std::sort(o.bugs.begin(), o.bugs.end());  // a set's order is the host's: make it canonical
+  }
   auto m = unwrap<BadArgument>(Machine::create(o));
   return std::make_shared<PyMachine>(std::move(m), o);
+}
+
+std::vector<std::tuple<uint64_t, uint64_t, std::string>> PyMachine::kernel_steps() {
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> out;
+  for (const auto& k : machine("kernel_steps").state().kernel_steps())
+    out.emplace_back(k.index, k.at_steps, k.what);
+  return out;
 }
 
 PyMachine::PyMachine(std::unique_ptr<Machine> machine, Options options)

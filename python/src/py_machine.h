@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -68,7 +69,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
                                            const std::optional<pybind11::int_>& capture_limit,
                                            const std::vector<std::string>& early_kprobes,
                                            const std::string& kernel_cmdline,
-                                           const std::optional<std::filesystem::path>& replay);
+                                           const std::optional<std::filesystem::path>& replay,
+                                           const pybind11::object& bugs);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
   ~PyMachine();
   PyMachine(const PyMachine&) = delete;
@@ -109,6 +111,11 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   std::optional<PyInode> find_inode(const std::string& name);
   std::vector<SchedEvent> schedule_log() { return machine("schedule_log").schedule_log(); }
   std::vector<int> blocked_tids() { return machine("blocked_tids").blocked_tids(); }
+  std::vector<std::string> invariant_violations() {
+    return machine("invariant_violations").invariant_violations();
+  }
+  // (kworker step index, machine scheduling steps, "step of work") per kworker step so far.
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> kernel_steps();
   std::vector<Insn> disassemble(int pid, const pybind11::int_& addr, size_t count, bool original);
   // "function+0xoff" for a kernel address, or a user address of process pid; None if unknown.
   std::optional<std::string> symbolize(const pybind11::int_& addr, std::optional<int> pid);
@@ -137,6 +144,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // callbacks and registers it. BadProbe (Linux errno) if refused; ProbeHandlerError if a
   // filter raised meanwhile (the registration is then undone).
   void register_uprobe(const std::shared_ptr<UprobeRecord>& rec, const std::string* symbol);
+  // register(..., at=N): the registration becomes kernel work (emu/kthread/).
+  void queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inode* inode, uint64_t at);
   void unregister_uprobe(UprobeRecord& rec);
   // uprobe_apply after a filter change: arm where a filter now wants it, disarm where none does.
   void apply_uprobe(UprobeRecord& rec);

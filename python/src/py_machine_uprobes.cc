@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "emu/kthread/uprobe_register_work.h"
 #include "errors.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "py_machine.h"
@@ -196,6 +197,7 @@ void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec,
   rec->inode_key = inode->key();
   rec->inode_name = inode->name();
   wire_uprobe(*rec);
+  if (rec->at) return queue_uprobe(rec, inode, *rec->at);
   RunningScope scope(*this, /*emulating=*/false);  // filters run: queries yes, mutations no
   Result<probes::Uprobe*> u =
       s.uprobes().uprobe_register(*inode, FileOffset{rec->offset}, rec->consumer);
@@ -218,7 +220,37 @@ void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec,
   }
 }
 
+// The kworker runs the registration as steps when the machine's scheduling steps reach `at`,
+// competing with the guest's tasks; the record is pending until then. The work owns the inode
+// reference from lookup; a registered record takes its own.
+void PyMachine::queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inode* inode,
+                             uint64_t at) {
+  emu::MachineState& s = machine_->state();
+  UprobeRecord* r = rec.get();
+  auto done = [r, &s, inode](Result<probes::Uprobe*> u) {
+    r->pending = false;
+    if (!u) {
+      r->queue_error = u.error().message;
+      return;
+    }
+    r->uprobe = u.value();
+    r->inode = s.inodes().iget(inode);
+  };
+  auto work = std::make_unique<emu::UprobeRegisterWork>(rec->path + ":" + rec->target, *inode,
+                                                        FileOffset{rec->offset}, rec->consumer,
+                                                        std::move(done));
+  work->start_at = at;
+  rec->pending = true;
+  s.queue_kernel_work(std::move(work));
+  uprobes_.push_back(rec);
+}
+
 void PyMachine::unregister_uprobe(UprobeRecord& rec) {
+  if (rec.pending)
+    throw BadProbe(std::string(rec.kind_name()) + " '" + rec.name +
+                       "': EBUSY: its registration is queued (at=" + std::to_string(*rec.at) +
+                       ") and has not run yet; unregister it after it ran",
+                   EBUSY);
   if (!rec.registered()) return;  // idempotent from Python
   emu::MachineState& s = uprobe_state("unregister");
   auto it = std::find_if(uprobes_.begin(), uprobes_.end(),

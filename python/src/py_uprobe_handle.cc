@@ -90,7 +90,17 @@ void bind_handle_facts(py::class_<PyUprobeHandle>& c) {
           "The file offset of the probed instruction (what the kernel keys uprobes by).")
       .def_property_readonly(
           "registered", [](const PyUprobeHandle& h) { return h.rec->registered(); },
-          "False after unregister() or once the machine is closed.")
+          "False after unregister() or once the machine is closed (and while pending).")
+      .def_property_readonly(
+          "pending", [](const PyUprobeHandle& h) { return h.rec->pending; },
+          "True while a registration queued with at=N has not run yet (the kworker runs it).")
+      .def_property_readonly(
+          "error",
+          [](const PyUprobeHandle& h) -> py::object {
+            if (h.rec->queue_error.empty()) return py::none();
+            return py::str(h.rec->queue_error);
+          },
+          "Why a registration queued with at=N failed when the kworker ran it (else None).")
       .def_property_readonly("inode", &inode_of,
                              "The probed file's Inode (None once the machine is gone).");
 }

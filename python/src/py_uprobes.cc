@@ -75,9 +75,10 @@ py::object handle(const std::shared_ptr<PyMachine>& m, const std::shared_ptr<Upr
 py::object register_uprobe(const PyUprobes& self, const py::object& path, const py::object& target,
                            const py::object& offset, const py::object& handler,
                            const py::object& ret_handler, const py::object& filter,
-                           const std::optional<std::string>& name) {
+                           const std::optional<std::string>& name, const py::object& at) {
   std::string symbol;
   auto rec = new_record(UprobeKind::Uprobe, path, target, offset, name, &symbol);
+  if (!at.is_none()) rec->at = to_u64(at, "at");
   rec->handler = callable_or_null(handler, "handler");
   rec->ret_handler = callable_or_null(ret_handler, "ret_handler");
   rec->filter = callable_or_null(filter, "filter");
@@ -89,9 +90,10 @@ py::object register_uprobe(const PyUprobes& self, const py::object& path, const 
 py::object register_uretprobe(const PyUretprobes& self, const py::object& path,
                               const py::object& target, const py::object& handler,
                               const py::object& offset, const py::object& filter,
-                              const std::optional<std::string>& name) {
+                              const std::optional<std::string>& name, const py::object& at) {
   std::string symbol;
   auto rec = new_record(UprobeKind::Uretprobe, path, target, offset, name, &symbol);
+  if (!at.is_none()) rec->at = to_u64(at, "at");
   rec->ret_handler = callable_or_null(handler, "handler");
   rec->filter = callable_or_null(filter, "filter");
   check_signatures(*rec);
@@ -160,7 +162,7 @@ void bind_uprobes_manager(py::module_& m) {
   py::class_<PyUprobes> c(m, "Uprobes", "Machine.uprobes: user-space probes (Linux's uprobes).");
   c.def("register", &register_uprobe, "path"_a, "target"_a = py::none(), py::kw_only(),
         "offset"_a = py::none(), "handler"_a = py::none(), "ret_handler"_a = py::none(),
-        "filter"_a = py::none(), "name"_a = py::none(),
+        "filter"_a = py::none(), "name"_a = py::none(), "at"_a = py::none(),
         "Probe the instruction of file `path` at `target` ('symbol[+offset]', from its symbol "
         "table) or at offset=<file offset>, in every process mapping that file, now and later. "
         "handler(regs) runs at the breakpoint (regs.ip = the probed address) and returns None, "
@@ -169,7 +171,12 @@ void bind_uprobes_manager(py::module_& m) {
         "UPROBE_HANDLER_IGNORE (skip the ret_handler); ret_handler(func, regs) runs when the "
         "function returns (regs.return_value). filter(mm) -> bool picks the processes that get "
         "the breakpoint (None: all). Raises BadProbe with Linux's errno (ENOENT unknown file or "
-        "symbol, EINVAL bad offset or no handler, ...).");
+        "symbol, EINVAL bad offset or no handler, ...). at=N queues the registration as kernel "
+        "work: the machine's kworker (tid 2) runs uprobe_register as steps (build_map_info, "
+        "then mmap_write_lock and install_breakpoint per process) once N scheduling steps "
+        "(retired user instructions) ran, competing with the guest's tasks under the "
+        "scheduling strategy; the handle is pending until then (handle.error says why it "
+        "failed).");
   bind_listing(c);
   c.def_property_readonly("costs", &costs,
                           "Modelled cycles charged per uprobe path: {'uprobe-trap', "
@@ -187,7 +194,7 @@ void bind_uretprobes_manager(py::module_& m) {
                              "Machine.uretprobes: return probes on user functions (uretprobes).");
   c.def("register", &register_uretprobe, "path"_a, "target"_a = py::none(),
         "handler"_a = py::none(), py::kw_only(), "offset"_a = py::none(), "filter"_a = py::none(),
-        "name"_a = py::none(),
+        "name"_a = py::none(), "at"_a = py::none(),
         "Sugar for uprobes.register(path, target, ret_handler=handler): handler(func, regs) "
         "runs when the function at `target` returns, with regs.return_value and regs.ip = the "
         "real return address. Returns an UprobeHandle (count: ret_hits).");

@@ -13,6 +13,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,11 @@ struct UprobeRecord {
   pybind11::object handler, ret_handler, filter;
   // Each declares a Context parameter (takes_context).
   bool handler_ctx = false, ret_ctx = false, filter_ctx = false;
+  // register(..., at=N): queued as kernel work for the machine's kworker, starting at N
+  // scheduling steps; `pending` until it ran, then registered or `queue_error` says why not.
+  std::optional<uint64_t> at;
+  bool pending = false;
+  std::string queue_error;
 };
 
 }  // namespace probesim::python

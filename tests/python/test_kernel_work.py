@@ -1,0 +1,73 @@
+"""Kernel work that races (issue 16): uprobes.register(..., at=N) runs as steps of the
+machine's kworker, competing with the guest; Machine(bugs=...) re-creates seed 000's race,
+reported in Machine.invariant_violations. guest/tests/uprobe_remap maps the page of its own
+executable holding remap_target and the same page of a copy, in turn, at one address."""
+import pytest
+
+import probesim
+
+AT = 100_000  # scheduling steps: uprobe_remap is in its remap loop then
+
+
+@pytest.fixture
+def prog(guest_program):
+    return str(guest_program("uprobe_remap"))
+
+
+def test_a_queued_registration_is_pending_until_the_kworker_runs_its_steps(machine, prog):
+    p = machine.spawn([prog])
+    hits = []
+    up = machine.uprobes.register(prog, "remap_target", handler=lambda regs: hits.append(1), at=AT)
+    assert up.pending and not up.registered and up.error is None
+    machine.run()
+    assert p.exit_code == 0
+    assert not up.pending and up.registered
+    assert hits == [1]  # remap_target runs once, after the loop
+    steps = [what for _, _, what in machine.kernel_steps]
+    assert steps[0] == f"alloc_uprobe of uprobe_register({prog}:remap_target)"
+    assert any(s.startswith("build_map_info of") for s in steps)
+    assert any(s.startswith("install_breakpoint of") for s in steps)
+    assert all(at >= AT for _, at, _ in machine.kernel_steps)
+    assert machine.invariant_violations == []
+
+
+def test_unregistering_a_registration_that_has_not_run_is_ebusy(machine, prog):
+    machine.spawn([prog])
+    up = machine.uprobes.register(prog, "remap_target", handler=lambda regs: None, at=AT)
+    with pytest.raises(probesim.BadProbe, match="EBUSY: its registration is queued"):
+        up.unregister()
+
+
+def test_an_unknown_bug_toggle_is_refused_naming_the_known_ones(arch):
+    with pytest.raises(probesim.BadArgument, match="unknown bug toggle 'nope' .*uprobe_no_revalidate"):
+        probesim.Machine(arch, bugs={"nope"})
+
+
+def violations(arch, prog, seed, bugs):
+    m = probesim.Machine(arch, seed=seed, sched="random", quantum=8000, bugs=bugs)
+    p = m.spawn([prog])
+    m.uprobes.register(prog, "remap_target", handler=lambda regs: None, at=AT)
+    m.run()
+    return m.invariant_violations, p
+
+
+SEEDS = range(40)  # the budget: 40 random schedules
+
+
+def test_without_revalidation_random_schedules_write_the_breakpoint_into_the_copy(arch, prog):
+    found = None
+    for seed in SEEDS:
+        v, p = violations(arch, prog, seed, {"uprobe_no_revalidate"})
+        if v:
+            found = v
+            break
+    assert found, f"no violation in {len(SEEDS)} schedules"
+    assert "in a replaced page of /tmp/uprobe_remap." in found[0]
+    assert "where that file has no uprobe" in found[0]
+
+
+def test_with_revalidation_the_same_schedules_break_no_invariant(arch, prog):
+    for seed in SEEDS:
+        v, p = violations(arch, prog, seed, None)
+        assert v == [], f"seed {seed}: {v}"
+        assert p.exit_code == 0
