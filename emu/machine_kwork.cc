@@ -46,7 +46,7 @@ void MachineState::queue_kernel_work(std::unique_ptr<KernelWork> w) {
 
 Process* MachineState::process_of_mm(const mmu::Mm* mm) {
   for (auto& [pid, p] : procs_)
-    if (&p->mm() == mm && !p->reaped) return p.get();
+    if (&p->mm() == mm && !p->exited()) return p.get();
   return nullptr;
 }
 
@@ -121,7 +121,7 @@ void MachineState::check_invariants(bool quiescent, bool verify) {
   if (violations_.size() >= kMaxViolations) return;
   std::vector<probes::UprobeManager::NamedMm> mms;
   for (auto& [pid, p] : procs_)
-    if (!p->reaped) mms.push_back({&p->mm(), "pid " + std::to_string(pid)});
+    if (!p->exited()) mms.push_back({&p->mm(), "pid " + std::to_string(pid)});
   std::vector<std::string> found = uprobes_->check_breakpoints(mms, quiescent);
   if (verify) {
     uprobes_->verify();  // our own structures: a failure is a probesim bug (asserts)

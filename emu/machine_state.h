@@ -206,7 +206,9 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   bool bug(std::string_view name) const;
   void queue_kernel_work(std::unique_ptr<KernelWork> w);
   KernelThread* kworker() { return kworker_.get(); }
-  // The live process whose address space is mm (null: it exited and was reaped, or exec'd).
+  // The live process whose address space is mm (null: it exited or exec'd). An exited
+  // process's mm is kept for inspection, but for the kernel it is gone (exit_mmap after the
+  // last mmput): kernel work skips it and invariants ignore it.
   Process* process_of_mm(const mmu::Mm* mm);
   // Invariant violations found at quiescent points while a kworker exists (issue 16: the
   // uprobes tree, i_mmap trees and mms verify(), breakpoints where and only where they
