@@ -140,6 +140,20 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach_uprobes(Machine& m,
   return c;
 }
 
+namespace {
+
+// A consumer that only counts (the engine counts hits; the handlers do nothing).
+std::unique_ptr<probes::UprobeConsumer> counting_consumer(bool ret) {
+  auto consumer = std::make_unique<probes::UprobeConsumer>();
+  if (ret)
+    consumer->ret_handler = [](probes::UprobeConsumer&, GuestAddr, probes::Regs&, uint64_t&) {};
+  else
+    consumer->handler = [](probes::UprobeConsumer&, probes::Regs&, uint64_t&) { return 0; };
+  return consumer;
+}
+
+}  // namespace
+
 Result<void> CliProbes::add_uprobe(const std::string& text, bool ret) {
   const char* flag = ret ? "--uretprobe " : "--uprobe ";
   auto split = split_at(text);
@@ -148,11 +162,7 @@ Result<void> CliProbes::add_uprobe(const std::string& text, bool ret) {
   if (at) return queue_uprobe(text, spec, *at, ret);
   auto target = uprobe_target(m_, spec, ret);
   if (!target) return Error::make(flag + spec + ": " + target.error().message, target.error().err);
-  auto consumer = std::make_unique<probes::UprobeConsumer>();
-  if (ret)
-    consumer->ret_handler = [](probes::UprobeConsumer&, GuestAddr, probes::Regs&, uint64_t&) {};
-  else
-    consumer->handler = [](probes::UprobeConsumer&, probes::Regs&, uint64_t&) { return 0; };
+  auto consumer = counting_consumer(ret);
   auto [inode, off] = target.value();
   auto u = m_.state().uprobes().uprobe_register(*inode, off, *consumer);
   if (!u) {
@@ -168,11 +178,7 @@ Result<void> CliProbes::queue_uprobe(const std::string& text, const std::string&
   const char* flag = ret ? "--uretprobe " : "--uprobe ";
   auto target = uprobe_target(m_, spec, ret);
   if (!target) return Error::make(flag + text + ": " + target.error().message, target.error().err);
-  auto consumer = std::make_unique<probes::UprobeConsumer>();
-  if (ret)
-    consumer->ret_handler = [](probes::UprobeConsumer&, GuestAddr, probes::Regs&, uint64_t&) {};
-  else
-    consumer->handler = [](probes::UprobeConsumer&, probes::Regs&, uint64_t&) { return 0; };
+  auto consumer = counting_consumer(ret);
   auto [inode, off] = target.value();
   p_->ups.push_back(Probes::Up{text, ret, nullptr, nullptr, std::move(consumer), at, ""});
   const size_t index = p_->ups.size() - 1;
