@@ -1,11 +1,17 @@
 #include "emu/syscalls/dispatch.h"
 
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/syscalls/syscall_names.h"
 
 namespace probesim::emu {
 
+// Every syscall of the arch by Linux's name, its arguments printed in hex, not implemented;
+// then the rows of syscall_table.h: their handler and strace format.
 SyscallTable::SyscallTable(Arch arch) {
   by_nr_.resize(512);
+  static constexpr std::string_view kHexArgs = "xxxxxx";
+  for (const SyscallName& s : linux_syscall_names(arch))
+    by_nr_[s.nr] = SyscallEntry{s.name, nullptr, kHexArgs.substr(0, s.nargs), 'd'};
   auto add = [&](int x86, int arm64, SyscallEntry e) {
     int nr = arch == Arch::X86_64 ? x86 : arm64;
     if (nr < 0) return;

@@ -1,5 +1,6 @@
-// The per-arch syscall table built from syscall_table.h: number -> (name, handler, strace
-// format). Immutable after construction; one instance per arch, shared by all machines.
+// The per-arch syscall table: number -> (name, handler, strace format), every Linux syscall of
+// the arch by name (syscall_names.h), the ones probesim implements with their handler
+// (syscall_table.h). Immutable after construction; one instance per arch, shared by all machines.
 #pragma once
 
 #include <string_view>
@@ -19,7 +20,7 @@ struct SyscallEntry {
 class SyscallTable {
  public:
   static const SyscallTable& get(Arch arch);
-  // The entry for `nr`, or null if the number is unknown on this arch.
+  // The entry for `nr`, or null if Linux has no such syscall on this arch.
   const SyscallEntry* find(uint64_t nr) const {
     return nr < by_nr_.size() && !by_nr_[nr].name.empty() ? &by_nr_[nr] : nullptr;
   }

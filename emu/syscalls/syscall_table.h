@@ -3,7 +3,9 @@
 //   PROBESIM_SYSCALL(name, x86_64_nr, arm64_nr, args, ret)
 //     implemented by `int64_t sys_<name>(SyscallContext&, const SyscallArgs&)`
 //   PROBESIM_SYSCALL_NOSYS(name, x86_64_nr, arm64_nr, args)
-//     known by name (so --strace/--stats can name it) but returns -ENOSYS and is counted
+//     not implemented (returns -ENOSYS, counted), with a strace format for its arguments.
+// Every other syscall Linux has is named too (syscall_names.cc: strace prints its arguments in
+// hex); a row's name must be Linux's name for both numbers (a unit test checks it).
 //
 // A number of -1 means the syscall does not exist on that arch (arm64 uses the asm-generic
 // table: no open/stat/access/dup2/readlink/time/arch_prctl...). Numbers are from
@@ -13,7 +15,7 @@
 //   d int  l long  u unsigned  x hex  p pointer  s path string  b buffer (pointer)
 //   D dirfd (AT_FDCWD)  F open flags  o octal mode  P mmap prot  M mmap flags  S signal
 // `ret` is how strace prints a successful result: 'd' decimal, 'x' hex.
-// Unknown numbers (not in this table) also return -ENOSYS and are counted as "syscall_<nr>".
+// Numbers Linux does not have also return -ENOSYS and are counted as "syscall_<nr>".
 
 // clang-format off
 #define PROBESIM_SYSCALLS(X, XN) \

@@ -5,6 +5,7 @@
 #include "emu/cycle_model.h"
 #include "emu/insn_policy.h"
 #include "emu/syscalls/dispatch.h"
+#include "emu/syscalls/syscall_names.h"
 
 using namespace probesim;
 using namespace probesim::emu;
@@ -105,12 +106,41 @@ TEST_CASE("syscall table: numbers per arch, names and unimplemented rows") {
   CHECK(x86.find(231)->name == "exit_group");
   CHECK(arm.find(94)->name == "exit_group");
   CHECK(x86.find(158)->name == "arch_prctl");
-  CHECK(arm.find(2) == nullptr);  // io_submit: unknown to the table
+  REQUIRE(arm.find(2) != nullptr);  // io_submit: named, not implemented
+  CHECK(arm.find(2)->name == "io_submit");
+  const bool io_submit_implemented = arm.find(2)->fn != nullptr;
+  CHECK_FALSE(io_submit_implemented);
+  CHECK(arm.find(244) == nullptr);  // asm-generic's arch-specific block: arm64 has none
+  CHECK(x86.find(400) == nullptr);  // 336-423: reserved on x86_64
+  CHECK(x86.find(520) == nullptr);  // x32's execve, not a 64-bit syscall
   REQUIRE(x86.find(37) != nullptr);
   CHECK(x86.find(37)->name == "alarm");
   bool implemented = x86.find(37)->fn != nullptr;
   CHECK_FALSE(implemented);  // known by name, not implemented yet
   CHECK(x86.find(100000) == nullptr);
+}
+
+TEST_CASE("syscall table: every Linux syscall has its name, and each row matches Linux's numbers") {
+  for (Arch arch : {Arch::X86_64, Arch::AArch64}) {
+    const SyscallTable& t = SyscallTable::get(arch);
+    size_t named = 0;
+    for (const SyscallName& s : linux_syscall_names(arch)) {
+      const SyscallEntry* e = t.find(s.nr);
+      REQUIRE(e != nullptr);
+      CHECK_MESSAGE(e->name == s.name, "nr ", s.nr, ": table row ", e->name, ", Linux ", s.name);
+      CHECK(e->args.size() <= 6);
+      ++named;
+    }
+    CHECK(named > 320);
+  }
+  const SyscallTable& x86 = SyscallTable::get(Arch::X86_64);
+  const SyscallTable& arm = SyscallTable::get(Arch::AArch64);
+  CHECK(x86.find(68)->name == "msgget");
+  CHECK(arm.find(186)->name == "msgget");
+  CHECK(x86.find(29)->name == "shmget");
+  CHECK(arm.find(194)->name == "shmget");
+  CHECK(x86.find(471)->name == "rseq_slice_yield");
+  CHECK(x86.find(246)->args == "xxxx");  // kexec_load: four arguments, printed in hex
 }
 
 TEST_CASE("cycle model: arm64 FP/SIMD registers make an FP instruction, X registers do not") {

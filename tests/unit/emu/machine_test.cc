@@ -121,6 +121,22 @@ TEST_CASE("machine: unknown syscalls return ENOSYS and are counted by name") {
   CHECK(traced);
 }
 
+TEST_CASE("machine: an unimplemented Linux syscall is counted and traced by its name") {
+  for (auto [arch, flavour] : {std::pair{Arch::X86_64, "x86_64-musl"},
+                               std::pair{Arch::AArch64, "aarch64-glibc"}}) {
+    Run r = run(arch, {guest(flavour, "nosys"), "named"});
+    CHECK(r.m->exit_of(r.pid)->code == 0);
+    auto unknown = r.m->stats().unknown_syscalls;
+    CHECK(unknown["kexec_load"] == 1);
+    CHECK(unknown.count("syscall_246") == 0);
+    CHECK(unknown.count("syscall_104") == 0);
+    bool traced = false;
+    for (const std::string& l : r.strace)
+      traced |= l == "kexec_load(0, 0, 0, 0) = -1 ENOSYS (Function not implemented)";
+    CHECK(traced);
+  }
+}
+
 TEST_CASE("machine: spawn errors name the file and the problem") {
   auto m = Machine::create(Options{.arch = Arch::X86_64});
   REQUIRE(m.ok());
