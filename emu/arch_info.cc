@@ -30,6 +30,7 @@ constexpr ArchInfo kX86_64{
     .mmap_base = 0x7ffff7fff000,
     .uname_machine = "x86_64",
     .minsigstksz = 2048,  // arch/x86/include/uapi/asm/signal.h
+    .epoll_data_offset = 4,  // include/uapi/linux/eventpoll.h: EPOLL_PACKED on x86-64
 };
 
 // arm64 with 48-bit VA: TASK_SIZE = 2^48. AT_HWCAP = the features Unicorn's Cortex-A72 model
@@ -57,6 +58,7 @@ constexpr ArchInfo kAArch64{
     .mmap_base = 0xfffff7fff000,
     .uname_machine = "aarch64",
     .minsigstksz = 5120,  // arch/arm64/include/uapi/asm/signal.h
+    .epoll_data_offset = 8,
 };
 
 }  // namespace

@@ -32,6 +32,7 @@ struct ArchInfo {
   uint64_t mmap_base;                 // top-down mmap area starts below this
   std::string_view uname_machine;     // uname -m
   uint64_t minsigstksz;               // MINSIGSTKSZ: sigaltstack refuses smaller stacks (ENOMEM)
+  uint64_t epoll_data_offset;         // struct epoll_event's data: 4 (x86_64 EPOLL_PACKED) / 8
 };
 
 const ArchInfo& arch_info(Arch arch);

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "emu/arch_info.h"
 #include "emu/kthread/bugs.h"
@@ -37,7 +38,10 @@ MachineState::MachineState(MachineConfig config)
       rng_(DeterministicRng(config_.seed).fork(kStreamSyscalls)),
       dev_rng_(DeterministicRng(config_.seed).fork(kStreamDevRandom)),
       inodes_(std::make_unique<mmu::InodeCache>()) {
-  sched_.on_deadline = [this](Task& t) { futexes_.remove(t); };
+  sched_.on_deadline = [this](Task& t) {
+    futexes_.remove(t);
+    waitq_.remove(t);
+  };
   inodes_->set_write_budget(&limits_.disk());
   sched_.on_preempt_request = [this] {
     if (current_ && running_engine_ == current_->proc().cpu()) running_engine_->end_quantum();
@@ -152,6 +156,8 @@ bool MachineState::return_to_task(Task& t, Cpu& cpu, int cpu_index) {
     if (t.restart_syscall) {  // woken from a wait queue: run the syscall instruction again
       cpu.set_pc(cpu.pc() - cpu.info().syscall_insn_len);
       t.restart_syscall = false;
+      // A Poll wait's syscall decides about signals itself: it runs before any handler.
+      if (std::exchange(t.restart_in_syscall, false)) return true;
     }
     if (uprobe_stepping(t)) return true;  // never in the middle of a uprobe's out-of-line step
   }

@@ -112,6 +112,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   Scheduler& sched() { return sched_; }
   FutexTable& futexes() { return futexes_; }
   WaitQueues& waitq() { return waitq_; }
+  PollHub& poll_hub() { return poll_hub_; }  // waitq() for files (epoll, eventfd, sockets)
   // fork/vfork: a child process with a copy of `t`'s registers (returning 0) and of the
   // parent's mm, fd table, cwd and dispositions. stack/tls as clone's arguments (0: keep).
   Result<Process*> fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls);
@@ -333,6 +334,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   Scheduler sched_;
   FutexTable futexes_;
   WaitQueues waitq_;
+  WaitQueueHub poll_hub_{waitq_, sched_};
   DeterministicRng rng_;       // getrandom
   DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
   std::unique_ptr<mmu::InodeCache> inodes_;

@@ -56,7 +56,9 @@ void Scheduler::wake(Task& t, int64_t ret) {
 
 void Scheduler::wake_restart(Task& t) {
   if (t.state != TaskState::Blocked) return;
+  const bool in_syscall = t.wait.kind == WaitInfo::Kind::Poll;
   wake(t, 0);
+  t.restart_in_syscall = in_syscall;
   t.pending_ret.reset();
   t.restart_syscall = true;
 }
@@ -104,7 +106,10 @@ bool Scheduler::wake_expired(uint64_t now_ns) {
 void Scheduler::deadline_wake(Task& t) {
   int64_t ret = t.wait.timeout_ret;
   if (on_deadline) on_deadline(t);
-  wake(t, ret);
+  if (t.wait.kind == WaitInfo::Kind::Poll)
+    wake_restart(t);  // the restarted syscall sees its deadline passed
+  else
+    wake(t, ret);
 }
 
 bool Scheduler::horizon_reached(uint64_t horizon_ns) const {

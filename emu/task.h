@@ -25,8 +25,11 @@ enum class TaskState {
 };
 
 // Why a blocked task waits. A deadline (virtual monotonic ns) wakes it with `timeout_ret`.
+// Poll (poll/select/epoll_wait sleeping on several wait queues): every wake — a queue, the
+// deadline, a signal — restarts the syscall, which re-polls and decides the result itself (as
+// do_poll's loop does after schedule_hrtimeout_range returns).
 struct WaitInfo {
-  enum class Kind { None, Futex, Sleep, Queue } kind = Kind::None;
+  enum class Kind { None, Futex, Sleep, Queue, Poll } kind = Kind::None;
   uint64_t deadline_ns = 0;  // 0: no deadline
   int64_t timeout_ret = 0;   // the syscall's return value if the deadline fires
   bool interruptible = true; // a signal wakes it with -EINTR (or restarts it, SA_RESTART)
@@ -47,6 +50,12 @@ class Task {
   // A syscall that blocked returns this when the task runs again (set by the waker).
   std::optional<int64_t> pending_ret;
   bool restart_syscall = false;  // woken from a WaitQueue: re-execute the syscall instruction
+  // The restarted syscall checks for signals itself (a Poll wait): no handler runs before it.
+  bool restart_in_syscall = false;
+  // Linux's restart_block for poll/select/epoll_wait: the absolute deadline (virtual monotonic
+  // ns; kKtimeMax: none) of the call that blocked in a Poll wait, so that its restart keeps it.
+  // Set when it blocks, cleared when it returns.
+  std::optional<uint64_t> poll_deadline_ns;
   uint64_t ready_at_ns = 0;      // not before this virtual time (set by wakers on other CPUs)
   std::unique_ptr<CpuContext> context;  // registers while not resident in the Cpu
   // Guest kernel: the top of this task's kernel stack (its user pt_regs sit just below), and

@@ -8,6 +8,7 @@
 // model change of the user state (signal delivery, sigreturn, exec) needs nothing else.
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "emu/machine_state.h"
 #include "emu/syscalls/dispatch.h"
@@ -202,7 +203,8 @@ bool MachineState::resume_in_kernel(Task& t, Cpu& cpu) {
   bool x86 = config_.arch == Arch::X86_64;
   if (t.restart_syscall) {
     t.restart_syscall = false;
-    if (!has_deliverable_signal(t)) {
+    const bool in_syscall = std::exchange(t.restart_in_syscall, false);
+    if (in_syscall || !has_deliverable_signal(t)) {
       t.in_hypercall = false;
       if (x86) cpu.set_pc(cpu.pc() - kX86IntLen);  // arm64: PC is still at the hvc
       return true;

@@ -185,7 +185,7 @@ int64_t sys_pipe2(SyscallContext& ctx, const SyscallArgs& a) {
   if (flags & ~(kO_CLOEXEC | kO_NONBLOCK | kO_DIRECT)) return -EINVAL;
   auto pipe = std::make_shared<Pipe>();
   MachineState* m = &ctx.machine();
-  pipe->on_change = [m](const Pipe& p) { m->waitq().wake_all(&p, m->sched()); };
+  pipe->on_change = [m](const Pipe& p, PollMask key) { m->waitq().wake_all(&p, m->sched(), key); };
   InodeRef inode = ctx.vfs().make_pipe_inode();
   uint32_t fl = flags & kO_NONBLOCK;
   auto rd = std::make_shared<PipeFile>(kO_RDONLY | fl, "pipe:[" + std::to_string(inode->i_ino()) + "]",

@@ -83,58 +83,6 @@ int64_t sleep_until_signal(SyscallContext& ctx) {
 
 int64_t sys_pause(SyscallContext& ctx, const SyscallArgs&) { return sleep_until_signal(ctx); }
 
-namespace {
-
-// poll/ppoll without descriptors (glibc's and musl's pause() on arm64 is ppoll(NULL, 0, NULL,
-// NULL)): a sleep that a signal ends (-EINTR, checked first as do_poll does) or the timeout
-// (0; none: forever). Polling descriptors is not modelled: nfds > 0 stays ENOSYS.
-int64_t poll_without_fds(SyscallContext& ctx, uint64_t nfds, std::optional<uint64_t> timeout_ns) {
-  if (nfds > 0) return -ENOSYS;
-  if (ctx.machine().has_deliverable_signal(ctx.task())) return -EINTR;
-  if (timeout_ns && *timeout_ns == 0) return 0;
-  const uint64_t deadline = timeout_ns ? ktime_add_safe(ctx.clock().monotonic_ns(), *timeout_ns) : 0;
-  ctx.machine().sched().block(ctx.task(), WaitInfo{WaitInfo::Kind::Sleep, deadline, 0});
-  ctx.disposition = SyscallDisposition::Blocked;
-  return 0;
-}
-
-}  // namespace
-
-// poll(fds, nfds, timeout_ms): a negative timeout waits forever.
-int64_t sys_poll(SyscallContext& ctx, const SyscallArgs& a) {
-  const int64_t ms = static_cast<int32_t>(a.a[2]);
-  if (a.a[1] > ctx.proc().rlimits[Process::kRlimitNofile].cur) return -EINVAL;
-  std::optional<uint64_t> timeout;
-  if (ms >= 0) timeout = static_cast<uint64_t>(ms) * 1'000'000u;
-  return poll_without_fds(ctx, a.a[1], timeout);
-}
-
-// ppoll(fds, nfds, tmo, sigmask, sigsetsize): tmo NULL waits forever; sigmask is temporary,
-// as rt_sigsuspend's (a handler's frame saves the caller's mask).
-int64_t sys_ppoll(SyscallContext& ctx, const SyscallArgs& a) {
-  if (a.a[1] > ctx.proc().rlimits[Process::kRlimitNofile].cur) return -EINVAL;
-  std::optional<uint64_t> timeout;
-  if (a.a[2]) {
-    struct { int64_t sec, nsec; } ts;
-    if (!ctx.read_user(GuestAddr{a.a[2]}, &ts, sizeof ts)) return -EFAULT;
-    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1'000'000'000) return -EINVAL;
-    constexpr int64_t kKtimeSecMax = static_cast<int64_t>(kKtimeMax / 1'000'000'000u);
-    timeout = ts.sec >= kKtimeSecMax ? kKtimeMax
-                                     : static_cast<uint64_t>(ts.sec) * 1'000'000'000u +
-                                           static_cast<uint64_t>(ts.nsec);
-  }
-  if (a.a[3]) {
-    if (a.a[4] != sizeof(uint64_t)) return -EINVAL;
-    uint64_t set = 0;
-    if (!ctx.read_user(GuestAddr{a.a[3]}, &set, sizeof set)) return -EFAULT;
-    if (a.a[1] > 0) return -ENOSYS;  // before the mask changes: nothing to restore
-    Task& t = ctx.task();
-    t.saved_sigmask = t.sigmask;
-    t.sigmask = set & ~kUnblockable;
-  }
-  return poll_without_fds(ctx, a.a[1], timeout);
-}
-
 // rt_sigpending(set, sigsetsize): the pending signals that are blocked (do_sigpending).
 int64_t sys_rt_sigpending(SyscallContext& ctx, const SyscallArgs& a) {
   if (a.a[1] > sizeof(uint64_t)) return -EINVAL;

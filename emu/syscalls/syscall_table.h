@@ -135,8 +135,20 @@
   X(pause,          34,  -1, "",      'd') \
   X(rt_sigsuspend, 130, 133, "pu",    'd') \
   X(rt_sigpending, 127, 136, "pu",    'd') \
+  /* waiting for fds (emu/syscalls/sys_poll.cc) */ \
   X(poll,            7,  -1, "pud",   'd') \
   X(ppoll,         271,  73, "puppu", 'd') \
+  X(select,         23,  -1, "dpppp", 'd') \
+  X(pselect6,      270,  72, "dppppp", 'd') \
+  /* epoll and eventfd (emu/syscalls/sys_epoll.cc) */ \
+  X(epoll_create,  213,  -1, "d",     'd') \
+  X(epoll_create1, 291,  20, "x",     'd') \
+  X(epoll_ctl,     233,  21, "dddp",  'd') \
+  X(epoll_wait,    232,  -1, "dpdd",  'd') \
+  X(epoll_pwait,   281,  22, "dpddpu", 'd') \
+  X(epoll_pwait2,  441, 441, "dpdppu", 'd') \
+  X(eventfd,       284,  -1, "u",     'd') \
+  X(eventfd2,      290,  19, "ux",    'd') \
   /* time and randomness (emu/syscalls/sys_time.cc) */ \
   X(clock_gettime, 228, 113, "dp",    'd') \
   X(clock_getres,  229, 114, "dp",    'd') \
@@ -147,8 +159,6 @@
   X(times,         100, 153, "p",     'd') \
   X(getrandom,     318, 278, "bux",   'd') \
   /* known, not implemented yet: -ENOSYS, counted */ \
-  XN(pselect6,     270,  72, "dpppp") \
-  XN(select,        23,  -1, "dpppp") \
   XN(mremap,        25, 216, "pxxxp") \
   XN(msync,         26, 227, "pxx") \
   XN(mincore,       27, 232, "pxp") \
@@ -170,8 +180,6 @@
   XN(fadvise64,    221, 223, "dllx") \
   XN(membarrier,   324, 283, "dx") \
   XN(memfd_create, 319, 279, "sx") \
-  XN(eventfd2,     290,  19, "ux") \
-  XN(epoll_create1, 291, 20, "x") \
   XN(inotify_init1, 294, 26, "x") \
   XN(io_uring_setup, 425, 425, "up")
 // clang-format on

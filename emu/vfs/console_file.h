@@ -58,6 +58,9 @@ class ConsoleFile : public File {
   int64_t write(std::span<const uint8_t> in) override;
   // Shares the same input and output (opening /dev/stdout, /proc/self/fd/1, ...).
   std::shared_ptr<File> reopen(uint32_t f_flags) const override;
+  // A tty has tty_poll; the machine's input never waits for time (a read takes what the
+  // input gives at once), so it is always ready (the default mask).
+  bool can_poll() const override { return true; }
 
  private:
   std::shared_ptr<InputSource> in_;

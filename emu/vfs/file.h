@@ -19,6 +19,7 @@
 
 #include "emu/syscalls/kstat.h"
 #include "emu/vfs/inode_ref.h"
+#include "emu/vfs/poll.h"
 
 namespace probesim::emu {
 
@@ -50,6 +51,14 @@ class File {
   // What a task blocked on this file waits for (File::kWouldBlock): tasks restart their
   // syscall when the owner of this object calls WaitQueues::wake_all on it.
   virtual const void* wait_object() const { return this; }
+  // f_op->poll: the events possible now (poll.h masks); a caller that finds none it wants
+  // sleeps on wait_object(). Files with no readiness of their own (regular files, directories,
+  // /dev files, the console, whose reads never wait for time) are always ready: vfs_poll's
+  // DEFAULT_POLLMASK.
+  virtual PollMask poll() const { return kDefaultPollMask; }
+  // file_can_poll: whether the file has its own f_op->poll (pipes, consoles, epoll, eventfd,
+  // sockets). epoll refuses the others with EPERM.
+  virtual bool can_poll() const { return false; }
 
   // fstat: the inode's attributes on this file's device.
   KStat stat() const;

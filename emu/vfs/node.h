@@ -47,6 +47,8 @@ inline constexpr DevId kDevFsDev{0, 5};    // devtmpfs at /dev
 inline constexpr DevId kProcFsDev{0, 22};  // proc at /proc
 inline constexpr DevId kSysFsDev{0, 21};   // sysfs at /sys
 inline constexpr DevId kPipeFsDev{0, 13};  // consoles and other anonymous files
+inline constexpr DevId kAnonInodeDev{0, 14};  // anon_inodefs: epoll, eventfd
+inline constexpr DevId kSockFsDev{0, 8};      // sockfs: sockets
 
 DevId node_dev(NodeKind kind);
 DevId node_dev(const Node& node);  // the file's device for magic-link targets

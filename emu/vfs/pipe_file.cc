@@ -27,7 +27,7 @@ int64_t PipeFile::read(std::span<uint8_t> out) {
   size_t n = std::min(out.size(), pipe_->buffer.size());
   std::copy_n(pipe_->buffer.begin(), n, out.begin());
   pipe_->buffer.erase(pipe_->buffer.begin(), pipe_->buffer.begin() + static_cast<long>(n));
-  pipe_->changed();
+  pipe_->changed(kEPOLLOUT | kEPOLLWRNORM);
   return static_cast<int64_t>(n);
 }
 
@@ -38,8 +38,20 @@ int64_t PipeFile::write(std::span<const uint8_t> in) {
   if (space == 0) return kWouldBlock;
   size_t n = std::min(space, in.size());
   pipe_->buffer.insert(pipe_->buffer.end(), in.begin(), in.begin() + static_cast<long>(n));
-  pipe_->changed();
+  pipe_->changed(kEPOLLIN | kEPOLLRDNORM);
   return static_cast<int64_t>(n);
+}
+
+PollMask PipeFile::poll() const {
+  PollMask mask = 0;
+  if (!write_end_) {
+    if (!pipe_->buffer.empty()) mask |= kEPOLLIN | kEPOLLRDNORM;
+    if (pipe_->writers == 0) mask |= kEPOLLHUP;
+  } else {
+    if (pipe_->buffer.size() < Pipe::kCapacity) mask |= kEPOLLOUT | kEPOLLWRNORM;
+    if (pipe_->readers == 0) mask |= kEPOLLERR;
+  }
+  return mask;
 }
 
 int64_t PipeFile::ioctl(uint64_t request, uint64_t) {

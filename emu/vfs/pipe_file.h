@@ -17,15 +17,17 @@ class Pipe {
  public:
   static constexpr size_t kCapacity = 65536;
 
-  // Called whenever readers may make progress or writers may (data, space, an end closed).
-  std::function<void(const Pipe&)> on_change;
+  // Called whenever readers may make progress or writers may (data, space, an end closed),
+  // with the events the change concerns (pipe_read wakes writers with EPOLLOUT, pipe_write
+  // readers with EPOLLIN; a close concerns everything).
+  std::function<void(const Pipe&, PollMask key)> on_change;
 
   std::deque<uint8_t> buffer;
   int readers = 0;
   int writers = 0;
 
-  void changed() const {
-    if (on_change) on_change(*this);
+  void changed(PollMask key = kPollAnyEvent) const {
+    if (on_change) on_change(*this, key);
   }
 };
 
@@ -39,6 +41,10 @@ class PipeFile : public File {
   int64_t write(std::span<const uint8_t> in) override;
   int64_t ioctl(uint64_t request, uint64_t arg) override;
   const void* wait_object() const override { return pipe_.get(); }
+  // pipe_poll (fs/pipe.c): the read end is IN when data waits, HUP once no writer is left; the
+  // write end is OUT while there is room, ERR once no reader is left.
+  PollMask poll() const override;
+  bool can_poll() const override { return true; }
   const Pipe& pipe() const { return *pipe_; }
 
  private:

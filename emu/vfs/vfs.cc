@@ -213,9 +213,11 @@ KStatfs Vfs::statfs_of(DevId dev) {
 }
 
 // An anonymous FIFO inode (pipes, consoles) stamped with the current virtual time.
-InodeRef Vfs::make_pipe_inode(std::string name) {
+InodeRef Vfs::make_pipe_inode(std::string name) { return make_anon_inode(std::move(name), S_IFIFO | 0600); }
+
+InodeRef Vfs::make_anon_inode(std::string name, uint32_t mode) {
   mmu::InodeAttrs a;
-  a.mode = S_IFIFO | 0600;
+  a.mode = mode;
   const Timespec t = now();
   a.atime_sec = a.mtime_sec = a.ctime_sec = t.sec;
   a.atime_nsec = a.mtime_nsec = a.ctime_nsec = t.nsec;

@@ -67,6 +67,8 @@ class Vfs {
   Result<std::vector<DirEntry>> list(const Caller& c, std::string_view base, std::string_view path);
 
   Result<void> mkdir(const Caller& c, std::string_view base, std::string_view path, uint32_t mode);
+  // A node of type mode & S_IFMT (a socket's, for bind) with the umask applied: EEXIST if taken.
+  Result<void> mknod(const Caller& c, std::string_view base, std::string_view path, uint32_t mode);
   Result<void> unlink(const Caller& c, std::string_view base, std::string_view path);
   Result<void> rmdir(const Caller& c, std::string_view base, std::string_view path);
   Result<void> rename(const Caller& c, std::string_view old_base, std::string_view old_path,
@@ -82,6 +84,9 @@ class Vfs {
   // A console file (stdin/stdout/stderr) on an anonymous FIFO-like inode.
   // A new anonymous FIFO inode (pipe2, consoles); the files are made by the caller.
   InodeRef make_pipe_inode(std::string name = "pipe");
+  // An inode of no filesystem: epoll and eventfd (anon_inode, mode 0600 without a type),
+  // sockets (sockfs, S_IFSOCK | 0777).
+  InodeRef make_anon_inode(std::string name, uint32_t mode);
   std::shared_ptr<File> make_console(uint32_t f_flags, std::string name,
                                      std::shared_ptr<InputSource> in,
                                      std::shared_ptr<OutputSink> out);

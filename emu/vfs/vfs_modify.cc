@@ -45,6 +45,14 @@ Result<void> Vfs::mkdir(const Caller& c, std::string_view base, std::string_view
   return {};
 }
 
+Result<void> Vfs::mknod(const Caller& c, std::string_view base, std::string_view path,
+                        uint32_t mode) {
+  const WalkResult w = PROBESIM_TRY(walk(c, base, path, Follow::No));
+  if (w.last_type != LastType::Normal || w.node) return vfs_error(EEXIST, path);
+  PROBESIM_TRY(create_object(c, w.parent, w.last, (mode & S_IFMT) | (mode & 07777 & ~c.fs.umask)));
+  return {};
+}
+
 Result<void> Vfs::unlink(const Caller& c, std::string_view base, std::string_view path) {
   const WalkResult w = PROBESIM_TRY(walk(c, base, path, Follow::No));
   if (w.last_type != LastType::Normal) return vfs_error(EISDIR, path);

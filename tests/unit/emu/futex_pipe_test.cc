@@ -63,7 +63,7 @@ TEST_CASE("futex: REQUEUE moves waiters in order and remove() forgets a task eve
 TEST_CASE("pipe: bytes come out in order, partial reads, EOF after the last writer") {
   auto pipe = std::make_shared<Pipe>();
   int changes = 0;
-  pipe->on_change = [&](const Pipe&) { ++changes; };
+  pipe->on_change = [&](const Pipe&, PollMask) { ++changes; };
   auto rd = std::make_unique<PipeFile>(kO_RDONLY, "pipe", InodeRef(), pipe, false);
   auto wr = std::make_unique<PipeFile>(kO_WRONLY, "pipe", InodeRef(), pipe, true);
   uint8_t buf[4];
