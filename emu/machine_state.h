@@ -28,6 +28,7 @@
 #include "emu/kthread/kernel_locks.h"
 #include "emu/kthread/kernel_thread.h"
 #include "emu/lifecycle.h"
+#include "emu/net/net_namespace.h"
 #include "probes/uprobes/uprobe_manager.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "emu/user_regs.h"
@@ -113,6 +114,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   FutexTable& futexes() { return futexes_; }
   WaitQueues& waitq() { return waitq_; }
   PollHub& poll_hub() { return poll_hub_; }  // waitq() for files (epoll, eventfd, sockets)
+  NetNamespace& net() { return net_; }       // socket names (emu/net/)
   // fork/vfork: a child process with a copy of `t`'s registers (returning 0) and of the
   // parent's mm, fd table, cwd and dispositions. stack/tls as clone's arguments (0: keep).
   Result<Process*> fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls);
@@ -335,6 +337,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   FutexTable futexes_;
   WaitQueues waitq_;
   WaitQueueHub poll_hub_{waitq_, sched_};
+  NetNamespace net_;  // outlives every socket (declared before procs_)
   DeterministicRng rng_;       // getrandom
   DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
   std::unique_ptr<mmu::InodeCache> inodes_;

@@ -149,6 +149,23 @@
   X(epoll_pwait2,  441, 441, "dpdppu", 'd') \
   X(eventfd,       284,  -1, "u",     'd') \
   X(eventfd2,      290,  19, "ux",    'd') \
+  /* sockets (emu/syscalls/sys_socket*.cc) */ \
+  X(socket,         41, 198, "ddd",   'd') \
+  X(socketpair,     53, 199, "dddp",  'd') \
+  X(bind,           49, 200, "dpu",   'd') \
+  X(listen,         50, 201, "dd",    'd') \
+  X(accept,         43, 202, "dpp",   'd') \
+  X(accept4,       288, 242, "dppx",  'd') \
+  X(connect,        42, 203, "dpu",   'd') \
+  X(getsockname,    51, 204, "dpp",   'd') \
+  X(getpeername,    52, 205, "dpp",   'd') \
+  X(sendto,         44, 206, "dbuxpu", 'd') \
+  X(recvfrom,       45, 207, "dbuxpp", 'd') \
+  X(setsockopt,     54, 208, "dddpu", 'd') \
+  X(getsockopt,     55, 209, "dddpp", 'd') \
+  X(shutdown,       48, 210, "dd",    'd') \
+  X(sendmsg,        46, 211, "dpx",   'd') \
+  X(recvmsg,        47, 212, "dpx",   'd') \
   /* time and randomness (emu/syscalls/sys_time.cc) */ \
   X(clock_gettime, 228, 113, "dp",    'd') \
   X(clock_getres,  229, 114, "dp",    'd') \
@@ -165,8 +182,6 @@
   XN(alarm,         37,  -1, "u") \
   XN(setitimer,     38, 103, "dpp") \
   XN(getitimer,     36, 102, "dp") \
-  XN(socket,        41, 198, "ddd") \
-  XN(connect,       42, 203, "dpu") \
   XN(setuid,       105, 146, "d") \
   XN(setgid,       106, 144, "d") \
   XN(flock,         73,  32, "dd") \
