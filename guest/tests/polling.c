@@ -130,6 +130,23 @@ static void timeouts(void) {
   printf("  time left in (0, 5s): %s\n",
          (big.tv_sec < 5 && (big.tv_sec > 0 || big.tv_nsec > 0)) ? "yes" : "no");
   CHECK(waitpid(child, NULL, 0) == child);
+  // Wakes for events nobody asked for (the child's writes, polled for POLLPRI only) do not
+  // restart the timeout: 60ms in all, not 60ms after the last wake (which would be >= 100ms).
+  child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    usleep(20000);
+    CHECK(write(p[1], "a", 1) == 1);
+    usleep(20000);
+    CHECK(write(p[1], "b", 1) == 1);
+    _exit(0);
+  }
+  struct pollfd pri = {.fd = p[0], .events = POLLPRI};
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  printf("poll 60ms for POLLPRI while a child writes: %d\n", poll(&pri, 1, 60));
+  ms = elapsed_ms(&t0);
+  printf("  returned after 60ms, before 95ms: %s\n", ms >= 60 && ms < 95 ? "yes" : "no");
+  CHECK(waitpid(child, NULL, 0) == child);
   close(p[0]);
   close(p[1]);
 }
