@@ -199,6 +199,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->fs() = fs;
   proc->engine_charge = std::move(engine);
   proc->set_nofile_limit(limits_.limits().files);
+  proc->fds().set_close_observer(&file_locks_, pid);
   proc->fds().install_at(0, vfs_->make_console(kO_RDONLY | kO_LARGEFILE, "pipe:[0]", in, nullptr));
   proc->fds().install_at(1, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[1]", nullptr, out));
   proc->fds().install_at(2, vfs_->make_console(kO_WRONLY | kO_LARGEFILE, "pipe:[2]", nullptr, err));
@@ -240,6 +241,7 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   child->pgid = parent.pgid;
   child->sid = parent.sid;
   child->fds() = parent.fds();  // a copy of the table sharing the open files, as fork does
+  child->fds().set_close_observer(&file_locks_, pid);  // its POSIX locks are its own
   child->fs() = parent.fs();
   child->engine_charge = std::move(engine);
   child->attach_cpu(std::move(cpu));

@@ -38,6 +38,7 @@
 #include "emu/syscalls/syscall.h"
 #include "emu/virtual_clock.h"
 #include "emu/vfs/console_file.h"
+#include "emu/vfs/file_locks.h"
 #include "emu/vfs/vfs.h"
 #include "mmu/inode_cache.h"
 #include "probesim/types.h"
@@ -115,6 +116,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   WaitQueues& waitq() { return waitq_; }
   PollHub& poll_hub() { return poll_hub_; }  // waitq() for files (epoll, eventfd, sockets)
   NetNamespace& net() { return net_; }       // socket names (emu/net/)
+  FileLocks& file_locks() { return file_locks_; }
   // fork/vfork: a child process with a copy of `t`'s registers (returning 0) and of the
   // parent's mm, fd table, cwd and dispositions. stack/tls as clone's arguments (0: keep).
   Result<Process*> fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls);
@@ -338,6 +340,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   WaitQueues waitq_;
   WaitQueueHub poll_hub_{waitq_, sched_};
   NetNamespace net_;  // outlives every socket (declared before procs_)
+  FileLocks file_locks_{waitq_, sched_};  // before procs_: fd tables report closes to it
   DeterministicRng rng_;       // getrandom
   DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
   std::unique_ptr<mmu::InodeCache> inodes_;

@@ -27,6 +27,11 @@ void WaitQueues::wake_all(const void* object, Scheduler& sched, PollMask key) {
   }
 }
 
+bool WaitQueues::contains(const void* object, const Task* t) const {
+  auto it = queues_.find(object);
+  return it != queues_.end() && std::find(it->second.begin(), it->second.end(), t) != it->second.end();
+}
+
 void WaitQueues::remove(Task& t) {
   for (auto it = queues_.begin(); it != queues_.end();) {
     std::erase(it->second, &t);

@@ -30,6 +30,8 @@ class WaitQueues {
   // watcher of `object` whose interest `key` concerns is told (in the order they watched).
   void wake_all(const void* object, Scheduler& sched, PollMask key = kPollAnyEvent);
   void remove(Task& t);
+  // `t` waits on `object` now (compares pointers only).
+  bool contains(const void* object, const Task* t) const;
 
   void watch(const void* object, PollWatcher* w) { watchers_[object].push_back(w); }
   void unwatch(const void* object, PollWatcher* w);

@@ -45,6 +45,10 @@ int64_t read_to_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count
 int64_t write_from_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t count,
                         std::optional<uint64_t> pos);
 
+// fcntl's record-lock commands (F_GETLK/F_SETLK/F_SETLKW and the F_OFD_ ones; sys_lock.cc).
+bool is_lock_cmd(int cmd);
+int64_t fcntl_lock(SyscallContext& ctx, const std::shared_ptr<File>& f, int cmd, uint64_t arg);
+
 // Copies an encoded structure to the guest: 0 or -EFAULT.
 int64_t put_user_bytes(SyscallContext& ctx, uint64_t dst, const void* src, size_t n);
 

@@ -24,13 +24,15 @@ int64_t sys_dup3(SyscallContext& ctx, const SyscallArgs& a) {
   return ctx.fds().dup_to(oldfd, newfd, (flags & kO_CLOEXEC) ? CloseOnExec::Yes : CloseOnExec::No);
 }
 
-// F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; everything else -EINVAL.
+// F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, the record locks (sys_lock.cc);
+// everything else -EINVAL.
 // O_PATH fds allow all but F_SETFL (check_fcntl_cmd).
 int64_t sys_fcntl(SyscallContext& ctx, const SyscallArgs& a) {
   const int fd = arg_int(a.a[0]);
   const int cmd = arg_int(a.a[1]);
   std::shared_ptr<File> f = fd_file(ctx, fd, PathFd::Allowed);
   if (!f) return -EBADF;
+  if (is_lock_cmd(cmd)) return fcntl_lock(ctx, f, cmd, a.a[2]);
   switch (cmd) {
     case kF_DUPFD:
     case kF_DUPFD_CLOEXEC: {

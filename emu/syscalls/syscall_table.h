@@ -67,6 +67,7 @@
   X(statfs,        137,  43, "sp",    'd') \
   X(fstatfs,       138,  44, "dp",    'd') \
   X(sendfile,       40,  71, "ddpu",  'd') \
+  X(flock,          73,  32, "dx",    'd') /* sys_lock.cc */ \
   /* extended attributes, read side (emu/syscalls/sys_xattr.cc) */ \
   X(getxattr,      191,   8, "ssbu",  'd') \
   X(lgetxattr,     192,   9, "ssbu",  'd') \
@@ -184,7 +185,6 @@
   XN(getitimer,     36, 102, "dp") \
   XN(setuid,       105, 146, "d") \
   XN(setgid,       106, 144, "d") \
-  XN(flock,         73,  32, "dd") \
   XN(link,          86,  -1, "ss") \
   XN(symlink,       88,  -1, "ss") \
   XN(linkat,       265,  37, "DsDsx") \

@@ -9,7 +9,15 @@ namespace probesim::emu {
 
 void FdTable::set_slot(int fd, std::shared_ptr<File> file, CloseOnExec cloexec) {
   if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(static_cast<size_t>(fd) + 1);
-  slots_[static_cast<size_t>(fd)] = Slot{std::move(file), cloexec};
+  Slot& slot = slots_[static_cast<size_t>(fd)];
+  release(slot);
+  slot = Slot{std::move(file), cloexec};
+}
+
+void FdTable::release(Slot& slot) {
+  std::shared_ptr<File> old = std::move(slot.file);
+  slot = Slot{};
+  if (old && observer_) observer_->on_fd_close(pid_, std::move(old));
 }
 
 int FdTable::lowest_free(int min_fd) const {
@@ -45,7 +53,7 @@ File* FdTable::file(int fd) const {
 
 int FdTable::close(int fd) {
   if (file(fd) == nullptr) return -EBADF;
-  slots_[static_cast<size_t>(fd)] = Slot{};
+  release(slots_[static_cast<size_t>(fd)]);
   return 0;
 }
 
@@ -75,7 +83,7 @@ int FdTable::set_cloexec(int fd, CloseOnExec cloexec) {
 
 void FdTable::close_on_exec() {
   for (Slot& s : slots_) {
-    if (s.cloexec == CloseOnExec::Yes) s = Slot{};
+    if (s.cloexec == CloseOnExec::Yes) release(s);
   }
 }
 

@@ -16,6 +16,17 @@ namespace probesim::emu {
 
 enum class CloseOnExec { No, Yes };
 
+// Told of every open file an fd stops referring to (close, dup2/dup3 over it, exec's
+// close-on-exec, exit), with the pid of the table's process: Linux's filp_close, where
+// locks_remove_posix runs (FileLocks).
+class FdCloseObserver {
+ public:
+  virtual void on_fd_close(int pid, std::shared_ptr<File> file) = 0;
+
+ protected:
+  ~FdCloseObserver() = default;
+};
+
 class FdTable {
  public:
   static constexpr int kDefaultNofile = 1024;  // RLIMIT_NOFILE soft limit
@@ -41,6 +52,11 @@ class FdTable {
   std::vector<int> open_fds() const;             // ascending (for /proc/self/fd)
   int nofile() const { return nofile_; }
   void set_nofile(int limit) { nofile_ = limit; }  // setrlimit(RLIMIT_NOFILE)
+  // Who hears of closes, and for which process (a copied table must be given its own pid).
+  void set_close_observer(FdCloseObserver* observer, int pid) {
+    observer_ = observer;
+    pid_ = pid;
+  }
 
  private:
   struct Slot {
@@ -48,9 +64,12 @@ class FdTable {
     CloseOnExec cloexec = CloseOnExec::No;
   };
   void set_slot(int fd, std::shared_ptr<File> file, CloseOnExec cloexec);
+  void release(Slot& slot);  // empties the slot, telling the observer
 
   std::vector<Slot> slots_;
   int nofile_ = kDefaultNofile;
+  FdCloseObserver* observer_ = nullptr;  // non-owning; outlives the table (the machine's)
+  int pid_ = 0;
 };
 
 }  // namespace probesim::emu

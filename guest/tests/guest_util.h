@@ -56,6 +56,9 @@ static inline const char* errno_name(int e) {
       {EDESTADDRREQ, "EDESTADDRREQ"}, {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
       {EPROTONOSUPPORT, "EPROTONOSUPPORT"}, {ECONNRESET, "ECONNRESET"}, {EMSGSIZE, "EMSGSIZE"},
       {EPROTOTYPE, "EPROTOTYPE"}, {ENOPROTOOPT, "ENOPROTOOPT"}, {ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"},
+      /* locks and System V IPC */
+      {EDEADLK, "EDEADLK"}, {EIDRM, "EIDRM"}, {ENOMSG, "ENOMSG"}, {E2BIG, "E2BIG"},
+      {EOVERFLOW, "EOVERFLOW"}, {ESRCH, "ESRCH"},
   };
   static char unknown[32];
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); i++) {
