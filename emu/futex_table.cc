@@ -2,15 +2,28 @@
 
 #include <algorithm>
 
+#include "mmu/mm.h"
+#include "mmu/vm_flags.h"
+
 namespace probesim::emu {
 
+FutexTable::Key FutexTable::canonical(Key key) {
+  const auto* mm = static_cast<const mmu::Mm*>(key.first);
+  const mmu::Vma* v = mm ? mm->find_vma(GuestAddr{key.second}) : nullptr;
+  if (v == nullptr || v->vm_start.value > key.second || !(v->vm_flags & mmu::VM_SHARED) ||
+      v->vm_file == nullptr) {
+    return key;
+  }
+  return {v->vm_file, v->vm_pgoff * 4096 + (key.second - v->vm_start.value)};
+}
+
 void FutexTable::enqueue(Key key, Task& t, uint32_t bitset) {
-  queues_[key].push_back(Waiter{&t, bitset});
+  queues_[canonical(key)].push_back(Waiter{&t, bitset});
 }
 
 std::vector<Task*> FutexTable::dequeue(Key key, int64_t n, uint32_t bitset) {
   std::vector<Task*> out;
-  auto it = queues_.find(key);
+  auto it = queues_.find(canonical(key));
   if (it == queues_.end()) return out;
   auto& q = it->second;
   for (auto w = q.begin(); w != q.end() && static_cast<int64_t>(out.size()) < n;) {
@@ -26,6 +39,8 @@ std::vector<Task*> FutexTable::dequeue(Key key, int64_t n, uint32_t bitset) {
 }
 
 int64_t FutexTable::requeue(Key from, Key to, int64_t n) {
+  from = canonical(from);
+  to = canonical(to);
   auto it = queues_.find(from);
   if (it == queues_.end() || n <= 0) return 0;
   auto& q = it->second;
@@ -47,7 +62,7 @@ void FutexTable::remove(Task& t) {
 }
 
 size_t FutexTable::waiters(Key key) const {
-  auto it = queues_.find(key);
+  auto it = queues_.find(canonical(key));
   return it == queues_.end() ? 0 : it->second.size();
 }
 

@@ -1,7 +1,9 @@
 // FutexTable: Linux's futex hash, modelled as an ordered map from a key to a FIFO of waiters.
-// Keys are (mm, user address) — private futexes; shared futexes between processes (MAP_SHARED
-// memory across fork) key the same way until fork exists. Waiters are woken in FIFO order,
-// filtered by bitset, which makes wake order deterministic.
+// Keys are (mm, user address), the mm being the task's mmu::Mm; an address inside a shared file
+// mapping (MAP_SHARED of a file, /dev/shm, System V shm) keys as (inode, file offset), as
+// get_futex_key's shared keys, so processes mapping the file meet there. (Linux keys such an
+// address by mm when FUTEX_PRIVATE_FLAG is given; here it is the file page either way.)
+// Waiters are woken in FIFO order, filtered by bitset, which makes wake order deterministic.
 //
 // Who may touch what: futex syscall handlers and task exit (clear_child_tid), on the emulation
 // thread. Holds non-owning Task pointers; remove() is called when a waiter dies or times out.
@@ -27,6 +29,8 @@ class FutexTable {
   int64_t requeue(Key from, Key to, int64_t n);
   void remove(Task& t);  // a waiter timed out, was interrupted or died
   size_t waiters(Key key) const;
+  // The key a (mm, uaddr) key stands for (see above).
+  static Key canonical(Key key);
 
  private:
   struct Waiter {

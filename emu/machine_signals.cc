@@ -29,8 +29,8 @@ void MachineState::interrupt_wait(Task& t, int sig) {
   bool ignored = sa.handler == kSigIgn ||
                  (sa.handler == kSigDfl && default_action(sig) == SigDefault::Ignore);
   if (ignored) return;
-  bool restart = (t.wait.kind == WaitInfo::Kind::Queue && (sa.flags & kSaRestart) &&
-                  sa.handler != kSigDfl) ||
+  bool restart = (t.wait.kind == WaitInfo::Kind::Queue && t.wait.restartable &&
+                  (sa.flags & kSaRestart) && sa.handler != kSigDfl) ||
                  t.wait.kind == WaitInfo::Kind::Poll;  // it returns -EINTR itself
   futexes_.remove(t);
   waitq_.remove(t);

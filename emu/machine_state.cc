@@ -308,6 +308,7 @@ void MachineState::reap_resources(Process& p) {
   p.engine_charge.release();
   p.exe_file.reset();  // exit_mm: the executable is writable again
   for (int fd : p.fds().open_fds()) p.fds().close(fd);
+  ipc_.exit_sem(p.pid());  // SEM_UNDO
 }
 
 void MachineState::on_syscall(Cpu& cpu) {

@@ -39,6 +39,7 @@
 #include "emu/virtual_clock.h"
 #include "emu/vfs/console_file.h"
 #include "emu/vfs/file_locks.h"
+#include "emu/ipc/ipc_namespace.h"
 #include "emu/vfs/vfs.h"
 #include "mmu/inode_cache.h"
 #include "probesim/types.h"
@@ -117,6 +118,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   PollHub& poll_hub() { return poll_hub_; }  // waitq() for files (epoll, eventfd, sockets)
   NetNamespace& net() { return net_; }       // socket names (emu/net/)
   FileLocks& file_locks() { return file_locks_; }
+  IpcNamespace& ipc() { return ipc_; }
   // fork/vfork: a child process with a copy of `t`'s registers (returning 0) and of the
   // parent's mm, fd table, cwd and dispositions. stack/tls as clone's arguments (0: keep).
   Result<Process*> fork_process(Task& t, uint64_t stack, std::optional<uint64_t> tls);
@@ -345,6 +347,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
   std::unique_ptr<mmu::InodeCache> inodes_;
   std::unique_ptr<Vfs> vfs_;
+  IpcNamespace ipc_{waitq_, sched_};  // after inodes_ (segments hold inodes), before procs_
   std::map<int, std::unique_ptr<Process>> procs_;
   int next_pid_ = 100;  // pids are allocated deterministically, starting here
   MachineStats stats_;

@@ -33,6 +33,7 @@ struct WaitInfo {
   uint64_t deadline_ns = 0;  // 0: no deadline
   int64_t timeout_ret = 0;   // the syscall's return value if the deadline fires
   bool interruptible = true; // a signal wakes it with -EINTR (or restarts it, SA_RESTART)
+  bool restartable = true;   // Queue: SA_RESTART restarts it (System V IPC: never, EINTR)
 };
 
 class Task {

@@ -32,6 +32,14 @@ bool WaitQueues::contains(const void* object, const Task* t) const {
   return it != queues_.end() && std::find(it->second.begin(), it->second.end(), t) != it->second.end();
 }
 
+std::deque<Task*> WaitQueues::take(const void* object) {
+  auto it = queues_.find(object);
+  if (it == queues_.end()) return {};
+  std::deque<Task*> waiters = std::move(it->second);
+  queues_.erase(it);
+  return waiters;
+}
+
 void WaitQueues::remove(Task& t) {
   for (auto it = queues_.begin(); it != queues_.end();) {
     std::erase(it->second, &t);

@@ -30,6 +30,8 @@ class WaitQueues {
   // watcher of `object` whose interest `key` concerns is told (in the order they watched).
   void wake_all(const void* object, Scheduler& sched, PollMask key = kPollAnyEvent);
   void remove(Task& t);
+  // The waiters of `object`, taken off its queue (the caller wakes them with a result).
+  std::deque<Task*> take(const void* object);
   // `t` waits on `object` now (compares pointers only).
   bool contains(const void* object, const Task* t) const;
 

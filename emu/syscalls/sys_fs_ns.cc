@@ -49,6 +49,24 @@ int64_t do_renameat(SyscallContext& ctx, int olddir, uint64_t oldp, int newdir, 
   return ok_or_errno(ctx.vfs().rename(caller_of(ctx), *old_base, *old_path, *new_base, *new_path));
 }
 
+// linkat: flags AT_SYMLINK_FOLLOW (follow a final symlink of the old name) only; AT_EMPTY_PATH
+// needs CAP_DAC_READ_SEARCH in Linux and is refused here (EINVAL, as for unknown flags).
+int64_t do_linkat(SyscallContext& ctx, int olddir, uint64_t oldp, int newdir, uint64_t newp,
+                  uint64_t flags) {
+  if (flags & ~uint64_t{kAT_SYMLINK_FOLLOW}) return -EINVAL;
+  Result<std::string> old_path = path_arg(ctx, oldp);
+  if (!old_path) return neg_errno(old_path.error());
+  Result<std::string> new_path = path_arg(ctx, newp);
+  if (!new_path) return neg_errno(new_path.error());
+  Result<std::string> old_base = at_base(ctx, olddir, *old_path);
+  if (!old_base) return neg_errno(old_base.error());
+  Result<std::string> new_base = at_base(ctx, newdir, *new_path);
+  if (!new_base) return neg_errno(new_base.error());
+  const Follow follow = (flags & kAT_SYMLINK_FOLLOW) ? Follow::Yes : Follow::No;
+  return ok_or_errno(
+      ctx.vfs().link(caller_of(ctx), *old_base, *old_path, *new_base, *new_path, follow));
+}
+
 int64_t do_fchmodat(SyscallContext& ctx, int dirfd, uint64_t path, uint32_t mode) {
   return with_path(ctx, dirfd, path, [&](const Caller& c, std::string_view b, std::string_view p) {
     return ctx.vfs().chmod(c, b, p, mode);
@@ -81,6 +99,12 @@ int64_t sys_rename(SyscallContext& ctx, const SyscallArgs& a) {
 }
 int64_t sys_renameat(SyscallContext& ctx, const SyscallArgs& a) {
   return do_renameat(ctx, arg_int(a.a[0]), a.a[1], arg_int(a.a[2]), a.a[3]);
+}
+int64_t sys_link(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_linkat(ctx, kAT_FDCWD, a.a[0], kAT_FDCWD, a.a[1], 0);
+}
+int64_t sys_linkat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_linkat(ctx, arg_int(a.a[0]), a.a[1], arg_int(a.a[2]), a.a[3], a.a[4] & 0xffffffffu);
 }
 int64_t sys_chmod(SyscallContext& ctx, const SyscallArgs& a) {
   return do_fchmodat(ctx, kAT_FDCWD, a.a[0], static_cast<uint32_t>(a.a[1]));

@@ -57,6 +57,8 @@
   X(statx,         332, 291, "Dsxxp", 'd') \
   X(ioctl,          16,  29, "dxp",   'd') \
   X(rename,         82,  -1, "ss",    'd') \
+  X(link,           86,  -1, "ss",    'd') \
+  X(linkat,        265,  37, "DsDsx", 'd') \
   X(rmdir,          84,  -1, "s",     'd') \
   X(fsync,          74,  82, "d",     'd') \
   X(fdatasync,      75,  83, "d",     'd') \
@@ -68,6 +70,19 @@
   X(fstatfs,       138,  44, "dp",    'd') \
   X(sendfile,       40,  71, "ddpu",  'd') \
   X(flock,          73,  32, "dx",    'd') /* sys_lock.cc */ \
+  /* System V IPC (emu/syscalls/sys_ipc_*.cc, emu/ipc/) */ \
+  X(msgget,         68, 186, "xo",    'd') \
+  X(msgsnd,         69, 189, "dpux",  'd') \
+  X(msgrcv,         70, 188, "dpulx", 'd') \
+  X(msgctl,         71, 187, "ddp",   'd') \
+  X(semget,         64, 190, "xdo",   'd') \
+  X(semop,          65, 193, "dpu",   'd') \
+  X(semtimedop,    220, 192, "dpup",  'd') \
+  X(semctl,         66, 191, "dddx",  'd') \
+  X(shmget,         29, 194, "xux",   'd') \
+  X(shmat,          30, 196, "dpx",   'x') \
+  X(shmdt,          67, 197, "p",     'd') \
+  X(shmctl,         31, 195, "ddp",   'd') \
   /* extended attributes, read side (emu/syscalls/sys_xattr.cc) */ \
   X(getxattr,      191,   8, "ssbu",  'd') \
   X(lgetxattr,     192,   9, "ssbu",  'd') \
@@ -185,9 +200,7 @@
   XN(getitimer,     36, 102, "dp") \
   XN(setuid,       105, 146, "d") \
   XN(setgid,       106, 144, "d") \
-  XN(link,          86,  -1, "ss") \
   XN(symlink,       88,  -1, "ss") \
-  XN(linkat,       265,  37, "DsDsx") \
   XN(symlinkat,    266,  36, "sDs") \
   XN(chown,         92,  -1, "sdd") \
   XN(fchown,        93,  55, "ddd") \

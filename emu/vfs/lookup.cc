@@ -23,8 +23,13 @@ Result<Node> Lookup::root() const {
   return host_node("/", std::move(*st));
 }
 
+// /dev/shm, a directory of the overlay mounted in the synthetic /dev.
+bool Lookup::is_shm_mount(const Node& dir, std::string_view name) {
+  return dir.kind == NodeKind::Dev && dir.path == "/dev" && name == kShmPath.substr(5);
+}
+
 Result<Node> Lookup::child(const Node& dir, std::string_view name, const Caller& caller) const {
-  if (dir.synthetic()) return synthetic_.child(dir, name, caller);
+  if (dir.synthetic() && !is_shm_mount(dir, name)) return synthetic_.child(dir, name, caller);
   if (dir.path == "/" && SyntheticFs::is_mount(name)) return SyntheticFs::mount(name);
   std::string path = path_join(dir.path, name);
   if (const OverlayEntry* e = overlay_.find(path)) {
@@ -56,7 +61,14 @@ bool Lookup::host_has(const Node& parent, std::string_view path) const {
 }
 
 std::vector<Node> Lookup::children(const Node& dir, const Caller& caller) const {
-  if (dir.synthetic()) return synthetic_.children(dir, caller);
+  if (dir.synthetic()) {
+    std::vector<Node> out = synthetic_.children(dir, caller);
+    if (dir.kind == NodeKind::Dev && dir.path == "/dev") {
+      if (Result<Node> shm = child(dir, kShmPath.substr(5), caller)) out.push_back(std::move(*shm));
+      std::sort(out.begin(), out.end(), [](const Node& a, const Node& b) { return a.path < b.path; });
+    }
+    return out;
+  }
   std::vector<Node> out;
   const bool is_root = dir.path == "/";
   if (dir.kind == NodeKind::Host) {

@@ -33,6 +33,8 @@ class Lookup {
   Result<Node> root() const;
   // The object called name in dir (dir must be a directory; name not "." or "..").
   Result<Node> child(const Node& dir, std::string_view name, const Caller& caller) const;
+  // `name` in `dir` is the /dev/shm mount point.
+  static bool is_shm_mount(const Node& dir, std::string_view name);
   Result<std::string> link_target(const Node& node) const;
   // For /proc/<pid>/fd/N links: the open file they jump to, instead of their text.
   static std::optional<Node> magic_target(const Node& link, const Caller& caller) {

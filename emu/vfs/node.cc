@@ -19,8 +19,15 @@ DevId node_dev(NodeKind kind) {
   return kRootFsDev;
 }
 
+bool in_shm(std::string_view path) {
+  return path.starts_with(kShmPath) &&
+         (path.size() == kShmPath.size() || path[kShmPath.size()] == '/');
+}
+
 DevId node_dev(const Node& node) {
-  return node.file ? node.file->dev() : node_dev(node.kind);
+  if (node.file) return node.file->dev();
+  if (node.kind == NodeKind::Overlay && in_shm(node.path)) return kShmDev;
+  return node_dev(node.kind);
 }
 
 Error vfs_error(int err, std::string_view path) {

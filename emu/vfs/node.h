@@ -47,6 +47,12 @@ inline constexpr DevId kDevFsDev{0, 5};    // devtmpfs at /dev
 inline constexpr DevId kProcFsDev{0, 22};  // proc at /proc
 inline constexpr DevId kSysFsDev{0, 21};   // sysfs at /sys
 inline constexpr DevId kPipeFsDev{0, 13};  // consoles and other anonymous files
+inline constexpr DevId kShmDev{0, 23};     // the tmpfs at /dev/shm
+
+// /dev/shm: a tmpfs mounted in the synthetic /dev. Its directory and files are overlay
+// objects (in memory only), so shm_open/sem_open files can be created, mapped and unlinked.
+inline constexpr std::string_view kShmPath = "/dev/shm";
+bool in_shm(std::string_view path);  // path is /dev/shm or below it
 inline constexpr DevId kAnonInodeDev{0, 14};  // anon_inodefs: epoll, eventfd
 inline constexpr DevId kSockFsDev{0, 8};      // sockfs: sockets
 

@@ -7,8 +7,9 @@
 // Directories created by the guest are opaque: nothing of the host shows through them.
 // Data written to host files needs no entry: it lives in the (dirty, pinned) host inode.
 //
-// Invariants: entries exist only below directories of the root filesystem; whiteouts exist
-// only where the host has an object and the parent directory is a host directory.
+// Invariants: entries exist only below directories of the root filesystem, or at and below
+// /dev/shm (the tmpfs mounted in the synthetic /dev, node.h); whiteouts exist only where the
+// host has an object and the parent directory is a host directory.
 // Ownership: owned by the Vfs; entries own one inode reference each.
 #pragma once
 

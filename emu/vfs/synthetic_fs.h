@@ -1,6 +1,7 @@
 // SyntheticFs: the filesystems probesim makes up instead of showing the host's: /dev (null,
 // zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (only the calling
-// process: /proc/self, /proc/<pid>/{exe,cwd,fd/N}) and an empty /sys. They hide the host's
+// process: /proc/self, /proc/<pid>/{exe,cwd,fd/N}) and an empty /sys (/dev/shm, a tmpfs of
+// overlay objects, is mounted in /dev by Lookup). They hide the host's
 // /dev, /proc and /sys, whose contents are neither safe nor deterministic.
 //
 // Inodes: keyed "synthetic:<path>" in the InodeCache; those of /dev are held for the life of

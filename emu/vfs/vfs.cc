@@ -27,7 +27,9 @@ Result<std::unique_ptr<Vfs>> Vfs::create(mmu::InodeCache& inodes, const VirtualC
                                          DeterministicRng& rng, const std::string& host_root) {
   Result<HostFs> host = HostFs::create(host_root);
   if (!host) return host.take_error();
-  return std::unique_ptr<Vfs>(new Vfs(inodes, clock, rng, std::move(*host)));
+  std::unique_ptr<Vfs> vfs(new Vfs(inodes, clock, rng, std::move(*host)));
+  PROBESIM_TRY_VOID(vfs->mount_shm());
+  return vfs;
 }
 
 Vfs::Vfs(mmu::InodeCache& inodes, const VirtualClock& clock, DeterministicRng& rng, HostFs host)
@@ -37,6 +39,20 @@ Vfs::Vfs(mmu::InodeCache& inodes, const VirtualClock& clock, DeterministicRng& r
       host_(std::move(host)),
       synthetic_(inodes, clock),
       lookup_(host_, overlay_, synthetic_, inodes) {}
+
+// /dev/shm: drwxrwxrwt, as systemd and Debian mount it.
+Result<void> Vfs::mount_shm() {
+  mmu::InodeAttrs a;
+  a.mode = S_IFDIR | 01777;
+  a.nlink = 2;
+  const Timespec t = now();
+  a.atime_sec = a.mtime_sec = a.ctime_sec = t.sec;
+  a.atime_nsec = a.mtime_nsec = a.ctime_nsec = t.nsec;
+  InodeRef inode =
+      PROBESIM_TRY(insert_inode(inodes_, "tmpfs:/dev/shm", std::string(kShmPath), a, nullptr, 0));
+  overlay_.put(std::string(kShmPath), OverlayEntry{false, std::move(inode), {}});
+  return {};
+}
 
 Vfs::~Vfs() = default;
 
@@ -200,8 +216,8 @@ KStatfs Vfs::statfs_of(DevId dev) {
     s.f_bfree = s.f_bavail = uint64_t{1} << 23;
     s.f_files = uint64_t{1} << 22;
     s.f_ffree = uint64_t{1} << 21;
-  } else if (dev == kDevFsDev) {
-    s.f_type = 0x01021994;  // TMPFS_MAGIC (devtmpfs)
+  } else if (dev == kDevFsDev || dev == kShmDev) {
+    s.f_type = 0x01021994;  // TMPFS_MAGIC (devtmpfs, the tmpfs at /dev/shm)
   } else if (dev == kProcFsDev) {
     s.f_type = 0x9fa0;  // PROC_SUPER_MAGIC
   } else if (dev == kSysFsDev) {

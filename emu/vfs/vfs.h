@@ -73,6 +73,9 @@ class Vfs {
   Result<void> rmdir(const Caller& c, std::string_view base, std::string_view path);
   Result<void> rename(const Caller& c, std::string_view old_base, std::string_view old_path,
                       std::string_view new_base, std::string_view new_path);
+  // linkat(2): a second name for a non-directory (its overlay entry shares the inode).
+  Result<void> link(const Caller& c, std::string_view old_base, std::string_view old_path,
+                    std::string_view new_base, std::string_view new_path, Follow follow);
   Result<void> chmod(const Caller& c, std::string_view base, std::string_view path, uint32_t mode);
   // times[0] atime, times[1] mtime; nsec may be kUTIME_NOW or kUTIME_OMIT.
   Result<void> utimens(const Caller& c, std::string_view base, std::string_view path,
@@ -106,6 +109,7 @@ class Vfs {
   Result<std::shared_ptr<File>> open_node(const Caller& c, const Node& node, uint32_t f_flags);
   Result<std::shared_ptr<File>> open_synthetic(const Caller& c, const Node& node, uint32_t f_flags);
   DirLister lister_for(const Caller& c, const Node& node);
+  Result<void> mount_shm();  // at creation
   Result<Node> create_object(const Caller& c, const Node& parent, const std::string& name,
                              uint32_t mode);
   void remove_name(const Node& parent, const Node& node);

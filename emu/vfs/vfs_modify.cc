@@ -80,7 +80,9 @@ Result<void> Vfs::rmdir(const Caller& c, std::string_view base, std::string_view
   if (!w.node) return vfs_error(ENOENT, path);
   const Node& node = *w.node;
   if (!node.is_dir()) return vfs_error(ENOTDIR, path);
-  if (node.synthetic()) return vfs_error(w.parent.synthetic() ? EACCES : EBUSY, path);
+  if (node.synthetic() || node.path == kShmPath) {
+    return vfs_error(w.parent.synthetic() && node.path != kShmPath ? EACCES : EBUSY, path);
+  }
   if (!lookup_.children(node, c).empty()) return vfs_error(ENOTEMPTY, path);
   overlay_.erase_below(node.path);  // whiteouts of host entries deleted inside it
   remove_name(w.parent, node);
@@ -111,6 +113,8 @@ Result<void> Vfs::rename(const Caller& c, std::string_view old_base, std::string
   const Node& src = *wo.node;
   const std::string dst_path = path_join(wn.parent.path, wn.last);
   if (src.synthetic() || wn.parent.synthetic()) return vfs_error(EXDEV, old_path);
+  if (src.path == kShmPath) return vfs_error(EBUSY, old_path);  // a mount point
+  if (node_dev(src) != node_dev(wn.parent)) return vfs_error(EXDEV, old_path);
   if (wn.node) {
     const Node& dst = *wn.node;
     if (dst.path == src.path) return {};
@@ -132,6 +136,28 @@ Result<void> Vfs::rename(const Caller& c, std::string_view old_base, std::string
   if (src.is_dir()) overlay_.move_below(src.path, dst_path);
   remove_name(wo.parent, src);
   overlay_.put(dst_path, std::move(entry));
+  return {};
+}
+
+// fs/namei.c do_linkat / vfs_link: EPERM for directories and synthetic objects, EXDEV across
+// filesystems, EEXIST if the new name exists; the inode gains a link and a ctime.
+Result<void> Vfs::link(const Caller& c, std::string_view old_base, std::string_view old_path,
+                       std::string_view new_base, std::string_view new_path, Follow follow) {
+  const Node src = PROBESIM_TRY(resolve(c, old_base, old_path, follow));
+  const WalkResult wn = PROBESIM_TRY(walk(c, new_base, new_path, Follow::No));
+  if (wn.last_type != LastType::Normal || wn.node) return vfs_error(EEXIST, new_path);
+  if (wn.trailing_slash) return vfs_error(ENOENT, new_path);
+  if (wn.parent.synthetic() || node_dev(src) != node_dev(wn.parent)) {
+    return vfs_error(EXDEV, old_path);
+  }
+  if (src.is_dir() || src.synthetic() || src.file) return vfs_error(EPERM, old_path);
+  OverlayEntry entry = PROBESIM_TRY(detach_entry(src));
+  mmu::InodeAttrs& a = entry.inode->attrs();
+  a.nlink += 1;
+  const Timespec t = now();
+  a.ctime_sec = t.sec;
+  a.ctime_nsec = t.nsec;
+  overlay_.put(path_join(wn.parent.path, wn.last), std::move(entry));
   return {};
 }
 

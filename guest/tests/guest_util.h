@@ -58,7 +58,7 @@ static inline const char* errno_name(int e) {
       {EPROTOTYPE, "EPROTOTYPE"}, {ENOPROTOOPT, "ENOPROTOOPT"}, {ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"},
       /* locks and System V IPC */
       {EDEADLK, "EDEADLK"}, {EIDRM, "EIDRM"}, {ENOMSG, "ENOMSG"}, {E2BIG, "E2BIG"},
-      {EOVERFLOW, "EOVERFLOW"}, {ESRCH, "ESRCH"},
+      {EOVERFLOW, "EOVERFLOW"}, {ESRCH, "ESRCH"}, {EFBIG, "EFBIG"},
   };
   static char unknown[32];
   for (size_t i = 0; i < sizeof(kNames) / sizeof(kNames[0]); i++) {

@@ -19,29 +19,28 @@ struct Fixture {
                                                              GuestAddr{0x7ffffffff000}})};
   Task& task(int tid) { return tid == 1 ? proc.main_task() : proc.add_task(tid); }
 };
-const int kMm = 0;
 }  // namespace
 
 TEST_CASE("futex: waiters are woken in FIFO order and the count is honoured") {
   Fixture f;
   FutexTable ft;
   Task &a = f.task(1), &b = f.task(2), &c = f.task(3);
-  for (Task* t : {&a, &b, &c}) ft.enqueue({&kMm, 0x1000}, *t, ~0u);
-  auto first = ft.dequeue({&kMm, 0x1000}, 2, ~0u);
+  for (Task* t : {&a, &b, &c}) ft.enqueue({&f.proc.mm(), 0x1000}, *t, ~0u);
+  auto first = ft.dequeue({&f.proc.mm(), 0x1000}, 2, ~0u);
   REQUIRE(first.size() == 2);
   CHECK(first[0] == &a);
   CHECK(first[1] == &b);
-  CHECK(ft.waiters({&kMm, 0x1000}) == 1);
-  CHECK(ft.dequeue({&kMm, 0x2000}, 5, ~0u).empty());  // another address: nobody
+  CHECK(ft.waiters({&f.proc.mm(), 0x1000}) == 1);
+  CHECK(ft.dequeue({&f.proc.mm(), 0x2000}, 5, ~0u).empty());  // another address: nobody
 }
 
 TEST_CASE("futex: WAKE_BITSET wakes only waiters whose bitset intersects") {
   Fixture f;
   FutexTable ft;
   Task &a = f.task(1), &b = f.task(2);
-  ft.enqueue({&kMm, 8}, a, 0x1);
-  ft.enqueue({&kMm, 8}, b, 0x2);
-  auto woken = ft.dequeue({&kMm, 8}, 10, 0x2);
+  ft.enqueue({&f.proc.mm(), 8}, a, 0x1);
+  ft.enqueue({&f.proc.mm(), 8}, b, 0x2);
+  auto woken = ft.dequeue({&f.proc.mm(), 8}, 10, 0x2);
   REQUIRE(woken.size() == 1);
   CHECK(woken[0] == &b);
 }
@@ -50,12 +49,12 @@ TEST_CASE("futex: REQUEUE moves waiters in order and remove() forgets a task eve
   Fixture f;
   FutexTable ft;
   Task &a = f.task(1), &b = f.task(2), &c = f.task(3);
-  for (Task* t : {&a, &b, &c}) ft.enqueue({&kMm, 8}, *t, ~0u);
-  CHECK(ft.requeue({&kMm, 8}, {&kMm, 16}, 2) == 2);
-  CHECK(ft.waiters({&kMm, 8}) == 1);
-  CHECK(ft.waiters({&kMm, 16}) == 2);
+  for (Task* t : {&a, &b, &c}) ft.enqueue({&f.proc.mm(), 8}, *t, ~0u);
+  CHECK(ft.requeue({&f.proc.mm(), 8}, {&f.proc.mm(), 16}, 2) == 2);
+  CHECK(ft.waiters({&f.proc.mm(), 8}) == 1);
+  CHECK(ft.waiters({&f.proc.mm(), 16}) == 2);
   ft.remove(a);
-  auto rest = ft.dequeue({&kMm, 16}, 10, ~0u);
+  auto rest = ft.dequeue({&f.proc.mm(), 16}, 10, ~0u);
   REQUIRE(rest.size() == 1);
   CHECK(rest[0] == &b);
 }

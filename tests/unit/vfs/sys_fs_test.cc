@@ -151,8 +151,8 @@ TEST_CASE("/dev/null, /dev/zero and /dev/urandom behave like Linux, urandom from
   REQUIRE(k1.call(sys_stat, {k1.put_string("/dev/urandom"), st}) == 0);
   CHECK((k1.get_u32(st + 24) & S_IFMT) == S_IFCHR);
   CHECK(k1.get_u64(st + 40) == ((1 << 8) | 9));
-  CHECK(k1.names("/dev") == std::vector<std::string>{"fd", "null", "random", "stderr", "stdin",
-                                                     "stdout", "tty", "urandom", "zero"});
+  CHECK(k1.names("/dev") == std::vector<std::string>{"fd", "null", "random", "shm", "stderr",
+                                                     "stdin", "stdout", "tty", "urandom", "zero"});
 }
 
 TEST_CASE("/dev/tty is ENXIO and no fd is a terminal") {
