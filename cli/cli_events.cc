@@ -3,6 +3,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "emu/machine_state.h"
+#include "probes/kallsyms.h"
+
 namespace probesim::cli {
 
 Result<std::unique_ptr<CliEvents>> CliEvents::attach(Machine& m, const RunOptions& o) {
@@ -28,6 +31,39 @@ void CliEvents::emit() const {
   std::string text = events_.trace_text(false);
   std::fputs(text.c_str(), file_ ? file_ : stderr);
   if (file_) std::fflush(file_);
+}
+
+int events_command(int argc, char** argv) {
+  const char* usage = "usage: probesim events --list [--arch x86_64|aarch64]\n";
+  bool list = false;
+  Arch arch = Arch::X86_64;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--list") {
+      list = true;
+    } else if (a == "--arch" && i + 1 < argc &&
+               (std::string(argv[i + 1]) == "x86_64" || std::string(argv[i + 1]) == "aarch64")) {
+      arch = std::string(argv[++i]) == "x86_64" ? Arch::X86_64 : Arch::AArch64;
+    } else {
+      std::fprintf(stderr, "probesim: events: bad argument '%s'\n%s", a.c_str(), usage);
+      return 2;
+    }
+  }
+  if (!list) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  auto m = Machine::create(Options{.arch = arch});
+  if (!m) {
+    std::fprintf(stderr, "probesim: %s\n", m.error().message.c_str());
+    return 126;
+  }
+  const probes::Kallsyms& ks = m.value()->state().kernel()->space->kallsyms();
+  for (const probes::KernelSymbol& s : ks.symbols())
+    if ((s.type == 'T' || s.type == 't') && s.size > 0 && ks.is_kernel_text(s.addr) &&
+        !ks.within_kprobe_blacklist(s.addr))
+      std::printf("%s\n", s.name.c_str());
+  return 0;
 }
 
 }  // namespace probesim::cli

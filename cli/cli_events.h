@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/run_options.h"
+#include "emu/machine_state.h"
 #include "emu/tracefs/trace_events.h"
 #include "probesim/machine.h"
 #include "probesim/result.h"
@@ -25,9 +26,14 @@ class CliEvents {
   void emit() const;
 
  private:
-  explicit CliEvents(Machine& m) : events_(m.state()) {}
-  emu::TraceEvents events_;
+  explicit CliEvents(Machine& m) : events_(m.state().trace_events()) {}
+  emu::TraceEvents& events_;  // the machine's (shared with the guest's tracefs)
   FILE* file_ = nullptr;
 };
+
+// `probesim events --list [--arch x86_64|aarch64]`: the guest kernel's probe-able functions
+// (text symbols outside the kprobe blacklist, address order, as available_filter_functions),
+// one per line on stdout. Returns the exit status.
+int events_command(int argc, char** argv);
 
 }  // namespace probesim::cli

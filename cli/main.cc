@@ -214,6 +214,7 @@ int main(int argc, char** argv) {
   using namespace probesim::cli;
   if (argc > 1 && std::string(argv[1]) == "trace") return trace_command(argc, argv);
   if (argc > 1 && std::string(argv[1]) == "explore") return explore_command(argc, argv);
+  if (argc > 1 && std::string(argv[1]) == "events") return events_command(argc, argv);
   auto opts = parse_run_options(argc, argv);
   if (!opts) {
     std::fprintf(stderr, "probesim: %s\n%s", opts.error().message.c_str(), kUsage);

@@ -8,6 +8,7 @@
 #include "emu/kthread/bugs.h"
 #include "emu/syscalls/dispatch.h"
 #include "emu/syscalls/strace.h"
+#include "emu/tracefs/trace_events.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/vfs_abi.h"
 #include "loader/elf_file.h"
@@ -53,6 +54,7 @@ MachineState::MachineState(MachineConfig config)
 // futex table and the wait queues; only then do files close and processes go. Processes hold
 // inode references: they go before the cache, and so do uprobes.
 MachineState::~MachineState() {
+  trace_events_.reset();  // its probes go while the engines, inodes and Vfs still exist
   for (auto& [pid, p] : procs_)
     for (auto& t : p->tasks()) detach_task(*t);
   procs_.clear();
@@ -72,6 +74,8 @@ Result<void> MachineState::init() {
   vfs_ = std::move(vfs.value());
   uprobes_ = std::make_unique<probes::UprobeManager>(config_.arch, static_cast<probes::UprobeHost&>(*this),
                                                      probes::UprobeConfig{config_.cpu_hz});
+  trace_events_ = std::make_unique<TraceEvents>(*this);
+  vfs_->set_tracefs(trace_events_.get());
   PROBESIM_TRY_VOID(check_bug_names(config_.bugs));
   if (config_.kernel) PROBESIM_TRY_VOID(boot_kernel());
   return {};

@@ -46,6 +46,8 @@
 
 namespace probesim::emu {
 
+class TraceEvents;
+
 struct MachineConfig {
   Arch arch = Arch::X86_64;
   std::string root = "/";
@@ -180,6 +182,9 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   probes::KprobeManager* kprobes() { return kernel_ ? kernel_->kprobes.get() : nullptr; }
   // The task whose CPU is running now (inside hooks and probe handlers), else null.
   Task* current_task() { return current_; }
+  // tracefs's dynamic events (emu/tracefs): the one table the guest's /sys/kernel/tracing,
+  // the CLI's -e and Python's Machine.events share.
+  TraceEvents& trace_events() { return *trace_events_; }
   // The uprobes engine (always present: uprobes need no guest kernel).
   probes::UprobeManager& uprobes() { return *uprobes_; }
   // Resolves a guest path (from /) to its inode, as uprobe registration needs; the reference
@@ -377,6 +382,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   std::unique_ptr<KernelThread> kworker_;
   std::vector<std::string> violations_;
   std::vector<KernelStep> kernel_steps_;
+  std::unique_ptr<TraceEvents> trace_events_;  // made by init(); destroyed first (~MachineState)
 };
 
 }  // namespace probesim::emu

@@ -1,10 +1,16 @@
 // TraceEvents (trace_events.h): trace_kprobe.c / trace_uprobe.c glue over probesim's engines.
 #include "emu/tracefs/trace_events.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "emu/machine_state.h"
+#include "emu/vfs/caller.h"
+#include "emu/vfs/fs_struct.h"
+#include "emu/vfs/vfs_abi.h"
 #include "probes/kprobe.h"
 #include "probes/kretprobe.h"
 #include "probes/trace_events/fetch_eval.h"
@@ -44,6 +50,7 @@ struct TraceEvents::Armed {
   mmu::Inode* inode = nullptr;
   probes::Uprobe* up = nullptr;
   bool on = false;
+  uint64_t nhit = 0;      // trace_kprobe's / trace_uprobe's nhit
   size_t entry_args = 0;  // kretprobes: $argN slots saved at entry
   probes::Kprobe& entry_kprobe() { return kp ? *kp : rp->kp; }
 };
@@ -111,13 +118,12 @@ std::optional<uint64_t> TraceEvents::symbol_address(std::string_view name) const
   return s->addr.value;
 }
 
+// kern_path + d_is_reg (trace_uprobe.c): what the path names, following symlinks.
 trace_events::DynEventEnv::FileKind TraceEvents::file_kind(std::string_view path) const {
-  auto inode = const_cast<MachineState&>(m_).lookup_inode(std::string(path));
-  if (inode) {
-    const_cast<MachineState&>(m_).inodes().iput(inode.value());
-    return FileKind::Regular;
-  }
-  int e = inode.error().err;
+  FsStruct fs;
+  auto st = m_.vfs().stat(Caller{fs, nullptr, {}, 0}, fs.cwd, path, Follow::Yes);
+  if (st) return S_ISREG(st.value().mode) ? FileKind::Regular : FileKind::Other;
+  int e = st.error().err;
   return (e == ENOENT || e == ENOTDIR) ? FileKind::Missing : FileKind::Other;
 }
 
@@ -171,9 +177,13 @@ int TraceEvents::register_probe(const ProbeDefinition& def) {
   auto a = std::make_unique<Armed>();
   a->def = def;
   if (def.kind == ProbeKind::Uprobe) {
-    auto inode = m_.lookup_inode(def.path);
-    if (!inode) return -inode.error().err;
-    a->inode = inode.value();
+    // The file's inode as kern_path gives it (any regular file, executable or not).
+    FsStruct fs;
+    auto file = m_.vfs().open(Caller{fs, nullptr, {}, 0}, fs.cwd, def.path, kO_RDONLY, 0);
+    if (!file) return -file.error().err;
+    a->inode = file.value()->inode();
+    if (!a->inode) return -EINVAL;
+    m_.inodes().iget(a->inode);
     set_uprobe_handlers(*a);
   } else {
     probes::KprobeManager* mgr = m_.kprobes();
@@ -257,8 +267,9 @@ bool TraceEvents::enabled(std::string_view group, std::string_view event) const 
   return table_.enabled(group, event);
 }
 
-void TraceEvents::record(const Armed& a, const probes::Regs& regs, std::string location,
+void TraceEvents::record(Armed& a, const probes::Regs& regs, std::string location,
                          std::span<const uint64_t> entry_args, std::string flags) {
+  ++a.nhit;
   trace_events::TraceRecord r;
   r.cpu = m_.hit_cpu();
   r.ts_ns = m_.sched().clock(r.cpu).monotonic_ns();
@@ -307,6 +318,134 @@ std::string TraceEvents::trace_text(bool header) const {
                          : std::string();
   for (const trace_events::TraceRecord& r : records_) s += format_trace_line(r) + "\n";
   return s;
+}
+
+std::string TraceEvents::profile(ProbeKind kind) const {
+  std::string out;
+  char line[512];
+  for (const ProbeDefinition& d : table_.probes()) {
+    if (d.kind != kind) continue;
+    const Armed& a = *armed_.at(d.id);
+    if (kind == ProbeKind::Kprobe) {
+      uint64_t missed = a.kp ? a.kp->nmissed : a.rp->kp.nmissed + a.rp->nmissed;
+      std::snprintf(line, sizeof line, "  %-44s %15llu %15llu\n", d.event.c_str(),
+                    static_cast<unsigned long long>(a.nhit),
+                    static_cast<unsigned long long>(missed));
+    } else {
+      std::snprintf(line, sizeof line, "  %s %-44s %15llu\n", d.path.c_str(), d.event.c_str(),
+                    static_cast<unsigned long long>(a.nhit));
+    }
+    out += line;
+  }
+  return out;
+}
+
+namespace {
+
+// The tracefs control files at the root, and what a write/O_TRUNC of each does.
+struct RootFile {
+  std::string_view name;
+  std::optional<EventsFile> events;  // a probe-definition file
+};
+constexpr RootFile kRootFiles[] = {
+    {"dynamic_events", EventsFile::Dynamic},
+    {"error_log", std::nullopt},
+    {"kprobe_events", EventsFile::Kprobe},
+    {"kprobe_profile", std::nullopt},
+    {"trace", std::nullopt},
+    {"uprobe_events", EventsFile::Uprobe},
+    {"uprobe_profile", std::nullopt},
+};
+
+const RootFile* root_file(std::string_view rel) {
+  for (const RootFile& f : kRootFiles)
+    if (f.name == rel) return &f;
+  return nullptr;
+}
+
+// "events/GRP/EVENT/enable" -> (GRP, EVENT, leaf); fewer components leave the rest empty.
+std::vector<std::string> split_rel(std::string_view rel) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= rel.size()) {
+    size_t slash = rel.find('/', start);
+    if (slash == std::string_view::npos) slash = rel.size();
+    parts.emplace_back(rel.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+std::vector<TracefsHost::Entry> TraceEvents::tracefs_list(std::string_view rel) {
+  std::vector<Entry> out;
+  std::vector<std::string> p = split_rel(rel);
+  if (rel.empty()) {
+    for (const RootFile& f : kRootFiles) out.push_back({std::string(f.name), false});
+    out.push_back({"events", true});
+  } else if (p.size() == 1 && p[0] == "events") {
+    for (const ProbeDefinition& d : table_.probes()) out.push_back({d.group, true});
+  } else if (p.size() == 2 && p[0] == "events") {
+    for (const ProbeDefinition& d : table_.probes())
+      if (d.group == p[1]) out.push_back({d.event, true});
+  } else if (p.size() == 3 && p[0] == "events" && !table_.event(p[1], p[2]).empty()) {
+    out.push_back({"enable", false});
+  }
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const Entry& a, const Entry& b) { return a.name == b.name; }),
+            out.end());
+  return out;
+}
+
+std::optional<bool> TraceEvents::tracefs_kind(std::string_view rel) {
+  if (rel.empty()) return true;
+  size_t slash = rel.rfind('/');
+  std::string_view parent = slash == std::string_view::npos ? "" : rel.substr(0, slash);
+  std::string_view name = slash == std::string_view::npos ? rel : rel.substr(slash + 1);
+  for (const Entry& e : tracefs_list(parent))
+    if (e.name == name) return e.dir;
+  return std::nullopt;
+}
+
+std::string TraceEvents::tracefs_read(std::string_view rel) {
+  if (const RootFile* f = root_file(rel)) {
+    if (f->events) return list(*f->events);
+    if (rel == "error_log") return error_log_;
+    if (rel == "trace") return trace_text(true);
+    return profile(rel == "kprobe_profile" ? ProbeKind::Kprobe : ProbeKind::Uprobe);
+  }
+  std::vector<std::string> p = split_rel(rel);
+  if (p.size() == 4 && p[3] == "enable") return enabled(p[1], p[2]) ? "1\n" : "0\n";
+  return {};
+}
+
+int TraceEvents::tracefs_truncate(std::string_view rel) {
+  const RootFile* f = root_file(rel);
+  if (f && f->events) return truncate(*f->events);
+  if (rel == "trace") clear_trace();
+  if (rel == "error_log") clear_error_log();
+  return 0;
+}
+
+int64_t TraceEvents::tracefs_write(std::string_view rel, std::string_view data) {
+  const RootFile* f = root_file(rel);
+  if (f && f->events) {
+    int err = write(*f->events, data);
+    return err ? -err : static_cast<int64_t>(data.size());
+  }
+  if (rel == "trace" || rel == "error_log") return static_cast<int64_t>(data.size());
+  std::vector<std::string> p = split_rel(rel);
+  if (p.size() == 4 && p[3] == "enable") {
+    // event_enable_write: kstrtoul_from_user, then only 0 or 1.
+    std::string_view v = data;
+    if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+    if (v != "0" && v != "1") return -EINVAL;
+    int err = set_enabled(p[1], p[2], v == "1");
+    return err ? -err : static_cast<int64_t>(data.size());
+  }
+  return -EINVAL;
 }
 
 Result<std::pair<std::string, std::string>> TraceEvents::add_enabled(std::string_view line) {

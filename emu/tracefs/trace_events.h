@@ -8,13 +8,14 @@
 #pragma once
 
 #include <map>
-#include <span>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "emu/vfs/tracefs_host.h"
 #include "probes/regs.h"
 #include "probes/trace_events/dynevent_table.h"
 #include "probes/trace_events/trace_record.h"
@@ -24,7 +25,7 @@ namespace probesim::emu {
 
 class MachineState;
 
-class TraceEvents final : private trace_events::DynEventEnv {
+class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost {
  public:
   explicit TraceEvents(MachineState& m);
   ~TraceEvents() override;
@@ -50,6 +51,18 @@ class TraceEvents final : private trace_events::DynEventEnv {
   void clear_trace() { records_.clear(); }
   const trace_events::DynEventTable& table() const { return table_; }
 
+  // kprobe_profile / uprobe_profile text (trace_kprobe.c probes_profile_seq_show, trace_uprobe.c
+  // probes_profile_seq_show): one line per probe with its hits (and kprobes' misses).
+  std::string profile(trace_events::ProbeKind kind) const;
+
+  // TracefsHost: the guest's /sys/kernel/tracing (kprobe_events, uprobe_events,
+  // dynamic_events, trace, error_log, kprobe_profile, uprobe_profile, events/GRP/EVENT/enable).
+  std::optional<bool> tracefs_kind(std::string_view rel) override;
+  std::vector<Entry> tracefs_list(std::string_view rel) override;
+  std::string tracefs_read(std::string_view rel) override;
+  int tracefs_truncate(std::string_view rel) override;
+  int64_t tracefs_write(std::string_view rel, std::string_view data) override;
+
   // CLI `-e LINE` and Python `events.add`: define (dynamic_events syntax) and enable. Returns
   // (group, event); the error message is the error_log entry, or the errno's meaning.
   Result<std::pair<std::string, std::string>> add_enabled(std::string_view line);
@@ -69,7 +82,7 @@ class TraceEvents final : private trace_events::DynEventEnv {
   int arm(Armed& a, bool on);
   void set_kprobe_handlers(Armed& a);
   void set_uprobe_handlers(Armed& a);
-  void record(const Armed& a, const probes::Regs& regs, std::string location,
+  void record(Armed& a, const probes::Regs& regs, std::string location,
               std::span<const uint64_t> entry_args, std::string flags);
   void log_error(const trace_events::ProbeLogError& e);
 

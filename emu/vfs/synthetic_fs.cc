@@ -99,7 +99,43 @@ Result<Node> SyntheticFs::child(const Node& dir, std::string_view name,
     }
   } else if (dir.kind == NodeKind::Proc) {
     return proc_child(dir, name, caller);
+  } else if (dir.kind == NodeKind::Sys) {
+    return sys_child(dir, name);
   }
+  return vfs_error(ENOENT, path);
+}
+
+// The fixed directories leading to the two tracefs mount points.
+std::optional<std::string> SyntheticFs::tracefs_rel(std::string_view path) {
+  for (std::string_view mnt : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+    if (path == mnt) return std::string();
+    if (path.size() > mnt.size() && path.starts_with(mnt) && path[mnt.size()] == '/')
+      return std::string(path.substr(mnt.size() + 1));
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> SyntheticFs::sys_children(const Node& dir) const {
+  if (!tracefs_) return {};
+  if (dir.path == "/sys") return {"kernel"};
+  if (dir.path == "/sys/kernel") return {"debug", "tracing"};
+  if (dir.path == "/sys/kernel/debug") return {"tracing"};
+  std::vector<std::string> names;
+  if (std::optional<std::string> rel = tracefs_rel(dir.path))
+    for (const TracefsHost::Entry& e : tracefs_->tracefs_list(*rel)) names.push_back(e.name);
+  return names;
+}
+
+Result<Node> SyntheticFs::sys_child(const Node& dir, std::string_view name) const {
+  const std::string path = path_join(dir.path, name);
+  if (!tracefs_) return vfs_error(ENOENT, path);
+  if (std::optional<std::string> rel = tracefs_rel(path)) {
+    std::optional<bool> is_dir = tracefs_->tracefs_kind(*rel);
+    if (!is_dir) return vfs_error(ENOENT, path);
+    return make_node(path, NodeKind::Sys, *is_dir ? S_IFDIR | 0755 : S_IFREG | 0644);
+  }
+  for (const std::string& n : sys_children(dir))
+    if (n == name) return make_node(path, NodeKind::Sys, S_IFDIR | 0755);
   return vfs_error(ENOENT, path);
 }
 
@@ -161,6 +197,8 @@ std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) c
     if (depth == 2 && caller.fds) {
       for (int fd : caller.fds->open_fds()) names.push_back(std::to_string(fd));
     }
+  } else if (dir.kind == NodeKind::Sys) {
+    names = sys_children(dir);
   }
   std::vector<Node> out;
   for (const std::string& name : names) {

@@ -1,7 +1,9 @@
 // SyntheticFs: the filesystems probesim makes up instead of showing the host's: /dev (null,
 // zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (only the calling
-// process: /proc/self, /proc/<pid>/{exe,cwd,fd/N}) and an empty /sys (/dev/shm, a tmpfs of
-// overlay objects, is mounted in /dev by Lookup). They hide the host's
+// process: /proc/self, /proc/<pid>/{exe,cwd,fd/N}) and /sys, which holds only tracefs at
+// /sys/kernel/tracing and /sys/kernel/debug/tracing (its contents from a TracefsHost; without
+// one /sys is empty; /dev/shm, a tmpfs of overlay objects, is mounted in /dev by Lookup). They
+// hide the host's
 // /dev, /proc and /sys, whose contents are neither safe nor deterministic.
 //
 // Inodes: keyed "synthetic:<path>" in the InodeCache; those of /dev are held for the life of
@@ -18,6 +20,7 @@
 #include "emu/vfs/dev_file.h"
 #include "emu/vfs/inode_ref.h"
 #include "emu/vfs/node.h"
+#include "emu/vfs/tracefs_host.h"
 #include "emu/virtual_clock.h"
 
 namespace probesim::emu {
@@ -36,14 +39,22 @@ class SyntheticFs {
   static std::optional<Node> magic_target(const Node& link, const Caller& caller);
   // The device behind a /dev node, or nullopt (tty and links: opening them is ENXIO).
   static std::optional<DevKind> dev_kind(const Node& node);
+  // The path inside tracefs of /sys/kernel/tracing/REL or /sys/kernel/debug/tracing/REL.
+  static std::optional<std::string> tracefs_rel(std::string_view path);
+  // The provider of tracefs (the machine's TraceEvents); null: /sys stays empty.
+  void set_tracefs(TracefsHost* host) { tracefs_ = host; }
+  TracefsHost* tracefs() const { return tracefs_; }
 
  private:
   std::vector<std::string> proc_components(std::string_view path) const;
   Result<Node> proc_child(const Node& dir, std::string_view name, const Caller& caller) const;
+  Result<Node> sys_child(const Node& dir, std::string_view name) const;
+  std::vector<std::string> sys_children(const Node& dir) const;
 
   mmu::InodeCache& inodes_;
   Timespec boot_time_;
   std::map<std::string, InodeRef> dev_inodes_;  // by path, for the life of the Vfs
+  TracefsHost* tracefs_ = nullptr;
 };
 
 }  // namespace probesim::emu

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "emu/vfs/regular_file.h"
+#include "emu/vfs/tracefs_file.h"
 #include "emu/vfs/vfs_abi.h"
 #include "probesim/assert.h"
 
@@ -139,6 +140,11 @@ Result<std::shared_ptr<File>> Vfs::open_synthetic(const Caller& c, const Node& n
   const DevId dev = node_dev(node);
   if (node.is_dir()) {
     return make_file<DirFile>(f_flags, node.path, std::move(inode), dev, lister_for(c, node));
+  }
+  if (std::optional<std::string> rel = SyntheticFs::tracefs_rel(node.path);
+      rel && synthetic_.tracefs()) {
+    return make_file<TracefsFile>(*synthetic_.tracefs(), *rel, f_flags, node.path,
+                                  std::move(inode), dev);
   }
   const std::optional<DevKind> kind = SyntheticFs::dev_kind(node);
   if (!kind) return vfs_error(ENXIO, node.path);

@@ -55,6 +55,8 @@ class Vfs {
   Result<std::shared_ptr<File>> open_exec(const Caller& c, std::string_view base,
                                           std::string_view path);
   Result<KStat> stat(const Caller& c, std::string_view base, std::string_view path, Follow follow);
+  // tracefs at /sys/kernel/tracing and /sys/kernel/debug/tracing (null: /sys stays empty).
+  void set_tracefs(TracefsHost* host) { synthetic_.set_tracefs(host); }
   Result<std::string> readlink(const Caller& c, std::string_view base, std::string_view path);
   // faccessat: as root (R_OK/W_OK always; X_OK needs an x bit unless a directory).
   Result<void> access(const Caller& c, std::string_view base, std::string_view path, uint32_t mode,

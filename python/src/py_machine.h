@@ -174,7 +174,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void close();
   // Garbage collection of the Machine object: visit / drop the Python objects held here.
   int traverse(visitproc visit, void* arg) const;
-  // tracefs dynamic events (py_trace_events.cc), created on first use; gone at close().
+  // The machine's tracefs dynamic events (py_trace_events.cc; shared with the guest's tracefs).
   emu::TraceEvents& trace_events(const char* what);
 
  private:
@@ -219,7 +219,6 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void save_recording();  // run(): write the trace to record_path_, if set
 
   std::unique_ptr<Machine> machine_;
-  std::unique_ptr<emu::TraceEvents> trace_events_;  // declared after machine_: destroyed first
   Options options_;
   bool recording_ = false, replay_ = false;
   std::optional<std::string> record_path_;

@@ -172,7 +172,6 @@ void PyMachine::close() {
 }
 
 void PyMachine::release_probes() noexcept {
-  trace_events_.reset();  // its probes go first, like the handles' below
   release_uprobes();
   std::vector<py::object> dropped;  // destroyed after the bookkeeping is consistent
   probes::KprobeManager* k = machine_ ? machine_->state().kprobes() : nullptr;

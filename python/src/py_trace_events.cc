@@ -129,9 +129,7 @@ void bind_values(py::module_& m) {
 }  // namespace
 
 emu::TraceEvents& PyMachine::trace_events(const char* what) {
-  emu::MachineState& s = state(what);
-  if (!trace_events_) trace_events_ = std::make_unique<emu::TraceEvents>(s);
-  return *trace_events_;
+  return state(what).trace_events();
 }
 
 void bind_trace_events(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {

@@ -127,6 +127,61 @@ def case_events(o, tmp):
                                   "$retval is not available on probe", caret]) and ok
 
 
+def case_events_list(o, tmp):
+    """`probesim events --list` prints the probe-able kernel functions, blacklist excluded."""
+    ok = True
+    for arch in ("x86_64", "aarch64"):
+        p = subprocess.run([o.probesim, "events", "--list", "--arch", arch], cwd=tmp,
+                           capture_output=True, text=True, timeout=120)
+        names = p.stdout.split()
+        ok = ok and p.returncode == 0 and "ksys_write" in names and "kprobe_target" in names
+        ok = ok and "kprobe_nokprobe_target" not in names  # NOKPROBE_SYMBOL
+        if not ok:
+            print(f"FAIL {arch}: status {p.returncode}, {len(names)} names\n{p.stderr}")
+    p = subprocess.run([o.probesim, "events"], cwd=tmp, capture_output=True, text=True)
+    return ok and p.returncode == 2 and "usage: probesim events --list" in p.stderr
+
+
+def case_tracefs_guest(o, tmp):
+    """A busybox sh script drives /sys/kernel/tracing inside the guest as on Linux: define a
+    kprobe event, enable it, run a command, read trace, kprobe_profile, kprobe_events and
+    error_log; clearing kprobe_events while the event is enabled fails with EBUSY."""
+    if not os.path.exists("/bin/busybox"):
+        print("SKIP: no /bin/busybox")
+        return True
+    script = (
+        "cd /sys/kernel/tracing && "
+        "echo 'p:w ksys_write fd=$arg1:s32 n=$arg3:u64 c=$comm' > kprobe_events && "
+        "echo 1 > events/kprobes/w/enable && echo hello-from-guest && "
+        "echo 0 > events/kprobes/w/enable && cat trace && cat kprobe_profile && "
+        "cat kprobe_events && ls events/kprobes/w && "
+        "{ echo 'p:bad ksys_write $retval' >> kprobe_events || cat error_log; } && "
+        "echo 1 > events/kprobes/w/enable && { echo > kprobe_events || echo cleared-refused; } && "
+        "echo 0 > events/kprobes/w/enable && echo > kprobe_events && cat kprobe_events && "
+        "echo done")
+    r = run(o.probesim, ["--", "/bin/busybox", "sh", "-c", script], tmp)
+    code, out, err = r
+    caret = "  Command: p:bad ksys_write $retval\n" + " " * (11 + 17) + "^\n"
+    wants = ["hello-from-guest\n", "# tracer: nop\n",
+             ' w: (ksys_write+0x0/0x', ' fd=1 n=17 c="busybox"\n',
+             "p:kprobes/w ksys_write fd=$arg1:s32 n=$arg3:u64 c=$comm\n", "enable\n",
+             "trace_kprobe: error: $retval is not available on probe\n", caret,
+             "cleared-refused\n", "done\n"]
+    problems = [f"stdout lacks {w!r}" for w in wants if w not in out]
+    if code != 0:
+        problems.append(f"exit status {code}")
+    if "Device or resource busy" not in err:
+        problems.append("stderr lacks EBUSY")
+    profile = [line.split() for line in out.splitlines() if line.startswith("  w ")]
+    if profile != [["w", "2", "0"]]:  # the echo, and the "0" written to enable
+        problems.append(f"kprobe_profile line {profile}")
+    for p in problems:
+        print("FAIL:", p)
+    if problems:
+        print(f"--- stdout:\n{out}--- stderr:\n{err}")
+    return not problems
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

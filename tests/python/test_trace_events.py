@@ -65,3 +65,38 @@ def test_disable_stops_recording_and_the_trace_is_deterministic(make_machine):
     assert text == once()
     assert text.count("\n") == 1
     assert re.search(r"kt: \(kprobe_target\+0x0/0x[0-9a-f]+\) a=255 b=3$", text.strip())
+
+
+def test_guest_defined_events_and_cli_lines_are_the_same_table_and_text(make_machine,
+                                                                         guest_program, arch):
+    """The guest's /sys/kernel/tracing, Machine.events and `probesim run -e` share one
+    table: Python reads what a guest shell defined, and a CLI run of the same program with
+    the same seed writes the same trace text as Python's."""
+    import os
+    import subprocess
+    from pathlib import Path
+    m = make_machine(seed=1)
+    sh = "/bin/busybox"
+    if not os.path.exists(sh):
+        pytest.skip("no /bin/busybox")
+    if arch == "x86_64":
+        p = m.spawn([sh, "sh", "-c",
+                     "echo 'p:gw ksys_write n=$arg3:u64' > /sys/kernel/tracing/kprobe_events && "
+                     "echo 1 > /sys/kernel/tracing/events/kprobes/gw/enable && echo hi"])
+        m.run()
+        assert p.exit_code == 0 and p.stdout.startswith(b"hi\n")
+        assert "p:kprobes/gw ksys_write n=$arg3:u64\n" in m.events.list
+        assert [h.fields["n"] for h in m.trace() if h.event == "gw"][-1] == "3"
+    line = "p:w ksys_write fd=$arg1:s32 n=$arg3:u64 c=$comm"
+    prog = str(guest_program("hello"))
+    py = make_machine(seed=1)
+    py.events.add(line)
+    run_program(py, [prog])
+    cli = Path(os.environ.get("PROBESIM_GUEST_DIR", "build/guest")).parent / "cli" / "probesim"
+    out = Path(prog).parent / f"trace-{arch}-{os.getpid()}.txt"
+    subprocess.run([str(cli), "run", "--seed", "1", "--env-clear", "-e", line, "--trace",
+                    str(out), "--", prog], check=False, capture_output=True, timeout=120)
+    try:
+        assert out.read_text() == py.trace_text()
+    finally:
+        out.unlink(missing_ok=True)

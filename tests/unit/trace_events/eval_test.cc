@@ -71,6 +71,18 @@ TEST_CASE("fetch evaluation: dereference chains, strings, arrays, faults") {
                                                     "\"cat\"", "\"0x1\""});
 }
 
+TEST_CASE("fetch evaluation: ustring reads user memory only; a kernel address is (fault)") {
+  FakeMemory mem;
+  std::memcpy(&mem.user[0x20], "ustr", 5);
+  std::memcpy(&mem.kernel[0x20], "kstr", 5);
+  probes::Regs regs(Arch::X86_64);
+  regs.set(probes::X86Reg::si, kUser + 0x20);
+  regs.set(probes::X86Reg::di, kKernel + 0x20);
+  CHECK(eval("p vfs_read +0(%si):ustring +0(%di):ustring +u0(%si):string +0(%di):string",
+             regs, mem) ==
+        std::vector<std::string>{"\"ustr\"", "(fault)", "\"ustr\"", "\"kstr\""});
+}
+
 TEST_CASE("fetch evaluation: uprobes read the task's memory; @+OFF is the mapped file offset") {
   FakeMemory mem;
   std::memcpy(&mem.user[0x30], "file", 5);

@@ -208,3 +208,50 @@ TEST_CASE("the trace is deterministic: the same run gives the same text, timesta
   CHECK(a.starts_with("# tracer: nop\n"));
   CHECK(a.find("hello-") != std::string::npos);
 }
+
+TEST_CASE(
+    "uprobe event paths: missing is FILE_NOT_FOUND, a directory NO_REGULAR_FILE, any "
+    "regular file (executable or not) is accepted") {
+  auto m = boot(Arch::X86_64);
+  emu::TraceEvents t(m->state());
+  std::string dir = fixture_dir("tracefs_paths");
+  CHECK(t.write(EventsFile::Uprobe, "p " + dir + "/nothere:0x10") == ENOENT);
+  CHECK(t.error_log().find("trace_uprobe: error: Failed to find the given file\n") !=
+        std::string::npos);
+  CHECK(t.write(EventsFile::Uprobe, "p " + dir + "/sub:0x10") == EINVAL);
+  CHECK(t.error_log().find("trace_uprobe: error: Not a regular file\n") != std::string::npos);
+  CHECK(t.write(EventsFile::Uprobe, "p:txt " + dir + "/hello.txt:0x0") == 0);
+  CHECK(t.write(EventsFile::Uprobe, "p:lnk " + dir + "/link:0x0") == 0);  // symlinks followed
+  CHECK(t.list(EventsFile::Uprobe).find("p:uprobes/txt " + dir + "/hello.txt:0x") == 0);
+}
+
+TEST_CASE("tracefs tree: control files, events/GRP/EVENT/enable, O_TRUNC and profile text") {
+  auto m = boot(Arch::X86_64);
+  emu::TraceEvents& t = m->state().trace_events();  // the one the guest's tracefs shows
+  CHECK(t.tracefs_kind("") == std::optional<bool>(true));
+  CHECK(t.tracefs_kind("kprobe_events") == std::optional<bool>(false));
+  CHECK_FALSE(t.tracefs_kind("events/kprobes").has_value());
+  std::string def = "p:kt kprobe_target a=$arg1\n";
+  CHECK(t.tracefs_write("kprobe_events", def) == static_cast<int64_t>(def.size()));
+  CHECK(t.tracefs_kind("events/kprobes/kt") == std::optional<bool>(true));
+  CHECK(t.tracefs_list("events/kprobes/kt").at(0).name == "enable");
+  CHECK(t.tracefs_read("events/kprobes/kt/enable") == "0\n");
+  CHECK(t.tracefs_write("events/kprobes/kt/enable", "2\n") == -EINVAL);
+  CHECK(t.tracefs_write("events/kprobes/kt/enable", "1\n") == 2);
+  call(*m, "kprobe_target", {5, 6});
+  char profile[128];
+  std::snprintf(profile, sizeof profile, "  %-44s %15d %15d\n", "kt", 1, 0);
+  CHECK(t.tracefs_read("kprobe_profile") == profile);
+  CHECK(t.tracefs_read("trace").find(" kt: (kprobe_target+0x0/0x") != std::string::npos);
+  CHECK(t.tracefs_truncate("kprobe_events") == EBUSY);
+  CHECK(t.tracefs_write("kprobe_events", "p:kt kprobe_target a=$arg1:u8\n") == -EEXIST);
+  CHECK(t.tracefs_read("error_log").find("Argument type or name is different") !=
+        std::string::npos);
+  CHECK(t.tracefs_truncate("error_log") == 0);
+  CHECK(t.tracefs_read("error_log").empty());
+  CHECK(t.tracefs_truncate("trace") == 0);
+  CHECK(t.records().empty());
+  CHECK(t.tracefs_write("events/kprobes/kt/enable", "0") == 1);
+  CHECK(t.tracefs_truncate("kprobe_events") == 0);
+  CHECK(t.tracefs_read("kprobe_events").empty());
+}
