@@ -85,9 +85,10 @@ Result<std::unique_ptr<Machine>> make_machine(const RunOptions& o, const std::st
   // The program as the guest will find it: inside the root, from its cwd.
   if (!o.arch) arch = PROBESIM_TRY(detect_arch(o.root, o.argv[0], cwd));
   auto m = PROBESIM_TRY(Machine::create(Options{
-      .arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
+      .arch = arch, .root = o.root, .seed = o.seed, .epoch = o.epoch, .quantum = o.quantum,
       .cpus = static_cast<int>(o.cpus), .kernel = o.kernel, .kprobe_boost = o.boost,
-      .kprobe_optimization = o.optimize, .early_kprobes = o.early_kprobes,
+      .kprobe_optimization = o.optimize, .kernel_cmdline = o.kernel_cmdline,
+      .early_kprobes = o.early_kprobes,
       .limits = o.limits, .strategy = o.sched, .run_index = o.run_index, .bugs = o.bugs}));
   if (!o.trace.empty()) PROBESIM_TRY_VOID(m->start_recording());
   return m;

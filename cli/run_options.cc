@@ -3,8 +3,12 @@
 #include <unistd.h>  // environ
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
+
+#include "probesim/machine.h"
 
 namespace probesim::cli {
 namespace {
@@ -102,6 +106,50 @@ Result<uint64_t> parse_virtual_duration(std::string_view flag, const std::string
                      "(a positive integer and a unit: ns, us, ms, s), got '" + v + "'");
 }
 
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// YYYY-MM-DD[THH:MM:SS[Z]] as seconds since 1970 (UTC), or nothing if malformed.
+std::optional<int64_t> parse_utc_date(const std::string& v) {
+  int y, mo, d, h = 0, mi = 0, s = 0, n = 0;
+  if (std::sscanf(v.c_str(), "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return std::nullopt;
+  std::string rest = v.substr(10);
+  if (!rest.empty()) {
+    int m = 0;
+    if (std::sscanf(rest.c_str(), "T%2d:%2d:%2d%n", &h, &mi, &s, &m) != 3 || m != 9) return std::nullopt;
+    rest = rest.substr(9);
+    if (!rest.empty() && rest != "Z") return std::nullopt;
+  }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap(y))) return std::nullopt;
+  if (h > 23 || mi > 59 || s > 59 || h < 0 || mi < 0 || s < 0) return std::nullopt;
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+}
+
+}  // namespace
+
+Result<int64_t> parse_epoch(std::string_view flag, const std::string& v) {
+  std::optional<int64_t> secs;
+  if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() <= 12)
+    secs = std::stoll(v);
+  else
+    secs = parse_utc_date(v);
+  if (secs && *secs >= 0 && *secs <= kMaxEpoch) return *secs;
+  return Error::make(std::string(flag) + " needs seconds since 1970 or a UTC date " +
+                     "YYYY-MM-DD[THH:MM:SS], from 1970-01-01 to 9999-12-31, got '" + v + "'");
+}
+
 Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   RunOptions o;
   int i = 1;
@@ -131,7 +179,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     static constexpr std::string_view kConfig[] = {"--arch", "--root", "--seed", "--quantum", "--cpus",
                                                    "--sched", "--run-index", "--record", "--env",
                                                    "--env-clear", "--no-kernel", "--no-boost", "--bug",
-                                                   "--early-kprobe"};
+                                                   "--early-kprobe", "--epoch", "--kernel-cmdline"};
     for (std::string_view c : kConfig)
       if (a == c) config_flags.emplace_back(a);
     if (find_limit_flag(a)) config_flags.emplace_back(a);
@@ -158,6 +206,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     else if (a == "--root") o.root = PROBESIM_TRY(value(a));
     else if (a == "--output") o.output = PROBESIM_TRY(value(a));
     else if (a == "--seed") o.seed = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
+    else if (a == "--epoch") o.epoch = PROBESIM_TRY(parse_epoch(a, PROBESIM_TRY(value(a))));
+    else if (a == "--kernel-cmdline") o.kernel_cmdline = PROBESIM_TRY(value(a));
     else if (a == "--quantum") o.quantum = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
     else if (a == "--cpus") o.cpus = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
     else if (a == "--sched-log") o.sched_log = PROBESIM_TRY(value(a));

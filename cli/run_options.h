@@ -16,9 +16,9 @@ namespace probesim::cli {
 inline constexpr const char* kUsage =
     "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
     "                    [--cpus N] [--sched rr|random|pct:D[:STEPS]] [--run-index N]\n"
-    "                    [--record TRACE] [--sched-log FILE]\n"
+    "                    [--record TRACE] [--sched-log FILE] [--epoch SECONDS|YYYY-MM-DD[THH:MM:SS]]\n"
     "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
-    "                    [--no-kernel] [--no-boost] [--no-optimize]\n"
+    "                    [--no-kernel] [--no-boost] [--no-optimize] [--kernel-cmdline TEXT]\n"
     "                    [--kprobe SYM[+OFF]|ADDR]... [--early-kprobe SYM[+OFF]]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET[@N]]...\n"
     "                    [--uretprobe PATH:SYM]... [--max-insns N] [--max-time DURATION]\n"
@@ -34,6 +34,7 @@ inline constexpr const char* kUsage =
     "scheduling steps (retired user instructions); --bug uprobe_no_revalidate re-creates a\n"
     "historical kernel race.\n"
     "--max-insns N / --max-time DURATION (virtual: 500us, 10ms, 2s) stop a runaway guest.\n"
+    "--epoch sets the guest's wall clock at boot (default 2024-01-01, fixed so runs repeat).\n"
     "Exit status: the program's (128+signal if killed); 122 a replay departed from its trace;\n"
     "123 guest kernel panic; 124 a --max-* limit reached; 125 every task blocked or asleep\n"
     "forever; 126 not started; 2 bad usage.\n";
@@ -57,6 +58,8 @@ struct RunOptions {
   std::optional<Arch> arch;  // empty = auto
   std::string root = "/";
   uint64_t seed = 0;
+  int64_t epoch = 1704067200;  // --epoch: CLOCK_REALTIME at boot (Options::epoch)
+  std::string kernel_cmdline;  // --kernel-cmdline: the guest kernel's command line
   uint64_t quantum = 1'000'000;
   uint64_t cpus = 1;
   std::string sched = "rr";  // a strategy (emu/sched/strategy.h), checked by Machine::create
@@ -87,6 +90,10 @@ struct RunOptions {
   uint64_t max_time_ns = 0;    // --max-time: stop at this virtual time (0: none)
   std::string max_time_text;   // as given ("10ms"), for the report
 };
+
+// --epoch: seconds since 1970 (digits), or a UTC date YYYY-MM-DD[THH:MM:SS[Z]]; within
+// [0, kMaxEpoch].
+Result<int64_t> parse_epoch(std::string_view flag, const std::string& v);
 
 // A byte count: digits with an optional K, M or G suffix (KiB, MiB, GiB).
 Result<uint64_t> parse_size(std::string_view flag, const std::string& v);

@@ -355,6 +355,7 @@ void Cpu::invalidate_code(GuestAddr addr, uint64_t len) {
 }
 
 void Cpu::on_unmap(GuestAddr start, uint64_t len) {
+  if (inaccessible_runs_.erase(start.value)) return;  // never realized (on_map)
   check(uc_mem_unmap(uc_, start.value, len), "mem unmap");
   model_.invalidate(start.value, len);
   forget_emulated_sites(start.value, len);
@@ -381,6 +382,13 @@ bool Cpu::user_exec(uint64_t start, uint32_t prot) const {
 }
 
 void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
+  // PROT_NONE runs (reservations, guard pages) stay out of Unicorn: an access faults as unmapped
+  // and the Mm classifies it (SEGV_ACCERR), and unmapping costs nothing. Unicorn's unmap flushes
+  // per page, so a 256 GiB reservation took seconds.
+  if ((prot & 0x7) == 0) {
+    inaccessible_runs_.insert(start.value);
+    return;
+  }
   uint32_t p = uc_prot(prot);
   if (user_exec(start.value, prot)) {
     p &= ~UC_PROT_EXEC;
@@ -566,6 +574,11 @@ void Cpu::on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept {
     }
     c->stop_recorded_ = true;
     c->stop_ = CpuStop{.kind = StopKind::Interrupt, .intno = intno, .pc = c->pc()};
+    // QEMU raises EXCP_DATA_ABORT itself only for alignment faults (page faults come through
+    // the memory hooks): its address is the access's, decoded at the exact PC.
+    constexpr uint32_t kArm64ExcpDataAbort = 4;
+    if (c->info_.arch == Arch::AArch64 && intno == kArm64ExcpDataAbort)
+      c->stop_.addr = c->access_address_at(c->stop_.pc);
     uc_emu_stop(uc);
   } catch (...) {
     c->store_exception(std::current_exception());
@@ -715,6 +728,23 @@ uint64_t Cpu::recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) 
   cs_free(insn, 1);
   *precise = found != 0;
   return found ? found : block_pc;
+}
+
+uint64_t Cpu::access_address_at(uint64_t pc) const {
+  uint8_t code[16];
+  size_t n = sizeof code;
+  if (uc_mem_read(uc_, phys(pc), code, n) != UC_ERR_OK) return 0;
+  csh cs = const_cast<CycleModel&>(model_).capstone();
+  cs_insn* insn = cs_malloc(cs);
+  const uint8_t* p = code;
+  uint64_t a = pc;
+  uint64_t out = 0;
+  if (cs_disasm_iter(cs, &p, &n, &a, insn)) {
+    auto eas = access_candidates(*insn);
+    if (!eas.empty()) out = eas.front();
+  }
+  cs_free(insn, 1);
+  return out;
 }
 
 namespace {

@@ -61,7 +61,8 @@ struct CpuStop {
   StopKind kind = StopKind::Budget;
   uint32_t intno = 0;          // Interrupt: Unicorn's intno (x86 vector / arm64 EXCP_*)
   mmu::Access access = mmu::Access::Read;  // Fault
-  uint64_t addr = 0;           // Fault: the faulting data/fetch address
+  uint64_t addr = 0;           // Fault: the faulting data/fetch address; arm64 data abort
+                               // (Interrupt, EXCP_DATA_ABORT): the decoded access address
   uint64_t pc = 0;             // PC of the faulting/trapping instruction (see pc_precise)
   bool pc_precise = true;      // arm64 data faults: PC recovered by decoding (see cpu.cc)
 };
@@ -205,6 +206,8 @@ class Cpu final : public mmu::MmObserver {
   bool hook_emulated_sites(const BlockCost& cost);
   void forget_emulated_sites(uint64_t start, uint64_t len);
   std::vector<uint64_t> access_candidates(const cs_insn& insn) const;
+  // The first memory operand address of the instruction at pc (0 when none decodes).
+  uint64_t access_address_at(uint64_t pc) const;
   void apply_precise_faults();
   void resume_after_site(uint64_t next);
   void clear_exclusive_monitor();
@@ -281,6 +284,7 @@ class Cpu final : public mmu::MmObserver {
   uint64_t uncharged_resume_ = kNoResume;
   std::unique_ptr<X86Fpu> x86_fpu_;
   std::map<uint64_t, ExecRun> user_exec_;  // guarded runs by start (on_map / on_unmap)
+  std::set<uint64_t> inaccessible_runs_;   // PROT_NONE runs left out of Unicorn, by start
   std::set<uint64_t> abort_exits_;         // Unicorn exits in front of translator aborts
   bool retranslate_ = false;               // a guarded fetch stopped the translation
 };

@@ -8,7 +8,8 @@ namespace probesim::emu {
 namespace {
 
 
-constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdrerr = 2, kIllIllopc = 1, kIllIllopn = 2;
+constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdraln = 1, kBusAdrerr = 2;
+constexpr int kIllIllopc = 1, kIllIllopn = 2;
 constexpr int kFpeIntdiv = 1, kTrapBrkpt = 1;
 
 struct TrapRow {
@@ -30,13 +31,18 @@ constexpr TrapRow kTraps[] = {
     {Arch::X86_64, 0xe9, kSigSegv, kSiKernel, "general protection fault (int $0xe9 in user mode)"},
     {Arch::AArch64, 1, kSigIll, kIllIllopc, "undefined instruction"},
     {Arch::AArch64, 7, kSigTrap, kTrapBrkpt, "breakpoint (brk)"},
+    // EXCP_DATA_ABORT: an alignment fault (exclusives, atomics, acquire/release on a misaligned
+    // address): do_alignment_fault's SIGBUS BUS_ADRALN at the access address.
+    {Arch::AArch64, 4, kSigBus, kBusAdraln, "misaligned access (alignment fault)"},
 };
 
 // SI_KERNEL signals carry no address (force_sig(): si_addr 0), e.g. x86 #GP and int3.
 GuestFault fault_from_trap(Arch arch, const CpuStop& s) {
   for (const TrapRow& r : kTraps)
-    if (r.arch == arch && r.intno == s.intno)
-      return GuestFault{r.signo, r.si_code, r.si_code == kSiKernel ? 0 : s.pc, s.pc, true, r.what};
+    if (r.arch == arch && r.intno == s.intno) {
+      const uint64_t at = r.signo == kSigBus ? s.addr : s.pc;  // data aborts: the data address
+      return GuestFault{r.signo, r.si_code, r.si_code == kSiKernel ? 0 : at, s.pc, true, r.what};
+    }
   return GuestFault{kSigSegv, kSiKernel, 0, s.pc, true,
                     "unexpected CPU exception " + std::to_string(s.intno)};
 }

@@ -101,6 +101,10 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.arch = o.arch;
   c.root = o.root;
   c.seed = o.seed;
+  if (o.epoch < 0 || o.epoch > kMaxEpoch)
+    return Error::make("epoch must be between 0 and " + std::to_string(kMaxEpoch) +
+                           " seconds since 1970, got " + std::to_string(o.epoch), EINVAL);
+  c.epoch_sec = o.epoch;
   c.quantum = o.quantum == 0 ? 1 : o.quantum;
   if (o.cpus < 1 || o.cpus > 64)
     return Error::make("cpus must be between 1 and 64, got " + std::to_string(o.cpus));
@@ -181,6 +185,8 @@ Result<void> Machine::start_recording() {
   h.arch = c.arch, h.root = c.root, h.cpus = static_cast<uint32_t>(c.cpus), h.seed = c.seed;
   h.quantum = c.quantum, h.run_index = c.run_index, h.strategy = c.strategy.text();
   h.kernel = c.kernel, h.kprobe_boost = c.kprobe_boost, h.limits = c.limits, h.bugs = c.bugs;
+  h.epoch = c.epoch_sec, h.kprobe_optimization = c.kprobe_optimization;
+  h.kernel_cmdline = c.kernel_cmdline, h.early_kprobes = c.early_kprobes;
   st.start_recording(std::move(h));
   return {};
 }
@@ -206,6 +212,10 @@ Options options_of(const emu::TraceHeader& h) {
   o.run_index = h.run_index;
   o.limits = h.limits;
   o.bugs = h.bugs;
+  o.epoch = h.epoch;
+  o.kprobe_optimization = h.kprobe_optimization;
+  o.kernel_cmdline = h.kernel_cmdline;
+  o.early_kprobes = h.early_kprobes;
   return o;
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "emu/machine_state.h"
+#include "emu/futex_pi.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/vfs_abi.h"
 #include "loader/elf_file.h"
@@ -323,6 +324,8 @@ Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
 void MachineState::finish_exec(Process& p, Task& t) {
   Process::PendingExec pe = std::move(*p.pending_exec);
   p.pending_exec.reset();
+  for (auto& other : p.tasks())  // futex_exit_release / futex_exec_release with the old mm
+    if (other->state != TaskState::Dead) futex_exit_release(*this, *other);
   for (auto& other : p.tasks())
     if (other.get() != &t && other->state != TaskState::Dead) {
       futexes_.remove(*other);

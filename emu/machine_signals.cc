@@ -24,16 +24,23 @@ void MachineState::kill_by_signal(Process& p, int sig, std::optional<GuestFault>
 // handler has SA_RESTART and the wait restarts anyway (wait queues).
 void MachineState::interrupt_wait(Task& t, int sig) {
   if (t.state != TaskState::Blocked || !t.wait.interruptible) return;
+  if (t.sigwait_mask & sig_bit(sig)) {  // rt_sigtimedwait: runs again and dequeues it
+    t.sigwait_mask = 0;
+    sched_.wake_restart(t);
+    return;
+  }
   if (t.sigmask & sig_bit(sig)) return;
   const KSigaction& sa = t.proc().sigactions[sig];
   bool ignored = sa.handler == kSigIgn ||
                  (sa.handler == kSigDfl && default_action(sig) == SigDefault::Ignore);
   if (ignored) return;
-  bool restart = (t.wait.kind == WaitInfo::Kind::Queue && t.wait.restartable &&
+  bool restart = t.wait.restart_noint ||
+                 (t.wait.kind == WaitInfo::Kind::Queue && t.wait.restartable &&
                   (sa.flags & kSaRestart) && sa.handler != kSigDfl) ||
                  t.wait.kind == WaitInfo::Kind::Poll;  // it returns -EINTR itself
   futexes_.remove(t);
   waitq_.remove(t);
+  t.sigwait_mask = 0;
   if (restart)
     sched_.wake_restart(t);
   else
@@ -56,8 +63,8 @@ bool MachineState::unblocked_somewhere(Process& p, Task* t, int sig) const {
 // next return to user mode) and is consumed; blocked, it stays pending (deliver_signals).
 bool MachineState::job_control_at_generation(Process& p, Task* t, int sig) {
   auto flush = [&p](uint64_t mask) {
-    p.shared_pending.mask &= ~mask;
-    for (auto& task : p.tasks()) task->pending.mask &= ~mask;
+    p.shared_pending.flush(mask);
+    for (auto& task : p.tasks()) task->pending.flush(mask);
   };
   if (sig == kSigCont) {
     flush(kStopSignals);
@@ -78,7 +85,10 @@ void MachineState::send_signal(Process& p, Task* t, const SigInfo& si) {
   if (p.exited() || si.signo < 1 || si.signo > kNsig) return;
   if (job_control_at_generation(p, t, si.signo)) return;
   const KSigaction& sa = p.sigactions[si.signo];
-  bool ignored = si.signo != kSigKill &&
+  // sig_ignored: a blocked (or sigwait-ed) signal is kept even when its action ignores it.
+  const Task& target = t ? *t : p.main_task();
+  const bool blocked = (target.sigmask | target.sigwait_mask) & sig_bit(si.signo);
+  bool ignored = si.signo != kSigKill && !blocked &&
                  (sa.handler == kSigIgn ||
                   (sa.handler == kSigDfl && default_action(si.signo) == SigDefault::Ignore));
   if (ignored) return;  // discarded at generation, as Linux does for ignored signals
@@ -89,7 +99,8 @@ void MachineState::send_signal(Process& p, Task* t, const SigInfo& si) {
   }
   p.shared_pending.add(si);
   for (auto& task : p.tasks())
-    if (task->state == TaskState::Blocked && !(task->sigmask & sig_bit(si.signo))) {
+    if (task->state == TaskState::Blocked &&
+        !(task->sigmask & ~task->sigwait_mask & sig_bit(si.signo))) {
       interrupt_wait(*task, si.signo);
       break;  // one thread takes a process-wide signal
     }
@@ -195,7 +206,8 @@ bool MachineState::deliver_signals(Task& t) {
     t.sigmask &= ~kUnblockable;
     if (sa.flags & kSaResethand) sa = KSigaction{};
     ++stats_.signals_delivered;
-    return true;  // one frame per return to user mode
+    // Linux's exit_to_user_mode_loop delivers again while a signal is deliverable: each frame
+    // goes on top of the last, so the last one set up runs first.
   }
 }
 

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "emu/arch_info.h"
+#include "emu/futex_key.h"
+#include "emu/futex_pi.h"
 #include "emu/kthread/bugs.h"
 #include "emu/syscalls/dispatch.h"
 #include "emu/syscalls/strace.h"
@@ -42,6 +44,7 @@ MachineState::MachineState(MachineConfig config)
   sched_.on_deadline = [this](Task& t) {
     futexes_.remove(t);
     waitq_.remove(t);
+    t.sigwait_mask = 0;
   };
   inodes_->set_write_budget(&limits_.disk());
   sched_.on_preempt_request = [this] {
@@ -111,6 +114,12 @@ std::vector<Process*> MachineState::processes() {
   std::vector<Process*> out;
   for (auto& [pid, p] : procs_) out.push_back(p.get());
   return out;
+}
+
+Task* MachineState::live_task(int tid) {
+  for (auto& [pid, p] : procs_)
+    if (Task* t = p->task(tid); t && t->state != TaskState::Dead) return t;
+  return nullptr;
 }
 
 bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_stop) {
@@ -246,11 +255,12 @@ std::vector<Task*> MachineState::blocked_forever() {
 
 void MachineState::exit_task(Task& t, int code) {
   Process& p = t.proc();
+  futex_exit_release(*this, t);  // mm_release: robust futexes first, then clear_child_tid
   if (t.clear_child_tid.value) {
     uint32_t zero = 0;
     if (p.mm().copy_to_user(t.clear_child_tid, &zero, sizeof zero)) {
-      for (Task* w : futexes_.dequeue({&p.mm(), t.clear_child_tid.value}, 1, ~0u))
-        sched_.wake(*w, 0);
+      auto key = futex_key(p.mm(), t.clear_child_tid.value, /*shared=*/true);
+      for (Task* w : futexes_.dequeue(key, 1, ~0u)) sched_.wake(*w, 0);
     }
   }
   detach_task(t);
@@ -267,6 +277,7 @@ void MachineState::exit_process(Process& p, ExitStatus status) {
   p.set_exit(std::move(status));
   for (auto& t : p.tasks()) {
     if (t->state == TaskState::Dead) continue;
+    futex_exit_release(*this, *t);
     detach_task(*t);
     task_dead(*t);
   }

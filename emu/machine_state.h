@@ -149,6 +149,8 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   // Totals so far; inside a quantum (a probe handler) they include the running quantum's part.
   uint64_t charged_cycles() const;
   int alloc_pid() { return next_pid_++; }
+  // The task with this TID if it has not died (any process), else null.
+  Task* live_task(int tid);
   // Task and process exit (syscalls and faults): clear_child_tid wake-up, scheduler removal,
   // and when the last task goes, the process's exit status.
   void exit_task(Task& t, int code);

@@ -32,8 +32,19 @@ void put_siginfo(std::vector<uint8_t>& b, size_t off, const SigInfo& si) {
     put32(b, off + 16, static_cast<uint32_t>(si.pid));
     put32(b, off + 20, static_cast<uint32_t>(si.uid));
     if (si.signo == kSigChld) put32(b, off + 24, static_cast<uint32_t>(si.status));
+    if (si.code < 0 && si.code != kSiTkill) put64(b, off + 24, si.value);  // _rt.si_sigval
   }
 }
+
+}  // namespace
+
+std::vector<uint8_t> siginfo_bytes(const SigInfo& si) {
+  std::vector<uint8_t> b(kSiginfoSize, 0);
+  put_siginfo(b, 0, si);
+  return b;
+}
+
+namespace {
 
 // sigsp(): the top of the alternate stack for an SA_ONSTACK handler when one is set and the
 // task is not already on it, else sp.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "emu/user_regs.h"
 #include "emu/signals.h"
@@ -29,6 +30,10 @@ struct FrameRequest {
 // x86_64 lacks SA_RESTORER: the caller then kills the process with SIGSEGV, as Linux's
 // force_sigsegv does.
 bool setup_rt_frame(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& req);
+
+// siginfo_t as the guest sees it (128 bytes): for sigtimedwait/waitid-style copies.
+inline constexpr size_t kSiginfoSize = 128;
+std::vector<uint8_t> siginfo_bytes(const SigInfo& si);
 
 // What rt_sigreturn reads back besides the registers.
 struct RestoredFrame {

@@ -1,13 +1,17 @@
 // Signals: dispositions, pending sets and Linux's default actions, as data. Delivery and
 // frames live in MachineState (machine_signals.cc) and signal_frame.cc.
 //
-// Pending signals: one instance per standard signal (no queueing of real-time signals yet), a
-// per-task set (tgkill, faults) and a per-process set (kill). A task takes the lowest-numbered
-// unblocked signal from its own set first, then the process's, on every return to user mode.
+// Pending signals: a per-task set (tgkill, faults) and a per-process set (kill). A standard
+// signal is pending once (a second one is dropped, keeping the first's siginfo: legacy_queue);
+// real-time signals (>= SIGRTMIN, 32) queue every instance in order. A task takes the
+// lowest-numbered unblocked signal from its own set first, then the process's, on every
+// return to user mode.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <algorithm>
+#include <vector>
 
 namespace probesim::emu {
 
@@ -16,6 +20,7 @@ inline constexpr int kSigAbrt = 6, kSigBus = 7, kSigFpe = 8, kSigKill = 9, kSigU
 inline constexpr int kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13, kSigAlrm = 14, kSigTerm = 15;
 inline constexpr int kSigChld = 17, kSigCont = 18, kSigStop = 19;
 inline constexpr int kNsig = 64;
+inline constexpr int kSigRtmin = 32;  // the kernel's SIGRTMIN (libcs reserve 32..34)
 
 inline constexpr uint64_t kSigDfl = 0, kSigIgn = 1;
 inline constexpr uint64_t kSaSiginfo = 0x4, kSaRestorer = 0x04000000, kSaOnstack = 0x08000000;
@@ -23,7 +28,7 @@ inline constexpr uint64_t kSaRestart = 0x10000000, kSaNodefer = 0x40000000;
 inline constexpr uint64_t kSaResethand = 0x80000000;
 
 // si_code values
-inline constexpr int kSiUser = 0, kSiKernel = 0x80, kSiTkill = -6;
+inline constexpr int kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTkill = -6;
 inline constexpr int kCldExited = 1, kCldKilled = 2, kCldDumped = 3, kCldStopped = 5;
 inline constexpr int kCldContinued = 6;
 inline constexpr uint64_t kSaNocldstop = 0x1;  // sa_flags: no SIGCHLD when a child stops/continues
@@ -67,24 +72,39 @@ struct SigInfo {
   int uid = 0;
   int status = 0;      // SIGCHLD: exit code or signal
   uint64_t addr = 0;   // SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP: si_addr
+  uint64_t value = 0;  // si_value (sigqueue: si_code < 0 other than SI_TKILL)
 };
 
 struct PendingSignals {
   uint64_t mask = 0;
-  std::array<SigInfo, kNsig + 1> info{};
+  std::vector<SigInfo> queue;  // in arrival order; holds a signal exactly when its bit is set
 
   void add(const SigInfo& si) {
+    if (si.signo < kSigRtmin && (mask & sig_bit(si.signo))) return;  // legacy_queue
     mask |= sig_bit(si.signo);
-    info[si.signo] = si;
+    queue.push_back(si);
+  }
+  // flush_sigqueue_mask: every instance of the signals in `m` goes.
+  void flush(uint64_t m) {
+    std::erase_if(queue, [m](const SigInfo& si) { return m & sig_bit(si.signo); });
+    mask &= ~m;
   }
   // The lowest pending signal not in `blocked`, or 0.
   int next(uint64_t blocked) const {
     uint64_t m = mask & ~blocked;
     return m ? __builtin_ctzll(m) + 1 : 0;
   }
+  // The first instance of a pending signal; its bit clears with the last instance.
+  // Precondition: `sig` is pending.
   SigInfo take(int sig) {
-    mask &= ~sig_bit(sig);
-    return info[sig];
+    auto it = std::find_if(queue.begin(), queue.end(),
+                           [sig](const SigInfo& si) { return si.signo == sig; });
+    SigInfo si = *it;
+    queue.erase(it);
+    if (std::none_of(queue.begin(), queue.end(),
+                     [sig](const SigInfo& s) { return s.signo == sig; }))
+      mask &= ~sig_bit(sig);
+    return si;
   }
 };
 

@@ -34,6 +34,7 @@ struct WaitInfo {
   int64_t timeout_ret = 0;   // the syscall's return value if the deadline fires
   bool interruptible = true; // a signal wakes it with -EINTR (or restarts it, SA_RESTART)
   bool restartable = true;   // Queue: SA_RESTART restarts it (System V IPC: never, EINTR)
+  bool restart_noint = false; // a signal always restarts it after the handler (-ERESTARTNOINTR)
 };
 
 class Task {
@@ -77,6 +78,7 @@ class Task {
   // syscall result it had (pending_ret / restart_syscall) is kept across the stop.
   bool stopped = false;
   PendingSignals pending;        // signals for this thread (tgkill, faults)
+  uint64_t sigwait_mask = 0;     // in rt_sigtimedwait: the signals it waits for (real_blocked)
   InsnCount insns{0};            // instructions this task executed
   // User-mode instructions it retired, uprobes' out-of-line steps excluded (Cpu::user_insns):
   // the same with or without probes, so recorded schedules are keyed by it.

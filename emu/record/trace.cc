@@ -107,6 +107,9 @@ void put_header(Writer& w, const TraceHeader& h) {
   for (const std::string& b : h.bugs) w.str(b);
   w.u(h.kernel_work.size());
   for (const std::string& k : h.kernel_work) w.str(k);
+  w.u(static_cast<uint64_t>(h.epoch)), w.u(h.kprobe_optimization), w.str(h.kernel_cmdline);
+  w.u(h.early_kprobes.size());
+  for (const std::string& e : h.early_kprobes) w.str(e);
 }
 
 void get_header(Reader& r, TraceHeader& h) {
@@ -128,6 +131,9 @@ void get_header(Reader& r, TraceHeader& h) {
   for (std::string& b : h.bugs) b = r.str();
   h.kernel_work.resize(r.count(1));
   for (std::string& k : h.kernel_work) k = r.str();
+  h.epoch = static_cast<int64_t>(r.u()), h.kprobe_optimization = r.u(), h.kernel_cmdline = r.str();
+  h.early_kprobes.resize(r.count(1));
+  for (std::string& e : h.early_kprobes) e = r.str();
 }
 
 void put_events(Writer& w, const Trace& t) {

@@ -17,7 +17,7 @@
 
 namespace probesim::emu {
 
-inline constexpr uint32_t kTraceVersion = 3;
+inline constexpr uint32_t kTraceVersion = 4;
 inline constexpr char kProbesimVersion[] = "0.1.0";  // pyproject.toml's version
 
 struct TraceHeader {
@@ -32,6 +32,10 @@ struct TraceHeader {
   Limits limits;  // machine-wide limits (they decide ENOMEM/ENOSPC/EAGAIN/EMFILE)
   std::vector<std::string> bugs;        // bug toggles on (emu/kthread/bugs.h)
   std::vector<std::string> kernel_work; // queued kernel work, as the CLI spells it: "uprobe SPEC@N"
+  int64_t epoch = 1704067200;           // CLOCK_REALTIME at boot (seconds)
+  bool kprobe_optimization = true;      // debug.kprobes-optimization at boot
+  std::string kernel_cmdline;           // the guest kernel's command line
+  std::vector<std::string> early_kprobes;  // ekprobe= entries appended to it
 };
 
 struct TraceFile {

@@ -31,6 +31,10 @@ void header_text(std::string& out, const Trace& t) {
   out += "argv: " + quoted(h.argv) + "\n";
   if (!h.bugs.empty()) out += "bugs: " + quoted(h.bugs) + "\n";
   if (!h.kernel_work.empty()) out += "kernel work: " + quoted(h.kernel_work) + "\n";
+  if (h.epoch != TraceHeader{}.epoch) out += fmt("epoch: %" PRId64 " s\n", h.epoch);
+  if (!h.kprobe_optimization) out += "kprobe optimization: off\n";
+  if (!h.kernel_cmdline.empty()) out += "kernel command line: " + h.kernel_cmdline + "\n";
+  if (!h.early_kprobes.empty()) out += "early kprobes: " + quoted(h.early_kprobes) + "\n";
   out += "cwd: " + h.cwd + ", root: " + h.root + ", env: " + std::to_string(h.env.size()) + " entries\n";
   out += "outcome: " + t.outcome.description + "\n";
   out += fmt("files read: %zu\n", t.files.size());

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "emu/arch_info.h"
+#include "emu/cpu.h"
 #include "emu/machine_state.h"
 #include "emu/process.h"
 #include "emu/syscalls/syscall_handlers.h"
@@ -102,6 +103,18 @@ int64_t sys_set_robust_list(SyscallContext& ctx, const SyscallArgs& a) {
   if (a.a[1] != kRobustListHeadSize) return -EINVAL;
   ctx.task().robust_list = GuestAddr{a.a[0]};
   ctx.task().robust_list_len = a.a[1];
+  return 0;
+}
+
+// get_robust_list(pid, head_ptr, len_ptr) (kernel/futex/syscalls.c): pid 0 is the caller;
+// another task of the machine by TID (one user: ptrace_may_access allows it), else ESRCH.
+int64_t sys_get_robust_list(SyscallContext& ctx, const SyscallArgs& a) {
+  const int pid = static_cast<int>(a.a[0]);
+  Task* t = pid ? ctx.machine().live_task(pid) : &ctx.task();
+  if (!t) return -ESRCH;
+  const uint64_t head = t->robust_list.value, len = kRobustListHeadSize;
+  if (!ctx.write_user(GuestAddr{a.a[2]}, &len, sizeof len)) return -EFAULT;
+  if (!ctx.write_user(GuestAddr{a.a[1]}, &head, sizeof head)) return -EFAULT;
   return 0;
 }
 
@@ -280,7 +293,12 @@ int64_t sys_sched_getaffinity(SyscallContext& ctx, const SyscallArgs& a) {
   return ctx.write_user(GuestAddr{a.a[2]}, &mask, sizeof mask) ? 8 : -EFAULT;
 }
 
-int64_t sys_sched_yield(SyscallContext&, const SyscallArgs&) { return 0; }
+// sched_yield: the caller's quantum ends at its next user-mode block boundary, so another
+// runnable task of its CPU gets a turn (do_sched_yield's schedule()); alone, it runs on.
+int64_t sys_sched_yield(SyscallContext& ctx, const SyscallArgs&) {
+  if (Cpu* cpu = ctx.proc().cpu()) cpu->end_quantum();
+  return 0;
+}
 
 int64_t sys_getcpu(SyscallContext& ctx, const SyscallArgs& a) {
   uint32_t cpu = static_cast<uint32_t>(ctx.machine().sched().running_cpu()), node = 0;

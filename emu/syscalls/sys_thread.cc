@@ -1,7 +1,5 @@
-// Threads and futexes: clone/clone3 for new threads (CLONE_THREAD; fork-style clones come with
-// process creation), futex wait/wake/requeue on the machine's FutexTable, with timeouts on the
-// virtual clock. Blocking handlers set SyscallDisposition::Blocked; the waker supplies the
-// return value (Scheduler::wake).
+// Threads: clone/clone3 for new threads (CLONE_THREAD; fork-style clones come with process
+// creation). Futexes are in sys_futex.cc.
 #include <cerrno>
 
 #include "emu/machine_state.h"
@@ -14,11 +12,6 @@ constexpr uint64_t kCloneVm = 0x100, kCloneFs = 0x200, kCloneFiles = 0x400, kClo
 constexpr uint64_t kCloneThread = 0x10000, kCloneSettls = 0x80000;
 constexpr uint64_t kCloneParentSettid = 0x100000, kCloneChildCleartid = 0x200000;
 constexpr uint64_t kCloneChildSettid = 0x1000000;
-
-constexpr int kFutexWait = 0, kFutexWake = 1, kFutexRequeue = 3, kFutexCmpRequeue = 4;
-constexpr int kFutexWaitBitset = 9, kFutexWakeBitset = 10;
-constexpr int kFutexPrivate = 128, kFutexClockRealtime = 256;
-constexpr uint32_t kBitsetMatchAny = 0xffffffff;
 
 struct CloneArgs {
   uint64_t flags, stack, parent_tid, child_tid, tls;
@@ -94,61 +87,6 @@ int64_t do_clone(SyscallContext& ctx, const CloneArgs& c) {
   return clone_thread(ctx, c);
 }
 
-Result<uint64_t> read_timeout_ns(SyscallContext& ctx, uint64_t addr) {
-  int64_t ts[2];
-  if (!ctx.read_user(GuestAddr{addr}, ts, sizeof ts)) return Error::make("", EFAULT);
-  if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1'000'000'000) return Error::make("", EINVAL);
-  if (ts[0] >= static_cast<int64_t>(kKtimeMax / 1'000'000'000u)) return kKtimeMax;  // saturates
-  return static_cast<uint64_t>(ts[0]) * 1'000'000'000u + static_cast<uint64_t>(ts[1]);
-}
-
-// FUTEX_WAIT / FUTEX_WAIT_BITSET: block if *uaddr == val. WAIT's timeout is relative;
-// WAIT_BITSET's is absolute on CLOCK_MONOTONIC, or CLOCK_REALTIME with the flag.
-int64_t futex_wait(SyscallContext& ctx, const SyscallArgs& a, int op, int flags, uint32_t bitset) {
-  if (bitset == 0) return -EINVAL;
-  uint32_t cur;
-  if (!ctx.read_user(GuestAddr{a.a[0]}, &cur, 4)) return -EFAULT;
-  if (cur != static_cast<uint32_t>(a.a[2])) return -EAGAIN;
-  const VirtualClock& clock = ctx.clock();
-  uint64_t deadline = 0;
-  if (a.a[3]) {
-    auto t = read_timeout_ns(ctx, a.a[3]);
-    if (!t) return -t.error().err;
-    if (op == kFutexWait) {
-      deadline = ktime_add_safe(clock.monotonic_ns(), t.value());
-    } else {
-      uint64_t epoch_ns = static_cast<uint64_t>(clock.epoch_sec()) * 1'000'000'000u;
-      bool rt = flags & kFutexClockRealtime;
-      deadline = rt ? (t.value() > epoch_ns ? t.value() - epoch_ns : 0) : t.value();
-    }
-    if (deadline <= clock.monotonic_ns()) return -ETIMEDOUT;
-  }
-  ctx.machine().futexes().enqueue({&ctx.mm(), a.a[0]}, ctx.task(), bitset);
-  ctx.machine().sched().block(ctx.task(),
-                              WaitInfo{WaitInfo::Kind::Futex, deadline, -ETIMEDOUT});
-  ctx.disposition = SyscallDisposition::Blocked;
-  return 0;
-}
-
-int64_t futex_wake(SyscallContext& ctx, uint64_t uaddr, int64_t n, uint32_t bitset) {
-  if (bitset == 0) return -EINVAL;
-  auto woken = ctx.machine().futexes().dequeue({&ctx.mm(), uaddr}, n, bitset);
-  for (Task* t : woken) ctx.machine().sched().wake(*t, 0);
-  return static_cast<int64_t>(woken.size());
-}
-
-int64_t futex_requeue(SyscallContext& ctx, const SyscallArgs& a, bool cmp) {
-  if (cmp) {
-    uint32_t cur;
-    if (!ctx.read_user(GuestAddr{a.a[0]}, &cur, 4)) return -EFAULT;
-    if (cur != static_cast<uint32_t>(a.a[5])) return -EAGAIN;
-  }
-  int64_t woken = futex_wake(ctx, a.a[0], static_cast<int32_t>(a.a[2]), kBitsetMatchAny);
-  int64_t moved = ctx.machine().futexes().requeue({&ctx.mm(), a.a[0]}, {&ctx.mm(), a.a[4]},
-                                                  static_cast<int32_t>(a.a[3]));
-  return woken + moved;
-}
-
 }  // namespace
 
 int64_t sys_clone(SyscallContext& ctx, const SyscallArgs& a) {
@@ -166,22 +104,6 @@ int64_t sys_clone3(SyscallContext& ctx, const SyscallArgs& a) {
   if (!ctx.read_user(GuestAddr{a.a[0]}, ca, sizeof ca)) return -EFAULT;
   uint64_t stack = ca[5] ? ca[5] + ca[6] : 0;  // clone3 passes the lowest address and the size
   return do_clone(ctx, CloneArgs{ca[0], stack, ca[3], ca[2], ca[7]});
-}
-
-int64_t sys_futex(SyscallContext& ctx, const SyscallArgs& a) {
-  int flags = static_cast<int>(a.a[1]) & (kFutexPrivate | kFutexClockRealtime);
-  int op = static_cast<int>(a.a[1]) & ~(kFutexPrivate | kFutexClockRealtime);
-  if ((flags & kFutexClockRealtime) && op != kFutexWaitBitset) return -ENOSYS;
-  switch (op) {
-    case kFutexWait: return futex_wait(ctx, a, op, flags, kBitsetMatchAny);
-    case kFutexWaitBitset: return futex_wait(ctx, a, op, flags, static_cast<uint32_t>(a.a[5]));
-    case kFutexWake: return futex_wake(ctx, a.a[0], static_cast<int32_t>(a.a[2]), kBitsetMatchAny);
-    case kFutexWakeBitset:
-      return futex_wake(ctx, a.a[0], static_cast<int32_t>(a.a[2]), static_cast<uint32_t>(a.a[5]));
-    case kFutexRequeue: return futex_requeue(ctx, a, false);
-    case kFutexCmpRequeue: return futex_requeue(ctx, a, true);
-    default: return -ENOSYS;  // WAKE_OP, PI futexes: not modelled
-  }
 }
 
 }  // namespace probesim::emu

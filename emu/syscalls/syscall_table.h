@@ -116,6 +116,7 @@
   X(getresgid,     120, 150, "ppp",   'd') \
   X(set_tid_address, 218, 96, "p",    'd') \
   X(set_robust_list, 273, 99, "pu",   'd') \
+  X(get_robust_list, 274, 100, "dpp", 'd') \
   X(rseq,          334, 293, "pxdx",  'd') \
   X(prlimit64,     302, 261, "ddpp",  'd') \
   X(getrlimit,      97, 163, "dp",    'd') \
@@ -151,6 +152,9 @@
   X(pause,          34,  -1, "",      'd') \
   X(rt_sigsuspend, 130, 133, "pu",    'd') \
   X(rt_sigpending, 127, 136, "pu",    'd') \
+  X(rt_sigtimedwait, 128, 137, "pppu", 'd') \
+  X(rt_sigqueueinfo, 129, 138, "dSp",  'd') \
+  X(rt_tgsigqueueinfo, 297, 240, "ddSp", 'd') \
   /* waiting for fds (emu/syscalls/sys_poll.cc) */ \
   X(poll,            7,  -1, "pud",   'd') \
   X(ppoll,         271,  73, "puppu", 'd') \

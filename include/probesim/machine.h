@@ -42,10 +42,16 @@ struct Preemption {
   std::string describe() const;  // one line, for people
 };
 
+inline constexpr int64_t kMaxEpoch = 253402300799;  // 9999-12-31T23:59:59Z
+
 struct Options {
   Arch arch = Arch::X86_64;
   std::string root = "/";         // host directory that is the guest's "/", read-only
   uint64_t seed = 0;              // AT_RANDOM, getrandom, /dev/urandom derive from it
+  // CLOCK_REALTIME at boot, in seconds since 1970 (0 .. kMaxEpoch). Fixed by default
+  // (2024-01-01T00:00:00Z) so that every run of the same inputs reads the same dates: a
+  // default taken from the host clock would make runs differ.
+  int64_t epoch = 1704067200;
   uint64_t quantum = 1'000'000;   // instructions per scheduling quantum
   int cpus = 1;                   // logical CPUs (tasks interleave deterministically)
   enum class Sched { RoundRobin, Random } sched = Sched::RoundRobin;  // Random draws from seed

@@ -222,6 +222,9 @@ void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
       .def_property_readonly(
           "seed", [](const PyMachine& m) { return m.options().seed; }, "The seed.")
       .def_property_readonly(
+          "epoch", [](const PyMachine& m) { return m.options().epoch; },
+          "CLOCK_REALTIME at boot, in seconds since 1970.")
+      .def_property_readonly(
           "root", [](const PyMachine& m) { return m.options().root; }, "Guest root.")
       .def_property_readonly(
           "quantum", [](const PyMachine& m) { return m.options().quantum; },
@@ -289,13 +292,15 @@ void bind_machine(py::module_& m) {
       "and spawns its process (replay_process), so no other setting may be given. "
       "bugs is a set of historical kernel bugs to re-create (e.g. {'uprobe_no_revalidate'}: "
       "register_for_each_vma without "
-      "re-validating the vma, seed 000).");
+      "re-validating the vma, seed 000). epoch sets CLOCK_REALTIME at boot: seconds since "
+      "1970 or a timezone-aware datetime (default 2024-01-01T00:00:00Z, fixed so that runs "
+      "repeat).");
   c.def(py::init(&PyMachine::create), "arch"_a = py::none(), py::kw_only(), "seed"_a = 0, "root"_a = "/",
         "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
         "kprobe_boost"_a = true, "limits"_a = py::none(), "run_index"_a = 0,
         "preemptions"_a = py::none(), "capture_limit"_a = py::none(),
         "early_kprobes"_a = std::vector<std::string>{}, "kernel_cmdline"_a = "",
-        "replay"_a = py::none(), "bugs"_a = py::none())
+        "replay"_a = py::none(), "bugs"_a = py::none(), "epoch"_a = py::none())
       .def_property_readonly("invariant_violations", &PyMachine::invariant_violations,
                              "Kernel invariants found broken at quiescent points while kernel "
                              "work ran (a breakpoint in a page of another file, a missed "

@@ -112,6 +112,26 @@ void add_hook_note(py::error_already_set& e, const char* what) {
   add_note(e, std::string("raised in ") + what + " during Machine.run()");
 }
 
+// Machine(epoch=): seconds since 1970 (int), or a timezone-aware datetime (a naive one would
+// be read in the host's zone, which differs between hosts).
+int64_t to_epoch(const py::object& epoch) {
+  py::object datetime = py::module_::import("datetime").attr("datetime");
+  if (py::isinstance(epoch, datetime)) {
+    if (epoch.attr("tzinfo").is_none())
+      throw BadArgument("epoch: a naive datetime depends on the host's time zone; give "
+                        "tzinfo=datetime.timezone.utc or seconds since 1970");
+    return static_cast<int64_t>(py::cast<double>(epoch.attr("timestamp")()));
+  }
+  if (!py::isinstance<py::int_>(epoch) || py::isinstance<py::bool_>(epoch))
+    throw BadArgument("epoch: seconds since 1970 (int) or an aware datetime, got " +
+                      std::string(py::str(py::type::of(epoch).attr("__name__"))));
+  const uint64_t v = to_u64(epoch, "epoch");
+  if (v > static_cast<uint64_t>(kMaxEpoch))
+    throw BadArgument("epoch: at most " + std::to_string(kMaxEpoch) + " (9999-12-31), got " +
+                      std::to_string(v));
+  return static_cast<int64_t>(v);
+}
+
 // Machine(replay=path): the trace configures the machine, so no other setting may be given.
 void check_replay_alone(const Options& given,
                         const std::string& sched, const py::object& limits,
@@ -120,6 +140,7 @@ void check_replay_alone(const Options& given,
   const Options d;
   std::vector<std::string> set;
   if (given.seed != d.seed) set.push_back("seed");
+  if (given.epoch != d.epoch) set.push_back("epoch");
   if (given.root != d.root) set.push_back("root");
   if (given.quantum != d.quantum) set.push_back("quantum");
   if (given.cpus != d.cpus) set.push_back("cpus");
@@ -149,8 +170,9 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
                                              const std::vector<std::string>& early_kprobes,
                                              const std::string& kernel_cmdline,
                                              const std::optional<std::filesystem::path>& replay_trace,
-                                             const py::object& bugs) {
+                                             const py::object& bugs, const py::object& epoch) {
   Options o;
+  if (!epoch.is_none()) o.epoch = to_epoch(epoch);
   o.seed = to_u64(seed, "seed");
   o.root = path_string(root, "root");
   o.quantum = to_u64(quantum, "quantum");

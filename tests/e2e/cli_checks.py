@@ -182,6 +182,23 @@ def case_tracefs_guest(o, tmp):
     return not problems
 
 
+def case_epoch(o, tmp):
+    """--epoch sets the guest's wall clock at boot, as seconds or a UTC date; a bad value is
+    refused with what it takes."""
+    if not os.path.isfile("/bin/busybox"):
+        print("SKIP: /bin/busybox is not installed")
+        return True
+    date = ["--", "/bin/busybox", "date", "-u", "+%Y-%m-%dT%H:%M:%S"]
+    ok = expect(run(o.probesim, ["--epoch", "86400", *date], tmp), 0, [], "1970-01-02T00:00:0")
+    r = run(o.probesim, ["--epoch", "2030-05-06T07:08:09Z", *date], tmp)
+    ok = expect(r, 0, [], "2030-05-06T07:08:") and ok
+    ok = expect(run(o.probesim, ["--epoch", "2024-02-29", *date], tmp), 0, [], "2024-02-29T00:00:0") and ok
+    for bad in ["2023-02-29", "-5", "10000-01-01", "2024-01-01T24:00:00", "yesterday"]:
+        r = run(o.probesim, ["--epoch", bad, *date], tmp)
+        ok = expect(r, 2, ["--epoch needs seconds since 1970 or a UTC date", f"got '{bad}'"]) and ok
+    return ok
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

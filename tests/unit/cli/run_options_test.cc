@@ -131,6 +131,30 @@ TEST_CASE("run options: --max-insns and --max-time take a count and a virtual du
   CHECK(parse(zero).error().message == "--max-insns must be at least 1");
 }
 
+TEST_CASE("run options: --epoch takes seconds or a UTC date; --kernel-cmdline its text") {
+  const char* const argv[] = {"probesim", "run", "--epoch", "2000-03-01T12:34:56Z",
+                              "--kernel-cmdline", "quiet ekprobe=vfs_read", "--", "/bin/x"};
+  auto o = parse(argv);
+  REQUIRE(o.ok());
+  CHECK(o->epoch == 951914096);
+  CHECK(o->kernel_cmdline == "quiet ekprobe=vfs_read");
+  using probesim::cli::parse_epoch;
+  CHECK(parse_epoch("--epoch", "0").value() == 0);
+  CHECK(parse_epoch("--epoch", "1704067200").value() == 1704067200);
+  CHECK(parse_epoch("--epoch", "1970-01-01").value() == 0);
+  CHECK(parse_epoch("--epoch", "2024-01-01").value() == 1704067200);
+  CHECK(parse_epoch("--epoch", "2024-02-29T23:59:59").value() == 1709251199);
+  CHECK(parse_epoch("--epoch", "9999-12-31T23:59:59Z").value() == 253402300799);
+  for (const char* bad : {"", "-1", "2023-02-29", "2024-13-01", "2024-00-10", "2024-01-01T24:00:00",
+                          "2024-01-01T00:60:00", "2024-1-1", "2024-01-01 00:00:00", "2024-01-01Tx",
+                          "2024-01-01T00:00:00+01:00", "253402300800", "99999999999999999999",
+                          "soon"}) {
+    auto r = parse_epoch("--epoch", bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("--epoch needs seconds since 1970 or a UTC date") == 0);
+  }
+}
+
 TEST_CASE("run options: --sched takes strategies, --record and --run-index their values") {
   const char* const argv[] = {"probesim", "run", "--sched", "pct:2:5000", "--run-index", "9",
                               "--record", "t.trace", "--", "/bin/x"};

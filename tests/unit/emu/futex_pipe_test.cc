@@ -59,6 +59,29 @@ TEST_CASE("futex: REQUEUE moves waiters in order and remove() forgets a task eve
   CHECK(rest[0] == &b);
 }
 
+TEST_CASE("futex: a plain wake stops at a PI waiter; PI heads come in (uaddr, tid) order") {
+  Fixture f;
+  FutexTable ft;
+  Task &a = f.task(1), &b = f.task(2), &c = f.task(3);
+  ft.enqueue({&f.proc.mm(), 8}, a, ~0u);
+  ft.enqueue({&f.proc.mm(), 8}, FutexTable::Waiter{&b, ~0u, FutexWaitKind::Pi, 8, {}, 0});
+  ft.enqueue({&f.proc.mm(), 8}, c, ~0u);
+  bool pi_seen = false;
+  auto woken = ft.dequeue({&f.proc.mm(), 8}, 10, ~0u, &pi_seen);
+  CHECK(pi_seen);  // futex_wake gives -EINVAL there
+  REQUIRE(woken.size() == 1);
+  CHECK(woken[0] == &a);
+  ft.enqueue({&f.proc.mm(), 4}, FutexTable::Waiter{&c, ~0u, FutexWaitKind::Pi, 4, {}, 0});
+  auto heads = ft.pi_heads();
+  REQUIRE(heads.size() == 2);
+  CHECK(heads[0].second.uaddr == 4);
+  CHECK(heads[1].second.task == &b);
+  auto first = ft.pop_front({&f.proc.mm(), 8});
+  REQUIRE(first);
+  CHECK(first->task == &b);
+  CHECK(ft.front({&f.proc.mm(), 8})->task == &c);
+}
+
 TEST_CASE("pipe: bytes come out in order, partial reads, EOF after the last writer") {
   auto pipe = std::make_shared<Pipe>();
   int changes = 0;

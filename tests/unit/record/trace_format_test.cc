@@ -31,6 +31,10 @@ Trace sample() {
   t.header.limits = Limits{.mem = 1 << 20, .disk = 5, .tasks = 3, .files = 17};
   t.header.bugs = {"uprobe_no_revalidate"};
   t.header.kernel_work = {"uprobe /bin/x:main@100"};
+  t.header.epoch = 86400;
+  t.header.kprobe_optimization = false;
+  t.header.kernel_cmdline = "quiet";
+  t.header.early_kprobes = {"vfs_read", "ksys_write+4"};
   t.files = {{"/bin/prog", std::string(64, 'a')}};
   t.decisions = {{1, 100, 0, 50, true, {}}, {2, 101, 0, 9, false, {100, 102}}};
   t.times = {{100, 12345}, {-1, 1ull << 63}};
@@ -74,6 +78,10 @@ TEST_CASE("trace format: every field survives encode and decode") {
   CHECK(b.header.limits.files == 17);
   CHECK(b.header.bugs == std::vector<std::string>{"uprobe_no_revalidate"});
   CHECK(b.header.kernel_work == std::vector<std::string>{"uprobe /bin/x:main@100"});
+  CHECK(b.header.epoch == 86400);
+  CHECK_FALSE(b.header.kprobe_optimization);
+  CHECK(b.header.kernel_cmdline == "quiet");
+  CHECK(b.header.early_kprobes == std::vector<std::string>{"vfs_read", "ksys_write+4"});
   CHECK(b.files[0].sha256 == t.files[0].sha256);
   REQUIRE(b.decisions.size() == 2);
   CHECK(b.decisions[1].wakes == std::vector<int32_t>{100, 102});
@@ -102,7 +110,7 @@ TEST_CASE("trace format: another format version is refused with what to do") {
   auto r = decode_trace(bytes, "old.trace");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("trace format version 99 (written by probesim 0.1.0)") != std::string::npos);
-  CHECK(r.error().message.find("reads version 3") != std::string::npos);
+  CHECK(r.error().message.find("reads version 4") != std::string::npos);
   CHECK(r.error().message.find("record it again") != std::string::npos);
 }
 
