@@ -1,6 +1,7 @@
 # Type stub of probesim._core (the pybind11 module built from python/src/*.cc).
 # Maintained by hand: tests/python/test_package.py fails when it and the module disagree.
 import builtins
+import datetime
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
@@ -735,11 +736,14 @@ class Machine:
                  capture_limit: int | None = None,
                  early_kprobes: Sequence[str] = (),
                  kernel_cmdline: str = "", replay: StrPath | None = None,
-                 bugs: set[str] | list[str] | None = None) -> None: ...
+                 bugs: set[str] | list[str] | None = None,
+                 epoch: int | datetime.datetime | None = None) -> None: ...
     @property
     def arch(self) -> str: ...
     @property
     def seed(self) -> int: ...
+    @property
+    def epoch(self) -> int: ...
     @property
     def root(self) -> str: ...
     @property
