@@ -138,6 +138,7 @@ static void* blocked_waiter(void* arg) {
 }
 
 // The owner exits while another thread is blocked in the kernel on the mutex.
+__attribute__((unused))  // glibc only (see main)
 static void robust_waiter_woken(int protocol, const char* label) {
   init_mutex(&robust, 1, protocol, PTHREAD_PROCESS_PRIVATE);
   holder_release = 0;
