@@ -19,6 +19,7 @@ struct ArchInfo {
   uc_mode uc_mode_id;
   int reg_pc;
   int reg_sp;
+  int reg_fp;                         // rbp / x29: the frame record chain (stack traces)
   int reg_syscall_nr;                 // rax / x8
   int reg_ret;                        // rax / x0
   std::array<int, 6> reg_args;        // rdi rsi rdx r10 r8 r9 / x0..x5

@@ -212,6 +212,9 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   void stop_current();
   // The user-mode registers of `t` (resident in its process's Cpu): see UserRegs.
   UserRegs user_regs(Task& t);
+  // The user-mode registers of `t` while it runs in the guest kernel (a kprobe hit on its
+  // behalf, not only inside HC_SYSCALL): the pt_regs its entry code saved. Needs a kernel.
+  UserRegs entry_user_regs(Task& t);
 
   // Kernel work (kthread/, machine_kwork.cc). The modelled sleeping locks; whether a bug
   // toggle is on; queue work for the kworker (created on first use) to start once the

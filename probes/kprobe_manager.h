@@ -47,6 +47,9 @@ struct KprobeConfig {
   // kprobes_initialized at creation. false: the kernel is booting, register_kprobe makes early
   // kprobes until init_kprobes() (early_kprobes.cc).
   bool initialized = true;
+  // THREAD_SIZE: kernel stacks are this many bytes and aligned to it (stack traces stay in
+  // the one holding sp).
+  uint64_t thread_size = 16384;
 };
 
 enum class HitDisposition : uint8_t {
@@ -181,6 +184,22 @@ class KprobeManager {
   // kprobe_fault_handler: the step faulted in the slot and the fault is not being retried.
   // Moves ip back to the probe and ends the step; true if it was a kprobe step.
   bool on_fault(HitContext ctx, Regs& regs);
+
+  // ---- stack traces (stacktrace.cc)
+  // stack_trace_save_regs(regs): at most `max` return addresses, innermost first; the first
+  // is regs.ip. Linux's frame-pointer unwinder over the THREAD_SIZE stack holding regs.sp:
+  // frame records (fp, return address) are followed from the frame pointer while they stay
+  // inside that stack and move toward its top, and each return address is kernel text. A
+  // caller the frame records do not show yet (a probe at a function's first instructions or
+  // its `ret`) comes from the stack top or the link register (KprobeArch::
+  // unframed_return_address). A return address that is the kretprobe trampoline is replaced
+  // by the task's real one (ARCH_CORRECT_STACKTRACE_ON_KRETPROBE: kretprobe_find_ret_addr).
+  std::vector<GuestAddr> stack_trace_save_regs(TaskId task, const Regs& regs, size_t max) const;
+  // __kretprobe_find_ret_addr: the real return address behind the next trampoline address an
+  // unwinder meets going outward; `cur` counts the task's instances consumed (start at 0).
+  // Instances whose saved address is itself the trampoline (a second kretprobe on the same
+  // function) are passed over. The trampoline's address when none is left.
+  GuestAddr kretprobe_find_ret_addr(TaskId task, size_t& cur) const;
 
   // ---- inspection
   bool read_original(GuestAddr addr, std::span<uint8_t> out) const;  // bytes under breakpoints

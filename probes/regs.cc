@@ -67,6 +67,10 @@ unsigned Regs::flags_index() const {
                                : static_cast<unsigned>(Arm64Reg::pstate);
 }
 
+uint64_t Regs::frame_pointer() const {
+  return arch_ == Arch::X86_64 ? get(X86Reg::bp) : r_[29];
+}
+
 uint64_t Regs::return_value() const {
   return arch_ == Arch::X86_64 ? get(X86Reg::ax) : r_[0];
 }

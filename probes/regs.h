@@ -58,6 +58,8 @@ class Regs {
   uint64_t sp() const { return r_[sp_index()]; }
   void set_sp(uint64_t v) { set(sp_index(), v); }
   uint64_t flags() const { return r_[flags_index()]; }
+  // The frame pointer (x86 bp, arm64 x29): the frame record chain starts there.
+  uint64_t frame_pointer() const;
   void set_flags(uint64_t v) { set(flags_index(), v); }
   // regs_return_value / regs_get_kernel_argument (x86: di si dx cx r8 r9; arm64: x0..x7).
   uint64_t return_value() const;

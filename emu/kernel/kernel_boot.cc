@@ -193,11 +193,16 @@ Result<uint64_t> MachineState::kernel_call(std::string_view fn, std::span<const 
                                      UC_X86_REG_RCX, UC_X86_REG_R8,  UC_X86_REG_R9};
   for (size_t i = 0; i < args.size(); ++i)
     e.set_reg(x86 ? kX86Args[i] : UC_ARM64_REG_X0 + static_cast<int>(i), args[i]);
+  // The outermost frame: no caller frame record (fp = 0, arm64 lr = 0), so a stack trace
+  // taken inside the call ends at the trampoline instead of following stale registers.
   if (x86) {
+    e.set_reg(UC_X86_REG_RBP, 0);
     e.set_reg(UC_X86_REG_R11, target.value);
     e.set_reg(UC_X86_REG_GS_BASE, (k.pcpu_hot + cpu_id * PCPU_HOT_SIZE).value);
     e.set_reg(UC_X86_REG_RFLAGS, kX86KernelFlags);
   } else {
+    e.set_reg(UC_ARM64_REG_X29, 0);
+    e.set_reg(UC_ARM64_REG_X30, 0);
     e.set_reg(UC_ARM64_REG_X16, target.value);
     e.set_reg(UC_ARM64_REG_PSTATE, kArm64El1hMasked);
   }

@@ -49,6 +49,11 @@ UserRegs MachineState::user_regs(Task& t) {
   return UserRegs(cpu);
 }
 
+UserRegs MachineState::entry_user_regs(Task& t) {
+  PROBESIM_ASSERT(kernel_ != nullptr);
+  return UserRegs(*t.proc().cpu(), kernel_->space->host(pt_regs_of(t), 8));
+}
+
 // x86 `syscall` (pc() is after it): RCX, R11, masked RFLAGS, RIP = LSTAR. arm64 `svc` (PC
 // after it): ELR_EL1, SPSR_EL1, ESR_EL1, PC = VBAR_EL1 + 0x400 (the vector selects SP_EL1).
 void MachineState::kernel_entry(Cpu& cpu) {

@@ -102,6 +102,18 @@ class KprobeArch {
   // trampoline does with `mov lr, x0`).
   virtual void return_to(Regs& regs, GuestAddr ret_addr) const = 0;
 
+  // ---- stack traces (probes/stacktrace.cc). The return address into the caller of the
+  // function starting at `fn` while it is about to run the instruction at `at` (regs.ip, or
+  // the probe's address when a kprobe trapped there) without a frame record of its own
+  // (before its prologue set the frame pointer, at its `ret`, or a frameless leaf near its
+  // start): a frame-pointer walk from regs would skip that caller (Linux's ORC unwinder knows
+  // it; its frame-pointer one does not). nullopt when the frame record is set up, or when the
+  // instructions before ip do not show where the address is. `text` reads original bytes.
+  virtual std::optional<GuestAddr> unframed_return_address(GuestAddr fn, GuestAddr at,
+                                                           const Regs& regs,
+                                                           const TextReader& text,
+                                                           const KernelMemory& mem) const = 0;
+
   // ---- optprobes (arch/x86/kernel/kprobes/opt.c; arm64 beyond mainline: arm64_optprobe.cc).
   // Arches without them return 0 / OptRefusal::NoArchSupport.
   // Bytes per detour buffer (MAX_OPTINSN_SIZE); 0: this arch has no optprobes.

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+using namespace pybind11::literals;
+
 namespace py = pybind11;
 
 namespace probesim::python {
@@ -105,6 +107,25 @@ void bind_context(py::module_& m) {
       .def_readonly("entry_cycles", &PyContext::entry_cycles,
                     "In kretprobe and uretprobe return handlers (and kretprobe entry "
                     "handlers): `cycles` when the function was entered; else None.")
+      .def(
+          "kernel_stack",
+          [](const PyContext& c, size_t max) { return c.stacks->kernel_stack(max); },
+          "max"_a = StackSource::kMaxFrames,
+          "The kernel stack trace of a kprobe/kretprobe hit, innermost first, as Linux's "
+          "stack_trace_save_regs(regs) gives it: the first frame is regs.ip (in a return "
+          "handler the real return address), then the return address of each frame "
+          "(frame-pointer walk over the task's kernel stack), the real return address in "
+          "place of the kretprobe trampoline. [] for uprobe hits and filters. Call it inside "
+          "the handler (then the result is kept).")
+      .def(
+          "user_stack",
+          [](const PyContext& c, size_t max) { return c.stacks->user_stack(max); },
+          "max"_a = StackSource::kMaxFrames,
+          "The user stack trace of the current task, innermost first: its user pc (a "
+          "kprobe hit: where the syscall was made), then frame records by frame pointer; "
+          "code without frame pointers gets a bounded scan of the stack for return "
+          "addresses after call instructions (frames with reliable=False). [] with no task. "
+          "Call it inside the handler (then the result is kept).")
       .def("__repr__", [](const PyContext& c) {
         return "<probesim.Context pid=" + std::to_string(c.pid) + " tid=" +
                std::to_string(c.tid) + " comm=" + c.comm + " cpu=" + std::to_string(c.cpu) +

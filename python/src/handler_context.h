@@ -21,7 +21,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <string>
+
+#include "py_stacktrace.h"
 
 namespace probesim::python {
 
@@ -35,6 +38,7 @@ struct PyContext {
   pybind11::object mm;     // probesim.Mm or None
   pybind11::object probe;  // the probe's handle, or None (Machine.current outside handlers)
   std::optional<uint64_t> entry_cycles;  // return handlers: `cycles` at the function's entry
+  std::shared_ptr<StackSource> stacks;   // kernel_stack() / user_stack(); never null
 };
 
 // Whether `fn` declares a parameter for the context after its `base` usual arguments (see

@@ -13,6 +13,7 @@
 #include "py_process.h"
 #include "py_pt_regs.h"
 #include "py_registers.h"
+#include "py_stacktrace.h"
 #include "py_uprobes.h"
 #include "views.h"
 
@@ -34,6 +35,7 @@ PYBIND11_MODULE(_core, m) {
   bind_process(m);
   bind_insn(m);
   bind_pt_regs(m);
+  bind_stack_frame(m);
   bind_context(m);
   bind_kernel(m);
   bind_kprobes(m);

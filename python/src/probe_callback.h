@@ -31,7 +31,8 @@ class ProbeCallback {
     if (!ctx_) ctx_ = make_context();
     return ctx_;
   }
-  void drop_context() { ctx_ = pybind11::object(); }  // the trampoline, GIL held
+  // The trampoline, GIL held: the context's stacks can no longer be unwound.
+  void drop_context();
 
  protected:
   virtual pybind11::object make_context() = 0;
@@ -41,3 +42,10 @@ class ProbeCallback {
 };
 
 }  // namespace probesim::python
+
+#include "handler_context.h"
+
+inline void probesim::python::ProbeCallback::drop_context() {
+  if (ctx_) ctx_.cast<PyContext&>().stacks->expire();
+  ctx_ = pybind11::object();
+}

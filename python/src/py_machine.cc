@@ -300,7 +300,8 @@ PyContext clock_context(emu::MachineState& s) {
 
 }  // namespace
 
-py::object PyMachine::task_context(py::object probe, std::optional<uint64_t> entry_cycles) {
+py::object PyMachine::task_context(py::object probe, std::optional<uint64_t> entry_cycles,
+                                   const probes::Regs* kregs, const probes::Regs* uregs) {
   emu::MachineState& s = machine_->state();
   PyContext c = clock_context(s);
   c.probe = std::move(probe);
@@ -314,6 +315,11 @@ py::object PyMachine::task_context(py::object probe, std::optional<uint64_t> ent
   } else {
     c.comm = "swapper/" + std::to_string(c.cpu);  // Linux's idle task: no task runs
   }
+  auto regs = [](const probes::Regs* r) {
+    return r ? std::optional<probes::Regs>(*r) : std::nullopt;
+  };
+  c.stacks = std::make_shared<StackSource>(weak_from_this(), regs(kregs), regs(uregs), c.pid,
+                                           c.tid);
   return py::cast(std::move(c));
 }
 
@@ -327,6 +333,8 @@ py::object PyMachine::process_context(int pid, py::object probe) {
   c.tid = p->main_task().tid();
   c.comm = p->comm;
   c.mm = py::cast(PyMm{PyProcess{shared_from_this(), pid}});
+  c.stacks = std::make_shared<StackSource>(weak_from_this(), std::nullopt, std::nullopt, pid,
+                                           c.tid);
   return py::cast(std::move(c));
 }
 

@@ -89,7 +89,12 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // (probe None) inside another callback, or None outside run().
   pybind11::object current();
   // A Context of the current task (pid 0 without one), or of process `pid` (a filter's mm).
-  pybind11::object task_context(pybind11::object probe, std::optional<uint64_t> entry_cycles);
+  // kregs / uregs: the registers of a kernel (kprobe) or user (uprobe) hit, for the
+  // Context's stack traces (py_stacktrace.h).
+  pybind11::object task_context(pybind11::object probe, std::optional<uint64_t> entry_cycles,
+                                const probes::Regs* kregs = nullptr,
+                                const probes::Regs* uregs = nullptr);
+  UserSymbols& user_symbols() { return user_symbols_; }
   pybind11::object process_context(int pid, pybind11::object probe);
   // The hit CPU's cycle counter (the time base of Context.cycles and entry_cycles).
   uint64_t now_cycles();
@@ -234,7 +239,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // kretprobe instances in flight -> cycles at their function's entry (entry_cycles); an
   // entry is overwritten when its instance is reused.
   std::unordered_map<const probes::KretprobeInstance*, uint64_t> kret_entry_cycles_;
-  UserSymbols user_symbols_;  // symbolize(): ELF symbols of mapped files, read once
+  UserSymbols user_symbols_;  // symbolize(), user stacks: ELF symbols of mapped files, read once
   // The first Python exception raised during run() (callback, handler or Ctrl-C). Written
   // only on the emulation thread while running_, read by run() after emulation returned.
   std::optional<pybind11::error_already_set> pending_;

@@ -239,8 +239,8 @@ class KprobeCallback final : public ProbeCallback {
   py::object make_context() override {
     std::shared_ptr<PyMachine> m = m_.shared_from_this();
     for (const auto& rec : m->probes())
-      if (rec.get() == &rec_) return m->task_context(handle_of(m, rec), entry_cycles_);
-    return m->task_context(py::none(), entry_cycles_);  // unreachable: rec_ is registered
+      if (rec.get() == &rec_) return m->task_context(handle_of(m, rec), entry_cycles_, &regs_);
+    return m->task_context(py::none(), entry_cycles_, &regs_);  // unreachable: rec_ registered
   }
 
  private:

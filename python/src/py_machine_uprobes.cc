@@ -69,7 +69,7 @@ class HandlerCall final : public ProbeCallback {
 
  protected:
   py::object make_context() override {
-    return m_.task_context(handle_object(m_, rec_), std::nullopt);
+    return m_.task_context(handle_object(m_, rec_), std::nullopt, nullptr, &regs_);
   }
 
  private:
@@ -98,7 +98,7 @@ class RetHandlerCall final : public ProbeCallback {
 
  protected:
   py::object make_context() override {
-    return m_.task_context(handle_object(m_, rec_), entry_cycles_);
+    return m_.task_context(handle_object(m_, rec_), entry_cycles_, nullptr, &regs_);
   }
 
  private:

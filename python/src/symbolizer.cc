@@ -37,7 +37,7 @@ const UserSymbols::FileSyms& UserSymbols::file(mmu::Inode& inode) {
   return fs;
 }
 
-std::optional<std::string> UserSymbols::symbolize(const mmu::Vma& v, uint64_t addr) {
+std::optional<SymbolHit> UserSymbols::lookup(const mmu::Vma& v, uint64_t addr) {
   if (!v.vm_file) return std::nullopt;
   const FileSyms& fs = file(*v.vm_file);
   uint64_t off = (v.vm_pgoff << kPageShift) + (addr - v.vm_start.value);
@@ -52,10 +52,17 @@ std::optional<std::string> UserSymbols::symbolize(const mmu::Vma& v, uint64_t ad
   // back over the few that start at the same place.
   for (auto it = next; it != fs.syms.begin();) {
     --it;
-    if (link - it->start < std::max<uint64_t>(it->size, 1)) return with_offset(it->name, link - it->start);
+    if (link - it->start < std::max<uint64_t>(it->size, 1))
+      return SymbolHit{it->name, link - it->start, it->size};
     if (next - it > 8) break;
   }
   return std::nullopt;
+}
+
+std::optional<std::string> UserSymbols::symbolize(const mmu::Vma& v, uint64_t addr) {
+  auto hit = lookup(v, addr);
+  if (!hit) return std::nullopt;
+  return with_offset(hit->name, hit->offset);
 }
 
 }  // namespace probesim::python

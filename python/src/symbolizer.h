@@ -18,8 +18,16 @@
 
 namespace probesim::python {
 
+// The symbol covering an address: its name, the address's offset into it, its size.
+struct SymbolHit {
+  std::string name;
+  uint64_t offset = 0, size = 0;
+};
+
 class UserSymbols {
  public:
+  // The symbol of the file v maps that covers addr (which v must contain), or nullopt.
+  std::optional<SymbolHit> lookup(const mmu::Vma& v, uint64_t addr);
   // "name+0xoff" for addr inside v (which must contain it), or nullopt (anonymous memory,
   // no symbol covers it).
   std::optional<std::string> symbolize(const mmu::Vma& v, uint64_t addr);

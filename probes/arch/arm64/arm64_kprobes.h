@@ -37,6 +37,10 @@ class Arm64Kprobes final : public KprobeArch {
   std::optional<Hijack> hijack_return(Regs& regs, KernelMemory& mem,
                                       GuestAddr tramp) const override;
   GuestAddr trampoline_frame(const Regs& regs) const override { return GuestAddr{regs.sp()}; }
+  std::optional<GuestAddr> unframed_return_address(GuestAddr fn, GuestAddr at,
+                                                   const Regs& regs,
+                                                   const TextReader& text,
+                                                   const KernelMemory& mem) const override;
   void return_to(Regs& regs, GuestAddr ret_addr) const override;
 
   // optprobes beyond mainline (arm64_optprobe.cc)

@@ -38,6 +38,10 @@ class X86Kprobes final : public KprobeArch {
   std::optional<Hijack> hijack_return(Regs& regs, KernelMemory& mem,
                                       GuestAddr tramp) const override;
   GuestAddr trampoline_frame(const Regs& regs) const override { return GuestAddr{regs.sp() - 8}; }
+  std::optional<GuestAddr> unframed_return_address(GuestAddr fn, GuestAddr at,
+                                                   const Regs& regs,
+                                                   const TextReader& text,
+                                                   const KernelMemory& mem) const override;
   void return_to(Regs& regs, GuestAddr ret_addr) const override { regs.set_ip(ret_addr); }
 
   // optprobes (x86_optprobe.cc)
