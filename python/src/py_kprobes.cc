@@ -66,16 +66,100 @@ void check_signatures(ProbeRecord& rec, size_t base, const char* shape) {
   }
 }
 
-py::object register_kprobe(const PyKprobes& self, py::handle where, const py::object& pre,
-                           const py::object& post, bool disabled,
-                           const std::optional<std::string>& name) {
-  ProbeTarget t = to_probe_target(where, "kprobes.register");
+std::shared_ptr<ProbeRecord> kprobe_record(py::handle where, const py::object& pre,
+                                           const py::object& post, bool disabled,
+                                           const std::optional<std::string>& name,
+                                           ProbeTarget& t) {
+  t = to_probe_target(where, "kprobes.register");
   auto rec = new_record(ProbeKind::Kprobe, t, name);
   rec->handlers = {handler_or_null(pre, "pre"), handler_or_null(post, "post")};
   check_signatures(*rec, 1, "(regs)");
   if (disabled) rec->kp.flags = probes::kKprobeFlagDisabled;
+  return rec;
+}
+
+py::object register_kprobe(const PyKprobes& self, py::handle where, const py::object& pre,
+                           const py::object& post, bool disabled,
+                           const std::optional<std::string>& name) {
+  ProbeTarget t;
+  auto rec = kprobe_record(where, pre, post, disabled, name, t);
   self.machine->register_probe(rec, t.text);
   return handle_of(self.machine, rec);
+}
+
+// One entry of register_kprobes/register_kretprobes: a target (str or int) or a dict of
+// register()'s keyword arguments ("where" required). Returns the keyword arguments.
+py::dict spec_kwargs(py::handle spec, const char* call, std::initializer_list<const char*> keys) {
+  py::dict kw;
+  if (!py::isinstance<py::dict>(spec)) {
+    kw["where"] = spec;
+    return kw;
+  }
+  kw = py::reinterpret_borrow<py::dict>(spec);
+  for (auto item : kw) {
+    std::string key = py::str(item.first);
+    if (std::find_if(keys.begin(), keys.end(), [&](const char* k) { return key == k; }) ==
+        keys.end())
+      throw py::type_error(std::string(call) + ": unexpected key '" + key + "'");
+  }
+  if (!kw.contains("where")) throw py::type_error(std::string(call) + ": an entry has no 'where'");
+  return kw;
+}
+
+py::object get_or(const py::dict& kw, const char* key, py::object dflt) {
+  return kw.contains(key) ? py::reinterpret_borrow<py::object>(kw[key]) : dflt;
+}
+
+std::optional<std::string> name_of(const py::dict& kw) {
+  py::object n = get_or(kw, "name", py::none());
+  return n.is_none() ? std::nullopt : std::optional<std::string>(n.cast<std::string>());
+}
+
+// The records of several entries and their target texts.
+using Records = std::pair<std::vector<std::shared_ptr<ProbeRecord>>, std::vector<std::string>>;
+
+py::list handles_of(const std::shared_ptr<PyMachine>& m, const Records& r) {
+  py::list out;
+  for (const auto& rec : r.first) out.append(handle_of(m, rec));
+  return out;
+}
+
+py::list register_kprobes(const PyKprobes& self, const py::iterable& specs) {
+  Records r;
+  for (py::handle spec : specs) {
+    py::dict kw = spec_kwargs(spec, "kprobes.register_kprobes",
+                              {"where", "pre", "post", "disabled", "name"});
+    ProbeTarget t;
+    r.first.push_back(kprobe_record(kw["where"], get_or(kw, "pre", py::none()),
+                                    get_or(kw, "post", py::none()),
+                                    get_or(kw, "disabled", py::bool_(false)).cast<bool>(),
+                                    name_of(kw), t));
+    r.second.push_back(t.text);
+  }
+  self.machine->register_probes(r.first, r.second, ProbeKind::Kprobe);
+  return handles_of(self.machine, r);
+}
+
+// unregister_kprobes / unregister_kretprobes: handles of this machine, of the given kind.
+void unregister_many(const std::shared_ptr<PyMachine>& m, const py::iterable& handles,
+                     ProbeKind kind, const char* call) {
+  std::vector<std::shared_ptr<ProbeRecord>> recs;
+  for (py::handle h : handles) {
+    const ProbeHandle* ph_ptr = nullptr;
+    if (py::isinstance<PyKprobeHandle>(h))
+      ph_ptr = &h.cast<const PyKprobeHandle&>();
+    else if (py::isinstance<PyKretprobeHandle>(h))
+      ph_ptr = &h.cast<const PyKretprobeHandle&>();
+    else
+      throw py::type_error(std::string(call) + ": expected probe handles");
+    const ProbeHandle& ph = *ph_ptr;
+    if (ph.rec->kind != kind || ph.machine.lock() != m)
+      throw BadArgument(std::string(call) + ": '" + ph.rec->name + "' is not a " +
+                        (kind == ProbeKind::Kprobe ? "kprobe" : "kretprobe") +
+                        " of this machine");
+    recs.push_back(ph.rec);
+  }
+  m->unregister_probes(recs);
 }
 
 // kretprobe.maxactive is a C int: <= 0 asks for Linux's default; any Python int beyond the
@@ -90,19 +174,46 @@ int to_maxactive(const py::int_& value) {
   return static_cast<int>(v);
 }
 
-py::object register_kretprobe(const PyKretprobes& self, py::handle where, const py::object& handler,
-                              const py::object& entry, const py::int_& maxactive,
-                              const py::int_& data_size,
-                              bool disabled, const std::optional<std::string>& name) {
-  ProbeTarget t = to_probe_target(where, "kretprobes.register");
+std::shared_ptr<ProbeRecord> kretprobe_record(py::handle where, const py::object& handler,
+                                              const py::object& entry, const py::int_& maxactive,
+                                              const py::int_& data_size, bool disabled,
+                                              const std::optional<std::string>& name,
+                                              ProbeTarget& t) {
+  t = to_probe_target(where, "kretprobes.register");
   auto rec = new_record(ProbeKind::Kretprobe, t, name);
   rec->handlers = {handler_or_null(entry, "entry"), handler_or_null(handler, "handler")};
   check_signatures(*rec, 2, "(ri, regs)");
   rec->rp.maxactive = to_maxactive(maxactive);
   rec->rp.data_size = to_u64(data_size, "data_size");
   if (disabled) rec->rp.kp.flags = probes::kKprobeFlagDisabled;
+  return rec;
+}
+
+py::object register_kretprobe(const PyKretprobes& self, py::handle where, const py::object& handler,
+                              const py::object& entry, const py::int_& maxactive,
+                              const py::int_& data_size,
+                              bool disabled, const std::optional<std::string>& name) {
+  ProbeTarget t;
+  auto rec = kretprobe_record(where, handler, entry, maxactive, data_size, disabled, name, t);
   self.machine->register_probe(rec, t.text);
   return handle_of(self.machine, rec);
+}
+
+py::list register_kretprobes(const PyKretprobes& self, const py::iterable& specs) {
+  Records r;
+  for (py::handle spec : specs) {
+    py::dict kw = spec_kwargs(spec, "kretprobes.register_kretprobes",
+                              {"where", "handler", "entry", "maxactive", "data_size",
+                               "disabled", "name"});
+    ProbeTarget t;
+    r.first.push_back(kretprobe_record(
+        kw["where"], get_or(kw, "handler", py::none()), get_or(kw, "entry", py::none()),
+        get_or(kw, "maxactive", py::int_(0)), get_or(kw, "data_size", py::int_(0)),
+        get_or(kw, "disabled", py::bool_(false)).cast<bool>(), name_of(kw), t));
+    r.second.push_back(t.text);
+  }
+  self.machine->register_probes(r.first, r.second, ProbeKind::Kretprobe);
+  return handles_of(self.machine, r);
 }
 
 probes::KprobeManager& reader(const std::shared_ptr<PyMachine>& m, const char* what) {
@@ -218,6 +329,19 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
         "probed instruction (return None/0, or non-zero if it changed regs.ip: the "
         "instruction is then skipped), post(regs) after it. disabled=True registers it "
         "unarmed. Raises BadProbe with Linux's errno (ENOENT, EINVAL, EILSEQ, ...).")
+      .def("register_kprobes", &register_kprobes, "probes"_a,
+           "Linux's register_kprobes(kps, num): register several kprobes, each a target "
+           "('symbol[+offset]' or an address) or a dict of register()'s keyword arguments "
+           "(where, pre, post, disabled, name); all or none (on the first failure the ones "
+           "registered are unregistered and BadProbe names the entry). Returns the handles.")
+      .def(
+          "unregister_kprobes",
+          [](const PyKprobes& s, const py::iterable& handles) {
+            unregister_many(s.machine, handles, ProbeKind::Kprobe, "kprobes.unregister_kprobes");
+          },
+          "handles"_a,
+          "Linux's unregister_kprobes(kps, num): unregister these kprobes together "
+          "(already unregistered ones are skipped).")
       .def(
           "list", [](const PyKprobes& s) { return reader(s.machine, "kprobes.list").list(); },
           "The text of /sys/kernel/debug/kprobes/list.")
@@ -330,6 +454,18 @@ void bind_kretprobes_manager(py::module_& m) {
            "return address. maxactive: instances in flight (0: Linux's default; above 4096, "
            "KRETPROBE_MAXACTIVE_MAX, BadProbe E2BIG); data_size: "
            "bytes of instance.data. Raises BadProbe with Linux's errno.")
+      .def("register_kretprobes", &register_kretprobes, "probes"_a,
+           "Linux's register_kretprobes(rps, num): register several kretprobes, each a "
+           "target or a dict of register()'s keyword arguments (where, handler, entry, "
+           "maxactive, data_size, disabled, name); all or none. Returns the handles.")
+      .def(
+          "unregister_kretprobes",
+          [](const PyKretprobes& s, const py::iterable& handles) {
+            unregister_many(s.machine, handles, ProbeKind::Kretprobe,
+                            "kretprobes.unregister_kretprobes");
+          },
+          "handles"_a,
+          "Linux's unregister_kretprobes(rps, num): unregister these kretprobes together.")
       .def_property_readonly(
           "probes",
           [](const PyKretprobes& s) { return registered(s.machine, ProbeKind::Kretprobe); },

@@ -138,6 +138,11 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // its C++ handlers to call_handler. BadProbe (with errno) if the kernel refuses it.
   void register_probe(const std::shared_ptr<ProbeRecord>& rec, const std::string& target_text);
   void unregister_probe(ProbeRecord& rec);
+  // Several at once (Linux's register_kprobes / register_kretprobes and unregister_*): all or
+  // none; texts name the targets for errors; recs are all of `kind`.
+  void register_probes(const std::vector<std::shared_ptr<ProbeRecord>>& recs,
+                       const std::vector<std::string>& texts, ProbeKind kind);
+  void unregister_probes(const std::vector<std::shared_ptr<ProbeRecord>>& recs);
   void set_probe_enabled(ProbeRecord& rec, bool enabled);
   const std::vector<std::shared_ptr<ProbeRecord>>& probes() const { return probes_; }
   std::shared_ptr<ProbeRecord> record_of(const probes::Kprobe* kp) const;
@@ -195,6 +200,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void callback_raised(const ProbeCallback& cb, pybind11::error_already_set e);
   int call_handler(ProbeRecord& rec, HandlerSlot slot, probes::Regs& regs,
                    probes::KretprobeInstance* ri) noexcept;
+  void forget_probe(ProbeRecord& rec);  // drops an unregistered record and its handlers
   void wire_handlers(ProbeRecord& rec);
   void release_probes() noexcept;
   void raise_pending();

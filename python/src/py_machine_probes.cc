@@ -133,6 +133,57 @@ void PyMachine::register_probe(const std::shared_ptr<ProbeRecord>& rec,
   probes_.push_back(rec);
 }
 
+// register_kprobes(kps, num) / register_kretprobes(rps, num): Linux's loop, every probe or
+// none: on the first failure the ones already registered are unregistered again, and the
+// error names the failing entry.
+void PyMachine::register_probes(const std::vector<std::shared_ptr<ProbeRecord>>& recs,
+                                const std::vector<std::string>& texts, ProbeKind kind) {
+  bool kprobe = kind == ProbeKind::Kprobe;
+  const char* call = kprobe ? "register_kprobes" : "register_kretprobes";
+  probes::KprobeManager& k = probe_manager(call);
+  if (recs.empty()) throw BadProbe(std::string(call) + ": EINVAL: no probes given", EINVAL);
+  for (size_t i = 0; i < recs.size(); ++i) {
+    ProbeRecord& rec = *recs[i];
+    wire_handlers(rec);
+    Result<void> r = kprobe ? k.register_kprobe(rec.kp) : k.register_kretprobe(rec.rp);
+    if (!r) {
+      std::vector<probes::Kprobe*> kps;
+      std::vector<probes::Kretprobe*> rps;
+      for (size_t j = 0; j < i; ++j) kps.push_back(&recs[j]->kp), rps.push_back(&recs[j]->rp);
+      if (kprobe)
+        k.unregister_kprobes(kps);
+      else
+        k.unregister_kretprobes(rps);
+      unwrap_errno<BadProbe>(std::move(r), std::string(call) + ": entry " + std::to_string(i) +
+                                               " (" + texts[i] + ")");
+    }
+  }
+  const probes::Kallsyms& syms = machine_->state().kernel()->space->kallsyms();
+  for (const auto& rec : recs) {
+    GuestAddr at = rec->entry_probe().addr;
+    rec->where = symbol_offset(syms, at).value_or(hex_addr(at.value));
+    probes_.push_back(rec);
+  }
+}
+
+// unregister_kprobes(kps, num) / unregister_kretprobes(rps, num): one batch in the engine
+// (records already unregistered are skipped).
+void PyMachine::unregister_probes(const std::vector<std::shared_ptr<ProbeRecord>>& recs) {
+  probes::KprobeManager& k = probe_manager("unregister");
+  std::vector<probes::Kprobe*> kps;
+  std::vector<probes::Kretprobe*> rps;
+  for (const auto& rec : recs)
+    if (rec->registered()) {
+      if (rec->kind == ProbeKind::Kprobe)
+        kps.push_back(&rec->kp);
+      else
+        rps.push_back(&rec->rp);
+    }
+  if (!kps.empty()) k.unregister_kprobes(kps);
+  if (!rps.empty()) k.unregister_kretprobes(rps);
+  for (const auto& rec : recs) forget_probe(*rec);
+}
+
 void PyMachine::unregister_probe(ProbeRecord& rec) {
   if (!rec.registered()) return;  // idempotent from Python (handles may be unregistered twice)
   probes::KprobeManager& k = probe_manager("unregister");
@@ -140,6 +191,10 @@ void PyMachine::unregister_probe(ProbeRecord& rec) {
     k.unregister_kprobe(rec.kp);
   else
     k.unregister_kretprobe(rec.rp);
+  forget_probe(rec);
+}
+
+void PyMachine::forget_probe(ProbeRecord& rec) {
   auto it = std::find_if(probes_.begin(), probes_.end(),
                          [&](const std::shared_ptr<ProbeRecord>& p) { return p.get() == &rec; });
   std::shared_ptr<ProbeRecord> keep;  // the caller may hold rec only through probes_
