@@ -3,7 +3,7 @@
 import builtins
 import datetime
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 StrPath = str | os.PathLike[str]
 
@@ -565,6 +565,10 @@ class Kprobes:
     def register(self, where: Where, pre: KprobeHandler | None = None,
                  post: KprobeHandler | None = None, *, disabled: bool = False,
                  name: str | None = None) -> KprobeHandle: ...
+    def register_kprobes(self, probes: Iterable[Where | dict[str, object]]
+                         ) -> list[KprobeHandle]:
+        """Linux's register_kprobes: targets or dicts of register()'s arguments; all or none."""
+    def unregister_kprobes(self, handles: Iterable[KprobeHandle]) -> None: ...
     def list(self) -> str: ...
     def arm_all(self) -> None: ...
     def disarm_all(self) -> None: ...
@@ -592,6 +596,10 @@ class Kretprobes:
                  entry: KretprobeHandler | None = None, maxactive: int = 0,
                  data_size: int = 0, *, disabled: bool = False,
                  name: str | None = None) -> KretprobeHandle: ...
+    def register_kretprobes(self, probes: Iterable[Where | dict[str, object]]
+                            ) -> list[KretprobeHandle]:
+        """Linux's register_kretprobes: targets or dicts of register()'s arguments."""
+    def unregister_kretprobes(self, handles: Iterable[KretprobeHandle]) -> None: ...
     @property
     def probes(self) -> list[KretprobeHandle]: ...
     def __len__(self) -> int: ...

@@ -156,7 +156,7 @@ def test_kretprobes(machine, rand1, vals):
     target2(machine, rand1)
     assert vals.krph_val == rand1
     machine.kretprobes.unregister_kretprobes(rps)
-    assert len(machine.kretprobes) == 0 and [r.ret_hits for r in rps] == [1, 1]
+    assert len(machine.kretprobes) == 0 and [r.hits for r in rps] == [1, 1]
 
 
 STACK_BUF_SIZE = 16
