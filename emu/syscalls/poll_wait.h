@@ -24,6 +24,12 @@ uint64_t take_poll_deadline(SyscallContext& ctx, std::optional<uint64_t> timeout
 // ctx.disposition is Blocked).
 int64_t poll_sleep(SyscallContext& ctx, std::span<const void* const> objects, uint64_t deadline);
 
+// The temporary signal mask of ppoll, pselect6 and epoll_pwait(2) (set_user_sigmask): in force
+// while the call sleeps; a handler's frame saves the caller's mask (Task::saved_sigmask), else it
+// is restored on the way out. A restarted call keeps the mask saved by its first run. 0 or
+// -EINVAL (size) / -EFAULT; uset 0: no change.
+int64_t set_user_sigmask(SyscallContext& ctx, uint64_t uset, uint64_t size);
+
 // Nanoseconds left until `deadline` (0 once passed) — what ppoll/pselect6/select write back.
 uint64_t poll_remaining_ns(SyscallContext& ctx, uint64_t deadline);
 

@@ -9,6 +9,7 @@
 #include "emu/syscalls/poll_wait.h"
 #include "emu/syscalls/sys_fs_common.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/syscalls/user_time.h"
 #include "emu/vfs/epoll_file.h"
 #include "emu/vfs/eventfd_file.h"
 #include "emu/vfs/fd_table.h"
@@ -95,18 +96,6 @@ std::optional<uint64_t> ms_timeout(int64_t ms) {
   return static_cast<uint64_t>(ms) * 1'000'000u;
 }
 
-// epoll_pwait/epoll_pwait2's temporary mask (set_user_sigmask), kept across a restart.
-int64_t set_wait_sigmask(SyscallContext& ctx, uint64_t uset, uint64_t size) {
-  if (!uset) return 0;
-  if (size != sizeof(uint64_t)) return -EINVAL;
-  uint64_t set = 0;
-  if (!ctx.read_user(GuestAddr{uset}, &set, sizeof set)) return -EFAULT;
-  Task& t = ctx.task();
-  if (!t.saved_sigmask) t.saved_sigmask = t.sigmask;
-  t.sigmask = set & ~kUnblockable;
-  return 0;
-}
-
 int64_t eventfd_create(SyscallContext& ctx, uint64_t count, uint64_t flags) {
   if (flags & ~(kCloexec | kNonblock | kEFD_SEMAPHORE)) return -EINVAL;
   InodeRef inode = ctx.vfs().make_anon_inode("[eventfd]", 0600);
@@ -153,7 +142,7 @@ int64_t sys_epoll_wait(SyscallContext& ctx, const SyscallArgs& a) {
 // epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize)
 int64_t sys_epoll_pwait(SyscallContext& ctx, const SyscallArgs& a) {
   const uint64_t deadline = take_poll_deadline(ctx, ms_timeout(arg_int(a.a[3])));
-  if (int64_t err = set_wait_sigmask(ctx, a.a[4], a.a[5])) return err;
+  if (int64_t err = set_user_sigmask(ctx, a.a[4], a.a[5])) return err;
   return do_epoll_wait(ctx, arg_int(a.a[0]), a.a[1], arg_int(a.a[2]), deadline);
 }
 
@@ -161,16 +150,12 @@ int64_t sys_epoll_pwait(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_epoll_pwait2(SyscallContext& ctx, const SyscallArgs& a) {
   std::optional<uint64_t> timeout;
   if (a.a[3]) {
-    struct { int64_t sec, nsec; } ts;
-    if (!ctx.read_user(GuestAddr{a.a[3]}, &ts, sizeof ts)) return -EFAULT;
-    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1'000'000'000) return -EINVAL;
-    constexpr int64_t kSecMax = static_cast<int64_t>(kKtimeMax / 1'000'000'000u);
-    timeout = ts.sec >= kSecMax ? kKtimeMax
-                                : static_cast<uint64_t>(ts.sec) * 1'000'000'000u +
-                                      static_cast<uint64_t>(ts.nsec);
+    auto ns = read_timespec_ns(ctx, a.a[3]);
+    if (!ns) return -ns.error().err;
+    timeout = ns.value();
   }
   const uint64_t deadline = take_poll_deadline(ctx, timeout);
-  if (int64_t err = set_wait_sigmask(ctx, a.a[4], a.a[5])) return err;
+  if (int64_t err = set_user_sigmask(ctx, a.a[4], a.a[5])) return err;
   return do_epoll_wait(ctx, arg_int(a.a[0]), a.a[1], arg_int(a.a[2]), deadline);
 }
 

@@ -12,6 +12,7 @@
 #include "emu/futex_pi.h"
 #include "emu/machine_state.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/syscalls/user_time.h"
 
 namespace probesim::emu {
 namespace {
@@ -39,20 +40,12 @@ struct Call {
 bool get_word(Call& c, uint64_t at, uint32_t& v) { return c.ctx.read_user(GuestAddr{at}, &v, 4); }
 bool put_word(Call& c, uint64_t at, uint32_t v) { return c.ctx.write_user(GuestAddr{at}, &v, 4); }
 
-Result<uint64_t> read_timeout_ns(SyscallContext& ctx, uint64_t addr) {
-  int64_t ts[2];
-  if (!ctx.read_user(GuestAddr{addr}, ts, sizeof ts)) return Error::make("", EFAULT);
-  if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1'000'000'000) return Error::make("", EINVAL);
-  if (ts[0] >= static_cast<int64_t>(kKtimeMax / 1'000'000'000u)) return kKtimeMax;  // saturates
-  return static_cast<uint64_t>(ts[0]) * 1'000'000'000u + static_cast<uint64_t>(ts[1]);
-}
-
 // futex_init_timeout: the deadline on the monotonic clock (0: none). FUTEX_WAIT's timeout is
 // relative; the others are absolute, on CLOCK_REALTIME for LOCK_PI or with the flag, else
 // CLOCK_MONOTONIC.
 Result<uint64_t> deadline_of(Call& c) {
   if (!c.timeout) return uint64_t{0};
-  const uint64_t t = PROBESIM_TRY(read_timeout_ns(c.ctx, c.timeout));
+  const uint64_t t = PROBESIM_TRY(read_timespec_ns(c.ctx, c.timeout));
   const VirtualClock& clock = c.ctx.clock();
   if (c.op == kWait) return ktime_add_safe(clock.monotonic_ns(), t);
   if (c.op != kLockPi && !c.realtime) return t;

@@ -7,6 +7,8 @@
 #include "emu/machine_state.h"
 #include "emu/syscalls/sys_fs_common.h"
 #include "emu/syscalls/sys_ipc.h"
+#include "emu/syscalls/user_time.h"
+#include "emu/virtual_clock.h"
 #include "emu/syscalls/syscall_handlers.h"
 
 namespace probesim::emu {
@@ -78,11 +80,9 @@ int64_t do_semop(SyscallContext& ctx, int id, uint64_t sops_ptr, int64_t nsops, 
     return -EFAULT;
   uint64_t deadline = 0;
   if (tsp) {
-    int64_t ts[2];
-    if (!ctx.read_user(GuestAddr{tsp}, ts, sizeof ts)) return -EFAULT;
-    if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1'000'000'000) return -EINVAL;
-    deadline = ctx.clock().monotonic_ns() + static_cast<uint64_t>(ts[0]) * 1'000'000'000u +
-               static_cast<uint64_t>(ts[1]);
+    auto ns = read_timespec_ns(ctx, tsp);
+    if (!ns) return -ns.error().err;
+    deadline = ktime_add_safe(ctx.clock().monotonic_ns(), ns.value());
   }
   int max = 0;
   bool undos = false;

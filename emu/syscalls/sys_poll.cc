@@ -9,6 +9,7 @@
 #include "emu/syscalls/poll_wait.h"
 #include "emu/syscalls/sys_fs_common.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/syscalls/user_time.h"
 #include "emu/virtual_clock.h"
 
 namespace probesim::emu {
@@ -65,18 +66,6 @@ int64_t do_sys_poll(SyscallContext& ctx, uint64_t ufds, uint64_t nfds, uint64_t 
   return count;
 }
 
-// A timespec timeout (ppoll, pselect6): EINVAL unless valid (timespec64_valid); saturates.
-int64_t read_timespec(SyscallContext& ctx, uint64_t uts, uint64_t* out_ns) {
-  KTimespec ts;
-  if (!ctx.read_user(GuestAddr{uts}, &ts, sizeof ts)) return -EFAULT;
-  if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= static_cast<int64_t>(kNsPerSec)) return -EINVAL;
-  constexpr int64_t kSecMax = static_cast<int64_t>(kKtimeMax / kNsPerSec);
-  *out_ns = ts.sec >= kSecMax ? kKtimeMax
-                              : static_cast<uint64_t>(ts.sec) * kNsPerSec +
-                                    static_cast<uint64_t>(ts.nsec);
-  return 0;
-}
-
 enum class TimeUnit { Timespec, Timeval };
 
 // poll_select_finish: the time left goes back to the user's timespec/timeval, unless the
@@ -90,19 +79,6 @@ void write_remaining(SyscallContext& ctx, uint64_t uts, uint64_t timeout_ns, uin
   ctx.write_user(GuestAddr{uts}, &ts, sizeof ts);
 }
 
-// ppoll's and pselect6's temporary signal mask (set_user_sigmask): in force while the call
-// sleeps; a handler's frame saves the caller's mask (Task::saved_sigmask), else it is
-// restored on the way out. A restarted call keeps the mask saved by its first run.
-int64_t set_user_sigmask(SyscallContext& ctx, uint64_t uset, uint64_t size) {
-  if (!uset) return 0;
-  if (size != sizeof(uint64_t)) return -EINVAL;
-  uint64_t set = 0;
-  if (!ctx.read_user(GuestAddr{uset}, &set, sizeof set)) return -EFAULT;
-  Task& t = ctx.task();
-  if (!t.saved_sigmask) t.saved_sigmask = t.sigmask;
-  t.sigmask = set & ~kUnblockable;
-  return 0;
-}
 
 // Linux's fd_set bit groups (fs/select.c POLLIN_SET, POLLOUT_SET, POLLEX_SET).
 constexpr PollMask kPollInSet = kEPOLLRDNORM | kEPOLLRDBAND | kEPOLLIN | kEPOLLHUP | kEPOLLERR;
@@ -153,6 +129,18 @@ int64_t core_sys_select(SyscallContext& ctx, int64_t n, const uint64_t uset[3], 
 
 }  // namespace
 
+// See poll_wait.h.
+int64_t set_user_sigmask(SyscallContext& ctx, uint64_t uset, uint64_t size) {
+  if (!uset) return 0;
+  if (size != sizeof(uint64_t)) return -EINVAL;
+  uint64_t set = 0;
+  if (!ctx.read_user(GuestAddr{uset}, &set, sizeof set)) return -EFAULT;
+  Task& t = ctx.task();
+  if (!t.saved_sigmask) t.saved_sigmask = t.sigmask;
+  t.sigmask = set & ~kUnblockable;
+  return 0;
+}
+
 // poll(fds, nfds, timeout_ms): a negative timeout waits forever.
 int64_t sys_poll(SyscallContext& ctx, const SyscallArgs& a) {
   const int64_t ms = static_cast<int32_t>(a.a[2]);
@@ -165,15 +153,15 @@ int64_t sys_poll(SyscallContext& ctx, const SyscallArgs& a) {
 // ppoll(fds, nfds, tmo, sigmask, sigsetsize): tmo NULL waits forever.
 int64_t sys_ppoll(SyscallContext& ctx, const SyscallArgs& a) {
   std::optional<uint64_t> timeout;
-  uint64_t ns = 0;
   if (a.a[2]) {
-    if (int64_t err = read_timespec(ctx, a.a[2], &ns)) return err;
-    timeout = ns;
+    auto ns = read_timespec_ns(ctx, a.a[2]);
+    if (!ns) return -ns.error().err;
+    timeout = ns.value();
   }
   const uint64_t deadline = take_poll_deadline(ctx, timeout);
   if (int64_t err = set_user_sigmask(ctx, a.a[3], a.a[4])) return err;
   const int64_t ret = do_sys_poll(ctx, a.a[0], a.a[1], deadline);
-  write_remaining(ctx, a.a[2], ns, deadline, TimeUnit::Timespec);
+  write_remaining(ctx, a.a[2], timeout.value_or(0), deadline, TimeUnit::Timespec);
   return ret;
 }
 
@@ -201,10 +189,10 @@ int64_t sys_select(SyscallContext& ctx, const SyscallArgs& a) {
 // pselect6(n, inp, outp, exp, tsp, sig): sig points at {const sigset_t* set; size_t size}.
 int64_t sys_pselect6(SyscallContext& ctx, const SyscallArgs& a) {
   std::optional<uint64_t> timeout;
-  uint64_t ns = 0;
   if (a.a[4]) {
-    if (int64_t err = read_timespec(ctx, a.a[4], &ns)) return err;
-    timeout = ns;
+    auto ns = read_timespec_ns(ctx, a.a[4]);
+    if (!ns) return -ns.error().err;
+    timeout = ns.value();
   }
   const uint64_t deadline = take_poll_deadline(ctx, timeout);
   if (a.a[5]) {
@@ -214,7 +202,7 @@ int64_t sys_pselect6(SyscallContext& ctx, const SyscallArgs& a) {
   }
   const uint64_t sets[3] = {a.a[1], a.a[2], a.a[3]};
   const int64_t ret = core_sys_select(ctx, static_cast<int32_t>(a.a[0]), sets, deadline);
-  write_remaining(ctx, a.a[4], ns, deadline, TimeUnit::Timespec);
+  write_remaining(ctx, a.a[4], timeout.value_or(0), deadline, TimeUnit::Timespec);
   return ret;
 }
 

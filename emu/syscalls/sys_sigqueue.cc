@@ -9,6 +9,7 @@
 #include "emu/machine_state.h"
 #include "emu/signal_frame.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/syscalls/user_time.h"
 #include "emu/virtual_clock.h"
 
 namespace probesim::emu {
@@ -38,15 +39,6 @@ std::optional<SigInfo> dequeue_from(Task& t, uint64_t set) {
   if (int sig = t.pending.next(~set)) return t.pending.take(sig);
   if (int sig = t.proc().shared_pending.next(~set)) return t.proc().shared_pending.take(sig);
   return std::nullopt;
-}
-
-Result<std::optional<uint64_t>> read_timeout(SyscallContext& ctx, uint64_t addr) {
-  if (!addr) return std::optional<uint64_t>{};
-  int64_t ts[2];
-  if (!ctx.read_user(GuestAddr{addr}, ts, sizeof ts)) return Error::make("", EFAULT);
-  if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1'000'000'000) return Error::make("", EINVAL);
-  if (ts[0] >= static_cast<int64_t>(kKtimeMax / 1'000'000'000u)) return std::optional(kKtimeMax);
-  return std::optional(static_cast<uint64_t>(ts[0]) * 1'000'000'000u + static_cast<uint64_t>(ts[1]));
 }
 
 }  // namespace
@@ -89,15 +81,18 @@ int64_t sys_rt_sigtimedwait(SyscallContext& ctx, const SyscallArgs& a) {
   uint64_t set = 0;
   if (!ctx.read_user(GuestAddr{a.a[0]}, &set, sizeof set)) return -EFAULT;
   set &= ~kUnblockable;
-  auto timeout = read_timeout(ctx, a.a[2]);
-  if (!timeout) return -timeout.error().err;
+  std::optional<uint64_t> tmo;
+  if (a.a[2]) {
+    auto ns = read_timespec_ns(ctx, a.a[2]);
+    if (!ns) return -ns.error().err;
+    tmo = ns.value();
+  }
   Task& t = ctx.task();
   if (auto si = dequeue_from(t, set)) {
     if (a.a[1] && !ctx.write_user(GuestAddr{a.a[1]}, siginfo_bytes(*si).data(), kSiginfoSize))
       return -EFAULT;
     return si->signo;
   }
-  const std::optional<uint64_t>& tmo = timeout.value();
   if (tmo && *tmo == 0) return -EAGAIN;
   const uint64_t deadline = tmo ? ktime_add_safe(ctx.clock().monotonic_ns(), *tmo) : 0;
   t.sigwait_mask = set;

@@ -6,6 +6,7 @@
 #include "emu/deterministic_rng.h"
 #include "emu/machine_state.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/syscalls/user_time.h"
 #include "emu/virtual_clock.h"
 
 namespace probesim::emu {
@@ -46,9 +47,10 @@ int64_t sleep_until_ns(SyscallContext& ctx, uint64_t target_ns) {
   return 0;
 }
 
-// A timespec as nanoseconds, saturated at KTIME_MAX as timespec64_to_ktime does
-// (include/linux/ktime.h: tv_sec >= KTIME_SEC_MAX gives KTIME_MAX): `sleep infinity`.
-Result<uint64_t> read_duration_ns(SyscallContext& ctx, uint64_t addr) {
+
+}  // namespace
+
+Result<uint64_t> read_timespec_ns(SyscallContext& ctx, uint64_t addr) {
   KTimespec k;
   if (!ctx.read_user(GuestAddr{addr}, &k, sizeof k)) return Error::make("", EFAULT);
   if (k.tv_sec < 0 || k.tv_nsec < 0 || k.tv_nsec >= 1'000'000'000) return Error::make("", EINVAL);
@@ -56,8 +58,6 @@ Result<uint64_t> read_duration_ns(SyscallContext& ctx, uint64_t addr) {
   if (k.tv_sec >= kKtimeSecMax) return kKtimeMax;
   return static_cast<uint64_t>(k.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(k.tv_nsec);
 }
-
-}  // namespace
 
 int64_t sys_clock_gettime(SyscallContext& ctx, const SyscallArgs& a) {
   int64_t clk = static_cast<int32_t>(a.a[0]);
@@ -93,7 +93,7 @@ int64_t sys_time(SyscallContext& ctx, const SyscallArgs& a) {
 }
 
 int64_t sys_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
-  auto d = read_duration_ns(ctx, a.a[0]);
+  auto d = read_timespec_ns(ctx, a.a[0]);
   if (!d) return -d.error().err;
   return sleep_until_ns(ctx, ktime_add_safe(ctx.clock().monotonic_ns(), d.value()));
 }
@@ -101,7 +101,7 @@ int64_t sys_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_clock_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
   int64_t clk = static_cast<int32_t>(a.a[0]);
   if (!valid_clock(clk) || clk == 2 || clk == 3) return -EINVAL;
-  auto d = read_duration_ns(ctx, a.a[2]);
+  auto d = read_timespec_ns(ctx, a.a[2]);
   if (!d) return -d.error().err;
   uint64_t now = ctx.clock().monotonic_ns();
   if (!(a.a[1] & kTimerAbstime)) return sleep_until_ns(ctx, ktime_add_safe(now, d.value()));
