@@ -3,16 +3,13 @@
 #include <cerrno>
 #include <cstring>
 
-#include "emu/machine_state.h"
-#include "probes/kallsyms.h"
-
 namespace probesim::cli {
 
 Result<std::unique_ptr<CliEvents>> CliEvents::attach(Machine& m, const RunOptions& o) {
   if (o.events.empty()) return std::unique_ptr<CliEvents>();
   std::unique_ptr<CliEvents> c(new CliEvents(m));
   for (const std::string& line : o.events) {
-    auto ev = c->events_.add_enabled(line);
+    auto ev = m.add_event(line);
     if (!ev) return Error::make("-e " + ev.error().message, ev.error().err);
   }
   if (!o.trace_out.empty()) {
@@ -28,7 +25,7 @@ CliEvents::~CliEvents() {
 }
 
 void CliEvents::emit() const {
-  std::string text = events_.trace_text(false);
+  std::string text = m_.trace_text();
   std::fputs(text.c_str(), file_ ? file_ : stderr);
   if (file_) std::fflush(file_);
 }
@@ -58,11 +55,7 @@ int events_command(int argc, char** argv) {
     std::fprintf(stderr, "probesim: %s\n", m.error().message.c_str());
     return 126;
   }
-  const probes::Kallsyms& ks = m.value()->state().kernel()->space->kallsyms();
-  for (const probes::KernelSymbol& s : ks.symbols())
-    if ((s.type == 'T' || s.type == 't') && s.size > 0 && ks.is_kernel_text(s.addr) &&
-        !ks.within_kprobe_blacklist(s.addr))
-      std::printf("%s\n", s.name.c_str());
+  for (const std::string& fn : m.value()->probeable_functions()) std::printf("%s\n", fn.c_str());
   return 0;
 }
 

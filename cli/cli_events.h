@@ -8,8 +8,6 @@
 #include <string>
 
 #include "cli/run_options.h"
-#include "emu/machine_state.h"
-#include "emu/tracefs/trace_events.h"
 #include "probesim/machine.h"
 #include "probesim/result.h"
 
@@ -26,8 +24,8 @@ class CliEvents {
   void emit() const;
 
  private:
-  explicit CliEvents(Machine& m) : events_(m.state().trace_events()) {}
-  emu::TraceEvents& events_;  // the machine's (shared with the guest's tracefs)
+  explicit CliEvents(Machine& m) : m_(m) {}
+  Machine& m_;  // its events are shared with the guest's tracefs
   FILE* file_ = nullptr;
 };
 

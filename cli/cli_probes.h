@@ -1,6 +1,6 @@
 // The CLI's counting probes (--kprobe, --kretprobe, --uprobe, --uretprobe): registered before the run with C++
 // handlers that only count, reported after it. They exist for quick looks and for bench/
-// (the cost of an armed probe elsewhere, and of every hit).
+// (the cost of an armed probe elsewhere, and of every hit). They are probesim/probes.h handles.
 #pragma once
 
 #include <cstdio>
@@ -28,7 +28,6 @@ class CliProbes {
   struct Probes;
   explicit CliProbes(Machine& m);
   Result<void> add_uprobe(const std::string& spec, bool ret);
-  Result<void> queue_uprobe(const std::string& text, const std::string& spec, uint64_t at, bool ret);
   Machine& m_;
   std::unique_ptr<Probes> p_;
 };

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "emu/api/machine_impl.h"
 #include "emu/capture_sink.h"
 #include "emu/machine_state.h"
 #include "emu/record/sha256.h"
@@ -48,15 +49,6 @@ class HostFdSource final : public emu::InputSource {
   int fd_;
 };
 
-class FunctionStrace final : public emu::StraceSink {
- public:
-  explicit FunctionStrace(std::function<void(const std::string&)> f) : f_(std::move(f)) {}
-  void line(const std::string& text) override { f_(text); }
-
- private:
-  std::function<void(const std::string&)> f_;
-};
-
 ProcessExit to_public(const emu::ExitStatus& s) {
   ProcessExit e;
   e.signaled = s.signaled;
@@ -73,25 +65,6 @@ ProcessExit to_public(const emu::ExitStatus& s) {
 }
 
 }  // namespace
-
-struct Machine::Impl {
-  Impl(emu::MachineConfig c, uint64_t limit) : state(std::move(c)), capture_limit(limit) {}
-  emu::MachineState state;
-  uint64_t capture_limit;
-  struct Captured {
-    std::shared_ptr<emu::CaptureSink> out, err;
-  };
-  std::map<int, Captured> captured;
-  std::unique_ptr<FunctionStrace> strace;
-  // The sink of fd 1 or 2 of a captured pid, else null.
-  const emu::CaptureSink* sink(int pid, int fd) const {
-    auto it = captured.find(pid);
-    if (it == captured.end() || (fd != 1 && fd != 2)) return nullptr;
-    return fd == 1 ? it->second.out.get() : it->second.err.get();
-  }
-  int first_pid = -1;                 // the recorded / replayed process
-  std::vector<std::string> warnings;  // replay: inputs that changed since recording
-};
 
 Machine::Machine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Machine::~Machine() = default;

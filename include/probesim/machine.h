@@ -1,6 +1,6 @@
 // The embedding API: a deterministic emulated machine running real Linux ELF programs.
 // Small on purpose (CONVENTIONS.md §1): everything else is internal. The pybind11 module binds
-// this header (and a few read-only internals for notebooks).
+// this header, probes.h (probe handles and handlers) and inspect.h (snapshots of the model).
 //
 //   auto m = probesim::Machine::create({.arch = probesim::Arch::X86_64, .seed = 1});
 //   int pid = m.value()->spawn({"/bin/busybox", "echo", "hi"}, {}).value();
@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "probesim/inspect.h"
 #include "probesim/limits.h"
+#include "probesim/probes.h"
 #include "probesim/result.h"
 #include "probesim/types.h"
 
@@ -236,6 +238,32 @@ class Machine {
   // a panic (EIO).
   Result<uint64_t> kernel_call(const std::string& fn, const std::vector<uint64_t>& args = {});
   emu::MachineState& state();  // internals, for tests, notebooks and the Python module
+
+  // Probes (probesim/probes.h), registered before or between run()s, never from a handler.
+  // Errors are the engine's, unprefixed (the caller names the probe): ENOENT an unknown
+  // symbol or file, EINVAL a bad target or no guest kernel for k(ret)probes, EEXIST ...
+  Result<std::unique_ptr<KprobeHandle>> register_kprobe(KprobeSpec spec);
+  Result<std::unique_ptr<KretprobeHandle>> register_kretprobe(KretprobeSpec spec);
+  Result<std::unique_ptr<UprobeHandle>> register_uprobe(UserProbeSpec spec);
+  bool has_kernel() const;  // Options::kernel: kprobes need it
+  std::vector<EarlyKprobeInfo> early_kprobes() const;
+  std::string kprobes_list() const;  // debugfs kprobes/list ("" without a kernel)
+  std::vector<std::string> kernel_oopses() const;  // kernel-mode faults, each killed its process
+  // The guest kernel's probe-able functions: text symbols outside the kprobe blacklist, in
+  // address order (tracefs available_filter_functions).
+  std::vector<std::string> probeable_functions() const;
+  // Dynamic events: one kprobe_events/uprobe_events line, defined and enabled (errors carry
+  // Linux's error_log entry); trace_text() is their hits so far as trace_pipe prints them.
+  Result<void> add_event(const std::string& line);
+  std::string trace_text() const;
+
+  // Inspection (probesim/inspect.h): copies, valid after the model changed. ESRCH: no such pid.
+  std::vector<ProcessInfo> processes() const;
+  Result<std::vector<VmaInfo>> vmas(int pid) const;
+  Result<PageInfo> page(int pid, GuestAddr addr) const;  // EFAULT: addr is not mapped
+  // A guest path's inode, as spawn and uprobes resolve it (the lookup reads it into the
+  // inode cache if needed; the snapshot holds no reference).
+  Result<InodeInfo> inode(const std::string& path);
 
  private:
   struct Impl;

@@ -1,0 +1,161 @@
+// Machine::register_kprobe / register_kretprobe and KprobeHandle (include/probesim/probes.h)
+// over probes::KprobeManager.
+#include <cerrno>
+#include <cstdio>
+
+#include "emu/api/machine_impl.h"
+#include "emu/api/probe_hit.h"
+#include "probes/kprobe.h"
+#include "probes/kprobe_manager.h"
+#include "probes/kretprobe.h"
+
+namespace probesim {
+
+// Exactly one of kp / rp. Lives at a fixed address (the handlers point at it).
+struct KprobeHandle::Impl {
+  explicit Impl(emu::MachineState& s) : state(s) {}
+  emu::MachineState& state;
+  std::unique_ptr<probes::Kprobe> kp;
+  std::unique_ptr<probes::Kretprobe> rp;
+  uint64_t ret_hits = 0;  // kretprobe: handled returns
+  probes::Kprobe& probe() { return rp ? rp->kp : *kp; }
+  const probes::Kprobe& probe() const { return rp ? rp->kp : *kp; }
+};
+
+KprobeHandle::KprobeHandle(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KprobeHandle::~KprobeHandle() { unregister(); }
+
+const std::string& KprobeHandle::name() const { return impl_->probe().name; }
+GuestAddr KprobeHandle::addr() const { return impl_->probe().addr; }
+uint64_t KprobeHandle::hits() const { return impl_->rp ? impl_->ret_hits : impl_->kp->nhit; }
+uint64_t KprobeHandle::nmissed() const {
+  return impl_->rp ? impl_->rp->nmissed : impl_->kp->nmissed;
+}
+bool KprobeHandle::registered() const { return impl_->probe().registered(); }
+bool KprobeHandle::enabled() const { return registered() && !impl_->probe().disabled(); }
+
+Result<void> KprobeHandle::enable() {
+  if (!registered()) return Error::make(name() + ": not registered", EINVAL);
+  return impl_->state.kprobes()->enable_kprobe(impl_->probe());
+}
+
+Result<void> KprobeHandle::disable() {
+  if (!registered()) return Error::make(name() + ": not registered", EINVAL);
+  return impl_->state.kprobes()->disable_kprobe(impl_->probe());
+}
+
+void KprobeHandle::unregister() {
+  if (!registered()) return;
+  probes::KprobeManager& mgr = *impl_->state.kprobes();
+  if (impl_->rp)
+    mgr.unregister_kretprobe(*impl_->rp);
+  else
+    mgr.unregister_kprobe(*impl_->kp);
+}
+
+namespace {
+
+// Where: symbol(+offset) or addr; the name defaults to what the user would write.
+void set_target(probes::Kprobe& kp, const std::string& symbol, uint64_t offset, GuestAddr addr,
+                const std::string& name, bool disabled) {
+  kp.symbol_name = symbol;
+  kp.offset = offset;
+  kp.addr = addr;
+  kp.name = name;
+  if (name.empty() && !symbol.empty())
+    kp.name = symbol + (offset ? "+" + std::to_string(offset) : "");
+  if (name.empty() && symbol.empty()) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(addr.value));
+    kp.name = buf;
+  }
+  if (disabled) kp.flags |= probes::kKprobeFlagDisabled;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KprobeHandle>> Machine::register_kprobe(KprobeSpec spec) {
+  emu::MachineState& s = impl_->state;
+  if (!s.kprobes()) return Error::make("kprobes need the guest kernel", EINVAL);
+  auto h = std::make_unique<KprobeHandle::Impl>(s);
+  h->kp = std::make_unique<probes::Kprobe>();
+  probes::Kprobe& kp = *h->kp;
+  set_target(kp, spec.symbol, spec.offset, spec.addr, spec.name, spec.disabled);
+  kp.pre_handler = [&s, pre = std::move(spec.pre)](probes::Kprobe&, probes::Regs& regs) {
+    if (!pre) return 0;
+    ProbeHit hit = emu::make_hit(s, regs);
+    return pre(hit);
+  };
+  if (spec.post) {
+    kp.post_handler = [&s, post = std::move(spec.post)](probes::Kprobe&, probes::Regs& regs,
+                                                         unsigned long) {
+      ProbeHit hit = emu::make_hit(s, regs);
+      post(hit);
+    };
+  }
+  PROBESIM_TRY_VOID(s.kprobes()->register_kprobe(kp));
+  return std::make_unique<KprobeHandle>(std::move(h));
+}
+
+Result<std::unique_ptr<KretprobeHandle>> Machine::register_kretprobe(KretprobeSpec spec) {
+  emu::MachineState& s = impl_->state;
+  if (!s.kprobes()) return Error::make("kprobes need the guest kernel", EINVAL);
+  auto h = std::make_unique<KprobeHandle::Impl>(s);
+  h->rp = std::make_unique<probes::Kretprobe>();
+  probes::Kretprobe& rp = *h->rp;
+  set_target(rp.kp, spec.symbol, spec.offset, spec.addr, spec.name, spec.disabled);
+  rp.maxactive = spec.maxactive;
+  rp.data_size = spec.data_size;
+  KprobeHandle::Impl* self = h.get();
+  rp.handler = [&s, self, fn = std::move(spec.handler)](probes::KretprobeInstance& ri,
+                                                         probes::Regs& regs) {
+    ++self->ret_hits;
+    if (!fn) return 0;
+    ProbeHit hit = emu::make_hit(s, regs);
+    hit.func = self->rp->kp.addr;
+    hit.ret_addr = ri.ret_addr;
+    hit.data = ri.data();
+    fn(hit);
+    return 0;
+  };
+  if (spec.entry_handler) {
+    rp.entry_handler = [&s, self, fn = std::move(spec.entry_handler)](
+                           probes::KretprobeInstance& ri, probes::Regs& regs) {
+      ProbeHit hit = emu::make_hit(s, regs);
+      hit.func = self->rp->kp.addr;
+      hit.data = ri.data();
+      return fn(hit);
+    };
+  }
+  PROBESIM_TRY_VOID(s.kprobes()->register_kretprobe(rp));
+  return std::make_unique<KretprobeHandle>(std::move(h));
+}
+
+bool Machine::has_kernel() const { return impl_->state.kernel() != nullptr; }
+
+std::vector<EarlyKprobeInfo> Machine::early_kprobes() const {
+  std::vector<EarlyKprobeInfo> out;
+  const emu::GuestKernel* k = impl_->state.kernel();
+  if (!k) return out;
+  for (const emu::EarlyKprobe& e : k->early_kprobes) {
+    EarlyKprobeInfo info{e.spec, e.err, e.error};
+    if (e.kp) {
+      info.hits = e.kp->nhit;
+      info.nmissed = e.kp->nmissed;
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::string Machine::kprobes_list() const {
+  const emu::GuestKernel* k = impl_->state.kernel();
+  return k ? k->kprobes->list() : std::string();
+}
+
+std::vector<std::string> Machine::kernel_oopses() const {
+  const emu::GuestKernel* k = impl_->state.kernel();
+  return k ? k->oopses : std::vector<std::string>{};
+}
+
+}  // namespace probesim

@@ -1,0 +1,136 @@
+// Machine's inspection snapshots (include/probesim/inspect.h) and dynamic events.
+#include <cerrno>
+#include <cstdio>
+
+#include "emu/api/machine_impl.h"
+#include "emu/tracefs/trace_events.h"
+#include "emu/vfs/inode_ref.h"
+#include "mmu/inode.h"
+#include "mmu/vm_flags.h"
+#include "probes/kallsyms.h"
+#include "probes/uprobes/uprobe_manager.h"
+
+namespace probesim {
+namespace {
+
+int pid_of(emu::MachineState& s, const mmu::Mm* mm) {
+  for (emu::Process* p : s.processes())
+    if (&p->mm() == mm) return p->pid();
+  return 0;
+}
+
+VmaInfo vma_info(const mmu::Vma& v, int pid) {
+  VmaInfo out;
+  out.start = v.vm_start.value;
+  out.end = v.vm_end.value;
+  out.pgoff = v.vm_pgoff;
+  out.vm_flags = v.vm_flags;
+  out.flags = mmu::vm_flags_string(v.vm_flags);
+  if (v.vm_file) {
+    out.file = v.vm_file->name();
+    out.ino = v.vm_file->i_ino();
+  }
+  out.name = v.name;
+  out.private_copy = v.private_copy();
+  out.pid = pid;
+  return out;
+}
+
+// The kind is decided by where the page's host memory really is: inside the file's page-cache
+// arena means the shared frame; anything else is private to this mm.
+PageInfo page_info(const mmu::Vma& v, uint64_t addr, int pid) {
+  PageInfo out;
+  out.addr = page_align_down(addr);
+  out.vma = vma_info(v, pid);
+  out.kind = kAnonymous;
+  if (!v.vm_file) return out;
+  const mmu::AddressSpace& mapping = v.vm_file->i_mapping();
+  out.ino = v.vm_file->i_ino();
+  out.index = v.vm_pgoff + ((out.addr - v.vm_start.value) >> kPageShift);
+  const uint8_t* host = v.host_ptr(GuestAddr{out.addr});
+  const uint8_t* base = mapping.base();
+  bool in_cache = base && host >= base && host < base + mapping.capacity_pages() * kPageSize;
+  out.kind = in_cache ? kPageCache : kPrivateCopy;
+  if (in_cache) {
+    out.index = static_cast<uint64_t>(host - base) >> kPageShift;
+    out.mapcount = mapping.page_mapcount(PageIndex{*out.index});
+  }
+  return out;
+}
+
+const char* task_state(emu::TaskState t) {
+  static constexpr const char* kNames[] = {"runnable", "blocked", "dead"};  // TaskState order
+  return kNames[static_cast<int>(t)];
+}
+
+Result<emu::Process*> live_process(emu::MachineState& s, int pid) {
+  emu::Process* p = s.process(pid);
+  if (!p) return Error::make("no process " + std::to_string(pid), ESRCH);
+  return p;
+}
+
+}  // namespace
+
+std::vector<ProcessInfo> Machine::processes() const {
+  std::vector<ProcessInfo> out;
+  for (emu::Process* p : impl_->state.processes()) {
+    ProcessInfo info{p->pid(), p->ppid(), p->comm, p->exe_path, p->exited(), {}};
+    for (const auto& t : p->tasks()) info.tasks.push_back(TaskInfo{t->tid(), task_state(t->state)});
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<std::vector<VmaInfo>> Machine::vmas(int pid) const {
+  emu::Process* p = PROBESIM_TRY(live_process(impl_->state, pid));
+  std::vector<VmaInfo> out;
+  for (const mmu::Vma* v : p->mm().vmas()) out.push_back(vma_info(*v, pid));
+  return out;
+}
+
+Result<PageInfo> Machine::page(int pid, GuestAddr addr) const {
+  emu::Process* p = PROBESIM_TRY(live_process(impl_->state, pid));
+  const mmu::Vma* v = p->mm().vma_at(addr);
+  if (!v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(addr.value));
+    return Error::make(std::string(buf) + " is not mapped in pid " + std::to_string(pid), EFAULT);
+  }
+  return page_info(*v, addr.value, pid);
+}
+
+Result<InodeInfo> Machine::inode(const std::string& path) {
+  emu::MachineState& s = impl_->state;
+  emu::InodeRef ref = emu::InodeRef::adopt(PROBESIM_TRY(s.lookup_inode(path)));
+  const mmu::Inode& i = *ref;
+  InodeInfo out{i.i_ino(), i.name(), i.i_size(), i.i_mapping().nrpages(),
+                static_cast<uint64_t>(i.i_count() - 1), {}, {}};
+  for (const mmu::ImmapTree::NodeView& n : i.i_mapping().i_mmap().nodes())
+    out.i_mmap.push_back(ImmapNode{n.start, n.last, n.subtree_last, n.depth,
+                                   n.red ? "red" : "black",
+                                   vma_info(*n.vma, pid_of(s, n.vma->vm_mm))});
+  for (const probes::UprobeInfo& u : s.uprobes().uprobes_of(i))
+    out.uprobe_offsets.push_back(u.offset.value);
+  return out;
+}
+
+std::vector<std::string> Machine::probeable_functions() const {
+  std::vector<std::string> out;
+  const emu::GuestKernel* k = impl_->state.kernel();
+  if (!k) return out;
+  const probes::Kallsyms& ks = k->space->kallsyms();
+  for (const probes::KernelSymbol& s : ks.symbols())
+    if ((s.type == 'T' || s.type == 't') && s.size > 0 && ks.is_kernel_text(s.addr) &&
+        !ks.within_kprobe_blacklist(s.addr))
+      out.push_back(s.name);
+  return out;
+}
+
+Result<void> Machine::add_event(const std::string& line) {
+  PROBESIM_TRY_VOID(impl_->state.trace_events().add_enabled(line));
+  return {};
+}
+
+std::string Machine::trace_text() const { return impl_->state.trace_events().trace_text(false); }
+
+}  // namespace probesim
