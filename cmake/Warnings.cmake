@@ -9,9 +9,18 @@ function(probesim_warnings target)
 endfunction()
 
 # probesim_library(name SOURCES...): one static library per subsystem, includes rooted at
-# the repository (CONVENTIONS.md §1: #include "mmu/vma_tree.h").
+# the repository (CONVENTIONS.md §1: #include "mmu/vma_tree.h"). Only include/ (the public
+# API) is exported; a target that reaches into the tree says so with probesim_internals, and
+# cmake/include_rules.txt (ctest lint.includes) says which folders each folder may include.
 function(probesim_library name)
   add_library(${name} STATIC ${ARGN})
-  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}
+                             PUBLIC ${PROJECT_SOURCE_DIR}/include)
   probesim_warnings(${name})
+endfunction()
+
+# probesim_internals(target): includes rooted at the repository for a target that is not a
+# probesim_library (tools, tests, benchmarks, the CLI's own headers).
+function(probesim_internals target)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR})
 endfunction()
