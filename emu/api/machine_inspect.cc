@@ -1,8 +1,10 @@
-// Machine's inspection snapshots (include/probesim/inspect.h) and dynamic events.
+// Machine's inspection snapshots (include/probesim/inspect.h) and dynamic events (trace.h).
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "emu/api/machine_impl.h"
+#include "emu/api/snapshots.h"
 #include "emu/tracefs/trace_events.h"
 #include "emu/vfs/inode_ref.h"
 #include "mmu/inode.h"
@@ -11,10 +13,11 @@
 #include "probes/uprobes/uprobe_manager.h"
 
 namespace probesim {
-namespace {
 
-int pid_of(emu::MachineState& s, const mmu::Mm* mm) {
-  for (emu::Process* p : s.processes())
+namespace emu {
+
+int pid_of(MachineState& s, const mmu::Mm* mm) {
+  for (Process* p : s.processes())
     if (&p->mm() == mm) return p->pid();
   return 0;
 }
@@ -58,6 +61,10 @@ PageInfo page_info(const mmu::Vma& v, uint64_t addr, int pid) {
   return out;
 }
 
+}  // namespace emu
+
+namespace {
+
 const char* task_state(emu::TaskState t) {
   static constexpr const char* kNames[] = {"runnable", "blocked", "dead"};  // TaskState order
   return kNames[static_cast<int>(t)];
@@ -84,8 +91,15 @@ std::vector<ProcessInfo> Machine::processes() const {
 Result<std::vector<VmaInfo>> Machine::vmas(int pid) const {
   emu::Process* p = PROBESIM_TRY(live_process(impl_->state, pid));
   std::vector<VmaInfo> out;
-  for (const mmu::Vma* v : p->mm().vmas()) out.push_back(vma_info(*v, pid));
+  for (const mmu::Vma* v : p->mm().vmas()) out.push_back(emu::vma_info(*v, pid));
   return out;
+}
+
+Result<std::optional<VmaInfo>> Machine::vma_at(int pid, GuestAddr addr) const {
+  emu::Process* p = PROBESIM_TRY(live_process(impl_->state, pid));
+  const mmu::Vma* v = p->mm().vma_at(addr);
+  if (!v) return std::optional<VmaInfo>();
+  return std::optional<VmaInfo>(emu::vma_info(*v, pid));
 }
 
 Result<PageInfo> Machine::page(int pid, GuestAddr addr) const {
@@ -96,7 +110,7 @@ Result<PageInfo> Machine::page(int pid, GuestAddr addr) const {
     std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(addr.value));
     return Error::make(std::string(buf) + " is not mapped in pid " + std::to_string(pid), EFAULT);
   }
-  return page_info(*v, addr.value, pid);
+  return emu::page_info(*v, addr.value, pid);
 }
 
 Result<InodeInfo> Machine::inode(const std::string& path) {
@@ -108,7 +122,7 @@ Result<InodeInfo> Machine::inode(const std::string& path) {
   for (const mmu::ImmapTree::NodeView& n : i.i_mapping().i_mmap().nodes())
     out.i_mmap.push_back(ImmapNode{n.start, n.last, n.subtree_last, n.depth,
                                    n.red ? "red" : "black",
-                                   vma_info(*n.vma, pid_of(s, n.vma->vm_mm))});
+                                   emu::vma_info(*n.vma, emu::pid_of(s, n.vma->vm_mm))});
   for (const probes::UprobeInfo& u : s.uprobes().uprobes_of(i))
     out.uprobe_offsets.push_back(u.offset.value);
   return out;
@@ -126,9 +140,33 @@ std::vector<std::string> Machine::probeable_functions() const {
   return out;
 }
 
-Result<void> Machine::add_event(const std::string& line) {
-  PROBESIM_TRY_VOID(impl_->state.trace_events().add_enabled(line));
+Result<EventId> Machine::add_event(const std::string& line) {
+  auto [group, name] = PROBESIM_TRY(impl_->state.trace_events().add_enabled(line));
+  return EventId{std::move(group), std::move(name)};
+}
+
+Result<void> Machine::set_event_enabled(const EventId& e, bool on) {
+  if (int err = impl_->state.trace_events().set_enabled(e.group, e.name, on))
+    return Error::make(e.group + "/" + e.name + ": " + std::strerror(err), err);
   return {};
+}
+
+bool Machine::event_enabled(const EventId& e) const {
+  return impl_->state.trace_events().enabled(e.group, e.name);
+}
+
+std::string Machine::dynamic_events() const {
+  return impl_->state.trace_events().list(trace_events::EventsFile::Dynamic);
+}
+
+std::string Machine::events_error_log() const { return impl_->state.trace_events().error_log(); }
+
+std::vector<TraceEvent> Machine::trace() const {
+  std::vector<TraceEvent> out;
+  for (const trace_events::TraceRecord& r : impl_->state.trace_events().records())
+    out.push_back(TraceEvent{r.comm, r.pid, r.cpu, r.flags, r.ts_ns, r.group, r.event, r.location,
+                             r.fields, trace_events::format_trace_line(r)});
+  return out;
 }
 
 std::string Machine::trace_text() const { return impl_->state.trace_events().trace_text(false); }

@@ -21,6 +21,7 @@
 #include "probesim/limits.h"
 #include "probesim/probes.h"
 #include "probesim/result.h"
+#include "probesim/trace.h"
 #include "probesim/types.h"
 
 namespace probesim {
@@ -239,7 +240,8 @@ class Machine {
   Result<uint64_t> kernel_call(const std::string& fn, const std::vector<uint64_t>& args = {});
   emu::MachineState& state();  // internals, for tests, notebooks and the Python module
 
-  // Probes (probesim/probes.h), registered before or between run()s, never from a handler.
+  // Probes (probesim/probes.h), registered before or between run()s, never from a handler
+  // (handlers may read the snapshots below, nothing else of the Machine).
   // Errors are the engine's, unprefixed (the caller names the probe): ENOENT an unknown
   // symbol or file, EINVAL a bad target or no guest kernel for k(ret)probes, EEXIST ...
   Result<std::unique_ptr<KprobeHandle>> register_kprobe(KprobeSpec spec);
@@ -252,14 +254,21 @@ class Machine {
   // The guest kernel's probe-able functions: text symbols outside the kprobe blacklist, in
   // address order (tracefs available_filter_functions).
   std::vector<std::string> probeable_functions() const;
-  // Dynamic events: one kprobe_events/uprobe_events line, defined and enabled (errors carry
-  // Linux's error_log entry); trace_text() is their hits so far as trace_pipe prints them.
-  Result<void> add_event(const std::string& line);
-  std::string trace_text() const;
+  // Dynamic events (probesim/trace.h): one kprobe_events/uprobe_events line, defined and
+  // enabled (errors carry Linux's error_log entry, or the errno's meaning).
+  Result<EventId> add_event(const std::string& line);
+  // events/GRP/EVENT/enable: ENOENT no such event, or the engine's errno (message: the name).
+  Result<void> set_event_enabled(const EventId& event, bool on);
+  bool event_enabled(const EventId& event) const;
+  std::string dynamic_events() const;  // the dynamic_events listing, one definition per line
+  std::string events_error_log() const;  // tracefs error_log
+  std::vector<TraceEvent> trace() const;  // every hit so far, oldest first
+  std::string trace_text() const;  // the same as trace_pipe prints them
 
   // Inspection (probesim/inspect.h): copies, valid after the model changed. ESRCH: no such pid.
   std::vector<ProcessInfo> processes() const;
   Result<std::vector<VmaInfo>> vmas(int pid) const;
+  Result<std::optional<VmaInfo>> vma_at(int pid, GuestAddr addr) const;  // nullopt: unmapped
   Result<PageInfo> page(int pid, GuestAddr addr) const;  // EFAULT: addr is not mapped
   // A guest path's inode, as spawn and uprobes resolve it (the lookup reads it into the
   // inode cache if needed; the snapshot holds no reference).

@@ -8,8 +8,8 @@
 //   kp.value()->hits();
 //
 // Handles must be destroyed (or unregistered) before their Machine; destroying a registered
-// handle unregisters it. Handlers run inside the machine's CPU hook: they must not call back
-// into the Machine (run, spawn, register...), and never throw.
+// handle unregisters it. Handlers run inside the machine's CPU hook: they may read the
+// Machine's snapshots (inspect.h) but not change it (run, spawn, register...), and never throw.
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "convert.h"
+#include "emu/api/snapshots.h"
 #include "errors.h"
 #include "py_machine.h"
 #include "py_uprobes.h"
@@ -21,12 +22,12 @@ const mmu::Inode& PyInode::get(const char* what) const {
 
 namespace {
 
-std::vector<ImmapNodeView> i_mmap(const PyInode& inode) {
+std::vector<ImmapNode> i_mmap(const PyInode& inode) {
   emu::MachineState& s = inode.machine->state("Inode.i_mmap");
-  std::vector<ImmapNodeView> out;
+  std::vector<ImmapNode> out;
   for (const mmu::ImmapTree::NodeView& n : inode.get("Inode.i_mmap").i_mapping().i_mmap().nodes()) {
-    out.push_back(ImmapNodeView{n.start, n.last, n.subtree_last, n.depth, n.red ? "red" : "black",
-                                make_vma_view(*n.vma, pid_of(s, n.vma->vm_mm))});
+    out.push_back(ImmapNode{n.start, n.last, n.subtree_last, n.depth, n.red ? "red" : "black",
+                                emu::vma_info(*n.vma, emu::pid_of(s, n.vma->vm_mm))});
   }
   return out;
 }

@@ -264,6 +264,11 @@ emu::MachineState& PyMachine::handler_state(const char* what) {
   return state(what);
 }
 
+Machine& PyMachine::handler_machine(const char* what) {
+  if (in_callback_here()) return *machine_;
+  return machine(what);
+}
+
 void PyMachine::raise_if_panicked(const std::string& what) {
   if (std::optional<std::string> p = machine_->panic())
     throw KernelPanic(what + ": the guest kernel panicked (" + *p +

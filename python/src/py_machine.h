@@ -42,7 +42,6 @@
 
 #include "disassembler.h"
 #include "emu/machine_state.h"
-#include "emu/tracefs/trace_events.h"
 #include "probe_callback.h"
 #include "probe_record.h"
 #include "probes/kprobe_manager.h"
@@ -83,6 +82,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // As state(), but also allowed inside a probe handler or a callback (strace) on the
   // emulation thread (reads of kernel memory, processes, counters).
   emu::MachineState& handler_state(const char* what);
+  Machine& handler_machine(const char* what);  // the same for the public API's queries
   bool in_handler_here() const;   // a probe handler or filter runs (nested kernel_call allowed)
   bool in_callback_here() const;  // that, or the strace callback
   // Machine.current: the running probe callback's Context, or a Context of the current task
@@ -185,8 +185,6 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void close();
   // Garbage collection of the Machine object: visit / drop the Python objects held here.
   int traverse(visitproc visit, void* arg) const;
-  // The machine's tracefs dynamic events (py_trace_events.cc; shared with the guest's tracefs).
-  emu::TraceEvents& trace_events(const char* what);
 
  private:
   friend class RunningScope;

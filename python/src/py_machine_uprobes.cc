@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "emu/kthread/uprobe_register_work.h"
+#include "emu/api/snapshots.h"
 #include "errors.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "py_machine.h"
@@ -176,7 +177,7 @@ void PyMachine::wire_uprobe(UprobeRecord& rec) {
 // A filter sees the process's Mm (spawn and exec offer the new mm once the process is listed).
 // An mm no process owns (a model-only mm) is not armed.
 bool PyMachine::call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcept {
-  int pid = pid_of(machine_->state(), &mm);
+  int pid = emu::pid_of(machine_->state(), &mm);
   if (pid == 0) return false;
   py::gil_scoped_acquire gil;  // for the Mm object (the trampoline takes it again: nested)
   FilterCall cb(*this, rec, pid, py::cast(PyMm{PyProcess{shared_from_this(), pid}}));

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "convert.h"
+#include "emu/api/snapshots.h"
 #include "errors.h"
 #include "mmu/inode.h"
 #include "mmu/vm_flags.h"
@@ -26,18 +27,20 @@ std::string range_text(uint64_t addr, uint64_t n, int pid) {
   return "[" + hex_addr(addr) + ", " + hex_addr(addr + n) + ") of pid " + std::to_string(pid);
 }
 
-std::vector<VmaView> vmas(const PyMm& mm) {
-  emu::Process& p = mm.proc.view("Mm.vmas");
-  std::vector<VmaView> out;
-  for (const mmu::Vma* v : p.mm().vmas()) out.push_back(make_vma_view(*v, p.pid()));
-  return out;
+// Snapshots through the public API (probesim/inspect.h); the process exists (never removed).
+template <class T>
+T snapshot(Result<T> r) {
+  PROBESIM_ASSERT(r.ok());
+  return std::move(r).value();
 }
 
-std::optional<VmaView> vma_at(const PyMm& mm, const py::int_& addr) {
-  emu::Process& p = mm.proc.view("Mm.vma_at");
-  const mmu::Vma* v = p.mm().vma_at(GuestAddr{to_u64(addr, "addr")});
-  if (!v) return std::nullopt;
-  return make_vma_view(*v, p.pid());
+std::vector<VmaInfo> vmas(const PyMm& mm) {
+  return snapshot(mm.proc.machine->handler_machine("Mm.vmas").vmas(mm.proc.pid));
+}
+
+std::optional<VmaInfo> vma_at(const PyMm& mm, const py::int_& addr) {
+  Machine& m = mm.proc.machine->handler_machine("Mm.vma_at");
+  return snapshot(m.vma_at(mm.proc.pid, GuestAddr{to_u64(addr, "addr")}));
 }
 
 py::bytes read(const PyMm& mm, const py::int_& addr_obj, const py::int_& n_obj) {
@@ -61,7 +64,7 @@ void invalidate_written(emu::MachineState& s, emu::Process& p, uint64_t addr, ui
   uint64_t off = (v->vm_pgoff << kPageShift) + (addr - v->vm_start.value);
   uint64_t first = off >> kPageShift, last = (off + n - 1) >> kPageShift;
   v->vm_file->i_mapping().i_mmap().for_each_overlap(first, last, [&](mmu::Vma* o) {
-    emu::Process* owner = s.process(pid_of(s, o->vm_mm));
+    emu::Process* owner = s.process(emu::pid_of(s, o->vm_mm));
     if (o == v || o->private_copy() || !owner || !owner->cpu()) return;
     uint64_t lo = std::max(off, o->vm_pgoff << kPageShift);
     uint64_t hi = std::min(off + n, (o->vm_pgoff << kPageShift) + o->len());
@@ -121,13 +124,13 @@ py::str read_str(const PyMm& mm, const py::int_& addr_obj, const py::int_& max_o
 }
 
 PageInfo page_info(const PyMm& mm, const py::int_& addr_obj) {
-  emu::Process& p = mm.proc.view("Mm.page_info");
+  Machine& m = mm.proc.machine->handler_machine("Mm.page_info");
   uint64_t addr = to_u64(addr_obj, "addr");
-  const mmu::Vma* v = p.mm().vma_at(GuestAddr{addr});
-  if (!v)
+  auto vma = snapshot(m.vma_at(mm.proc.pid, GuestAddr{addr}));
+  if (!vma)
     throw BadArgument("Mm.page_info: " + hex_addr(addr) + " is not mapped in pid " +
-                      std::to_string(p.pid()));
-  return make_page_info(*v, addr, p.pid());
+                      std::to_string(mm.proc.pid));
+  return snapshot(m.page(mm.proc.pid, GuestAddr{addr}));
 }
 
 py::bytes read_original(const PyMm& mm, const py::int_& addr_obj, const py::int_& n_obj) {

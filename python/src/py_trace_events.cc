@@ -1,10 +1,10 @@
-// Machine.events / Machine.trace() / Machine.trace_text(): tracefs's dynamic events
-// (emu/tracefs) from Python. Events are defined with kprobe_events/uprobe_events lines and
+// Machine.events / Machine.trace() / Machine.trace_text(): tracefs's dynamic events from
+// Python, through the public API (probesim/machine.h, probesim/trace.h). Events are defined with kprobe_events/uprobe_events lines and
 // enabled at once; their hits are read back as TraceEvent values or as ftrace text.
 #include <pybind11/stl.h>
 
-#include "emu/tracefs/trace_events.h"
 #include "errors.h"
+#include "probesim/trace.h"
 #include "py_machine.h"
 
 namespace py = pybind11;
@@ -30,7 +30,7 @@ struct PyEventHandle {
 
 // One hit, as trace-cmd reports it: context columns, the event, its location and fields.
 struct PyTraceEvent {
-  trace_events::TraceRecord r;
+  TraceEvent r;
   py::dict fields() const {
     py::dict d;
     for (const auto& [k, v] : r.fields) d[py::str(k)] = v;
@@ -39,21 +39,23 @@ struct PyTraceEvent {
 };
 
 PyEventHandle add(const PyEvents& ev, const std::string& line) {
-  auto r = ev.machine->trace_events("events.add").add_enabled(line);
+  auto r = ev.machine->machine("events.add").add_event(line);
   if (!r) throw BadProbe("events.add: " + r.error().message, r.error().err);
-  return PyEventHandle{ev.machine, r.value().first, r.value().second};
+  return PyEventHandle{ev.machine, r.value().group, r.value().name};
 }
 
 void set_enabled(const PyEventHandle& h, bool on) {
   const char* what = on ? "EventHandle.enable" : "EventHandle.disable";
-  int err = h.live(what).trace_events(what).set_enabled(h.group, h.name, on);
-  if (err)
+  auto r = h.live(what).machine(what).set_event_enabled(EventId{h.group, h.name}, on);
+  if (!r) {
+    const int err = r.error().err;
     throw BadProbe(std::string(what) + ": " + h.group + "/" + h.name + ": " + errno_name(err), err);
+  }
 }
 
 std::vector<PyTraceEvent> trace(PyMachine& m) {
   std::vector<PyTraceEvent> out;
-  for (const auto& r : m.trace_events("trace").records()) out.push_back(PyTraceEvent{r});
+  for (TraceEvent& r : m.machine("trace").trace()) out.push_back(PyTraceEvent{std::move(r)});
   return out;
 }
 
@@ -87,9 +89,8 @@ void bind_values(py::module_& m) {
           "'vfs_read+0x0/0x40', 'site <- func' or '0x401000'.")
       .def_property_readonly("fields", &PyTraceEvent::fields,
                              "The fetch args, name -> printed value (str), in order.")
-      .def("__str__", [](const PyTraceEvent& e) { return format_trace_line(e.r); })
-      .def("__repr__",
-           [](const PyTraceEvent& e) { return "<TraceEvent " + format_trace_line(e.r) + ">"; });
+      .def("__str__", [](const PyTraceEvent& e) { return e.r.line; })
+      .def("__repr__", [](const PyTraceEvent& e) { return "<TraceEvent " + e.r.line + ">"; });
   py::class_<PyEventHandle>(m, "EventHandle", "A dynamic event defined with events.add().")
       .def_readonly("group", &PyEventHandle::group, "The event's group.")
       .def_readonly("name", &PyEventHandle::name, "The event's name.")
@@ -97,8 +98,8 @@ void bind_values(py::module_& m) {
           "enabled",
           [](const PyEventHandle& h) {
             return h.live("EventHandle.enabled")
-                .trace_events("EventHandle.enabled")
-                .enabled(h.group, h.name);
+                .machine("EventHandle.enabled")
+                .event_enabled(EventId{h.group, h.name});
           },
           "Whether the event records hits (events/GRP/EVENT/enable).")
       .def(
@@ -117,20 +118,16 @@ void bind_values(py::module_& m) {
       .def_property_readonly(
           "list",
           [](const PyEvents& e) {
-            return e.machine->trace_events("events.list").list(trace_events::EventsFile::Dynamic);
+            return e.machine->machine("events.list").dynamic_events();
           },
           "The dynamic_events listing, one definition per line.")
       .def_property_readonly(
           "error_log",
-          [](const PyEvents& e) { return e.machine->trace_events("events.error_log").error_log(); },
+          [](const PyEvents& e) { return e.machine->machine("events.error_log").events_error_log(); },
           "tracefs error_log: every refused definition with its caret line.");
 }
 
 }  // namespace
-
-emu::TraceEvents& PyMachine::trace_events(const char* what) {
-  return state(what).trace_events();
-}
 
 void bind_trace_events(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
   bind_values(m);
@@ -140,7 +137,7 @@ void bind_trace_events(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyM
       .def("trace", &trace, "The hits of every dynamic event so far, oldest first.")
       .def(
           "trace_text",
-          [](PyMachine& pm) { return pm.trace_events("trace_text").trace_text(false); },
+          [](PyMachine& pm) { return pm.machine("trace_text").trace_text(); },
           "The hits as ftrace text lines (trace_pipe's format, virtual-time timestamps).");
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "emu/api/snapshots.h"
 #include "errors.h"
 #include "handler_context.h"
 #include "probes/uprobes/uprobe_manager.h"
@@ -39,7 +40,7 @@ std::vector<std::pair<int, uint64_t>> map_info(const PyUprobeHandle& h) {
   for (mmu::Vma* v : r.inode->i_mapping().i_mmap().stab(PageIndex{r.offset >> kPageShift})) {
     if (!probes::uprobe_valid_vma(*v, false)) continue;
     uint64_t vaddr = v->vm_start.value + r.offset - (v->vm_pgoff << kPageShift);
-    out.emplace_back(pid_of(s, v->vm_mm), vaddr);
+    out.emplace_back(emu::pid_of(s, v->vm_mm), vaddr);
   }
   std::sort(out.begin(), out.end());
   return out;

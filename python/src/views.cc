@@ -4,8 +4,6 @@
 
 #include <cstdio>
 
-#include "mmu/inode.h"
-#include "mmu/vm_flags.h"
 #include "probesim/machine.h"
 
 namespace py = pybind11;
@@ -26,21 +24,21 @@ std::string fault_repr(const Fault& f) {
 }
 
 void bind_vma(py::module_& m) {
-  py::class_<VmaView>(m, "Vma", "A snapshot of one mapping (Linux's vm_area_struct).")
-      .def_readonly("start", &VmaView::start, "vm_start (inclusive).")
-      .def_readonly("end", &VmaView::end, "vm_end (exclusive).")
-      .def_readonly("pgoff", &VmaView::pgoff, "vm_pgoff: file page of start (anon: start >> 12).")
-      .def_readonly("vm_flags", &VmaView::vm_flags, "Raw VM_* flags.")
-      .def_readonly("flags", &VmaView::flags, "Permissions as in /proc/pid/maps, e.g. 'r-xp'.")
-      .def_readonly("file", &VmaView::file, "Path of the mapped file (symlinks resolved), or None.")
-      .def_readonly("ino", &VmaView::ino, "Inode number of the mapped file, or None.")
-      .def_readonly("name", &VmaView::name, "'[stack]', '[heap]', ... or ''.")
-      .def_readonly("private_copy", &VmaView::private_copy,
+  py::class_<VmaInfo>(m, "Vma", "A snapshot of one mapping (Linux's vm_area_struct).")
+      .def_readonly("start", &VmaInfo::start, "vm_start (inclusive).")
+      .def_readonly("end", &VmaInfo::end, "vm_end (exclusive).")
+      .def_readonly("pgoff", &VmaInfo::pgoff, "vm_pgoff: file page of start (anon: start >> 12).")
+      .def_readonly("vm_flags", &VmaInfo::vm_flags, "Raw VM_* flags.")
+      .def_readonly("flags", &VmaInfo::flags, "Permissions as in /proc/pid/maps, e.g. 'r-xp'.")
+      .def_readonly("file", &VmaInfo::file, "Path of the mapped file (symlinks resolved), or None.")
+      .def_readonly("ino", &VmaInfo::ino, "Inode number of the mapped file, or None.")
+      .def_readonly("name", &VmaInfo::name, "'[stack]', '[heap]', ... or ''.")
+      .def_readonly("private_copy", &VmaInfo::private_copy,
                     "True if backed by private frames (anonymous, or a COW'd file mapping).")
-      .def_readonly("pid", &VmaView::pid, "The process whose mm holds this VMA.")
+      .def_readonly("pid", &VmaInfo::pid, "The process whose mm holds this VMA.")
       .def_property_readonly(
-          "size", [](const VmaView& v) { return v.end - v.start; }, "end - start, in bytes.")
-      .def("__contains__", [](const VmaView& v, uint64_t a) { return v.start <= a && a < v.end; })
+          "size", [](const VmaInfo& v) { return v.end - v.start; }, "end - start, in bytes.")
+      .def("__contains__", [](const VmaInfo& v, uint64_t a) { return v.start <= a && a < v.end; })
       .def("__repr__", &vma_repr);
 }
 
@@ -63,18 +61,18 @@ void bind_page_info(py::module_& m) {
 }
 
 void bind_immap_node(py::module_& m) {
-  py::class_<ImmapNodeView>(m, "ImmapNode", "One node of a file's i_mmap interval tree.")
-      .def_readonly("start", &ImmapNodeView::start, "First file page (vm_pgoff).")
-      .def_readonly("last", &ImmapNodeView::last, "Last file page (closed interval).")
+  py::class_<ImmapNode>(m, "ImmapNode", "One node of a file's i_mmap interval tree.")
+      .def_readonly("start", &ImmapNode::start, "First file page (vm_pgoff).")
+      .def_readonly("last", &ImmapNode::last, "Last file page (closed interval).")
       .def_property_readonly(
-          "interval", [](const ImmapNodeView& n) { return py::make_tuple(n.start, n.last); },
+          "interval", [](const ImmapNode& n) { return py::make_tuple(n.start, n.last); },
           "(start, last): the closed file-page interval, the tree's key.")
-      .def_readonly("subtree_last", &ImmapNodeView::subtree_last,
+      .def_readonly("subtree_last", &ImmapNode::subtree_last,
                     "rb_subtree_last: the largest interval end in this node's subtree.")
-      .def_readonly("depth", &ImmapNodeView::depth, "Depth in the tree (root 0).")
-      .def_readonly("color", &ImmapNodeView::color, "'red' or 'black'.")
-      .def_readonly("vma", &ImmapNodeView::vma, "The VMA this node is embedded in.")
-      .def("__repr__", [](const ImmapNodeView& n) {
+      .def_readonly("depth", &ImmapNode::depth, "Depth in the tree (root 0).")
+      .def_readonly("color", &ImmapNode::color, "'red' or 'black'.")
+      .def_readonly("vma", &ImmapNode::vma, "The VMA this node is embedded in.")
+      .def("__repr__", [](const ImmapNode& n) {
         return "ImmapNode([" + std::to_string(n.start) + ", " + std::to_string(n.last) +
                "], subtree_last=" + std::to_string(n.subtree_last) +
                ", depth=" + std::to_string(n.depth) + ", " + n.color +
@@ -125,53 +123,7 @@ void bind_exit(py::module_& m) {
 
 }  // namespace
 
-int pid_of(emu::MachineState& state, const mmu::Mm* mm) {
-  for (emu::Process* p : state.processes())
-    if (&p->mm() == mm) return p->pid();
-  return 0;
-}
-
-VmaView make_vma_view(const mmu::Vma& v, int pid) {
-  VmaView out;
-  out.start = v.vm_start.value;
-  out.end = v.vm_end.value;
-  out.pgoff = v.vm_pgoff;
-  out.vm_flags = v.vm_flags;
-  out.flags = mmu::vm_flags_string(v.vm_flags);
-  if (v.vm_file) {
-    out.file = v.vm_file->name();
-    out.ino = v.vm_file->i_ino();
-  }
-  out.name = v.name;
-  out.private_copy = v.private_copy();
-  out.pid = pid;
-  return out;
-}
-
-// The kind is decided by where the page's host memory really is: inside the file's page-cache
-// arena means the shared frame; anything else is private to this mm.
-PageInfo make_page_info(const mmu::Vma& v, uint64_t addr, int pid) {
-  PageInfo out;
-  out.addr = page_align_down(addr);
-  out.vma = make_vma_view(v, pid);
-  out.kind = kAnonymous;
-  if (!v.vm_file) return out;
-  const mmu::AddressSpace& mapping = v.vm_file->i_mapping();
-  uint64_t index = v.vm_pgoff + ((out.addr - v.vm_start.value) >> kPageShift);
-  out.ino = v.vm_file->i_ino();
-  out.index = index;
-  const uint8_t* host = v.host_ptr(GuestAddr{out.addr});
-  const uint8_t* base = mapping.base();
-  bool in_cache = base && host >= base && host < base + mapping.capacity_pages() * kPageSize;
-  out.kind = in_cache ? kPageCache : kPrivateCopy;
-  if (in_cache) {
-    out.index = static_cast<uint64_t>(host - base) >> kPageShift;
-    out.mapcount = mapping.page_mapcount(PageIndex{*out.index});
-  }
-  return out;
-}
-
-std::string vma_repr(const VmaView& v) {
+std::string vma_repr(const VmaInfo& v) {
   std::string s = "<Vma " + hex(v.start) + "-" + hex(v.end) + " " + v.flags +
                   " pgoff=" + std::to_string(v.pgoff);
   if (v.file) s += " " + *v.file;

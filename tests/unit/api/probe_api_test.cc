@@ -194,13 +194,27 @@ TEST_CASE("uprobe registration errors name the problem: bad spec, missing file, 
   CHECK(mid.error().err == EINVAL);
 }
 
-TEST_CASE("dynamic events through the API: a kprobe_events line traces its hits") {
+TEST_CASE("dynamic events through the API: defined, enabled, disabled; hits as values and text") {
   auto m = boot(Arch::X86_64);
-  REQUIRE(m->add_event("p:kt kprobe_target a=$arg1").ok());
+  EventId kt = must(m->add_event("p:kt kprobe_target a=$arg1"));
+  CHECK(kt.group == "kprobes");
+  CHECK(kt.name == "kt");
+  CHECK(m->event_enabled(kt));
+  CHECK(m->dynamic_events().find("p:kprobes/kt kprobe_target") != std::string::npos);
   CHECK(call(*m, "kprobe_target", {3, 4}) == 11);
-  CHECK(m->trace_text().find("kt: (kprobe_target") != std::string::npos);
-  CHECK(m->trace_text().find("a=0x3") != std::string::npos);
-  CHECK(!m->add_event("p:bad no_such_function").ok());
+  REQUIRE(m->set_event_enabled(kt, false).ok());
+  CHECK(!m->event_enabled(kt));
+  call(*m, "kprobe_target", {5, 6});  // not recorded
+  std::vector<TraceEvent> hits = m->trace();
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].event == "kt");
+  CHECK(hits[0].location.starts_with("kprobe_target+0x0/"));
+  CHECK(hits[0].fields == std::vector<std::pair<std::string, std::string>>{{"a", "0x3"}});
+  CHECK(m->trace_text() == hits[0].line + "\n");
+  CHECK(m->set_event_enabled({"kprobes", "nope"}, true).error().err == ENOENT);
+  auto bad = m->add_event("p:bad no_such_function");
+  REQUIRE(!bad.ok());
+  CHECK(m->events_error_log().find("no_such_function") != std::string::npos);
 }
 
 TEST_CASE("early kprobes and probe-able functions are visible through the API") {
