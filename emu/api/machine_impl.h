@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "emu/capture_sink.h"
+#include "emu/lifecycle.h"
 #include "emu/machine_state.h"
 #include "probesim/machine.h"
 
@@ -23,6 +24,18 @@ class FunctionStrace final : public emu::StraceSink {
   std::function<void(const std::string&)> f_;
 };
 
+// The public LifecycleObserver behind MachineState's (pids instead of model objects).
+class LifecycleAdapter final : public emu::LifecycleObserver {
+ public:
+  probesim::LifecycleObserver* to = nullptr;
+  void on_fork(emu::Process& parent, emu::Process& child) override {
+    to->on_fork(parent.pid(), child.pid());
+  }
+  void on_exec(emu::Process& p) override { to->on_exec(p.pid()); }
+  void on_exit(emu::Process& p) override { to->on_exit(p.pid()); }
+  void on_signal(emu::Task& t, int sig) override { to->on_signal(t.proc().pid(), t.tid(), sig); }
+};
+
 struct Machine::Impl {
   Impl(emu::MachineConfig c, uint64_t limit) : state(std::move(c)), capture_limit(limit) {}
   emu::MachineState state;
@@ -32,6 +45,7 @@ struct Machine::Impl {
   };
   std::map<int, Captured> captured;
   std::unique_ptr<FunctionStrace> strace;
+  LifecycleAdapter lifecycle;
   // The sink of fd 1 or 2 of a captured pid, else null.
   const emu::CaptureSink* sink(int pid, int fd) const {
     auto it = captured.find(pid);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "probesim/inspect.h"
+#include "probesim/lifecycle.h"
 #include "probesim/limits.h"
 #include "probesim/probes.h"
 #include "probesim/result.h"
@@ -264,6 +265,21 @@ class Machine {
   std::string events_error_log() const;  // tracefs error_log
   std::vector<TraceEvent> trace() const;  // every hit so far, oldest first
   std::string trace_text() const;  // the same as trace_pipe prints them
+
+  // Lifecycle events (probesim/lifecycle.h) during run(); null: none (zero cost). The
+  // observer must outlive its registration.
+  void set_lifecycle_observer(LifecycleObserver* observer);
+  // From a probe handler or lifecycle callback during run(): run() returns (false) at the
+  // next instruction boundary of the running task. Precondition: run() is executing (a
+  // request made outside would stop the next run at its start).
+  void request_stop();
+  // The task running now, inside handlers and callbacks (current->tgid, current->pid);
+  // nullopt outside run() and in kernel_call.
+  struct CurrentTask {
+    int pid = 0;
+    int tid = 0;
+  };
+  std::optional<CurrentTask> current_task() const;
 
   // Inspection (probesim/inspect.h): copies, valid after the model changed. ESRCH: no such pid.
   std::vector<ProcessInfo> processes() const;

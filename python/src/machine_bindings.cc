@@ -70,18 +70,18 @@ void bind_probes(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
       .def_property_readonly(
           "current_pid",
           [](PyMachine& m) -> std::optional<int> {
-            emu::Task* t = m.handler_state("current_pid").current_task();
+            auto t = m.handler_machine("current_pid").current_task();
             if (!t) return std::nullopt;
-            return t->proc().pid();
+            return t->pid;
           },
           "In a probe handler: the pid of the process whose task hit the probe (Linux's "
           "current->tgid). None outside handlers and in Machine.kernel_call.")
       .def_property_readonly(
           "current_tid",
           [](PyMachine& m) -> std::optional<int> {
-            emu::Task* t = m.handler_state("current_tid").current_task();
+            auto t = m.handler_machine("current_tid").current_task();
             if (!t) return std::nullopt;
-            return t->tid();
+            return t->tid;
           },
           "In a probe handler: the thread id of the task that hit the probe (current->pid).")
       .def_property_readonly(

@@ -1,5 +1,5 @@
 // Machine.on_fork / on_exec / on_exit / on_signal: Python callbacks on the machine's lifecycle
-// events (emu::LifecycleObserver, called on the emulation thread), and ending a run from
+// events (probesim::LifecycleObserver, called on the emulation thread), and ending a run from
 // Python: Machine.request_stop() and probesim.STOP returned by a handler or callback.
 #include "convert.h"
 #include "errors.h"
@@ -41,31 +41,27 @@ void PyMachine::set_lifecycle_callback(LifecycleEvent ev, py::object fn) {
   }
   bool any = false;
   for (const LifecycleCallback& c : lifecycle_) any = any || c.fn;
-  machine_->state().set_lifecycle(any ? &lifecycle_bridge_ : nullptr);
+  machine_->set_lifecycle_observer(any ? &lifecycle_bridge_ : nullptr);
 }
 
-void PyMachine::LifecycleBridge::on_fork(emu::Process& parent, emu::Process& child) {
-  int ppid = parent.pid(), pid = child.pid();
+void PyMachine::LifecycleBridge::on_fork(int ppid, int pid) {
   m_.call_lifecycle(LifecycleEvent::Fork, [&] {
     auto self = m_.shared_from_this();
     return py::make_tuple(PyProcess{self, ppid}, PyProcess{self, pid});
   });
 }
 
-void PyMachine::LifecycleBridge::on_exec(emu::Process& p) {
-  int pid = p.pid();
+void PyMachine::LifecycleBridge::on_exec(int pid) {
   m_.call_lifecycle(LifecycleEvent::Exec,
                     [&] { return py::make_tuple(PyProcess{m_.shared_from_this(), pid}); });
 }
 
-void PyMachine::LifecycleBridge::on_exit(emu::Process& p) {
-  int pid = p.pid();
+void PyMachine::LifecycleBridge::on_exit(int pid) {
   m_.call_lifecycle(LifecycleEvent::Exit,
                     [&] { return py::make_tuple(PyProcess{m_.shared_from_this(), pid}); });
 }
 
-void PyMachine::LifecycleBridge::on_signal(emu::Task& t, int sig) {
-  int pid = t.proc().pid(), tid = t.tid();
+void PyMachine::LifecycleBridge::on_signal(int pid, int tid, int sig) {
   m_.call_lifecycle(LifecycleEvent::Signal, [&] {
     return py::make_tuple(PyProcess{m_.shared_from_this(), pid}, tid, sig);
   });
@@ -84,7 +80,7 @@ void PyMachine::request_stop() {
     throw Error(
         "request_stop: only from a probe handler or callback during run() (run(until=N) "
         "bounds a run from outside)");
-  machine_->state().stop_current();
+  machine_->request_stop();
 }
 
 }  // namespace probesim::python

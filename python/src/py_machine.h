@@ -203,14 +203,14 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void release_probes() noexcept;
   void raise_pending();
   void call_lifecycle(LifecycleEvent ev, const std::function<pybind11::tuple()>& args);
-  // The observer MachineState calls (set only while some callback is set).
-  class LifecycleBridge final : public emu::LifecycleObserver {
+  // The machine's lifecycle observer (set only while some callback is set).
+  class LifecycleBridge final : public LifecycleObserver {
    public:
     explicit LifecycleBridge(PyMachine& m) : m_(m) {}
-    void on_fork(emu::Process& parent, emu::Process& child) override;
-    void on_exec(emu::Process& p) override;
-    void on_exit(emu::Process& p) override;
-    void on_signal(emu::Task& t, int sig) override;
+    void on_fork(int ppid, int pid) override;
+    void on_exec(int pid) override;
+    void on_exit(int pid) override;
+    void on_signal(int pid, int tid, int sig) override;
 
    private:
     PyMachine& m_;

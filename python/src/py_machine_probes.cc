@@ -244,7 +244,7 @@ void PyMachine::release_probes() noexcept {
     machine_->set_strace(nullptr);
     dropped.push_back(std::move(strace_));
   }
-  if (machine_) machine_->state().set_lifecycle(nullptr);
+  if (machine_) machine_->set_lifecycle_observer(nullptr);
   for (LifecycleCallback& c : lifecycle_) dropped.push_back(std::move(c.fn));
   lifecycle_ = {};
 }
@@ -344,7 +344,7 @@ int PyMachine::trampoline(ProbeCallback& cb, int if_raised) noexcept {
 void PyMachine::callback_raised(const ProbeCallback& cb, py::error_already_set e) {
   pending_probe_ = cb.describe();
   pending_.emplace(std::move(e));
-  if (emulating_) machine_->state().stop_current();
+  if (emulating_) machine_->request_stop();
 }
 
 }  // namespace probesim::python

@@ -10,7 +10,6 @@
 #include "emu/api/snapshots.h"
 #include "errors.h"
 #include "mmu/inode.h"
-#include "mmu/vm_flags.h"
 #include "probesim/assert.h"
 #include "py_machine.h"
 #include "views.h"
