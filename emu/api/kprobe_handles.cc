@@ -8,6 +8,7 @@
 #include "probes/kprobe.h"
 #include "probes/kprobe_manager.h"
 #include "probes/kretprobe.h"
+#include "probes/probe_costs.h"
 
 namespace probesim {
 
@@ -151,6 +152,15 @@ std::vector<EarlyKprobeInfo> Machine::early_kprobes() const {
 std::string Machine::kprobes_list() const {
   const emu::GuestKernel* k = impl_->state.kernel();
   return k ? k->kprobes->list() : std::string();
+}
+
+std::vector<std::pair<std::string, uint64_t>> Machine::kprobe_costs() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  const probes::KprobeManager* k = impl_->state.kprobes();
+  if (!k) return out;
+  for (const probes::ProbePathCost& c : probes::probe_path_costs(impl_->state.config().arch))
+    out.emplace_back(std::string(c.name), k->cost(c.path).value);
+  return out;
 }
 
 std::vector<std::string> Machine::kernel_oopses() const {

@@ -8,6 +8,7 @@
 #include "emu/record/recorder.h"
 #include "emu/vfs/inode_ref.h"
 #include "loader/elf_file.h"
+#include "probes/uprobes/uprobe_costs.h"
 #include "probes/uprobes/uprobe_manager.h"
 #include "probes/uprobes/uprobe_target.h"
 
@@ -154,6 +155,14 @@ void UprobeHandle::unregister() {
     st.orphaned = true;
   else
     st.unregister();
+}
+
+std::vector<std::pair<std::string, uint64_t>> Machine::uprobe_costs() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  const probes::UprobeManager& u = impl_->state.uprobes();
+  for (const probes::UprobePathCost& c : probes::uprobe_path_costs(impl_->state.config().arch))
+    out.emplace_back(std::string(c.name), u.cost(c.path).value);
+  return out;
 }
 
 Result<std::unique_ptr<UprobeHandle>> Machine::register_uprobe(UserProbeSpec spec) {

@@ -15,9 +15,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "probesim/inspect.h"
+#include "probesim/kernel.h"
 #include "probesim/lifecycle.h"
 #include "probesim/limits.h"
 #include "probesim/probes.h"
@@ -251,7 +253,24 @@ class Machine {
   bool has_kernel() const;  // Options::kernel: kprobes need it
   std::vector<EarlyKprobeInfo> early_kprobes() const;
   std::string kprobes_list() const;  // debugfs kprobes/list ("" without a kernel)
+  // The modelled cost in cycles of one pass through each probe path ("int3-boosted",
+  // "optimized", ...; probes/probe_costs.cc, probes/uprobes/uprobe_costs.cc), in the tables'
+  // order. kprobe_costs() is empty without a guest kernel.
+  std::vector<std::pair<std::string, uint64_t>> kprobe_costs() const;
+  std::vector<std::pair<std::string, uint64_t>> uprobe_costs() const;
   std::vector<std::string> kernel_oopses() const;  // kernel-mode faults, each killed its process
+  // The guest kernel (probesim/kernel.h); empty / nullopt / false without one.
+  std::vector<std::string> kernel_boot_log() const;  // start_kernel ... rest_init, in order
+  std::string kernel_panic() const;  // panic()'s message without its prefix ("": none)
+  std::vector<KernelSymbol> kernel_symbols() const;  // kallsyms, by ascending address
+  std::optional<KernelSymbol> kernel_symbol(const std::string& name) const;  // lowest address
+  std::optional<KernelSymbolOffset> kernel_symbol_at(uint64_t addr) const;  // sized symbols
+  std::optional<std::string> kernel_symbolize(uint64_t addr) const;  // "vfs_read+0x4"
+  std::vector<KprobeBlacklistEntry> kprobe_blacklist() const;
+  // Kernel memory [addr, addr + out.size()): as the CPU sees it (breakpoints included) or the
+  // original bytes under kprobe breakpoints. False if any byte is not kernel memory.
+  bool read_kernel(uint64_t addr, std::span<uint8_t> out, bool original = false) const;
+  InsnSlots kprobe_insn_slots() const;
   // The guest kernel's probe-able functions: text symbols outside the kprobe blacklist, in
   // address order (tracefs available_filter_functions).
   std::vector<std::string> probeable_functions() const;

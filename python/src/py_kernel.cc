@@ -19,26 +19,19 @@ namespace {
 
 constexpr uint64_t kMaxRead = uint64_t{16} << 20;  // one read() call at most
 
-constexpr const char* kSlotStateNames[] = {"clean", "dirty", "used"};  // SlotState order
-
-probes::KprobeManager& kprobes_of(emu::GuestKernel& k) {
-  return *k.kprobes;
-}
-
 // Bytes of [addr, addr + n): current (breakpoints included) or original (under breakpoints).
 // Empty optional if any byte is not kernel memory.
-std::optional<std::string> read_bytes(emu::GuestKernel& k, GuestAddr addr, uint64_t n,
+std::optional<std::string> read_bytes(const Machine& m, GuestAddr addr, uint64_t n,
                                       bool original) {
   std::string buf(n, '\0');
   auto span = std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), n);
-  bool ok = original ? kprobes_of(k).read_original(addr, span) : k.space->read(addr, span);
-  if (!ok) return std::nullopt;
+  if (!m.read_kernel(addr.value, span, original)) return std::nullopt;
   return buf;
 }
 
 py::bytes read(const PyKernel& self, py::handle where, const py::int_& n_obj, bool original) {
   const char* what = original ? "Kernel.read_original" : "Kernel.read";
-  emu::GuestKernel& k = self.get(what);
+  Machine& k = self.get(what);
   GuestAddr addr = self.resolve(where, what);
   uint64_t n = to_u64(n_obj, "n");
   if (n > kMaxRead) throw BadArgument(std::string(what) + ": at most 16 MiB per call");
@@ -53,7 +46,7 @@ py::bytes read(const PyKernel& self, py::handle where, const py::int_& n_obj, bo
 // page-granular).
 py::str read_str(const PyKernel& self, py::handle where, const py::int_& max_obj) {
   const char* what = "Kernel.read_str";
-  emu::GuestKernel& k = self.get(what);
+  Machine& k = self.get(what);
   GuestAddr addr = self.resolve(where, what);
   uint64_t max = to_u64(max_obj, "max");
   if (max > kMaxRead) throw BadArgument("Kernel.read_str: max is at most 16 MiB");
@@ -77,7 +70,7 @@ py::str read_str(const PyKernel& self, py::handle where, const py::int_& max_obj
 }
 
 // The longest readable prefix of [addr, addr + want), halving on failure (listings only).
-std::string readable_prefix(emu::GuestKernel& k, GuestAddr addr, uint64_t want, bool original) {
+std::string readable_prefix(const Machine& k, GuestAddr addr, uint64_t want, bool original) {
   for (; want > 0; want /= 2)
     if (auto b = read_bytes(k, addr, want, original)) return *b;
   return {};
@@ -85,7 +78,7 @@ std::string readable_prefix(emu::GuestKernel& k, GuestAddr addr, uint64_t want, 
 
 std::vector<Insn> disassemble(const PyKernel& self, py::handle where,
                               const std::optional<size_t>& count, bool original) {
-  emu::GuestKernel& k = self.get("Kernel.disassemble");
+  Machine& k = self.get("Kernel.disassemble");
   GuestAddr addr = self.resolve(where, "Kernel.disassemble");
   const Disassembler& d = self.machine->disassembler();
   uint64_t want = 0;
@@ -93,11 +86,11 @@ std::vector<Insn> disassemble(const PyKernel& self, py::handle where,
   if (count) {
     want = std::min<uint64_t>(*count, 1u << 16) * d.max_insn_len();
   } else {  // the rest of the function holding addr
-    auto hit = k.space->kallsyms().lookup(addr);
+    auto hit = k.kernel_symbol_at(addr.value);
     if (!hit)
       throw BadArgument("Kernel.disassemble: no symbol holds " + hex_addr(addr.value) +
                         ": pass count=");
-    want = hit->sym->size - hit->offset;
+    want = hit->symbol.size - hit->offset;
   }
   std::string code = readable_prefix(k, addr, want, original);
   return d.disassemble(
@@ -105,59 +98,44 @@ std::vector<Insn> disassemble(const PyKernel& self, py::handle where,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(code.data()), code.size()), n);
 }
 
-InsnSlotsView insn_slots(const PyKernel& self) {
-  emu::GuestKernel& k = self.get("Kernel.insn_slots");
-  const probes::InsnSlotCache& c = kprobes_of(k).insn_slots();
-  InsnSlotsView v;
-  v.slot_size = c.insn_size();
-  v.slots_per_page = c.slots_per_page();
-  v.nr_garbage = c.nr_garbage();
-  for (GuestAddr page : c.pages()) {
-    v.pages.push_back(page.value);
-    for (uint64_t i = 0; i < v.slots_per_page; ++i) {
-      GuestAddr slot = page + i * v.slot_size;
-      auto state = c.state(slot);
-      v.slots.push_back({slot.value, state ? kSlotStateNames[static_cast<int>(*state)] : "?",
-                         read_bytes(k, slot, v.slot_size, false).value_or("")});
-    }
-  }
-  return v;
+InsnSlots insn_slots(const PyKernel& self) {
+  return self.get("Kernel.insn_slots").kprobe_insn_slots();
 }
 
 void bind_snapshots(py::module_& m) {
-  py::class_<probes::KernelSymbol>(m, "KernelSymbol", "One kallsyms entry of the guest kernel.")
-      .def_readonly("name", &probes::KernelSymbol::name, "The symbol name.")
+  py::class_<KernelSymbol>(m, "KernelSymbol", "One kallsyms entry of the guest kernel.")
+      .def_readonly("name", &KernelSymbol::name, "The symbol name.")
       .def_property_readonly(
-          "addr", [](const probes::KernelSymbol& s) { return s.addr.value; }, "Start address.")
-      .def_readonly("size", &probes::KernelSymbol::size, "ELF st_size (0: a linker marker).")
+          "addr", [](const KernelSymbol& s) { return s.addr; }, "Start address.")
+      .def_readonly("size", &KernelSymbol::size, "ELF st_size (0: a linker marker).")
       .def_property_readonly(
-          "type", [](const probes::KernelSymbol& s) { return std::string(1, s.type); },
+          "type", [](const KernelSymbol& s) { return std::string(1, s.type); },
           "nm letter: T/t text, R/r rodata, D/d data, B/b bss.")
-      .def("__repr__", [](const probes::KernelSymbol& s) {
-        return "<KernelSymbol " + hex_addr(s.addr.value) + " " + std::string(1, s.type) + " " +
+      .def("__repr__", [](const KernelSymbol& s) {
+        return "<KernelSymbol " + hex_addr(s.addr) + " " + std::string(1, s.type) + " " +
                s.name + " size=" + std::to_string(s.size) + ">";
       });
-  py::class_<InsnSlotView>(m, "InsnSlot", "One kprobe instruction slot and its bytes now.")
-      .def_readonly("addr", &InsnSlotView::addr, "The slot address.")
-      .def_readonly("state", &InsnSlotView::state, "'clean' (free), 'used' or 'dirty'.")
+  py::class_<InsnSlot>(m, "InsnSlot", "One kprobe instruction slot and its bytes now.")
+      .def_readonly("addr", &InsnSlot::addr, "The slot address.")
+      .def_readonly("state", &InsnSlot::state, "'clean' (free), 'used' or 'dirty'.")
       .def_property_readonly(
-          "bytes", [](const InsnSlotView& s) { return py::bytes(s.bytes); }, "slot_size bytes.")
-      .def("__repr__", [](const InsnSlotView& s) {
+          "bytes", [](const InsnSlot& s) { return py::bytes(s.bytes); }, "slot_size bytes.")
+      .def("__repr__", [](const InsnSlot& s) {
         return "<InsnSlot " + hex_addr(s.addr) + " " + s.state + ">";
       });
-  py::class_<InsnSlotsView>(m, "InsnSlots",
+  py::class_<InsnSlots>(m, "InsnSlots",
                             "The kprobe insn slot cache (kprobe_insn_cache), a snapshot.")
-      .def_readonly("pages", &InsnSlotsView::pages, "Slot pages, newest first.")
-      .def_readonly("slot_size", &InsnSlotsView::slot_size, "Bytes per slot (x86 16, arm64 8).")
-      .def_readonly("slots_per_page", &InsnSlotsView::slots_per_page, "Slots in one page.")
-      .def_readonly("nr_garbage", &InsnSlotsView::nr_garbage, "Dirty slots awaiting collection.")
-      .def_readonly("slots", &InsnSlotsView::slots, "Every slot of every page, page by page.")
+      .def_readonly("pages", &InsnSlots::pages, "Slot pages, newest first.")
+      .def_readonly("slot_size", &InsnSlots::slot_size, "Bytes per slot (x86 16, arm64 8).")
+      .def_readonly("slots_per_page", &InsnSlots::slots_per_page, "Slots in one page.")
+      .def_readonly("nr_garbage", &InsnSlots::nr_garbage, "Dirty slots awaiting collection.")
+      .def_readonly("slots", &InsnSlots::slots, "Every slot of every page, page by page.")
       .def_property_readonly(
           "used",
-          [](const InsnSlotsView& v) {
-            std::vector<InsnSlotView> out;
+          [](const InsnSlots& v) {
+            std::vector<InsnSlot> out;
             std::copy_if(v.slots.begin(), v.slots.end(), std::back_inserter(out),
-                         [](const InsnSlotView& s) { return s.state == "used"; });
+                         [](const InsnSlot& s) { return s.state == "used"; });
             return out;
           },
           "The slots holding a probe's copy.");
@@ -166,21 +144,20 @@ void bind_snapshots(py::module_& m) {
 void bind_symbols(py::class_<PyKernel>& c) {
   c.def_property_readonly(
        "symbols",
-       [](const PyKernel& self) { return self.get("Kernel.symbols").space->kallsyms().symbols(); },
+       [](const PyKernel& self) { return self.get("Kernel.symbols").kernel_symbols(); },
        "Every kallsyms entry, by ascending address.")
       .def(
           "lookup",
           [](const PyKernel& self, const std::string& name) {
-            const probes::KernelSymbol* s = self.get("Kernel.lookup").space->kallsyms().find(name);
+            auto s = self.get("Kernel.lookup").kernel_symbol(name);
             if (!s) throw BadArgument("Kernel.lookup: no kernel symbol '" + name + "'");
-            return std::make_tuple(s->addr.value, s->size);
+            return std::make_tuple(s->addr, s->size);
           },
           "name"_a, "(addr, size) of a kernel symbol (kallsyms_lookup_name).")
       .def(
           "symbol_at",
           [](const PyKernel& self, const py::int_& addr) {
-            return symbol_offset(self.get("Kernel.symbol_at").space->kallsyms(),
-                                 GuestAddr{to_u64(addr, "addr")});
+            return self.get("Kernel.symbol_at").kernel_symbolize(to_u64(addr, "addr"));
           },
           "addr"_a, "'function+0x4' for an address inside a kernel symbol, else None.")
       .def(
@@ -193,8 +170,8 @@ void bind_symbols(py::class_<PyKernel>& c) {
           "blacklist",
           [](const PyKernel& self) {
             std::vector<std::tuple<uint64_t, uint64_t, std::string>> out;
-            for (const auto& e : self.get("Kernel.blacklist").space->kallsyms().blacklist())
-              out.emplace_back(e.start.value, e.end.value, e.name);
+            for (const auto& e : self.get("Kernel.blacklist").kprobe_blacklist())
+              out.emplace_back(e.start, e.end, e.name);
             return out;
           },
           "The kprobe blacklist (debugfs kprobes/blacklist): (start, end, function) tuples.");
@@ -226,26 +203,18 @@ void bind_memory(py::class_<PyKernel>& c) {
 
 }  // namespace
 
-emu::GuestKernel& PyKernel::get(const char* what) const {
-  emu::GuestKernel* k = machine->handler_state(what).kernel();
-  if (!k) throw Error(std::string(what) + ": this machine runs without a guest kernel");
-  return *k;
+Machine& PyKernel::get(const char* what) const {
+  Machine& m = machine->handler_machine(what);
+  if (!m.has_kernel()) throw Error(std::string(what) + ": this machine runs without a guest kernel");
+  return m;
 }
 
 GuestAddr PyKernel::resolve(py::handle where, const char* what) const {
   ProbeTarget t = to_probe_target(where, what);
   if (t.symbol.empty()) return GuestAddr{t.addr};
-  const probes::KernelSymbol* s = get(what).space->kallsyms().find(t.symbol);
+  auto s = get(what).kernel_symbol(t.symbol);
   if (!s) throw BadArgument(std::string(what) + ": no kernel symbol '" + t.symbol + "'");
-  return s->addr + t.offset;
-}
-
-std::optional<std::string> symbol_offset(const probes::Kallsyms& syms, GuestAddr addr) {
-  auto hit = syms.lookup(addr);
-  if (!hit) return std::nullopt;
-  char off[24];
-  std::snprintf(off, sizeof off, "+0x%llx", static_cast<unsigned long long>(hit->offset));
-  return hit->sym->name + off;
+  return GuestAddr{s->addr + t.offset};
 }
 
 void bind_kernel(py::module_& m) {
@@ -254,13 +223,14 @@ void bind_kernel(py::module_& m) {
                          "The guest kernel of a Machine (Machine.kernel): kallsyms, memory, "
                          "listings, blacklist, oopses and kprobe insn slots.");
   c.def_property_readonly(
-       "boot_log", [](const PyKernel& self) { return self.get("Kernel.boot_log").boot_log; },
+       "boot_log", [](const PyKernel& self) { return self.get("Kernel.boot_log").kernel_boot_log(); },
        "The boot functions that reported, in order (start_kernel ... rest_init).")
       .def_property_readonly(
-          "oopses", [](const PyKernel& self) { return self.get("Kernel.oopses").oopses; },
+          "oopses", [](const PyKernel& self) { return self.get("Kernel.oopses").kernel_oopses(); },
           "Kernel-mode faults so far (each killed its task or failed its kernel_call).")
       .def_property_readonly(
-          "panic", [](const PyKernel& self) { return self.get("Kernel.panic").panic; },
+          "panic",
+          [](const PyKernel& self) { return self.get("Kernel.panic").kernel_panic(); },
           "The panic message ('' if the kernel did not panic).")
       .def("__repr__", [](const PyKernel& self) {
         return "<probesim.Kernel of " + self.machine->arch_name() + " machine>";

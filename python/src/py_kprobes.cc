@@ -9,7 +9,6 @@
 #include "convert.h"
 #include "errors.h"
 #include "handler_context.h"
-#include "probes/probe_costs.h"
 #include "py_kernel.h"
 #include "py_machine.h"
 #include "py_mm.h"
@@ -232,7 +231,7 @@ std::optional<KprobeInfoView> info(const PyKprobes& self, py::handle where) {
   if (!i) return std::nullopt;
   KprobeInfoView v;
   v.addr = i->addr.value;
-  v.symbol = symbol_offset(kernel.get("kprobes.info").space->kallsyms(), i->addr);
+  v.symbol = kernel.get("kprobes.info").kernel_symbolize(i->addr.value);
   v.aggregated = i->aggregated;
   v.armed = i->armed;
   v.boosted = i->boosted;
@@ -258,10 +257,10 @@ std::optional<KprobeInfoView> info(const PyKprobes& self, py::handle where) {
 }
 
 py::dict costs(const PyKprobes& self) {
-  probes::KprobeManager& k = reader(self.machine, "kprobes.costs");
+  reader(self.machine, "kprobes.costs");  // raises without a kernel, or while running
   py::dict d;
-  for (const probes::ProbePathCost& c : probes::probe_path_costs(self.machine->options().arch))
-    d[py::str(std::string(c.name))] = k.cost(c.path).value;
+  for (const auto& [name, cycles] : self.machine->handler_machine("kprobes.costs").kprobe_costs())
+    d[py::str(name)] = cycles;
   return d;
 }
 

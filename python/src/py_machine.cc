@@ -540,8 +540,7 @@ std::vector<Insn> PyMachine::disassemble(int pid, const py::int_& addr_obj, size
 std::optional<std::string> PyMachine::symbolize(const py::int_& addr_obj, std::optional<int> pid) {
   emu::MachineState& s = handler_state("symbolize");
   uint64_t addr = to_u64(addr_obj, "addr");
-  if (s.kernel())
-    if (auto k = symbol_offset(s.kernel()->space->kallsyms(), GuestAddr{addr})) return k;
+  if (auto k = machine_->kernel_symbolize(addr)) return k;
   if (!pid) return std::nullopt;
   emu::Process* p = s.process(*pid);
   if (!p) throw BadArgument("symbolize: no process with pid " + std::to_string(*pid));

@@ -127,9 +127,8 @@ void PyMachine::register_probe(const std::shared_ptr<ProbeRecord>& rec,
   std::string what =
       std::string(kprobe ? "register_kprobe(" : "register_kretprobe(") + target_text + ")";
   unwrap_errno<BadProbe>(kprobe ? k.register_kprobe(rec->kp) : k.register_kretprobe(rec->rp), what);
-  const probes::Kallsyms& syms = machine_->state().kernel()->space->kallsyms();
   GuestAddr at = rec->entry_probe().addr;
-  rec->where = symbol_offset(syms, at).value_or(hex_addr(at.value));
+  rec->where = machine_->kernel_symbolize(at.value).value_or(hex_addr(at.value));
   probes_.push_back(rec);
 }
 
@@ -158,10 +157,9 @@ void PyMachine::register_probes(const std::vector<std::shared_ptr<ProbeRecord>>&
                                                " (" + texts[i] + ")");
     }
   }
-  const probes::Kallsyms& syms = machine_->state().kernel()->space->kallsyms();
   for (const auto& rec : recs) {
     GuestAddr at = rec->entry_probe().addr;
-    rec->where = symbol_offset(syms, at).value_or(hex_addr(at.value));
+    rec->where = machine_->kernel_symbolize(at.value).value_or(hex_addr(at.value));
     probes_.push_back(rec);
   }
 }

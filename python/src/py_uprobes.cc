@@ -8,7 +8,6 @@
 #include "convert.h"
 #include "errors.h"
 #include "handler_context.h"
-#include "probes/uprobes/uprobe_costs.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "py_machine.h"
 #include "py_mm.h"
@@ -127,10 +126,9 @@ std::string repr(const S& self) {
 }
 
 py::dict costs(const PyUprobes& self) {
-  probes::UprobeManager& u = engine(self, "uprobes.costs");
   py::dict d;
-  for (const probes::UprobePathCost& c : probes::uprobe_path_costs(self.machine->options().arch))
-    d[py::str(std::string(c.name))] = u.cost(c.path).value;
+  for (const auto& [name, cycles] : self.machine->handler_machine("uprobes.costs").uprobe_costs())
+    d[py::str(name)] = cycles;
   return d;
 }
 

@@ -232,3 +232,18 @@ TEST_CASE("early kprobes and probe-able functions are visible through the API") 
   CHECK(std::find(fns.begin(), fns.end(), "kprobe_target") != fns.end());
   CHECK(std::find(fns.begin(), fns.end(), "kprobe_int3_handler") == fns.end());  // blacklisted
 }
+
+TEST_CASE("probe path costs: every path of the cost tables, in cycles; no kprobe costs without a kernel") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    auto k = m->kprobe_costs();
+    REQUIRE(k.size() == 4);
+    CHECK(k[0].first == "trap");
+    for (auto& [name, cycles] : k) CHECK(cycles > 0);
+    auto u = m->uprobe_costs();
+    REQUIRE(!u.empty());
+    CHECK(u[0].first == "uprobe-trap");
+    CHECK(u[0].second > 0);
+  }
+  CHECK(boot(Arch::X86_64, false)->kprobe_costs().empty());
+}
