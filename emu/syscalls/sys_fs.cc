@@ -4,9 +4,9 @@
 // sys_fs_fd.cc (dup/fcntl) and sys_fs_ns.cc (namespace and attribute changes).
 #include <cerrno>
 
-#include "emu/syscalls/kstat.h"
 #include "emu/syscalls/sys_fs_common.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/vfs/kstat.h"
 #include "emu/vfs/vfs_abi.h"
 
 namespace probesim::emu {

@@ -2,9 +2,9 @@
 // (chmod, utimensat), and statfs. All changes land in the Vfs overlay, never on the host.
 #include <cerrno>
 
-#include "emu/syscalls/kstat.h"
 #include "emu/syscalls/sys_fs_common.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/vfs/kstat.h"
 #include "emu/vfs/vfs_abi.h"
 
 namespace probesim::emu {

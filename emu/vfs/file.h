@@ -17,8 +17,8 @@
 #include <span>
 #include <string>
 
-#include "emu/syscalls/kstat.h"
 #include "emu/vfs/inode_ref.h"
+#include "emu/vfs/kstat.h"
 #include "emu/vfs/poll.h"
 
 namespace probesim::emu {

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "emu/syscalls/kstat.h"
 #include "emu/vfs/file.h"
+#include "emu/vfs/kstat.h"
 #include "mmu/inode.h"
 #include "probesim/result.h"
 

@@ -1,6 +1,6 @@
 // Byte layouts of struct stat (both arches), statx, statfs and linux_dirent64, and the
 // arm64 open-flag encoding. Expected offsets are written out from the uapi headers.
-#include "emu/syscalls/kstat.h"
+#include "emu/vfs/kstat.h"
 
 #include <doctest/doctest.h>
 

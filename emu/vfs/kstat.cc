@@ -1,4 +1,4 @@
-#include "emu/syscalls/kstat.h"
+#include "emu/vfs/kstat.h"
 
 #include <cstring>
 
