@@ -1,5 +1,6 @@
-// Freestanding "kernel" functions for the probes unit tests, compiled for x86-64 and arm64 by
-// gen_guest_code.sh into guest_code.inc. They exercise what a compiler emits in kernel code:
+// Freestanding "kernel" functions for the probes unit tests, compiled for x86-64 and arm64 at
+// build time by tests/support/gen_guest_code.sh into guest_code.inc. They exercise what a
+// compiler emits in kernel code:
 // calls (direct and through a register), loops, RIP/PC-relative data, stack frames, a switch.
 typedef unsigned long u64;
 
