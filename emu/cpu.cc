@@ -1,10 +1,13 @@
 #include "emu/cpu.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <string>
 #include <utility>
 
 #include "emu/insn_policy.h"
+#include "emu/probe_regs.h"
 #include "emu/uc_phys.h"
 #include "emu/virtual_clock.h"
 #include "emu/x86_fpu.h"
@@ -240,6 +243,7 @@ CpuStop Cpu::run(InsnCount budget) {
   stop_at_ = steps() + std::min<uint64_t>(budget.value, ~uint64_t{0} - steps());
   last_step_insns_ = insns_;
   overdue_since_ = ~0ull;
+  ScopedAssertContext context([this] { return describe_guest(); });
   for (;;) {
     stop_recorded_ = false;
     retranslate_ = false;
@@ -252,19 +256,80 @@ CpuStop Cpu::run(InsnCount budget) {
       std::rethrow_exception(p);
     }
     if (retranslate_) continue;  // an exit now stands in front of a translator abort
-    if (stop_recorded_) return stop_;
+    if (stop_recorded_) {
+      stop_.uc_error = e;
+      return stop_;
+    }
     if (e == UC_ERR_EXCEPTION && noncanonical_) {
       // A denied TLB fill: Unicorn restored the exact PC of the faulting instruction.
       CpuStop s = *noncanonical_;
       s.pc = s.access == mmu::Access::Exec ? s.addr : pc();
+      s.uc_error = e;
       return s;
     }
-    if (!at_stale_exit()) {
-      // Unicorn ended without any of our hooks deciding: an instruction it could not run, or
-      // one of our exits (a translator abort). Linux reports it as a fault of that instruction.
-      return CpuStop{.kind = StopKind::InvalidInsn, .pc = pc()};
-    }
+    if (!at_stale_exit()) return finish_unhooked(e);
   }
+}
+
+// Unicorn ended without any of our hooks deciding: an instruction it could not run, one of our
+// exits (a translator abort), or an engine failure.
+CpuStop Cpu::finish_unhooked(int uc_error) {
+  std::optional<StopKind> kind = unhooked_stop_kind(uc_error);
+  PROBESIM_ASSERT_MSG(kind.has_value(), "uc_emu_start failed: " + engine_error_text(uc_error));
+  return CpuStop{.kind = *kind, .pc = pc(), .uc_error = uc_error};
+}
+
+namespace {
+
+// uc_emu_start's errors that no hook turned into a stop. Linux reports an instruction the CPU
+// cannot execute as SIGILL at it (x86 #UD: do_error_trap ILL_ILLOPN; arm64: do_undefinstr),
+// so those become InvalidInsn: UC_ERR_OK (the run ended at one of our exits, in front of an
+// instruction the translator would abort on), UC_ERR_INSN_INVALID, and UC_ERR_EXCEPTION (a CPU
+// exception Unicorn could not deliver). Memory errors always pass through on_mem_invalid, so
+// one without a recorded stop is our bug, as are the engine's own failures (every other error).
+constexpr uc_err kGuestInsnErrors[] = {UC_ERR_OK, UC_ERR_INSN_INVALID, UC_ERR_EXCEPTION};
+
+}  // namespace
+
+std::optional<StopKind> unhooked_stop_kind(int uc_error) {
+  for (uc_err e : kGuestInsnErrors)
+    if (e == uc_error) return StopKind::InvalidInsn;
+  return std::nullopt;
+}
+
+std::string engine_error_text(int uc_error) {
+  return uc_strerror(static_cast<uc_err>(uc_error));
+}
+
+void Cpu::note_syscall() {
+  syscall_trail_[syscalls_noted_++ % kSyscallTrail] =
+      SyscallNote{tid_, reg(info_.reg_syscall_nr), pc()};
+}
+
+std::string Cpu::describe_guest() const {
+  char line[96];
+  std::string out = "guest: tid " + std::to_string(tid_) + ", " +
+                    std::string(info_.uname_machine) + " engine";
+  std::snprintf(line, sizeof line, ", pc 0x%" PRIx64 "\nregisters:", pc());
+  out += line;
+  probes::Regs regs = read_probe_regs(const_cast<Cpu&>(*this), RegsMode::User);
+  for (unsigned i = 0; i < probes::Regs::count(info_.arch); ++i) {
+    std::snprintf(line, sizeof line, "%s %-6.*s 0x%016" PRIx64, i % 4 == 0 ? "\n " : "",
+                  static_cast<int>(probes::Regs::name_of(info_.arch, i).size()),
+                  probes::Regs::name_of(info_.arch, i).data(), regs.get(i));
+    out += line;
+  }
+  uint64_t first = syscalls_noted_ > kSyscallTrail ? syscalls_noted_ - kSyscallTrail : 0;
+  out += "\nlast syscalls on this engine (oldest first):";
+  if (first == syscalls_noted_) out += " none";
+  for (uint64_t i = first; i < syscalls_noted_; ++i) {
+    const SyscallNote& n = syscall_trail_[i % kSyscallTrail];
+    std::snprintf(line, sizeof line, "\n  tid %d nr %" PRIu64 " at pc 0x%" PRIx64, n.tid, n.nr,
+                  n.pc);
+    out += line;
+  }
+  if (recent_events_) out += "\n" + recent_events_();
+  return out;
 }
 
 // True when emulation stopped at an exit whose translator-abort instruction is no longer there
@@ -550,6 +615,7 @@ void Cpu::on_x86_syscall(uc_engine* uc, void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
   c->in_x86_syscall_ = true;
   try {
+    c->note_syscall();
     c->sink_.on_syscall(*c);
   } catch (...) {
     c->store_exception(std::current_exception());
@@ -563,6 +629,7 @@ void Cpu::on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept {
   try {
     constexpr uint32_t kArm64ExcpSwi = 2;
     if (c->info_.arch == Arch::AArch64 && intno == kArm64ExcpSwi) {
+      c->note_syscall();
       c->sink_.on_syscall(*c);  // PC already points after the svc
       if (c->stop_recorded_) uc_emu_stop(uc);  // see on_x86_syscall
       return;

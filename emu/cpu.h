@@ -1,5 +1,5 @@
 // Cpu: one Unicorn engine bound to one address space (mm). The ONLY code in probesim that
-// calls uc_* (CONVENTIONS.md §7). It
+// calls uc_* (docs/conventions.md §7). It
 //  - realizes the mm in Unicorn (it is the mm's MmObserver: one uc_mem_map_ptr region per run),
 //  - runs a quantum with a block-hook instruction budget and uc_emu_stop (never count=),
 //  - charges every executed block's modelled cycles (CycleModel) to the virtual clock,
@@ -11,7 +11,9 @@
 
 #include <unicorn/unicorn.h>
 
+#include <array>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,7 +38,7 @@ class X86Fpu;
 
 // Saved register state of one task (uc_context). Created by the Cpu of the task's mm; restoring
 // it into an engine of another arch is impossible by construction (Unicorn would not check:
-// stack-facts gotcha 7), since a task never leaves its mm's Cpu.
+// docs/stack-facts.md gotcha 7), since a task never leaves its mm's Cpu.
 class CpuContext {
  public:
   ~CpuContext();
@@ -65,7 +67,16 @@ struct CpuStop {
                                // (Interrupt, EXCP_DATA_ABORT): the decoded access address
   uint64_t pc = 0;             // PC of the faulting/trapping instruction (see pc_precise)
   bool pc_precise = true;      // arm64 data faults: PC recovered by decoding (see cpu.cc)
+  int uc_error = 0;            // what uc_emu_start returned for this stop (a uc_err; 0: OK)
 };
+
+// uc_emu_start's error as text, e.g. "Invalid instruction (UC_ERR_INSN_INVALID)".
+std::string engine_error_text(int uc_error);
+// What a stop that no hook recorded becomes, by uc_emu_start's error (cpu.cc's table):
+// InvalidInsn where the guest's instruction could not run (Linux: SIGILL), nullopt for an
+// engine failure (no memory, a bad mapping or argument...), which is probesim's bug: run()
+// asserts, naming the error.
+std::optional<StopKind> unhooked_stop_kind(int uc_error);
 
 // Where guest-visible reads of the cycle counter (x86 rdtsc, arm64 cntvct_el0/cntpct_el0) get
 // their value: the machine records them, or feeds recorded ones back during a replay.
@@ -142,8 +153,19 @@ class Cpu final : public mmu::MmObserver {
   void set_pc(uint64_t pc);
 
   // Run from the current PC until `budget` more steps (see StepScope) have executed or something
-  // stops the CPU. Rethrows a stored sink exception.
+  // stops the CPU. Rethrows a stored sink exception. While it runs, an assert failure prints
+  // describe_guest() (the assert context, include/probesim/assert.h).
   CpuStop run(InsnCount budget);
+  // For that context: the task whose registers are in the engine (-1: none, the default) and a
+  // source of the machine's recent scheduler events (may be empty).
+  void set_assert_info(int tid, std::function<std::string()> recent_events) {
+    tid_ = tid;
+    recent_events_ = std::move(recent_events);
+  }
+  // Where the guest is: task, PC, registers, the last kSyscallTrail syscalls this engine took
+  // (oldest first) and the recent scheduler events.
+  std::string describe_guest() const;
+  static constexpr size_t kSyscallTrail = 16;
   // From inside a sink: stop after the current instruction.
   void request_stop();
   // False while a kprobe single-step is in flight (Linux runs it with preemption off): the
@@ -219,6 +241,8 @@ class Cpu final : public mmu::MmObserver {
     return static_cast<int64_t>(addr) >= 0 && addr - uncounted_start_ >= uncounted_len_;
   }
   uint64_t guest_cycles();
+  void note_syscall();
+  CpuStop finish_unhooked(int uc_error);
 
   // Translation guard (insn_policy.h): user code is realized without UC_PROT_EXEC, so every
   // byte Unicorn's translator fetches from it comes to on_mem_invalid first.
@@ -287,6 +311,16 @@ class Cpu final : public mmu::MmObserver {
   std::set<uint64_t> inaccessible_runs_;   // PROT_NONE runs left out of Unicorn, by start
   std::set<uint64_t> abort_exits_;         // Unicorn exits in front of translator aborts
   bool retranslate_ = false;               // a guarded fetch stopped the translation
+  // The assert context (set_assert_info, note_syscall): a ring of the last syscalls.
+  struct SyscallNote {
+    int tid;
+    uint64_t nr;
+    uint64_t pc;
+  };
+  int tid_ = -1;
+  std::function<std::string()> recent_events_;
+  std::array<SyscallNote, kSyscallTrail> syscall_trail_{};
+  uint64_t syscalls_noted_ = 0;
 };
 
 }  // namespace probesim::emu

@@ -20,7 +20,7 @@ struct TrapRow {
   const char* what;
 };
 
-// Unicorn intno: x86 exception vectors; arm64 QEMU EXCP_* numbers (stack-facts.md §5).
+// Unicorn intno: x86 exception vectors; arm64 QEMU EXCP_* numbers (docs/stack-facts.md §5).
 constexpr TrapRow kTraps[] = {
     {Arch::X86_64, 0, kSigFpe, kFpeIntdiv, "integer divide error"},
     {Arch::X86_64, 1, kSigTrap, kTrapBrkpt, "debug trap"},
@@ -71,6 +71,12 @@ GuestFault fault_from_memory(const mmu::Mm& mm, const CpuStop& s) {
   return f;
 }
 
+// An instruction the engine could not deliver as a CPU exception is named with Unicorn's error.
+std::string engine_detail(const CpuStop& stop) {
+  if (stop.uc_error == UC_ERR_OK || stop.uc_error == UC_ERR_INSN_INVALID) return "";
+  return " (" + engine_error_text(stop.uc_error) + ")";
+}
+
 }  // namespace
 
 void MachineState::handle_stop(Process& p, Task& t, const CpuStop& stop) {
@@ -107,7 +113,7 @@ void MachineState::handle_stop(Process& p, Task& t, const CpuStop& stop) {
       break;
     case StopKind::InvalidInsn:  // what the CPU raises for it: x86 #UD, arm64 UNDEFINED
       fault = GuestFault{kSigIll, config_.arch == Arch::X86_64 ? kIllIllopn : kIllIllopc, stop.pc,
-                         stop.pc, true, "illegal instruction"};
+                         stop.pc, true, "illegal instruction" + engine_detail(stop)};
       break;
   }
   ++stats_.faults;

@@ -196,6 +196,7 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   cpu.set_clock(clock);
   cpu.set_precise_faults(p.handles_fault_signals());
   cpu.set_time_source(tap_ ? this : nullptr);
+  cpu.set_assert_info(t.tid(), [this] { return sched_.recent_events(Cpu::kSyscallTrail); });
   uint64_t insns_before = cpu.insns().value;
   uint64_t user_before = cpu.user_insns().value;
   uint64_t cycles_before = clock.cycles().value;

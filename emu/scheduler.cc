@@ -19,6 +19,18 @@ void Scheduler::event(int cpu, Task* t, const char* reason) {
                             cpus_[cpu].clock.monotonic_ns()});
 }
 
+std::string Scheduler::recent_events(size_t n) const {
+  std::string out = "last scheduler events (oldest first):";
+  if (log_.empty()) out += " none";
+  for (size_t i = log_.size() > n ? log_.size() - n : 0; i < log_.size(); ++i) {
+    const SchedEvent& e = log_[i];
+    out += "\n  #" + std::to_string(e.seq) + " cpu " + std::to_string(e.cpu) + " tid " +
+           std::to_string(e.tid) + " " + e.reason + " at " + std::to_string(e.time_ns) +
+           " ns, " + std::to_string(e.insns) + " insns";
+  }
+  return out;
+}
+
 void Scheduler::add(Task& t) {
   t.state = TaskState::Runnable;
   runq_.push_back(&t);

@@ -101,6 +101,8 @@ class Scheduler {
   void finish(const Step& step);
 
   const std::vector<SchedEvent>& log() const { return log_; }
+  // The last `n` events, one per line, oldest first (assert contexts).
+  std::string recent_events(size_t n) const;
   bool has_work() const { return !runq_.empty() || !sleepers_.empty(); }
   uint64_t max_time_ns() const;    // the latest CPU clock
 

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace probesim {
 
@@ -12,6 +13,19 @@ namespace probesim {
 // registers). Thread-local; the innermost registration wins. Returns the previous one.
 using AssertContext = std::function<std::string()>;
 AssertContext set_assert_context(AssertContext ctx);
+
+// Registers `ctx` for the lifetime of the scope and puts the previous context back at its end
+// (also when an exception leaves the scope).
+class ScopedAssertContext {
+ public:
+  explicit ScopedAssertContext(AssertContext ctx) : prev_(set_assert_context(std::move(ctx))) {}
+  ~ScopedAssertContext() { set_assert_context(std::move(prev_)); }
+  ScopedAssertContext(const ScopedAssertContext&) = delete;
+  ScopedAssertContext& operator=(const ScopedAssertContext&) = delete;
+
+ private:
+  AssertContext prev_;
+};
 
 [[noreturn]] void assert_fail(const char* cond, const char* file, int line, const std::string& msg);
 

@@ -1,4 +1,4 @@
-// Result<T>: the one mechanism for bad input at module boundaries (CONVENTIONS.md §6b).
+// Result<T>: the one mechanism for bad input at module boundaries (docs/conventions.md §6b).
 // A failed Result carries an Error whose message names the input and what is wrong, and an
 // optional Linux errno (positive) for errors that the guest or a probe API would see.
 // Our own bugs are not Results: they are PROBESIM_ASSERT (see assert.h).
@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 #include <variant>
+
+#include "probesim/assert.h"
 
 namespace probesim {
 
@@ -28,18 +30,37 @@ class [[nodiscard]] Result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // value() of a failed Result is a bug of the caller (check ok() first): it asserts, naming
+  // the error, instead of throwing std::bad_variant_access.
+  T& value() & { return std::get<0>(checked()); }
+  const T& value() const& { return std::get<0>(checked()); }
+  T&& value() && { return std::get<0>(std::move(checked())); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const { return std::get<1>(v_); }
-  Error&& take_error() { return std::get<1>(std::move(v_)); }
+  // error()/take_error() of a successful Result are bugs too.
+  const Error& error() const {
+    PROBESIM_ASSERT_MSG(!ok(), "Result::error() on a successful Result");
+    return std::get<1>(v_);
+  }
+  Error&& take_error() {
+    PROBESIM_ASSERT_MSG(!ok(), "Result::take_error() on a successful Result");
+    return std::get<1>(std::move(v_));
+  }
 
  private:
+  std::variant<T, Error>& checked() {
+    if (!ok()) [[unlikely]]
+      ::probesim::assert_fail("ok()", __FILE__, __LINE__,
+                              "Result::value() on an error: " + std::get<1>(v_).message);
+    return v_;
+  }
+  const std::variant<T, Error>& checked() const {
+    return const_cast<Result*>(this)->checked();
+  }
+
   std::variant<T, Error> v_;
 };
 
@@ -59,18 +80,26 @@ class [[nodiscard]] Result<void> {
   bool ok_ = true;
 };
 
-// TRY(expr): evaluate a Result; on failure return its Error from the enclosing function.
-#define PROBESIM_TRY(expr)                                      \
-  ({                                                            \
-    auto&& probesim_try_r_ = (expr);                            \
-    if (!probesim_try_r_.ok()) return probesim_try_r_.take_error(); \
-    std::move(probesim_try_r_.value());                         \
+#define PROBESIM_CONCAT_INNER_(a, b) a##b
+#define PROBESIM_CONCAT_(a, b) PROBESIM_CONCAT_INNER_(a, b)
+
+// TRY(expr): evaluate a Result; on failure return its Error from the enclosing function, else
+// yield its value. Each use has its own temporary (__COUNTER__), so several TRYs can share one
+// scope or nest (PROBESIM_TRY(f(PROBESIM_TRY(g())))).
+#define PROBESIM_TRY(expr) PROBESIM_TRY_IMPL_(expr, PROBESIM_CONCAT_(probesim_try_r_, __COUNTER__))
+#define PROBESIM_TRY_IMPL_(expr, r)                   \
+  ({                                                  \
+    auto&& r = (expr);                                \
+    if (!r.ok()) return r.take_error();               \
+    std::move(r.value());                             \
   })
 
-#define PROBESIM_TRY_VOID(expr)                                 \
-  do {                                                          \
-    auto&& probesim_try_r_ = (expr);                            \
-    if (!probesim_try_r_.ok()) return probesim_try_r_.take_error(); \
+#define PROBESIM_TRY_VOID(expr) \
+  PROBESIM_TRY_VOID_IMPL_(expr, PROBESIM_CONCAT_(probesim_try_r_, __COUNTER__))
+#define PROBESIM_TRY_VOID_IMPL_(expr, r)              \
+  do {                                                \
+    auto&& r = (expr);                                \
+    if (!r.ok()) return r.take_error();               \
   } while (0)
 
 }  // namespace probesim
