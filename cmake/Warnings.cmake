@@ -9,7 +9,7 @@ function(probesim_warnings target)
 endfunction()
 
 # probesim_library(name SOURCES...): one static library per subsystem, includes rooted at
-# the repository (CONVENTIONS.md §1: #include "mmu/vma_tree.h"). Only include/ (the public
+# the repository (docs/conventions.md §1: #include "mmu/vma_tree.h"). Only include/ (the public
 # API) is exported; a target that reaches into the tree says so with probesim_internals, and
 # cmake/include_rules.txt (ctest lint.includes) says which folders each folder may include.
 function(probesim_library name)

@@ -1,4 +1,4 @@
-// Per-architecture facts the emulator needs, as data (CONVENTIONS.md §11): the Unicorn
+// Per-architecture facts the emulator needs, as data (docs/conventions.md §11): the Unicorn
 // arch/mode, the syscall ABI registers, the stack/PC/return registers, the modelled CPU's
 // identity (AT_HWCAP, AT_PLATFORM) and the guest address-space layout. One row per Arch.
 #pragma once

@@ -1,4 +1,4 @@
-// The fast-mode cycle model (DESIGN.md "Cycle model"): every executed basic block is charged
+// The fast-mode cycle model (docs/design.md "Cycle model"): every executed basic block is charged
 // the sum of its instructions' modelled latencies. Costs come from per-arch data tables
 // (cycle_tables.cc, with sources) by instruction class. A block is decoded with Capstone once,
 // on first execution, and the result is cached until the code in its range changes

@@ -1,6 +1,6 @@
 // Instruction classification for the cycle model: Capstone instruction ids and operand kinds
-// mapped to InsnClass. Tables, not switches (CONVENTIONS.md §11). Capstone's arm64 groups are
-// unreliable (stack-facts.md §7), so arm64 is classified by instruction id.
+// mapped to InsnClass. Tables, not switches (docs/conventions.md §11). Capstone's arm64 groups are
+// unreliable (docs/stack-facts.md §7), so arm64 is classified by instruction id.
 #include <algorithm>
 #include <array>
 

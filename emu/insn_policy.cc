@@ -1,4 +1,4 @@
-// User-mode instruction policy (insn_policy.h). Tables, not switches (CONVENTIONS.md §11).
+// User-mode instruction policy (insn_policy.h). Tables, not switches (docs/conventions.md §11).
 // Linux's outcomes: x86 #GP in user mode is SIGSEGV/SI_KERNEL (exc_general_protection,
 // arch/x86/kernel/traps.c), #UD is SIGILL/ILL_ILLOPN (handle_invalid_op); arm64 EL0 accesses to
 // EL1 state are UNDEFINED: SIGILL/ILL_ILLOPC (do_el0_undef, arch/arm64/kernel/traps.c), except

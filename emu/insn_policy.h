@@ -1,5 +1,5 @@
 // Instructions probesim must not hand to Unicorn as they are. Two kinds, both decided before
-// Unicorn runs them (CONVENTIONS.md §6: a guest misdeed is a value, never a host crash):
+// Unicorn runs them (docs/conventions.md §6: a guest misdeed is a value, never a host crash):
 //  - translator aborts: byte patterns on which Unicorn 2.1.1's translator calls tcg_abort()
 //    (found by fuzz/insn_blocks, see fuzz/README.md). Cpu checks every code byte Unicorn fetches
 //    while translating user code and stops the translation before it reaches such an

@@ -1,6 +1,6 @@
 // MachineState: everything one emulated machine owns, behind the public Machine facade
-// (include/probesim/machine.h). The run loop (machine_run.cc), the syscall dispatcher
-// (syscalls/dispatch.cc) and the handlers operate on it.
+// (include/probesim/machine.h). The run loop (machine_state.cc: run, run_quantum), the syscall
+// dispatcher (syscalls/dispatch.cc) and the handlers operate on it.
 //
 // Ownership: MachineState owns the inode cache (and through it every page cache), the Vfs,
 // the clock, the seeded RNG streams and all processes. Processes own their mm and Cpu.

@@ -1,5 +1,5 @@
 // HostArena: a contiguous, zero-filled reservation of host memory that backs guest pages
-// ("memory is ours", DESIGN.md). mmap(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|
+// ("memory is ours", docs/design.md). mmap(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|
 // MAP_NORESERVE): untouched pages cost no RSS, so large reservations are cheap.
 //
 // Ownership: shared (std::shared_ptr). Users: AddressSpace (page cache of one inode), Mm

@@ -4,7 +4,10 @@
 //
 // Ownership: Mm owns its VMAs (unique_ptr, ordered by vm_start). VMAs hold inode references
 // and are linked in their file's i_mmap while they exist. The InodeCache must outlive the Mm.
-// Threading: touched only by the machine's thread; callers hold the modelled mmap_lock.
+// Threading: touched only by the machine's thread. Linux's mmap_lock is modelled outside the Mm
+// (emu/kthread/kernel_locks.h): a syscall that takes it for write waits while kernel work holds
+// it, and otherwise runs all its Mm operations within one scheduling step, so operations on one
+// Mm never interleave.
 //
 // Observer contract (after every public operation): the runs emitted so far (on_map minus
 // on_unmap) are exactly Vma::runs() of every VMA: one run per VMA, [vm_start, min(vm_end,

@@ -5,7 +5,7 @@
 // relative, not mapping symbols like arm64's `$x`), with their ELF sizes; linker markers
 // (_stext, __entry_text_start, ...) are kept with size 0 for name lookups.
 //
-// The blacklist is populate_kprobe_blacklist()'s (kernel/kprobes.c, research §2.6):
+// The blacklist is populate_kprobe_blacklist()'s (kernel/kprobes.c, docs/kernel-probes.md §2.6):
 //   - every address listed in section _kprobe_blacklist (NOKPROBE_SYMBOL) expands to its
 //     whole function [start, start + size);
 //   - the areas .kprobes.text, .noinstr.text and the entry text (x86_64 and arm64 both

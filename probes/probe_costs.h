@@ -1,7 +1,7 @@
 // Modelled cost of each kprobe path, charged to the trapping CPU's cycle counter by the caller
 // (the hit functions return it). Values are Linux's published overheads (probe_costs.cc names
 // the source), stored in nanoseconds and converted at the modelled clock, so a probe costs the
-// same wall time on the modelled machine as on the measured one (DESIGN.md: kprobe 0.5-1 us,
+// same wall time on the modelled machine as on the measured one (docs/design.md: kprobe 0.5-1 us,
 // optprobe 0.06 us).
 #pragma once
 

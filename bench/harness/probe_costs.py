@@ -1,7 +1,7 @@
 """Benchmark "probe_costs": host time per probe hit with a C++ handler (kprobes:
 bench_probe_hits, bench/probe_hits_bench.cc; uprobes: bench_uprobes hits, bench/uprobe_bench.cc
 running guest/tests/uprobed's `loop`), beside the cycles the machine charges the guest for that hit (the
-sourced table in probes/probe_costs.cc) and Linux's published figures (DESIGN.md). Each of
+sourced table in probes/probe_costs.cc) and Linux's published figures (docs/design.md). Each of
 ctx.reps runs of bench_probe_hits gives a best-of-3 per kind; the table shows medians and the
 min..max spread over runs.
 """
@@ -17,13 +17,13 @@ from harness.registry import BenchResult, benchmark
 from harness.table import format_table
 
 HITS = 100_000
-BUDGET_NS = 1000  # DESIGN.md: a probe hit with a C++ handler costs under 1 us of host time
+BUDGET_NS = 1000  # docs/design.md: a probe hit with a C++ handler costs under 1 us of host time
 # A return probe's measured hit is its entry probe plus the return through the trampoline; the
 # budget is judged per probe event, so the return event is the difference to its entry kind
 # (x86 kretprobes enter through a boosted kprobe: the bench runs them with boosting on).
 ENTRY_KIND = {("x86_64", "kretprobe"): "kprobe_boosted", ("aarch64", "kretprobe"): "kprobe_int3",
               ("x86_64", "uretprobe"): "uprobe", ("aarch64", "uretprobe"): "uprobe"}
-# Linux's published per-hit costs (Documentation/trace/kprobes.rst, DESIGN.md), in ns.
+# Linux's published per-hit costs (Documentation/trace/kprobes.rst, docs/design.md), in ns.
 LINUX_NS = {"kprobe_int3": "500-1000", "kprobe_boosted": "500-1000", "kprobe_optimized": "~60",
             "kretprobe": "~700",
             "uprobe": "~316 (x86)", "uretprobe": "~600"}

@@ -47,7 +47,7 @@ def _probesim_command(ctx: Context, arch: str, binary: Path, args: list[str],
 def _probesim_probe_command(ctx: Context, arch: str, binary: Path, args: list[str],
                             scratch: Path) -> list[str]:
     """probesim with kprobes armed on kernel functions the workload never calls (the cost of
-    armed-but-idle probes: DESIGN.md's "fast mode with probes idle" budget)."""
+    armed-but-idle probes: docs/design.md's "fast mode with probes idle" budget)."""
     return [str(ctx.tool("probesim")), "run", "--stats", "--output", str(scratch),
             "--kprobe", "kprobe_target", "--kretprobe", "kprobe_target2", "--",
             str(binary), *args]

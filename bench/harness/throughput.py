@@ -1,6 +1,6 @@
 """Benchmark "throughput": guest instructions per host second of every runner on the same
 static binaries (guest/bench/*.c), and the speed ratios the performance budget is stated in
-(DESIGN.md: probesim fast mode with probes idle >= 0.5x raw Unicorn).
+(docs/design.md: probesim fast mode with probes idle >= 0.5x raw Unicorn).
 
 MIPS = instructions / median wall time, where instructions comes from one
 `raw_unicorn --count` run of the same binary and arguments, so every column of a row is
@@ -42,7 +42,7 @@ RATIOS: list[tuple[str, str]] = [("probesim", "raw_unicorn"), ("probesim", "qemu
                                  ("probesim+idle-probes", "probesim"),
                                  ("probesim-nokernel", "raw_unicorn"),
                                  ("raw_unicorn", "qemu-user")]
-# DESIGN.md "Performance budgets": fast mode with probes idle >= half of raw Unicorn's speed.
+# docs/design.md "Performance budgets": fast mode with probes idle >= half of raw Unicorn's speed.
 BUDGET = ("probesim+idle-probes", "raw_unicorn", 0.5)
 
 

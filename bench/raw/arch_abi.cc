@@ -9,7 +9,7 @@ namespace {
 
 // Layouts follow Linux with ASLR off (ELF_ET_DYN_BASE, TASK_SIZE) so that addresses look
 // familiar; AT_HWCAP is what glibc expects to see (x86-64: CPUID.1:EDX of a qemu64-class CPU,
-// glibc reads CPUID itself anyway; arm64: HWCAP_FP | HWCAP_ASIMD, stack-facts.md §9).
+// glibc reads CPUID itself anyway; arm64: HWCAP_FP | HWCAP_ASIMD, docs/stack-facts.md §9).
 constexpr ArchAbi kAbis[] = {
     {Arch::X86_64,
      EM_X86_64,

@@ -3,7 +3,7 @@
 // timed mode the only hooks are the syscall hook (x86 UC_HOOK_INSN syscall, arm64 svc via
 // UC_HOOK_INTR) and an interrupt hook that stops on any other exception; CountMode::On adds
 // a whole-range UC_HOOK_CODE that counts executed instructions (≈10x slower; calibration).
-// Emulation always uses uc_emu_start(entry, 0, 0, 0): count = 0 (stack-facts.md gotcha 1).
+// Emulation always uses uc_emu_start(entry, 0, 0, 0): count = 0 (docs/stack-facts.md gotcha 1).
 //
 // Ownership: owns the engine (uc_close in the destructor) and the RawSyscalls that borrows
 // it. Hooks receive `this`, so a RawMachine never moves (created behind a unique_ptr).

@@ -1,5 +1,5 @@
 // RawSyscalls: the smallest Linux syscall layer that static glibc/musl programs need
-// (stack-facts.md §9): write/writev, exit/exit_group, brk, anonymous mmap (bump allocator)
+// (docs/stack-facts.md §9): write/writev, exit/exit_group, brk, anonymous mmap (bump allocator)
 // and munmap, mprotect (a no-op returning 0), arch_prctl(ARCH_SET_FS/GET_FS), openat/open of
 // /dev/null and close. Every other number returns -ENOSYS and is counted, never aborts.
 // It is the benchmark floor, not a model: no permissions, no file system, one thread.

@@ -1,4 +1,4 @@
-// uc_check: every uc_* call in bench/raw/ goes through this (CONVENTIONS.md §7): a failed
+// uc_check: every uc_* call in bench/raw/ goes through this (docs/conventions.md §7): a failed
 // call becomes an Error naming the operation and Unicorn's message.
 #pragma once
 

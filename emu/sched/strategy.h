@@ -1,4 +1,4 @@
-// Scheduling strategies (DESIGN.md "Determinism contract"): at each scheduling point the
+// Scheduling strategies (docs/design.md "Determinism contract"): at each scheduling point the
 // Scheduler asks its strategy which runnable task runs next and for how many steps (user-mode
 // instructions, Cpu::StepScope) before the strategy wants to decide again. A quantum also ends
 // early at the natural scheduling points: a blocking syscall, exit, exec, a signal to deliver,

@@ -1,5 +1,5 @@
 // Time and randomness syscalls. Every value comes from the virtual clock or the machine's
-// seeded RNG: nothing reads the host's time or entropy (DESIGN.md "Determinism contract").
+// seeded RNG: nothing reads the host's time or entropy (docs/design.md "Determinism contract").
 #include <cerrno>
 #include <cstring>
 

@@ -6,10 +6,11 @@
 // for probesim's own bugs. Handlers are registered in syscall_table.h (one X-macro row per
 // syscall: name, x86_64 number, arm64 number, handler, strace argument format).
 //
-// Who may touch what: a handler runs on the emulation thread between quanta, with the calling
-// task stopped; it may mutate the calling process's mm, fd table and cwd, and machine-wide
-// state (inode cache, vfs, clock) through the context. Never call into Unicorn from a handler
-// except through ctx.task() register accessors.
+// Who may touch what: a handler runs on the emulation thread inside the Unicorn hook that took
+// the syscall (SyscallSink::on_syscall, emu/cpu.h: the quantum is still in progress), with the
+// calling task stopped; it may mutate the calling process's mm, fd table and cwd, and
+// machine-wide state (inode cache, vfs, clock) through the context. Never call into Unicorn from
+// a handler except through ctx.task() register accessors.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // InodeRef: one counted reference to an mmu::Inode (iget on acquire/copy, iput on release),
-// so that ownership of inode references is in the types (CONVENTIONS.md §8). Files, overlay
+// so that ownership of inode references is in the types (docs/conventions.md §8). Files, overlay
 // entries and the Vfs's pinned inodes hold InodeRefs; a raw Inode* is never stored.
 #pragma once
 

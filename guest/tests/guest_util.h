@@ -2,7 +2,7 @@
 // translation unit built by one compiler command). Everything here is deterministic: output
 // depends only on the program's inputs, never on addresses, times or fd numbers.
 //
-// Contract of every guest program (CONVENTIONS.md §13): print deterministic lines, and on
+// Contract of every guest program (docs/conventions.md §13): print deterministic lines, and on
 // success print the final line "EXIT-SUCCESS". A failed CHECK prints "FAIL ..." and exits 1.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Strong types for addresses and units (CONVENTIONS.md §5). Every interface that carries a
+// Strong types for addresses and units (docs/conventions.md §5). Every interface that carries a
 // guest address, a file offset, a page index, a cycle count or an instruction count uses
 // these types, never a bare uint64_t. Conversions are explicit (`.value`).
 #pragma once

@@ -1,6 +1,6 @@
 // A64 instruction-word predicates the kprobes decoder needs, as (mask, value) pairs from
 // Linux's arch/arm64/include/asm/insn.h (__AARCH64_INSN_FUNCS). Capstone's arm64 groups are
-// unreliable (stack-facts.md §7), so arm64 classification works on raw words only.
+// unreliable (docs/stack-facts.md §7), so arm64 classification works on raw words only.
 #pragma once
 
 #include <cstdint>

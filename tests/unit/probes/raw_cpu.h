@@ -1,5 +1,5 @@
 // Reference execution for the differential tests: a bare Unicorn engine that only ever steps
-// one instruction at a time (count=1; one mode per engine, stack-facts.md §2), over a few
+// one instruction at a time (count=1; one mode per engine, docs/stack-facts.md §2), over a few
 // mapped windows. Plus SparseMemory, a KernelMemory over a copy of the same windows, for the
 // engine's emulation to run against.
 #pragma once
