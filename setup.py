@@ -3,12 +3,15 @@
 The extension probesim._core is built by the top-level CMake project. In the project's own
 workflow (scripts/venv.sh) it is the very file the main build made (PROBESIM_PREBUILT_CORE), so
 the tests and the Python package run one binary. A plain `pip install .` configures the project
-itself with -DPROBESIM_BUILD_GUESTS=OFF -DPROBESIM_WERROR=OFF in a persistent CMake build
-directory, so that reinstalling is incremental, then copies the module into the wheel.
-Environment:
+builds _core in the main CMake tree (build/) when that tree is configured for the installing
+interpreter, so the C++ is compiled once, in the configuration ctest tests; otherwise it
+configures the project itself with -DPROBESIM_BUILD_GUESTS=OFF -DPROBESIM_WERROR=OFF in a
+persistent CMake build directory, so that reinstalling is incremental. Either way it then copies
+the module into the wheel. Environment:
 
   PROBESIM_PREBUILT_CORE     an already built _core module to ship as it is
-  PROBESIM_PY_BUILD_DIR      CMake build directory (default: build/py-ext in the repository)
+  PROBESIM_PY_BUILD_DIR      CMake build directory (default: build/ when configured for this
+                             interpreter, else build/py-ext in the repository)
   PROBESIM_SETUPTOOLS_BUILD  setuptools' build base (default: build/py-setuptools)
   PROBESIM_JOBS              parallel build jobs (default: 2)
 """
@@ -33,6 +36,26 @@ def _env_path(name: str, default: Path) -> Path:
 
 SETUPTOOLS_BUILD = _env_path("PROBESIM_SETUPTOOLS_BUILD", ROOT / "build" / "py-setuptools")
 SETUPTOOLS_BUILD.mkdir(parents=True, exist_ok=True)  # egg_info requires egg_base to exist
+
+
+def _configured_for_this_python(build_dir: Path) -> bool:
+    """True when build_dir is a CMake tree that builds _core for this interpreter (a venv's
+    python counts as the interpreter it links to)."""
+    cache = build_dir / "CMakeCache.txt"
+    if not cache.is_file():
+        return False
+    entries = dict(line.split("=", 1) for line in cache.read_text().splitlines()
+                   if "=" in line and not line.startswith(("#", "//")))
+    python = entries.get("PYTHON_EXECUTABLE:FILEPATH")
+    return (entries.get("PROBESIM_BUILD_PYTHON:BOOL", "ON") not in ("OFF", "0", "FALSE")
+            and python is not None
+            and Path(python).resolve() == Path(sys.executable).resolve())
+
+
+def _default_build_dir() -> Path:
+    """The main CMake tree when it can build _core for this interpreter, else build/py-ext."""
+    main = ROOT / "build"
+    return main if _configured_for_this_python(main) else ROOT / "build" / "py-ext"
 
 
 class CMakeExtension(Extension):
@@ -61,7 +84,7 @@ class CMakeBuild(build_ext):
         shutil.copy2(built, dest)
 
     def _build(self, target: str) -> Path:
-        build_dir = _env_path("PROBESIM_PY_BUILD_DIR", ROOT / "build" / "py-ext")
+        build_dir = _env_path("PROBESIM_PY_BUILD_DIR", _default_build_dir())
         self._configure(build_dir)
         jobs = os.environ.get("PROBESIM_JOBS", "2")
         subprocess.run(["cmake", "--build", str(build_dir), "--target", target, f"-j{jobs}"],
@@ -70,9 +93,7 @@ class CMakeBuild(build_ext):
 
     @staticmethod
     def _configure(build_dir: Path) -> None:
-        cache = build_dir / "CMakeCache.txt"
-        wanted = f"PYTHON_EXECUTABLE:FILEPATH={sys.executable}"
-        if cache.exists() and wanted in cache.read_text().splitlines():
+        if _configured_for_this_python(build_dir):
             return  # configured for this interpreter; the build re-runs CMake if needed
         build_dir.mkdir(parents=True, exist_ok=True)
         subprocess.run([
