@@ -8,8 +8,6 @@
 #include <iterator>
 #include <stdexcept>
 
-#include "emu/uc_phys.h"
-
 #ifndef PROBESIM_KERNEL_IMAGE_DIR
 #error "PROBESIM_KERNEL_IMAGE_DIR must name the directory holding <arch>/vmprobesim"
 #endif
@@ -20,9 +18,7 @@ namespace {
 constexpr uint64_t kStackBaseOffset = 0x1000000;  // kernel stacks: KERNEL_BASE + 16 MiB
 constexpr uint64_t kUserStackSize = 0x10000;
 
-void ck(uc_err e, const char* what) {
-  if (e != UC_ERR_OK) throw std::runtime_error(std::string(what) + ": " + uc_strerror(e));
-}
+void ck(uc_err e, const char* what) { probesim::test::UcEngine::check(e, what); }
 
 std::vector<uint8_t> read_host_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -30,22 +26,8 @@ std::vector<uint8_t> read_host_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// pt_regs word -> Unicorn register (-1: not a CPU register), x86_64 layout order.
-constexpr int kX86PtRegs[] = {
-    UC_X86_REG_R15, UC_X86_REG_R14, UC_X86_REG_R13, UC_X86_REG_R12, UC_X86_REG_RBP,
-    UC_X86_REG_RBX, UC_X86_REG_R11, UC_X86_REG_R10, UC_X86_REG_R9,  UC_X86_REG_R8,
-    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
-    -1 /* orig_ax */, UC_X86_REG_RIP, -1 /* cs */, UC_X86_REG_RFLAGS, UC_X86_REG_RSP,
-    -1 /* ss */};
 constexpr int kX86CallArgs[] = {UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
                                 UC_X86_REG_RCX, UC_X86_REG_R8,  UC_X86_REG_R9};
-
-int arm64_pt_reg(size_t word) {
-  if (word <= 28) return UC_ARM64_REG_X0 + static_cast<int>(word);
-  constexpr int kRest[] = {UC_ARM64_REG_X29, UC_ARM64_REG_X30, UC_ARM64_REG_SP, UC_ARM64_REG_PC,
-                           UC_ARM64_REG_PSTATE};
-  return word - 29 < std::size(kRest) ? kRest[word - 29] : -1;
-}
 
 uint64_t x86_msr(uc_engine* uc, uint32_t id) {
   uc_x86_msr m{id, 0};
@@ -73,11 +55,8 @@ KernelHarness::KernelHarness(Arch arch) : arch_(arch) {
   auto k = probes::Kallsyms::create(*image_);
   REQUIRE_MESSAGE(k.ok(), k.error().message);
   kallsyms_.emplace(std::move(k).value());
-  bool x86 = arch == Arch::X86_64;
-  ck(uc_open(x86 ? UC_ARCH_X86 : UC_ARCH_ARM64, x86 ? UC_MODE_64 : UC_MODE_ARM, &uc_), "uc_open");
-  if (x86) {  // the kernel half needs the alias window (emu/uc_phys.h), as emu::Cpu does
-    ck(emu::x86_phys::install(uc_), "virtual tlb");
-  }
+  engine_ = std::make_unique<probesim::test::UcEngine>(arch);
+  uc_ = engine_->get();
   map_image();
   map_region(stack_top(0) - THREAD_SIZE, kStacks * THREAD_SIZE, UC_PROT_READ | UC_PROT_WRITE);
   map_region(kUserCode, kPageSize, UC_PROT_ALL);
@@ -85,16 +64,12 @@ KernelHarness::KernelHarness(Arch arch) : arch_(arch) {
   add_hooks();
 }
 
-KernelHarness::~KernelHarness() {
-  if (uc_) uc_close(uc_);
-}
+KernelHarness::~KernelHarness() = default;
 
-uint64_t KernelHarness::phys(uint64_t va) const {
-  return arch_ == Arch::X86_64 ? emu::x86_phys::phys(va) : va;
-}
+uint64_t KernelHarness::phys(uint64_t va) const { return engine_->phys(va); }
 
 void KernelHarness::map_region(GuestAddr start, uint64_t size, uint32_t prot) {
-  ck(uc_mem_map(uc_, phys(start.value), size, prot), "uc_mem_map");
+  engine_->map(start.value, size, prot);
 }
 
 // Each PT_LOAD at its link address, page-rounded, with its file bytes (the rest is zero).
@@ -218,42 +193,32 @@ void KernelHarness::trace(const std::vector<std::string>& names) {
   for (const std::string& n : names) on_entry(n, [this, n] { calls.push_back(n); });
 }
 
-uint64_t KernelHarness::reg(int uc_reg) const {
-  uint64_t v = 0;
-  ck(uc_reg_read(uc_, uc_reg, &v), "reg read");
-  return v;
-}
+uint64_t KernelHarness::reg(int uc_reg) const { return engine_->reg(uc_reg); }
 
 uint64_t KernelHarness::msr(uint32_t id) const { return x86_msr(uc_, id); }
 
-void KernelHarness::set_reg(int uc_reg, uint64_t v) { ck(uc_reg_write(uc_, uc_reg, &v), "reg write"); }
+void KernelHarness::set_reg(int uc_reg, uint64_t v) { engine_->set_reg(uc_reg, v); }
 
 uint64_t KernelHarness::read_u64(GuestAddr a) const {
   uint64_t v = 0;
-  ck(uc_mem_read(uc_, phys(a.value), &v, 8), "mem read");
+  engine_->read(a.value, &v, 8);
   return v;
 }
 
-void KernelHarness::write_u64(GuestAddr a, uint64_t v) {
-  ck(uc_mem_write(uc_, phys(a.value), &v, 8), "mem write");
-}
+void KernelHarness::write_u64(GuestAddr a, uint64_t v) { engine_->write(a.value, &v, 8); }
 
 std::vector<uint8_t> KernelHarness::read(GuestAddr a, size_t n) const {
   std::vector<uint8_t> out(n);
-  ck(uc_mem_read(uc_, phys(a.value), out.data(), n), "mem read");
+  engine_->read(a.value, out.data(), n);
   return out;
 }
 
 void KernelHarness::write(GuestAddr a, const std::vector<uint8_t>& bytes) {
-  ck(uc_mem_write(uc_, phys(a.value), bytes.data(), bytes.size()), "mem write");
-}
-
-int KernelHarness::x86_pt_reg(size_t word) {
-  return word < std::size(kX86PtRegs) ? kX86PtRegs[word] : -1;
+  engine_->write(a.value, bytes.data(), bytes.size());
 }
 
 uint64_t KernelHarness::user_reg(size_t word) const {
-  int r = arch_ == Arch::X86_64 ? x86_pt_reg(word) : arm64_pt_reg(word);
+  int r = probesim::test::UcEngine::uc_reg(arch_, static_cast<unsigned>(word));
   REQUIRE_MESSAGE(r >= 0, "pt_regs word " << word << " is not a CPU register");
   return reg(r);
 }

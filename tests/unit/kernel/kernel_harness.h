@@ -1,7 +1,8 @@
-// KernelHarness: runs the guest kernel image (vmprobesim) in a raw Unicorn engine and plays
-// the model's side of guest/kernel/README.md: the user syscall instruction's emulation, the
-// hypercalls (x86_64 int $0xe9, arm64 hvc #0), ERET (arm64 hvc #1) and HC_IRET (x86_64). Tests use it to prove the image's contract
-// before the machine integrates it; it is test code and may call uc_* directly.
+// KernelHarness: runs the guest kernel image (vmprobesim) in the reference Unicorn engine
+// (tests/support/uc_engine.h) and plays the model's side of docs/guest-kernel.md: the user
+// syscall instruction's emulation, the hypercalls (x86_64 int $0xe9, arm64 hvc #0), ERET
+// (arm64 hvc #1) and HC_IRET (x86_64). Tests use it to prove the image's contract before the
+// machine integrates it; it is test code and may call uc_* directly.
 //
 // Memory: the image's PT_LOADs at their link addresses, kStacks kernel stacks (THREAD_SIZE,
 // THREAD_SIZE-aligned) above the image, a user code page and a user stack.
@@ -26,6 +27,7 @@
 #include "loader/elf_file.h"
 #include "probes/kallsyms.h"
 #include "probesim/types.h"
+#include "support/uc_engine.h"
 
 namespace probesim::kernel_test {
 
@@ -123,14 +125,17 @@ class KernelHarness {
   void x86_iret(GuestAddr regs);
   void arm64_eret();
   void guard(const std::function<void()>& fn) noexcept;
-  static int x86_pt_reg(size_t word);  // Unicorn register of a pt_regs word, -1 if none
+  static int x86_pt_reg(size_t word) {  // Unicorn register of a pt_regs word, -1 if none
+    return probesim::test::UcEngine::uc_reg(Arch::X86_64, static_cast<unsigned>(word));
+  }
 
   static void syscall_cb(uc_engine*, void* self);
   static void intr_cb(uc_engine*, uint32_t intno, void* self);
   static void code_cb(uc_engine*, uint64_t addr, uint32_t size, void* hook);
 
   Arch arch_;
-  uc_engine* uc_ = nullptr;
+  std::unique_ptr<probesim::test::UcEngine> engine_;
+  uc_engine* uc_ = nullptr;  // engine_'s
   std::optional<loader::ElfFile> image_;
   std::optional<probes::Kallsyms> kallsyms_;
   std::vector<std::unique_ptr<Hook>> hooks_;

@@ -10,9 +10,7 @@
 namespace probesim::kernel_test {
 namespace {
 
-void ck(uc_err e, const char* what) {
-  if (e != UC_ERR_OK) throw std::runtime_error(std::string(what) + ": " + uc_strerror(e));
-}
+void ck(uc_err e, const char* what) { probesim::test::UcEngine::check(e, what); }
 
 constexpr int kX86Args[] = {UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
                             UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9};

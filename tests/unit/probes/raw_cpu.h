@@ -1,4 +1,4 @@
-// Reference execution for the differential tests: a bare Unicorn engine that only ever steps
+// Reference execution for the differential tests: the reference Unicorn harness stepping only
 // one instruction at a time (count=1; one mode per engine, docs/stack-facts.md §2), over a few
 // mapped windows. Plus SparseMemory, a KernelMemory over a copy of the same windows, for the
 // engine's emulation to run against.
@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "emu/uc_phys.h"
 #include "probes/kernel_memory.h"
 #include "probes/regs.h"
+#include "support/uc_engine.h"
 
 namespace probesim::probes::test {
 
@@ -51,28 +51,20 @@ class SparseMemory final : public KernelMemory {
   std::map<uint64_t, std::vector<uint8_t>> pages_;
 };
 
+// Single steps on the reference harness (tests/support/uc_engine.h).
 class RawCpu {
  public:
-  explicit RawCpu(Arch arch) : arch_(arch) {
-    const uc_err e = arch == Arch::X86_64 ? uc_open(UC_ARCH_X86, UC_MODE_64, &uc_)
-                                          : uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc_);
-    if (e != UC_ERR_OK) throw std::runtime_error("uc_open");
-    if (arch == Arch::X86_64) check(emu::x86_phys::install(uc_));  // kernel addresses
-  }
-  ~RawCpu() { uc_close(uc_); }
-  RawCpu(const RawCpu&) = delete;
-  RawCpu& operator=(const RawCpu&) = delete;
+  explicit RawCpu(Arch arch) : uc_(arch) {}
 
   void map(uint64_t base, size_t size) {
-    check(uc_mem_map(uc_, phys(base), size, UC_PROT_ALL));
+    uc_.map(base, size);
     windows_.emplace_back(base, size);
   }
   void write(uint64_t a, const void* p, size_t n) {
-    check(uc_mem_write(uc_, phys(a), p, n));
-    check(uc_ctl_remove_cache(uc_, a, a + n));
+    uc_.write(a, p, n);
+    probesim::test::UcEngine::check(uc_.remove_cache(a, n), "remove_cache");
   }
-  void read(uint64_t a, void* p, size_t n) { check(uc_mem_read(uc_, phys(a), p, n)); }
-  uint64_t phys(uint64_t va) const { return arch_ == Arch::X86_64 ? emu::x86_phys::phys(va) : va; }
+  void read(uint64_t a, void* p, size_t n) { uc_.read(a, p, n); }
   // Copies every mapped window into `mem` (same addresses).
   void snapshot(SparseMemory& mem) {
     std::vector<uint8_t> buf;
@@ -83,58 +75,22 @@ class RawCpu {
       mem.write(GuestAddr{base}, buf);
     }
   }
-  void set_regs(const Regs& r) {
-    for (unsigned i = 0; i < Regs::count(arch_); ++i) {
-      const int id = uc_reg(i);
-      if (id < 0) continue;
-      uint64_t v = r.get(i);
-      check(uc_reg_write(uc_, id, &v));
-    }
-  }
-  Regs regs() {
-    Regs r(arch_);
-    for (unsigned i = 0; i < Regs::count(arch_); ++i) {
-      const int id = uc_reg(i);
-      if (id < 0) continue;
-      uint64_t v = 0;
-      check(uc_reg_read(uc_, id, &v));
-      r.set(i, v);
-    }
-    r.clear_dirty();
-    return r;
-  }
+  void set_regs(const Regs& r) { uc_.set_regs(r); }
+  Regs regs() { return uc_.regs(); }
   // Executes `count` instructions from regs.ip. A branch to unmapped memory completes (the
   // failure is fetching the next instruction), so UC_ERR_FETCH_UNMAPPED is not an error.
   void step(Regs& r, size_t count = 1) {
     set_regs(r);
-    const uc_err e = uc_emu_start(uc_, r.ip().value, 0, 0, count);
+    const uc_err e = uc_emu_start(uc_.get(), r.ip().value, 0, 0, count);
     // A branch to an unmapped target (or, x86, a non-canonical one: a denied TLB fill) ends
     // the step with PC at the target, which is all the differential tests compare.
-    if (e != UC_ERR_FETCH_UNMAPPED && e != UC_ERR_EXCEPTION) check(e);
+    if (e != UC_ERR_FETCH_UNMAPPED && e != UC_ERR_EXCEPTION)
+      probesim::test::UcEngine::check(e, "uc_emu_start");
     r = regs();
   }
 
  private:
-  int uc_reg(unsigned i) const {
-    static constexpr int kX86[] = {
-        UC_X86_REG_R15, UC_X86_REG_R14, UC_X86_REG_R13, UC_X86_REG_R12, UC_X86_REG_RBP,
-        UC_X86_REG_RBX, UC_X86_REG_R11, UC_X86_REG_R10, UC_X86_REG_R9,  UC_X86_REG_R8,
-        UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
-        -1,             UC_X86_REG_RIP, -1,             UC_X86_REG_EFLAGS, UC_X86_REG_RSP, -1};
-    if (arch_ == Arch::X86_64) return kX86[i];
-    if (i <= 28) return UC_ARM64_REG_X0 + static_cast<int>(i);
-    if (i == 29) return UC_ARM64_REG_X29;
-    if (i == 30) return UC_ARM64_REG_X30;
-    if (i == 31) return UC_ARM64_REG_SP;
-    if (i == 32) return UC_ARM64_REG_PC;
-    return UC_ARM64_REG_PSTATE;
-  }
-  static void check(uc_err e) {
-    if (e != UC_ERR_OK) throw std::runtime_error(std::string("unicorn: ") + uc_strerror(e));
-  }
-
-  Arch arch_;
-  uc_engine* uc_ = nullptr;
+  probesim::test::UcEngine uc_;
   std::vector<std::pair<uint64_t, size_t>> windows_;
 };
 

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "emu/uc_phys.h"
 #include "guest_code.inc"
 #include "probes/arch/arm64/arm64_insn.h"
 
@@ -18,29 +17,7 @@ constexpr uint64_t kRegionSize = 0x10000;
 constexpr uint64_t kInsnAreaSize = 0x100000;
 constexpr uint64_t kBlockBudget = 2'000'000;
 
-// pt_regs order -> Unicorn register ids (-1: not a CPU register we model).
-constexpr int kX86UcRegs[] = {
-    UC_X86_REG_R15, UC_X86_REG_R14, UC_X86_REG_R13, UC_X86_REG_R12, UC_X86_REG_RBP,
-    UC_X86_REG_RBX, UC_X86_REG_R11, UC_X86_REG_R10, UC_X86_REG_R9,  UC_X86_REG_R8,
-    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
-    -1,             UC_X86_REG_RIP, -1,             UC_X86_REG_EFLAGS, UC_X86_REG_RSP, -1};
-
-int arm64_uc_reg(unsigned i) {
-  if (i <= 28) return UC_ARM64_REG_X0 + static_cast<int>(i);
-  if (i == 29) return UC_ARM64_REG_X29;
-  if (i == 30) return UC_ARM64_REG_X30;
-  if (i == 31) return UC_ARM64_REG_SP;
-  if (i == 32) return UC_ARM64_REG_PC;
-  return UC_ARM64_REG_PSTATE;
-}
-
-int uc_reg(Arch arch, unsigned i) {
-  return arch == Arch::X86_64 ? kX86UcRegs[i] : arm64_uc_reg(i);
-}
-
-void check(uc_err e, const char* what) {
-  if (e != UC_ERR_OK) throw std::runtime_error(std::string(what) + ": " + uc_strerror(e));
-}
+void check(uc_err e, const char* what) { probesim::test::UcEngine::check(e, what); }
 
 std::span<const guest::GuestSym> guest_syms(Arch arch) {
   if (arch == Arch::X86_64) return guest::kX86Syms;
@@ -111,32 +88,23 @@ UcMachine::UcMachine(Arch arch, int engines) : arch_(arch), layout_(layout_for(a
     Engine& e = engines_[static_cast<size_t>(i)];
     e.self = this;
     e.index = i;
-    if (arch == Arch::X86_64) {
-      check(uc_open(UC_ARCH_X86, UC_MODE_64, &e.uc), "uc_open");
-      check(emu::x86_phys::install(e.uc), "virtual tlb");  // kernel addresses: emu/uc_phys.h
-    } else check(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &e.uc), "uc_open");
-    check(uc_hook_add(e.uc, &e.intr, UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr), &e, 1, 0),
-          "hook intr");
-    check(uc_hook_add(e.uc, &e.block, UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), &e, 1,
-                      0),
-          "hook block");
+    e.engine = std::make_unique<probesim::test::UcEngine>(arch);
+    e.uc = e.engine->get();
+    e.engine->hook(UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr), &e);
+    e.engine->hook(UC_HOOK_BLOCK, reinterpret_cast<void*>(&on_block), &e);
   }
   map(layout_.text, kRegionSize);
   map(layout_.insn_area, kInsnAreaSize);
   map(layout_.stack, kRegionSize);
 }
 
-UcMachine::~UcMachine() {
-  for (auto& e : engines_) uc_close(e.uc);
-}
+UcMachine::~UcMachine() = default;
 
 void UcMachine::map(GuestAddr base, size_t size) {
   Region r{base, size, std::make_unique<uint8_t[]>(size)};
   std::memset(r.mem.get(), 0, size);
-  for (auto& e : engines_) {
-    uint64_t pa = arch_ == Arch::X86_64 ? emu::x86_phys::phys(base.value) : base.value;
-    check(uc_mem_map_ptr(e.uc, pa, size, UC_PROT_ALL, r.mem.get()), "uc_mem_map_ptr");
-  }
+  for (auto& e : engines_)
+    check(e.engine->map_ptr(base.value, size, UC_PROT_ALL, r.mem.get()), "uc_mem_map_ptr");
   regions_.push_back(std::move(r));
 }
 
@@ -203,25 +171,11 @@ void UcMachine::free_insn_page(GuestAddr page) {
 }
 
 Regs UcMachine::read_regs(int engine) const {
-  Regs r(arch_);
-  for (unsigned i = 0; i < Regs::count(arch_); ++i) {
-    const int id = uc_reg(arch_, i);
-    if (id < 0) continue;
-    uint64_t v = 0;
-    check(uc_reg_read(uc(engine), id, &v), "uc_reg_read");
-    r.set(i, v);
-  }
-  r.clear_dirty();
-  return r;
+  return engines_[static_cast<size_t>(engine)].engine->regs();
 }
 
 void UcMachine::write_regs(const Regs& regs, int engine, bool dirty_only) {
-  for (unsigned i = 0; i < Regs::count(arch_); ++i) {
-    const int id = uc_reg(arch_, i);
-    if (id < 0 || (dirty_only && !(regs.dirty() & (uint64_t{1} << i)))) continue;
-    uint64_t v = regs.get(i);
-    check(uc_reg_write(uc(engine), id, &v), "uc_reg_write");
-  }
+  engines_[static_cast<size_t>(engine)].engine->set_regs(regs, dirty_only);
 }
 
 void UcMachine::on_block(uc_engine* uc, uint64_t addr, uint32_t, void* user) noexcept {

@@ -1,7 +1,8 @@
-// Test harness for the kprobes engine: a fake kernel made of bare Unicorn engines sharing host
-// memory (KernelMemory over uc_mem_map_ptr regions, code writes invalidate every engine), a
-// SymbolSource over the generated guest image, and a runner that routes int3 / BRK traps to a
-// KprobeManager exactly as the machine will (write back only dirty registers).
+// Test harness for the kprobes engine: a fake kernel made of reference Unicorn engines
+// (tests/support/uc_engine.h) sharing host memory (KernelMemory over uc_mem_map_ptr regions,
+// code writes invalidate every engine), a SymbolSource over the generated guest image, and a
+// runner that routes int3 / BRK traps to a KprobeManager exactly as the machine will (write
+// back only dirty registers).
 #pragma once
 
 #include <unicorn/unicorn.h>
@@ -19,6 +20,7 @@
 #include "probes/kprobe_manager.h"
 #include "probes/regs.h"
 #include "probes/symbol_source.h"
+#include "support/uc_engine.h"
 
 namespace probesim::probes::test {
 
@@ -100,8 +102,8 @@ class UcMachine final : public KernelMemory {
   struct Engine {
     UcMachine* self = nullptr;
     int index = 0;
-    uc_engine* uc = nullptr;
-    uc_hook intr = 0, block = 0;
+    std::unique_ptr<probesim::test::UcEngine> engine;
+    uc_engine* uc = nullptr;  // engine's
     KprobeManager* mgr = nullptr;
     HitContext ctx;
     RunOutcome* outcome = nullptr;

@@ -1,8 +1,9 @@
-// A minimal CPU for the uprobes tests: one Unicorn engine per mmu::Mm, realized through the
-// MmObserver contract exactly as emu/cpu.cc does (one uc_mem_map_ptr region per run, so a
-// replaced page is its own region), with traps routed to the UprobeManager the way the
-// machine will: x86 int3 -> on_breakpoint; arm64 BRK #5 -> on_breakpoint, BRK #6 ->
-// on_ss_trap; registers written back only where the engine marked them dirty.
+// A minimal CPU for the uprobes tests: one reference Unicorn engine (tests/support/uc_engine.h)
+// per mmu::Mm, realized through the MmObserver contract exactly as emu/cpu.cc does (one
+// uc_mem_map_ptr region per run, so a replaced page is its own region), with traps routed to
+// the UprobeManager the way the machine will: x86 int3 -> on_breakpoint; arm64 BRK #5 ->
+// on_breakpoint, BRK #6 -> on_ss_trap; registers written back only where the engine marked
+// them dirty.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -17,68 +18,32 @@
 #include "mmu/mm.h"
 #include "probes/arch/arm64/arm64_insn.h"
 #include "probes/uprobes/uprobe_manager.h"
+#include "support/uc_engine.h"
 
 namespace probesim::probes::test {
 
-inline int uc_reg_of(Arch arch, unsigned i) {
-  static constexpr int kX86[] = {UC_X86_REG_R15,
-                                 UC_X86_REG_R14,
-                                 UC_X86_REG_R13,
-                                 UC_X86_REG_R12,
-                                 UC_X86_REG_RBP,
-                                 UC_X86_REG_RBX,
-                                 UC_X86_REG_R11,
-                                 UC_X86_REG_R10,
-                                 UC_X86_REG_R9,
-                                 UC_X86_REG_R8,
-                                 UC_X86_REG_RAX,
-                                 UC_X86_REG_RCX,
-                                 UC_X86_REG_RDX,
-                                 UC_X86_REG_RSI,
-                                 UC_X86_REG_RDI,
-                                 -1,
-                                 UC_X86_REG_RIP,
-                                 -1,
-                                 UC_X86_REG_EFLAGS,
-                                 UC_X86_REG_RSP,
-                                 -1};
-  if (arch == Arch::X86_64) return kX86[i];
-  if (i <= 28) return UC_ARM64_REG_X0 + static_cast<int>(i);
-  static constexpr int kArm[] = {UC_ARM64_REG_X29, UC_ARM64_REG_X30, UC_ARM64_REG_SP,
-                                 UC_ARM64_REG_PC, UC_ARM64_REG_PSTATE};
-  return kArm[i - 29];
-}
-
 class UcMm final : public mmu::MmObserver {
  public:
-  UcMm(Arch arch, mmu::Mm& mm) : arch_(arch), mm_(mm) {
-    if (arch == Arch::X86_64)
-      REQUIRE(uc_open(UC_ARCH_X86, UC_MODE_64, &uc_) == UC_ERR_OK);
-    else
-      REQUIRE(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc_) == UC_ERR_OK);
-    uc_hook h;
-    REQUIRE(uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr), this, 1, 0) ==
-            UC_ERR_OK);
+  UcMm(Arch arch, mmu::Mm& mm) : arch_(arch), mm_(mm), engine_(arch), uc_(engine_.get()) {
+    engine_.hook(UC_HOOK_INTR, reinterpret_cast<void*>(&on_intr), this);
     mm_.set_observer(this);
   }
-  ~UcMm() override {
-    mm_.set_observer(nullptr);
-    uc_close(uc_);
-  }
+  ~UcMm() override { mm_.set_observer(nullptr); }
   UcMm(const UcMm&) = delete;
   UcMm& operator=(const UcMm&) = delete;
 
+  // Observer calls must not throw through the Mm: a failure is recorded and fails call().
   void on_unmap(GuestAddr start, uint64_t len) override {
-    ok_ = ok_ && uc_mem_unmap(uc_, start.value, len) == UC_ERR_OK;
+    ok_ = ok_ && engine_.unmap(start.value, len) == UC_ERR_OK;
   }
   void on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) override {
     const uint32_t p = ((prot & 1) ? UC_PROT_READ : 0) | ((prot & 2) ? UC_PROT_WRITE : 0) |
                        ((prot & 4) ? UC_PROT_EXEC : 0);
-    ok_ = ok_ && uc_mem_map_ptr(uc_, start.value, len, p, host) == UC_ERR_OK;
+    ok_ = ok_ && engine_.map_ptr(start.value, len, p, host) == UC_ERR_OK;
     if (prot & 4) invalidate(start, len);
   }
   void invalidate(GuestAddr addr, uint64_t len) {
-    ok_ = ok_ && uc_ctl_remove_cache(uc_, addr.value, addr.value + len) == UC_ERR_OK;
+    ok_ = ok_ && engine_.remove_cache(addr.value, len) == UC_ERR_OK;
   }
 
   // Calls fn(args...) with the stack at sp_top and returns rax / x0; the call "returns" to
@@ -119,26 +84,8 @@ class UcMm final : public mmu::MmObserver {
   uint64_t probe_cycles() const { return cycles_; }
 
  private:
-  Regs regs() const {
-    Regs r(arch_);
-    for (unsigned i = 0; i < Regs::count(arch_); ++i) {
-      const int id = uc_reg_of(arch_, i);
-      if (id < 0) continue;
-      uint64_t v = 0;
-      uc_reg_read(uc_, id, &v);
-      r.set(i, v);
-    }
-    r.clear_dirty();
-    return r;
-  }
-  void set_regs(const Regs& r, bool dirty_only) {
-    for (unsigned i = 0; i < Regs::count(arch_); ++i) {
-      const int id = uc_reg_of(arch_, i);
-      if (id < 0 || (dirty_only && !(r.dirty() & (uint64_t{1} << i)))) continue;
-      uint64_t v = r.get(i);
-      uc_reg_write(uc_, id, &v);
-    }
-  }
+  Regs regs() const { return engine_.regs(); }
+  void set_regs(const Regs& r, bool dirty_only) { engine_.set_regs(r, dirty_only); }
   static void on_intr(uc_engine* uc, uint32_t intno, void* user) noexcept {
     auto* self = static_cast<UcMm*>(user);
     try {
@@ -172,7 +119,8 @@ class UcMm final : public mmu::MmObserver {
 
   Arch arch_;
   mmu::Mm& mm_;
-  uc_engine* uc_ = nullptr;
+  probesim::test::UcEngine engine_;
+  uc_engine* uc_;  // engine_'s
   bool ok_ = true;
   UprobeManager* mgr_ = nullptr;
   HitContext ctx_{};
