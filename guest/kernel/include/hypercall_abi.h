@@ -2,7 +2,7 @@
  *
  * Plain C, no includes: compiled into the guest (C and assembly) and into host C++.
  *
- * Instruction and registers (see guest/kernel/README.md for the full entry contract):
+ * Instruction and registers (see docs/guest-kernel.md for the full entry contract):
  *   x86_64: `int $HYPERCALL_X86_VECTOR` (bytes cd e9); rax = hypercall number, arguments in
  *           rdi, rsi, rdx, r10, r8, r9; the model writes the result to rax. Every other
  *           register is preserved. Unicorn raises it as UC_HOOK_INTR intno 0xe9 with RIP

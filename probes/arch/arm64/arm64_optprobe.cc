@@ -3,7 +3,7 @@
 // replaced by `B detour` (imm26: +-128 MiB, so the insn-slot area next to the image is in
 // range). The detour saves a struct pt_regs on the stack, calls optimized_callback (BL), restores,
 // runs the displaced instruction, and branches back to addr + 4.
-// Differences from the x86 rules (documented in probes/README.md):
+// Differences from the x86 rules (documented in docs/probes.md):
 // - the range is one instruction, so "no jump into the range" and "no probe in the range" hold
 //   trivially and there is no function-wide scan; the instruction must be one the kprobe path
 //   copies to a slot (steppable): simulated ones (branches, PC-relative loads, adr/adrp) are

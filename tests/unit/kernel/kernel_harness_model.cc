@@ -1,5 +1,5 @@
 // KernelHarness, the model's side: hypercalls, the user syscall instruction, ERET / HC_IRET
-// (guest/kernel/README.md, "The model's contract"), and the Unicorn callbacks.
+// (docs/guest-kernel.md, "The model's contract"), and the Unicorn callbacks.
 
 #include <algorithm>
 #include <cerrno>
