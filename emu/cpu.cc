@@ -313,6 +313,7 @@ std::string Cpu::describe_guest() const {
   std::snprintf(line, sizeof line, ", pc 0x%" PRIx64 "\nregisters:", pc());
   out += line;
   probes::Regs regs = read_probe_regs(const_cast<Cpu&>(*this), RegsMode::User);
+  regs.set_ip(GuestAddr{pc()});  // inside the x86 syscall hook RIP is still the instruction
   for (unsigned i = 0; i < probes::Regs::count(info_.arch); ++i) {
     std::snprintf(line, sizeof line, "%s %-6.*s 0x%016" PRIx64, i % 4 == 0 ? "\n " : "",
                   static_cast<int>(probes::Regs::name_of(info_.arch, i).size()),

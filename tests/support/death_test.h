@@ -2,6 +2,7 @@
 // stderr goes to a pipe, and report how the child ended and what it printed.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,8 +26,13 @@ ChildOutcome run_in_child(Fn fn) {
   pid_t pid = fork();
   if (pid < 0) std::abort();
   if (pid == 0) {
+    // The child reports only through its stderr and its end: the test framework's signal
+    // handlers and output are the parent's.
+    signal(SIGABRT, SIG_DFL);
     close(fds[0]);
     dup2(fds[1], STDERR_FILENO);
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, STDOUT_FILENO);
     fn();
     _exit(0);
   }
