@@ -28,11 +28,11 @@ class Workload:
     description: str
 
 
-# Sized for ~0.2-1 s per run under raw Unicorn on a 2-core VM (bench/README.md).
+# Sized for ~0.2-1 s per run under raw Unicorn on a 2-core VM (docs/benchmarks.md).
 WORKLOADS: list[Workload] = [
     Workload("compute", ("1048576", "8"), "SHA-256, 8 chained rounds over 1 MiB"),
     Workload("memops", ("262144", "200"), "memset/memcpy/memmove over 256 KiB, 200 iterations"),
-    # 250k, not 1M: through the guest kernel each write(2) costs ~9 us (bench/README.md).
+    # 250k, not 1M: through the guest kernel each write(2) costs ~9 us (docs/benchmarks.md).
     Workload("smallio", ("250000",), "250,000 write(2) of 16 bytes to /dev/null"),
 ]
 
