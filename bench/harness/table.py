@@ -1,4 +1,4 @@
-"""Plain-text tables for the terminal (and the README's "Latest numbers")."""
+"""Plain-text tables for the terminal (and docs/benchmarks.md "Latest numbers")."""
 from __future__ import annotations
 
 
