@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 export LSAN_OPTIONS=suppressions=$here/../tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 min_blocks=${FUZZ_MIN_BLOCKS:-100000}  # the floor for make fuzz
 summary=()
-for name in elf_loader insn_blocks syscalls probe_targets trace_events; do
+for name in elf_loader insn_blocks syscalls probe_targets trace_events trace_reader; do
   work=$build/fuzz/work/make-fuzz-$name
   log=$build/fuzz/make-fuzz-$name.log
   echo "fuzz: $name for ${seconds}s (log: $log)"
