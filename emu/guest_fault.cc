@@ -88,9 +88,9 @@ void MachineState::handle_stop(Process& p, Task& t, const CpuStop& stop) {
     default:
       break;
   }
-  if (kernel_ && (kernel_->space->contains(GuestAddr{stop.pc}) || in_kernel_mode(*p.cpu()))) {
+  if (kernel_ && kernel_->owns_stop(*p.cpu(), stop)) {
     ++stats_.faults;
-    return kernel_oops(p, t, stop);
+    return kernel_->oops(p, t, stop);
   }
   if (uprobe_stepping(t)) {  // a fault in an XOL copy is reported at the probed instruction
     uprobe_abort_step(t);

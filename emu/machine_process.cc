@@ -207,9 +207,8 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->attach_cpu(std::move(cpu));
   Cpu& c = *proc->cpu();
   if (kernel_) {
-    Task& t = proc->main_task();
-    t.kstack_top = PROBESIM_TRY(kernel_->space->alloc_stack());
-    start_in_kernel(t, c, img.exec.entry.value, img.exec.sp.value);
+    PROBESIM_TRY_VOID(kernel_->start_user_task(proc->main_task(), c, img.exec.entry.value,
+                                               img.exec.sp.value));
   } else {
     c.set_reg(c.info().reg_sp, img.exec.sp.value);
     c.set_pc(img.exec.entry.value);
@@ -283,17 +282,7 @@ std::unique_ptr<CpuContext> MachineState::child_context(Task& parent, Task& chil
     if (stack) pcpu.set_context_reg(*ctx, info.reg_sp, stack);
     return ctx;
   }
-  KernelSpace& ks = *kernel_->space;
-  auto top = ks.alloc_stack();
-  if (!top) return nullptr;
-  child.kstack_top = top.value();
-  size_t size = child.kstack_top.value - pt_regs_of(child).value;
-  std::memcpy(ks.host(pt_regs_of(child), size), ks.host(pt_regs_of(parent), size), size);
-  UserRegs u(pcpu, ks.host(pt_regs_of(child), size));
-  u.set_reg(info.reg_ret, 0);
-  if (stack) u.set_reg(info.reg_sp, stack);
-  pcpu.set_context_reg(*ctx, info.reg_pc, kernel_->ret_from_fork.value);
-  pcpu.set_context_reg(*ctx, info.reg_sp, pt_regs_of(child).value);
+  if (!kernel_->child_regs(parent, child, *ctx, stack)) return nullptr;
   return ctx;
 }
 
@@ -301,10 +290,7 @@ std::unique_ptr<CpuContext> MachineState::child_context(Task& parent, Task& chil
 void MachineState::task_dead(Task& t) {
   limits_.task_gone();
   uprobes_->uprobe_free_utask(probes::TaskId{static_cast<uint64_t>(t.tid())});
-  if (!kernel_ || !t.kstack_top.value) return;
-  kernel_->kprobes->flush_task(probes::TaskId{static_cast<uint64_t>(t.tid())});
-  kernel_->space->free_stack(t.kstack_top);
-  t.kstack_top = GuestAddr{0};
+  if (kernel_) kernel_->release_task(t);
 }
 
 Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
@@ -353,7 +339,7 @@ void MachineState::finish_exec(Process& p, Task& t) {
   if (kernel_) {
     c.restore(*kernel_ctx);
     uint64_t kernel_pc = c.pc(), kernel_sp = c.reg(c.info().reg_sp);
-    start_in_kernel(t, c, pe.entry, pe.sp);  // a fresh pt_regs; then back to the hypercall
+    kernel_->reset_user_regs(t, c, pe.entry, pe.sp);  // a fresh pt_regs; then back to the hypercall
     c.set_pc(kernel_pc);
     c.set_reg(c.info().reg_sp, kernel_sp);
     c.set_reg(c.info().reg_tls, 0);  // the new program starts without TLS, as on a fresh CPU

@@ -80,7 +80,10 @@ Result<void> MachineState::init() {
   trace_events_ = std::make_unique<TraceEvents>(*this);
   vfs_->set_tracefs(trace_events_.get());
   PROBESIM_TRY_VOID(check_bug_names(config_.bugs));
-  if (config_.kernel) PROBESIM_TRY_VOID(boot_kernel());
+  if (config_.kernel) {  // hooks reach kernel_ from its first instruction on
+    kernel_ = std::make_unique<GuestKernel>(kernel_config(), static_cast<KernelHost&>(*this));
+    PROBESIM_TRY_VOID(kernel_->boot());
+  }
   return {};
 }
 
@@ -95,7 +98,7 @@ uint64_t MachineState::charged_cycles() const {
 }
 
 std::string MachineState::panic_text() const {
-  return panicked() ? "Kernel panic - not syncing: " + kernel_->panic : std::string();
+  return panicked() ? "Kernel panic - not syncing: " + kernel_->panic() : std::string();
 }
 
 Result<void> MachineState::refuse_if_panicked(std::string_view what) const {
@@ -158,9 +161,9 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
 // rt_sigsuspend's temporary mask ends there. False if the process died of the signal.
 bool MachineState::return_to_task(Task& t, Cpu& cpu, int cpu_index) {
   if (kernel_) {
-    put_on_cpu(t, cpu, cpu_index);
-    if (t.in_hypercall) return resume_in_kernel(t, cpu);
-    if (in_kernel_mode(cpu) || uprobe_stepping(t)) return true;  // mid-kernel: at syscall exit
+    kernel_->put_on_cpu(t, cpu, cpu_index);
+    if (t.in_hypercall) return kernel_->resume_in_kernel(t, cpu);
+    if (kernel_->in_kernel_mode(cpu) || uprobe_stepping(t)) return true;  // mid-kernel: at syscall exit
   } else {
     if (t.pending_ret) {
       cpu.set_reg(cpu.info().reg_ret, static_cast<uint64_t>(*t.pending_ret));
@@ -199,27 +202,13 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   cpu.set_assert_info(t.tid(), [this] { return sched_.recent_events(Cpu::kSyscallTrail); });
   uint64_t insns_before = cpu.insns().value;
   uint64_t user_before = cpu.user_insns().value;
-  uint64_t cycles_before = clock.cycles().value;
-  current_ = &t;
-  running_engine_ = &cpu;
-  in_flight_ = InFlight{&cpu, &clock, insns_before, cycles_before};
   CpuStop stop;
-  try {
+  {
+    EngineScope scope(*this, cpu, clock, &t);
     stop = cpu.run(InsnCount{step.budget});
-  } catch (...) {
-    current_ = nullptr;
-    running_engine_ = nullptr;
-    in_flight_.reset();
-    throw;
   }
-  current_ = nullptr;
-  running_engine_ = nullptr;
-  in_flight_.reset();
-  uint64_t ran = cpu.insns().value - insns_before;
-  total_insns_ += ran;
-  t.insns += InsnCount{ran};
+  t.insns += InsnCount{cpu.insns().value - insns_before};
   t.user_insns += InsnCount{cpu.user_insns().value - user_before};
-  total_cycles_ += clock.cycles().value - cycles_before;
   ++stats_.quanta;
   handle_stop(p, t, stop);
   if (p.pending_exec && !p.exited()) finish_exec(p, t);
@@ -327,8 +316,8 @@ void MachineState::reap_resources(Process& p) {
   ipc_.exit_sem(p.pid());  // SEM_UNDO
 }
 
-void MachineState::on_syscall(Cpu& cpu) {
-  if (kernel_) return kernel_entry(cpu);  // the guest kernel takes it from here
+// A syscall instruction on a machine without a guest kernel: straight to the model.
+void MachineState::model_syscall(Cpu& cpu) {
   PROBESIM_ASSERT(current_ != nullptr);
   Task& t = *current_;
   Process& p = t.proc();

@@ -1,6 +1,7 @@
 // MachineState: everything one emulated machine owns, behind the public Machine facade
 // (include/probesim/machine.h). The run loop (machine_state.cc: run, run_quantum), the syscall
-// dispatcher (syscalls/dispatch.cc) and the handlers operate on it.
+// dispatcher (syscalls/dispatch.cc) and the handlers operate on it; the guest kernel
+// (GuestKernel) reaches it only through KernelHost.
 //
 // Ownership: MachineState owns the inode cache (and through it every page cache), the Vfs,
 // the clock, the seeded RNG streams and all processes. Processes own their mm and Cpu.
@@ -89,7 +90,10 @@ class StraceSink {
   virtual void line(const std::string& text) = 0;
 };
 
-class MachineState final : public SyscallSink, private probes::UprobeHost, private GuestTimeSource {
+class MachineState final : public SyscallSink,
+                           private probes::UprobeHost,
+                           private GuestTimeSource,
+                           private KernelHost {
  public:
   static constexpr int kInitPid = 1;  // the parent of spawned processes (the modelled init)
 
@@ -128,10 +132,10 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   // process) and interrupts a blocked receiver; delivery happens on its next return to user
   // mode. deliver_signals runs there: false if the process died of it.
   void send_signal(Process& p, Task* t, const SigInfo& si);
-  bool deliver_signals(Task& t);
-  bool has_deliverable_signal(const Task& t) const;
-  void kill_by_signal(Process& p, int sig, std::optional<GuestFault> fault = std::nullopt);
-  void restore_saved_sigmask(Task& t);
+  bool deliver_signals(Task& t) override;
+  bool has_deliverable_signal(const Task& t) const override;
+  void kill_by_signal(Process& p, int sig, std::optional<GuestFault> fault = std::nullopt) override;
+  void restore_saved_sigmask(Task& t) override;
   // Job control (kernel/signal.c do_signal_stop, prepare_signal's SIGCONT): the process stops
   // or continues as a whole; the parent hears of it (SIGCHLD CLD_STOPPED/CLD_CONTINUED unless
   // SA_NOCLDSTOP; wait4 WUNTRACED/WCONTINUED). A task stops at its next turn:
@@ -172,7 +176,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
 
   // The guest kernel panicked (HC_PANIC): the machine stops for good. run() returns true at
   // once, spawn and kernel_call fail with refuse_if_panicked's error.
-  bool panicked() const { return kernel_ && !kernel_->panic.empty(); }
+  bool panicked() const { return kernel_ && !kernel_->panic().empty(); }
   // "Kernel panic - not syncing: <msg>" (Linux's panic() line), or "" when it did not panic.
   std::string panic_text() const;
   // EIO "<what>: the guest kernel panicked (...)" on a panicked machine, else nothing.
@@ -181,7 +185,7 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   // The guest kernel (null without MachineConfig::kernel) and its kprobes engine.
   GuestKernel* kernel() { return kernel_.get(); }
   const GuestKernel* kernel() const { return kernel_.get(); }
-  probes::KprobeManager* kprobes() { return kernel_ ? kernel_->kprobes.get() : nullptr; }
+  probes::KprobeManager* kprobes() { return kernel_ ? &kernel_->kprobes() : nullptr; }
   // The task whose CPU is running now (inside hooks and probe handlers), else null.
   Task* current_task() { return current_; }
   // tracefs's dynamic events (emu/tracefs): the one table the guest's /sys/kernel/tracing,
@@ -302,6 +306,8 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   bool handle_fault_signal(Process& p, Task& t, const GuestFault& f);
   void process_exited(Process& p);
   Result<std::unique_ptr<Cpu>> new_cpu();
+  void model_syscall(Cpu& cpu);  // on_syscall without a guest kernel
+  class EngineScope;
   void handle_stop(Process& p, Task& t, const CpuStop& stop);
   void reap_resources(Process& p);
   // Runs the handler of a syscall and does its bookkeeping (stats, strace, SIGPIPE).
@@ -309,41 +315,25 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   void task_dead(Task& t);  // frees its kernel stack and kretprobe instances
   // The task leaves every wait structure (futexes, wait queues, scheduler): it is Dead to them.
   void detach_task(Task& t);
-  // Guest kernel (kernel/kernel_*.cc).
-  Result<void> boot_kernel();
-  Result<void> create_kprobes();
-  Result<std::unique_ptr<Cpu>> new_kernel_engine();
-  void for_each_engine(const std::function<void(Cpu&)>& fn);
-  void kernel_entry(Cpu& cpu);                // the user syscall instruction
-  void on_hypercall(Cpu& cpu);
-  uint64_t hypercall(Cpu& cpu, uint64_t nr, const uint64_t* args);
-  void hc_syscall(Cpu& cpu, Task& t, uint64_t nr, GuestAddr args, GuestAddr regs);
-  void finish_hypercall(Cpu& cpu, Task& t);
-  bool resume_in_kernel(Task& t, Cpu& cpu);   // false if the process died
-  void put_on_cpu(Task& t, Cpu& cpu, int logical_cpu);
-  void x86_iret(Cpu& cpu, GuestAddr regs);
-  void hypercall_oops(Cpu& cpu, const char* why);
-  void arm64_eret(Cpu& cpu);
-  bool kprobe_trap(Cpu& cpu);
-  uint64_t hc_optprobe(uint64_t op, GuestAddr regs);  // HC_OPTPROBE: optimized_callback
-  // early kprobes (kernel_early_kprobes.cc)
-  Result<void> prepare_early_kprobes();  // before start_kernel: command line, slot pool
-  void boot_step_action(uint64_t step);  // HC_BOOT_STEP: register at setup_arch, convert at init
-  void register_early_kprobes();
-  void convert_early_kprobes();
-  void log_early_hit(uint64_t op);
-  // synchronize_rcu_tasks for the optimizer: is any CPU or preempted task at a PC in range?
-  bool any_pc_in(GuestAddr addr, uint64_t len);
-  void run_kprobe_optimizer();  // the delayed kprobe_optimizer, if due (between quanta)
+  // KernelHost: the guest kernel's view of the machine (machine_kernel.cc).
+  SyscallSink& engine_sink() override { return *this; }
+  VirtualClock& cpu_clock(int cpu) override { return sched_.clock(cpu); }
+  VirtualClock& now_clock() override { return sched_.now_clock(); }
+  int running_cpu() const override { return sched_.running_cpu(); }
+  Task* current() override { return current_; }
+  void for_each_process_engine(const std::function<void(Cpu&)>& fn) override;
+  bool any_task_pc_in(GuestAddr addr, uint64_t len) override;
+  std::unique_ptr<RunScope> kernel_call_scope(Cpu& engine, VirtualClock& clock) override;
+  int64_t kernel_syscall(Task& t, const SyscallArgs& a, SyscallDisposition& how) override;
+  KernelConfig kernel_config() const;
+  void run_kprobe_optimizer() {
+    if (kernel_) kernel_->run_optimizer_if_due();
+  }
   // uprobes (machine_uprobes.cc)
   void invalidate(mmu::Mm& mm, GuestAddr addr, uint64_t len) override;  // UprobeHost
-  bool uprobe_trap(Cpu& cpu, uint32_t intno);
+  bool uprobe_trap(Cpu& cpu, uint32_t intno) override;
   bool uprobe_stepping(const Task& t) const;
   void uprobe_abort_step(Task& t);  // a fault or signal during an XOL step
-  bool in_kernel_mode(Cpu& cpu) const;
-  GuestAddr pt_regs_of(const Task& t) const;
-  void start_in_kernel(Task& t, Cpu& cpu, uint64_t entry, uint64_t sp);
-  void kernel_oops(Process& p, Task& t, const CpuStop& stop);
 
   MachineConfig config_;
   MachineLimits limits_;  // before everything that charges it (inode cache, processes)
@@ -388,6 +378,41 @@ class MachineState final : public SyscallSink, private probes::UprobeHost, priva
   std::vector<std::string> violations_;
   std::vector<KernelStep> kernel_steps_;
   std::unique_ptr<TraceEvents> trace_events_;  // made by init(); destroyed first (~MachineState)
+};
+
+}  // namespace probesim::emu
+
+namespace probesim::emu {
+
+// RAII: `cpu` runs on `clock` on behalf of `task` (null: a kernel_call) until the scope ends,
+// when the previous current task and running engine come back (also when a probe handler's
+// exception unwinds). An outermost scope (no run in flight) is a run of its own: while it
+// lasts, totals read inside it include its part so far; when it ends, its instructions and
+// cycles are added to the totals.
+class MachineState::EngineScope final : public KernelHost::RunScope {
+ public:
+  EngineScope(MachineState& m, Cpu& cpu, VirtualClock& clock, Task* task)
+      : m_(m), saved_task_(m.current_), saved_engine_(m.running_engine_), outermost_(!m.in_flight_) {
+    m_.current_ = task;
+    m_.running_engine_ = &cpu;
+    if (outermost_) m_.in_flight_ = InFlight{&cpu, &clock, cpu.insns().value, clock.cycles().value};
+  }
+  ~EngineScope() override {
+    m_.current_ = saved_task_;
+    m_.running_engine_ = saved_engine_;
+    if (!outermost_) return;
+    m_.total_insns_ += m_.in_flight_->cpu->insns().value - m_.in_flight_->insns;
+    m_.total_cycles_ += m_.in_flight_->clock->cycles().value - m_.in_flight_->cycles;
+    m_.in_flight_.reset();
+  }
+  EngineScope(const EngineScope&) = delete;
+  EngineScope& operator=(const EngineScope&) = delete;
+
+ private:
+  MachineState& m_;
+  Task* saved_task_;
+  Cpu* saved_engine_;
+  bool outermost_;
 };
 
 }  // namespace probesim::emu

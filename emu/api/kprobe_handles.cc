@@ -138,7 +138,7 @@ std::vector<EarlyKprobeInfo> Machine::early_kprobes() const {
   std::vector<EarlyKprobeInfo> out;
   const emu::GuestKernel* k = impl_->state.kernel();
   if (!k) return out;
-  for (const emu::EarlyKprobe& e : k->early_kprobes) {
+  for (const emu::EarlyKprobe& e : k->early_kprobes()) {
     EarlyKprobeInfo info{e.spec, e.err, e.error};
     if (e.kp) {
       info.hits = e.kp->nhit;
@@ -151,7 +151,7 @@ std::vector<EarlyKprobeInfo> Machine::early_kprobes() const {
 
 std::string Machine::kprobes_list() const {
   const emu::GuestKernel* k = impl_->state.kernel();
-  return k ? k->kprobes->list() : std::string();
+  return k ? k->kprobes().list() : std::string();
 }
 
 std::vector<std::pair<std::string, uint64_t>> Machine::kprobe_costs() const {
@@ -165,7 +165,7 @@ std::vector<std::pair<std::string, uint64_t>> Machine::kprobe_costs() const {
 
 std::vector<std::string> Machine::kernel_oopses() const {
   const emu::GuestKernel* k = impl_->state.kernel();
-  return k ? k->oopses : std::vector<std::string>{};
+  return k ? k->oopses() : std::vector<std::string>{};
 }
 
 }  // namespace probesim

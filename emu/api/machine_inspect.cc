@@ -132,7 +132,7 @@ std::vector<std::string> Machine::probeable_functions() const {
   std::vector<std::string> out;
   const emu::GuestKernel* k = impl_->state.kernel();
   if (!k) return out;
-  const probes::Kallsyms& ks = k->space->kallsyms();
+  const probes::Kallsyms& ks = k->space().kallsyms();
   for (const probes::KernelSymbol& s : ks.symbols())
     if ((s.type == 'T' || s.type == 't') && s.size > 0 && ks.is_kernel_text(s.addr) &&
         !ks.within_kprobe_blacklist(s.addr))

@@ -19,24 +19,24 @@ constexpr const char* kSlotStateNames[] = {"clean", "dirty", "used"};  // SlotSt
 
 std::vector<std::string> Machine::kernel_boot_log() const {
   const emu::GuestKernel* k = impl_->state.kernel();
-  return k ? k->boot_log : std::vector<std::string>{};
+  return k ? k->boot_log() : std::vector<std::string>{};
 }
 
 std::string Machine::kernel_panic() const {
   const emu::GuestKernel* k = impl_->state.kernel();
-  return k ? k->panic : std::string();
+  return k ? k->panic() : std::string();
 }
 
 std::vector<KernelSymbol> Machine::kernel_symbols() const {
   std::vector<KernelSymbol> out;
   if (const emu::GuestKernel* k = impl_->state.kernel())
-    for (const probes::KernelSymbol& s : k->space->kallsyms().symbols()) out.push_back(to_public(s));
+    for (const probes::KernelSymbol& s : k->space().kallsyms().symbols()) out.push_back(to_public(s));
   return out;
 }
 
 std::optional<KernelSymbol> Machine::kernel_symbol(const std::string& name) const {
   const emu::GuestKernel* k = impl_->state.kernel();
-  const probes::KernelSymbol* s = k ? k->space->kallsyms().find(name) : nullptr;
+  const probes::KernelSymbol* s = k ? k->space().kallsyms().find(name) : nullptr;
   if (!s) return std::nullopt;
   return to_public(*s);
 }
@@ -44,7 +44,7 @@ std::optional<KernelSymbol> Machine::kernel_symbol(const std::string& name) cons
 std::optional<KernelSymbolOffset> Machine::kernel_symbol_at(uint64_t addr) const {
   const emu::GuestKernel* k = impl_->state.kernel();
   if (!k) return std::nullopt;
-  auto hit = k->space->kallsyms().lookup(GuestAddr{addr});
+  auto hit = k->space().kallsyms().lookup(GuestAddr{addr});
   if (!hit) return std::nullopt;
   return KernelSymbolOffset{to_public(*hit->sym), hit->offset};
 }
@@ -60,7 +60,7 @@ std::optional<std::string> Machine::kernel_symbolize(uint64_t addr) const {
 std::vector<KprobeBlacklistEntry> Machine::kprobe_blacklist() const {
   std::vector<KprobeBlacklistEntry> out;
   if (const emu::GuestKernel* k = impl_->state.kernel())
-    for (const probes::BlacklistEntry& e : k->space->kallsyms().blacklist())
+    for (const probes::BlacklistEntry& e : k->space().kallsyms().blacklist())
       out.push_back(KprobeBlacklistEntry{e.start.value, e.end.value, e.name});
   return out;
 }
@@ -68,15 +68,15 @@ std::vector<KprobeBlacklistEntry> Machine::kprobe_blacklist() const {
 bool Machine::read_kernel(uint64_t addr, std::span<uint8_t> out, bool original) const {
   emu::GuestKernel* k = impl_->state.kernel();
   if (!k) return false;
-  return original ? k->kprobes->read_original(GuestAddr{addr}, out)
-                  : k->space->read(GuestAddr{addr}, out);
+  return original ? k->kprobes().read_original(GuestAddr{addr}, out)
+                  : k->space().read(GuestAddr{addr}, out);
 }
 
 InsnSlots Machine::kprobe_insn_slots() const {
   InsnSlots v;
   emu::GuestKernel* k = impl_->state.kernel();
   if (!k) return v;
-  const probes::InsnSlotCache& c = k->kprobes->insn_slots();
+  const probes::InsnSlotCache& c = k->kprobes().insn_slots();
   v.slot_size = c.insn_size();
   v.slots_per_page = c.slots_per_page();
   v.nr_garbage = c.nr_garbage();

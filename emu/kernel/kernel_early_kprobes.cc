@@ -1,6 +1,6 @@
-// Guest kernel, machine side: early kprobes (seed 002; the engine's half is
-// probes/early_kprobes.cc). The kernel command line (MachineConfig::kernel_cmdline, with
-// MachineConfig::early_kprobes appended as one `ekprobe=` list) is written into the image's
+// Guest kernel: early kprobes (seed 002; the engine's half is
+// probes/early_kprobes.cc). The kernel command line (KernelConfig::cmdline, with
+// KernelConfig::early_kprobes appended as one `ekprobe=` list) is written into the image's
 // boot_command_line before start_kernel, as a boot loader does. When setup_arch reports (where
 // Linux's parse_early_param runs), each `ekprobe=sym[+off][,...]` target is registered: the
 // kprobes engine is not initialized yet, so each becomes a branch into a static detour slot.
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "emu/machine_state.h"
+#include "emu/kernel/guest_kernel.h"
 #include "emu/syscalls/strace.h"
 #include "guest/kernel/include/hypercall_abi.h"
 #include "probes/kprobe.h"
@@ -21,8 +21,8 @@ namespace {
 constexpr std::string_view kEkprobeParam = "ekprobe=";
 
 // The command line the guest sees: kernel_cmdline, then early_kprobes as one ekprobe= list.
-std::string full_cmdline(const MachineConfig& c) {
-  std::string line = c.kernel_cmdline;
+std::string full_cmdline(const KernelConfig& c) {
+  std::string line = c.cmdline;
   if (c.early_kprobes.empty()) return line;
   if (!line.empty()) line += ' ';
   line += kEkprobeParam;
@@ -78,9 +78,8 @@ std::string sym_off(const probes::Kallsyms& ks, GuestAddr a) {
 }  // namespace
 
 // Before start_kernel: the boot loader's part (boot_command_line) and the static slot pool.
-Result<void> MachineState::prepare_early_kprobes() {
-  GuestKernel& k = *kernel_;
-  KernelSpace& ks = *k.space;
+Result<void> GuestKernel::prepare_early_kprobes() {
+  KernelSpace& ks = *space_;
   const std::string line = full_cmdline(config_);
   if (line.size() >= COMMAND_LINE_SIZE)
     return Error::make("kernel command line is " + std::to_string(line.size()) +
@@ -90,62 +89,58 @@ Result<void> MachineState::prepare_early_kprobes() {
   uint8_t* at = ks.host(ks.sym("boot_command_line"), COMMAND_LINE_SIZE);
   PROBESIM_ASSERT(at != nullptr);
   std::memcpy(at, line.c_str(), line.size() + 1);
-  k.kprobes->set_early_kprobe_slots(ks.sym("early_kprobe_insn_slots"), EARLY_KPROBE_SLOT_SIZE,
+  kprobes_->set_early_kprobe_slots(ks.sym("early_kprobe_insn_slots"), EARLY_KPROBE_SLOT_SIZE,
                                     NR_EARLY_KPROBES_SLOTS);
-  k.kprobes->set_printk([&k](const std::string& s) { k.boot_log.push_back(s); });
+  kprobes_->set_printk([this](const std::string& s) { boot_log_.push_back(s); });
   return {};
 }
 
 // setup_arch reported: parse_early_param's ekprobe= handler, for each target in order.
-void MachineState::register_early_kprobes() {
-  GuestKernel& k = *kernel_;
+void GuestKernel::register_early_kprobes() {
   const char* line = reinterpret_cast<const char*>(
-      k.space->host(k.space->sym("boot_command_line"), COMMAND_LINE_SIZE));
+      space_->host(space_->sym("boot_command_line"), COMMAND_LINE_SIZE));
   for (const std::string& spec : ekprobe_targets(std::string_view(line, strnlen(line, COMMAND_LINE_SIZE)))) {
     EarlyKprobe ek{spec, std::make_unique<probes::Kprobe>()};
     probes::Kprobe& kp = *ek.kp;
     kp.name = spec;
     kp.pre_handler = [](probes::Kprobe&, probes::Regs&) { return 0; };  // counts (nhit)
     Result<void> r = parse_target(spec, kp)
-                         ? k.kprobes->register_kprobe(kp)
+                         ? kprobes_->register_kprobe(kp)
                          : Result<void>(Error::make("bad target (sym[+offset])", EINVAL));
     if (r) {
-      k.boot_log.push_back("early kprobe " + spec + " registered at " +
-                           sym_off(k.space->kallsyms(), kp.addr));
+      boot_log_.push_back("early kprobe " + spec + " registered at " +
+                           sym_off(space_->kallsyms(), kp.addr));
     } else {
       ek.err = r.error().err;
       ek.error = r.error().message;
-      k.boot_log.push_back("early kprobe " + spec + ": -" + errno_name(ek.err) + " (" +
+      boot_log_.push_back("early kprobe " + spec + ": -" + errno_name(ek.err) + " (" +
                            ek.error + ")");
     }
-    k.early_kprobes.push_back(std::move(ek));
+    early_kprobes_.push_back(std::move(ek));
   }
 }
 
 // init_kprobes reported: convert_early_kprobes.
-void MachineState::convert_early_kprobes() {
-  GuestKernel& k = *kernel_;
-  const size_t n = k.kprobes->init_kprobes();
+void GuestKernel::convert_early_kprobes() {
+  const size_t n = kprobes_->init_kprobes();
   if (n == 0) return;  // a boot without early kprobes logs only its steps
-  k.boot_log.push_back("init_kprobes: " + std::to_string(n) + " early kprobe" +
+  boot_log_.push_back("init_kprobes: " + std::to_string(n) + " early kprobe" +
                        (n == 1 ? "" : "s") + " converted");
 }
 
 // A boot step the model acts on (hypercall_abi.h: HC_BOOT_STEP). Only during boot: a
 // kernel_call of boot_step later changes nothing.
-void MachineState::boot_step_action(uint64_t step) {
-  GuestKernel& k = *kernel_;
-  if (k.run_init || !k.kprobes) return;
+void GuestKernel::boot_step_action(uint64_t step) {
+  if (run_init_ || !kprobes_) return;
   if (step == BOOT_STEP_SETUP_ARCH) register_early_kprobes();
   if (step == BOOT_STEP_INIT_KPROBES) convert_early_kprobes();
 }
 
 // An optimized_callback before init_kprobes: an early kprobe hit during boot.
-void MachineState::log_early_hit(uint64_t op) {
-  GuestKernel& k = *kernel_;
-  if (k.kprobes->kprobes_initialized()) return;
-  if (auto addr = k.kprobes->optprobe_addr(op))
-    k.boot_log.push_back("early kprobe hit at " + sym_off(k.space->kallsyms(), *addr));
+void GuestKernel::log_early_hit(uint64_t op) {
+  if (kprobes_->kprobes_initialized()) return;
+  if (auto addr = kprobes_->optprobe_addr(op))
+    boot_log_.push_back("early kprobe hit at " + sym_off(space_->kallsyms(), *addr));
 }
 
 }  // namespace probesim::emu

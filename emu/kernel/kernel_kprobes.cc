@@ -1,10 +1,13 @@
-// Guest kernel, machine side: kprobe traps (x86 int3, arm64 BRK #4 / #6 in kernel memory)
+// Guest kernel: kprobe traps (x86 int3, arm64 BRK #4 / #6 in kernel memory)
 // handed to the kprobes engine with pt_regs-shaped registers (probe_regs.h), and kernel-mode
 // faults (oops).
 #include <cstdio>
 #include <cstring>
 
-#include "emu/machine_state.h"
+#include "emu/kernel/guest_kernel.h"
+#include "emu/process.h"
+#include "emu/signals.h"
+#include "emu/virtual_clock.h"
 #include "emu/probe_regs.h"
 #include "probesim/assert.h"
 
@@ -21,29 +24,33 @@ std::string to_hex(uint64_t v) {
 
 }  // namespace
 
+probes::HitContext GuestKernel::hit_context() const {
+  Task* t = host_.current();
+  return probes::HitContext{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
+                            probes::TaskId{t ? static_cast<uint64_t>(t->tid()) : 0}};
+}
+
 // One trap in kernel memory: fill Regs from the CPU (one batch read), let the engine decide,
 // write back what it changed (PC always: it resumes at regs.ip) and charge the modelled cost.
-bool MachineState::kprobe_trap(Cpu& cpu) {
-  GuestKernel& k = *kernel_;
-  bool x86 = config_.arch == Arch::X86_64;
+bool GuestKernel::kprobe_trap(Cpu& cpu) {
+  bool x86 = this->x86();
   uint64_t pc = cpu.pc();
   GuestAddr insn_addr{x86 ? pc - 1 : pc};
-  const uint8_t* code = k.space->host(insn_addr, x86 ? 1 : 4);
+  const uint8_t* code = space_->host(insn_addr, x86 ? 1 : 4);
   if (!code) return false;  // user-mode int3/BRK: SIGTRAP
   probes::Regs regs = read_probe_regs(cpu, RegsMode::Kernel);
-  probes::HitContext ctx{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
-                         probes::TaskId{current_ ? static_cast<uint64_t>(current_->tid()) : 0}};
+  probes::HitContext ctx = hit_context();
   probes::HitResult r;
   if (x86) {
-    r = k.kprobes->on_breakpoint(ctx, regs);
+    r = kprobes_->on_breakpoint(ctx, regs);
   } else {
     uint32_t insn;
     std::memcpy(&insn, code, 4);
     uint32_t imm = (insn >> 5) & 0xffff;
     if (imm == kArm64BrkKprobe)
-      r = k.kprobes->on_breakpoint(ctx, regs);
+      r = kprobes_->on_breakpoint(ctx, regs);
     else if (imm == kArm64BrkSingleStep)
-      r = k.kprobes->on_ss_trap(ctx, regs);
+      r = kprobes_->on_ss_trap(ctx, regs);
     else
       return false;
   }
@@ -52,16 +59,16 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
     // An emulated instruction faulted, or the engine found an unrecoverable state: an oops of
     // the running task (or of kernel_call), reported like a kernel fault at the probe.
     cpu.set_preemptible(true);
-    k.oopses.push_back(std::string(r.disposition == probes::HitDisposition::Bug
+    oopses_.push_back(std::string(r.disposition == probes::HitDisposition::Bug
                                        ? "kernel BUG: unrecoverable kprobe"
                                        : "kernel fault emulating a probed instruction") +
-                       " at " + k.space->kallsyms().format(insn_addr));
+                       " at " + space_->kallsyms().format(insn_addr));
     cpu.request_stop();
-    if (current_) kill_by_signal(current_->proc(), kSigSegv);
+    if (Task* current = host_.current()) host_.kill_by_signal(current->proc(), kSigSegv, std::nullopt);
     return true;
   }
   write_probe_regs(cpu, regs);
-  sched_.clock(hit_cpu()).advance(r.cost);
+  host_.cpu_clock(hit_cpu()).advance(r.cost);
   cpu.set_preemptible(r.kind != probes::HitKind::Stepped);
   return true;
 }
@@ -69,12 +76,11 @@ bool MachineState::kprobe_trap(Cpu& cpu) {
 // HC_OPTPROBE(op, regs) from optimized_callback: the detour saved a struct pt_regs at regs.
 // Handlers see it (ip = probe + 1); what they change in the GPRs and flags is written back,
 // since the template restores those from the stack (ip, sp, cs, orig_ax are not restored).
-uint64_t MachineState::hc_optprobe(uint64_t op, GuestAddr regs_at) {
-  GuestKernel& k = *kernel_;
+uint64_t GuestKernel::hc_optprobe(uint64_t op, GuestAddr regs_at) {
   const size_t n = probes::Regs::count(config_.arch);
-  uint8_t* p = k.space->host(regs_at, n * 8);
+  uint8_t* p = space_->host(regs_at, n * 8);
   if (!p) {
-    k.oopses.push_back("kernel oops: HC_OPTPROBE with pt_regs outside kernel memory");
+    oopses_.push_back("kernel oops: HC_OPTPROBE with pt_regs outside kernel memory");
     return 0;
   }
   probes::Regs regs(config_.arch);
@@ -83,60 +89,36 @@ uint64_t MachineState::hc_optprobe(uint64_t op, GuestAddr regs_at) {
     std::memcpy(&v, p + i * 8, 8);
     regs.set(i, v);
   }
-  probes::HitContext ctx{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
-                         probes::TaskId{current_ ? static_cast<uint64_t>(current_->tid()) : 0}};
+  probes::HitContext ctx = hit_context();
   log_early_hit(op);
-  probes::HitResult r = k.kprobes->optimized_callback(ctx, op, regs);
+  probes::HitResult r = kprobes_->optimized_callback(ctx, op, regs);
   for (unsigned i = 0; i < n; ++i) {
-    if (!k.kprobes->arch().optimized_restores(i)) continue;
+    if (!kprobes_->arch().optimized_restores(i)) continue;
     uint64_t v = regs.get(i);
     std::memcpy(p + i * 8, &v, 8);
   }
-  sched_.clock(hit_cpu()).advance(r.cost);
+  host_.cpu_clock(hit_cpu()).advance(r.cost);
   return 0;
-}
-
-// synchronize_rcu_tasks, as a check: a task preempted (or a CPU paused) inside [addr, addr+len)
-// must not find a jump's rel32 there when it resumes.
-bool MachineState::any_pc_in(GuestAddr addr, uint64_t len) {
-  for (auto& [pid, proc] : procs_) {
-    Cpu* cpu = proc->cpu();
-    if (!cpu) continue;
-    for (auto& t : proc->tasks()) {
-      if (t->state == TaskState::Dead) continue;
-      uint64_t pc = t.get() == proc->resident() || !t->context
-                        ? cpu->pc()
-                        : cpu->context_reg(*t->context, cpu->info().reg_pc);
-      if (pc >= addr.value && pc - addr.value < len) return true;
-    }
-  }
-  return false;
-}
-
-void MachineState::run_kprobe_optimizer() {
-  if (kernel_ && kernel_->kprobes)
-    kernel_->kprobes->run_optimizer_if_due(sched_.now_clock().cycles());
 }
 
 // A fault, trap or invalid instruction in kernel mode: Linux oopses and kills the task. The
 // oops text is kept (GuestKernel::oopses) and the process dies of SIGSEGV with it.
-void MachineState::kernel_oops(Process& p, Task& t, const CpuStop& stop) {
-  GuestKernel& k = *kernel_;
+void GuestKernel::oops(Process& p, Task& t, const CpuStop& stop) {
   Cpu& cpu = *p.cpu();
   cpu.set_preemptible(true);
   probes::Regs regs = read_probe_regs(cpu, RegsMode::Kernel);
-  k.kprobes->on_fault(probes::HitContext{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
-                                         probes::TaskId{static_cast<uint64_t>(t.tid())}},
-                      regs);  // ends a single-step that faulted in its slot
+  kprobes_->on_fault(probes::HitContext{probes::CpuId{static_cast<uint32_t>(hit_cpu())},
+                                        probes::TaskId{static_cast<uint64_t>(t.tid())}},
+                     regs);  // ends a single-step that faulted in its slot
   std::string what = stop.kind == StopKind::Fault    ? "unable to handle page fault for address " +
                                                            to_hex(stop.addr)
                      : stop.kind == StopKind::Interrupt ? "unexpected trap " + std::to_string(stop.intno)
                                                         : "invalid opcode";
-  std::string text = "kernel oops: " + what + " at " + k.space->kallsyms().format(GuestAddr{stop.pc}) +
+  std::string text = "kernel oops: " + what + " at " + space_->kallsyms().format(GuestAddr{stop.pc}) +
                      " (pid " + std::to_string(p.pid()) + ", tid " + std::to_string(t.tid()) + ")";
-  k.oopses.push_back(text);
+  oopses_.push_back(text);
   GuestFault f{kSigSegv, kSiKernel, stop.addr, stop.pc, stop.pc_precise, text};
-  kill_by_signal(p, kSigSegv, f);
+  host_.kill_by_signal(p, kSigSegv, f);
 }
 
 }  // namespace probesim::emu

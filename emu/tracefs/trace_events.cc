@@ -65,7 +65,7 @@ struct TraceEvents::Access final : trace_events::FetchAccess {
       : m(ms), task(t), def(d), bp_addr(bp) {}
   bool read_kernel(uint64_t addr, void* out, size_t n) override {
     if (!m.kernel()) return false;
-    return m.kernel()->space->read(GuestAddr{addr},
+    return m.kernel()->space().read(GuestAddr{addr},
                                    std::span<uint8_t>(static_cast<uint8_t*>(out), n));
   }
   bool read_user(uint64_t addr, void* out, size_t n) override {
@@ -74,7 +74,7 @@ struct TraceEvents::Access final : trace_events::FetchAccess {
   std::string comm() override { return task ? task->proc().comm : std::string("swapper"); }
   std::string symbolize(uint64_t addr) override {
     if (!m.kernel()) return hex(addr);
-    return m.kernel()->space->kallsyms().format(GuestAddr{addr});
+    return m.kernel()->space().kallsyms().format(GuestAddr{addr});
   }
   std::optional<uint64_t> file_offset_address(uint64_t off) override {
     return bp_addr - def.offset + off;  // translate_user_vaddr
@@ -105,7 +105,7 @@ unsigned TraceEvents::symbol_count(std::string_view name) const {
   const GuestKernel* k = m_.kernel();
   if (!k) return 0;
   unsigned n = 0;
-  for (const probes::KernelSymbol& s : k->space->kallsyms().symbols())
+  for (const probes::KernelSymbol& s : k->space().kallsyms().symbols())
     n += s.name == name && (s.type == 'T' || s.type == 't');
   return n;
 }
@@ -113,7 +113,7 @@ unsigned TraceEvents::symbol_count(std::string_view name) const {
 std::optional<uint64_t> TraceEvents::symbol_address(std::string_view name) const {
   const GuestKernel* k = m_.kernel();
   if (!k) return std::nullopt;
-  const probes::KernelSymbol* s = k->space->kallsyms().find(name);
+  const probes::KernelSymbol* s = k->space().kallsyms().find(name);
   if (!s) return std::nullopt;
   return s->addr.value;
 }
@@ -130,7 +130,7 @@ trace_events::DynEventEnv::FileKind TraceEvents::file_kind(std::string_view path
 void TraceEvents::set_kprobe_handlers(Armed& a) {
   if (a.kp) {
     a.kp->pre_handler = [this, &a](probes::Kprobe& kp, probes::Regs& regs) {
-      std::string where = m_.kernel()->space->kallsyms().format(kp.addr);
+      std::string where = m_.kernel()->space().kallsyms().format(kp.addr);
       record(a, regs, where, {}, std::string(kKprobeFlags));
       return 0;
     };
@@ -146,7 +146,7 @@ void TraceEvents::set_kprobe_handlers(Armed& a) {
     };
   }
   a.rp->handler = [this, &a](probes::KretprobeInstance& ri, probes::Regs& regs) {
-    const probes::Kallsyms& ks = m_.kernel()->space->kallsyms();
+    const probes::Kallsyms& ks = m_.kernel()->space().kallsyms();
     auto func = ks.lookup(a.rp->kp.addr);
     std::string where =
         ks.format(ri.ret_addr) + " <- " + (func ? func->sym->name : hex(a.rp->kp.addr.value));

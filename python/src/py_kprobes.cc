@@ -390,7 +390,7 @@ struct EarlyKprobeView {
 std::vector<EarlyKprobeView> early_kprobes(const PyKprobes& s) {
   reader(s.machine, "kprobes.early");
   std::vector<EarlyKprobeView> out;
-  for (const emu::EarlyKprobe& e : s.machine->state("kprobes.early").kernel()->early_kprobes) {
+  for (const emu::EarlyKprobe& e : s.machine->state("kprobes.early").kernel()->early_kprobes()) {
     EarlyKprobeView v{e.spec};
     v.err = e.err;
     if (e.err != 0) {

@@ -104,9 +104,9 @@ uint8_t* kernel_pt_regs(emu::MachineState& s, emu::Task& t, emu::Cpu& cpu, emu::
   if (!k) return nullptr;
   int pc_reg = cpu.info().reg_pc;
   uint64_t pc = saved ? cpu.context_reg(*saved, pc_reg) : cpu.reg(pc_reg);
-  if (!k->space->contains(GuestAddr{pc})) return nullptr;
+  if (!k->space().contains(GuestAddr{pc})) return nullptr;
   uint64_t size = s.arch() == Arch::X86_64 ? PTREGS_X86_64_SIZE : PTREGS_ARM64_SIZE;
-  return k->space->host(t.kstack_top - size, size);
+  return k->space().host(t.kstack_top - size, size);
 }
 
 RegisterFile registers_of(const PyRegisters& regs, const char* what) {

@@ -64,7 +64,7 @@ std::vector<StackFrame> StackSource::unwind_kernel() {
   if (!kregs_) return {};  // a uprobe hit or a lifecycle callback: no kernel frames of interest
   std::shared_ptr<PyMachine> m = machine("Context.kernel_stack()");
   emu::MachineState& s = m->handler_state("Context.kernel_stack()");
-  const probes::Kallsyms& syms = s.kernel()->space->kallsyms();
+  const probes::Kallsyms& syms = s.kernel()->space().kallsyms();
   std::vector<StackFrame> out;
   for (GuestAddr a : s.kprobes()->stack_trace_save_regs(
            probes::TaskId{static_cast<uint64_t>(tid_)}, *kregs_, kMaxFrames)) {

@@ -85,7 +85,7 @@ TEST_CASE("hypercalls from user code: SIGSEGV on x86 (#GP), SIGILL on arm64, the
   for (const Flavour& f : kFlavours) {
     auto m = machine(f.arch);
     const emu::GuestKernel& k = *m->state().kernel();
-    size_t boot_steps = k.boot_log.size();
+    size_t boot_steps = k.boot_log().size();
     auto pid = m->spawn({guest(f, "hypercall")}, {});
     REQUIRE(pid.ok());
     CHECK(m->run());
@@ -103,8 +103,8 @@ TEST_CASE("hypercalls from user code: SIGSEGV on x86 (#GP), SIGILL on arm64, the
     else
       CHECK((insn[0] | insn[1] << 8 | insn[2] << 16 | uint32_t{insn[3]} << 24) == 0xd4000002u);
     CHECK(m->captured_stdout(pid.value()) == "hypercall from user mode\n");
-    CHECK(k.boot_log.size() == boot_steps);  // HC_BOOT_STEP from user code did nothing
-    CHECK(k.panic.empty());
-    CHECK(k.oopses.empty());
+    CHECK(k.boot_log().size() == boot_steps);  // HC_BOOT_STEP from user code did nothing
+    CHECK(k.panic().empty());
+    CHECK(k.oopses().empty());
   }
 }

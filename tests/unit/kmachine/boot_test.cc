@@ -11,10 +11,10 @@ TEST_CASE("kernel boot: start_kernel reaches rest_init through Linux's boot step
     auto m = boot(a);
     const emu::GuestKernel* k = m->state().kernel();
     REQUIRE(k != nullptr);
-    CHECK(k->boot_log == std::vector<std::string>{"start_kernel", "setup_arch", "trap_init",
+    CHECK(k->boot_log() == std::vector<std::string>{"start_kernel", "setup_arch", "trap_init",
                                                    "mm_init", "init_kprobes", "rest_init"});
-    CHECK(k->run_init);
-    CHECK(k->panic.empty());
+    CHECK(k->booted());
+    CHECK(k->panic().empty());
   }
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("kernel_call: a syscall path has no task to run for: an oops and an er
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().err == EFAULT);
     CHECK(r.error().message.find("HC_SYSCALL without a task") != std::string::npos);
-    CHECK(m->state().kernel()->oopses.size() == 1);
+    CHECK(m->state().kernel()->oopses().size() == 1);
     CHECK(call(*m, "kprobe_target", {2, 2}) == 6);
   }
 }

@@ -25,13 +25,13 @@ std::unique_ptr<Machine> boot_with(Arch a, std::vector<std::string> early, std::
 const emu::GuestKernel& kern(Machine& m) { return *m.state().kernel(); }
 
 const emu::EarlyKprobe& early(Machine& m, size_t i) {
-  REQUIRE(i < kern(m).early_kprobes.size());
-  return kern(m).early_kprobes[i];
+  REQUIRE(i < kern(m).early_kprobes().size());
+  return kern(m).early_kprobes()[i];
 }
 
 std::vector<uint8_t> text(Machine& m, GuestAddr a, size_t n) {
   std::vector<uint8_t> v(n);
-  REQUIRE(kern(m).space->read(a, v));
+  REQUIRE(kern(m).space().read(a, v));
   return v;
 }
 
@@ -74,7 +74,7 @@ TEST_CASE("early kprobe: a branch from the static pool at setup_arch, boot hits 
         "init_kprobes",
         "init_kprobes: 2 early kprobes converted",
         "rest_init"};
-    CHECK(joined(kern(*m).boot_log) == joined(expected));
+    CHECK(joined(kern(*m).boot_log()) == joined(expected));
     CHECK(kprobes(*m).kprobes_initialized());
     CHECK(early(*m, 0).err == 0);
     CHECK(early(*m, 0).kp->nhit == 1);
@@ -130,11 +130,11 @@ TEST_CASE("early kprobe: the kernel command line's ekprobe= list, kept in saved_
     CAPTURE(a);
     const std::string line = "quiet ekprobe=mem_init,kprobe_target+0x0 loglevel=3";
     auto m = boot_with(a, {}, line);
-    REQUIRE(kern(*m).early_kprobes.size() == 2);
+    REQUIRE(kern(*m).early_kprobes().size() == 2);
     CHECK(early(*m, 0).kp->nhit == 1);
     CHECK(early(*m, 1).kp->addr == ksym(*m, "kprobe_target").addr);
     std::vector<uint8_t> saved(line.size() + 1);
-    REQUIRE(kern(*m).space->read(ksym(*m, "saved_command_line").addr, saved));
+    REQUIRE(kern(*m).space().read(ksym(*m, "saved_command_line").addr, saved));
     CHECK(std::string(reinterpret_cast<const char*>(saved.data())) == line);
   }
 }
@@ -154,7 +154,7 @@ TEST_CASE("early kprobe: a full static pool is -ENOMEM with the RFC's message an
       CHECK(early(*m, i).err == 0);
     }
     CHECK(early(*m, NR_EARLY_KPROBES_SLOTS).err == ENOMEM);
-    const auto& log = kern(*m).boot_log;
+    const auto& log = kern(*m).boot_log();
     CHECK(std::find(log.begin(), log.end(), "No enough early kprobe slots.") != log.end());
     CHECK(kprobes(*m).early_slots_free() == 0);
     CHECK(call(*m, "kprobe_target", {3, 4}) == 11);
@@ -175,7 +175,7 @@ TEST_CASE("early kprobe: refusals carry Linux's errnos and are logged") {
     CHECK(early(*m, 3).err == EBUSY);
     CHECK(early(*m, 4).err == (x86 ? EBUSY : EINVAL));
     CHECK(early(*m, 5).err == EINVAL);
-    const auto& log = kern(*m).boot_log;
+    const auto& log = kern(*m).boot_log();
     CHECK(std::find_if(log.begin(), log.end(), [](const std::string& s) {
             return s.starts_with("early kprobe no_such_fn: -ENOENT");
           }) != log.end());
@@ -192,7 +192,7 @@ TEST_CASE("early kprobe: a probe that cannot be a branch is refused (-EILSEQ / -
     const bool x86 = a == Arch::X86_64;
     auto m = boot_with(a, {x86 ? "kprobe_switch_target" : "kprobe_riprel_target+0x4"});
     CHECK(early(*m, 0).err == (x86 ? EILSEQ : EINVAL));
-    const auto& log = kern(*m).boot_log;
+    const auto& log = kern(*m).boot_log();
     CHECK(std::find(log.begin(), log.end(), "Failed to prepare optimized kprobe.") != log.end());
     CHECK(kprobes(*m).early_slots_free() == NR_EARLY_KPROBES_SLOTS);
     CHECK(kprobes(*m).addresses().empty());
@@ -203,7 +203,7 @@ TEST_CASE("early kprobe: a post handler or a disabled probe is -EINVAL before in
   for (Arch a : kArches) {
     CAPTURE(a);
     auto m = boot(a);
-    emu::KernelSpace& ks = *m->state().kernel()->space;
+    emu::KernelSpace& ks = m->state().kernel()->space();
     probes::KprobeConfig c;
     c.initialized = false;
     probes::KprobeManager before_init(a, ks, ks.symbols(), c);

@@ -56,7 +56,7 @@ inline probes::KprobeManager& kprobes(Machine& m) {
 }
 
 inline const probes::KernelSymbol& ksym(Machine& m, const std::string& name) {
-  const probes::KernelSymbol* s = m.state().kernel()->space->kallsyms().find(name);
+  const probes::KernelSymbol* s = m.state().kernel()->space().kallsyms().find(name);
   REQUIRE_MESSAGE(s != nullptr, "no kernel symbol " << name);
   return *s;
 }

@@ -47,12 +47,12 @@ TEST_CASE("kprobe on the machine: the text holds the breakpoint while reads show
     auto m = boot(a);
     GuestAddr at = ksym(*m, "kprobe_target2").addr;
     std::vector<uint8_t> before(4), after(4), orig(4);
-    REQUIRE(m->state().kernel()->space->read(at, before));
+    REQUIRE(m->state().kernel()->space().read(at, before));
     Kprobe kp;
     kp.addr = at;
     kp.pre_handler = [](Kprobe&, Regs&) { return 0; };
     REQUIRE(kprobes(*m).register_kprobe(kp).ok());
-    REQUIRE(m->state().kernel()->space->read(at, after));
+    REQUIRE(m->state().kernel()->space().read(at, after));
     REQUIRE(kprobes(*m).read_original(at, orig));
     if (a == Arch::X86_64)
       CHECK(after[0] == 0xcc);
@@ -60,7 +60,7 @@ TEST_CASE("kprobe on the machine: the text holds the breakpoint while reads show
       CHECK((after[0] | after[1] << 8 | after[2] << 16 | uint32_t(after[3]) << 24) == 0xd4200080u);
     CHECK(orig == before);
     kprobes(*m).unregister_kprobe(kp);
-    REQUIRE(m->state().kernel()->space->read(at, after));
+    REQUIRE(m->state().kernel()->space().read(at, after));
     CHECK(after == before);
   }
 }
@@ -75,7 +75,7 @@ TEST_CASE("kprobe on the machine: a pre handler that returns non-zero skips the 
     kp.pre_handler = [&](Kprobe&, Regs& r) {
       if (r.arch() == Arch::X86_64) {
         std::vector<uint8_t> ret(8);
-        REQUIRE(m->state().kernel()->space->read(GuestAddr{r.sp()}, ret));
+        REQUIRE(m->state().kernel()->space().read(GuestAddr{r.sp()}, ret));
         uint64_t ra;
         std::memcpy(&ra, ret.data(), 8);
         r.set_ip(GuestAddr{ra});

@@ -16,7 +16,7 @@ namespace {
 
 std::vector<uint8_t> text(Machine& m, GuestAddr a, size_t n) {
   std::vector<uint8_t> v(n);
-  REQUIRE(m.state().kernel()->space->read(a, v));
+  REQUIRE(m.state().kernel()->space().read(a, v));
   return v;
 }
 

@@ -73,7 +73,7 @@ TEST_CASE("optprobe transparency: pre-only probes on every instruction of the I/
       auto m = boot(a);
       std::vector<std::unique_ptr<probes::Kprobe>> kps;
       for (const std::string& f : paths) {
-        if (!m->state().kernel()->space->kallsyms().find(f)) continue;
+        if (!m->state().kernel()->space().kallsyms().find(f)) continue;
         for (GuestAddr at : insn_boundaries(*m, f)) {
           auto k = pre_only(at);
           if (kprobes(*m).register_kprobe(*k)) kps.push_back(std::move(k));

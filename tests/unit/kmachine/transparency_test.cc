@@ -88,7 +88,7 @@ TEST_CASE("transparency: probes on every instruction of the I/O paths leave prog
         ProbeSet ps(*m);
         std::vector<std::string> probed;
         for (const std::string& f : paths)
-          if (m->state().kernel()->space->kallsyms().find(f)) probed.push_back(f);
+          if (m->state().kernel()->space().kallsyms().find(f)) probed.push_back(f);
         probe_all(ps, *m, probed);
         CHECK(run_program(*m, {guest(a, prog), fixture}) == expected);
         uint64_t hits = 0;
