@@ -1,19 +1,19 @@
 #include "emu/probe_regs.h"
 
 #include <iterator>
+#include <span>
 
 #include "guest/kernel/include/entry_abi.h"
+#include "probes/arch/pt_regs_table.h"
 
 namespace probesim::emu {
 namespace {
 
 // probes::Regs index -> Unicorn register; -1: not a CPU register (orig_ax, cs, ss).
-constexpr int kX86Regs[] = {
-    UC_X86_REG_R15, UC_X86_REG_R14, UC_X86_REG_R13, UC_X86_REG_R12, UC_X86_REG_RBP,
-    UC_X86_REG_RBX, UC_X86_REG_R11, UC_X86_REG_R10, UC_X86_REG_R9,  UC_X86_REG_R8,
-    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RSI, UC_X86_REG_RDI,
-    -1,             UC_X86_REG_RIP, -1,             UC_X86_REG_RFLAGS, UC_X86_REG_RSP,
-    -1};
+#define PROBESIM_UC_REG(name, offset, uc_reg) (uc_reg),
+constexpr int kX86Regs[] = {PROBESIM_PT_REGS_X86_64(PROBESIM_UC_REG)};
+constexpr int kArm64Regs[] = {PROBESIM_PT_REGS_ARM64(PROBESIM_UC_REG)};
+#undef PROBESIM_UC_REG
 constexpr uint64_t kX86KernelCs = 0x10, kX86KernelSs = 0x18;  // __KERNEL_CS / __KERNEL_DS
 constexpr unsigned kX86IpIndex = 16, kArm64PcIndex = 32;
 
@@ -23,23 +23,15 @@ struct RegMap {
   size_t n = 0;
 };
 
-RegMap make_map(Arch arch) {
+RegMap make_map(std::span<const int> table) {
   RegMap m;
-  if (arch == Arch::X86_64) {
-    for (unsigned i = 0; i < std::size(kX86Regs); ++i)
-      if (kX86Regs[i] >= 0) m.ids[m.n] = kX86Regs[i], m.index[m.n++] = i;
-    return m;
-  }
-  for (unsigned i = 0; i <= 28; ++i)
-    m.ids[m.n] = UC_ARM64_REG_X0 + static_cast<int>(i), m.index[m.n++] = i;
-  const int rest[] = {UC_ARM64_REG_X29, UC_ARM64_REG_X30, UC_ARM64_REG_SP, UC_ARM64_REG_PC,
-                      UC_ARM64_REG_PSTATE};
-  for (unsigned i = 0; i < std::size(rest); ++i) m.ids[m.n] = rest[i], m.index[m.n++] = 29 + i;
+  for (unsigned i = 0; i < table.size(); ++i)
+    if (table[i] >= 0) m.ids[m.n] = table[i], m.index[m.n++] = i;
   return m;
 }
 
 const RegMap& reg_map(Arch arch) {
-  static const RegMap x86 = make_map(Arch::X86_64), arm64 = make_map(Arch::AArch64);
+  static const RegMap x86 = make_map(kX86Regs), arm64 = make_map(kArm64Regs);
   return arch == Arch::X86_64 ? x86 : arm64;
 }
 

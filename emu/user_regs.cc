@@ -1,8 +1,10 @@
 #include "emu/user_regs.h"
 
 #include <cstring>
+#include <span>
 
 #include "guest/kernel/include/entry_abi.h"
+#include "probes/arch/pt_regs_table.h"
 
 namespace probesim::emu {
 namespace {
@@ -15,38 +17,29 @@ struct RegOffset {
   int offset;
 };
 
-constexpr RegOffset kX86[] = {
-    {UC_X86_REG_R15, PTREGS_X86_64_R15}, {UC_X86_REG_R14, PTREGS_X86_64_R14},
-    {UC_X86_REG_R13, PTREGS_X86_64_R13}, {UC_X86_REG_R12, PTREGS_X86_64_R12},
-    {UC_X86_REG_RBP, PTREGS_X86_64_BP},  {UC_X86_REG_RBX, PTREGS_X86_64_BX},
-    {UC_X86_REG_R11, PTREGS_X86_64_R11}, {UC_X86_REG_R10, PTREGS_X86_64_R10},
-    {UC_X86_REG_R9, PTREGS_X86_64_R9},   {UC_X86_REG_R8, PTREGS_X86_64_R8},
-    {UC_X86_REG_RAX, PTREGS_X86_64_AX},  {UC_X86_REG_RCX, PTREGS_X86_64_CX},
-    {UC_X86_REG_RDX, PTREGS_X86_64_DX},  {UC_X86_REG_RSI, PTREGS_X86_64_SI},
-    {UC_X86_REG_RDI, PTREGS_X86_64_DI},  {UC_X86_REG_RIP, PTREGS_X86_64_IP},
-    {UC_X86_REG_RFLAGS, PTREGS_X86_64_FLAGS}, {UC_X86_REG_EFLAGS, PTREGS_X86_64_FLAGS},
-    {UC_X86_REG_RSP, PTREGS_X86_64_SP},
-};
+#define PROBESIM_REG_OFFSET(name, offset, uc_reg) RegOffset{(uc_reg), (offset)},
+constexpr RegOffset kX86[] = {PROBESIM_PT_REGS_X86_64(PROBESIM_REG_OFFSET)};
+constexpr RegOffset kArm64[] = {PROBESIM_PT_REGS_ARM64(PROBESIM_REG_OFFSET)};
+#undef PROBESIM_REG_OFFSET
 
-constexpr RegOffset kArm64Named[] = {
-    {UC_ARM64_REG_X29, PTREGS_ARM64_X(29)}, {UC_ARM64_REG_X30, PTREGS_ARM64_X(30)},
-    {UC_ARM64_REG_SP, PTREGS_ARM64_SP},     {UC_ARM64_REG_PC, PTREGS_ARM64_PC},
-    {UC_ARM64_REG_NZCV, kNzcvWord},
-};
+// Other names of a pt_regs word: x86 EFLAGS is RFLAGS' low half (user flags live there, the
+// upper half is zero); arm64 NZCV is the flags view of pstate.
+constexpr RegOffset kX86Aliases[] = {{UC_X86_REG_EFLAGS, PTREGS_X86_64_FLAGS}};
+constexpr RegOffset kArm64Aliases[] = {{UC_ARM64_REG_NZCV, kNzcvWord}};
+
+int find_offset(std::span<const RegOffset> table, int uc_reg) {
+  for (const RegOffset& r : table)
+    if (r.uc_reg == uc_reg) return r.offset;
+  return -1;
+}
 
 }  // namespace
 
 int UserRegs::offset_of(int uc_reg) const {
-  if (cpu_.arch() == Arch::X86_64) {
-    for (const RegOffset& r : kX86)
-      if (r.uc_reg == uc_reg) return r.offset;
-    return -1;
-  }
-  if (uc_reg >= UC_ARM64_REG_X0 && uc_reg <= UC_ARM64_REG_X28)
-    return PTREGS_ARM64_X(uc_reg - UC_ARM64_REG_X0);
-  for (const RegOffset& r : kArm64Named)
-    if (r.uc_reg == uc_reg) return r.offset;
-  return -1;
+  if (uc_reg < 0) return -1;
+  const bool x86 = cpu_.arch() == Arch::X86_64;
+  int off = find_offset(x86 ? std::span<const RegOffset>(kX86) : kArm64, uc_reg);
+  return off != -1 ? off : find_offset(x86 ? std::span<const RegOffset>(kX86Aliases) : kArm64Aliases, uc_reg);
 }
 
 uint64_t UserRegs::word(int off) const {

@@ -2,17 +2,27 @@
 
 #include <span>
 
+#include "probes/arch/pt_regs_table.h"
+
 namespace probesim::probes {
 namespace {
 
-// Linux's regoffset tables (arch/x86/kernel/ptrace.c, arch/arm64/kernel/ptrace.c).
-constexpr std::string_view kX86Names[] = {
-    "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax",
-    "cx",  "dx",  "si",  "di",  "orig_ax", "ip", "cs", "flags", "sp", "ss"};
-constexpr std::string_view kArm64Names[] = {
-    "x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",  "x9",  "x10", "x11",
-    "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21", "x22", "x23",
-    "x24", "x25", "x26", "x27", "x28", "x29", "x30", "sp",  "pc",  "pstate"};
+// Linux's regoffset tables (arch/x86/kernel/ptrace.c, arch/arm64/kernel/ptrace.c): the
+// names of pt_regs' words in order (arch/pt_regs_table.h), so index = byte offset / 8.
+#define PROBESIM_REG_NAME(name, offset, uc_reg) #name,
+constexpr std::string_view kX86Names[] = {PROBESIM_PT_REGS_X86_64(PROBESIM_REG_NAME)};
+constexpr std::string_view kArm64Names[] = {PROBESIM_PT_REGS_ARM64(PROBESIM_REG_NAME)};
+#undef PROBESIM_REG_NAME
+#define PROBESIM_REG_OFFSET(name, offset, uc_reg) (offset),
+constexpr int kX86Offsets[] = {PROBESIM_PT_REGS_X86_64(PROBESIM_REG_OFFSET)};
+constexpr int kArm64Offsets[] = {PROBESIM_PT_REGS_ARM64(PROBESIM_REG_OFFSET)};
+#undef PROBESIM_REG_OFFSET
+constexpr bool word_order(std::span<const int> offsets) {
+  for (size_t i = 0; i < offsets.size(); ++i)
+    if (offsets[i] != static_cast<int>(i * 8)) return false;
+  return true;
+}
+static_assert(word_order(kX86Offsets) && word_order(kArm64Offsets));
 static_assert(std::size(kX86Names) == static_cast<size_t>(X86Reg::kCount));
 static_assert(std::size(kArm64Names) == static_cast<size_t>(Arm64Reg::kCount));
 
