@@ -1,5 +1,5 @@
-// GuestKernel: the machine's guest kernel (DESIGN.md "The kernel"; the image's contract is
-// guest/kernel/README.md). It owns the image's memory (KernelSpace), the kprobes engine and
+// GuestKernel: the machine's guest kernel (docs/design.md "The kernel"; the image's contract
+// is docs/guest-kernel.md "The model's contract"). It owns the image's memory (KernelSpace), the kprobes engine and
 // the kernel engines, and all of the kernel's behaviour: boot (kernel_boot.cc), early kprobes
 // (kernel_early_kprobes.cc), kernel_call (kernel_call.cc), the syscall entry, hypercalls and
 // the return to user mode (kernel_entry.cc), kprobe traps and oopses (kernel_kprobes.cc).

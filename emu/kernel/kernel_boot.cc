@@ -1,5 +1,5 @@
 // Guest kernel: boot, engines, starting tasks and putting them on CPUs
-// (guest/kernel/README.md "The model's contract": mapping and boot, starting user tasks).
+// (docs/guest-kernel.md "The model's contract": mapping and boot, starting user tasks).
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -94,7 +94,7 @@ Result<std::unique_ptr<Cpu>> GuestKernel::new_engine() {
 }
 
 // Every engine that maps the kernel areas: the kernel engine, the engines of nested
-// kernel_calls and every process's. A kernel text write must reach each of them (stack-facts
+// kernel_calls and every process's. A kernel text write must reach each of them (docs/stack-facts.md
 // gotcha 3: a translated block never sees host writes), whichever ran the code last.
 void GuestKernel::for_each_engine(const std::function<void(Cpu&)>& fn) {
   if (engine_) fn(*engine_);
@@ -128,7 +128,7 @@ Result<void> GuestKernel::start_user_task(Task& t, Cpu& cpu, uint64_t entry, uin
 }
 
 // A fresh user pt_regs (entry, sp, user flags) at the top of t's kernel stack, and the CPU in
-// kernel mode at ret_from_fork, which returns to it (README.md "Starting user tasks").
+// kernel mode at ret_from_fork, which returns to it (docs/guest-kernel.md "Starting user tasks").
 void GuestKernel::reset_user_regs(Task& t, Cpu& cpu, uint64_t entry, uint64_t sp) {
   KernelSpace& ks = *space_;
   GuestAddr regs = pt_regs_of(t);
@@ -175,7 +175,7 @@ void GuestKernel::release_task(Task& t) {
   t.kstack_top = GuestAddr{0};
 }
 
-// Per-CPU state of the task about to run on logical CPU `logical_cpu` (README.md: write
+// Per-CPU state of the task about to run on logical CPU `logical_cpu` (docs/guest-kernel.md: write
 // both whenever a task is put on a CPU). x86: pcpu_hot[cpu].top_of_stack, and whichever GS
 // base holds a pcpu_hot address (GS_BASE in kernel mode, MSR_KERNEL_GS_BASE in user mode;
 // the PC cannot tell between `syscall` and the entry's swapgs) now holds this CPU's. arm64:

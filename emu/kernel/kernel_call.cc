@@ -1,5 +1,5 @@
 // Guest kernel: kernel_call, a kernel function run in kernel mode with no task
-// (guest/kernel/README.md "kernel_call": probesim_kernel_call_trampoline calls the target and
+// (docs/guest-kernel.md "The model's contract": probesim_kernel_call_trampoline calls the target and
 // reports HC_KERNEL_CALL_DONE with its result).
 #include <cerrno>
 #include <utility>

@@ -1,7 +1,7 @@
 // Guest kernel: the user syscall instruction's architectural effect, the
 // hypercalls (HC_SYSCALL performs the syscall for the task whose pt_regs the guest passes),
 // the return to user mode (x86 HC_IRET, arm64 hvc #1 = ERET), and resuming a task that
-// stopped inside HC_SYSCALL (guest/kernel/README.md "The model's contract").
+// stopped inside HC_SYSCALL (docs/guest-kernel.md "The model's contract").
 //
 // Rule: inside HC_SYSCALL the task's user registers are its pt_regs (UserRegs), and the
 // hypercall always returns pt_regs->ax / regs[0], which the guest stores back there; so a

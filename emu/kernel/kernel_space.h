@@ -1,6 +1,6 @@
 // KernelSpace: the guest kernel's half of every address space. It owns the loaded vmprobesim
 // image (guest/kernel), its kallsyms, and the host memory of three kernel areas that every
-// engine maps at the same guest addresses onto the same host frames (DESIGN.md "The kernel"):
+// engine maps at the same guest addresses onto the same host frames (docs/design.md "The kernel"):
 //   image   [_text, _end)                 the PT_LOADs, with their ELF protections
 //   modules [base + 8 MiB, + 1 MiB)        insn slot pages (x86_64: within +-2 GiB of text)
 //   stacks  [base + 16 MiB, + kStackArea)  THREAD_SIZE kernel stacks, THREAD_SIZE aligned
