@@ -88,13 +88,20 @@ def check_file(root, rel, rules, tops, errors):
                           f"(allowed: {' '.join(sorted(allowed)) or 'only itself'})")
 
 
+def skipped(parent, d):
+    """Not source: SKIP_DIRS, hidden folders, and any CMake build tree (build-asan, build-fuzz,
+    build-release...: a folder holding a CMakeCache.txt), whose generated files follow no rule."""
+    return (d in SKIP_DIRS or d.startswith(".") or
+            os.path.isfile(os.path.join(parent, d, "CMakeCache.txt")))
+
+
 def check_tree(root):
     rules = load_rules(os.path.join(root, "cmake", "include_rules.txt"))
     tops = {d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))
-            and d not in SKIP_DIRS and not d.startswith(".")}
+            and not skipped(root, d)}
     errors, checked = [], 0
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
+        dirnames[:] = [d for d in dirnames if not skipped(dirpath, d)]
         for fn in filenames:
             if not fn.endswith(SOURCE_EXT):
                 continue
@@ -118,6 +125,7 @@ def self_test():
         "mmu/bad.cc": '#include <unicorn/unicorn.h>\n#include "cli/x.h"\n',
         "cli/x.h": '#include "mmu/mm.h"\n#include "nowhere.h"\n',
         "tools/t.cc": "",
+        "build-x/CMakeCache.txt": "", "build-x/gen/made.cc": '#include <unicorn/unicorn.h>\n',
     }
     with tempfile.TemporaryDirectory() as root:
         for rel, text in files.items():
