@@ -37,16 +37,27 @@ int64_t do_unlinkat(SyscallContext& ctx, int dirfd, uint64_t path, uint32_t flag
   });
 }
 
+// The old and new names of renameat/linkat: each path read from the guest and its dirfd
+// resolved (EFAULT, ENAMETOOLONG, EBADF, ENOTDIR as path_arg and at_base report them).
+struct TwoNames {
+  std::string old_path, new_path, old_base, new_base;
+};
+
+Result<TwoNames> two_names(SyscallContext& ctx, int olddir, uint64_t oldp, int newdir,
+                           uint64_t newp) {
+  TwoNames n;
+  n.old_path = PROBESIM_TRY(path_arg(ctx, oldp));
+  n.new_path = PROBESIM_TRY(path_arg(ctx, newp));
+  n.old_base = PROBESIM_TRY(at_base(ctx, olddir, n.old_path));
+  n.new_base = PROBESIM_TRY(at_base(ctx, newdir, n.new_path));
+  return n;
+}
+
 int64_t do_renameat(SyscallContext& ctx, int olddir, uint64_t oldp, int newdir, uint64_t newp) {
-  Result<std::string> old_path = path_arg(ctx, oldp);
-  if (!old_path) return neg_errno(old_path.error());
-  Result<std::string> new_path = path_arg(ctx, newp);
-  if (!new_path) return neg_errno(new_path.error());
-  Result<std::string> old_base = at_base(ctx, olddir, *old_path);
-  if (!old_base) return neg_errno(old_base.error());
-  Result<std::string> new_base = at_base(ctx, newdir, *new_path);
-  if (!new_base) return neg_errno(new_base.error());
-  return ok_or_errno(ctx.vfs().rename(caller_of(ctx), *old_base, *old_path, *new_base, *new_path));
+  Result<TwoNames> n = two_names(ctx, olddir, oldp, newdir, newp);
+  if (!n) return neg_errno(n.error());
+  return ok_or_errno(
+      ctx.vfs().rename(caller_of(ctx), n->old_base, n->old_path, n->new_base, n->new_path));
 }
 
 // linkat: flags AT_SYMLINK_FOLLOW (follow a final symlink of the old name) only; AT_EMPTY_PATH
@@ -54,17 +65,11 @@ int64_t do_renameat(SyscallContext& ctx, int olddir, uint64_t oldp, int newdir, 
 int64_t do_linkat(SyscallContext& ctx, int olddir, uint64_t oldp, int newdir, uint64_t newp,
                   uint64_t flags) {
   if (flags & ~uint64_t{kAT_SYMLINK_FOLLOW}) return -EINVAL;
-  Result<std::string> old_path = path_arg(ctx, oldp);
-  if (!old_path) return neg_errno(old_path.error());
-  Result<std::string> new_path = path_arg(ctx, newp);
-  if (!new_path) return neg_errno(new_path.error());
-  Result<std::string> old_base = at_base(ctx, olddir, *old_path);
-  if (!old_base) return neg_errno(old_base.error());
-  Result<std::string> new_base = at_base(ctx, newdir, *new_path);
-  if (!new_base) return neg_errno(new_base.error());
+  Result<TwoNames> n = two_names(ctx, olddir, oldp, newdir, newp);
+  if (!n) return neg_errno(n.error());
   const Follow follow = (flags & kAT_SYMLINK_FOLLOW) ? Follow::Yes : Follow::No;
   return ok_or_errno(
-      ctx.vfs().link(caller_of(ctx), *old_base, *old_path, *new_base, *new_path, follow));
+      ctx.vfs().link(caller_of(ctx), n->old_base, n->old_path, n->new_base, n->new_path, follow));
 }
 
 int64_t do_fchmodat(SyscallContext& ctx, int dirfd, uint64_t path, uint32_t mode) {
