@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "emu/arch/kernel_arch.h"
 #include "emu/cpu.h"
 #include "emu/kernel/kernel_host.h"
 #include "emu/kernel/kernel_space.h"
@@ -115,7 +116,6 @@ class GuestKernel {
 
  private:
   class CallScope;
-  bool x86() const { return config_.arch == Arch::X86_64; }
   // boot (kernel_boot.cc)
   Result<void> create_kprobes();
   void for_each_engine(const std::function<void(Cpu&)>& fn);
@@ -127,15 +127,12 @@ class GuestKernel {
   void log_early_hit(uint64_t op);
   // kernel_call (kernel_call.cc)
   Result<Cpu*> call_engine();
-  void set_call_registers(Cpu& e, GuestAddr target, std::span<const uint64_t> args, int cpu_id);
   // entry, hypercalls (kernel_entry.cc)
   void on_hypercall(Cpu& cpu);
   uint64_t hypercall(Cpu& cpu, uint64_t nr, const uint64_t* args);
   void hc_syscall(Cpu& cpu, Task& t, uint64_t nr, GuestAddr args);
   void finish_hypercall(Cpu& cpu, Task& t);
   void hypercall_oops(Cpu& cpu, const char* why);
-  void x86_iret(Cpu& cpu, GuestAddr regs);
-  void arm64_eret(Cpu& cpu);
   // kprobes (kernel_kprobes.cc)
   bool kprobe_trap(Cpu& cpu);
   uint64_t hc_optprobe(uint64_t op, GuestAddr regs);  // HC_OPTPROBE: optimized_callback
@@ -144,6 +141,7 @@ class GuestKernel {
   KernelConfig config_;
   KernelHost& host_;
   std::unique_ptr<KernelSpace> space_;
+  std::unique_ptr<KernelArch> arch_;  // everything that differs per architecture
   // Declared before `kprobes_`: the manager goes first and detaches them.
   std::vector<EarlyKprobe> early_kprobes_;
   std::unique_ptr<probes::KprobeManager> kprobes_;
@@ -154,9 +152,7 @@ class GuestKernel {
   int call_depth_ = 0;  // kernel_calls in progress
   int call_cpu_ = 0;    // the logical CPU they run on
   std::vector<std::string> boot_log_;
-  // CPU state boot programmed (trap_init, setup_arch), copied into every new engine.
-  uint64_t lstar_ = 0, syscall_mask_ = 0, vbar_ = 0;
-  GuestAddr pcpu_hot_, ret_from_fork_, call_trampoline_, call_stack_;
+  GuestAddr ret_from_fork_, call_trampoline_, call_stack_;
   std::optional<uint64_t> call_result_;  // HC_KERNEL_CALL_DONE of the running kernel_call
   bool run_init_ = false;
   std::string panic_;

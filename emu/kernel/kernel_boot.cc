@@ -15,9 +15,6 @@ namespace probesim::emu {
 namespace {
 
 constexpr uint64_t kBootBudget = 10'000'000;  // boot is a few thousand instructions
-constexpr uint64_t kArm64El1hMasked = 0x3c0 | ARM64_PSTATE_EL1H;  // DAIF set, EL1h
-constexpr uint64_t kX86UserFlags = 0x202;                        // IF | reserved bit 1
-constexpr uint64_t kX86KernelFlags = 0x2;
 
 }  // namespace
 
@@ -39,7 +36,8 @@ Result<void> GuestKernel::boot() {
   ks.invalidate = [this](GuestAddr a, uint64_t len) {
     for_each_engine([&](Cpu& cpu) { cpu.invalidate_code(a, len); });
   };
-  if (x86()) pcpu_hot_ = ks.sym("pcpu_hot");
+  arch_ = KernelArch::create(config_.arch, ks);
+  arch_->setup(config_.cpus);
   ret_from_fork_ = ks.sym("ret_from_fork");
   call_trampoline_ = ks.sym("probesim_kernel_call_trampoline");
   call_stack_ = PROBESIM_TRY(ks.alloc_stack());
@@ -54,14 +52,7 @@ Result<void> GuestKernel::boot() {
     return Error::make("guest kernel boot did not reach rest_init (stopped at " +
                            ks.kallsyms().format(GuestAddr{stop.pc ? stop.pc : e.pc()}) + ")",
                        EIO);
-  if (x86()) {
-    lstar_ = e.msr(X86_MSR_LSTAR);
-    syscall_mask_ = e.msr(X86_MSR_SYSCALL_MASK);
-  } else {
-    vbar_ = e.reg(UC_ARM64_REG_VBAR_EL1);
-  }
-  for (int cpu = 0; cpu < config_.cpus && x86(); ++cpu)
-    ks.write_u64(pcpu_hot_ + cpu * PCPU_HOT_SIZE + PCPU_CPU_NUMBER, static_cast<uint64_t>(cpu));
+  arch_->save_boot_state(e);
   return {};
 }
 
@@ -84,12 +75,7 @@ Result<void> GuestKernel::create_kprobes() {
 Result<std::unique_ptr<Cpu>> GuestKernel::new_engine() {
   auto cpu = PROBESIM_TRY(Cpu::create(config_.arch, host_.cpu_clock(0), host_.engine_sink(),
                                       space_->regions()));
-  if (x86()) {
-    cpu->set_msr(X86_MSR_LSTAR, lstar_);
-    cpu->set_msr(X86_MSR_SYSCALL_MASK, syscall_mask_);
-  } else {
-    cpu->set_reg(UC_ARM64_REG_VBAR_EL1, vbar_);
-  }
+  arch_->load_boot_state(*cpu);
   return cpu;
 }
 
@@ -104,8 +90,7 @@ void GuestKernel::for_each_engine(const std::function<void(Cpu&)>& fn) {
 }
 
 GuestAddr GuestKernel::pt_regs_of(const Task& t) const {
-  size_t size = x86() ? PTREGS_X86_64_SIZE : PTREGS_ARM64_SIZE;
-  return t.kstack_top - size;
+  return t.kstack_top - arch_->pt_regs_size();
 }
 
 UserRegs GuestKernel::entry_user_regs(Task& t) {
@@ -113,8 +98,7 @@ UserRegs GuestKernel::entry_user_regs(Task& t) {
 }
 
 bool GuestKernel::in_kernel_mode(Cpu& cpu) const {
-  if (!x86()) return (cpu.reg(UC_ARM64_REG_PSTATE) & ARM64_PSTATE_MODE_MASK) == ARM64_PSTATE_EL1H;
-  return space_->contains(GuestAddr{cpu.reg(UC_X86_REG_RIP)});
+  return arch_->in_kernel_mode(cpu);
 }
 
 bool GuestKernel::owns_stop(Cpu& cpu, const CpuStop& stop) const {
@@ -136,17 +120,7 @@ void GuestKernel::reset_user_regs(Task& t, Cpu& cpu, uint64_t entry, uint64_t sp
   UserRegs u(cpu, ks.host(regs, 8));
   u.set_pc(entry);
   u.set_reg(cpu.info().reg_sp, sp);
-  if (x86()) {
-    u.set_reg(UC_X86_REG_RFLAGS, kX86UserFlags);
-    ks.write_u64(regs + PTREGS_X86_64_CS, X86_64_USER_CS);
-    ks.write_u64(regs + PTREGS_X86_64_SS, X86_64_USER_DS);
-    cpu.set_reg(UC_X86_REG_RFLAGS, kX86KernelFlags);
-    cpu.set_reg(UC_X86_REG_GS_BASE, pcpu_hot_.value);  // kernel mode: put_on_cpu fixes the cpu
-    cpu.set_msr(X86_MSR_KERNEL_GS_BASE, 0);
-  } else {
-    ks.write_u64(regs + PTREGS_ARM64_PSTATE, ARM64_PSTATE_EL1T);
-    cpu.set_reg(UC_ARM64_REG_PSTATE, kArm64El1hMasked);
-  }
+  arch_->init_user_regs(regs, cpu);
   cpu.set_reg(cpu.info().reg_sp, regs.value);
   cpu.set_pc(ret_from_fork_.value);
 }
@@ -176,23 +150,9 @@ void GuestKernel::release_task(Task& t) {
 }
 
 // Per-CPU state of the task about to run on logical CPU `logical_cpu` (docs/guest-kernel.md: write
-// both whenever a task is put on a CPU). x86: pcpu_hot[cpu].top_of_stack, and whichever GS
-// base holds a pcpu_hot address (GS_BASE in kernel mode, MSR_KERNEL_GS_BASE in user mode;
-// the PC cannot tell between `syscall` and the entry's swapgs) now holds this CPU's. arm64:
-// SP_EL1 while the task runs on SP_EL0 (its kernel stack is empty then).
+// it whenever a task is put on a CPU).
 void GuestKernel::put_on_cpu(Task& t, Cpu& cpu, int logical_cpu) {
-  if (x86()) {
-    GuestAddr pcpu = pcpu_hot_ + logical_cpu * PCPU_HOT_SIZE;
-    space_->write_u64(pcpu + PCPU_TOP_OF_STACK, t.kstack_top.value);
-    uint64_t gs = cpu.reg(UC_X86_REG_GS_BASE);
-    bool gs_is_pcpu = gs >= pcpu_hot_.value && gs < pcpu_hot_.value + NR_CPUS * PCPU_HOT_SIZE;
-    if (gs_is_pcpu)
-      cpu.set_reg(UC_X86_REG_GS_BASE, pcpu.value);
-    else
-      cpu.set_msr(X86_MSR_KERNEL_GS_BASE, pcpu.value);
-  } else if ((cpu.reg(UC_ARM64_REG_PSTATE) & ARM64_PSTATE_MODE_MASK) == ARM64_PSTATE_EL1T) {
-    cpu.set_reg(UC_ARM64_REG_SP_EL1, t.kstack_top.value);
-  }
+  arch_->put_on_cpu(t.kstack_top, cpu, logical_cpu);
 }
 
 }  // namespace probesim::emu

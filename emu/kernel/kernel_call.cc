@@ -13,8 +13,6 @@ namespace probesim::emu {
 namespace {
 
 constexpr uint64_t kKernelCallBudget = 100'000'000;
-constexpr uint64_t kArm64El1hMasked = 0x3c0 | ARM64_PSTATE_EL1H;  // DAIF set, EL1h
-constexpr uint64_t kX86KernelFlags = 0x2;
 constexpr uint64_t kNestedStackStep = 2048;  // nested calls run lower on the call stack
 
 }  // namespace
@@ -64,31 +62,6 @@ Result<Cpu*> GuestKernel::call_engine() {
   return nested_engines_[d].get();
 }
 
-// The calling convention's argument registers, the target for the trampoline, kernel mode
-// and this CPU's per-CPU base. The outermost frame has no caller frame record (fp = 0, arm64
-// lr = 0), so a stack trace taken inside the call ends at the trampoline.
-void GuestKernel::set_call_registers(Cpu& e, GuestAddr target, std::span<const uint64_t> args,
-                                     int cpu_id) {
-  static constexpr int kX86Args[] = {UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
-                                     UC_X86_REG_RCX, UC_X86_REG_R8,  UC_X86_REG_R9};
-  for (size_t i = 0; i < args.size(); ++i)
-    e.set_reg(x86() ? kX86Args[i] : UC_ARM64_REG_X0 + static_cast<int>(i), args[i]);
-  if (x86()) {
-    e.set_reg(UC_X86_REG_RBP, 0);
-    e.set_reg(UC_X86_REG_R11, target.value);
-    e.set_reg(UC_X86_REG_GS_BASE, (pcpu_hot_ + cpu_id * PCPU_HOT_SIZE).value);
-    e.set_reg(UC_X86_REG_RFLAGS, kX86KernelFlags);
-  } else {
-    e.set_reg(UC_ARM64_REG_X29, 0);
-    e.set_reg(UC_ARM64_REG_X30, 0);
-    e.set_reg(UC_ARM64_REG_X16, target.value);
-    e.set_reg(UC_ARM64_REG_PSTATE, kArm64El1hMasked);
-  }
-  e.set_reg(e.info().reg_sp,
-            call_stack_.value - static_cast<uint64_t>(call_depth_) * kNestedStackStep);
-  e.set_pc(call_trampoline_.value);
-}
-
 Result<uint64_t> GuestKernel::call(std::string_view fn, std::span<const uint64_t> args) {
   if (args.size() > 6) return Error::make("kernel_call: at most six arguments", E2BIG);
   GuestAddr target = PROBESIM_TRY(space_->kallsyms().lookup_name(fn));
@@ -96,7 +69,12 @@ Result<uint64_t> GuestKernel::call(std::string_view fn, std::span<const uint64_t
   if (!nested) run_optimizer_if_due();
   int cpu_id = nested ? hit_cpu() : 0;
   Cpu& e = *PROBESIM_TRY(call_engine());
-  set_call_registers(e, target, args, cpu_id);
+  // The outermost frame has no caller frame record, so a stack trace taken inside the call
+  // ends at the trampoline; nested calls run lower on the call stack.
+  arch_->set_call_registers(e, target, args, cpu_id);
+  e.set_reg(e.info().reg_sp,
+            call_stack_.value - static_cast<uint64_t>(call_depth_) * kNestedStackStep);
+  e.set_pc(call_trampoline_.value);
   VirtualClock& clock = host_.cpu_clock(cpu_id);
   e.set_clock(clock);
   size_t oopses = oopses_.size();

@@ -1,6 +1,6 @@
 // Guest kernel: the user syscall instruction's architectural effect, the
 // hypercalls (HC_SYSCALL performs the syscall for the task whose pt_regs the guest passes),
-// the return to user mode (x86 HC_IRET, arm64 hvc #1 = ERET), and resuming a task that
+// the return to user mode (KernelArch: x86 HC_IRET, arm64 hvc #1 = ERET), and resuming a task that
 // stopped inside HC_SYSCALL (docs/guest-kernel.md "The model's contract").
 //
 // Rule: inside HC_SYSCALL the task's user registers are its pt_regs (UserRegs), and the
@@ -12,93 +12,41 @@
 
 #include "emu/kernel/guest_kernel.h"
 #include "emu/process.h"
-#include "guest/kernel/include/entry_abi.h"
 #include "guest/kernel/include/hypercall_abi.h"
-#include "probes/arch/pt_regs_table.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
-namespace {
 
-constexpr uint32_t kX86VectorInt3 = 3;
-constexpr uint32_t kArm64ExcpUdef = 1;
-constexpr int kX86HcArgs[] = {UC_X86_REG_RDI, UC_X86_REG_RSI, UC_X86_REG_RDX,
-                              UC_X86_REG_R10, UC_X86_REG_R8,  UC_X86_REG_R9};
-constexpr int kArm64HcArgs[] = {UC_ARM64_REG_X0, UC_ARM64_REG_X1, UC_ARM64_REG_X2,
-                                UC_ARM64_REG_X3, UC_ARM64_REG_X4, UC_ARM64_REG_X5};
-constexpr uint64_t kX86IntLen = 2;  // int $0xe9: re-executed to restart a syscall
+// The user syscall instruction: its architectural effect, then the kernel's entry code runs.
+void GuestKernel::syscall_entry(Cpu& cpu) { arch_->syscall_entry(cpu); }
 
-// HC_IRET's registers: every x86_64 pt_regs word a CPU register holds (pt_regs_table.h).
-struct IretReg {
-  int uc_reg;
-  int offset;
-};
-#define PROBESIM_IRET_REG(name, offset, uc_reg) IretReg{(uc_reg), (offset)},
-constexpr IretReg kX86PtRegsAll[] = {PROBESIM_PT_REGS_X86_64(PROBESIM_IRET_REG)};
-#undef PROBESIM_IRET_REG
-constexpr size_t kX86IretCount = [] {
-  size_t n = 0;
-  for (const IretReg& r : kX86PtRegsAll) n += r.uc_reg >= 0;
-  return n;
-}();
-
-}  // namespace
-
-// x86 `syscall` (pc() is after it): RCX, R11, masked RFLAGS, RIP = LSTAR. arm64 `svc` (PC
-// after it): ELR_EL1, SPSR_EL1, ESR_EL1, PC = VBAR_EL1 + 0x400 (the vector selects SP_EL1).
-void GuestKernel::syscall_entry(Cpu& cpu) {
-  if (x86()) {
-    uint64_t flags = cpu.reg(UC_X86_REG_RFLAGS);
-    cpu.set_reg(UC_X86_REG_RCX, cpu.pc());
-    cpu.set_reg(UC_X86_REG_R11, flags);
-    cpu.set_reg(UC_X86_REG_RFLAGS, flags & ~syscall_mask_);
-    cpu.set_pc(lstar_);
-    return;
-  }
-  uint64_t pc = cpu.pc();
-  uint32_t insn = 0;
-  cpu.read_mem(GuestAddr{pc - 4}, &insn, 4);
-  cpu.set_reg(UC_ARM64_REG_ELR_EL1, pc);
-  cpu.set_spsr_el1(cpu.reg(UC_ARM64_REG_PSTATE));
-  cpu.set_reg(UC_ARM64_REG_ESR_EL1, (uint64_t{ARM64_ESR_EC_SVC64} << ARM64_ESR_EC_SHIFT) |
-                                        ARM64_ESR_IL | ((insn >> 5) & 0xffff));
-  cpu.set_pc(vbar_ + ARM64_VECTOR_EL0_SYNC);
-}
-
+// Hypercalls are the guest kernel's: only its own text may make them (KernelArch decides:
+// from user code Linux gives what the instruction does at CPL 3 / EL0, x86 #GP, arm64 SIGILL).
+// A breakpoint goes to the kprobes engine when it is in kernel memory, else to uprobes.
 bool GuestKernel::on_trap(Cpu& cpu, uint32_t intno) {
-  bool x86 = this->x86();
-  // Hypercalls are the guest kernel's: only its own text may make them. From user code Linux
-  // gives what the instruction does at CPL 3 / EL0: x86 `int $0xe9` through a DPL 0 gate is a
-  // #GP (SIGSEGV at the int, arch/x86/kernel/traps.c), arm64 `hvc` is undefined (SIGILL).
-  if (x86 && intno == HYPERCALL_X86_VECTOR) {
-    if (!space_->contains(GuestAddr{cpu.pc() - kX86IntLen})) {
-      cpu.set_pc(cpu.pc() - kX86IntLen);  // a fault: reported at the instruction
-      return false;
-    }
-    on_hypercall(cpu);
-    return true;
+  switch (arch_->classify_trap(cpu, intno)) {
+    case KernelTrap::Hypercall:
+      on_hypercall(cpu);
+      return true;
+    case KernelTrap::Eret:
+      arch_->eret(cpu);
+      return true;
+    case KernelTrap::Breakpoint:
+      return kprobe_trap(cpu) || host_.uprobe_trap(cpu, intno);
+    case KernelTrap::NotOurs:
+      break;
   }
-  if (!x86 && intno == kArm64ExcpUdef) {
-    uint32_t insn = 0;
-    const uint8_t* p = space_->host(GuestAddr{cpu.pc()}, 4);
-    if (!p) return false;  // a user UDF or hvc: SIGILL
-    std::memcpy(&insn, p, 4);
-    if (insn == HYPERCALL_ARM64_HVC_INSN) return on_hypercall(cpu), true;
-    if (insn == HYPERCALL_ARM64_ERET_INSN) return arm64_eret(cpu), true;
-    return false;
-  }
-  if ((x86 && intno == kX86VectorInt3) || (!x86 && intno == 7))
-    return kprobe_trap(cpu) || host_.uprobe_trap(cpu, intno);  // kernel memory first, then user
   return false;
 }
 
 void GuestKernel::on_hypercall(Cpu& cpu) {
-  bool x86 = this->x86();
   uint64_t args[6];
-  cpu.read_regs(x86 ? std::span<const int>(kX86HcArgs) : std::span<const int>(kArm64HcArgs), args);
+  arch_->hypercall_args(cpu, args);
   uint64_t nr = cpu.reg(cpu.info().reg_syscall_nr);
   ++hypercalls_;
-  if (x86 && nr == HC_IRET) return x86_iret(cpu, GuestAddr{args[0]});
+  const char* arch_oops = nullptr;
+  if (arch_->arch_hypercall(cpu, nr, args, arch_oops)) return;  // x86 HC_IRET
+  if (arch_oops) return hypercall_oops(cpu, arch_oops);
   if (nr == HC_SYSCALL) {
     // Only a task's own syscall path may ask: not kernel_call (no task), not a pt_regs or an
     // argument block a probe handler pointed elsewhere. Otherwise the guest kernel is broken:
@@ -116,8 +64,7 @@ void GuestKernel::on_hypercall(Cpu& cpu) {
     cpu.request_stop();  // never-returning hypercalls: no register or PC write
     return;
   }
-  cpu.set_reg(cpu.info().reg_ret, ret);
-  if (!x86) cpu.set_pc(cpu.pc() + 4);
+  arch_->hypercall_return(cpu, ret);
 }
 
 // The hypercalls other than HC_SYSCALL and HC_IRET.
@@ -178,12 +125,7 @@ void GuestKernel::finish_hypercall(Cpu& cpu, Task& t) {
   UserRegs u = entry_user_regs(t);
   uint64_t ret = u.reg(cpu.info().reg_ret);
   t.in_hypercall = false;
-  if (x86()) {
-    cpu.set_reg(UC_X86_REG_RAX, ret);
-  } else {
-    cpu.set_reg(UC_ARM64_REG_X0, ret);
-    cpu.set_pc(cpu.pc() + 4);  // PC stayed at the hvc
-  }
+  arch_->hypercall_return(cpu, ret);
 }
 
 // A task that stopped inside HC_SYSCALL runs again: restart the syscall (re-execute the
@@ -191,18 +133,17 @@ void GuestKernel::finish_hypercall(Cpu& cpu, Task& t) {
 // Linux's -ERESTARTSYS does), or return the waker's value; deliver a pending signal.
 bool GuestKernel::resume_in_kernel(Task& t, Cpu& cpu) {
   UserRegs u = entry_user_regs(t);
-  bool x86 = this->x86();
   if (t.restart_syscall) {
     t.restart_syscall = false;
     const bool in_syscall = std::exchange(t.restart_in_syscall, false);
     if (in_syscall || !host_.has_deliverable_signal(t)) {
       t.in_hypercall = false;
-      if (x86) cpu.set_pc(cpu.pc() - kX86IntLen);  // arm64: PC is still at the hvc
+      arch_->restart_hypercall(cpu);
       return true;
     }
     KernelSpace& ks = *space_;
     u.set_pc(u.pc() - cpu.info().syscall_insn_len);
-    uint64_t orig = ks.read_u64(pt_regs_of(t) + (x86 ? PTREGS_X86_64_ORIG_AX : PTREGS_ARM64_ORIG_X0));
+    uint64_t orig = ks.read_u64(pt_regs_of(t) + arch_->orig_ret_offset());
     u.set_reg(cpu.info().reg_ret, orig);
   } else if (t.pending_ret) {
     u.set_reg(cpu.info().reg_ret, static_cast<uint64_t>(*t.pending_ret));
@@ -222,27 +163,6 @@ void GuestKernel::hypercall_oops(Cpu& cpu, const char* why) {
                     space_->kallsyms().format(GuestAddr{cpu.pc()}));
   cpu.request_stop();
   if (Task* current = host_.current()) host_.kill_by_signal(current->proc(), kSigSegv, std::nullopt);
-}
-
-// HC_IRET: every user register from the pt_regs at regs (the guest already did swapgs).
-void GuestKernel::x86_iret(Cpu& cpu, GuestAddr regs) {
-  const uint8_t* p = space_->host(regs, PTREGS_X86_64_SIZE);
-  if (!p) return hypercall_oops(cpu, "HC_IRET with pt_regs outside kernel memory");
-  int ids[kX86IretCount];
-  uint64_t v[kX86IretCount];
-  size_t n = 0;
-  for (const IretReg& r : kX86PtRegsAll) {
-    if (r.uc_reg < 0) continue;
-    ids[n] = r.uc_reg;
-    std::memcpy(&v[n++], p + r.offset, 8);
-  }
-  cpu.write_regs(ids, v);
-}
-
-// hvc #1: PC = ELR_EL1, PSTATE = SPSR_EL1 (ret_to_user already selected SP_EL0).
-void GuestKernel::arm64_eret(Cpu& cpu) {
-  cpu.set_reg(UC_ARM64_REG_PSTATE, cpu.spsr_el1());
-  cpu.set_pc(cpu.reg(UC_ARM64_REG_ELR_EL1));
 }
 
 }  // namespace probesim::emu

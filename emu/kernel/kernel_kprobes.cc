@@ -14,8 +14,6 @@
 namespace probesim::emu {
 namespace {
 
-constexpr uint32_t kArm64BrkKprobe = 4, kArm64BrkSingleStep = 6;
-
 std::string to_hex(uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
@@ -33,27 +31,13 @@ probes::HitContext GuestKernel::hit_context() const {
 // One trap in kernel memory: fill Regs from the CPU (one batch read), let the engine decide,
 // write back what it changed (PC always: it resumes at regs.ip) and charge the modelled cost.
 bool GuestKernel::kprobe_trap(Cpu& cpu) {
-  bool x86 = this->x86();
-  uint64_t pc = cpu.pc();
-  GuestAddr insn_addr{x86 ? pc - 1 : pc};
-  const uint8_t* code = space_->host(insn_addr, x86 ? 1 : 4);
-  if (!code) return false;  // user-mode int3/BRK: SIGTRAP
+  GuestAddr insn_addr = arch_->trap_insn_addr(cpu.pc());
+  KprobeTrap kind = arch_->kprobe_trap(insn_addr);
+  if (kind == KprobeTrap::NotOurs) return false;  // user-mode int3/BRK: uprobes or SIGTRAP
   probes::Regs regs = read_probe_regs(cpu, RegsMode::Kernel);
   probes::HitContext ctx = hit_context();
-  probes::HitResult r;
-  if (x86) {
-    r = kprobes_->on_breakpoint(ctx, regs);
-  } else {
-    uint32_t insn;
-    std::memcpy(&insn, code, 4);
-    uint32_t imm = (insn >> 5) & 0xffff;
-    if (imm == kArm64BrkKprobe)
-      r = kprobes_->on_breakpoint(ctx, regs);
-    else if (imm == kArm64BrkSingleStep)
-      r = kprobes_->on_ss_trap(ctx, regs);
-    else
-      return false;
-  }
+  probes::HitResult r = kind == KprobeTrap::SingleStep ? kprobes_->on_ss_trap(ctx, regs)
+                                                       : kprobes_->on_breakpoint(ctx, regs);
   if (r.disposition == probes::HitDisposition::NotOurs) return false;
   if (r.disposition != probes::HitDisposition::Handled) {
     // An emulated instruction faulted, or the engine found an unrecoverable state: an oops of
