@@ -78,7 +78,7 @@ Result<void> MachineState::init() {
   uprobes_ = std::make_unique<probes::UprobeManager>(config_.arch, static_cast<probes::UprobeHost&>(*this),
                                                      probes::UprobeConfig{config_.cpu_hz});
   trace_events_ = std::make_unique<TraceEvents>(*this);
-  vfs_->set_tracefs(trace_events_.get());
+  trace_events_->mount(*vfs_);
   PROBESIM_TRY_VOID(check_bug_names(config_.bugs));
   if (config_.kernel) {  // hooks reach kernel_ from its first instruction on
     kernel_ = std::make_unique<GuestKernel>(kernel_config(), static_cast<KernelHost&>(*this));

@@ -214,4 +214,13 @@ std::string Kallsyms::format_blacklist() const {
   return out;
 }
 
+std::vector<std::string> Kallsyms::probeable_functions() const {
+  std::vector<std::string> out;
+  for (const KernelSymbol& s : symbols_)
+    if ((s.type == 'T' || s.type == 't') && s.size > 0 && is_kernel_text(s.addr) &&
+        !within_kprobe_blacklist(s.addr))
+      out.push_back(s.name);
+  return out;
+}
+
 }  // namespace probesim::probes

@@ -74,6 +74,10 @@ class Kallsyms {
   GuestAddr text_start() const { return text_start_; }
   GuestAddr text_end() const { return text_end_; }
 
+  // The functions a kprobe may be put on (available_filter_functions, `probesim events
+  // --list`): sized text symbols in [_stext, _etext) outside the blacklist, ascending address.
+  std::vector<std::string> probeable_functions() const;
+
   // Ascending start address, one entry per blacklisted function.
   const std::vector<BlacklistEntry>& blacklist() const { return blacklist_; }
   // within_kprobe_blacklist(): kprobes at addr must be refused with -EINVAL.

@@ -129,15 +129,8 @@ Result<InodeInfo> Machine::inode(const std::string& path) {
 }
 
 std::vector<std::string> Machine::probeable_functions() const {
-  std::vector<std::string> out;
   const emu::GuestKernel* k = impl_->state.kernel();
-  if (!k) return out;
-  const probes::Kallsyms& ks = k->space().kallsyms();
-  for (const probes::KernelSymbol& s : ks.symbols())
-    if ((s.type == 'T' || s.type == 't') && s.size > 0 && ks.is_kernel_text(s.addr) &&
-        !ks.within_kprobe_blacklist(s.addr))
-      out.push_back(s.name);
-  return out;
+  return k ? k->space().kallsyms().probeable_functions() : std::vector<std::string>{};
 }
 
 Result<EventId> Machine::add_event(const std::string& line) {
@@ -170,5 +163,34 @@ std::vector<TraceEvent> Machine::trace() const {
 }
 
 std::string Machine::trace_text() const { return impl_->state.trace_events().trace_text(false); }
+
+Result<std::string> Machine::tracefs_read(const std::string& path) {
+  emu::TracefsHost& fs = impl_->state.trace_events();
+  std::optional<bool> is_dir = fs.tracefs_kind(path);
+  if (!is_dir) return Error::make("tracefs: " + path + ": no such file", ENOENT);
+  if (*is_dir) return Error::make("tracefs: " + path + ": a directory", EISDIR);
+  return fs.tracefs_consuming(path) ? fs.tracefs_consume(path) : fs.tracefs_read(path);
+}
+
+Result<void> Machine::tracefs_write(const std::string& path, const std::string& data,
+                                    bool truncate) {
+  emu::TraceEvents& te = impl_->state.trace_events();
+  emu::TracefsHost& fs = te;
+  std::optional<bool> is_dir = fs.tracefs_kind(path);
+  if (!is_dir) return Error::make("tracefs: " + path + ": no such file", ENOENT);
+  if (*is_dir) return Error::make("tracefs: " + path + ": a directory", EISDIR);
+  if (truncate) {
+    if (int err = fs.tracefs_truncate(path))
+      return Error::make("tracefs: " + path + ": " + std::strerror(err), err);
+  }
+  if (data.empty()) return {};
+  const size_t log_before = te.error_log().size();
+  int64_t n = fs.tracefs_write(path, data);
+  if (n >= 0) return {};
+  std::string why = te.error_log().substr(log_before);
+  while (!why.empty() && why.back() == '\n') why.pop_back();
+  if (why.empty()) why = std::strerror(static_cast<int>(-n));
+  return Error::make("tracefs: " + path + ": " + why, static_cast<int>(-n));
+}
 
 }  // namespace probesim

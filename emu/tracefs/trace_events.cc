@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "emu/machine_state.h"
+#include "emu/tracefs/debug_files.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/fs_struct.h"
 #include "emu/vfs/vfs_abi.h"
@@ -211,6 +212,7 @@ int TraceEvents::register_probe(const ProbeDefinition& def) {
     if (!r) return -r.error().err;
   }
   armed_[def.id] = std::move(a);
+  assign_event_id(def.group, def.event);
   return 0;
 }
 
@@ -270,6 +272,7 @@ bool TraceEvents::enabled(std::string_view group, std::string_view event) const 
 void TraceEvents::record(Armed& a, const probes::Regs& regs, std::string location,
                          std::span<const uint64_t> entry_args, std::string flags) {
   ++a.nhit;
+  if (!tracing_on_) return;  // tracing_on 0: the ring buffer refuses the event
   trace_events::TraceRecord r;
   r.cpu = m_.hit_cpu();
   r.ts_ns = m_.sched().clock(r.cpu).monotonic_ns();
@@ -284,8 +287,63 @@ void TraceEvents::record(Armed& a, const probes::Regs& regs, std::string locatio
   trace_events::FetchSite site{regs, a.def.kind, entry_args};
   for (const trace_events::ProbeArg& arg : a.def.args)
     r.fields.emplace_back(arg.name, trace_events::evaluate_arg(arg, site, access));
+  r.ring_bytes = event_bytes(a.def, r);
+  push_record(std::move(r));
+}
+
+// The modelled ring-buffer size of one event: the 4-byte rb event header, struct trace_entry
+// (8), the probe's ip fields, each arg's fixed part, and each string's bytes with its NUL
+// (__data_loc data), rounded up to 4 as ring buffer events are.
+uint32_t TraceEvents::event_bytes(const ProbeDefinition& def, const trace_events::TraceRecord& r) {
+  uint64_t n = 4 + 8 + (def.is_return ? 16 : 8);
+  for (size_t i = 0; i < def.args.size(); ++i) {
+    const trace_events::ProbeArg& a = def.args[i];
+    n += uint64_t{a.type->size} * (a.count ? a.count : 1);
+    if (a.type->is_string() && i < r.fields.size()) n += r.fields[i].second.size() + 1;
+  }
+  return static_cast<uint32_t>((n + 3) & ~uint64_t{3});
+}
+
+// Appends to the hit CPU's buffer, overwriting that CPU's oldest events past buffer_size_kb,
+// and wakes trace_pipe readers.
+void TraceEvents::push_record(trace_events::TraceRecord r) {
+  const size_t cpu = static_cast<size_t>(r.cpu);
+  if (cpu_bytes_.size() <= cpu) cpu_bytes_.resize(cpu + 1);
+  cpu_bytes_[cpu] += r.ring_bytes;
   records_.push_back(std::move(r));
   ++written_;
+  trim_cpu(cpu);
+  m_.waitq().wake_all(&records_, m_.sched(), kEPOLLIN | kEPOLLRDNORM);
+}
+
+void TraceEvents::trim_cpu(size_t cpu) {
+  const uint64_t limit = buffer_kb_ * 1024;
+  for (auto it = records_.begin(); cpu_bytes_[cpu] > limit && it != records_.end();) {
+    if (static_cast<size_t>(it->cpu) != cpu) {
+      ++it;
+      continue;
+    }
+    cpu_bytes_[cpu] -= it->ring_bytes;
+    it = records_.erase(it);
+  }
+}
+
+void TraceEvents::set_buffer_size_kb(uint64_t kb) {
+  buffer_kb_ = kb;
+  for (size_t cpu = 0; cpu < cpu_bytes_.size(); ++cpu) trim_cpu(cpu);
+}
+
+void TraceEvents::clear_trace() {
+  records_.clear();
+  cpu_bytes_.assign(cpu_bytes_.size(), 0);
+  written_ = 0;  // tracing_reset_online_cpus: the counts restart too
+}
+
+std::deque<trace_events::TraceRecord> TraceEvents::consume() {
+  std::deque<trace_events::TraceRecord> out;
+  out.swap(records_);
+  cpu_bytes_.assign(cpu_bytes_.size(), 0);
+  return out;
 }
 
 void TraceEvents::log_error(const trace_events::ProbeLogError& e) {
@@ -338,114 +396,6 @@ std::string TraceEvents::profile(ProbeKind kind) const {
     out += line;
   }
   return out;
-}
-
-namespace {
-
-// The tracefs control files at the root, and what a write/O_TRUNC of each does.
-struct RootFile {
-  std::string_view name;
-  std::optional<EventsFile> events;  // a probe-definition file
-};
-constexpr RootFile kRootFiles[] = {
-    {"dynamic_events", EventsFile::Dynamic},
-    {"error_log", std::nullopt},
-    {"kprobe_events", EventsFile::Kprobe},
-    {"kprobe_profile", std::nullopt},
-    {"trace", std::nullopt},
-    {"uprobe_events", EventsFile::Uprobe},
-    {"uprobe_profile", std::nullopt},
-};
-
-const RootFile* root_file(std::string_view rel) {
-  for (const RootFile& f : kRootFiles)
-    if (f.name == rel) return &f;
-  return nullptr;
-}
-
-// "events/GRP/EVENT/enable" -> (GRP, EVENT, leaf); fewer components leave the rest empty.
-std::vector<std::string> split_rel(std::string_view rel) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= rel.size()) {
-    size_t slash = rel.find('/', start);
-    if (slash == std::string_view::npos) slash = rel.size();
-    parts.emplace_back(rel.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return parts;
-}
-
-}  // namespace
-
-std::vector<TracefsHost::Entry> TraceEvents::tracefs_list(std::string_view rel) {
-  std::vector<Entry> out;
-  std::vector<std::string> p = split_rel(rel);
-  if (rel.empty()) {
-    for (const RootFile& f : kRootFiles) out.push_back({std::string(f.name), false});
-    out.push_back({"events", true});
-  } else if (p.size() == 1 && p[0] == "events") {
-    for (const ProbeDefinition& d : table_.probes()) out.push_back({d.group, true});
-  } else if (p.size() == 2 && p[0] == "events") {
-    for (const ProbeDefinition& d : table_.probes())
-      if (d.group == p[1]) out.push_back({d.event, true});
-  } else if (p.size() == 3 && p[0] == "events" && !table_.event(p[1], p[2]).empty()) {
-    out.push_back({"enable", false});
-  }
-  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const Entry& a, const Entry& b) { return a.name == b.name; }),
-            out.end());
-  return out;
-}
-
-std::optional<bool> TraceEvents::tracefs_kind(std::string_view rel) {
-  if (rel.empty()) return true;
-  size_t slash = rel.rfind('/');
-  std::string_view parent = slash == std::string_view::npos ? "" : rel.substr(0, slash);
-  std::string_view name = slash == std::string_view::npos ? rel : rel.substr(slash + 1);
-  for (const Entry& e : tracefs_list(parent))
-    if (e.name == name) return e.dir;
-  return std::nullopt;
-}
-
-std::string TraceEvents::tracefs_read(std::string_view rel) {
-  if (const RootFile* f = root_file(rel)) {
-    if (f->events) return list(*f->events);
-    if (rel == "error_log") return error_log_;
-    if (rel == "trace") return trace_text(true);
-    return profile(rel == "kprobe_profile" ? ProbeKind::Kprobe : ProbeKind::Uprobe);
-  }
-  std::vector<std::string> p = split_rel(rel);
-  if (p.size() == 4 && p[3] == "enable") return enabled(p[1], p[2]) ? "1\n" : "0\n";
-  return {};
-}
-
-int TraceEvents::tracefs_truncate(std::string_view rel) {
-  const RootFile* f = root_file(rel);
-  if (f && f->events) return truncate(*f->events);
-  if (rel == "trace") clear_trace();
-  if (rel == "error_log") clear_error_log();
-  return 0;
-}
-
-int64_t TraceEvents::tracefs_write(std::string_view rel, std::string_view data) {
-  const RootFile* f = root_file(rel);
-  if (f && f->events) {
-    int err = write(*f->events, data);
-    return err ? -err : static_cast<int64_t>(data.size());
-  }
-  if (rel == "trace" || rel == "error_log") return static_cast<int64_t>(data.size());
-  std::vector<std::string> p = split_rel(rel);
-  if (p.size() == 4 && p[3] == "enable") {
-    // event_enable_write: kstrtoul_from_user, then only 0 or 1.
-    std::string_view v = data;
-    if (!v.empty() && v.back() == '\n') v.remove_suffix(1);
-    if (v != "0" && v != "1") return -EINVAL;
-    int err = set_enabled(p[1], p[2], v == "1");
-    return err ? -err : static_cast<int64_t>(data.size());
-  }
-  return -EINVAL;
 }
 
 Result<std::pair<std::string, std::string>> TraceEvents::add_enabled(std::string_view line) {

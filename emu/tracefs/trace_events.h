@@ -7,6 +7,8 @@
 // only append records). It must be destroyed before the machine.
 #pragma once
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -23,7 +25,10 @@
 
 namespace probesim::emu {
 
+class KprobesDebugfs;
 class MachineState;
+class ProcKallsyms;
+class Vfs;
 
 class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost {
  public:
@@ -45,23 +50,44 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   std::string list(trace_events::EventsFile file) const;
   std::string error_log() const { return error_log_; }
   void clear_error_log() { error_log_.clear(); }
-  const std::vector<trace_events::TraceRecord>& records() const { return records_; }
+  // The ring buffer, oldest first (all CPUs, in the order the hits happened).
+  const std::deque<trace_events::TraceRecord>& records() const { return records_; }
   // The `trace` file (header + lines) or, without header, the lines alone.
   std::string trace_text(bool header) const;
-  void clear_trace() { records_.clear(); }
+  void clear_trace();  // `echo > trace`: the buffer and its counts restart
+  // trace_pipe: takes every buffered record, oldest first (a consuming read).
+  std::deque<trace_events::TraceRecord> consume();
+  // tracing_on: whether hits are written to the ring buffer (hit counts go on regardless).
+  bool tracing_on() const { return tracing_on_; }
+  void set_tracing_on(bool on) { tracing_on_ = on; }
+  // buffer_size_kb: each CPU's ring buffer holds this many KiB of records (modelled sizes:
+  // record_bytes); a full CPU buffer overwrites its oldest records (overwrite mode).
+  uint64_t buffer_size_kb() const { return buffer_kb_; }
+  void set_buffer_size_kb(uint64_t kb);
+  // events/GRP/EVENT/id: the event's type id, assigned when the event is created (the
+  // smallest free id from kFirstEventId, as register_trace_event reuses freed ones); 0 if none.
+  int event_id(std::string_view group, std::string_view event) const;
   const trace_events::DynEventTable& table() const { return table_; }
 
   // kprobe_profile / uprobe_profile text (trace_kprobe.c probes_profile_seq_show, trace_uprobe.c
   // probes_profile_seq_show): one line per probe with its hits (and kprobes' misses).
   std::string profile(trace_events::ProbeKind kind) const;
 
-  // TracefsHost: the guest's /sys/kernel/tracing (kprobe_events, uprobe_events,
-  // dynamic_events, trace, error_log, kprobe_profile, uprobe_profile, events/GRP/EVENT/enable).
+  // TracefsHost: the guest's /sys/kernel/tracing (tracefs_files.cc: the root files of
+  // root_files(), events/, trace_pipe).
   std::optional<bool> tracefs_kind(std::string_view rel) override;
   std::vector<Entry> tracefs_list(std::string_view rel) override;
   std::string tracefs_read(std::string_view rel) override;
   int tracefs_truncate(std::string_view rel) override;
   int64_t tracefs_write(std::string_view rel, std::string_view data) override;
+
+  // Mounts tracefs at /sys/kernel/tracing and /sys/kernel/debug/tracing, debugfs's
+  // /sys/kernel/debug/kprobes and /proc/kallsyms in `vfs` (which must not outlive this).
+  void mount(Vfs& vfs);
+  bool tracefs_consuming(std::string_view rel) const override { return rel == "trace_pipe"; }
+  std::string tracefs_consume(std::string_view rel) override;
+  PollMask tracefs_poll(std::string_view rel) const override;
+  const void* tracefs_wait_object() const override { return &records_; }
 
   // CLI `-e LINE` and Python `events.add`: define (dynamic_events syntax) and enable. Returns
   // (group, event); the error message is the error_log entry, or the errno's meaning.
@@ -70,6 +96,23 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
  private:
   struct Armed;
   struct Access;
+  struct RootFile;
+  static const std::vector<RootFile>& root_files();
+  static const RootFile* root_file(std::string_view rel);
+  // events/ (enable), events/GRP/ (enable), events/GRP/EVENT/ (enable, format, id).
+  std::string read_events_file(const std::vector<std::string>& p) const;
+  int64_t write_events_file(const std::vector<std::string>& p, std::string_view data);
+  // "0", "1" or "X" (mixed) over the events of `group` (every group when empty).
+  char group_enabled(std::string_view group) const;
+  std::string available_events() const;
+  std::string available_functions() const;
+  void assign_event_id(const std::string& group, const std::string& event);
+  static constexpr int kFirstEventId = 1000;
+  int set_group_enabled(std::string_view group, bool on);
+  static uint32_t event_bytes(const trace_events::ProbeDefinition& def,
+                              const trace_events::TraceRecord& r);
+  void push_record(trace_events::TraceRecord r);
+  void trim_cpu(size_t cpu);
 
   // DynEventEnv
   Arch arch() const override;
@@ -89,9 +132,15 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   MachineState& m_;
   trace_events::DynEventTable table_;
   std::map<uint64_t, std::unique_ptr<Armed>> armed_;  // by ProbeDefinition::id
-  std::vector<trace_events::TraceRecord> records_;
+  std::deque<trace_events::TraceRecord> records_;
+  std::vector<uint64_t> cpu_bytes_;  // per CPU: record_bytes of its buffered records
   size_t written_ = 0;
+  bool tracing_on_ = true;
+  uint64_t buffer_kb_ = 1408;  // TRACE_BUF_SIZE_DEFAULT (1441792 bytes)
+  std::map<std::pair<std::string, std::string>, int> event_ids_;
   std::string error_log_;
+  std::unique_ptr<KprobesDebugfs> kprobes_debugfs_;
+  std::unique_ptr<ProcKallsyms> kallsyms_;
 };
 
 }  // namespace probesim::emu

@@ -105,34 +105,51 @@ Result<Node> SyntheticFs::child(const Node& dir, std::string_view name,
   return vfs_error(ENOENT, path);
 }
 
-// The fixed directories leading to the two tracefs mount points.
-std::optional<std::string> SyntheticFs::tracefs_rel(std::string_view path) {
-  for (std::string_view mnt : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
-    if (path == mnt) return std::string();
+std::optional<SyntheticFs::Provided> SyntheticFs::provider(std::string_view path) const {
+  for (const auto& [mnt, host] : providers_) {
+    if (path == mnt) return Provided{host, std::string()};
     if (path.size() > mnt.size() && path.starts_with(mnt) && path[mnt.size()] == '/')
-      return std::string(path.substr(mnt.size() + 1));
+      return Provided{host, std::string(path.substr(mnt.size() + 1))};
   }
   return std::nullopt;
 }
 
-std::vector<std::string> SyntheticFs::sys_children(const Node& dir) const {
-  if (!tracefs_) return {};
-  if (dir.path == "/sys") return {"kernel"};
-  if (dir.path == "/sys/kernel") return {"debug", "tracing"};
-  if (dir.path == "/sys/kernel/debug") return {"tracing"};
+std::vector<std::string> SyntheticFs::mount_children(std::string_view dir) const {
   std::vector<std::string> names;
-  if (std::optional<std::string> rel = tracefs_rel(dir.path))
-    for (const TracefsHost::Entry& e : tracefs_->tracefs_list(*rel)) names.push_back(e.name);
+  for (const auto& [mnt, host] : providers_) {
+    if (mnt.size() <= dir.size() + 1 || !mnt.starts_with(dir) || mnt[dir.size()] != '/') continue;
+    std::string_view rest = std::string_view(mnt).substr(dir.size() + 1);
+    std::string next(rest.substr(0, rest.find('/')));
+    if (std::find(names.begin(), names.end(), next) == names.end()) names.push_back(next);
+  }
+  std::sort(names.begin(), names.end());
   return names;
+}
+
+// A node inside a provider: a directory or a regular file, as the provider says.
+std::optional<Node> SyntheticFs::provided_node(const std::string& path) const {
+  std::optional<Provided> p = provider(path);
+  if (!p) return std::nullopt;
+  std::optional<bool> is_dir = p->host->tracefs_kind(p->rel);
+  if (!is_dir) return std::nullopt;
+  const NodeKind kind = path.starts_with("/proc") ? NodeKind::Proc : NodeKind::Sys;
+  return make_node(path, kind, *is_dir ? S_IFDIR | 0755 : S_IFREG | 0644);
+}
+
+std::vector<std::string> SyntheticFs::sys_children(const Node& dir) const {
+  if (std::optional<Provided> p = provider(dir.path)) {
+    std::vector<std::string> names;
+    for (const TracefsHost::Entry& e : p->host->tracefs_list(p->rel)) names.push_back(e.name);
+    return names;
+  }
+  return mount_children(dir.path);
 }
 
 Result<Node> SyntheticFs::sys_child(const Node& dir, std::string_view name) const {
   const std::string path = path_join(dir.path, name);
-  if (!tracefs_) return vfs_error(ENOENT, path);
-  if (std::optional<std::string> rel = tracefs_rel(path)) {
-    std::optional<bool> is_dir = tracefs_->tracefs_kind(*rel);
-    if (!is_dir) return vfs_error(ENOENT, path);
-    return make_node(path, NodeKind::Sys, *is_dir ? S_IFDIR | 0755 : S_IFREG | 0644);
+  if (provider(path)) {
+    if (std::optional<Node> n = provided_node(path)) return *n;
+    return vfs_error(ENOENT, path);
   }
   for (const std::string& n : sys_children(dir))
     if (n == name) return make_node(path, NodeKind::Sys, S_IFDIR | 0755);
@@ -156,6 +173,7 @@ Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
   const std::string path = path_join(dir.path, name);
   const std::string pid = std::to_string(caller.pid);
   const std::vector<std::string> rel = proc_components(dir.path);
+  if (std::optional<Node> n = provided_node(path)) return *n;
   if (rel.empty()) {
     if (name == "self") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, pid);
     if (name == pid) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
@@ -193,6 +211,8 @@ std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) c
   } else if (dir.kind == NodeKind::Proc) {
     const size_t depth = proc_components(dir.path).size();
     if (depth == 0) names = {std::to_string(caller.pid), "self"};
+    if (depth == 0)
+      for (std::string& n : mount_children("/proc")) names.push_back(std::move(n));
     if (depth == 1) names = {"cwd", "exe", "fd"};
     if (depth == 2 && caller.fds) {
       for (int fd : caller.fds->open_fds()) names.push_back(std::to_string(fd));

@@ -1,10 +1,10 @@
 // SyntheticFs: the filesystems probesim makes up instead of showing the host's: /dev (null,
 // zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (only the calling
-// process: /proc/self, /proc/<pid>/{exe,cwd,fd/N}) and /sys, which holds only tracefs at
-// /sys/kernel/tracing and /sys/kernel/debug/tracing (its contents from a TracefsHost; without
-// one /sys is empty; /dev/shm, a tmpfs of overlay objects, is mounted in /dev by Lookup). They
-// hide the host's
-// /dev, /proc and /sys, whose contents are neither safe nor deterministic.
+// process: /proc/self, /proc/<pid>/{exe,cwd,fd/N}) and /sys. Subtrees whose contents come from
+// the machine are mounted as providers (TracefsHost): tracefs at /sys/kernel/tracing and
+// /sys/kernel/debug/tracing, debugfs's /sys/kernel/debug/kprobes, /proc/kallsyms; without
+// them /sys is empty. (/dev/shm, a tmpfs of overlay objects, is mounted in /dev by Lookup.)
+// They hide the host's /dev, /proc and /sys, whose contents are neither safe nor deterministic.
 //
 // Inodes: keyed "synthetic:<path>" in the InodeCache; those of /dev are held for the life of
 // the Vfs (so chmod on them sticks), the others are created on demand. Their times are the
@@ -39,22 +39,29 @@ class SyntheticFs {
   static std::optional<Node> magic_target(const Node& link, const Caller& caller);
   // The device behind a /dev node, or nullopt (tty and links: opening them is ENXIO).
   static std::optional<DevKind> dev_kind(const Node& node);
-  // The path inside tracefs of /sys/kernel/tracing/REL or /sys/kernel/debug/tracing/REL.
-  static std::optional<std::string> tracefs_rel(std::string_view path);
-  // The provider of tracefs (the machine's TraceEvents); null: /sys stays empty.
-  void set_tracefs(TracefsHost* host) { tracefs_ = host; }
-  TracefsHost* tracefs() const { return tracefs_; }
+  // Mounts `host` at the absolute path `at` (under /sys or /proc; its parents need not exist:
+  // the directories leading to a provider are made up). The host must outlive this.
+  void mount_provider(std::string at, TracefsHost& host) { providers_[std::move(at)] = &host; }
+  struct Provided {
+    TracefsHost* host;
+    std::string rel;  // the path inside the provider ("" its root)
+  };
+  // The provider holding `path` (at or below its mount point), if any.
+  std::optional<Provided> provider(std::string_view path) const;
 
  private:
   std::vector<std::string> proc_components(std::string_view path) const;
   Result<Node> proc_child(const Node& dir, std::string_view name, const Caller& caller) const;
   Result<Node> sys_child(const Node& dir, std::string_view name) const;
   std::vector<std::string> sys_children(const Node& dir) const;
+  // The next path components of the provider mount points strictly below `dir`.
+  std::vector<std::string> mount_children(std::string_view dir) const;
+  std::optional<Node> provided_node(const std::string& path) const;
 
   mmu::InodeCache& inodes_;
   Timespec boot_time_;
   std::map<std::string, InodeRef> dev_inodes_;  // by path, for the life of the Vfs
-  TracefsHost* tracefs_ = nullptr;
+  std::map<std::string, TracefsHost*, std::less<>> providers_;  // by mount path
 };
 
 }  // namespace probesim::emu

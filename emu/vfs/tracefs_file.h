@@ -2,6 +2,8 @@
 // semantics for one open: reads and lseek move through that snapshot); each write(2) is
 // handed to the provider as a command; O_TRUNC at open is the provider's truncate (Linux
 // clears kprobe_events, trace or error_log then, and fails with EBUSY if events are enabled).
+// A consuming file (trace_pipe) has no snapshot: reads take the provider's new text and keep
+// what did not fit for the next read; with nothing new a read would block (kWouldBlock).
 #pragma once
 
 #include "emu/vfs/file.h"
@@ -21,11 +23,15 @@ class TracefsFile : public File {
   int64_t lseek(int64_t offset, int whence) override;
   int64_t truncate(uint64_t length) override;  // open(O_TRUNC) lands here
   std::shared_ptr<File> reopen(uint32_t f_flags) const override;
+  const void* wait_object() const override;
+  PollMask poll() const override;
+  bool can_poll() const override { return consuming_; }
 
  private:
   TracefsHost& host_;
   std::string rel_;
-  std::string text_;
+  std::string text_;     // the snapshot; for a consuming file, what was taken but not read
+  bool consuming_ = false;
 };
 
 }  // namespace probesim::emu

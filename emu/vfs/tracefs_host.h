@@ -1,7 +1,8 @@
-// TracefsHost: what the synthetic tracefs (/sys/kernel/tracing, /sys/kernel/debug/tracing)
-// asks of its provider (emu/tracefs TraceEvents). Paths are relative to the tracing root
-// ("" the root, "kprobe_events", "events/kprobes/myprobe/enable"). Files are seq_file-like:
-// their text is taken when opened, writes are commands.
+// TracefsHost: the provider of a synthetic subtree mounted in the Vfs (SyntheticFs::
+// mount_provider): tracefs (emu/tracefs TraceEvents), debugfs's kprobes, /proc/kallsyms.
+// Paths are relative to the mount point ("" the root, "kprobe_events",
+// "events/kprobes/myprobe/enable"). Files are seq_file-like: their text is taken when opened,
+// writes are commands; a consuming file (trace_pipe) is read by taking its text piecewise.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "emu/vfs/poll.h"
 
 namespace probesim::emu {
 
@@ -27,6 +30,13 @@ class TracefsHost {
   virtual int tracefs_truncate(std::string_view rel) = 0;
   // write(2): the bytes consumed, or -errno.
   virtual int64_t tracefs_write(std::string_view rel, std::string_view data) = 0;
+  // A consuming file: each read takes what tracefs_consume gives (and the file keeps what the
+  // reader's buffer could not hold); with nothing there the read blocks on
+  // tracefs_wait_object (the host wakes it), or fails with EAGAIN under O_NONBLOCK.
+  virtual bool tracefs_consuming(std::string_view) const { return false; }
+  virtual std::string tracefs_consume(std::string_view) { return {}; }
+  virtual PollMask tracefs_poll(std::string_view) const { return kDefaultPollMask; }
+  virtual const void* tracefs_wait_object() const { return this; }
 };
 
 }  // namespace probesim::emu

@@ -141,10 +141,8 @@ Result<std::shared_ptr<File>> Vfs::open_synthetic(const Caller& c, const Node& n
   if (node.is_dir()) {
     return make_file<DirFile>(f_flags, node.path, std::move(inode), dev, lister_for(c, node));
   }
-  if (std::optional<std::string> rel = SyntheticFs::tracefs_rel(node.path);
-      rel && synthetic_.tracefs()) {
-    return make_file<TracefsFile>(*synthetic_.tracefs(), *rel, f_flags, node.path,
-                                  std::move(inode), dev);
+  if (std::optional<SyntheticFs::Provided> p = synthetic_.provider(node.path)) {
+    return make_file<TracefsFile>(*p->host, p->rel, f_flags, node.path, std::move(inode), dev);
   }
   const std::optional<DevKind> kind = SyntheticFs::dev_kind(node);
   if (!kind) return vfs_error(ENXIO, node.path);

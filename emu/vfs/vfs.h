@@ -55,8 +55,11 @@ class Vfs {
   Result<std::shared_ptr<File>> open_exec(const Caller& c, std::string_view base,
                                           std::string_view path);
   Result<KStat> stat(const Caller& c, std::string_view base, std::string_view path, Follow follow);
-  // tracefs at /sys/kernel/tracing and /sys/kernel/debug/tracing (null: /sys stays empty).
-  void set_tracefs(TracefsHost* host) { synthetic_.set_tracefs(host); }
+  // A synthetic subtree provided by the machine at an absolute path under /sys or /proc
+  // (tracefs, debugfs's kprobes, /proc/kallsyms); see SyntheticFs::mount_provider.
+  void mount_provider(std::string at, TracefsHost& host) {
+    synthetic_.mount_provider(std::move(at), host);
+  }
   Result<std::string> readlink(const Caller& c, std::string_view base, std::string_view path);
   // faccessat: as root (R_OK/W_OK always; X_OK needs an x bit unless a directory).
   Result<void> access(const Caller& c, std::string_view base, std::string_view path, uint32_t mode,

@@ -284,6 +284,14 @@ class Machine {
   std::string events_error_log() const;  // tracefs error_log
   std::vector<TraceEvent> trace() const;  // every hit so far, oldest first
   std::string trace_text() const;  // the same as trace_pipe prints them
+  // The guest's tracefs as a program at /sys/kernel/tracing sees it (paths relative to it:
+  // "kprobe_events", "events/kprobes/enable", "trace_pipe"). tracefs_read: the file's text
+  // (trace_pipe: consumed, never waits); ENOENT no such file, EISDIR a directory.
+  Result<std::string> tracefs_read(const std::string& path);
+  // A write(2) of `data`; truncate: opened with O_TRUNC first, as `echo >` does (EBUSY when an
+  // event of kprobe_events is enabled), else appended as `echo >>`. An error carries the errno
+  // the guest's write would get and, for probe definitions, the error_log entry.
+  Result<void> tracefs_write(const std::string& path, const std::string& data, bool truncate);
 
   // Lifecycle events (probesim/lifecycle.h) during run(); null: none (zero cost). The
   // observer must outlive its registration.

@@ -19,6 +19,7 @@ struct TraceRecord {
   std::string group, event;
   std::string location;  // "vfs_read+0x0/0x40", "ret+0x5/0x10 <- func", "0x401000"
   std::vector<std::pair<std::string, std::string>> fields;  // name, printed value
+  uint32_t ring_bytes = 0;  // the event's modelled size in its CPU's ring buffer
 };
 
 // "%16s-%-7d [%03d] %s %5llu.%06llu: <event>: (<location>) name=value ..." (no newline).

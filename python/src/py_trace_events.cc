@@ -18,6 +18,10 @@ struct PyEvents {
   std::shared_ptr<PyMachine> machine;
 };
 
+struct PyTracefs {
+  std::shared_ptr<PyMachine> machine;
+};
+
 struct PyEventHandle {
   std::weak_ptr<PyMachine> machine;
   std::string group, name;
@@ -110,6 +114,32 @@ void bind_values(py::module_& m) {
           "Disarm the event's probes; its definition stays (echo 0 > enable).")
       .def("__repr__",
            [](const PyEventHandle& h) { return "<EventHandle " + h.group + "/" + h.name + ">"; });
+  py::class_<PyTracefs>(m, "Tracefs",
+                        "Machine.tracefs: the guest's /sys/kernel/tracing, file by file.")
+      .def(
+          "read",
+          [](const PyTracefs& t, const std::string& path) {
+            auto r = t.machine->machine("tracefs.read").tracefs_read(path);
+            return unwrap<BadArgument>(std::move(r));
+          },
+          "path"_a,
+          "The text of a tracefs file, relative to /sys/kernel/tracing ('trace', "
+          "'events/kprobes/myprobe/format'). 'trace_pipe' consumes what it returns and never "
+          "waits. Raises BadArgument for a missing file or a directory.")
+      .def(
+          "write",
+          [](const PyTracefs& t, const std::string& path, const std::string& data, bool truncate) {
+            auto r = t.machine->machine("tracefs.write").tracefs_write(path, data, truncate);
+            if (r) return;
+            if (path.ends_with("_events") || path.ends_with("enable"))
+              unwrap_errno<BadProbe>(std::move(r), "tracefs.write");
+            throw BadArgument("tracefs.write: " + errno_name(r.error().err) + ": " +
+                              r.error().message);
+          },
+          "path"_a, "data"_a, "truncate"_a = false,
+          "write(2) `data` to a tracefs file: appended as `echo >>` does, or after an O_TRUNC "
+          "open with truncate=True (`echo >`). Raises BadProbe (errno, and Linux's "
+          "error_log line) for a refused *_events command or enable, BadArgument otherwise.");
   py::class_<PyEvents>(m, "Events", "Machine.events: tracefs dynamic events.")
       .def("add", &add, "line"_a,
            "Define a probe event with a kprobe_events / uprobe_events line "
@@ -132,6 +162,9 @@ void bind_values(py::module_& m) {
 void bind_trace_events(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
   bind_values(m);
   c.def_property_readonly(
+       "tracefs", [](PyMachine& pm) { return PyTracefs{pm.shared_from_this()}; },
+       "The guest's tracefs: m.tracefs.write('kprobe_events', line), m.tracefs.read('trace').")
+      .def_property_readonly(
        "events", [](PyMachine& pm) { return PyEvents{pm.shared_from_this()}; },
        "Dynamic events: m.events.add('p:myprobe vfs_read $arg1') (kprobetrace.rst syntax).")
       .def("trace", &trace, "The hits of every dynamic event so far, oldest first.")

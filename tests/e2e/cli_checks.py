@@ -182,6 +182,53 @@ def case_tracefs_guest(o, tmp):
     return not problems
 
 
+def case_tracefs_files(o, tmp):
+    """The rest of tracefs from a busybox sh script, as on Linux: README, an event's id and
+    format, events/GRP/enable, tracing_on, available_events, available_filter_functions, a
+    blocking trace_pipe reader woken by a hit, debugfs's kprobes/list and /proc/kallsyms."""
+    if not os.path.exists("/bin/busybox"):
+        print("SKIP: no /bin/busybox")
+        return True
+    script = (
+        "cd /sys/kernel/tracing && grep -c 'x8/16/32/64' README && "
+        "echo 'p:w ksys_write n=$arg3:u64' > kprobe_events && "
+        "echo id=$(cat events/kprobes/w/id) && cat events/kprobes/w/format && "
+        "echo 1 > events/kprobes/enable && echo group=$(cat events/kprobes/enable) && "
+        "cat /sys/kernel/debug/kprobes/list && "
+        "echo 0 > tracing_on && echo quiet-write && echo 1 > tracing_on && "
+        "echo 0 > events/kprobes/w/enable && echo quiet=$(grep -c 'n=12$' trace) && "
+        "echo written=$(grep -c ' w: ' trace) && "
+        "echo > trace && { head -n 1 trace_pipe & } && "
+        "echo 1 > events/kprobes/w/enable && echo woken-by-this && wait && "
+        "echo 0 > events/enable && cat available_events && "
+        "grep -c '^ksys_write$' available_filter_functions && "
+        "grep ' ksys_write$' /proc/kallsyms && echo done")
+    r = run(o.probesim, ["--", "/bin/busybox", "sh", "-c", script], tmp)
+    code, out, err = r
+    wants = ["id=1000\n", "name: w\nID: 1000\nformat:\n",
+             "\tfield:u64 n;\toffset:16;\tsize:8;\tsigned:0;\n",
+             'print fmt: "(%lx) n=%Lu", REC->__probe_ip, REC->n\n', "group=1\n",
+             "  k  ksys_write+0x0    ", "quiet-write\n", "woken-by-this\n", "kprobes:w\n",
+             "done\n"]
+    problems = [f"stdout lacks {w!r}" for w in wants if w not in out]
+    lines = out.splitlines()
+    if code != 0:
+        problems.append(f"exit status {code}")
+    # "quiet-write\n" (12 bytes) was written while tracing_on was 0: not in the buffer.
+    if "quiet=0\n" not in out or "written=0\n" in out:
+        problems.append("tracing_on 0 did not keep the write out, or nothing was traced")
+    piped = [ln for ln in lines if " w: (ksys_write+0x0/0x" in ln]
+    if len(piped) != 1 or "n=14" not in piped[0]:  # "woken-by-this\n"
+        problems.append(f"trace_pipe lines {piped}")
+    if not any(ln.endswith(" T ksys_write") and len(ln.split()[0]) == 16 for ln in lines):
+        problems.append("no /proc/kallsyms line for ksys_write")
+    for p in problems:
+        print("FAIL:", p)
+    if problems:
+        print(f"--- stdout:\n{out}--- stderr:\n{err}")
+    return not problems
+
+
 def case_epoch(o, tmp):
     """--epoch sets the guest's wall clock at boot, as seconds or a UTC date; a bad value is
     refused with what it takes."""

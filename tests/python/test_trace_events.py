@@ -100,3 +100,37 @@ def test_guest_defined_events_and_cli_lines_are_the_same_table_and_text(make_mac
         assert out.read_text() == py.trace_text()
     finally:
         out.unlink(missing_ok=True)
+
+
+def test_tracefs_files_from_python_match_what_the_guest_reads(machine, guest_program):
+    """m.tracefs.write/read: the same files a guest shell sees at /sys/kernel/tracing."""
+    tfs = machine.tracefs
+    tfs.write("kprobe_events", "p:w ksys_write n=$arg3:u64\n", truncate=True)
+    assert tfs.read("kprobe_events") == "p:kprobes/w ksys_write n=$arg3:u64\n"
+    assert tfs.read("events/kprobes/w/id") == "1000\n"
+    assert "\tfield:u64 n;\toffset:16;\tsize:8;\tsigned:0;\n" in tfs.read("events/kprobes/w/format")
+    tfs.write("events/kprobes/w/enable", "1")
+    run_program(machine, [guest_program("hello")])
+    trace = tfs.read("trace")
+    assert trace.startswith("# tracer: nop\n")
+    body = [ln for ln in trace.splitlines() if not ln.startswith("#")]
+    assert body == machine.trace_text().splitlines() and len(body) == 2
+    assert all(LINE.match(ln) for ln in body)
+    piped = tfs.read("trace_pipe")  # consuming
+    assert piped.splitlines() == body and tfs.read("trace_pipe") == ""
+    assert machine.trace() == []
+    # A refused definition: BadProbe with the errno and Linux's error_log line.
+    with pytest.raises(probesim.BadProbe) as e:
+        tfs.write("kprobe_events", "p:bad ksys_write $retval")
+    assert e.value.errno_name == "EINVAL"
+    assert "$retval is not available on probe" in str(e.value)
+    with pytest.raises(probesim.BadProbe) as e:
+        tfs.write("kprobe_events", "", truncate=True)  # `echo > kprobe_events` while enabled
+    assert e.value.errno_name == "EBUSY"
+    with pytest.raises(probesim.BadArgument, match="EINVAL"):
+        tfs.write("tracing_on", "on")
+    with pytest.raises(probesim.BadArgument, match="no such file"):
+        tfs.read("nothere")
+    with pytest.raises(probesim.BadArgument, match="a directory"):
+        tfs.read("events")
+    assert tfs.read("available_events") == "kprobes:w\n"
