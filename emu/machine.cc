@@ -1,6 +1,7 @@
 // The public Machine facade over emu::MachineState (pimpl).
 #include "probesim/machine.h"
 
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include "emu/machine_state.h"
 #include "emu/record/sha256.h"
 #include "emu/record/trace_text.h"
+#include "loader/binfmt_script.h"
 #include "loader/elf_file.h"
 
 namespace probesim {
@@ -452,7 +454,8 @@ emu::MachineState& Machine::state() { return impl_->state; }
 
 // The file is found exactly as spawn will find it (emu::Vfs over the same root: relative to
 // the guest cwd, symlinks resolved inside the root, the same errors); only its ELF
-// identification and e_machine are read here, the full validation happens at spawn.
+// identification and e_machine are read here (of the #! interpreter for a script, followed as
+// exec_binprm does), the full validation happens at spawn.
 Result<Arch> detect_arch(const std::string& root, const std::string& path, const std::string& cwd) {
   mmu::InodeCache inodes;  // declared first: destroyed after the Vfs and the File
   emu::VirtualClock clock;
@@ -461,17 +464,33 @@ Result<Arch> detect_arch(const std::string& root, const std::string& path, const
   emu::FsStruct fs;
   const emu::Caller caller{fs, nullptr, {}, 0};
   const std::string base = PROBESIM_TRY(vfs->resolve_dir(caller, "/", cwd));
-  std::shared_ptr<emu::File> file = PROBESIM_TRY(vfs->open_exec(caller, base, path));
-  uint8_t h[20] = {};
-  size_t got = PROBESIM_TRY(file->inode()->i_mapping().read(FileOffset{0}, h));
-  if (got < sizeof h || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F')
-    return Error::make(path + ": not an ELF file", ENOEXEC);
-  uint16_t machine = static_cast<uint16_t>(h[18] | (h[19] << 8));
-  if (machine == 62) return Arch::X86_64;
-  if (machine == 183) return Arch::AArch64;
-  return Error::make(path + ": ELF machine " + std::to_string(machine) +
-                         " is not supported: probesim runs x86_64 and aarch64 programs",
-                     ENOEXEC);
+  std::string file_path = path;
+  for (int depth = 0; depth <= loader::kMaxBinfmtDepth; ++depth) {
+    auto opened = vfs->open_exec(caller, base, file_path);
+    if (!opened && depth > 0)  // as MachineState::load_image says it
+      return Error::make(path + ": cannot run its #! interpreter " + file_path + ": " +
+                             opened.error().message,
+                         opened.error().err);
+    std::shared_ptr<emu::File> file = PROBESIM_TRY(std::move(opened));
+    std::vector<uint8_t> h(loader::kBinprmBufSize);
+    h.resize(PROBESIM_TRY(file->inode()->i_mapping().read(FileOffset{0}, h)));
+    std::optional<loader::ScriptInterp> script = PROBESIM_TRY(loader::parse_script(file_path, h));
+    if (script) {
+      file_path = script->name;
+      continue;
+    }
+    if (h.size() < 20 || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F')
+      return Error::make(file_path + ": not an ELF file or a #! script", ENOEXEC);
+    uint16_t machine = static_cast<uint16_t>(h[18] | (h[19] << 8));
+    if (machine == 62) return Arch::X86_64;
+    if (machine == 183) return Arch::AArch64;
+    return Error::make(file_path + ": ELF machine " + std::to_string(machine) +
+                           " is not supported: probesim runs x86_64 and aarch64 programs",
+                       ENOEXEC);
+  }
+  return Error::make(path + ": more than " + std::to_string(loader::kMaxBinfmtDepth) +
+                         " levels of #! interpreters",
+                     ELOOP);
 }
 
 Result<uint64_t> Machine::kernel_call(const std::string& fn, const std::vector<uint64_t>& args) {

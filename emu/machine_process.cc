@@ -8,6 +8,7 @@
 #include "emu/futex_pi.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/vfs_abi.h"
+#include "loader/binfmt_script.h"
 #include "loader/elf_file.h"
 #include "loader/exec.h"
 #include "mmu/vm_flags.h"
@@ -66,6 +67,7 @@ struct MachineState::Image {
   loader::ExecImage exec;
   std::string exe_path;
   ExeFile exe_file;  // writes denied from the open on, as do_open_execat
+  std::vector<std::string> argv;  // as the program gets it (a #! interpreter's, for a script)
 };
 
 namespace {
@@ -123,26 +125,79 @@ void MachineState::stack_rlimit_changed(Process& p) {
   (void)mm.set_vma_name(GuestAddr{want}, "[stack]");
 }
 
-Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const std::string& path,
-                                                     const std::vector<std::string>& argv,
-                                                     const std::vector<std::string>& envp,
-                                                     int pid, uint64_t rlimit_stack) {
-  auto opened = vfs_->open_exec(Caller{fs, nullptr, {}, pid}, fs.cwd, path);
+namespace {
+
+// do_open_execat for `path` (relative to the cwd), the error naming the path.
+Result<std::shared_ptr<File>> open_for_exec(Vfs& vfs, const FsStruct& fs, const std::string& path,
+                                            int pid) {
+  auto opened = vfs.open_exec(Caller{fs, nullptr, {}, pid}, fs.cwd, path);
   if (!opened) {
     const Error& e = opened.error();
     bool named = e.message.find(path) != std::string::npos;
     return Error::make(named ? e.message : path + ": " + e.message, e.err);
   }
-  std::shared_ptr<File> exe = std::move(opened.value());
-  mmu::Inode* inode = exe->inode();
+  return opened;
+}
+
+// bprm->buf: the file's first BINPRM_BUF_SIZE bytes (fewer for a shorter file).
+Result<std::vector<uint8_t>> read_head(mmu::Inode* inode, const std::string& path) {
+  std::vector<uint8_t> head(loader::kBinprmBufSize);
+  auto n = inode->i_mapping().read(FileOffset{0}, head);
+  if (!n) return Error::make(path + ": cannot read: " + n.error().message, n.error().err);
+  head.resize(n.value());
+  return head;
+}
+
+}  // namespace
+
+// exec_binprm: a "#!" file restarts the exec with its interpreter (binfmt_script), up to
+// kMaxBinfmtDepth times, then the file must be an ELF program (binfmt_elf). AT_EXECFN and the
+// comm (the caller's job) stay those of `path`, as Linux keeps bprm->filename.
+Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const std::string& path,
+                                                     const std::vector<std::string>& argv,
+                                                     const std::vector<std::string>& envp,
+                                                     int pid, uint64_t rlimit_stack) {
+  std::vector<std::string> args = argv;
+  std::string file = path;
+  for (int depth = 0;; ++depth) {
+    if (depth > loader::kMaxBinfmtDepth)
+      return Error::make(path + ": more than " + std::to_string(loader::kMaxBinfmtDepth) +
+                             " levels of #! interpreters (" + file + " is one more)",
+                         ELOOP);
+    auto opened = open_for_exec(*vfs_, fs, file, pid);
+    if (!opened) {
+      if (depth == 0) return opened.take_error();
+      return Error::make(path + ": cannot run its #! interpreter " + file + ": " +
+                             opened.error().message,
+                         opened.error().err);
+    }
+    std::shared_ptr<File> exe = std::move(opened.value());
+    ExeFile deny = PROBESIM_TRY(ExeFile::deny(exe->inode(), file));  // writes denied while read
+    std::vector<uint8_t> head = PROBESIM_TRY(read_head(exe->inode(), file));
+    std::optional<loader::ScriptInterp> script = PROBESIM_TRY(loader::parse_script(file, head));
+    if (!script) return load_elf_image(fs, path, *exe, std::move(deny), args, envp, pid, rlimit_stack);
+    args = loader::script_argv(*script, file, args);
+    file = script->name;
+  }
+}
+
+// binfmt_elf for the opened program `exe` (path: what execve was given, for AT_EXECFN).
+Result<MachineState::Image> MachineState::load_elf_image(const FsStruct& fs,
+                                                         const std::string& path, File& exe,
+                                                         ExeFile deny,
+                                                         const std::vector<std::string>& argv,
+                                                         const std::vector<std::string>& envp,
+                                                         int pid, uint64_t rlimit_stack) {
+  mmu::Inode* inode = exe.inode();
+  const std::string& name = exe.path();
   Image img;
-  img.exe_file = PROBESIM_TRY(ExeFile::deny(inode, path));
-  auto bytes = read_whole_file(inode, path);
+  img.exe_file = std::move(deny);
+  auto bytes = read_whole_file(inode, name);
   if (!bytes) return bytes.take_error();
   loader::ElfFile elf =
-      PROBESIM_TRY(loader::ElfFile::parse_executable(path, std::move(bytes.value())));
+      PROBESIM_TRY(loader::ElfFile::parse_executable(name, std::move(bytes.value())));
   if (elf.arch() != config_.arch)
-    return Error::make(path + ": is an " + std::string(arch_name(elf.arch())) +
+    return Error::make(name + ": is an " + std::string(arch_name(elf.arch())) +
                            " program but this machine is " + std::string(arch_name(config_.arch)) +
                            " (use --arch auto or --arch " + std::string(arch_name(elf.arch())) + ")",
                        ENOEXEC);
@@ -163,10 +218,11 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
   params.stack_top = GuestAddr{info.stack_top};
   params.stack_size = stack_size;
   std::optional<Interpreter> interp;
-  if (elf.interpreter()) interp = PROBESIM_TRY(open_interpreter(*vfs_, fs, path, *elf.interpreter(), pid));
+  if (elf.interpreter()) interp = PROBESIM_TRY(open_interpreter(*vfs_, fs, name, *elf.interpreter(), pid));
   loader::Interp li{interp ? interp->inode() : nullptr, interp ? &interp->elf : nullptr};
   img.exec = PROBESIM_TRY(loader::exec_elf(*img.mm, inode, elf, params, interp ? &li : nullptr));
-  img.exe_path = exe->path();
+  img.exe_path = name;
+  img.argv = argv;
   return img;
 }
 
@@ -196,7 +252,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->exe_path = img.exe_path;
   proc->exe_file = std::move(img.exe_file);
   proc->comm = basename_of(path);
-  proc->argv = argv;
+  proc->argv = img.argv;
   proc->fs() = fs;
   proc->engine_charge = std::move(engine);
   proc->set_nofile_limit(limits_.limits().files);
@@ -301,7 +357,7 @@ Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
   p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
                                         img.exec.sp.value,   img.exe_path,
                                         basename_of(path),   std::move(img.exe_file),
-                                        argv};
+                                        std::move(img.argv)};
   return {};
 }
 

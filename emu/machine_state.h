@@ -282,6 +282,10 @@ class MachineState final : public SyscallSink,
                            const std::vector<std::string>& argv,
                            const std::vector<std::string>& envp, int pid,
                            uint64_t rlimit_stack);
+  Result<Image> load_elf_image(const FsStruct& fs, const std::string& path, File& exe,
+                               ExeFile deny, const std::vector<std::string>& argv,
+                               const std::vector<std::string>& envp, int pid,
+                               uint64_t rlimit_stack);
   // Runs one quantum; true when it ended by its budget (the task was preempted).
   bool run_quantum(const Scheduler::Step& step);
   // Kernel work (machine_kwork.cc): wake the kworker when its work is due and end the

@@ -5,7 +5,8 @@ The reference run is native for x86-64 binaries and `qemu-aarch64` for AArch64 o
 architecture is read from the ELF header). Both runs get a clean environment (LC_ALL=C, TZ=UTC
 plus --env K=V), stdin from /dev/null, and a freshly made fixture directory at the same path,
 so paths printed by a program (e.g. `busybox wc`) agree. Placeholders in the arguments:
-@FIXTURE@ is that directory, @TEXTFILE@ an executable plain text file.
+@FIXTURE@ is that directory, @TEXTFILE@ an executable plain text file, @SCRIPTS@ a directory
+of executable "#!" scripts (make_scripts).
 
 Modes (exit status 0 = pass, 1 = fail or bad setup, 2 = usage error):
   diff         stdout and exit status equal (stderr too with --stderr)
@@ -76,9 +77,36 @@ def make_fixture(root: Path) -> Path:
     return fixture
 
 
-def elf_arch(path: str) -> str:
+def make_scripts(d: Path):
+    """Executable "#!" files for binfmt_script tests: `args` (an interpreter argument with inner
+    spaces, trailing blanks), `nest1`..`nest6` (nestN runs nest(N-1); nest1 runs /bin/echo:
+    Linux runs 5 levels, the 6th is ELOOP), `bbsh` (busybox sh), `noterp` (a missing
+    interpreter: ENOENT), `noexec` (its interpreter `data` is not executable: EACCES), `plain`
+    (no "#!": ENOEXEC, so shells run it themselves)."""
+    d.mkdir()
+    scripts = {
+        "args": "#!/bin/echo  one  two \t \n",
+        "nest1": "#!/bin/echo level\n",
+        **{f"nest{n}": f"#!{d}/nest{n - 1}\n" for n in range(2, 7)},
+        "bbsh": '#!/bin/busybox sh\necho "bbsh: $0 $# $*"\nexit 7\n',
+        "noterp": "#!/nonexistent/interp -x\n",
+        "noexec": f"#!{d}/data\n",
+        "plain": 'echo "plain: $0 $*"\n',
+    }
+    for name, text in scripts.items():
+        (d / name).write_text(text)
+        (d / name).chmod(0o755)
+    (d / "data").write_text("not executable\n")
+    (d / "data").chmod(0o644)
+
+
+def elf_arch(path: str, depth: int = 0) -> str:
     with open(path, "rb") as f:
-        header = f.read(20)
+        header = f.read(256)
+    if header[:2] == b"#!" and depth < 5:  # a script runs on its interpreter's machine
+        interp = header[2:].split(b"\n")[0].split()
+        if interp:
+            return elf_arch(interp[0].decode(), depth + 1)
     if header[:4] != b"\x7fELF":
         raise SystemExit(f"compare.py: {path} is not an ELF file")
     machine = int.from_bytes(header[18:20], "little")
@@ -110,6 +138,8 @@ class Session:
         self.textfile = self.tmp / "not-an-elf.txt"
         self.textfile.write_text("this is a text file, not a program\n")
         self.textfile.chmod(0o755)  # executable, so what fails is the format (ENOEXEC)
+        self.scripts = self.tmp / "scripts"
+        make_scripts(self.scripts)
         self.env = dict(BASE_ENV, **dict(kv.split("=", 1) for kv in opts.env))
 
     def close(self):
@@ -120,7 +150,8 @@ class Session:
 
     def argv(self):
         """The program and its arguments with placeholders substituted."""
-        subst = {"@FIXTURE@": str(self.root / "fixture"), "@TEXTFILE@": str(self.textfile)}
+        subst = {"@FIXTURE@": str(self.root / "fixture"), "@TEXTFILE@": str(self.textfile),
+                 "@SCRIPTS@": str(self.scripts)}
         out = []
         for word in self.opts.command:
             for key, value in subst.items():
