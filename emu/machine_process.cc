@@ -42,9 +42,9 @@ struct Interpreter {
   mmu::Inode* inode() const { return file->inode(); }
 };
 
-Result<Interpreter> open_interpreter(Vfs& vfs, const FsStruct& fs, const std::string& program,
-                                     const std::string& path, int pid) {
-  auto opened = vfs.open_exec(Caller{fs, nullptr, {}, pid}, "/", path);
+Result<Interpreter> open_interpreter(Vfs& vfs, const Caller& caller, const std::string& program,
+                                     const std::string& path) {
+  auto opened = vfs.open_exec(caller, "/", path);
   if (!opened)
     return Error::make(program + ": cannot open its program interpreter " + path + ": " +
                            opened.error().message,
@@ -128,9 +128,9 @@ void MachineState::stack_rlimit_changed(Process& p) {
 namespace {
 
 // do_open_execat for `path` (relative to the cwd), the error naming the path.
-Result<std::shared_ptr<File>> open_for_exec(Vfs& vfs, const FsStruct& fs, const std::string& path,
-                                            int pid) {
-  auto opened = vfs.open_exec(Caller{fs, nullptr, {}, pid}, fs.cwd, path);
+Result<std::shared_ptr<File>> open_for_exec(Vfs& vfs, const Caller& caller,
+                                            const std::string& path) {
+  auto opened = vfs.open_exec(caller, caller.fs.cwd, path);
   if (!opened) {
     const Error& e = opened.error();
     bool named = e.message.find(path) != std::string::npos;
@@ -153,10 +153,11 @@ Result<std::vector<uint8_t>> read_head(mmu::Inode* inode, const std::string& pat
 // exec_binprm: a "#!" file restarts the exec with its interpreter (binfmt_script), up to
 // kMaxBinfmtDepth times, then the file must be an ELF program (binfmt_elf). AT_EXECFN and the
 // comm (the caller's job) stay those of `path`, as Linux keeps bprm->filename.
-Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const std::string& path,
+Result<MachineState::Image> MachineState::load_image(const Caller& caller,
+                                                     const std::string& path,
                                                      const std::vector<std::string>& argv,
                                                      const std::vector<std::string>& envp,
-                                                     int pid, uint64_t rlimit_stack) {
+                                                     uint64_t rlimit_stack) {
   std::vector<std::string> args = argv;
   std::string file = path;
   for (int depth = 0;; ++depth) {
@@ -164,7 +165,7 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
       return Error::make(path + ": more than " + std::to_string(loader::kMaxBinfmtDepth) +
                              " levels of #! interpreters (" + file + " is one more)",
                          ELOOP);
-    auto opened = open_for_exec(*vfs_, fs, file, pid);
+    auto opened = open_for_exec(*vfs_, caller, file);
     if (!opened) {
       if (depth == 0) return opened.take_error();
       return Error::make(path + ": cannot run its #! interpreter " + file + ": " +
@@ -175,19 +176,20 @@ Result<MachineState::Image> MachineState::load_image(const FsStruct& fs, const s
     ExeFile deny = PROBESIM_TRY(ExeFile::deny(exe->inode(), file));  // writes denied while read
     std::vector<uint8_t> head = PROBESIM_TRY(read_head(exe->inode(), file));
     std::optional<loader::ScriptInterp> script = PROBESIM_TRY(loader::parse_script(file, head));
-    if (!script) return load_elf_image(fs, path, *exe, std::move(deny), args, envp, pid, rlimit_stack);
+    if (!script) return load_elf_image(caller, path, *exe, std::move(deny), args, envp, rlimit_stack);
     args = loader::script_argv(*script, file, args);
     file = script->name;
   }
 }
 
 // binfmt_elf for the opened program `exe` (path: what execve was given, for AT_EXECFN).
-Result<MachineState::Image> MachineState::load_elf_image(const FsStruct& fs,
+Result<MachineState::Image> MachineState::load_elf_image(const Caller& caller,
                                                          const std::string& path, File& exe,
                                                          ExeFile deny,
                                                          const std::vector<std::string>& argv,
                                                          const std::vector<std::string>& envp,
-                                                         int pid, uint64_t rlimit_stack) {
+                                                         uint64_t rlimit_stack) {
+  const int pid = caller.pid;
   mmu::Inode* inode = exe.inode();
   const std::string& name = exe.path();
   Image img;
@@ -218,7 +220,8 @@ Result<MachineState::Image> MachineState::load_elf_image(const FsStruct& fs,
   params.stack_top = GuestAddr{info.stack_top};
   params.stack_size = stack_size;
   std::optional<Interpreter> interp;
-  if (elf.interpreter()) interp = PROBESIM_TRY(open_interpreter(*vfs_, fs, name, *elf.interpreter(), pid));
+  if (elf.interpreter())
+    interp = PROBESIM_TRY(open_interpreter(*vfs_, caller, name, *elf.interpreter()));
   loader::Interp li{interp ? interp->inode() : nullptr, interp ? &interp->elf : nullptr};
   img.exec = PROBESIM_TRY(loader::exec_elf(*img.mm, inode, elf, params, interp ? &li : nullptr));
   img.exe_path = name;
@@ -242,7 +245,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   FsStruct fs;
   fs.cwd = PROBESIM_TRY(vfs_->resolve_dir(Caller{fs, nullptr, {}, 0}, "/", cwd));
   int pid = next_pid_;
-  Image img = PROBESIM_TRY(load_image(fs, path, argv, envp, pid, kStkLim));
+  Image img = PROBESIM_TRY(load_image(Caller{fs, nullptr, {}, pid}, path, argv, envp, kStkLim));
   mmu::BudgetCharge engine = limits_.charge_engine();
   if (!engine.held()) return Error::make(path + ": the machine's memory limit is reached", ENOMEM);
   std::unique_ptr<Cpu> cpu = PROBESIM_TRY(new_cpu());
@@ -253,6 +256,8 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->exe_file = std::move(img.exe_file);
   proc->comm = basename_of(path);
   proc->argv = img.argv;
+  proc->arg_start = img.exec.arg_start;
+  proc->arg_end = img.exec.arg_end;
   proc->fs() = fs;
   proc->engine_charge = std::move(engine);
   proc->set_nofile_limit(limits_.limits().files);
@@ -292,6 +297,9 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
     child->exe_file = PROBESIM_TRY(ExeFile::deny(parent.exe_file.inode(), parent.exe_path));
   }
   child->comm = parent.comm;
+  child->argv = parent.argv;
+  child->arg_start = parent.arg_start;
+  child->arg_end = parent.arg_end;
   child->sigactions = parent.sigactions;
   child->rlimits = parent.rlimits;
   child->pgid = parent.pgid;
@@ -352,12 +360,14 @@ void MachineState::task_dead(Task& t) {
 Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
                                         const std::vector<std::string>& argv,
                                         const std::vector<std::string>& envp) {
-  Image img = PROBESIM_TRY(load_image(p.fs(), path, argv, envp, p.pid(),
-                                      p.rlimits[Process::kRlimitStack].cur));
+  // The caller's view: /proc/self/exe (busybox re-executes itself so) and /proc/self/fd/N.
+  Image img = PROBESIM_TRY(load_image(Caller{p.fs(), &p.fds(), p.exe_path, p.pid()}, path, argv,
+                                      envp, p.rlimits[Process::kRlimitStack].cur));
   p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
                                         img.exec.sp.value,   img.exe_path,
                                         basename_of(path),   std::move(img.exe_file),
-                                        std::move(img.argv)};
+                                        std::move(img.argv), img.exec.arg_start,
+                                        img.exec.arg_end};
   return {};
 }
 
@@ -390,6 +400,8 @@ void MachineState::finish_exec(Process& p, Task& t) {
   p.exe_file = std::move(pe.exe_file);  // the old executable becomes writable again
   p.comm = pe.comm;
   p.argv = std::move(pe.argv);
+  p.arg_start = pe.arg_start;
+  p.arg_end = pe.arg_end;
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {

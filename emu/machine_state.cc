@@ -8,6 +8,7 @@
 #include "emu/futex_key.h"
 #include "emu/futex_pi.h"
 #include "emu/kthread/bugs.h"
+#include "emu/proc_pid.h"
 #include "emu/syscalls/dispatch.h"
 #include "emu/syscalls/strace.h"
 #include "emu/tracefs/trace_events.h"
@@ -79,6 +80,7 @@ Result<void> MachineState::init() {
                                                      probes::UprobeConfig{config_.cpu_hz});
   trace_events_ = std::make_unique<TraceEvents>(*this);
   trace_events_->mount(*vfs_);
+  vfs_->set_proc(static_cast<ProcHost*>(this));
   PROBESIM_TRY_VOID(check_bug_names(config_.bugs));
   if (config_.kernel) {  // hooks reach kernel_ from its first instruction on
     kernel_ = std::make_unique<GuestKernel>(kernel_config(), static_cast<KernelHost&>(*this));
@@ -111,6 +113,12 @@ Result<void> MachineState::refuse_if_panicked(std::string_view what) const {
 Process* MachineState::process(int pid) {
   auto it = procs_.find(pid);
   return it == procs_.end() ? nullptr : it->second.get();
+}
+
+std::optional<std::string> MachineState::proc_text(int pid, std::string_view name) {
+  Process* p = process(pid);
+  if (p == nullptr || p->exited()) return std::nullopt;  // a zombie's mm is gone
+  return proc_pid_text(*p, name);
 }
 
 std::vector<Process*> MachineState::processes() {

@@ -93,7 +93,8 @@ class StraceSink {
 class MachineState final : public SyscallSink,
                            private probes::UprobeHost,
                            private GuestTimeSource,
-                           private KernelHost {
+                           private KernelHost,
+                           private ProcHost {
  public:
   static constexpr int kInitPid = 1;  // the parent of spawned processes (the modelled init)
 
@@ -271,6 +272,8 @@ class MachineState final : public SyscallSink,
     return time_limit_ns_ && sched_.horizon_reached(time_limit_ns_);
   }
 
+  // ProcHost: /proc/<pid>/{maps,status,cmdline,comm} of a live process (proc_pid.h).
+  std::optional<std::string> proc_text(int pid, std::string_view name) override;
   // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
   void on_syscall(Cpu& cpu) override;
   bool on_trap(Cpu& cpu, uint32_t intno) override;
@@ -278,14 +281,13 @@ class MachineState final : public SyscallSink,
  private:
   struct Image;
   // rlimit_stack: the new image's RLIMIT_STACK soft limit (its stack size, mmap_base).
-  Result<Image> load_image(const FsStruct& fs, const std::string& path,
+  // caller: the exec'ing process's view of paths (cwd, /proc/self); its pid seeds AT_RANDOM.
+  Result<Image> load_image(const Caller& caller, const std::string& path,
                            const std::vector<std::string>& argv,
-                           const std::vector<std::string>& envp, int pid,
-                           uint64_t rlimit_stack);
-  Result<Image> load_elf_image(const FsStruct& fs, const std::string& path, File& exe,
+                           const std::vector<std::string>& envp, uint64_t rlimit_stack);
+  Result<Image> load_elf_image(const Caller& caller, const std::string& path, File& exe,
                                ExeFile deny, const std::vector<std::string>& argv,
-                               const std::vector<std::string>& envp, int pid,
-                               uint64_t rlimit_stack);
+                               const std::vector<std::string>& envp, uint64_t rlimit_stack);
   // Runs one quantum; true when it ended by its budget (the task was preempted).
   bool run_quantum(const Scheduler::Step& step);
   // Kernel work (machine_kwork.cc): wake the kworker when its work is due and end the

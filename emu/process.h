@@ -76,6 +76,9 @@ class Process {
   ExeFile exe_file;       // its inode, writes denied (ETXTBSY) until the process exits
   std::string comm;       // basename, 15 chars (TASK_COMM_LEN - 1)
   std::vector<std::string> argv;  // of the image it runs (spawn / the last execve)
+  // mm->arg_start/arg_end: where the argv strings are in the mm (/proc/<pid>/cmdline reads
+  // them there, so a program that rewrites them shows the change, as on Linux).
+  GuestAddr arg_start, arg_end;
   std::array<KSigaction, kNsig + 1> sigactions{};
   // A handler for SIGSEGV or SIGBUS is installed: its data faults need exact PCs
   // (Cpu::set_precise_faults).
@@ -102,6 +105,7 @@ class Process {
     std::string exe_path, comm;
     ExeFile exe_file;
     std::vector<std::string> argv;
+    GuestAddr arg_start, arg_end;
   };
   std::optional<PendingExec> pending_exec;
   // The memory-limit charge of this process's engine (MachineLimits::kEngineCharge); given

@@ -52,6 +52,19 @@ Node make_node(std::string path, NodeKind kind, uint32_t mode, std::string link 
   return n;
 }
 
+// The text files of /proc/<pid>/ (fs/proc/base.c tgid_base_stuff: 0444, comm 0644), their
+// text from the ProcHost. Sorted by name.
+struct ProcTextRow {
+  std::string_view name;
+  uint32_t mode;
+};
+constexpr ProcTextRow kProcText[] = {
+    {"cmdline", S_IFREG | 0444},
+    {"comm", S_IFREG | 0644},
+    {"maps", S_IFREG | 0444},
+    {"status", S_IFREG | 0444},
+};
+
 std::optional<int> parse_fd(std::string_view s) {
   if (s.empty() || s.size() > 9 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
   int v = 0;
@@ -183,6 +196,8 @@ Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
     }
     if (name == "cwd") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, caller.fs.cwd);
     if (name == "fd") return make_node(path, NodeKind::Proc, S_IFDIR | 0500);
+    for (const ProcTextRow& r : kProcText)
+      if (proc_ != nullptr && r.name == name) return make_node(path, NodeKind::Proc, r.mode);
   } else if (rel.size() == 2 && rel[1] == "fd") {
     const std::optional<int> fd = parse_fd(name);
     const File* f = fd && caller.fds ? caller.fds->file(*fd) : nullptr;
@@ -193,6 +208,17 @@ Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
     }
   }
   return vfs_error(ENOENT, path);
+}
+
+std::optional<std::string> SyntheticFs::proc_text_name(const Node& node) {
+  // /proc/<pid>/<name>: exactly two components below /proc.
+  if (node.kind != NodeKind::Proc || !node.is_regular() || node.file ||
+      std::count(node.path.begin(), node.path.end(), '/') != 3)
+    return std::nullopt;
+  const std::string_view name = std::string_view(node.path).substr(node.path.rfind('/') + 1);
+  for (const ProcTextRow& r : kProcText)
+    if (r.name == name) return std::string(name);
+  return std::nullopt;
 }
 
 std::optional<Node> SyntheticFs::magic_target(const Node& link, const Caller& caller) {
@@ -213,7 +239,11 @@ std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) c
     if (depth == 0) names = {std::to_string(caller.pid), "self"};
     if (depth == 0)
       for (std::string& n : mount_children("/proc")) names.push_back(std::move(n));
-    if (depth == 1) names = {"cwd", "exe", "fd"};
+    if (depth == 1) {
+      names = {"cwd", "exe", "fd"};
+      for (const ProcTextRow& r : kProcText) names.emplace_back(r.name);
+      std::sort(names.begin(), names.end());
+    }
     if (depth == 2 && caller.fds) {
       for (int fd : caller.fds->open_fds()) names.push_back(std::to_string(fd));
     }

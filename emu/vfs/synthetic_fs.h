@@ -1,6 +1,6 @@
 // SyntheticFs: the filesystems probesim makes up instead of showing the host's: /dev (null,
 // zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (only the calling
-// process: /proc/self, /proc/<pid>/{exe,cwd,fd/N}) and /sys. Subtrees whose contents come from
+// process: /proc/self, /proc/<pid>/{cmdline,comm,cwd,exe,fd/N,maps,status}) and /sys. Subtrees whose contents come from
 // the machine are mounted as providers (TracefsHost): tracefs at /sys/kernel/tracing and
 // /sys/kernel/debug/tracing, debugfs's /sys/kernel/debug/kprobes, /proc/kallsyms; without
 // them /sys is empty. (/dev/shm, a tmpfs of overlay objects, is mounted in /dev by Lookup.)
@@ -20,6 +20,7 @@
 #include "emu/vfs/dev_file.h"
 #include "emu/vfs/inode_ref.h"
 #include "emu/vfs/node.h"
+#include "emu/vfs/proc_host.h"
 #include "emu/vfs/tracefs_host.h"
 #include "emu/virtual_clock.h"
 
@@ -48,6 +49,11 @@ class SyntheticFs {
   };
   // The provider holding `path` (at or below its mount point), if any.
   std::optional<Provided> provider(std::string_view path) const;
+  // The provider of /proc/<pid>/{maps,status,cmdline,comm}; null: those files do not exist.
+  void set_proc(ProcHost* host) { proc_ = host; }
+  ProcHost* proc() const { return proc_; }
+  // "maps" for /proc/<pid>/maps: the name of a ProcHost text file; nullopt for other nodes.
+  static std::optional<std::string> proc_text_name(const Node& node);
 
  private:
   std::vector<std::string> proc_components(std::string_view path) const;
@@ -62,6 +68,7 @@ class SyntheticFs {
   Timespec boot_time_;
   std::map<std::string, InodeRef> dev_inodes_;  // by path, for the life of the Vfs
   std::map<std::string, TracefsHost*, std::less<>> providers_;  // by mount path
+  ProcHost* proc_ = nullptr;
 };
 
 }  // namespace probesim::emu

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "emu/vfs/regular_file.h"
+#include "emu/vfs/proc_file.h"
 #include "emu/vfs/tracefs_file.h"
 #include "emu/vfs/vfs_abi.h"
 #include "probesim/assert.h"
@@ -143,6 +144,12 @@ Result<std::shared_ptr<File>> Vfs::open_synthetic(const Caller& c, const Node& n
   }
   if (std::optional<SyntheticFs::Provided> p = synthetic_.provider(node.path)) {
     return make_file<TracefsFile>(*p->host, p->rel, f_flags, node.path, std::move(inode), dev);
+  }
+  if (std::optional<std::string> name = SyntheticFs::proc_text_name(node);
+      name && synthetic_.proc()) {
+    std::optional<std::string> text = synthetic_.proc()->proc_text(c.pid, *name);
+    if (!text) return vfs_error(ENOENT, node.path);
+    return make_file<ProcFile>(std::move(*text), f_flags, node.path, std::move(inode), dev);
   }
   const std::optional<DevKind> kind = SyntheticFs::dev_kind(node);
   if (!kind) return vfs_error(ENXIO, node.path);

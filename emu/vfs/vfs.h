@@ -57,6 +57,7 @@ class Vfs {
   Result<KStat> stat(const Caller& c, std::string_view base, std::string_view path, Follow follow);
   // A synthetic subtree provided by the machine at an absolute path under /sys or /proc
   // (tracefs, debugfs's kprobes, /proc/kallsyms); see SyntheticFs::mount_provider.
+  void set_proc(ProcHost* host) { synthetic_.set_proc(host); }
   void mount_provider(std::string at, TracefsHost& host) {
     synthetic_.mount_provider(std::move(at), host);
   }

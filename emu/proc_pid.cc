@@ -1,0 +1,202 @@
+#include "emu/proc_pid.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "emu/process.h"
+#include "emu/vfs/node.h"
+#include "mmu/vm_flags.h"
+
+namespace probesim::emu {
+namespace {
+
+constexpr size_t kMapsNameColumn = 25 + 6 * 8 - 1;  // seq_setwidth in show_vma_header_prefix
+
+// The device a mapped file lives on, as stat shows it: the root filesystem for host and
+// overlay files, /dev/shm's tmpfs for POSIX shared memory, the anonymous-inode mount else.
+DevId mapped_dev(const mmu::Inode& inode) {
+  const std::string& key = inode.key();
+  if (key.starts_with("anon:")) return DevId{0, 1};
+  if (key.starts_with("overlay:") && in_shm(inode.name())) return kShmDev;
+  return kRootFsDev;
+}
+
+std::string maps_line(const mmu::Vma& v) {
+  uint64_t pgoff = 0, ino = 0;
+  DevId dev{0, 0};
+  std::string name = v.name;
+  if (v.vm_file != nullptr) {
+    pgoff = v.vm_pgoff << kPageShift;
+    ino = v.vm_file->i_ino();
+    dev = mapped_dev(*v.vm_file);
+    name = v.vm_file->name();
+  }
+  char buf[160];
+  const int n = std::snprintf(buf, sizeof buf, "%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64
+                              " %02x:%02x %" PRIu64 " ", v.vm_start.value, v.vm_end.value,
+                              mmu::vm_flags_string(v.vm_flags).c_str(), pgoff, dev.major,
+                              dev.minor, ino);
+  std::string line(buf, static_cast<size_t>(n));
+  if (!name.empty()) {  // seq_pad(m, ' '): spaces up to the column, then one more
+    if (line.size() < kMapsNameColumn) line.append(kMapsNameColumn - line.size(), ' ');
+    line += ' ';
+    line += name;
+  }
+  line += '\n';
+  return line;
+}
+
+// The mm counters of vm_stat_account (mm/mmap.c), in pages, and what task_mem splits them into.
+struct VmCounts {
+  uint64_t total = 0, exec = 0, stack = 0, data = 0, exe_text = 0;
+};
+
+VmCounts vm_counts(const mmu::Mm& mm, const mmu::Inode* exe) {
+  VmCounts c;
+  for (const mmu::Vma* v : mm.vmas()) {
+    const uint64_t pages = v->pages();
+    const uint32_t f = v->vm_flags;
+    c.total += pages;
+    if ((f & (mmu::VM_WRITE | mmu::VM_GROWSDOWN | mmu::VM_EXEC)) == mmu::VM_EXEC) {
+      c.exec += pages;  // is_exec_mapping
+      if (exe != nullptr && v->vm_file == exe) c.exe_text += pages;
+    } else if (f & mmu::VM_GROWSDOWN) {
+      c.stack += pages;  // is_stack_mapping
+    } else if ((f & (mmu::VM_WRITE | mmu::VM_SHARED | mmu::VM_GROWSDOWN)) == mmu::VM_WRITE) {
+      c.data += pages;  // is_data_mapping
+    }
+  }
+  return c;
+}
+
+void kb_line(std::string& out, const char* name, uint64_t pages) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s:\t%8" PRIu64 " kB\n", name, pages * (kPageSize / 1024));
+  out += buf;
+}
+
+void hex_line(std::string& out, const char* name, uint64_t v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s:\t%016" PRIx64 "\n", name, v);
+  out += buf;
+}
+
+void field(std::string& out, const char* name, const std::string& v) {
+  out += name;
+  out += ":\t";
+  out += v;
+  out += '\n';
+}
+
+// fdt->max_fds for the highest open fd: NR_OPEN_DEFAULT (64), then expand_fdtable's sizes
+// (roundup_pow_of_two(fd / 128 + 1) * 128 on 64-bit). Linux never shrinks the table; probesim
+// derives it from the fds open now.
+uint64_t fd_size(const FdTable& fds) {
+  const std::vector<int> open = fds.open_fds();
+  const uint64_t high = open.empty() ? 0 : static_cast<uint64_t>(open.back());
+  if (high < 64) return 64;
+  uint64_t n = 1;
+  while (n < high / 128 + 1) n <<= 1;
+  return n * 128;
+}
+
+// task_state's letter: R for a task on a CPU or the run queue, S asleep, T group-stopped.
+std::string state_of(Process& p) {
+  if (p.group_stop != 0) return "T (stopped)";
+  for (const auto& t : p.tasks())
+    if (t->state == TaskState::Runnable) return "R (running)";
+  return "S (sleeping)";
+}
+
+// SigIgn/SigCgt: render_sigset_t of the dispositions (bit sig-1).
+std::pair<uint64_t, uint64_t> ignored_caught(const Process& p) {
+  uint64_t ign = 0, cgt = 0;
+  for (int sig = 1; sig <= kNsig; ++sig) {
+    const uint64_t h = p.sigactions[static_cast<size_t>(sig)].handler;
+    if (h == kSigIgn) ign |= uint64_t{1} << (sig - 1);
+    if (h > kSigIgn) cgt |= uint64_t{1} << (sig - 1);
+  }
+  return {ign, cgt};
+}
+
+}  // namespace
+
+std::string proc_pid_maps(const mmu::Mm& mm) {
+  std::string out;
+  for (const mmu::Vma* v : mm.vmas()) out += maps_line(*v);
+  return out;
+}
+
+// proc_pid_status (fs/proc/array.c): the lines of Linux 6.1 that probesim models, in order, in
+// its formats. The guest runs as root with every capability (CAP_LAST_CAP 40), no seccomp.
+std::string proc_pid_status(Process& p) {
+  std::string out;
+  const std::string pid = std::to_string(p.pid());
+  char umask[8];
+  std::snprintf(umask, sizeof umask, "%04o", p.fs().umask);
+  field(out, "Name", p.comm);
+  field(out, "Umask", umask);
+  field(out, "State", state_of(p));
+  field(out, "Tgid", pid);
+  field(out, "Ngid", "0");
+  field(out, "Pid", pid);
+  field(out, "PPid", std::to_string(p.ppid()));
+  field(out, "TracerPid", "0");
+  field(out, "Uid", "0\t0\t0\t0");
+  field(out, "Gid", "0\t0\t0\t0");
+  field(out, "FDSize", std::to_string(fd_size(p.fds())));
+  field(out, "Groups", " ");
+  field(out, "NStgid", pid);
+  field(out, "NSpid", pid);
+  field(out, "NSpgid", std::to_string(p.pgid));
+  field(out, "NSsid", std::to_string(p.sid));
+  const VmCounts vm = vm_counts(p.mm(), p.exe_file.inode());
+  kb_line(out, "VmSize", vm.total);
+  kb_line(out, "VmData", vm.data);
+  kb_line(out, "VmStk", vm.stack);
+  kb_line(out, "VmExe", vm.exe_text);
+  kb_line(out, "VmLib", vm.exec - vm.exe_text);
+  field(out, "Threads", std::to_string(p.live_tasks()));
+  uint64_t pending = 0, blocked = 0;
+  for (const auto& t : p.tasks()) {
+    if (t->state == TaskState::Dead) continue;
+    pending |= t->pending.mask;
+    if (t.get() == p.tasks().front().get()) blocked = t->sigmask;
+  }
+  hex_line(out, "SigPnd", pending);
+  hex_line(out, "ShdPnd", p.shared_pending.mask);
+  hex_line(out, "SigBlk", blocked);
+  const auto [ign, cgt] = ignored_caught(p);
+  hex_line(out, "SigIgn", ign);
+  hex_line(out, "SigCgt", cgt);
+  constexpr uint64_t kAllCaps = (uint64_t{1} << 41) - 1;
+  hex_line(out, "CapInh", 0);
+  hex_line(out, "CapPrm", kAllCaps);
+  hex_line(out, "CapEff", kAllCaps);
+  hex_line(out, "CapBnd", kAllCaps);
+  hex_line(out, "CapAmb", 0);
+  field(out, "NoNewPrivs", "0");
+  field(out, "Seccomp", "0");
+  return out;
+}
+
+// get_mm_cmdline: the bytes of [arg_start, arg_end) as the mm holds them now; nothing if
+// they are no longer mapped (Linux stops at the first unreadable page). The setproctitle case
+// (the last byte overwritten, the string continued into the environment) is not followed.
+std::string proc_pid_cmdline(Process& p) {
+  const uint64_t start = p.arg_start.value, end = p.arg_end.value;
+  if (end <= start) return {};
+  std::string out(end - start, '\0');
+  if (!p.mm().peek(p.arg_start, out.data(), out.size())) return {};
+  return out;
+}
+
+std::optional<std::string> proc_pid_text(Process& p, std::string_view name) {
+  if (name == "maps") return proc_pid_maps(p.mm());
+  if (name == "status") return proc_pid_status(p);
+  if (name == "cmdline") return proc_pid_cmdline(p);
+  if (name == "comm") return p.comm + "\n";
+  return std::nullopt;
+}
+
+}  // namespace probesim::emu
