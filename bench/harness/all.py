@@ -7,3 +7,4 @@ from harness import uprobe_scaling  # noqa: F401
 from harness import quantum_sweep  # noqa: F401
 from harness import rss_per_process  # noqa: F401
 from harness import python_handlers  # noqa: F401
+from harness import host_programs  # noqa: F401
