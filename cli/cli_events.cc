@@ -56,6 +56,10 @@ int events_command(int argc, char** argv) {
     return 126;
   }
   for (const std::string& fn : m.value()->probeable_functions()) std::printf("%s\n", fn.c_str());
+  // The static tracepoints, as -e takes them (GRP:EVENT): tracefs's available_events on a
+  // machine with no dynamic event yet.
+  auto tracepoints = m.value()->tracefs_read("available_events");
+  if (tracepoints) std::fputs(tracepoints.value().c_str(), stdout);
   return 0;
 }
 

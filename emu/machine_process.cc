@@ -6,6 +6,7 @@
 
 #include "emu/machine_state.h"
 #include "emu/futex_pi.h"
+#include "emu/tracefs/trace_events.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/vfs_abi.h"
 #include "loader/binfmt_script.h"
@@ -325,6 +326,8 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   procs_.emplace(pid, std::move(child));
   limits_.task_created();
   sched_.add(ct);
+  if (trace_events_->tp_on(trace_events::Tracepoint::SchedProcessFork))
+    trace_events_->sched_process_fork(t, ct);
   if (lifecycle_) lifecycle_->on_fork(parent, *raw);
   return raw;
 }
@@ -352,6 +355,7 @@ std::unique_ptr<CpuContext> MachineState::child_context(Task& parent, Task& chil
 
 // A task will never run again: its uprobe state, kernel stack and kretprobe instances go.
 void MachineState::task_dead(Task& t) {
+  trace_events_->sched_process_exit(t);
   limits_.task_gone();
   uprobes_->uprobe_free_utask(probes::TaskId{static_cast<uint64_t>(t.tid())});
   if (kernel_) kernel_->release_task(t);
@@ -363,6 +367,8 @@ Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
   // The caller's view: /proc/self/exe (busybox re-executes itself so) and /proc/self/fd/N.
   Image img = PROBESIM_TRY(load_image(Caller{p.fs(), &p.fds(), p.exe_path, p.pid()}, path, argv,
                                       envp, p.rlimits[Process::kRlimitStack].cur));
+  if (trace_events_->tp_on(trace_events::Tracepoint::SchedProcessExec))
+    trace_events_->exec_filename(p.pid(), path);  // bprm->filename: the path as given
   p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
                                         img.exec.sp.value,   img.exe_path,
                                         basename_of(path),   std::move(img.exe_file),
@@ -427,6 +433,8 @@ void MachineState::finish_exec(Process& p, Task& t) {
     sched_.wake(*p.vfork_parent, p.pid());
     p.vfork_parent = nullptr;
   }
+  if (trace_events_->tp_on(trace_events::Tracepoint::SchedProcessExec))
+    trace_events_->sched_process_exec(t, p.pid(), p.exe_path);
   if (lifecycle_) lifecycle_->on_exec(p);
 }
 

@@ -143,9 +143,11 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
       quantum = std::min(quantum, max_insns - used);
     }
     if (panicked()) return true;  // nothing runs any more
+    trace_events_->flush_wakeups();  // trace_pipe readers of the last quantum's records
     kwork_before_pick(quantum);
     std::optional<Scheduler::Step> step =
         sched_.next(quantum, time_limit_ns_ ? time_limit_ns_ : UINT64_MAX);
+    if (!step && trace_events_->flush_wakeups()) continue;  // records made while picking
     if (!step && !time_limit_reached() && kwork_start_early()) continue;
     if (!step) return !time_limit_reached();
     const bool kernel_step = kworker_ && step->task == &kworker_->task();
@@ -353,6 +355,8 @@ void MachineState::model_syscall(Cpu& cpu) {
 int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a) {
   const SyscallEntry* e = SyscallTable::get(config_.arch).find(a.nr);
   if (locks_.holds() && e && wait_for_kernel_lock(ctx, a, e->name)) return 0;
+  const bool traced = trace_events_->syscall_tps_on();
+  if (traced) trace_events_->sys_enter(ctx.task(), a.nr, std::span<const uint64_t, 6>(a.a));
   int64_t ret = -ENOSYS;
   if (e && e->fn) ret = e->fn(ctx, a);
   if (a.nr < stats_.syscalls_by_nr.size())
@@ -360,6 +364,7 @@ int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a
   else
     ++stats_.syscalls_beyond[a.nr];
   bool returns = ctx.disposition == SyscallDisposition::Return;
+  if (traced) trace_events_->sys_exit(ctx.task(), a.nr, ret, returns);
   if (strace_) strace_->line(format_syscall(ctx, e, a, ret, returns));
   if (ret == -EPIPE && e && raises_sigpipe(e->name)) send_signal(ctx.proc(), &ctx.task(), SigInfo{kSigPipe});
   return ret;

@@ -17,6 +17,7 @@ void Scheduler::event(int cpu, Task* t, const char* reason) {
   uint64_t insns = t ? t->user_insns.value : 0;
   log_.push_back(SchedEvent{seq_++, cpu, t ? t->tid() : -1, reason, insns,
                             cpus_[cpu].clock.monotonic_ns()});
+  if (on_event) on_event(cpu, t, reason);
 }
 
 std::string Scheduler::recent_events(size_t n) const {

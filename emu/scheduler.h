@@ -116,6 +116,10 @@ class Scheduler {
  public:
   // Called for a task whose deadline fired, before it is woken (the futex table drops it).
   std::function<void(Task&)> on_deadline;
+  // Hears every event() (reasons: pick, idle, block, wake, preempt) with its CPU and task
+  // (null for idle); null: nobody (tracefs sets it while a sched tracepoint is on). It may
+  // record, never change the scheduler.
+  std::function<void(int cpu, Task* t, const char* reason)> on_event;
   // The strategy wants the running quantum to end at its next scheduling point.
   std::function<void()> on_preempt_request;
 

@@ -4,6 +4,7 @@
 
 #include "emu/machine_state.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/tracefs/trace_events.h"
 
 namespace probesim::emu {
 namespace {
@@ -47,6 +48,8 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
   child.sigmask = ctx.task().sigmask;
   ctx.machine().limits().task_created();
   ctx.machine().sched().add(child);
+  TraceEvents& te = ctx.machine().trace_events();
+  if (te.tp_on(trace_events::Tracepoint::SchedProcessFork)) te.sched_process_fork(ctx.task(), child);
   return tid;
 }
 

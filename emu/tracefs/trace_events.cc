@@ -85,9 +85,12 @@ struct TraceEvents::Access final : trace_events::FetchAccess {
 TraceEvents::TraceEvents(MachineState& m) : m_(m) {
   table_.set_register([this](const ProbeDefinition& d) { return register_probe(d); },
                       [this](const ProbeDefinition& d) { unregister_probe(d); });
+  for (const trace_events::StaticEvent& e : trace_events::static_events())
+    table_.reserve(std::string(e.group), std::string(e.name));  // EVENT_EXIST for probes
 }
 
 TraceEvents::~TraceEvents() {
+  if (m_.sched().on_event) m_.sched().on_event = nullptr;
   for (auto& [id, a] : armed_) {
     if (a->on) arm(*a, false);
     if (probes::KprobeManager* mgr = m_.kprobes()) {
@@ -250,6 +253,8 @@ int TraceEvents::arm(Armed& a, bool on) {
 }
 
 int TraceEvents::set_enabled(std::string_view group, std::string_view event, bool on) {
+  if (const trace_events::StaticEvent* e = static_by_name(group, event))
+    return set_static_enabled(e->tp, on);
   auto probes = table_.event(group, event);
   if (probes.empty()) return ENOENT;
   std::vector<Armed*> done;
@@ -266,6 +271,7 @@ int TraceEvents::set_enabled(std::string_view group, std::string_view event, boo
 }
 
 bool TraceEvents::enabled(std::string_view group, std::string_view event) const {
+  if (const trace_events::StaticEvent* e = static_by_name(group, event)) return tp_on(e->tp);
   return table_.enabled(group, event);
 }
 
@@ -305,15 +311,19 @@ uint32_t TraceEvents::event_bytes(const ProbeDefinition& def, const trace_events
 }
 
 // Appends to the hit CPU's buffer, overwriting that CPU's oldest events past buffer_size_kb,
-// and wakes trace_pipe readers.
+// and has trace_pipe readers woken at the next flush_wakeups.
 void TraceEvents::push_record(trace_events::TraceRecord r) {
+  if (!filters_.empty()) {  // filter_check_discard: a filtered-out event is not committed
+    auto it = filters_.find({r.group, r.event});
+    if (it != filters_.end() && it->second.filter && !it->second.filter->matches(r)) return;
+  }
   const size_t cpu = static_cast<size_t>(r.cpu);
   if (cpu_bytes_.size() <= cpu) cpu_bytes_.resize(cpu + 1);
   cpu_bytes_[cpu] += r.ring_bytes;
   records_.push_back(std::move(r));
   ++written_;
   trim_cpu(cpu);
-  m_.waitq().wake_all(&records_, m_.sched(), kEPOLLIN | kEPOLLRDNORM);
+  wake_pending_ = true;  // flush_wakeups, before the next pick
 }
 
 void TraceEvents::trim_cpu(size_t cpu) {
@@ -399,6 +409,14 @@ std::string TraceEvents::profile(ProbeKind kind) const {
 }
 
 Result<std::pair<std::string, std::string>> TraceEvents::add_enabled(std::string_view line) {
+  // A static tracepoint by GRP:EVENT (perf's and trace-cmd's spelling): enabled as it is.
+  if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+    if (const trace_events::StaticEvent* e =
+            static_by_name(line.substr(0, colon), line.substr(colon + 1))) {
+      set_static_enabled(e->tp, true);
+      return std::pair{std::string(e->group), std::string(e->name)};
+    }
+  }
   trace_events::Command cmd = trace_events::parse_command(line, EventsFile::Dynamic, *this);
   if (cmd.ok() && !cmd.definition())
     return Error::make("'" + std::string(line) + "': not a probe definition", EINVAL);

@@ -7,6 +7,7 @@
 // only append records). It must be destroyed before the machine.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -20,6 +21,8 @@
 #include "emu/vfs/tracefs_host.h"
 #include "probes/regs.h"
 #include "probes/trace_events/dynevent_table.h"
+#include "probes/trace_events/event_filter.h"
+#include "probes/trace_events/static_events.h"
 #include "probes/trace_events/trace_record.h"
 #include "probesim/result.h"
 
@@ -28,6 +31,7 @@ namespace probesim::emu {
 class KprobesDebugfs;
 class MachineState;
 class ProcKallsyms;
+class Task;
 class Vfs;
 
 class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost {
@@ -81,6 +85,27 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   int tracefs_truncate(std::string_view rel) override;
   int64_t tracefs_write(std::string_view rel, std::string_view data) override;
 
+  // Static tracepoints (tracepoints.cc): the machine calls these where Linux's trace_*() calls
+  // are, after checking tp_on (nothing is done or paid while a tracepoint is off). sys_exit
+  // with returns=false (the task blocked, or exit_group) records nothing; a restarted
+  // syscall's second sys_enter is not recorded (the task never left the syscall on Linux).
+  bool tp_on(trace_events::Tracepoint tp) const { return tp_on_[static_cast<size_t>(tp)]; }
+  bool syscall_tps_on() const {
+    return tp_on(trace_events::Tracepoint::SysEnter) || tp_on(trace_events::Tracepoint::SysExit);
+  }
+  void sys_enter(const Task& t, uint64_t nr, std::span<const uint64_t, 6> args);
+  void sys_exit(const Task& t, uint64_t nr, int64_t ret, bool returns);
+  void sched_process_fork(const Task& parent, const Task& child);
+  // The execve path as the program gave it (bprm->filename), kept for sched_process_exec;
+  // the exec of `pid` that completes then prints it (else `fallback`, the resolved path).
+  void exec_filename(int pid, const std::string& path) { exec_filenames_[pid] = path; }
+  void sched_process_exec(const Task& t, int pid, const std::string& fallback);
+  void sched_process_exit(const Task& t);
+  // Wakes the trace_pipe readers of records pushed since the last call (Linux defers these
+  // wakeups to irq_work too: records are pushed from probe handlers and from inside the
+  // scheduler). The machine calls it before each pick; true if a reader woke.
+  bool flush_wakeups();
+
   // Mounts tracefs at /sys/kernel/tracing and /sys/kernel/debug/tracing, debugfs's
   // /sys/kernel/debug/kprobes and /proc/kallsyms in `vfs` (which must not outlive this).
   void mount(Vfs& vfs);
@@ -89,7 +114,8 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   PollMask tracefs_poll(std::string_view rel) const override;
   const void* tracefs_wait_object() const override { return &records_; }
 
-  // CLI `-e LINE` and Python `events.add`: define (dynamic_events syntax) and enable. Returns
+  // CLI `-e LINE` and Python `events.add`: define (dynamic_events syntax) and enable; or
+  // enable a static tracepoint named GRP:EVENT ("sched:sched_switch"). Returns
   // (group, event); the error message is the error_log entry, or the errno's meaning.
   Result<std::pair<std::string, std::string>> add_enabled(std::string_view line);
 
@@ -108,7 +134,26 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   std::string available_functions() const;
   void assign_event_id(const std::string& group, const std::string& event);
   static constexpr int kFirstEventId = 1000;
+  static constexpr int kFirstStaticEventId = 300;  // static events: 300 + Tracepoint index
   int set_group_enabled(std::string_view group, bool on);
+  // Static events (tracepoints.cc).
+  const trace_events::StaticEvent* static_by_name(std::string_view group,
+                                                  std::string_view event) const;
+  int set_static_enabled(trace_events::Tracepoint tp, bool on);
+  void sched_event(int cpu, Task* t, const char* reason);
+  void emit_static(trace_events::Tracepoint tp, std::string comm, int pid, int cpu,
+                   std::vector<std::pair<std::string, std::string>> fields, std::string body);
+  // Every event (static first, then dynamic in creation order) as (group, event), once each.
+  std::vector<std::pair<std::string, std::string>> all_events() const;
+  bool event_exists(std::string_view group, std::string_view event) const;
+  // events/GRP/EVENT/filter: "0" clears; a filter that does not parse is refused (EINVAL)
+  // and the file then shows Linux's parse_error text, with no filter in force.
+  int64_t write_filter(const std::string& group, const std::string& event, std::string_view data);
+  // events/GRP/filter: the filter goes to every event of GRP it parses for (the others keep
+  // theirs); EINVAL if it parses for none. "0" clears them all.
+  int64_t write_group_filter(const std::string& group, std::string_view data);
+  std::vector<trace_events::FilterField> filter_fields(std::string_view group,
+                                                       std::string_view event) const;
   static uint32_t event_bytes(const trace_events::ProbeDefinition& def,
                               const trace_events::TraceRecord& r);
   void push_record(trace_events::TraceRecord r);
@@ -139,6 +184,23 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   uint64_t buffer_kb_ = 1408;  // TRACE_BUF_SIZE_DEFAULT (1441792 bytes)
   std::map<std::pair<std::string, std::string>, int> event_ids_;
   std::string error_log_;
+  bool wake_pending_ = false;
+  struct Filter {
+    std::optional<trace_events::EventFilter> filter;  // in force
+    std::string shown;                                // the filter file's text
+  };
+  std::map<std::pair<std::string, std::string>, Filter> filters_;
+  std::map<std::string, std::string> group_filters_;  // events/GRP/filter's text
+  std::array<bool, trace_events::kTracepointCount> tp_on_{};
+  struct OnCpu {  // what sched_switch knows of the task last put on a CPU
+    bool known = false;
+    std::string comm;
+    int pid = 0;
+    std::string state = "R";
+  };
+  std::vector<OnCpu> on_cpu_;
+  std::map<int, uint64_t> in_syscall_;
+  std::map<int, std::string> exec_filenames_;  // pid -> execve's path, until the exec completes  // tid -> nr, between a recorded sys_enter and its exit
   std::unique_ptr<KprobesDebugfs> kprobes_debugfs_;
   std::unique_ptr<ProcKallsyms> kallsyms_;
 };

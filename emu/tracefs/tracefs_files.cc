@@ -90,7 +90,7 @@ std::vector<std::string> split_rel(std::string_view rel) {
   return parts;
 }
 
-constexpr std::string_view kEventFiles[] = {"enable", "format", "id"};
+constexpr std::string_view kEventFiles[] = {"enable", "filter", "format", "id"};
 
 }  // namespace
 
@@ -180,17 +180,26 @@ void TraceEvents::mount(Vfs& vfs) {
   vfs.mount_provider("/proc/kallsyms", *kallsyms_);
 }
 
-// available_events: "GRP:EVENT" per event, in creation order (t_show of trace_events.c).
+// available_events: "GRP:EVENT" per event (t_show of trace_events.c).
 std::string TraceEvents::available_events() const {
   std::string out;
-  std::vector<std::pair<std::string, std::string>> seen;
+  for (const auto& [group, event] : all_events()) out += group + ":" + event + "\n";
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> TraceEvents::all_events() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const trace_events::StaticEvent& e : trace_events::static_events())
+    out.emplace_back(e.group, e.name);
   for (const ProbeDefinition& d : table_.probes()) {
     std::pair<std::string, std::string> key{d.group, d.event};
-    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
-    out += d.group + ":" + d.event + "\n";
-    seen.push_back(std::move(key));
+    if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(std::move(key));
   }
   return out;
+}
+
+bool TraceEvents::event_exists(std::string_view group, std::string_view event) const {
+  return static_by_name(group, event) || !table_.event(group, event).empty();
 }
 
 // available_filter_functions: the kernel functions a kprobe may be put on.
@@ -208,13 +217,14 @@ std::vector<TracefsHost::Entry> TraceEvents::tracefs_list(std::string_view rel) 
     for (const RootFile& f : root_files()) out.push_back({std::string(f.name), false});
     out.push_back({"events", true});
   } else if (p.size() == 1 && p[0] == "events") {
-    for (const ProbeDefinition& d : table_.probes()) out.push_back({d.group, true});
+    for (const auto& [group, event] : all_events()) out.push_back({group, true});
     out.push_back({"enable", false});
   } else if (p.size() == 2 && p[0] == "events" && group_enabled(p[1]) != '?') {
-    for (const ProbeDefinition& d : table_.probes())
-      if (d.group == p[1]) out.push_back({d.event, true});
+    for (const auto& [group, event] : all_events())
+      if (group == p[1]) out.push_back({event, true});
     out.push_back({"enable", false});
-  } else if (p.size() == 3 && p[0] == "events" && !table_.event(p[1], p[2]).empty()) {
+    out.push_back({"filter", false});
+  } else if (p.size() == 3 && p[0] == "events" && event_exists(p[1], p[2])) {
     for (std::string_view f : kEventFiles) out.push_back({std::string(f), false});
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
@@ -268,19 +278,16 @@ PollMask TraceEvents::tracefs_poll(std::string_view rel) const {
 // system_enable_read: '?' no event, '0' none enabled, '1' all, 'X' mixed.
 char TraceEvents::group_enabled(std::string_view group) const {
   unsigned set = 0;
-  for (const ProbeDefinition& d : table_.probes())
-    if (group.empty() || d.group == group) set |= 1u << (table_.enabled(d.group, d.event) ? 1 : 0);
+  for (const auto& [g, e] : all_events())
+    if (group.empty() || g == group) set |= 1u << (enabled(g, e) ? 1 : 0);
   return "?01X"[set];
 }
 
 // __ftrace_set_clr_event over a group (every group when empty): EINVAL if it has no event,
 // else the last failure (the others are still changed).
 int TraceEvents::set_group_enabled(std::string_view group, bool on) {
-  std::vector<std::pair<std::string, std::string>> events;
-  for (const ProbeDefinition& d : table_.probes())
-    if ((group.empty() || d.group == group) &&
-        std::find(events.begin(), events.end(), std::pair{d.group, d.event}) == events.end())
-      events.emplace_back(d.group, d.event);
+  std::vector<std::pair<std::string, std::string>> events = all_events();
+  std::erase_if(events, [&](const auto& ge) { return !group.empty() && ge.first != group; });
   if (events.empty()) return EINVAL;
   int err = 0;
   for (const auto& [g, e] : events)
@@ -292,17 +299,29 @@ std::string TraceEvents::read_events_file(const std::vector<std::string>& p) con
   const std::string& leaf = p.back();
   if (p.size() == 2 && leaf == "enable") return std::string(1, group_enabled("")) + "\n";
   if (p.size() == 3 && leaf == "enable") return std::string(1, group_enabled(p[1])) + "\n";
-  if (p.size() != 4) return {};
-  std::vector<const ProbeDefinition*> defs = table_.event(p[1], p[2]);
-  if (defs.empty()) return {};
+  if (p.size() == 3 && leaf == "filter") {
+    auto it = group_filters_.find(p[1]);
+    return it == group_filters_.end() ? "none\n" : it->second;
+  }
+  if (p.size() != 4 || !event_exists(p[1], p[2])) return {};
   if (leaf == "enable") return enabled(p[1], p[2]) ? "1\n" : "0\n";
   if (leaf == "id") return std::to_string(event_id(p[1], p[2])) + "\n";
-  if (leaf == "format") return trace_events::event_format(*defs.front(), event_id(p[1], p[2]));
-  return {};
+  if (leaf == "filter") {
+    auto it = filters_.find({p[1], p[2]});
+    return it == filters_.end() ? "none\n" : it->second.shown;
+  }
+  if (leaf != "format") return {};
+  if (const trace_events::StaticEvent* e = static_by_name(p[1], p[2]))
+    return trace_events::static_event_format(*e, event_id(p[1], p[2]), m_.arch());
+  return trace_events::event_format(*table_.event(p[1], p[2]).front(), event_id(p[1], p[2]));
 }
 
 // event_enable_write / system_enable_write: kstrtoul, then only 0 or 1.
 int64_t TraceEvents::write_events_file(const std::vector<std::string>& p, std::string_view data) {
+  if (p.size() == 4 && p[3] == "filter" && event_exists(p[1], p[2]))
+    return write_filter(p[1], p[2], data);
+  if (p.size() == 3 && p[2] == "filter" && group_enabled(p[1]) != '?')
+    return write_group_filter(p[1], data);
   if (p.back() != "enable" || p.size() < 2 || p.size() > 4) return -EINVAL;
   uint64_t v = 0;
   if (int64_t err = parse_ulong(data, &v)) return err;
@@ -316,7 +335,80 @@ int64_t TraceEvents::write_events_file(const std::vector<std::string>& p, std::s
   return err ? -err : consumed(data);
 }
 
+std::vector<trace_events::FilterField> TraceEvents::filter_fields(std::string_view group,
+                                                                 std::string_view event) const {
+  std::vector<trace_events::FilterField> out;
+  if (const trace_events::StaticEvent* e = static_by_name(group, event)) {
+    for (const trace_events::StaticField& f : e->fields)
+      out.push_back({std::string(f.name.substr(0, f.name.find('['))),
+                     f.type.find("char") != std::string_view::npos});
+    return out;
+  }
+  std::vector<const ProbeDefinition*> defs = table_.event(group, event);
+  if (defs.empty()) return out;
+  for (const trace_events::ProbeArg& a : defs.front()->args)
+    if (!a.count) out.push_back({a.name, a.type->is_string()});  // arrays cannot be filtered
+  return out;
+}
+
+// apply_event_filter: "0" removes the filter; otherwise the new one replaces it, or the write
+// fails with EINVAL, no filter stays in force and the file shows the parse error.
+int64_t TraceEvents::write_filter(const std::string& group, const std::string& event,
+                                  std::string_view data) {
+  std::string_view text = data;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  const std::pair<std::string, std::string> key{group, event};
+  if (text == "0") {
+    filters_.erase(key);
+    return consumed(data);
+  }
+  const std::vector<trace_events::FilterField> fields = filter_fields(group, event);
+  auto parsed = trace_events::EventFilter::parse(text, fields);
+  if (auto* err = std::get_if<trace_events::FilterError>(&parsed)) {
+    filters_[key] = Filter{std::nullopt, err->file_text(text)};
+    return -EINVAL;
+  }
+  auto& f = std::get<trace_events::EventFilter>(parsed);
+  std::string shown = f.text() + "\n";
+  filters_[key] = Filter{std::move(f), std::move(shown)};
+  return consumed(data);
+}
+
+int64_t TraceEvents::write_group_filter(const std::string& group, std::string_view data) {
+  std::string_view text = data;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  bool any = false;
+  for (const auto& [g, e] : all_events()) {
+    if (g != group) continue;
+    if (text == "0") {
+      filters_.erase({g, e});
+      continue;
+    }
+    // apply_subsystem_event_filter: an event the filter does not parse for keeps its own.
+    auto parsed = trace_events::EventFilter::parse(text, filter_fields(g, e));
+    if (auto* f = std::get_if<trace_events::EventFilter>(&parsed)) {
+      std::string shown = f->text() + "\n";
+      filters_[{g, e}] = Filter{std::move(*f), std::move(shown)};
+      any = true;
+    }
+  }
+  if (text == "0") {
+    group_filters_.erase(group);
+    return consumed(data);
+  }
+  if (!any) {
+    group_filters_[group] = std::string(text) +
+                            "\n^\nparse_error: Couldn't find or set field in one of a "
+                            "subsystem's events\n";
+    return -EINVAL;
+  }
+  group_filters_[group] = std::string(text) + "\n";
+  return consumed(data);
+}
+
 int TraceEvents::event_id(std::string_view group, std::string_view event) const {
+  if (const trace_events::StaticEvent* e = static_by_name(group, event))
+    return kFirstStaticEventId + static_cast<int>(e->tp);
   auto it = event_ids_.find({std::string(group), std::string(event)});
   return it == event_ids_.end() ? 0 : it->second;
 }

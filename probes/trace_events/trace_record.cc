@@ -9,6 +9,7 @@ std::string format_trace_line(const TraceRecord& r) {
   std::snprintf(head, sizeof head, "%16s-%-7d [%03d] %s %5llu.%06llu: ", r.comm.c_str(), r.pid,
                 r.cpu, r.flags.c_str(), static_cast<unsigned long long>(r.ts_ns / 1000000000),
                 static_cast<unsigned long long>(r.ts_ns % 1000000000 / 1000));
+  if (!r.body.empty()) return head + r.event + ": " + r.body;
   std::string s = head + r.event + ": (" + r.location + ")";
   for (const auto& [name, value] : r.fields) s += " " + name + "=" + value;
   return s;

@@ -20,9 +20,13 @@ struct TraceRecord {
   std::string location;  // "vfs_read+0x0/0x40", "ret+0x5/0x10 <- func", "0x401000"
   std::vector<std::pair<std::string, std::string>> fields;  // name, printed value
   uint32_t ring_bytes = 0;  // the event's modelled size in its CPU's ring buffer
+  // A static tracepoint's text after "<event>: " (its print fmt applied); empty for probe
+  // events, whose line is "(<location>) name=value ...". `fields` holds its values too.
+  std::string body;
 };
 
-// "%16s-%-7d [%03d] %s %5llu.%06llu: <event>: (<location>) name=value ..." (no newline).
+// "%16s-%-7d [%03d] %s %5llu.%06llu: <event>: (<location>) name=value ..." (no newline), or
+// "...: <event>: <body>" for a static tracepoint.
 std::string format_trace_line(const TraceRecord& r);
 
 // The `trace` file's header for `entries` records on `cpus` CPUs (tracer nop).

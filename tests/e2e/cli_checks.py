@@ -128,7 +128,8 @@ def case_events(o, tmp):
 
 
 def case_events_list(o, tmp):
-    """`probesim events --list` prints the probe-able kernel functions, blacklist excluded."""
+    """`probesim events --list` prints the probe-able kernel functions, blacklist excluded, then
+    the static tracepoints as -e takes them (GRP:EVENT)."""
     ok = True
     for arch in ("x86_64", "aarch64"):
         p = subprocess.run([o.probesim, "events", "--list", "--arch", arch], cwd=tmp,
@@ -136,6 +137,7 @@ def case_events_list(o, tmp):
         names = p.stdout.split()
         ok = ok and p.returncode == 0 and "ksys_write" in names and "kprobe_target" in names
         ok = ok and "kprobe_nokprobe_target" not in names  # NOKPROBE_SYMBOL
+        ok = ok and "sched:sched_switch" in names and "raw_syscalls:sys_enter" in names
         if not ok:
             print(f"FAIL {arch}: status {p.returncode}, {len(names)} names\n{p.stderr}")
     p = subprocess.run([o.probesim, "events"], cwd=tmp, capture_output=True, text=True)
@@ -227,6 +229,37 @@ def case_tracefs_files(o, tmp):
     if problems:
         print(f"--- stdout:\n{out}--- stderr:\n{err}")
     return not problems
+
+
+def case_tracepoints(o, tmp):
+    """-e GRP:EVENT enables a static tracepoint: a busybox sh forking and exec'ing its commands
+    shows sched_process_fork/exec/exit, sched_switch and raw_syscalls lines, the same twice."""
+    if not os.path.exists("/bin/busybox"):
+        print("SKIP: no /bin/busybox")
+        return True
+    events = ["sched:sched_process_fork", "sched:sched_process_exec", "sched:sched_process_exit",
+              "sched:sched_switch", "raw_syscalls:sys_exit"]
+    flags = [x for e in events for x in ("-e", e)]
+    traces = []
+    ok = True
+    for i in range(2):
+        r = run(o.probesim, [*flags, "--trace", f"{tmp}/t{i}", "--", "/bin/busybox", "sh", "-c",
+                             "/bin/busybox true; /bin/busybox echo hi"], tmp)
+        ok = expect(r, 0, [], "hi\n") and ok
+        traces.append(Path(f"{tmp}/t{i}").read_text())
+    text = traces[0]
+    wants = [": sched_process_fork: comm=busybox pid=", " child_comm=busybox child_pid=",
+             ": sched_process_exec: filename=/bin/busybox pid=",
+             ": sched_process_exit: comm=busybox pid=", ": sched_switch: prev_comm=busybox",
+             ": sys_exit: NR "]
+    problems = [f"trace lacks {w!r}" for w in wants if w not in text]
+    if traces[0] != traces[1]:
+        problems.append("two runs gave different traces")
+    for p in problems:
+        print("FAIL:", p)
+    if problems:
+        print(f"--- trace:\n{text[:3000]}")
+    return ok and not problems
 
 
 def case_epoch(o, tmp):

@@ -133,4 +133,23 @@ def test_tracefs_files_from_python_match_what_the_guest_reads(machine, guest_pro
         tfs.read("nothere")
     with pytest.raises(probesim.BadArgument, match="a directory"):
         tfs.read("events")
-    assert tfs.read("available_events") == "kprobes:w\n"
+    assert tfs.read("available_events").endswith("sched:sched_process_exit\nkprobes:w\n")
+
+
+def test_static_tracepoints_from_python(machine, guest_program):
+    """events.add('GRP:EVENT') enables a static tracepoint; its hits come back parsed."""
+    ev = machine.events.add("sched:sched_process_exit")
+    assert (ev.group, ev.name, ev.enabled) == ("sched", "sched_process_exit", True)
+    machine.tracefs.write("events/raw_syscalls/sys_enter/enable", "1")
+    p = run_program(machine, [guest_program("hello")])
+    hits = machine.trace()
+    exits = [h for h in hits if h.event == "sched_process_exit"]
+    assert len(exits) == 1 and exits[0].fields["pid"] == str(p.pid)
+    assert str(exits[0]).endswith(f": sched_process_exit: comm=hello pid={p.pid} prio=120")
+    enters = [h for h in hits if h.event == "sys_enter"]
+    # A tracepoint's line: the same context columns, then "event: body" (its TP_printk).
+    tp_line = re.compile(r"^\s*hello-(\d+)\s+\[\d{3}\] \.{5}\s+\d+\.\d{6}: sys_enter: "
+                         r"NR \d+ \(([0-9a-f]+, ){5}[0-9a-f]+\)$")
+    assert enters and all(h.pid == p.pid and tp_line.match(str(h)) for h in enters)
+    ev.disable()
+    assert machine.tracefs.read("events/sched/sched_process_exit/enable") == "0\n"
