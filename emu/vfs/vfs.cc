@@ -203,6 +203,11 @@ Result<void> Vfs::access(const Caller& c, std::string_view base, std::string_vie
   return {};
 }
 
+Result<std::string> Vfs::realpath(const Caller& c, std::string_view base, std::string_view path) {
+  const Node node = PROBESIM_TRY(resolve(c, base, path, Follow::Yes));
+  return node.path;
+}
+
 Result<std::string> Vfs::resolve_dir(const Caller& c, std::string_view base,
                                      std::string_view path) {
   const Node node = PROBESIM_TRY(resolve(c, base, path, Follow::Yes));

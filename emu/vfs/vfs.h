@@ -65,6 +65,9 @@ class Vfs {
   // faccessat: as root (R_OK/W_OK always; X_OK needs an x bit unless a directory).
   Result<void> access(const Caller& c, std::string_view base, std::string_view path, uint32_t mode,
                       Follow follow);
+  // The canonical path of what path names, symlinks followed (realpath(3); Inode names of
+  // host and overlay files are such paths). ENOENT when it names nothing.
+  Result<std::string> realpath(const Caller& c, std::string_view base, std::string_view path);
   // The canonical path of the directory path names (chdir).
   Result<std::string> resolve_dir(const Caller& c, std::string_view base, std::string_view path);
   Result<KStatfs> statfs(const Caller& c, std::string_view base, std::string_view path);

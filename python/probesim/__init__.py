@@ -24,6 +24,7 @@ guest kernel)::
                             filter=lambda mm: mm.pid == p.pid)   # or offset=0x1234
     rp = m.uretprobes.register(prog, "fact", handler=lambda func, regs: print(regs.return_value))
     p.mm.page_state(addr), m.find_inode(prog).uprobes, up.hits, rp.ret_hits
+    m.uprobes.register(pid=p.pid, addr=0x401126)   # by virtual address; no handler: counts hits
 
 Every handler and filter may declare one more parameter after its usual arguments, ``ctx``
 (a :class:`probesim.Context`: pid, tid, comm, cpu, cycles, time_ns, mm, probe, and for return

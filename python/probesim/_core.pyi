@@ -2,8 +2,13 @@
 # Maintained by hand: tests/python/test_package.py fails when it and the module disagree.
 import builtins
 import datetime
+import ctypes
 import os
+import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, overload
+
+_CData = TypeVar("_CData", bound=ctypes._SimpleCData | ctypes.Structure | ctypes.Union | ctypes.Array)
 
 StrPath = str | os.PathLike[str]
 
@@ -223,6 +228,10 @@ class Mm:
     def vma_at(self, addr: int) -> Vma | None: ...
     def read(self, addr: int, n: int) -> bytes: ...
     def read_str(self, addr: int, max: int = 4096) -> str: ...
+    @overload
+    def read_struct(self, addr: int, fmt: str | bytes | struct.Struct) -> tuple[Any, ...]: ...
+    @overload
+    def read_struct(self, addr: int, fmt: type[_CData]) -> _CData: ...
     def write(self, addr: int, data: bytes | bytearray | memoryview) -> None: ...
     def read_original(self, addr: int, n: int) -> bytes: ...
     def page_info(self, addr: int) -> PageInfo: ...
@@ -367,6 +376,7 @@ class Context:
     def entry_cycles(self) -> int | None: ...
     def kernel_stack(self, max: int = 127) -> list[StackFrame]: ...
     def user_stack(self, max: int = 127) -> list[StackFrame]: ...
+    def trace_line(self, **fields: object) -> str: ...
 
 class StackFrame:
     """One frame of a stack trace; str() prints it like Linux's %pS ('vfs_read+0x4/0x90')."""
@@ -688,8 +698,9 @@ class ReturnInstance:
 
 class Uprobes:
     """Machine.uprobes: user-space probes."""
-    def register(self, path: StrPath, target: str | None = None, *, offset: int | None = None,
-                 handler: UprobeHandler | None = None,
+    def register(self, path: StrPath | None = None, target: str | None = None, *,
+                 offset: int | None = None, pid: int | None = None, addr: int | None = None,
+                 cwd: str | None = None, handler: UprobeHandler | None = None,
                  ret_handler: UretprobeHandler | None = None,
                  filter: UprobeFilter | None = None, name: str | None = None,
                  at: int | None = None) -> UprobeHandle: ...
@@ -704,8 +715,9 @@ class Uprobes:
 
 class Uretprobes:
     """Machine.uretprobes: return probes on user functions."""
-    def register(self, path: StrPath, target: str | None = None,
+    def register(self, path: StrPath | None = None, target: str | None = None,
                  handler: UretprobeHandler | None = None, *, offset: int | None = None,
+                 pid: int | None = None, addr: int | None = None, cwd: str | None = None,
                  filter: UprobeFilter | None = None, name: str | None = None,
                  at: int | None = None) -> UprobeHandle: ...
     @property

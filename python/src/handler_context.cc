@@ -4,6 +4,9 @@
 
 #include <limits>
 
+#include "errors.h"
+#include "probes/trace_events/trace_record.h"
+
 using namespace pybind11::literals;
 
 namespace py = pybind11;
@@ -81,6 +84,36 @@ bool takes_context(const py::object& fn, size_t base, const std::string& who, co
   return with_ctx_arg;
 }
 
+void set_trace_site(const py::object& ctx, std::string event, std::string location,
+                    const char* flags) {
+  PyContext& c = ctx.cast<PyContext&>();
+  c.trace_event = std::move(event);
+  c.trace_location = std::move(location);
+  c.trace_flags = flags;
+}
+
+namespace {
+
+// Context.trace_line(**fields): probes/trace_events' formatter, the one tracefs uses.
+std::string trace_line(const PyContext& c, const py::kwargs& fields) {
+  if (c.trace_event.empty())
+    throw Error("Context.trace_line: this context describes no probe hit (a filter, or "
+                "Machine.current outside a handler)");
+  trace_events::TraceRecord r;
+  r.comm = c.pid ? c.comm : "<idle>";
+  r.pid = c.tid;
+  r.cpu = c.cpu;
+  r.flags = c.trace_flags;
+  r.ts_ns = c.time_ns;
+  r.event = c.trace_event;
+  r.location = c.trace_location;
+  for (auto [name, value] : fields)
+    r.fields.emplace_back(py::str(name), py::str(value));
+  return trace_events::format_trace_line(r);
+}
+
+}  // namespace
+
 void bind_context(py::module_& m) {
   py::class_<PyContext>(
       m, "Context",
@@ -126,6 +159,13 @@ void bind_context(py::module_& m) {
           "code without frame pointers gets a bounded scan of the stack for return "
           "addresses after call instructions (frames with reliable=False). [] with no task. "
           "Call it inside the handler (then the result is kept).")
+      .def("trace_line", &trace_line,
+           "The hit as an ftrace line, the format /sys/kernel/tracing/trace prints a dynamic "
+           "event in (the same formatter): '<comm>-<tid> [<cpu>] <flags> <secs>.<usecs>: "
+           "<probe name>: (<location>) name=value ...', one name=value per keyword argument "
+           "(its str()), in order; location as Linux's kprobe/kretprobe/uprobe events print "
+           "it ('vfs_read+0x0/0x90', 'ksys_read+0x3c/0x90 <- vfs_read', '0x401126'). Error "
+           "for a context with no hit (filters, Machine.current outside a handler).")
       .def("__repr__", [](const PyContext& c) {
         return "<probesim.Context pid=" + std::to_string(c.pid) + " tid=" +
                std::to_string(c.tid) + " comm=" + c.comm + " cpu=" + std::to_string(c.cpu) +

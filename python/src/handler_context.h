@@ -39,7 +39,20 @@ struct PyContext {
   pybind11::object probe;  // the probe's handle, or None (Machine.current outside handlers)
   std::optional<uint64_t> entry_cycles;  // return handlers: `cycles` at the function's entry
   std::shared_ptr<StackSource> stacks;   // kernel_stack() / user_stack(); never null
+  // trace_line(): the hit as a dynamic event of tracefs would show it; event empty when the
+  // context describes no hit (a filter, Machine.current outside a handler).
+  std::string trace_event, trace_location, trace_flags;
 };
+
+// Trace flags columns (as emu/tracefs): kprobe handlers run with interrupts masked (the
+// trap), uprobe handlers in task context.
+inline constexpr const char* kKprobeTraceFlags = "d....";
+inline constexpr const char* kUprobeTraceFlags = ".....";
+
+// Makes the Context `ctx` describe the hit of probe `event` at `location` ("vfs_read+0x0/0x40",
+// "ret+0x5/0x10 <- vfs_read", "0x401000", "0x401020 <- 0x401000"), for trace_line().
+void set_trace_site(const pybind11::object& ctx, std::string event, std::string location,
+                    const char* flags);
 
 // Whether `fn` declares a parameter for the context after its `base` usual arguments (see
 // the header). TypeError naming `who` ("kprobe 'vfs_read': the pre handler") and `shape`

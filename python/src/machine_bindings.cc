@@ -205,7 +205,8 @@ void bind_queries(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
       .def("process", &PyMachine::process, "pid"_a, "The process with this pid.")
       .def_property_readonly("inodes", &PyMachine::inodes, "Every cached inode, by inode number.")
       .def("find_inode", &PyMachine::find_inode, "path"_a,
-           "The cached inode named `path` (symlinks resolved, as Inode.name), or None.")
+           "The cached inode `path` names (symlinks and .. resolved, as Inode.name shows it), "
+           "or None when no file is there or it was never read. Never reads a file in.")
       .def("symbolize", &PyMachine::symbolize, "addr"_a, "pid"_a = py::none(),
            "'function+0xoff' for addr: a guest kernel address (kallsyms), else, with pid, a user "
            "address of that process (the ELF symbols of the file mapped there). None when no "

@@ -3,8 +3,10 @@
 // functions that mention them so signatures read as Python types.
 #include <pybind11/pybind11.h>
 
+#include "disassembler.h"
 #include "errors.h"
 #include "handler_context.h"
+#include "pickle_fields.h"
 #include "py_inode.h"
 #include "py_kernel.h"
 #include "py_kprobes.h"
@@ -34,6 +36,7 @@ PYBIND11_MODULE(_core, m) {
   bind_inode(m);
   bind_process(m);
   bind_insn(m);
+  def_pickle(m, "Insn", pickle_members(&Insn::addr, &Insn::bytes, &Insn::mnemonic, &Insn::op_str));
   bind_pt_regs(m);
   bind_stack_frame(m);
   bind_context(m);

@@ -8,6 +8,7 @@
 
 #include "convert.h"
 #include "errors.h"
+#include "pickle_fields.h"
 #include "py_machine.h"
 #include "py_mm.h"
 
@@ -219,6 +220,13 @@ GuestAddr PyKernel::resolve(py::handle where, const char* what) const {
 
 void bind_kernel(py::module_& m) {
   bind_snapshots(m);
+  def_pickle(m, "KernelSymbol",
+             pickle_members(&KernelSymbol::name, &KernelSymbol::addr, &KernelSymbol::size,
+                            &KernelSymbol::type));
+  def_pickle(m, "InsnSlot", pickle_members(&InsnSlot::addr, &InsnSlot::state, &InsnSlot::bytes));
+  def_pickle(m, "InsnSlots",
+             pickle_members(&InsnSlots::pages, &InsnSlots::slot_size, &InsnSlots::slots_per_page,
+                            &InsnSlots::nr_garbage, &InsnSlots::slots));
   py::class_<PyKernel> c(m, "Kernel",
                          "The guest kernel of a Machine (Machine.kernel): kallsyms, memory, "
                          "listings, blacklist, oopses and kprobe insn slots.");

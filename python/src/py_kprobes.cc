@@ -9,6 +9,7 @@
 #include "convert.h"
 #include "errors.h"
 #include "handler_context.h"
+#include "pickle_fields.h"
 #include "py_kernel.h"
 #include "py_machine.h"
 #include "py_mm.h"
@@ -482,6 +483,19 @@ void bind_kprobes(py::module_& m) {
   bind_probe_handles(m);
   bind_info(m);
   bind_early(m);
+  def_pickle(
+      m, "KprobeInfo",
+      pickle_members(&KprobeInfoView::addr, &KprobeInfoView::symbol, &KprobeInfoView::aggregated,
+                     &KprobeInfoView::armed, &KprobeInfoView::boosted, &KprobeInfoView::flags,
+                     &KprobeInfoView::step, &KprobeInfoView::slot, &KprobeInfoView::opcode,
+                     &KprobeInfoView::probes, &KprobeInfoView::optimized, &KprobeInfoView::jumped,
+                     &KprobeInfoView::opt_refusal, &KprobeInfoView::opt_refusal_text,
+                     &KprobeInfoView::detour, &KprobeInfoView::detour_bytes,
+                     &KprobeInfoView::opt_size));
+  def_pickle(
+      m, "EarlyKprobe",
+      pickle_members(&EarlyKprobeView::spec, &EarlyKprobeView::addr, &EarlyKprobeView::hits,
+                     &EarlyKprobeView::nmissed, &EarlyKprobeView::err, &EarlyKprobeView::error));
   bind_kprobes_manager(m);
   bind_kretprobes_manager(m);
 }

@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "convert.h"
+#include "emu/vfs/caller.h"
+#include "emu/vfs/fs_struct.h"
 #include "errors.h"
 #include "handler_context.h"
 #include "probesim/assert.h"
@@ -511,9 +513,18 @@ std::vector<PyInode> PyMachine::inodes() {
   return out;
 }
 
+// Inode names are canonical guest paths: a path with symlinks (or "..") matches the inode its
+// realpath names. Resolving never reads a file into the cache.
 std::optional<PyInode> PyMachine::find_inode(const std::string& name) {
-  for (PyInode& i : inodes())
+  std::vector<PyInode> cached = inodes();
+  for (PyInode& i : cached)
     if (i.name == name) return i;
+  emu::FsStruct fs;
+  Result<std::string> real =
+      state("find_inode").vfs().realpath(emu::Caller{fs, nullptr, {}, 0}, fs.cwd, name);
+  if (!real) return std::nullopt;
+  for (PyInode& i : cached)
+    if (i.name == real.value()) return i;
   return std::nullopt;
 }
 

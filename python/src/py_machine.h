@@ -151,10 +151,25 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // The machine's state for a uprobe mutation named `what`: raises Error while running and
   // inside a handler or filter.
   emu::MachineState& uprobe_state(const char* what);
-  // Resolves rec's path (and `symbol[+off]`, when symbol is set) to (inode, offset), wires its
+  // Where a registration's file is: the file mapped at `addr` in process `pid`
+  // (uprobe_inode_at), else rec->path looked up in the guest, a relative path from the guest
+  // directory `cwd`.
+  struct UprobeFile {
+    std::optional<int> pid;
+    std::optional<uint64_t> addr;
+    std::string cwd = "/";
+  };
+  // Resolves rec's file (and `symbol[+off]`, when symbol is set) to (inode, offset), wires its
   // callbacks and registers it. BadProbe (Linux errno) if refused; ProbeHandlerError if a
   // filter raised meanwhile (the registration is then undone).
-  void register_uprobe(const std::shared_ptr<UprobeRecord>& rec, const std::string* symbol);
+  void register_uprobe(const std::shared_ptr<UprobeRecord>& rec, const std::string* symbol,
+                       UprobeFile file);
+  // register(pid=, addr=): the file mapped at addr in process pid and the file offset of addr
+  // (rec.path, rec.offset), as Linux's uprobe API needs them. BadArgument unless addr lies in
+  // a file-backed executable mapping. Returns a counted reference to the file's inode.
+  mmu::Inode* uprobe_inode_at(UprobeRecord& rec, int pid, uint64_t addr);
+  // The guest working directory of process pid (register(cwd=None, pid=N)).
+  std::string process_cwd(int pid, const char* what);
   // register(..., at=N): the registration becomes kernel work (emu/kthread/).
   void queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inode* inode, uint64_t at);
   void unregister_uprobe(UprobeRecord& rec);

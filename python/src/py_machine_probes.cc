@@ -5,6 +5,7 @@
 
 #include "convert.h"
 #include "errors.h"
+#include "handler_context.h"
 #include "py_kernel.h"
 #include "py_kprobes.h"
 #include "py_machine.h"
@@ -291,12 +292,25 @@ class KprobeCallback final : public ProbeCallback {
  protected:
   py::object make_context() override {
     std::shared_ptr<PyMachine> m = m_.shared_from_this();
+    py::object probe = py::none();  // stays None only if rec_ were not registered (it is)
     for (const auto& rec : m->probes())
-      if (rec.get() == &rec_) return m->task_context(handle_of(m, rec), entry_cycles_, &regs_);
-    return m->task_context(py::none(), entry_cycles_, &regs_);  // unreachable: rec_ registered
+      if (rec.get() == &rec_) probe = handle_of(m, rec);
+    py::object ctx = m->task_context(std::move(probe), entry_cycles_, &regs_);
+    set_trace_site(ctx, rec_.name, trace_location(m->handler_state("Context")), kKprobeTraceFlags);
+    return ctx;
   }
 
  private:
+  // As trace_kprobe prints it: the probe address, or for a kretprobe's return handler the
+  // return address and the function.
+  std::string trace_location(emu::MachineState& s) const {
+    const probes::Kallsyms& ks = s.kernel()->space().kallsyms();
+    const probes::Kprobe& kp = rec_.entry_probe();
+    if (!ri_ || slot_ == HandlerSlot::First) return ks.format(kp.addr);
+    auto func = ks.lookup(kp.addr);
+    return ks.format(ri_->ret_addr) + " <- " + (func ? func->sym->name : hex_addr(kp.addr.value));
+  }
+
   PyMachine& m_;
   ProbeRecord& rec_;
   HandlerSlot slot_;

@@ -8,6 +8,8 @@
 #include "emu/kthread/uprobe_register_work.h"
 #include "emu/api/snapshots.h"
 #include "errors.h"
+#include "handler_context.h"
+#include "mmu/vm_flags.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "py_machine.h"
 #include "py_mm.h"
@@ -70,7 +72,9 @@ class HandlerCall final : public ProbeCallback {
 
  protected:
   py::object make_context() override {
-    return m_.task_context(handle_object(m_, rec_), std::nullopt, nullptr, &regs_);
+    py::object ctx = m_.task_context(handle_object(m_, rec_), std::nullopt, nullptr, &regs_);
+    set_trace_site(ctx, rec_.name, hex_addr(regs_.ip().value), kUprobeTraceFlags);
+    return ctx;
   }
 
  private:
@@ -99,7 +103,10 @@ class RetHandlerCall final : public ProbeCallback {
 
  protected:
   py::object make_context() override {
-    return m_.task_context(handle_object(m_, rec_), entry_cycles_, nullptr, &regs_);
+    py::object ctx = m_.task_context(handle_object(m_, rec_), entry_cycles_, nullptr, &regs_);
+    set_trace_site(ctx, rec_.name, hex_addr(regs_.ip().value) + " <- " + hex_addr(func_.value),
+                   kUprobeTraceFlags);
+    return ctx;
   }
 
  private:
@@ -152,19 +159,21 @@ void PyMachine::wire_uprobe(UprobeRecord& rec) {
   UprobeRecord* r = &rec;  // registered records outlive their registration (release_uprobes)
   using probes::Regs, probes::UprobeConsumer;
   rec.consumer = UprobeConsumer{};
-  // With a ret_handler the entry is always hooked: the session cookie carries the entry's
-  // cycle count to the return (Context.entry_cycles). Linux's uprobe_dispatcher likewise
-  // counts a uretprobe's entries (trace_uprobe nhit).
-  if (rec.handler || rec.ret_handler)
-    rec.consumer.handler = [this, r](UprobeConsumer&, Regs& regs, uint64_t& cookie) {
-      cookie = now_cycles();
-      if (!r->handler) return 0;
-      HandlerCall cb(*this, *r, regs);
-      return trampoline(cb, 0);
-    };
-  if (rec.ret_handler)
+  // The entry is always hooked: a consumer without Python handlers counts its hits (as the
+  // CLI's --uprobe), and with a ret_handler the session cookie carries the entry's cycle count
+  // to the return (Context.entry_cycles). Linux's uprobe_dispatcher likewise counts a
+  // uretprobe's entries (trace_uprobe nhit).
+  rec.consumer.handler = [this, r](UprobeConsumer&, Regs& regs, uint64_t& cookie) {
+    cookie = now_cycles();
+    if (!r->handler) return 0;
+    HandlerCall cb(*this, *r, regs);
+    return trampoline(cb, 0);
+  };
+  // A uretprobe without a handler still hijacks the return, to count ret_hits.
+  if (rec.ret_handler || rec.kind == UprobeKind::Uretprobe)
     rec.consumer.ret_handler = [this, r](UprobeConsumer&, GuestAddr func, Regs& regs,
                                          uint64_t& cookie) {
+      if (!r->ret_handler) return;
       RetHandlerCall cb(*this, *r, func, regs, cookie);
       trampoline(cb, 0);
     };
@@ -184,11 +193,55 @@ bool PyMachine::call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcep
   return trampoline(cb, 1) != 0;  // a filter that raised counts as wanting the mm
 }
 
-void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec,
-                                const std::string* symbol) {
+namespace {
+
+// rec.path as the guest resolves it: a relative path from the guest directory cwd. A failed
+// lookup of a relative path says what was tried.
+mmu::Inode* lookup_uprobe_file(emu::MachineState& s, const UprobeRecord& rec,
+                               const std::string& cwd, const std::string& what) {
+  if (rec.path.starts_with("/")) return unwrap_errno<BadProbe>(s.lookup_inode(rec.path), what);
+  std::string tried = (cwd.ends_with("/") ? cwd : cwd + "/") + rec.path;
+  Result<mmu::Inode*> inode = s.lookup_inode(tried);
+  if (inode) return inode.value();
+  const probesim::Error& e = inode.error();
+  throw BadProbe(what + ": " + errno_name(e.err) + ": " + e.message + " (the relative path '" +
+                     rec.path + "' resolved against the guest cwd '" + cwd + "' as '" + tried +
+                     "'; pass cwd= or an absolute guest path)",
+                 e.err);
+}
+
+}  // namespace
+
+std::string PyMachine::process_cwd(int pid, const char* what) {
+  emu::Process* p = state(what).process(pid);
+  if (!p) throw BadArgument(std::string(what) + ": no process with pid " + std::to_string(pid));
+  return p->fs().cwd;
+}
+
+mmu::Inode* PyMachine::uprobe_inode_at(UprobeRecord& rec, int pid, uint64_t addr) {
   emu::MachineState& s = uprobe_state("uprobes.register");
+  std::string what =
+      "uprobes.register(pid=" + std::to_string(pid) + ", addr=" + hex_addr(addr) + ")";
+  emu::Process* p = s.process(pid);
+  if (!p) throw BadArgument(what + ": no process with pid " + std::to_string(pid));
+  const mmu::Vma* v = p->mm().vma_at(GuestAddr{addr});
+  if (!v) throw BadArgument(what + ": the address is not mapped in pid " + std::to_string(pid));
+  if (!v->vm_file || !(v->vm_flags & mmu::VM_EXEC))
+    throw BadArgument(what + ": the address is in " + vma_repr(emu::vma_info(*v, pid)) +
+                      ", not a file-backed executable mapping (a uprobe probes a file's "
+                      "instruction, at (inode, offset))");
+  rec.path = v->vm_file->name();
+  rec.offset = (v->vm_pgoff << kPageShift) + (addr - v->vm_start.value);
+  rec.target = hex_addr(rec.offset);
+  return s.inodes().iget(v->vm_file);
+}
+
+void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec, const std::string* symbol,
+                                UprobeFile file) {
+  emu::MachineState& s = uprobe_state("uprobes.register");
+  mmu::Inode* inode = file.addr ? uprobe_inode_at(*rec, *file.pid, *file.addr) : nullptr;
   std::string what = "uprobe_register(" + rec->path + ":" + rec->target + ")";
-  mmu::Inode* inode = unwrap_errno<BadProbe>(s.lookup_inode(rec->path), what);
+  if (!inode) inode = lookup_uprobe_file(s, *rec, file.cwd, what);
   if (symbol) {
     probes::UprobeSpec spec{rec->path, *symbol, rec->offset};
     Result<FileOffset> off = s.uprobe_offset(*inode, spec);

@@ -122,6 +122,39 @@ py::str read_str(const PyMm& mm, const py::int_& addr_obj, const py::int_& max_o
   return to_str(out);
 }
 
+// How read_struct decodes: a ctypes type (it has from_buffer_copy: Structure, Union, Array, a
+// simple type), else a struct.Struct or a struct-module format string.
+bool is_ctypes_type(const py::object& fmt) {
+  return PyType_Check(fmt.ptr()) && py::hasattr(fmt, "from_buffer_copy");
+}
+
+py::object struct_of(const py::object& fmt) {
+  py::module_ st = py::module_::import("struct");
+  if (py::isinstance(fmt, st.attr("Struct"))) return fmt;
+  if (!py::isinstance<py::str>(fmt) && !py::isinstance<py::bytes>(fmt))
+    throw py::type_error(
+        "Mm.read_struct: fmt is a struct format (str, struct.Struct) or a "
+        "ctypes type (a Structure subclass, c_uint32 * 4, ...), got " +
+        std::string(py::repr(fmt)));
+  try {
+    return st.attr("Struct")(fmt);
+  } catch (py::error_already_set& e) {
+    if (!e.matches(st.attr("error"))) throw;
+    throw BadArgument("Mm.read_struct: bad struct format " + std::string(py::repr(fmt)) + ": " +
+                      std::string(py::str(e.value())));
+  }
+}
+
+// Mm.read_struct: sizeof(fmt) bytes at addr, decoded (a tuple, or a ctypes instance).
+py::object read_struct(const PyMm& mm, const py::int_& addr, const py::object& fmt) {
+  if (is_ctypes_type(fmt)) {
+    py::int_ size = py::module_::import("ctypes").attr("sizeof")(fmt);
+    return fmt.attr("from_buffer_copy")(read(mm, addr, size));
+  }
+  py::object st = struct_of(fmt);
+  return st.attr("unpack")(read(mm, addr, py::int_(st.attr("size"))));
+}
+
 PageInfo page_info(const PyMm& mm, const py::int_& addr_obj) {
   Machine& m = mm.proc.machine->handler_machine("Mm.page_info");
   uint64_t addr = to_u64(addr_obj, "addr");
@@ -220,6 +253,11 @@ void bind_mm(py::module_& m) {
            "The C string at addr: bytes up to the first NUL, at most `max`, stopping early at "
            "unmapped memory (BadArgument if addr itself is unmapped); invalid UTF-8 shows as "
            "\\xNN escapes.")
+      .def("read_struct", &read_struct, "addr"_a, "fmt"_a,
+           "Read and decode a structure at addr: fmt is a struct-module format ('<IIQ', or a "
+           "struct.Struct; returns the unpacked tuple) or a ctypes type (a Structure subclass, "
+           "an array type such as c_uint64 * 4; returns an instance holding a copy). "
+           "BadArgument if any byte is unmapped or the format is bad.")
       .def("read_original", &read_original, "addr"_a, "n"_a,
            "As read(), with the original instruction bytes under uprobe breakpoints (what the "
            "program's file holds there).")

@@ -5,6 +5,7 @@
 
 #include "convert.h"
 #include "errors.h"
+#include "pickle_fields.h"
 #include "py_machine.h"
 
 namespace py = pybind11;
@@ -143,6 +144,14 @@ void bind_trace(py::module_& m) {
 void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
   bind_preemption(m);
   bind_divergence(m);
+  def_pickle(m, "Preemption",
+             pickle_members(&Preemption::tid, &Preemption::insns, &Preemption::next_tid,
+                            &Preemption::pc, &Preemption::where, &Preemption::next_until,
+                            &Preemption::next_pc, &Preemption::next_where));
+  def_pickle(m, "Divergence",
+             pickle_members(&Divergence::tid, &Divergence::insns, &Divergence::pc,
+                            &Divergence::where, &Divergence::decision, &Divergence::what,
+                            &Divergence::expected, &Divergence::actual));
   bind_trace(m);
   c.def("record", &PyMachine::record, "path"_a = py::none(),
         "Record this machine's run (call it before the first spawn): configuration, the first "

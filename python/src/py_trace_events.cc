@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "errors.h"
+#include "pickle_fields.h"
 #include "probesim/trace.h"
 #include "py_machine.h"
 
@@ -161,6 +162,15 @@ void bind_values(py::module_& m) {
 
 void bind_trace_events(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
   bind_values(m);
+  auto members =
+      pickle_members(&TraceEvent::comm, &TraceEvent::pid, &TraceEvent::cpu, &TraceEvent::flags,
+                     &TraceEvent::ts_ns, &TraceEvent::group, &TraceEvent::event,
+                     &TraceEvent::location, &TraceEvent::fields, &TraceEvent::line);
+  py::class_<PyTraceEvent> ev =
+      py::reinterpret_borrow<py::class_<PyTraceEvent>>(m.attr("TraceEvent"));
+  ev.def(py::pickle(
+      [members](const PyTraceEvent& e) { return members.get(e.r); },
+      [members](const py::tuple& t) { return PyTraceEvent{members.set(t, "TraceEvent")}; }));
   c.def_property_readonly(
        "tracefs", [](PyMachine& pm) { return PyTracefs{pm.shared_from_this()}; },
        "The guest's tracefs: m.tracefs.write('kprobe_events', line), m.tracefs.read('trace').")

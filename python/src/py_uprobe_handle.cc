@@ -10,6 +10,7 @@
 #include "emu/api/snapshots.h"
 #include "errors.h"
 #include "handler_context.h"
+#include "pickle_fields.h"
 #include "probes/uprobes/uprobe_manager.h"
 #include "py_machine.h"
 #include "py_mm.h"
@@ -222,6 +223,13 @@ void bind_uprobe_views(py::module_& m) {
   bind_handle_facts(c);
   bind_handle_actions(c);
   bind_info(m);
+  def_pickle(m, "UprobeInfo",
+             pickle_members(&UprobeInfoView::ino, &UprobeInfoView::offset, &UprobeInfoView::hits,
+                            &UprobeInfoView::ref, &UprobeInfoView::step, &UprobeInfoView::insn,
+                            &UprobeInfoView::xol, &UprobeInfoView::consumers));
+  def_pickle(m, "ReturnInstance",
+             pickle_members(&ReturnInstanceView::func, &ReturnInstanceView::orig_ret_vaddr,
+                            &ReturnInstanceView::stack, &ReturnInstanceView::chained));
 }
 
 }  // namespace probesim::python

@@ -71,32 +71,82 @@ py::object handle(const std::shared_ptr<PyMachine>& m, const std::shared_ptr<Upr
   return py::cast(PyUprobeHandle{m, rec});
 }
 
+// Where a registration names its instruction: a file (path, with target or offset, a
+// relative path from cwd) or a virtual address of a process (pid, addr).
+struct Where {
+  py::object path, target, offset;
+  std::optional<int> pid;
+  py::object addr;
+  std::optional<std::string> cwd;
+};
+
+// The record for `where`, and where its file is (PyMachine::register_uprobe).
+std::shared_ptr<UprobeRecord> locate(PyMachine& m, UprobeKind kind, const Where& w,
+                                     const std::optional<std::string>& name, std::string* symbol,
+                                     PyMachine::UprobeFile* file) {
+  const char* what = kind == UprobeKind::Uprobe ? "uprobes.register" : "uretprobes.register";
+  if (w.addr.is_none()) {
+    if (w.path.is_none())
+      throw BadArgument(std::string(what) +
+                        ": give a path (and a target or offset=), or "
+                        "pid= and addr=");
+    auto rec = new_record(kind, w.path, w.target, w.offset, name, symbol);
+    if (w.cwd)
+      file->cwd = *w.cwd;
+    else if (w.pid)
+      file->cwd = m.process_cwd(*w.pid, what);
+    return rec;
+  }
+  if (!w.path.is_none() || !w.target.is_none() || !w.offset.is_none() || w.cwd)
+    throw BadArgument(std::string(what) +
+                      ": addr= names the instruction by itself; give "
+                      "no path, target, offset or cwd with it");
+  if (!w.pid) throw BadArgument(std::string(what) + ": addr= needs pid= (whose address)");
+  auto rec = std::make_shared<UprobeRecord>(kind);
+  file->pid = w.pid;
+  file->addr = to_u64(w.addr, "addr");
+  rec->name = name.value_or(hex_addr(*file->addr));
+  return rec;
+}
+
 py::object register_uprobe(const PyUprobes& self, const py::object& path, const py::object& target,
-                           const py::object& offset, const py::object& handler,
+                           const py::object& offset, std::optional<int> pid, const py::object& addr,
+                           const std::optional<std::string>& cwd, const py::object& handler,
                            const py::object& ret_handler, const py::object& filter,
                            const std::optional<std::string>& name, const py::object& at) {
+  auto rec_handler = callable_or_null(handler, "handler");
+  auto rec_ret = callable_or_null(ret_handler, "ret_handler");
+  auto rec_filter = callable_or_null(filter, "filter");
   std::string symbol;
-  auto rec = new_record(UprobeKind::Uprobe, path, target, offset, name, &symbol);
+  PyMachine::UprobeFile file;
+  auto rec = locate(*self.machine, UprobeKind::Uprobe, {path, target, offset, pid, addr, cwd}, name,
+                    &symbol, &file);
+  rec->handler = std::move(rec_handler);
+  rec->ret_handler = std::move(rec_ret);
+  rec->filter = std::move(rec_filter);
   if (!at.is_none()) rec->at = to_u64(at, "at");
-  rec->handler = callable_or_null(handler, "handler");
-  rec->ret_handler = callable_or_null(ret_handler, "ret_handler");
-  rec->filter = callable_or_null(filter, "filter");
   check_signatures(*rec);
-  self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol);
+  self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol, file);
   return handle(self.machine, rec);
 }
 
 py::object register_uretprobe(const PyUretprobes& self, const py::object& path,
                               const py::object& target, const py::object& handler,
-                              const py::object& offset, const py::object& filter,
-                              const std::optional<std::string>& name, const py::object& at) {
+                              const py::object& offset, std::optional<int> pid,
+                              const py::object& addr, const std::optional<std::string>& cwd,
+                              const py::object& filter, const std::optional<std::string>& name,
+                              const py::object& at) {
+  auto rec_ret = callable_or_null(handler, "handler");
+  auto rec_filter = callable_or_null(filter, "filter");
   std::string symbol;
-  auto rec = new_record(UprobeKind::Uretprobe, path, target, offset, name, &symbol);
+  PyMachine::UprobeFile file;
+  auto rec = locate(*self.machine, UprobeKind::Uretprobe, {path, target, offset, pid, addr, cwd},
+                    name, &symbol, &file);
+  rec->ret_handler = std::move(rec_ret);
+  rec->filter = std::move(rec_filter);
   if (!at.is_none()) rec->at = to_u64(at, "at");
-  rec->ret_handler = callable_or_null(handler, "handler");
-  rec->filter = callable_or_null(filter, "filter");
   check_signatures(*rec);
-  self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol);
+  self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol, file);
   return handle(self.machine, rec);
 }
 
@@ -158,18 +208,24 @@ void bind_listing(py::class_<S>& c) {
 
 void bind_uprobes_manager(py::module_& m) {
   py::class_<PyUprobes> c(m, "Uprobes", "Machine.uprobes: user-space probes (Linux's uprobes).");
-  c.def("register", &register_uprobe, "path"_a, "target"_a = py::none(), py::kw_only(),
-        "offset"_a = py::none(), "handler"_a = py::none(), "ret_handler"_a = py::none(),
-        "filter"_a = py::none(), "name"_a = py::none(), "at"_a = py::none(),
+  c.def("register", &register_uprobe, "path"_a = py::none(), "target"_a = py::none(), py::kw_only(),
+        "offset"_a = py::none(), "pid"_a = py::none(), "addr"_a = py::none(), "cwd"_a = py::none(),
+        "handler"_a = py::none(), "ret_handler"_a = py::none(), "filter"_a = py::none(),
+        "name"_a = py::none(), "at"_a = py::none(),
         "Probe the instruction of file `path` at `target` ('symbol[+offset]', from its symbol "
         "table) or at offset=<file offset>, in every process mapping that file, now and later. "
+        "A relative path is a guest path from cwd= (default: the cwd of process pid= if "
+        "given, else '/'). Or name the instruction by virtual address: pid=N, addr=A (the "
+        "file and offset mapped there; BadArgument unless A is in a file-backed executable "
+        "mapping of N); like any uprobe it then probes that file in every process (add a "
+        "filter to keep one). Without handler and ret_handler it only counts hits. "
         "handler(regs) runs at the breakpoint (regs.ip = the probed address) and returns None, "
         "UPROBE_HANDLER_REMOVE (drop the breakpoint from this process once no filter wants it, "
         "as Linux re-checks them) or "
         "UPROBE_HANDLER_IGNORE (skip the ret_handler); ret_handler(func, regs) runs when the "
         "function returns (regs.return_value). filter(mm) -> bool picks the processes that get "
         "the breakpoint (None: all). Raises BadProbe with Linux's errno (ENOENT unknown file or "
-        "symbol, EINVAL bad offset or no handler, ...). at=N queues the registration as kernel "
+        "symbol, EINVAL bad offset, ...). at=N queues the registration as kernel "
         "work: the machine's kworker (tid 2) runs uprobe_register as steps (build_map_info, "
         "then mmap_write_lock and install_breakpoint per process) once N scheduling steps "
         "(retired user instructions) ran, competing with the guest's tasks under the "
@@ -190,12 +246,14 @@ void bind_uprobes_manager(py::module_& m) {
 void bind_uretprobes_manager(py::module_& m) {
   py::class_<PyUretprobes> c(m, "Uretprobes",
                              "Machine.uretprobes: return probes on user functions (uretprobes).");
-  c.def("register", &register_uretprobe, "path"_a, "target"_a = py::none(),
-        "handler"_a = py::none(), py::kw_only(), "offset"_a = py::none(), "filter"_a = py::none(),
-        "name"_a = py::none(), "at"_a = py::none(),
-        "Sugar for uprobes.register(path, target, ret_handler=handler): handler(func, regs) "
-        "runs when the function at `target` returns, with regs.return_value and regs.ip = the "
-        "real return address. Returns an UprobeHandle (count: ret_hits).");
+  c.def("register", &register_uretprobe, "path"_a = py::none(), "target"_a = py::none(),
+        "handler"_a = py::none(), py::kw_only(), "offset"_a = py::none(), "pid"_a = py::none(),
+        "addr"_a = py::none(), "cwd"_a = py::none(), "filter"_a = py::none(), "name"_a = py::none(),
+        "at"_a = py::none(),
+        "Sugar for uprobes.register(path, target, ret_handler=handler) (pid=/addr= and cwd= as "
+        "there): handler(func, regs) runs when the function at `target` returns, with "
+        "regs.return_value and regs.ip = the real return address; without a handler the "
+        "returns are only counted. Returns an UprobeHandle (count: ret_hits).");
   bind_listing(c);
 }
 

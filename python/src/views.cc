@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "pickle_fields.h"
 #include "probesim/machine.h"
 
 namespace py = pybind11;
@@ -138,6 +139,26 @@ void bind_views(py::module_& m) {
   bind_immap_node(m);
   bind_exit(m);
   bind_sched_event(m);
+  def_pickle(m, "Vma",
+             pickle_members(&VmaInfo::start, &VmaInfo::end, &VmaInfo::pgoff, &VmaInfo::vm_flags,
+                            &VmaInfo::flags, &VmaInfo::file, &VmaInfo::ino, &VmaInfo::name,
+                            &VmaInfo::private_copy, &VmaInfo::pid));
+  def_pickle(m, "PageInfo",
+             pickle_members(&PageInfo::addr, &PageInfo::kind, &PageInfo::ino, &PageInfo::index,
+                            &PageInfo::mapcount, &PageInfo::vma));
+  def_pickle(m, "ImmapNode",
+             pickle_members(&ImmapNode::start, &ImmapNode::last, &ImmapNode::subtree_last,
+                            &ImmapNode::depth, &ImmapNode::color, &ImmapNode::vma));
+  def_pickle(m, "Fault",
+             pickle_members(&Fault::signo, &Fault::si_code, &Fault::addr, &Fault::pc,
+                            &Fault::pc_precise, &Fault::what));
+  def_pickle(m, "ProcessExit",
+             pickle_members(&ProcessExit::signaled, &ProcessExit::code, &ProcessExit::signo,
+                            &ProcessExit::core_dumped, &ProcessExit::shell_status,
+                            &ProcessExit::description, &ProcessExit::fault));
+  def_pickle(m, "SchedEvent",
+             pickle_members(&SchedEvent::cpu, &SchedEvent::tid, &SchedEvent::reason,
+                            &SchedEvent::insns, &SchedEvent::time_ns));
 }
 
 }  // namespace probesim::python

@@ -153,3 +153,30 @@ def test_static_tracepoints_from_python(machine, guest_program):
     assert enters and all(h.pid == p.pid and tp_line.match(str(h)) for h in enters)
     ev.disable()
     assert machine.tracefs.read("events/sched/sched_process_exit/enable") == "0\n"
+
+
+def test_context_trace_line_prints_a_hit_as_tracefs_prints_the_same_event(machine, guest_program):
+    prog = str(guest_program("uprobed"))
+    p = machine.spawn([prog, "work"])
+    ours = []
+    machine.kprobes.register("ksys_write", name="w", pre=lambda regs, ctx: ours.append(
+        ctx.trace_line(fd=regs.arg(0))))
+    machine.kretprobes.register("ksys_write", name="rw", handler=lambda ri, regs, ctx: ours.append(
+        ctx.trace_line()))
+    filtered = []
+    up = machine.uprobes.register(prog, "leaf", name="u", handler=lambda regs, ctx: ours.append(
+        ctx.trace_line()), filter=lambda mm, ctx: filtered.append(ctx) or True)
+    machine.uretprobes.register(prog, "leaf", name="ur", handler=lambda f, regs, ctx: ours.append(
+        ctx.trace_line()))
+    machine.events.add("p:w ksys_write fd=$arg1:s32")
+    machine.events.add("r:rw ksys_write")
+    machine.events.add(f"p:u {prog}:{up.offset:#x}")
+    machine.events.add(f"r:ur {prog}:{up.offset:#x}")
+    assert machine.run() is True and p.exit_code == 0
+    theirs = [str(e) for e in machine.trace()]
+    assert len(ours) == len(theirs) > 4
+    assert sorted(ours) == sorted(theirs)
+    assert any(" w: (ksys_write+0x0/0x" in line and line.endswith(" fd=1") for line in ours)
+    assert any(" rw: (" in line and " <- ksys_write)" in line for line in ours)
+    with pytest.raises(probesim.Error, match="no probe hit"):
+        filtered[0].trace_line()  # a filter's context: no hit

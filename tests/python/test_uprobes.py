@@ -355,7 +355,6 @@ def test_registration_errors_are_bad_probe_with_linux_errno(machine, prog):
     assert errno_of("/no/such/program", "main") == "ENOENT"
     assert errno_of(prog, offset=1 << 40) == "EINVAL"           # beyond the file
     assert errno_of(prog, "probe_me+100000") == "EINVAL"         # beyond the symbol
-    assert errno_of(prog, "probe_me", handler=None) == "EINVAL"  # no handler at all
     if machine.arch == "aarch64":
         assert errno_of(prog, offset=machine.uprobes.register(
             prog, "probe_me", handler=print).offset + 2) == "EINVAL"  # misaligned
