@@ -137,7 +137,9 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s\n", events.error().message.c_str());
     return kExitError;
   }
-  if (o.strace) m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); });
+  if (o.strace)
+    m.set_strace([out](const std::string& line) { std::fprintf(out, "%s\n", line.c_str()); },
+                 o.strace_string_size);
   Result<int> pid = replay ? Result<int>(m.replay_pid())
                            : m.spawn(o.argv, guest_env(o.env, o.env_clear), Stdio::PassThrough, {}, cwd);
   if (!pid) {
@@ -222,7 +224,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (opts->help) {
-    std::fputs(kUsage, stdout);
+    std::fputs(run_help().c_str(), stdout);
     return 0;
   }
   return run(opts.value());

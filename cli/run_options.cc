@@ -22,25 +22,6 @@ Result<uint64_t> parse_u64(std::string_view flag, const std::string& v) {
   return static_cast<uint64_t>(n);
 }
 
-// --limit-* flags: the Limits field each sets and whether it takes a size suffix.
-struct LimitFlag {
-  std::string_view name;
-  uint64_t Limits::*field;
-  bool size;
-};
-constexpr LimitFlag kLimitFlags[] = {
-    {"--limit-mem", &Limits::mem, true},
-    {"--limit-disk", &Limits::disk, true},
-    {"--limit-tasks", &Limits::tasks, false},
-    {"--limit-files", &Limits::files, false},
-};
-
-const LimitFlag* find_limit_flag(std::string_view a) {
-  for (const LimitFlag& f : kLimitFlags)
-    if (f.name == a) return &f;
-  return nullptr;
-}
-
 Result<std::optional<Arch>> parse_arch(const std::string& v) {
   if (v == "auto") return std::optional<Arch>{};
   if (v == "x86_64" || v == "x86-64" || v == "amd64") return std::optional<Arch>{Arch::X86_64};
@@ -150,6 +131,170 @@ Result<int64_t> parse_epoch(std::string_view flag, const std::string& v) {
                      "YYYY-MM-DD[THH:MM:SS], from 1970-01-01 to 9999-12-31, got '" + v + "'");
 }
 
+namespace {
+
+// `--sched` values: a strategy (checked by Machine::create), or replay:FILE, which makes the run
+// a replay of FILE (its decisions, configuration and inputs: what `replay FILE` does).
+Result<void> set_sched(RunOptions& o, const std::string& v) {
+  if (v.starts_with("replay:") && v.size() > 7 && o.command == RunOptions::Command::Run) {
+    o.command = RunOptions::Command::Replay;
+    o.trace = v.substr(7);
+    return {};
+  }
+  if (v != "rr" && v != "random" && !v.starts_with("pct:") && !v.starts_with("bounded:"))
+    return Error::make("--sched must be rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or "
+                       "replay:FILE, got '" + v + "'");
+  o.sched = v;
+  return {};
+}
+
+Result<void> set_env(RunOptions& o, const std::string& kv) {
+  if (kv.find('=') == std::string::npos || kv[0] == '=')
+    return Error::make("--env needs KEY=VALUE, got '" + kv + "'");
+  o.env.push_back(kv);
+  return {};
+}
+
+Result<void> add_early_kprobe(RunOptions& o, const std::string& v) {
+  const ProbeSpec s = PROBESIM_TRY(parse_probe_spec("--early-kprobe", v));
+  if (s.symbol.empty()) return Error::make("--early-kprobe takes SYM[+OFF], got '" + s.text + "'");
+  o.early_kprobes.push_back(s.text);
+  return {};
+}
+
+Result<void> set_max_insns(RunOptions& o, const std::string& v) {
+  o.max_insns = PROBESIM_TRY(parse_u64("--max-insns", v));
+  if (o.max_insns == 0) return Error::make("--max-insns must be at least 1");
+  return {};
+}
+
+Result<void> set_max_time(RunOptions& o, const std::string& v) {
+  o.max_time_text = v;
+  o.max_time_ns = PROBESIM_TRY(parse_virtual_duration("--max-time", v));
+  return {};
+}
+
+// One flag of `run`/`replay`: how it is spelled, its value's name (empty: a switch), what it
+// sets, whether a replay takes it from the trace instead, its description and default.
+struct RunFlag {
+  std::string_view name, alias, metavar;
+  Result<void> (*apply)(RunOptions&, const std::string& value);
+  bool config;  // replay: the trace sets it
+  std::string_view help, default_text;
+};
+
+// Lambdas for the table: a field parsed from the value, or a statement.
+#define PROBESIM_PARSE(field, parse, flag) \
+  [](RunOptions& o, const std::string& v) -> Result<void> { \
+    o.field = PROBESIM_TRY(parse(flag, v)); \
+    return {}; \
+  }
+#define PROBESIM_SET(expr) [](RunOptions& o, const std::string& v) -> Result<void> { \
+    (void)v; \
+    expr; \
+    return {}; \
+  }
+
+// clang-format off
+const RunFlag kRunFlags[] = {
+  {"--arch", "", "ARCH", [](RunOptions& o, const std::string& v) -> Result<void> {
+     o.arch = PROBESIM_TRY(parse_arch(v)); return {}; }, true,
+   "auto, x86_64 or aarch64: the guest's architecture (auto: from the ELF header)", "auto"},
+  {"--root", "", "DIR", PROBESIM_SET(o.root = v), true,
+   "host directory shown as the guest's / (read-only; guest writes go to an overlay)", "/"},
+  {"--seed", "", "N", PROBESIM_PARSE(seed, parse_u64, "--seed"), true,
+   "seed of every random input (AT_RANDOM, getrandom, /dev/urandom, random schedules)", "0"},
+  {"--epoch", "", "WHEN", PROBESIM_PARSE(epoch, parse_epoch, "--epoch"), true,
+   "the guest's wall clock at boot: seconds since 1970 or YYYY-MM-DD[THH:MM:SS]", "2024-01-01"},
+  {"--quantum", "", "N", PROBESIM_PARSE(quantum, parse_u64, "--quantum"), true,
+   "instructions a task runs before the scheduler may switch (at least 1)", "1000000"},
+  {"--cpus", "", "N", PROBESIM_PARSE(cpus, parse_u64, "--cpus"), true, "logical CPUs simulated (1 to 64)", "1"},
+  {"--sched", "", "STRATEGY", set_sched, true,
+   "rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or replay:TRACE (= replay TRACE)",
+   "rr"},
+  {"--run-index", "", "N", PROBESIM_PARSE(run_index, parse_u64, "--run-index"), true,
+   "which run of the strategy for this seed (pct, bounded, random)", "0"},
+  {"--record", "", "TRACE", PROBESIM_SET(o.trace = v), true,
+   "record the run into TRACE (compressed; `probesim replay TRACE` reproduces it)", "none"},
+  {"--sched-log", "", "FILE", PROBESIM_SET(o.sched_log = v), false,
+   "write every scheduling decision to FILE", "none"},
+  {"--strace", "", "", PROBESIM_SET(o.strace = true), false,
+   "log every syscall strace-style to --output", "off"},
+  {"--string-size", "-s", "N", PROBESIM_PARSE(strace_string_size, parse_u64, "-s"), false,
+   "--strace shows at most N bytes of each string or buffer, as strace -s", "32"},
+  {"--stats", "", "", PROBESIM_SET(o.stats = true), false,
+   "print instructions, cycles, virtual time, syscalls and faults after the run", "off"},
+  {"--output", "", "FILE", PROBESIM_SET(o.output = v), false,
+   "where --strace, --stats and probe counts go", "stderr"},
+  {"--env-clear", "", "", PROBESIM_SET(o.env_clear = true), true,
+   "start the guest with an empty environment instead of the host's", "off"},
+  {"--env", "", "KEY=VALUE", set_env, true,
+   "set one guest environment variable (repeatable; replaces the host's)", "none"},
+  {"--no-kernel", "", "", PROBESIM_SET(o.kernel = false), true,
+   "skip the guest kernel: syscalls go straight to the model (no kprobes)", "kernel on"},
+  {"--no-boost", "", "", PROBESIM_SET(o.boost = false), true,
+   "x86 kprobes always take the second (single-step) trap", "boost on"},
+  {"--no-optimize", "", "", PROBESIM_SET(o.optimize = false), false,
+   "debug.kprobes-optimization = 0: no jump-optimized kprobes", "optimize on"},
+  {"--kernel-cmdline", "", "TEXT", PROBESIM_SET(o.kernel_cmdline = v), true,
+   "the guest kernel's command line (e.g. ekprobe=SYM)", "empty"},
+  {"--kprobe", "", "SYM[+OFF]|ADDR", [](RunOptions& o, const std::string& v) -> Result<void> {
+     o.kprobes.push_back(PROBESIM_TRY(parse_probe_spec("--kprobe", v))); return {}; }, false,
+   "a counting kprobe on a guest kernel function (repeatable; hits reported after the run)",
+   "none"},
+  {"--early-kprobe", "", "SYM[+OFF]", add_early_kprobe, true,
+   "a counting kprobe registered during boot, before init_kprobes (repeatable)", "none"},
+  {"--kretprobe", "", "SYM", [](RunOptions& o, const std::string& v) -> Result<void> {
+     o.kretprobes.push_back(PROBESIM_TRY(parse_probe_spec("--kretprobe", v))); return {}; },
+   false, "a counting kretprobe on a guest kernel function (repeatable)", "none"},
+  {"--uprobe", "", "PATH:SYM[+OFF]|PATH:OFFSET[@N]", PROBESIM_SET(o.uprobes.push_back(v)), false,
+   "a counting uprobe on a program file's instruction, in every process mapping it "
+   "(repeatable; @N: registered by the kworker at N scheduling steps)", "none"},
+  {"--uretprobe", "", "PATH:SYM", PROBESIM_SET(o.uretprobes.push_back(v)), false,
+   "a counting uretprobe on a program file's function (repeatable)", "none"},
+  {"--event", "-e", "'PROBE-EVENT LINE'", PROBESIM_SET(o.events.push_back(v)), false,
+   "define and enable a dynamic event, kprobe_events/uprobe_events syntax (repeatable)",
+   "none"},
+  {"--trace", "", "FILE", PROBESIM_SET(o.trace_out = v), false,
+   "where the dynamic events' ftrace lines go", "stderr"},
+  {"--bug", "", "NAME", PROBESIM_SET(o.bugs.push_back(v)), true,
+   "re-create a historical kernel bug (uprobe_no_revalidate)", "none"},
+  {"--limit-mem", "", "SIZE", PROBESIM_PARSE(limits.mem, parse_size, "--limit-mem"), true,
+   "guest memory the machine may commit (K/M/G suffixes)", "no limit"},
+  {"--limit-disk", "", "SIZE", PROBESIM_PARSE(limits.disk, parse_size, "--limit-disk"), true,
+   "bytes the guest may write into the overlay (K/M/G suffixes)", "no limit"},
+  {"--limit-tasks", "", "N", PROBESIM_PARSE(limits.tasks, parse_u64, "--limit-tasks"), true,
+   "tasks (threads and processes) that may exist at once", "no limit"},
+  {"--limit-files", "", "N", PROBESIM_PARSE(limits.files, parse_u64, "--limit-files"), true,
+   "open files per process", "no limit"},
+  {"--max-insns", "", "N", set_max_insns, false,
+   "stop after N instructions (exit 124), as timeout(1)", "no limit"},
+  {"--max-time", "", "DURATION", set_max_time, false,
+   "stop when the virtual clock reaches DURATION (500us, 10ms, 2s; exit 124)", "no limit"},
+  {"--help", "-h", "", PROBESIM_SET(o.help = true), false, "print this help and exit", ""},
+};
+// clang-format on
+#undef PROBESIM_PARSE
+#undef PROBESIM_SET
+
+const RunFlag* find_run_flag(std::string_view a) {
+  for (const RunFlag& f : kRunFlags)
+    if (a == f.name || (!f.alias.empty() && a == f.alias)) return &f;
+  return nullptr;
+}
+
+// Checks of the whole command line once every flag is read.
+Result<RunOptions> check_run(RunOptions o) {
+  if (o.argv.empty()) return Error::make("no program given");
+  if (o.quantum == 0) return Error::make("--quantum must be at least 1");
+  if (o.cpus < 1 || o.cpus > 64) return Error::make("--cpus must be between 1 and 64");
+  if (!o.kernel && (!o.kprobes.empty() || !o.kretprobes.empty() || !o.early_kprobes.empty()))
+    return Error::make("--kprobe, --kretprobe and --early-kprobe need the guest kernel (drop --no-kernel)");
+  return o;
+}
+
+}  // namespace
+
 Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
   RunOptions o;
   int i = 1;
@@ -164,91 +309,26 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     if (++i >= argc || argv[i][0] == '-') return Error::make("replay needs the trace file first");
     o.trace = argv[i];
   }
-  ++i;
   std::vector<std::string> config_flags;  // options a replay takes from its trace
-  auto value = [&](std::string_view flag) -> Result<std::string> {
-    if (i + 1 >= argc) return Error::make(std::string(flag) + " needs a value");
-    return std::string(argv[++i]);
-  };
-  for (; i < argc; ++i) {
+  for (++i; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--") {
       ++i;
       break;
     }
-    static constexpr std::string_view kConfig[] = {"--arch", "--root", "--seed", "--quantum", "--cpus",
-                                                   "--sched", "--run-index", "--record", "--env",
-                                                   "--env-clear", "--no-kernel", "--no-boost", "--bug",
-                                                   "--early-kprobe", "--epoch", "--kernel-cmdline"};
-    for (std::string_view c : kConfig)
-      if (a == c) config_flags.emplace_back(a);
-    if (find_limit_flag(a)) config_flags.emplace_back(a);
-    if (a == "--strace") o.strace = true;
-    else if (a == "--stats") o.stats = true;
-    else if (a == "--env-clear") o.env_clear = true;
-    else if (a == "--no-kernel") o.kernel = false;
-    else if (a == "--no-boost") o.boost = false;
-    else if (a == "--no-optimize") o.optimize = false;
-    else if (a == "--kprobe") o.kprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
-    else if (a == "--early-kprobe") {
-      const ProbeSpec s = PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a))));
-      if (s.symbol.empty()) return Error::make("--early-kprobe takes SYM[+OFF], got '" + s.text + "'");
-      o.early_kprobes.push_back(s.text);
+    const RunFlag* f = find_run_flag(a);
+    if (!f && a.starts_with("-")) return Error::make("unknown option '" + std::string(a) + "'");
+    if (!f) break;  // the program (without a preceding --)
+    std::string value;
+    if (!f->metavar.empty()) {
+      if (i + 1 >= argc) return Error::make(std::string(a) + " needs a value");
+      value = argv[++i];
     }
-    else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
-    else if (a == "--uretprobe") o.uretprobes.push_back(PROBESIM_TRY(value(a)));
-    else if (a == "--bug") o.bugs.push_back(PROBESIM_TRY(value(a)));
-    else if (a == "-e" || a == "--event") o.events.push_back(PROBESIM_TRY(value(a)));
-    else if (a == "--trace") o.trace_out = PROBESIM_TRY(value(a));
-    else if (a == "--kretprobe") o.kretprobes.push_back(PROBESIM_TRY(parse_probe_spec(a, PROBESIM_TRY(value(a)))));
-    else if (a == "--help" || a == "-h") o.help = true;
-    else if (a == "--arch") o.arch = PROBESIM_TRY(parse_arch(PROBESIM_TRY(value(a))));
-    else if (a == "--root") o.root = PROBESIM_TRY(value(a));
-    else if (a == "--output") o.output = PROBESIM_TRY(value(a));
-    else if (a == "--seed") o.seed = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
-    else if (a == "--epoch") o.epoch = PROBESIM_TRY(parse_epoch(a, PROBESIM_TRY(value(a))));
-    else if (a == "--kernel-cmdline") o.kernel_cmdline = PROBESIM_TRY(value(a));
-    else if (a == "--quantum") o.quantum = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
-    else if (a == "--cpus") o.cpus = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
-    else if (a == "--sched-log") o.sched_log = PROBESIM_TRY(value(a));
-    else if (const LimitFlag* f = find_limit_flag(a)) {
-      const std::string v = PROBESIM_TRY(value(a));
-      o.limits.*(f->field) = f->size ? PROBESIM_TRY(parse_size(a, v)) : PROBESIM_TRY(parse_u64(a, v));
-    }
-    else if (a == "--max-insns") {
-      o.max_insns = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
-      if (o.max_insns == 0) return Error::make("--max-insns must be at least 1");
-    }
-    else if (a == "--max-time") {
-      o.max_time_text = PROBESIM_TRY(value(a));
-      o.max_time_ns = PROBESIM_TRY(parse_virtual_duration(a, o.max_time_text));
-    }
-    else if (a == "--record") o.trace = PROBESIM_TRY(value(a));
-    else if (a == "--run-index") o.run_index = PROBESIM_TRY(parse_u64(a, PROBESIM_TRY(value(a))));
-    else if (a == "--sched") {
-      std::string v = PROBESIM_TRY(value(a));
-      if (v.starts_with("replay:") && v.size() > 7 && o.command == RunOptions::Command::Run) {
-        // The trace's decisions (and its configuration and inputs): what `replay FILE` does.
-        config_flags.pop_back();
-        o.command = RunOptions::Command::Replay;
-        o.trace = v.substr(7);
-        continue;
-      }
-      if (v != "rr" && v != "random" && !v.starts_with("pct:") && !v.starts_with("bounded:"))
-        return Error::make("--sched must be rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or "
-                           "replay:FILE, got '" + v + "'");
-      o.sched = v;
-    }
-    else if (a == "--env") {
-      std::string kv = PROBESIM_TRY(value(a));
-      if (kv.find('=') == std::string::npos || kv[0] == '=')
-        return Error::make("--env needs KEY=VALUE, got '" + kv + "'");
-      o.env.push_back(kv);
-    } else if (a.starts_with("-")) {
-      return Error::make("unknown option '" + std::string(a) + "'");
-    } else {
-      break;  // the program (without a preceding --)
-    }
+    const bool was_run = o.command == RunOptions::Command::Run;
+    PROBESIM_TRY_VOID(f->apply(o, value));
+    // --sched replay:FILE turned the run into a replay: it is not a flag the trace overrides.
+    if (f->config && !(was_run && o.command == RunOptions::Command::Replay))
+      config_flags.emplace_back(a);
   }
   if (o.help) return o;
   for (; i < argc; ++i) o.argv.emplace_back(argv[i]);
@@ -258,12 +338,29 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     if (!o.argv.empty()) return Error::make("replay takes the program from the trace; drop '" + o.argv[0] + "'");
     return o;
   }
-  if (o.argv.empty()) return Error::make("no program given");
-  if (o.quantum == 0) return Error::make("--quantum must be at least 1");
-  if (o.cpus < 1 || o.cpus > 64) return Error::make("--cpus must be between 1 and 64");
-  if (!o.kernel && (!o.kprobes.empty() || !o.kretprobes.empty() || !o.early_kprobes.empty()))
-    return Error::make("--kprobe, --kretprobe and --early-kprobe need the guest kernel (drop --no-kernel)");
-  return o;
+  return check_run(std::move(o));
+}
+
+std::vector<RunFlagHelp> run_flags() {
+  std::vector<RunFlagHelp> out;
+  for (const RunFlag& f : kRunFlags)
+    out.push_back({std::string(f.name), std::string(f.alias), std::string(f.metavar),
+                   std::string(f.help), std::string(f.default_text), f.config});
+  return out;
+}
+
+std::string run_help() {
+  std::string s = kUsage;
+  s += "\noptions of run (replay takes the ones marked * from its trace):\n";
+  for (const RunFlag& f : kRunFlags) {
+    std::string left = "  " + (f.alias.empty() ? "" : std::string(f.alias) + ", ") +
+                       std::string(f.name) + (f.metavar.empty() ? "" : " " + std::string(f.metavar));
+    if (f.config) left += " *";
+    s += left + "\n      " + std::string(f.help);
+    if (!f.default_text.empty()) s += " (default: " + std::string(f.default_text) + ")";
+    s += "\n";
+  }
+  return s;
 }
 
 std::vector<std::string> guest_env(const std::vector<std::string>& overrides, bool clear) {

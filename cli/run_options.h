@@ -17,7 +17,7 @@ inline constexpr const char* kUsage =
     "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
     "                    [--cpus N] [--sched rr|random|pct:D[:STEPS]] [--run-index N]\n"
     "                    [--record TRACE] [--sched-log FILE] [--epoch SECONDS|YYYY-MM-DD[THH:MM:SS]]\n"
-    "                    [--strace] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
+    "                    [--strace [-s N]] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    [--no-kernel] [--no-boost] [--no-optimize] [--kernel-cmdline TEXT]\n"
     "                    [--kprobe SYM[+OFF]|ADDR]... [--early-kprobe SYM[+OFF]]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET[@N]]...\n"
@@ -66,6 +66,7 @@ struct RunOptions {
   uint64_t run_index = 0;
   std::string sched_log;
   bool strace = false;
+  uint64_t strace_string_size = 32;  // -s N: bytes of each string or buffer --strace shows
   bool stats = false;
   bool env_clear = false;
   bool help = false;
@@ -101,6 +102,17 @@ Result<uint64_t> parse_size(std::string_view flag, const std::string& v);
 // `probesim run ...` and `probesim replay TRACE ...` (replay takes the machine's configuration
 // and the program from the trace, so the options that set them are errors there).
 Result<RunOptions> parse_run_options(int argc, const char* const* argv);
+
+// One option of run/replay as `probesim run --help` describes it (the parser's own table).
+struct RunFlagHelp {
+  std::string name, alias, metavar;  // "--event", "-e", "'PROBE-EVENT LINE'" (empty: a switch)
+  std::string help, default_text;    // what it does; its default ("" for --help)
+  bool config = false;               // replay takes it from the trace
+};
+std::vector<RunFlagHelp> run_flags();
+
+// `probesim run --help`: the usage, then every option with its description and default.
+std::string run_help();
 
 // The guest's environment for run and explore: the host's own (none with `clear`), then each
 // KEY=VALUE of `overrides` replacing any entry with that KEY.

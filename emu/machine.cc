@@ -363,8 +363,8 @@ uint64_t Machine::captured_dropped(int pid, int fd) const {
   return s ? s->dropped() : 0;
 }
 
-void Machine::set_strace(std::function<void(const std::string&)> sink) {
-  impl_->strace = sink ? std::make_unique<FunctionStrace>(std::move(sink)) : nullptr;
+void Machine::set_strace(std::function<void(const std::string&)> sink, size_t string_size) {
+  impl_->strace = sink ? std::make_unique<FunctionStrace>(std::move(sink), string_size) : nullptr;
   impl_->state.set_strace(impl_->strace.get());
 }
 

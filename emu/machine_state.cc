@@ -357,6 +357,11 @@ int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a
   if (locks_.holds() && e && wait_for_kernel_lock(ctx, a, e->name)) return 0;
   const bool traced = trace_events_->syscall_tps_on();
   if (traced) trace_events_->sys_enter(ctx.task(), a.nr, std::span<const uint64_t, 6>(a.a));
+  // strace -f prints a line's "[pid N] " when the syscall enters, while it traces more than one
+  // task: counted before the call (clone's line has none, the last exit_group's has one).
+  size_t tasks = 0;
+  if (strace_)
+    for (const auto& [pid, proc] : procs_) tasks += proc->live_tasks();
   int64_t ret = -ENOSYS;
   if (e && e->fn) ret = e->fn(ctx, a);
   if (a.nr < stats_.syscalls_by_nr.size())
@@ -365,7 +370,9 @@ int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a
     ++stats_.syscalls_beyond[a.nr];
   bool returns = ctx.disposition == SyscallDisposition::Return;
   if (traced) trace_events_->sys_exit(ctx.task(), a.nr, ret, returns);
-  if (strace_) strace_->line(format_syscall(ctx, e, a, ret, returns));
+  if (strace_)
+    strace_->line(
+        format_syscall(ctx, e, a, ret, returns, StraceStyle{strace_->string_size(), tasks > 1}));
   if (ret == -EPIPE && e && raises_sigpipe(e->name)) send_signal(ctx.proc(), &ctx.task(), SigInfo{kSigPipe});
   return ret;
 }

@@ -88,6 +88,7 @@ class StraceSink {
  public:
   virtual ~StraceSink() = default;
   virtual void line(const std::string& text) = 0;
+  virtual size_t string_size() const { return 32; }  // strace -s
 };
 
 class MachineState final : public SyscallSink,

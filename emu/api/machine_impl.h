@@ -17,11 +17,14 @@ namespace probesim {
 
 class FunctionStrace final : public emu::StraceSink {
  public:
-  explicit FunctionStrace(std::function<void(const std::string&)> f) : f_(std::move(f)) {}
+  FunctionStrace(std::function<void(const std::string&)> f, size_t string_size)
+      : f_(std::move(f)), string_size_(string_size) {}
   void line(const std::string& text) override { f_(text); }
+  size_t string_size() const override { return string_size_; }
 
  private:
   std::function<void(const std::string&)> f_;
+  size_t string_size_;
 };
 
 // The public LifecycleObserver behind MachineState's (pids instead of model objects).

@@ -9,8 +9,15 @@
 
 namespace probesim::emu {
 
+// How lines look: string_size bytes of each string or buffer at most (strace -s, default
+// 32); pid_prefix: "[pid N] " first (strace -f does so while more than one task exists).
+struct StraceStyle {
+  size_t string_size = 32;
+  bool pid_prefix = false;
+};
+
 std::string format_syscall(SyscallContext& ctx, const SyscallEntry* entry, const SyscallArgs& a,
-                           int64_t ret, bool returned);
+                           int64_t ret, bool returned, const StraceStyle& style);
 
 const char* errno_name(int err);
 

@@ -12,15 +12,18 @@
 // arch/x86/entry/syscalls/syscall_64.tbl and include/uapi/asm-generic/unistd.h.
 //
 // `args` is the strace format, one character per argument:
-//   d int  l long  u unsigned  x hex  p pointer  s path string  b buffer (pointer)
+//   d int  l long  u unsigned  x hex  p pointer  s path string
+//   b buffer the guest filled, of the next argument's size (write); B buffer the kernel
+//   filled, of the return value's size (read), both shown as strings (strace -s)
 //   D dirfd (AT_FDCWD)  F open flags  o octal mode  P mmap prot  M mmap flags  S signal
+// clone is printed by its own decoder (strace.cc kCustomFormats).
 // `ret` is how strace prints a successful result: 'd' decimal, 'x' hex.
 // Numbers Linux does not have also return -ENOSYS and are counted as "syscall_<nr>".
 
 // clang-format off
 #define PROBESIM_SYSCALLS(X, XN) \
   /* files and directories (emu/syscalls/sys_fs.cc) */ \
-  X(read,            0,  63, "dbu",   'd') \
+  X(read,            0,  63, "dBu",   'd') \
   X(write,           1,  64, "dbu",   'd') \
   X(open,            2,  -1, "sFo",   'd') \
   X(close,           3,  57, "d",     'd') \
@@ -28,7 +31,7 @@
   X(fstat,           5,  80, "dp",    'd') \
   X(lstat,           6,  -1, "sp",    'd') \
   X(lseek,           8,  62, "dld",   'd') \
-  X(pread64,        17,  67, "dbul",  'd') \
+  X(pread64,        17,  67, "dBul",  'd') \
   X(pwrite64,       18,  68, "dbul",  'd') \
   X(readv,          19,  65, "dpd",   'd') \
   X(writev,         20,  66, "dpd",   'd') \
@@ -37,20 +40,20 @@
   X(dup2,           33,  -1, "dd",    'd') \
   X(fcntl,          72,  25, "ddx",   'd') \
   X(ftruncate,      77,  46, "dl",    'd') \
-  X(getcwd,         79,  17, "bu",    'd') \
+  X(getcwd,         79,  17, "su",    'd') \
   X(chdir,          80,  49, "s",     'd') \
   X(fchdir,         81,  50, "d",     'd') \
   X(mkdir,          83,  -1, "so",    'd') \
   X(unlink,         87,  -1, "s",     'd') \
-  X(readlink,       89,  -1, "sbu",   'd') \
+  X(readlink,       89,  -1, "sBu",   'd') \
   X(umask,          95, 166, "o",     'd') \
-  X(getdents64,    217,  61, "dbu",   'd') \
+  X(getdents64,    217,  61, "dpu",   'd') \
   X(openat,        257,  56, "DsFo",  'd') \
   X(mkdirat,       258,  34, "Dso",   'd') \
   X(newfstatat,    262,  79, "Dspx",  'd') \
   X(unlinkat,      263,  35, "Dsx",   'd') \
   X(renameat,      264,  38, "DsDs",  'd') \
-  X(readlinkat,    267,  78, "Dsbu",  'd') \
+  X(readlinkat,    267,  78, "DsBu",  'd') \
   X(faccessat,     269,  48, "Dso",   'd') \
   X(faccessat2,    439, 439, "Dsox",  'd') \
   X(dup3,          292,  24, "ddx",   'd') \
@@ -84,16 +87,16 @@
   X(shmdt,          67, 197, "p",     'd') \
   X(shmctl,         31, 195, "ddp",   'd') \
   /* extended attributes, read side (emu/syscalls/sys_xattr.cc) */ \
-  X(getxattr,      191,   8, "ssbu",  'd') \
-  X(lgetxattr,     192,   9, "ssbu",  'd') \
-  X(fgetxattr,     193,  10, "dsbu",  'd') \
-  X(listxattr,     194,  11, "sbu",   'd') \
-  X(llistxattr,    195,  12, "sbu",   'd') \
-  X(flistxattr,    196,  13, "dbu",   'd') \
+  X(getxattr,      191,   8, "ssBu",  'd') \
+  X(lgetxattr,     192,   9, "ssBu",  'd') \
+  X(fgetxattr,     193,  10, "dsBu",  'd') \
+  X(listxattr,     194,  11, "sBu",   'd') \
+  X(llistxattr,    195,  12, "sBu",   'd') \
+  X(flistxattr,    196,  13, "dBu",   'd') \
   /* memory (emu/syscalls/sys_mm.cc) */ \
-  X(mmap,            9, 222, "pxPMdx", 'x') \
-  X(mprotect,       10, 226, "pxP",   'd') \
-  X(munmap,         11, 215, "px",    'd') \
+  X(mmap,            9, 222, "puPMdx", 'x') \
+  X(mprotect,       10, 226, "puP",   'd') \
+  X(munmap,         11, 215, "pu",    'd') \
   X(brk,            12, 214, "p",     'x') \
   X(madvise,        28, 233, "pxd",   'd') \
   /* process, identity, limits (emu/syscalls/sys_process.cc) */ \
@@ -180,7 +183,7 @@
   X(getsockname,    51, 204, "dpp",   'd') \
   X(getpeername,    52, 205, "dpp",   'd') \
   X(sendto,         44, 206, "dbuxpu", 'd') \
-  X(recvfrom,       45, 207, "dbuxpp", 'd') \
+  X(recvfrom,       45, 207, "dBuxpp", 'd') \
   X(setsockopt,     54, 208, "dddpu", 'd') \
   X(getsockopt,     55, 209, "dddpp", 'd') \
   X(shutdown,       48, 210, "dd",    'd') \
@@ -194,7 +197,7 @@
   X(nanosleep,      35, 101, "pp",    'd') \
   X(clock_nanosleep, 230, 115, "dxpp", 'd') \
   X(times,         100, 153, "p",     'd') \
-  X(getrandom,     318, 278, "bux",   'd') \
+  X(getrandom,     318, 278, "Bux",   'd') \
   /* known, not implemented yet: -ENOSYS, counted */ \
   XN(mremap,        25, 216, "pxxxp") \
   XN(msync,         26, 227, "pxx") \

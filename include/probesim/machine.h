@@ -191,8 +191,10 @@ class Machine {
   // Bytes of `fd` written beyond Options::capture_limit (discarded).
   uint64_t captured_dropped(int pid, int fd) const;
 
-  // strace-format lines, one per syscall; null turns it off.
-  void set_strace(std::function<void(const std::string&)> sink);
+  // strace-format lines, one per syscall; null turns it off. Strings and buffers show at most
+  // string_size bytes (strace -s, default 32); lines start "[pid N] " while more than one
+  // task exists (strace -f).
+  void set_strace(std::function<void(const std::string&)> sink, size_t string_size = 32);
 
   Stats stats() const;
 

@@ -324,9 +324,11 @@ void bind_machine(py::module_& m) {
            "memory can be inspected. Releases "
            "the GIL; Ctrl-C stops between quanta and raises KeyboardInterrupt, leaving the "
            "machine usable.")
-      .def("strace", &PyMachine::set_strace, "callback"_a,
+      .def("strace", &PyMachine::set_strace, "callback"_a, "string_size"_a = 32,
            "Call callback(line) with an strace-format line after every syscall; None turns it "
-           "off. An exception in the callback stops run() after the quantum and is re-raised.")
+           "off. Strings and buffers show at most string_size bytes (strace -s); lines start "
+           "'[pid N] ' while more than one task exists (strace -f). An exception in the "
+           "callback stops run() after the quantum and is re-raised.")
       .def("__repr__", &PyMachine::repr);
   bind_options(c);
   bind_queries(c);

@@ -470,7 +470,7 @@ PyProcess PyMachine::process(int pid) {
   return PyProcess{shared_from_this(), pid};
 }
 
-void PyMachine::set_strace(py::object fn) {
+void PyMachine::set_strace(py::object fn, size_t string_size) {
   Machine& m = machine("strace");
   if (fn.is_none()) {
     m.set_strace(nullptr);
@@ -480,9 +480,11 @@ void PyMachine::set_strace(py::object fn) {
   if (!PyCallable_Check(fn.ptr()))
     throw py::type_error("strace: expected a callable taking one str (a line), or None");
   strace_ = std::move(fn);
-  m.set_strace([this](const std::string& line) {
-    call_python("the strace callback", [&] { strace_(to_str(line)); });
-  });
+  m.set_strace(
+      [this](const std::string& line) {
+        call_python("the strace callback", [&] { strace_(to_str(line)); });
+      },
+      string_size);
 }
 
 py::dict PyMachine::stats_dict() {

@@ -109,7 +109,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   bool running() const { return running_; }
   std::vector<PyProcess> processes();
   PyProcess process(int pid);
-  void set_strace(pybind11::object fn);
+  void set_strace(pybind11::object fn, size_t string_size);
   // Counters; inside a callback they include the running quantum so far.
   Stats stats(const char* what);
   pybind11::dict stats_dict();

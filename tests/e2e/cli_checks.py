@@ -7,6 +7,7 @@ stderr. Exit status 0 = pass, 1 = fail. Python 3 standard library only.
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -277,6 +278,104 @@ def case_epoch(o, tmp):
         r = run(o.probesim, ["--epoch", bad, *date], tmp)
         ok = expect(r, 2, ["--epoch needs seconds since 1970 or a UTC date", f"got '{bad}'"]) and ok
     return ok
+
+
+def strace_lines(o, tmp, flags, argv, status=0):
+    out = Path(tmp) / "strace.txt"
+    code, _, err = run(o.probesim, ["--strace", "--output", str(out), *flags, "--", *argv], tmp)
+    if code != status:
+        print(f"FAIL: exit status {code}: {err}")
+        return []
+    return out.read_text().splitlines()
+
+
+def check_lines(lines, wanted):
+    """Every regex of `wanted` matches some line; prints what is missing."""
+    missing = [w for w in wanted if not any(re.fullmatch(w, line) for line in lines)]
+    for w in missing:
+        print(f"FAIL: no strace line matches {w!r}")
+    if missing:
+        print("--- strace:\n" + "\n".join(lines))
+    return not missing
+
+
+def case_strace_strings(o, tmp):
+    """--strace shows buffers as strace does: escaped strings of at most -s N bytes (32 by
+    default), "..." after the quote when cut; read buffers after the call."""
+    hello = f"{o.guests}/x86_64-glibc/hello"
+    lines = strace_lines(o, tmp, [], [hello, "a", "b"], status=3)  # hello exits with argc
+    ok = check_lines(lines, [
+        r'write\(2, "hello: this line goes to stderr\\n", 32\) = 32',
+        r'write\(1, "hello from hello\\nargc=3\\nargv\[1\]="\.\.\., 96\) = 96',
+    ])
+    lines = strace_lines(o, tmp, ["-s", "5"], [hello, "a", "b"], status=3)
+    ok = check_lines(lines, [r'write\(2, "hello"\.\.\., 32\) = 32']) and ok
+    if os.path.isfile("/bin/busybox"):  # read(2): the bytes the kernel wrote, after the call
+        lines = strace_lines(o, tmp, ["--string-size", "8"],
+                             ["/bin/busybox", "head", "-n", "1", "/etc/passwd"])
+        ok = check_lines(lines, [r'read\(3, "root:x:0"\.\.\., 4096\) = \d+']) and ok
+    return ok
+
+
+def case_strace_flags(o, tmp):
+    """fork's clone, openat, mmap and mprotect flags are decoded as strace prints them, and
+    lines carry "[pid N]" while more than one task exists (strace -f)."""
+    uprobed = f"{o.guests}/x86_64-glibc/uprobed"
+    lines = strace_lines(o, tmp, [], [uprobed, "fork"])
+    ok = check_lines(lines, [
+        r'clone\(child_stack=NULL, flags=CLONE_CHILD_CLEARTID\|CLONE_CHILD_SETTID\|SIGCHLD, '
+        r'child_tidptr=0x[0-9a-f]+\) = 101',
+        r'\[pid   101\] exit_group\(0\) = \?',
+        r'\[pid   100\] wait4\(101, .*',
+    ])
+    first_clone = next(i for i, line in enumerate(lines) if line.startswith("clone("))
+    if any(line.startswith("[pid") for line in lines[:first_clone + 1]):
+        print("FAIL: a [pid N] prefix while only one task existed")
+        ok = False
+    if not lines[-1].startswith("exit_group("):  # the children are gone: one task again
+        print(f"FAIL: the last line has a prefix: {lines[-1]}")
+        ok = False
+    if os.path.isfile("/bin/busybox"):
+        lines = strace_lines(o, tmp, [], ["/bin/busybox", "cat", "/etc/passwd"])
+        ok = check_lines(lines, [
+            r'openat\(AT_FDCWD, "/etc/passwd", O_RDONLY\) = 3',
+        ]) and ok
+    ld = "/lib64/ld-linux-x86-64.so.2"
+    if os.path.exists("/bin/true") and os.path.exists(ld):  # ld.so maps and protects libc
+        lines = strace_lines(o, tmp, [], ["/bin/true"])
+        ok = check_lines(lines, [
+            r'mmap\(NULL, \d+, PROT_READ\|PROT_WRITE, MAP_PRIVATE\|MAP_ANONYMOUS, -1, 0\) = 0x[0-9a-f]+',
+            r'mmap\(0x[0-9a-f]+, \d+, PROT_READ\|PROT_EXEC, MAP_PRIVATE\|MAP_FIXED\|MAP_DENYWRITE, 3, '
+            r'0x[0-9a-f]+\) = 0x[0-9a-f]+',
+            r'mprotect\(0x[0-9a-f]+, \d+, PROT_READ\) = 0',
+            r'openat\(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY\|O_CLOEXEC\) = 3',
+        ]) and ok
+    return ok
+
+
+def case_help(o, tmp):
+    """`probesim run --help` prints the usage, then every option with a description and its
+    default, and exits 0."""
+    p = subprocess.run([o.probesim, "run", "--help"], capture_output=True, text=True, timeout=60)
+    options = [line for line in p.stdout.splitlines() if line.startswith("  -")]
+    lines = p.stdout.splitlines()
+    problems = [] if p.returncode == 0 and not p.stderr else [f"status {p.returncode}: {p.stderr}"]
+    if len(options) < 30:
+        problems.append(f"only {len(options)} options described")
+    for i, line in enumerate(lines):
+        if not line.startswith("  -"):
+            continue
+        text = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if not lines[i + 1].startswith("      ") or not text:
+            problems.append(f"{line.strip()}: no description")
+        elif "--help" not in line and "(default: " not in text:
+            problems.append(f"{line.strip()}: no default")
+    for flag in ["--seed N", "--sched STRATEGY", "--strace", "-e, --event", "--max-time DURATION"]:
+        if flag not in p.stdout:
+            problems.append(f"{flag} is not described")
+    for problem in problems:
+        print("FAIL:", problem)
+    return not problems
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()

@@ -258,3 +258,39 @@ TEST_CASE("explore options: --env-clear starts the guest with only the --env ent
   const char* const plain[] = {"probesim", "explore", "/bin/x"};
   CHECK_FALSE(parse_explore_options(3, plain)->env_clear);
 }
+
+TEST_CASE("run options: --help describes every option of the parser with its default") {
+  const std::string help = probesim::cli::run_help();
+  const auto flags = probesim::cli::run_flags();
+  REQUIRE(flags.size() > 30);
+  for (const probesim::cli::RunFlagHelp& f : flags) {
+    CAPTURE(f.name);
+    CHECK(f.name.starts_with("--"));
+    CHECK_FALSE(f.help.empty());
+    CHECK((f.name == "--help" || !f.default_text.empty()));
+    std::string spelled = f.name + (f.metavar.empty() ? "" : " " + f.metavar);
+    CHECK(help.find(spelled) != std::string::npos);
+    CHECK(help.find(f.help) != std::string::npos);
+    if (!f.default_text.empty()) CHECK(help.find("(default: " + f.default_text + ")") != std::string::npos);
+  }
+}
+
+TEST_CASE("run options: every option of the help is accepted by the parser") {
+  for (const probesim::cli::RunFlagHelp& f : probesim::cli::run_flags()) {
+    CAPTURE(f.name);
+    for (const std::string& spelling : {f.name, f.alias}) {
+      if (spelling.empty() || f.name == "--help") continue;
+      std::string value = f.metavar.empty() ? "" : "1";
+      if (f.name == "--arch") value = "x86_64";
+      if (f.name == "--sched") value = "random";
+      if (f.name == "--env") value = "A=1";
+      if (f.name == "--kprobe" || f.name == "--kretprobe" || f.name == "--early-kprobe") value = "vfs_read";
+      if (f.name == "--max-time") value = "10ms";
+      std::vector<const char*> argv = {"probesim", "run", spelling.c_str()};
+      if (!f.metavar.empty()) argv.push_back(value.c_str());
+      argv.push_back("/bin/x");
+      auto o = parse_run_options(static_cast<int>(argv.size()), argv.data());
+      CHECK_MESSAGE(o.ok(), (o.ok() ? "" : o.error().message));
+    }
+  }
+}
