@@ -278,6 +278,7 @@ bool TraceEvents::enabled(std::string_view group, std::string_view event) const 
 void TraceEvents::record(Armed& a, const probes::Regs& regs, std::string location,
                          std::span<const uint64_t> entry_args, std::string flags) {
   ++a.nhit;
+  if (!triggers_.empty()) fire_triggers(a.def.group, a.def.event, nullptr);
   if (!tracing_on_) return;  // tracing_on 0: the ring buffer refuses the event
   trace_events::TraceRecord r;
   r.cpu = m_.hit_cpu();
@@ -294,6 +295,7 @@ void TraceEvents::record(Armed& a, const probes::Regs& regs, std::string locatio
   for (const trace_events::ProbeArg& arg : a.def.args)
     r.fields.emplace_back(arg.name, trace_events::evaluate_arg(arg, site, access));
   r.ring_bytes = event_bytes(a.def, r);
+  if (!triggers_.empty()) fire_triggers(a.def.group, a.def.event, &r);
   push_record(std::move(r));
 }
 

@@ -154,6 +154,14 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   int64_t write_group_filter(const std::string& group, std::string_view data);
   std::vector<trace_events::FilterField> filter_fields(std::string_view group,
                                                        std::string_view event) const;
+  int64_t write_trigger(const std::string& group, const std::string& event, std::string_view data);
+  std::string read_trigger(const std::string& group, const std::string& event) const;
+  // A hit of GRP/EVENT: runs its unconditional triggers (r null: before the record is made,
+  // as trace_trigger_soft_disabled does) or its conditional ones on the record r.
+  void fire_triggers(const std::string& group, const std::string& event,
+                     const trace_events::TraceRecord* r);
+  struct Trigger;
+  bool fire(Trigger& t);
   static uint32_t event_bytes(const trace_events::ProbeDefinition& def,
                               const trace_events::TraceRecord& r);
   void push_record(trace_events::TraceRecord r);
@@ -191,6 +199,13 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   };
   std::map<std::pair<std::string, std::string>, Filter> filters_;
   std::map<std::string, std::string> group_filters_;  // events/GRP/filter's text
+  // events/GRP/EVENT/trigger (triggers.cc): "CMD[:COUNT] [if FILTER]", CMD traceon or traceoff.
+  struct Trigger {  // declared above
+    std::string cmd;     // "traceon", "traceoff"
+    int64_t count = -1;  // -1: unlimited
+    std::optional<trace_events::EventFilter> cond;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<Trigger>> triggers_;
   std::array<bool, trace_events::kTracepointCount> tp_on_{};
   struct OnCpu {  // what sched_switch knows of the task last put on a CPU
     bool known = false;

@@ -90,7 +90,7 @@ std::vector<std::string> split_rel(std::string_view rel) {
   return parts;
 }
 
-constexpr std::string_view kEventFiles[] = {"enable", "filter", "format", "id"};
+constexpr std::string_view kEventFiles[] = {"enable", "filter", "format", "id", "trigger"};
 
 }  // namespace
 
@@ -252,6 +252,11 @@ std::string TraceEvents::tracefs_read(std::string_view rel) {
 }
 
 int TraceEvents::tracefs_truncate(std::string_view rel) {
+  std::vector<std::string> p = split_rel(rel);
+  if (p.size() == 4 && p[0] == "events" && p[3] == "trigger") {  // clear_event_triggers
+    triggers_.erase({p[1], p[2]});
+    return 0;
+  }
   const RootFile* f = root_file(rel);
   return f && f->truncate ? f->truncate(*this) : 0;
 }
@@ -306,6 +311,7 @@ std::string TraceEvents::read_events_file(const std::vector<std::string>& p) con
   if (p.size() != 4 || !event_exists(p[1], p[2])) return {};
   if (leaf == "enable") return enabled(p[1], p[2]) ? "1\n" : "0\n";
   if (leaf == "id") return std::to_string(event_id(p[1], p[2])) + "\n";
+  if (leaf == "trigger") return read_trigger(p[1], p[2]);
   if (leaf == "filter") {
     auto it = filters_.find({p[1], p[2]});
     return it == filters_.end() ? "none\n" : it->second.shown;
@@ -320,6 +326,8 @@ std::string TraceEvents::read_events_file(const std::vector<std::string>& p) con
 int64_t TraceEvents::write_events_file(const std::vector<std::string>& p, std::string_view data) {
   if (p.size() == 4 && p[3] == "filter" && event_exists(p[1], p[2]))
     return write_filter(p[1], p[2], data);
+  if (p.size() == 4 && p[3] == "trigger" && event_exists(p[1], p[2]))
+    return write_trigger(p[1], p[2], data);
   if (p.size() == 3 && p[2] == "filter" && group_enabled(p[1]) != '?')
     return write_group_filter(p[1], data);
   if (p.back() != "enable" || p.size() < 2 || p.size() > 4) return -EINVAL;

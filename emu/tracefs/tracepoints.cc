@@ -67,8 +67,10 @@ int TraceEvents::set_static_enabled(Tracepoint tp, bool on) {
 void TraceEvents::emit_static(Tracepoint tp, std::string comm, int pid, int cpu,
                               std::vector<std::pair<std::string, std::string>> fields,
                               std::string body) {
-  if (!tracing_on_) return;
   const StaticEvent& e = trace_events::static_event(tp);
+  const std::string group(e.group), event(e.name);
+  if (!triggers_.empty()) fire_triggers(group, event, nullptr);
+  if (!tracing_on_) return;
   trace_events::TraceRecord r;
   r.cpu = cpu;
   r.ts_ns = m_.sched().clock(cpu).monotonic_ns();
@@ -83,6 +85,7 @@ void TraceEvents::emit_static(Tracepoint tp, std::string comm, int pid, int cpu,
   uint64_t n = 4 + uint64_t{last.offset} + last.size;
   if (tp == Tracepoint::SchedProcessExec) n += r.fields.front().second.size() + 1;
   r.ring_bytes = static_cast<uint32_t>((n + 3) & ~uint64_t{3});
+  if (!triggers_.empty()) fire_triggers(group, event, &r);
   push_record(std::move(r));
 }
 

@@ -196,3 +196,31 @@ TEST_CASE("/proc/kallsyms: every symbol as '%px %c %s', ascending, read-only") {
     CHECK(ks.tracefs_kind("") == std::optional<bool>(false));
   }
 }
+
+TEST_CASE("trigger: traceoff[:N] and traceon, with an optional if-filter, '!' removes") {
+  auto m = boot(Arch::X86_64);
+  emu::TraceEvents& t = m->state().trace_events();
+  REQUIRE(t.add_enabled("p:a kprobe_target x=$arg1:u32").ok());
+  REQUIRE(t.add_enabled("p:b kprobe_target2 y=$arg1:u32").ok());
+  CHECK(t.tracefs_read("events/kprobes/a/trigger") ==
+        "# Available triggers:\n# traceon traceoff\n");
+  CHECK(t.tracefs_write("events/kprobes/a/trigger", "traceoff if x == 3\n") == 19);
+  CHECK(t.tracefs_write("events/kprobes/a/trigger", "traceoff") == -EEXIST);
+  CHECK(t.tracefs_write("events/kprobes/a/trigger", "snapshot") == -EINVAL);
+  CHECK(t.tracefs_write("events/kprobes/b/trigger", "traceon:1") == 9);
+  CHECK(t.tracefs_read("events/kprobes/a/trigger") == "traceoff:unlimited if x == 3\n");
+  call(*m, "kprobe_target", {1, 0});
+  call(*m, "kprobe_target", {3, 0});  // recorded, then tracing goes off
+  call(*m, "kprobe_target", {4, 0});
+  CHECK(t.records().size() == 2);
+  CHECK(t.tracefs_read("tracing_on") == "0\n");
+  call(*m, "kprobe_target2", {7, 0});  // traceon runs first: its own hit is recorded
+  CHECK(t.records().size() == 3);
+  CHECK(t.tracefs_read("events/kprobes/b/trigger") == "traceon:count=0\n");
+  CHECK(t.tracefs_write("events/kprobes/a/trigger", "!traceoff") == 9);
+  call(*m, "kprobe_target", {3, 0});
+  CHECK(t.tracefs_read("tracing_on") == "1\n");
+  CHECK(t.records().size() == 4);
+  CHECK(t.tracefs_truncate("events/kprobes/b/trigger") == 0);
+  CHECK(t.tracefs_read("events/kprobes/b/trigger").starts_with("# Available triggers:"));
+}
