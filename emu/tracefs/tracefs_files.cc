@@ -74,6 +74,12 @@ int64_t parse_ulong(std::string_view data, uint64_t* out) {
   return trace_events::kstrtoull(data, 10, out);
 }
 
+// A control file's value without the newline echo adds (and trailing blanks).
+std::string_view trim_value(std::string_view data) {
+  while (!data.empty() && (data.back() == '\n' || data.back() == ' ')) data.remove_suffix(1);
+  return data;
+}
+
 int64_t consumed(std::string_view data) {
   return static_cast<int64_t>(data.size());
 }
@@ -363,8 +369,7 @@ std::vector<trace_events::FilterField> TraceEvents::filter_fields(std::string_vi
 // fails with EINVAL, no filter stays in force and the file shows the parse error.
 int64_t TraceEvents::write_filter(const std::string& group, const std::string& event,
                                   std::string_view data) {
-  std::string_view text = data;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  const std::string_view text = trim_value(data);
   const std::pair<std::string, std::string> key{group, event};
   if (text == "0") {
     filters_.erase(key);
@@ -383,8 +388,7 @@ int64_t TraceEvents::write_filter(const std::string& group, const std::string& e
 }
 
 int64_t TraceEvents::write_group_filter(const std::string& group, std::string_view data) {
-  std::string_view text = data;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  const std::string_view text = trim_value(data);
   bool any = false;
   for (const auto& [g, e] : all_events()) {
     if (g != group) continue;

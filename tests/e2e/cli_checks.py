@@ -35,10 +35,15 @@ def expect(result, status, stderr_texts=(), stdout_text=None):
         problems.append("the guest ran (stdout is not empty)")
     if stdout_text is not None and stdout_text not in out:
         problems.append(f"stdout lacks {stdout_text!r}")
+    return report(problems, f"--- stdout:\n{out}--- stderr:\n{err}")
+
+
+def report(problems, dump):
+    """Prints each problem and, if any, `dump` (what the run printed); True when none."""
     for p in problems:
         print("FAIL:", p)
     if problems:
-        print(f"--- stdout:\n{out}--- stderr:\n{err}")
+        print(dump)
     return not problems
 
 
@@ -178,11 +183,7 @@ def case_tracefs_guest(o, tmp):
     profile = [line.split() for line in out.splitlines() if line.startswith("  w ")]
     if profile != [["w", "2", "0"]]:  # the echo, and the "0" written to enable
         problems.append(f"kprobe_profile line {profile}")
-    for p in problems:
-        print("FAIL:", p)
-    if problems:
-        print(f"--- stdout:\n{out}--- stderr:\n{err}")
-    return not problems
+    return report(problems, f"--- stdout:\n{out}--- stderr:\n{err}")
 
 
 def case_tracefs_files(o, tmp):
@@ -225,11 +226,7 @@ def case_tracefs_files(o, tmp):
         problems.append(f"trace_pipe lines {piped}")
     if not any(ln.endswith(" T ksys_write") and len(ln.split()[0]) == 16 for ln in lines):
         problems.append("no /proc/kallsyms line for ksys_write")
-    for p in problems:
-        print("FAIL:", p)
-    if problems:
-        print(f"--- stdout:\n{out}--- stderr:\n{err}")
-    return not problems
+    return report(problems, f"--- stdout:\n{out}--- stderr:\n{err}")
 
 
 def case_tracepoints(o, tmp):
@@ -256,11 +253,7 @@ def case_tracepoints(o, tmp):
     problems = [f"trace lacks {w!r}" for w in wants if w not in text]
     if traces[0] != traces[1]:
         problems.append("two runs gave different traces")
-    for p in problems:
-        print("FAIL:", p)
-    if problems:
-        print(f"--- trace:\n{text[:3000]}")
-    return ok and not problems
+    return report(problems, f"--- trace:\n{text[:3000]}") and ok
 
 
 def case_epoch(o, tmp):
