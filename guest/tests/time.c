@@ -37,7 +37,9 @@ static void test_realtime(void) {
   int64_t after = now_ns(CLOCK_REALTIME) / 1000000000;
   CHECK(t != (time_t)-1);
   CHECK(before <= tv.tv_sec && tv.tv_sec <= after + 1);
-  CHECK(before <= t && t <= after + 1);
+  // time() reads the coarse clock (the last tick's xtime, kernel/time/timekeeping.c): just past
+  // a second boundary it may still show the previous second natively.
+  CHECK(before - 1 <= t && t <= after + 1);
   printf("ok CLOCK_REALTIME, gettimeofday and time agree\n");
 }
 
