@@ -121,6 +121,19 @@ std::optional<std::string> MachineState::proc_text(int pid, std::string_view nam
   return proc_pid_text(*p, name);
 }
 
+std::vector<int> MachineState::proc_pids() {
+  std::vector<int> out;
+  for (auto& [pid, p] : procs_)
+    if (!p->exited()) out.push_back(pid);
+  return out;
+}
+
+std::optional<ProcHost::View> MachineState::proc_view(int pid) {
+  Process* p = process(pid);
+  if (p == nullptr || p->exited()) return std::nullopt;
+  return View{p->exe_path, p->fs().cwd, &p->fds()};
+}
+
 std::vector<Process*> MachineState::processes() {
   std::vector<Process*> out;
   for (auto& [pid, p] : procs_) out.push_back(p.get());

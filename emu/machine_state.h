@@ -275,6 +275,8 @@ class MachineState final : public SyscallSink,
 
   // ProcHost: /proc/<pid>/{maps,status,cmdline,comm} of a live process (proc_pid.h).
   std::optional<std::string> proc_text(int pid, std::string_view name) override;
+  std::vector<int> proc_pids() override;
+  std::optional<View> proc_view(int pid) override;
   // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
   void on_syscall(Cpu& cpu) override;
   bool on_trap(Cpu& cpu, uint32_t intno) override;

@@ -189,35 +189,53 @@ Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
   if (std::optional<Node> n = provided_node(path)) return *n;
   if (rel.empty()) {
     if (name == "self") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, pid);
-    if (name == pid) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
-  } else if (rel.size() == 1) {
-    if (name == "exe") {
-      return make_node(path, NodeKind::Proc, S_IFLNK | 0777, std::string(caller.exe));
-    }
-    if (name == "cwd") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, caller.fs.cwd);
+    if (name == pid || other_view(name, caller)) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
+    return vfs_error(ENOENT, path);
+  }
+  // /proc/<pid>/...: the caller's own view, or the ProcHost's of another live process.
+  const std::optional<ProcHost::View> other = other_view(rel[0], caller);
+  if (rel[0] != pid && !other) return vfs_error(ENOENT, path);
+  const std::string_view exe = other ? std::string_view(other->exe) : caller.exe;
+  const std::string& cwd = other ? other->cwd : caller.fs.cwd;
+  const FdTable* fds = other ? other->fds : caller.fds;
+  if (rel.size() == 1) {
+    if (name == "exe") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, std::string(exe));
+    if (name == "cwd") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, cwd);
     if (name == "fd") return make_node(path, NodeKind::Proc, S_IFDIR | 0500);
     for (const ProcTextRow& r : kProcText)
       if (proc_ != nullptr && r.name == name) return make_node(path, NodeKind::Proc, r.mode);
   } else if (rel.size() == 2 && rel[1] == "fd") {
     const std::optional<int> fd = parse_fd(name);
-    const File* f = fd && caller.fds ? caller.fds->file(*fd) : nullptr;
+    const File* f = fd && fds ? fds->file(*fd) : nullptr;
     if (f != nullptr) {
       Node n = make_node(path, NodeKind::Proc, S_IFLNK | 0700, f->path());
-      n.row = *fd;
+      n.row = other ? -1 : *fd;  // another process's fd resolves by its path, not as a magic link
       return n;
     }
   }
   return vfs_error(ENOENT, path);
 }
 
-std::optional<std::string> SyntheticFs::proc_text_name(const Node& node) {
+// The ProcHost's view of `pid_name` when it names a live process other than the caller.
+std::optional<ProcHost::View> SyntheticFs::other_view(std::string_view pid_name,
+                                                      const Caller& caller) const {
+  const std::optional<int> pid = parse_fd(pid_name);  // a decimal number without leading 0
+  if (!pid || *pid == caller.pid || proc_ == nullptr) return std::nullopt;
+  return proc_->proc_view(*pid);
+}
+
+std::optional<std::pair<int, std::string>> SyntheticFs::proc_text_name(const Node& node) {
   // /proc/<pid>/<name>: exactly two components below /proc.
   if (node.kind != NodeKind::Proc || !node.is_regular() || node.file ||
       std::count(node.path.begin(), node.path.end(), '/') != 3)
     return std::nullopt;
-  const std::string_view name = std::string_view(node.path).substr(node.path.rfind('/') + 1);
+  const std::string_view path = node.path;
+  const size_t slash = path.rfind('/');
+  const std::string_view name = path.substr(slash + 1);
+  const std::optional<int> pid = parse_fd(path.substr(6, slash - 6));  // after "/proc/"
+  if (!pid) return std::nullopt;
   for (const ProcTextRow& r : kProcText)
-    if (r.name == name) return std::string(name);
+    if (r.name == name) return std::pair{*pid, std::string(name)};
   return std::nullopt;
 }
 
@@ -236,7 +254,12 @@ std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) c
     for (const DevRow& r : kDevRows) names.emplace_back(r.name);
   } else if (dir.kind == NodeKind::Proc) {
     const size_t depth = proc_components(dir.path).size();
-    if (depth == 0) names = {std::to_string(caller.pid), "self"};
+    if (depth == 0) {
+      names = {std::to_string(caller.pid), "self"};
+      if (proc_ != nullptr)
+        for (int pid : proc_->proc_pids())
+          if (pid != caller.pid) names.push_back(std::to_string(pid));
+    }
     if (depth == 0)
       for (std::string& n : mount_children("/proc")) names.push_back(std::move(n));
     if (depth == 1) {
@@ -244,8 +267,12 @@ std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) c
       for (const ProcTextRow& r : kProcText) names.emplace_back(r.name);
       std::sort(names.begin(), names.end());
     }
-    if (depth == 2 && caller.fds) {
-      for (int fd : caller.fds->open_fds()) names.push_back(std::to_string(fd));
+    if (depth == 2) {
+      const std::optional<ProcHost::View> other =
+          other_view(proc_components(dir.path)[0], caller);
+      const FdTable* fds = other ? other->fds : caller.fds;
+      if (fds != nullptr)
+        for (int fd : fds->open_fds()) names.push_back(std::to_string(fd));
     }
   } else if (dir.kind == NodeKind::Sys) {
     names = sys_children(dir);

@@ -1,6 +1,6 @@
 // SyntheticFs: the filesystems probesim makes up instead of showing the host's: /dev (null,
-// zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (only the calling
-// process: /proc/self, /proc/<pid>/{cmdline,comm,cwd,exe,fd/N,maps,status}) and /sys. Subtrees whose contents come from
+// zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (/proc/self and
+// every live process's /proc/<pid>/{cmdline,comm,cwd,exe,fd/N,maps,status}) and /sys. Subtrees whose contents come from
 // the machine are mounted as providers (TracefsHost): tracefs at /sys/kernel/tracing and
 // /sys/kernel/debug/tracing, debugfs's /sys/kernel/debug/kprobes, /proc/kallsyms; without
 // them /sys is empty. (/dev/shm, a tmpfs of overlay objects, is mounted in /dev by Lookup.)
@@ -52,12 +52,13 @@ class SyntheticFs {
   // The provider of /proc/<pid>/{maps,status,cmdline,comm}; null: those files do not exist.
   void set_proc(ProcHost* host) { proc_ = host; }
   ProcHost* proc() const { return proc_; }
-  // "maps" for /proc/<pid>/maps: the name of a ProcHost text file; nullopt for other nodes.
-  static std::optional<std::string> proc_text_name(const Node& node);
+  // {pid, "maps"} for /proc/<pid>/maps: a ProcHost text file; nullopt for other nodes.
+  static std::optional<std::pair<int, std::string>> proc_text_name(const Node& node);
 
  private:
   std::vector<std::string> proc_components(std::string_view path) const;
   Result<Node> proc_child(const Node& dir, std::string_view name, const Caller& caller) const;
+  std::optional<ProcHost::View> other_view(std::string_view pid_name, const Caller& caller) const;
   Result<Node> sys_child(const Node& dir, std::string_view name) const;
   std::vector<std::string> sys_children(const Node& dir) const;
   // The next path components of the provider mount points strictly below `dir`.

@@ -69,3 +69,14 @@ def test_execve_of_proc_self_exe_runs_busybox_standalone_applets():
                     env={"PATH": "/nonexistent"})
     assert_exit(p, 0)
     assert int(p.stdout) == len([n for n in os.listdir("/") if not n.startswith(".")])
+
+
+def test_proc_lists_every_live_process_and_shows_another_ones_files():
+    # The shell forks ls (pid + 1): /proc holds both; the shell's own maps are readable by a
+    # child (head is not run in the shell's process either).
+    p = run_program(machine(), [BUSYBOX, "sh", "-c", "ls /proc; head -n 1 /proc/$$/maps"],
+                    env={"PATH": "/nonexistent"})
+    assert_exit(p, 0)
+    lines = p.stdout.decode().splitlines()
+    assert {str(p.pid), str(p.pid + 1), "self"} <= set(lines)
+    assert lines[-1].endswith(os.path.realpath(BUSYBOX)) and MAPS.fullmatch(lines[-1])
