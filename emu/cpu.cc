@@ -23,8 +23,6 @@ constexpr uint64_t kNoUntil = ~0ull;
 // the PC seen in the fault hook is exact (without it, the PC is the block start). It costs
 // ~13 ns per guest load or store (docs/unicorn.md), so it is armed only on request.
 constexpr uint64_t kPcSyncHookAddr = 1;
-// arm64 generic timer: CNTFRQ_EL0 as on QEMU's virt board.
-constexpr uint64_t kArm64CntFreq = 62'500'000;
 constexpr uint32_t kArm64CpacrFpen = 3u << 20;
 // A private page of every arm64 engine, outside any address an mm can map (above the user
 // half), holding `clrex`: running it is the only way Unicorn 2.0.1 offers to clear the
@@ -694,12 +692,12 @@ uint32_t Cpu::on_arm64_mrs(uc_engine*, uc_arm64_reg reg, const uc_arm64_cp_reg* 
   // Generic timer registers: op0=3 op1=3 CRn=14 CRm=0; op2 0 = CNTFRQ, 1 = CNTPCT, 2 = CNTVCT.
   if (cp->op0 != 3 || cp->op1 != 3 || cp->crn != 14 || cp->crm != 0 || cp->op2 > 2) return 0;
   try {
-    uint64_t v = kArm64CntFreq;
+    uint64_t v = Cpu::kArm64CntFreq;
     if (cp->op2 != 0) {
       VirtualClock seen(c->clock_->hz(), c->clock_->epoch_sec());
       seen.advance(Cycles{c->guest_cycles()});
       unsigned __int128 ns = seen.monotonic_ns();
-      v = static_cast<uint64_t>(ns * kArm64CntFreq / 1'000'000'000u);
+      v = static_cast<uint64_t>(ns * Cpu::kArm64CntFreq / 1'000'000'000u);
     }
     c->set_reg(reg, v);
   } catch (...) {
@@ -722,12 +720,17 @@ void Cpu::on_emulated_insn(uc_engine*, uint64_t addr, uint32_t size, void* self)
       if (c->x86_fpu_->at_site(kind, last)) c->resume_after_site(addr + size);
       return;
     }
-    // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter.
+    // rdtsc (0f 31, 2 bytes) / rdtscp (0f 01 f9, 3 bytes): the TSC is the cycle counter. The
+    // length comes from the bytes: Unicorn's CPU model lacks rdtscp and reports the unpatched
+    // placeholder size 0xf1f1f1f1 for it (its translator takes the #UD path).
+    uint8_t op[3] = {};
+    const bool rdtscp = c->read_mem(GuestAddr{addr}, op, sizeof op) && op[0] == 0x0f &&
+                        op[1] == 0x01 && op[2] == 0xf9;
     uint64_t tsc = c->guest_cycles();
     c->set_reg(UC_X86_REG_RAX, tsc & 0xffffffffu);
     c->set_reg(UC_X86_REG_RDX, tsc >> 32);
-    if (size == 3) c->set_reg(UC_X86_REG_RCX, 0);  // TSC_AUX: cpu 0
-    c->resume_after_site(addr + size);
+    if (rdtscp) c->set_reg(UC_X86_REG_RCX, c->tsc_aux_);  // IA32_TSC_AUX
+    c->resume_after_site(addr + (rdtscp ? 3 : 2));
   } catch (...) {
     c->store_exception(std::current_exception());
   }

@@ -126,6 +126,10 @@ class Cpu final : public mmu::MmObserver {
   // stub page, like the vDSO's sigtramp: glibc on arm64 does not pass SA_RESTORER).
   static constexpr uint64_t kSigreturnStubOffset = 16;
   static constexpr uint64_t kArm64SigreturnTrampoline = 0xffffffffffff0000ull + kSigreturnStubOffset;
+  // arm64 generic timer: CNTFRQ_EL0 is 1 GHz, the frequency Armv8.6 (FEAT_ECV) fixes, so
+  // cntvct_el0 reads the virtual clock's monotonic nanoseconds exactly and the vDSO's time
+  // equals the syscalls' (guest/vdso/vdso_abi.h).
+  static constexpr uint64_t kArm64CntFreq = 1'000'000'000;
   static Result<std::unique_ptr<Cpu>> create(Arch arch, VirtualClock& clock, SyscallSink& sink,
                                              std::span<const FixedMapping> fixed = {});
   ~Cpu() override;
@@ -186,6 +190,9 @@ class Cpu final : public mmu::MmObserver {
     uncounted_len_ = len;
   }
   void set_time_source(GuestTimeSource* t) { time_source_ = t; }
+  // x86 IA32_TSC_AUX, what rdtscp returns in ecx: Linux's vdso_encode_cpunode(cpu, node),
+  // node << 12 | cpu, of the logical CPU running the engine (set per quantum).
+  void set_tsc_aux(uint32_t v) { tsc_aux_ = v; }
 
   // Task switching on this engine (tasks of one mm share it). save() captures the registers
   // currently in the engine; restore() loads a task's registers (and clears the arm64
@@ -287,6 +294,7 @@ class Cpu final : public mmu::MmObserver {
   StepScope scope_ = StepScope::User;
   uint64_t uncounted_start_ = 0, uncounted_len_ = 0;
   GuestTimeSource* time_source_ = nullptr;
+  uint32_t tsc_aux_ = 0;
   bool stop_recorded_ = false;
   bool in_x86_syscall_ = false;
   bool in_stub_ = false;

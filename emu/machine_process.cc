@@ -220,6 +220,7 @@ Result<MachineState::Image> MachineState::load_elf_image(const Caller& caller,
   params.platform = std::string(info.platform);
   params.stack_top = GuestAddr{info.stack_top};
   params.stack_size = stack_size;
+  params.vdso = vdso_ ? &vdso_->image() : nullptr;
   std::optional<Interpreter> interp;
   if (elf.interpreter())
     interp = PROBESIM_TRY(open_interpreter(*vfs_, caller, name, *elf.interpreter()));
@@ -258,6 +259,7 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->comm = basename_of(path);
   proc->argv = img.argv;
   proc->arg_start = img.exec.arg_start;
+  proc->vdso = img.exec.vdso;
   proc->arg_end = img.exec.arg_end;
   proc->fs() = fs;
   proc->engine_charge = std::move(engine);
@@ -300,6 +302,7 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   child->comm = parent.comm;
   child->argv = parent.argv;
   child->arg_start = parent.arg_start;
+  child->vdso = parent.vdso;
   child->arg_end = parent.arg_end;
   child->sigactions = parent.sigactions;
   child->rlimits = parent.rlimits;
@@ -373,7 +376,7 @@ Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
                                         img.exec.sp.value,   img.exe_path,
                                         basename_of(path),   std::move(img.exe_file),
                                         std::move(img.argv), img.exec.arg_start,
-                                        img.exec.arg_end};
+                                        img.exec.arg_end,    img.exec.vdso};
   return {};
 }
 
@@ -408,6 +411,7 @@ void MachineState::finish_exec(Process& p, Task& t) {
   p.argv = std::move(pe.argv);
   p.arg_start = pe.arg_start;
   p.arg_end = pe.arg_end;
+  p.vdso = pe.vdso;
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {

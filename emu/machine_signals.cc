@@ -193,7 +193,8 @@ bool MachineState::deliver_signals(Task& t) {
       return false;
     }
     // The frame saves the mask to restore: rt_sigsuspend's caller's, if the task is in it.
-    FrameRequest req{sig, si, sa.handler, sa.flags, sa.restorer,
+    const uint64_t sigtramp = vdso_ && p.vdso.value ? p.vdso.value + vdso_->sigtramp_offset() : 0;
+    FrameRequest req{sig, si, sa.handler, sa.flags, sa.restorer, sigtramp,
                      t.saved_sigmask.value_or(t.sigmask), t.altstack};
     t.saved_sigmask.reset();
     UserRegs regs = user_regs(t);

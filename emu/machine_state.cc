@@ -63,6 +63,7 @@ MachineState::~MachineState() {
     for (auto& t : p->tasks()) detach_task(*t);
   procs_.clear();
   uprobes_.reset();
+  vdso_.reset();
   vfs_.reset();
 }
 
@@ -76,6 +77,9 @@ Result<void> MachineState::init() {
   auto vfs = Vfs::create(*inodes_, sched_.clock(0), dev_rng_, config_.root);
   if (!vfs) return vfs.take_error();
   vfs_ = std::move(vfs.value());
+  // The guest's counter: x86 rdtsc counts cycles; arm64 cntvct_el0 ticks at CNTFRQ.
+  const uint64_t counter_hz = config_.arch == Arch::X86_64 ? config_.cpu_hz : Cpu::kArm64CntFreq;
+  vdso_ = PROBESIM_TRY(Vdso::create(config_.arch, *inodes_, counter_hz, config_.epoch_sec));
   uprobes_ = std::make_unique<probes::UprobeManager>(config_.arch, static_cast<probes::UprobeHost&>(*this),
                                                      probes::UprobeConfig{config_.cpu_hz});
   trace_events_ = std::make_unique<TraceEvents>(*this);
@@ -222,6 +226,7 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   cpu.set_clock(clock);
   cpu.set_precise_faults(p.handles_fault_signals());
   cpu.set_time_source(tap_ ? this : nullptr);
+  cpu.set_tsc_aux(static_cast<uint32_t>(step.cpu));  // node 0
   cpu.set_assert_info(t.tid(), [this] { return sched_.recent_events(Cpu::kSyscallTrail); });
   uint64_t insns_before = cpu.insns().value;
   uint64_t user_before = cpu.user_insns().value;

@@ -37,6 +37,7 @@
 #include "emu/scheduler.h"
 #include "emu/process.h"
 #include "emu/syscalls/syscall.h"
+#include "emu/vdso.h"
 #include "emu/virtual_clock.h"
 #include "emu/vfs/console_file.h"
 #include "emu/vfs/file_locks.h"
@@ -356,6 +357,7 @@ class MachineState final : public SyscallSink,
   DeterministicRng dev_rng_;   // /dev/urandom (its own stream: reads there never shift getrandom)
   std::unique_ptr<mmu::InodeCache> inodes_;
   std::unique_ptr<Vfs> vfs_;
+  std::unique_ptr<Vdso> vdso_;  // null without a built vDSO; every process maps its inode
   IpcNamespace ipc_{waitq_, sched_};  // after inodes_ (segments hold inodes), before procs_
   std::map<int, std::unique_ptr<Process>> procs_;
   int next_pid_ = 100;  // pids are allocated deterministically, starting here

@@ -25,7 +25,9 @@ std::string maps_line(const mmu::Vma& v) {
   uint64_t pgoff = 0, ino = 0;
   DevId dev{0, 0};
   std::string name = v.name;
-  if (v.vm_file != nullptr) {
+  // A named file VMA is the [vdso]: a special mapping on Linux (no file, no offset), backed
+  // by a synthetic inode here only so that uprobes work on it.
+  if (v.vm_file != nullptr && v.name.empty()) {
     pgoff = v.vm_pgoff << kPageShift;
     ino = v.vm_file->i_ino();
     dev = mapped_dev(*v.vm_file);

@@ -79,6 +79,7 @@ class Process {
   // mm->arg_start/arg_end: where the argv strings are in the mm (/proc/<pid>/cmdline reads
   // them there, so a program that rewrites them shows the change, as on Linux).
   GuestAddr arg_start, arg_end;
+  GuestAddr vdso;  // mm->context.vdso: [vdso]'s start (0: none); kept across fork
   std::array<KSigaction, kNsig + 1> sigactions{};
   // A handler for SIGSEGV or SIGBUS is installed: its data faults need exact PCs
   // (Cpu::set_precise_faults).
@@ -106,6 +107,7 @@ class Process {
     ExeFile exe_file;
     std::vector<std::string> argv;
     GuestAddr arg_start, arg_end;
+    GuestAddr vdso;
   };
   std::optional<PendingExec> pending_exec;
   // The memory-limit charge of this process's engine (MachineLimits::kEngineCharge); given

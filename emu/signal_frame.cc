@@ -167,8 +167,10 @@ bool setup_arm64(UserRegs& cpu, mmu::Mm& mm, const FrameRequest& r) {
   put64(b, kA64FrameSize, cpu.reg(UC_ARM64_REG_X29));
   put64(b, kA64FrameSize + 8, cpu.reg(UC_ARM64_REG_X30));
   if (!mm.copy_to_user(GuestAddr{frame}, b.data(), b.size())) return false;
-  uint64_t restorer = (r.flags & kSaRestorer) && r.restorer ? r.restorer
-                                                            : Cpu::kArm64SigreturnTrampoline;
+  // setup_return: sa_restorer if given, else the vDSO's sigtramp (the engine's stub page
+  // stands in for a process without a vDSO).
+  const uint64_t sigtramp = r.sigtramp ? r.sigtramp : Cpu::kArm64SigreturnTrampoline;
+  uint64_t restorer = (r.flags & kSaRestorer) && r.restorer ? r.restorer : sigtramp;
   cpu.set_reg(UC_ARM64_REG_X0, static_cast<uint64_t>(r.sig));
   cpu.set_reg(UC_ARM64_REG_X1, frame);
   cpu.set_reg(UC_ARM64_REG_X2, frame + kA64Uc);

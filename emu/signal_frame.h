@@ -20,6 +20,7 @@ struct FrameRequest {
   uint64_t handler;
   uint64_t flags;
   uint64_t restorer;
+  uint64_t sigtramp;    // arm64 without SA_RESTORER: the vDSO's __kernel_rt_sigreturn (0: none)
   uint64_t saved_mask;  // the mask to restore on sigreturn
   AltStack altstack;    // the task's sigaltstack: saved as uc_stack; SA_ONSTACK frames go there
 };

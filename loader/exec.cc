@@ -189,10 +189,12 @@ Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, co
   if (interp) PROBESIM_TRY_VOID(check_interpreter(*interp->elf, elf));
   GuestAddr bias = elf_load_bias(elf, mm.layout().task_size.value);
   std::optional<uint64_t> phdr = elf.phdr_vaddr();
+  // AT_SYSINFO_EHDR's placeholder counts the entry in the first build's layout.
   AuxvImage aux{GuestAddr{phdr ? bias.value + *phdr : 0}, elf.phnum(),
-                GuestAddr{bias.value + elf.entry()}, GuestAddr{0}};
+                GuestAddr{bias.value + elf.entry()}, GuestAddr{0}, GuestAddr{p.vdso ? 1u : 0u}};
   // Checks argv/envp/stack parameters (E2BIG, EINVAL) before anything is mapped; rebuilt
-  // below once AT_BASE is known (the layout does not depend on auxv values).
+  // below once AT_BASE and AT_SYSINFO_EHDR are known (the layout does not depend on their
+  // values).
   PROBESIM_TRY_VOID(InitialStack::build(p, elf.arch(), aux));
   PROBESIM_TRY_VOID(check_placement(elf, place_segments(elf, bias.value), mm.layout(), p));
 
@@ -209,12 +211,14 @@ Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, co
     aux.base = GuestAddr{ibias};
     entry = GuestAddr{ibias + interp->elf->entry()};
   }
+  if (p.vdso) aux.sysinfo_ehdr = PROBESIM_TRY(map_vdso(mm, *p.vdso));  // ARCH_SETUP_ADDITIONAL_PAGES
   InitialStack stack = PROBESIM_TRY(InitialStack::build(p, elf.arch(), aux));
   PROBESIM_ASSERT(mm.poke(stack.low(), stack.bytes().data(), stack.bytes().size()));
 
-  ExecImage img{entry,           stack.sp(),      bias,           aux.base,
-                aux.phdr,        start_brk,       p.stack_top,    stack.auxv(),
-                stack.arg_start(), stack.arg_end(), stack.arg_end(), stack.env_end()};
+  ExecImage img{entry,           stack.sp(),        bias,           aux.base,
+                aux.sysinfo_ehdr, aux.phdr,         start_brk,      p.stack_top,
+                stack.auxv(),    stack.arg_start(), stack.arg_end(), stack.arg_end(),
+                stack.env_end()};
   return img;
 }
 

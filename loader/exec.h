@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "loader/elf_file.h"
+#include "loader/vdso.h"
 #include "probesim/result.h"
 #include "probesim/types.h"
 
@@ -32,6 +33,7 @@ struct ExecParams {
   uint64_t clktck = 100;
   GuestAddr stack_top;            // page aligned; [stack] VMA = [top - size, top)
   uint64_t stack_size = 8 << 20;  // page aligned; also RLIMIT_STACK for the E2BIG rule
+  const VdsoImage* vdso = nullptr;  // mapped after the interpreter (AT_SYSINFO_EHDR); null: none
 };
 
 // The program interpreter named by PT_INTERP, opened from the guest root by the caller
@@ -47,6 +49,7 @@ struct ExecImage {
   GuestAddr sp;           // points at argc, 16-byte aligned
   GuestAddr load_bias;    // 0 for ET_EXEC
   GuestAddr interp_base;  // AT_BASE: the interpreter's load address; 0 without one
+  GuestAddr vdso;         // AT_SYSINFO_EHDR: [vdso]'s start; 0 without one
   GuestAddr phdr;       // AT_PHDR (0 if the program headers are not loaded)
   GuestAddr start_brk;  // page aligned end of the highest segment
   GuestAddr stack_top;

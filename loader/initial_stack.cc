@@ -80,12 +80,15 @@ std::vector<uint64_t> push_strings(uint64_t& pos, const std::vector<std::string>
   return at;
 }
 
-// create_elf_tables()'s NEW_AUX_ENT sequence. Left out: ARCH_DLINFO (AT_SYSINFO_EHDR: no
-// vDSO; AT_MINSIGSTKSZ) and Linux 6.3+'s AT_RSEQ_FEATURE_SIZE/AT_RSEQ_ALIGN.
+// create_elf_tables()'s NEW_AUX_ENT sequence: ARCH_DLINFO first (x86_64 and arm64: the vDSO's
+// AT_SYSINFO_EHDR when there is one; AT_MINSIGSTKSZ left out), then the generic entries.
+// Left out: Linux 6.3+'s AT_RSEQ_FEATURE_SIZE/AT_RSEQ_ALIGN.
 std::vector<std::pair<uint64_t, uint64_t>> make_auxv(const ExecParams& p, const AuxvImage& img,
                                                      uint64_t random, uint64_t execfn,
                                                      uint64_t platform) {
-  return {
+  std::vector<std::pair<uint64_t, uint64_t>> auxv;
+  if (img.sysinfo_ehdr.value != 0) auxv.emplace_back(AT_SYSINFO_EHDR, img.sysinfo_ehdr.value);
+  const std::pair<uint64_t, uint64_t> generic[] = {
       {AT_HWCAP, p.hwcap},
       {AT_PAGESZ, kPageSize},
       {AT_CLKTCK, p.clktck},
@@ -106,6 +109,8 @@ std::vector<std::pair<uint64_t, uint64_t>> make_auxv(const ExecParams& p, const 
       {AT_PLATFORM, platform},
       {AT_NULL, 0},
   };
+  auxv.insert(auxv.end(), std::begin(generic), std::end(generic));
+  return auxv;
 }
 
 }  // namespace

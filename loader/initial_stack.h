@@ -29,6 +29,7 @@ struct AuxvImage {
   uint64_t phnum = 0;  // AT_PHNUM
   GuestAddr entry;     // AT_ENTRY
   GuestAddr base;      // AT_BASE: the interpreter's load address, 0 without one
+  GuestAddr sysinfo_ehdr;  // AT_SYSINFO_EHDR: the vDSO's start; 0: no vDSO, no entry
 };
 
 class InitialStack {

@@ -346,6 +346,31 @@ def case_strace_flags(o, tmp):
     return ok
 
 
+def case_vdso(o, tmp):
+    """Time comes from the vDSO: glibc's and musl's clock_gettime take no syscall (strace shows
+    none), Debian's dynamic date prints the virtual clock's second, and a uprobe on the vDSO's
+    clock_gettime (by its synthetic inode, "[vdso]") hits once per call."""
+    ok = True
+    flavours = {"x86_64-glibc": "__vdso_clock_gettime", "x86_64-musl": "__vdso_clock_gettime",
+                "aarch64-glibc": "__kernel_clock_gettime"}
+    for flavour, sym in flavours.items():
+        cycles = f"{o.guests}/{flavour}/cycles"  # two clock_gettime(CLOCK_MONOTONIC) calls
+        if not os.path.isfile(cycles):
+            continue
+        lines = strace_lines(o, tmp, [], [cycles])
+        problems = [] if lines else [f"{flavour}: no strace"]
+        problems += [f"{flavour}: {line}" for line in lines if "clock_gettime(" in line]
+        ok = report(problems, "--- strace:\n" + "\n".join(lines)) and ok
+        r = run(o.probesim, ["--uprobe", f"[vdso]:{sym}", "--", cycles], tmp)
+        ok = expect(r, 0, [f"uprobe [vdso]:{sym}: hits 2"], "EXIT-SUCCESS") and ok
+    if os.path.isfile("/bin/date"):
+        date = ["--env", "TZ=UTC", "--", "/bin/date", "+%s"]
+        lines = strace_lines(o, tmp, [], date[3:])
+        ok = report([line for line in lines if "clock_gettime(" in line], "") and ok
+        ok = expect(run(o.probesim, date, tmp), 0, [], "1704067200\n") and ok  # the default epoch
+    return ok
+
+
 def case_help(o, tmp):
     """`probesim run --help` prints the usage, then every option with a description and its
     default, and exits 0."""
