@@ -122,7 +122,12 @@ Process* MachineState::process(int pid) {
 std::optional<std::string> MachineState::proc_text(int pid, std::string_view name) {
   Process* p = process(pid);
   if (p == nullptr || p->exited()) return std::nullopt;  // a zombie's mm is gone
-  return proc_pid_text(*p, name);
+  ProcSystem sys{0, static_cast<uint64_t>(config_.cpus), config_.arch};
+  for (auto& [id, q] : procs_) {  // user->sigpending: every queued signal (all guests are root)
+    sys.queued_signals += q->shared_pending.queue.size();
+    for (const auto& t : q->tasks()) sys.queued_signals += t->pending.queue.size();
+  }
+  return proc_pid_text(*p, name, sys);
 }
 
 std::vector<int> MachineState::proc_pids() {
@@ -211,9 +216,29 @@ bool MachineState::return_to_task(Task& t, Cpu& cpu, int cpu_index) {
 
 // One quantum of one task: make it resident in its mm's Cpu, deliver a blocked syscall's
 // result, run, account, and turn the stop into its consequence.
+// __schedule's context-switch counts: leaving a task that blocked is voluntary (counted at
+// once: its CPU runs something else, if only the idle task); leaving a runnable one is
+// involuntary only when the CPU's next pick is another task.
+void MachineState::account_switch_in(int cpu, const Task& next) {
+  if (preempted_on_cpu_.size() <= static_cast<size_t>(cpu))
+    preempted_on_cpu_.resize(static_cast<size_t>(cpu) + 1, 0);
+  int& prev = preempted_on_cpu_[static_cast<size_t>(cpu)];
+  if (prev != 0 && prev != next.tid())
+    if (Task* p = live_task(prev)) ++p->nivcsw;
+  prev = 0;
+}
+
+void MachineState::account_switch_out(int cpu, Task& t) {
+  if (t.state == TaskState::Blocked)
+    ++t.nvcsw;
+  else if (t.state == TaskState::Runnable && !t.proc().exited())
+    preempted_on_cpu_[static_cast<size_t>(cpu)] = t.tid();
+}
+
 bool MachineState::run_quantum(const Scheduler::Step& step) {
   Task& t = *step.task;
   Process& p = t.proc();
+  account_switch_in(step.cpu, t);
   if (enter_group_stop(t)) return false;  // its process is stopped (SIGSTOP...)
   Cpu& cpu = *p.cpu();
   p.switch_to(t);
@@ -240,6 +265,7 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   ++stats_.quanta;
   handle_stop(p, t, stop);
   if (p.pending_exec && !p.exited()) finish_exec(p, t);
+  account_switch_out(step.cpu, t);
   if (p.exited()) reap_resources(p);
   return stop.kind == StopKind::Budget && t.state == TaskState::Runnable && !p.exited();
 }

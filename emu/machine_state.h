@@ -343,6 +343,8 @@ class MachineState final : public SyscallSink,
   void invalidate(mmu::Mm& mm, GuestAddr addr, uint64_t len) override;  // UprobeHost
   bool uprobe_trap(Cpu& cpu, uint32_t intno) override;
   bool uprobe_stepping(const Task& t) const;
+  void account_switch_in(int cpu, const Task& next);
+  void account_switch_out(int cpu, Task& t);
   void uprobe_abort_step(Task& t);  // a fault or signal during an XOL step
 
   MachineConfig config_;
@@ -365,6 +367,9 @@ class MachineState final : public SyscallSink,
   StraceSink* strace_ = nullptr;
   LifecycleObserver* lifecycle_ = nullptr;
   Task* current_ = nullptr;  // the task whose Cpu is running (set by run_quantum)
+  // Per logical CPU: the task whose quantum there ended while it was runnable (0: none), so
+  // that the next pick of another task counts an involuntary switch (account_switch_in).
+  std::vector<int> preempted_on_cpu_;
   std::unique_ptr<GuestKernel> kernel_;
   std::unique_ptr<probes::UprobeManager> uprobes_;
   Cpu* running_engine_ = nullptr;  // the engine inside uc_emu_start (innermost), if any

@@ -1,5 +1,6 @@
 #include "emu/proc_pid.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -121,6 +122,40 @@ std::pair<uint64_t, uint64_t> ignored_caught(const Process& p) {
   return {ign, cgt};
 }
 
+// "%*pb" (lib/vsprintf.c bitmap_string) of the lowest `set` of `bits` bits: 32-bit chunks in
+// hex, most significant first, comma-separated; the first as wide as its bits need.
+std::string bitmap_string(uint64_t bits, uint64_t set) {
+  std::string out;
+  for (uint64_t chunk = (bits + 31) / 32; chunk-- > 0;) {
+    const uint64_t lo = chunk * 32, width = std::min<uint64_t>(32, bits - lo);
+    uint32_t v = 0;
+    for (uint64_t b = lo; b < lo + width; ++b)
+      if (b < set) v |= uint32_t{1} << (b - lo);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%0*x", static_cast<int>((width + 3) / 4), v);
+    if (!out.empty()) out += ',';
+    out += buf;
+  }
+  return out;
+}
+
+// "%*pbl" of the lowest `set` bits: "0" or "0-N".
+std::string bitmap_list(uint64_t set) {
+  return set <= 1 ? std::string("0") : "0-" + std::to_string(set - 1);
+}
+
+// MAX_NUMNODES (1 << CONFIG_NODES_SHIFT): Debian's x86_64 kernels set 10 (as this host's
+// 1024-bit Mems_allowed shows), arm64 keeps the Kconfig default 4.
+uint64_t max_numnodes(Arch arch) { return arch == Arch::X86_64 ? 1024 : 16; }
+
+// mm->locked_vm: pages of VM_LOCKED VMAs (probesim has no mlock, so none).
+uint64_t locked_vm(const mmu::Mm& mm) {
+  uint64_t pages = 0;
+  for (const mmu::Vma* v : mm.vmas())
+    if (v->vm_flags & mmu::VM_LOCKED) pages += v->pages();
+  return pages;
+}
+
 }  // namespace
 
 std::string proc_pid_maps(const mmu::Mm& mm) {
@@ -131,7 +166,9 @@ std::string proc_pid_maps(const mmu::Mm& mm) {
 
 // proc_pid_status (fs/proc/array.c): the lines of Linux 6.1 that probesim models, in order, in
 // its formats. The guest runs as root with every capability (CAP_LAST_CAP 40), no seccomp.
-std::string proc_pid_status(Process& p) {
+// Left out: task_mem's resident-set lines (VmHWM, VmRSS, Rss*, VmPTE: probesim does not
+// track which pages a process touched), CoreDumping/THP_enabled, the speculation lines.
+std::string proc_pid_status(Process& p, const ProcSystem& sys) {
   std::string out;
   const std::string pid = std::to_string(p.pid());
   char umask[8];
@@ -153,12 +190,19 @@ std::string proc_pid_status(Process& p) {
   field(out, "NSpgid", std::to_string(p.pgid));
   field(out, "NSsid", std::to_string(p.sid));
   const VmCounts vm = vm_counts(p.mm(), p.exe_file.inode());
+  kb_line(out, "VmPeak", p.mm().hiwater_vm());
   kb_line(out, "VmSize", vm.total);
+  kb_line(out, "VmLck", locked_vm(p.mm()));
+  kb_line(out, "VmPin", 0);  // pinned_vm: nothing pins user pages (no RDMA, io_uring buffers)
   kb_line(out, "VmData", vm.data);
   kb_line(out, "VmStk", vm.stack);
   kb_line(out, "VmExe", vm.exe_text);
   kb_line(out, "VmLib", vm.exec - vm.exe_text);
+  kb_line(out, "VmSwap", 0);  // no swap
+  kb_line(out, "HugetlbPages", 0);  // hugetlb_report_usage: no hugetlbfs
   field(out, "Threads", std::to_string(p.live_tasks()));
+  field(out, "SigQ", std::to_string(sys.queued_signals) + "/" +
+                         std::to_string(p.rlimits[Process::kRlimitSigpending].cur));
   uint64_t pending = 0, blocked = 0;
   for (const auto& t : p.tasks()) {
     if (t->state == TaskState::Dead) continue;
@@ -179,6 +223,13 @@ std::string proc_pid_status(Process& p) {
   hex_line(out, "CapAmb", 0);
   field(out, "NoNewPrivs", "0");
   field(out, "Seccomp", "0");
+  field(out, "Cpus_allowed", bitmap_string(sys.cpus, sys.cpus));  // task_cpus_allowed
+  field(out, "Cpus_allowed_list", bitmap_list(sys.cpus));
+  field(out, "Mems_allowed", bitmap_string(max_numnodes(sys.arch), 1));  // one node
+  field(out, "Mems_allowed_list", "0");
+  const Task& leader = *p.tasks().front();  // task_context_switch_counts of the leader
+  field(out, "voluntary_ctxt_switches", std::to_string(leader.nvcsw));
+  field(out, "nonvoluntary_ctxt_switches", std::to_string(leader.nivcsw));
   return out;
 }
 
@@ -193,9 +244,10 @@ std::string proc_pid_cmdline(Process& p) {
   return out;
 }
 
-std::optional<std::string> proc_pid_text(Process& p, std::string_view name) {
+std::optional<std::string> proc_pid_text(Process& p, std::string_view name,
+                                         const ProcSystem& sys) {
   if (name == "maps") return proc_pid_maps(p.mm());
-  if (name == "status") return proc_pid_status(p);
+  if (name == "status") return proc_pid_status(p, sys);
   if (name == "cmdline") return proc_pid_cmdline(p);
   if (name == "comm") return p.comm + "\n";
   return std::nullopt;

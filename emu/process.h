@@ -40,7 +40,7 @@ class Process {
  public:
   static constexpr int kNsig = 64;
   static constexpr int kRlimits = 16;
-  static constexpr int kRlimitStack = 3, kRlimitNofile = 7;
+  static constexpr int kRlimitStack = 3, kRlimitNofile = 7, kRlimitSigpending = 11;
 
   // `resident`: the first task's registers are already in the engine (spawn), else they
   // come from its saved context (fork).

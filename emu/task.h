@@ -83,6 +83,10 @@ class Task {
   // User-mode instructions it retired, uprobes' out-of-line steps excluded (Cpu::user_insns):
   // the same with or without probes, so recorded schedules are keyed by it.
   InsnCount user_insns{0};
+  // nvcsw / nivcsw (/proc/<pid>/status *_ctxt_switches, __schedule's switch_count): times its
+  // CPU switched away from it because it blocked, or while it was still runnable (preempted
+  // at a quantum's end or after sched_yield) to run another task.
+  uint64_t nvcsw = 0, nivcsw = 0;
 
  private:
   int tid_;

@@ -16,6 +16,7 @@
 // on_unmaps of an operation come before its on_maps, so runs never overlap.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -112,6 +113,11 @@ class Mm {
   const Vma* find_vma(GuestAddr addr) const;  // first VMA with vm_end > addr, or null
   const Vma* vma_at(GuestAddr addr) const;    // the VMA containing addr, or null
   std::vector<const Vma*> vmas() const;       // ascending
+  uint64_t total_vm() const;                  // mm->total_vm: pages of every VMA
+  // mm->hiwater_vm (VmPeak): the most pages mapped at once. Linux raises it to total_vm
+  // before each unmap lowers total_vm (update_hiwater_vm in remove_mt); a fork's child
+  // starts at its own total_vm (dup_mm).
+  uint64_t hiwater_vm() const { return std::max(hiwater_vm_, total_vm()); }
   size_t vma_count() const { return vmas_.size(); }
 
   // Guest-initiated access (copy_{from,to}_user): needs VM_READ / VM_WRITE on every byte
@@ -224,6 +230,7 @@ class Mm {
   GuestAddr start_brk_, brk_;
   Stats stats_;
   Budget* commit_budget_ = nullptr;  // non-owning; the machine's, outlives this mm
+  uint64_t hiwater_vm_ = 0;          // pages; see hiwater_vm()
   uint64_t committed_ = 0;           // bytes charged to commit_budget_ (when set)
 };
 

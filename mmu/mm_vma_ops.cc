@@ -1,5 +1,6 @@
 // Mm's VMA surgery: linking, splitting, merging, unmapping, private copies. Every function
 // here keeps i_mmap membership in step with the VMA set; callers wrap them in a RunBatch.
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 
@@ -69,7 +70,15 @@ Vma* Mm::split_vma(Vma* v, GuestAddr at) {
   return link_vma(std::move(upper));
 }
 
+uint64_t Mm::total_vm() const {
+  uint64_t pages = 0;
+  for (const auto& [start, v] : vmas_) pages += v->pages();
+  return pages;
+}
+
 void Mm::unmap_range(GuestAddr start, GuestAddr end) {
+  if (const Vma* first = find_vma(start); first && first->vm_start < end)
+    hiwater_vm_ = std::max(hiwater_vm_, total_vm());  // update_hiwater_vm
   if (Vma* v = vma_at_mut(start); v && v->vm_start < start) split_vma(v, start);
   for (;;) {
     auto it = vmas_.lower_bound(start.value);

@@ -188,5 +188,22 @@ TEST_CASE("mmap keeps the stack guard gap free below a MAP_GROWSDOWN VMA") {
   mm.verify();
 }
 
+TEST_CASE("hiwater_vm (VmPeak) keeps the most pages mapped at once; a fork starts at its total") {
+  Mm mm(test::kLayout);
+  const int prot = kProtRead | kProtWrite;
+  REQUIRE(test::anon_map(mm, 0, 16 * test::kPg, prot) > 0);
+  const int64_t b = test::anon_map(mm, 0, 8 * test::kPg, prot);
+  REQUIRE(b > 0);
+  CHECK(mm.total_vm() == 24);
+  CHECK(mm.munmap(GuestAddr{static_cast<uint64_t>(b)}, 8 * test::kPg) == 0);
+  CHECK(mm.total_vm() == 16);
+  CHECK(mm.hiwater_vm() == 24);  // update_hiwater_vm before the unmap lowered total_vm
+  REQUIRE(test::anon_map(mm, 0, 4 * test::kPg, prot) > 0);
+  CHECK(mm.hiwater_vm() == 24);
+  auto child = mm.dup();
+  REQUIRE(child.ok());
+  CHECK(child.value()->hiwater_vm() == 20);  // dup_mm: hiwater_vm = total_vm
+}
+
 }  // namespace
 }  // namespace probesim::mmu
