@@ -293,7 +293,9 @@ static void shared_wait_wake(void) {
   pause_a_little();
   w[0] = 7;
   long woken = 0;
-  for (int i = 0; i < 1000 && woken == 0; i++) {  // until the child sleeps in the kernel
+  // Until the child sleeps in the kernel: unbounded, a loaded host may take longer than any
+  // bound to run it there (and the join below would then wait forever).
+  while (woken == 0) {
     woken = futex(&w[0], FUTEX_WAKE, 1, 0, NULL, 0);
     if (!woken) sched_yield();
   }
@@ -325,7 +327,7 @@ static void wake_op(void) {
   op_b = 0;
   CHECK(pthread_create(&t, NULL, wait_on, (void*)&op_b) == 0);
   long woken = 0;
-  for (int i = 0; i < 1000 && woken == 0; i++) {  // b += 0, and wake on b while it is 0
+  while (woken == 0) {  // b += 0, and wake on b while it is 0; unbounded, as above
     woken = futex(&op_a, FUTEX_WAKE_OP_PRIVATE, 1, 1, &op_b,
                   FUTEX_OP(FUTEX_OP_ADD, 0, FUTEX_OP_CMP_EQ, 0));
     if (!woken) sched_yield();
