@@ -7,6 +7,7 @@
 
 #include "emu/kthread/uprobe_register_work.h"
 #include "emu/api/snapshots.h"
+#include "emu/vdso.h"
 #include "errors.h"
 #include "handler_context.h"
 #include "mmu/vm_flags.h"
@@ -196,10 +197,11 @@ bool PyMachine::call_uprobe_filter(UprobeRecord& rec, const mmu::Mm& mm) noexcep
 namespace {
 
 // rec.path as the guest resolves it: a relative path from the guest directory cwd. A failed
-// lookup of a relative path says what was tried.
+// lookup of a relative path says what was tried. "[vdso]" names the vDSO's synthetic inode.
 mmu::Inode* lookup_uprobe_file(emu::MachineState& s, const UprobeRecord& rec,
                                const std::string& cwd, const std::string& what) {
-  if (rec.path.starts_with("/")) return unwrap_errno<BadProbe>(s.lookup_inode(rec.path), what);
+  if (rec.path.starts_with("/") || rec.path == emu::Vdso::kName)
+    return unwrap_errno<BadProbe>(s.lookup_inode(rec.path), what);
   std::string tried = (cwd.ends_with("/") ? cwd : cwd + "/") + rec.path;
   Result<mmu::Inode*> inode = s.lookup_inode(tried);
   if (inode) return inode.value();
