@@ -89,6 +89,7 @@ Result<void> MachineState::init() {
   if (config_.kernel) {  // hooks reach kernel_ from its first instruction on
     kernel_ = std::make_unique<GuestKernel>(kernel_config(), static_cast<KernelHost&>(*this));
     PROBESIM_TRY_VOID(kernel_->boot());
+    uprobes_->set_printk([k = kernel_.get()](const std::string& s) { k->printk(s); });
   }
   return {};
 }

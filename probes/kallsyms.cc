@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "loader/elf_file.h"
+#include "probesim/hex.h"
 
 namespace probesim::probes {
 namespace {
@@ -17,12 +18,6 @@ Error bad_image(const std::string& name, const std::string& what) {
   return Error::make(name + ": not a usable guest kernel image: " + what +
                          " (rebuild the guest_kernel target)",
                      ENOEXEC);
-}
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
 }
 
 // Code and data symbols: not undefined, absolute or common, not arm64 mapping symbols ($x).

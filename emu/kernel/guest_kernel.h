@@ -106,9 +106,11 @@ class GuestKernel {
   probes::KprobeManager& kprobes() { return *kprobes_; }
   const probes::KprobeManager& kprobes() const { return *kprobes_; }
   const std::vector<EarlyKprobe>& early_kprobes() const { return early_kprobes_; }
-  // The boot functions that reported, in order, and early kprobes' registration, hits before
-  // init_kprobes and conversion.
+  // The kernel log: the boot functions that reported, in order, early kprobes' registration,
+  // hits before init_kprobes and conversion, then what printk adds (e.g. the uprobes engine's
+  // pr_warn lines).
   const std::vector<std::string>& boot_log() const { return boot_log_; }
+  void printk(std::string line) { boot_log_.push_back(std::move(line)); }
   const std::vector<std::string>& oopses() const { return oopses_; }  // kernel-mode faults
   const std::string& panic() const { return panic_; }  // HC_PANIC's message, or ""
   bool booted() const { return run_init_; }             // HC_RUN_INIT reached

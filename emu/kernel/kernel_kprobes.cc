@@ -10,17 +10,9 @@
 #include "emu/virtual_clock.h"
 #include "emu/probe_regs.h"
 #include "probesim/assert.h"
+#include "probesim/hex.h"
 
 namespace probesim::emu {
-namespace {
-
-std::string to_hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-}  // namespace
 
 probes::HitContext GuestKernel::hit_context() const {
   Task* t = host_.current();
@@ -95,7 +87,7 @@ void GuestKernel::oops(Process& p, Task& t, const CpuStop& stop) {
                                         probes::TaskId{static_cast<uint64_t>(t.tid())}},
                      regs);  // ends a single-step that faulted in its slot
   std::string what = stop.kind == StopKind::Fault    ? "unable to handle page fault for address " +
-                                                           to_hex(stop.addr)
+                                                           hex(stop.addr)
                      : stop.kind == StopKind::Interrupt ? "unexpected trap " + std::to_string(stop.intno)
                                                         : "invalid opcode";
   std::string text = "kernel oops: " + what + " at " + space_->kallsyms().format(GuestAddr{stop.pc}) +

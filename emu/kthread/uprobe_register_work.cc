@@ -54,7 +54,7 @@ RwSemaphore& UprobeRegisterWork::register_rwsem(MachineState& m) {
 KernelWork::Step UprobeRegisterWork::alloc(MachineState& m, Task& kw) {
   RwSemaphore& tree = m.locks().uprobes_treelock();
   if (!m.locks().down_write(tree, kw)) return Step::Blocked;
-  Result<probes::Uprobe*> u = m.uprobes().uprobe_register_prepare(*inode_, offset_, uc_);
+  Result<probes::Uprobe*> u = m.uprobes().uprobe_register_prepare(*inode_, offset_, uc_, ref_ctr_offset);
   m.locks().up_write(tree, kw);
   if (!u) {
     error_ = u.error().message;

@@ -34,6 +34,8 @@ class UprobeRegisterWork final : public KernelWork {
   std::string describe() const override { return "uprobe_register(" + what_ + ")"; }
   std::string next_step() const override;
 
+  uint64_t ref_ctr_offset = 0;  // the SDT semaphore (uprobe_register's ref_ctr_offset), 0 = none
+
  private:
   enum class Phase { Alloc, RegisterRwsem, DupMmapSem, BuildMapInfo, MmapLock, Install, Finish };
   Step alloc(MachineState& m, Task& kw);

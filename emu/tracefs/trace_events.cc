@@ -15,6 +15,7 @@
 #include "probes/kprobe.h"
 #include "probes/kretprobe.h"
 #include "probes/trace_events/fetch_eval.h"
+#include "probesim/hex.h"
 
 namespace probesim::emu {
 
@@ -33,12 +34,6 @@ std::optional<ProbeKind> kind_of(EventsFile f) {
   if (f == EventsFile::Kprobe) return ProbeKind::Kprobe;
   if (f == EventsFile::Uprobe) return ProbeKind::Uprobe;
   return std::nullopt;
-}
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 }  // namespace
@@ -177,6 +172,16 @@ void TraceEvents::set_uprobe_handlers(Armed& a) {
   }
 }
 
+// validate_ref_ctr_offset: one (file, offset) has one reference counter across all events.
+bool TraceEvents::ref_ctr_offset_fits(const ProbeDefinition& def, const mmu::Inode& inode) const {
+  for (const auto& [id, other] : armed_) {
+    if (other->inode == &inode && other->def.offset == def.offset &&
+        other->def.ref_ctr_offset != def.ref_ctr_offset)
+      return false;
+  }
+  return true;
+}
+
 int TraceEvents::register_probe(const ProbeDefinition& def) {
   auto a = std::make_unique<Armed>();
   a->def = def;
@@ -187,6 +192,7 @@ int TraceEvents::register_probe(const ProbeDefinition& def) {
     if (!file) return -file.error().err;
     a->inode = file.value()->inode();
     if (!a->inode) return -EINVAL;
+    if (!ref_ctr_offset_fits(def, *a->inode)) return -EINVAL;
     m_.inodes().iget(a->inode);
     set_uprobe_handlers(*a);
   } else {
@@ -236,7 +242,8 @@ int TraceEvents::arm(Armed& a, bool on) {
   if (a.on == on) return 0;
   if (a.def.kind == ProbeKind::Uprobe) {
     if (on) {
-      auto up = m_.uprobes().uprobe_register(*a.inode, FileOffset{a.def.offset}, *a.uc);
+      auto up = m_.uprobes().uprobe_register(*a.inode, FileOffset{a.def.offset}, *a.uc,
+                                             a.def.ref_ctr_offset);
       if (!up) return up.error().err;
       a.up = up.value();
     } else {
@@ -252,7 +259,9 @@ int TraceEvents::arm(Armed& a, bool on) {
   return 0;
 }
 
-int TraceEvents::set_enabled(std::string_view group, std::string_view event, bool on) {
+// The engine side of an event (Linux's EVENT_FILE_FL_ENABLED): its probes armed, or its
+// tracepoint on. Hard and soft enabling (soft_mode.cc) both come here.
+int TraceEvents::set_armed(std::string_view group, std::string_view event, bool on) {
   if (const trace_events::StaticEvent* e = static_by_name(group, event))
     return set_static_enabled(e->tp, on);
   auto probes = table_.event(group, event);
@@ -270,7 +279,7 @@ int TraceEvents::set_enabled(std::string_view group, std::string_view event, boo
   return 0;
 }
 
-bool TraceEvents::enabled(std::string_view group, std::string_view event) const {
+bool TraceEvents::armed(std::string_view group, std::string_view event) const {
   if (const trace_events::StaticEvent* e = static_by_name(group, event)) return tp_on(e->tp);
   return table_.enabled(group, event);
 }
@@ -280,6 +289,8 @@ void TraceEvents::record(Armed& a, const probes::Regs& regs, std::string locatio
   ++a.nhit;
   if (!triggers_.empty()) fire_triggers(a.def.group, a.def.event, nullptr);
   if (!tracing_on_) return;  // tracing_on 0: the ring buffer refuses the event
+  const bool discard = soft_disabled(a.def.group, a.def.event);
+  if (discard && !has_conditional_trigger(a.def.group, a.def.event)) return;
   trace_events::TraceRecord r;
   r.cpu = m_.hit_cpu();
   r.ts_ns = m_.sched().clock(r.cpu).monotonic_ns();
@@ -296,7 +307,7 @@ void TraceEvents::record(Armed& a, const probes::Regs& regs, std::string locatio
     r.fields.emplace_back(arg.name, trace_events::evaluate_arg(arg, site, access));
   r.ring_bytes = event_bytes(a.def, r);
   if (!triggers_.empty()) fire_triggers(a.def.group, a.def.event, &r);
-  push_record(std::move(r));
+  if (!discard) push_record(std::move(r));
 }
 
 // The modelled ring-buffer size of one event: the 4-byte rb event header, struct trace_entry

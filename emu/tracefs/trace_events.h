@@ -26,6 +26,10 @@
 #include "probes/trace_events/trace_record.h"
 #include "probesim/result.h"
 
+namespace probesim::mmu {
+class Inode;
+}
+
 namespace probesim::emu {
 
 class KprobesDebugfs;
@@ -162,6 +166,17 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
                      const trace_events::TraceRecord* r);
   struct Trigger;
   bool fire(Trigger& t);
+  bool has_conditional_trigger(const std::string& group, const std::string& event) const;
+  void remove_trigger(const std::string& group, const std::string& event, size_t index);
+  void clear_triggers(const std::string& group, const std::string& event);
+  // Enable states (soft_mode.cc): armed = the engine fires; soft mode holds an event armed
+  // for triggers; soft-disabled events fire but record nothing.
+  int set_armed(std::string_view group, std::string_view event, bool on);
+  bool armed(std::string_view group, std::string_view event) const;
+  bool soft_mode(std::string_view group, std::string_view event) const;
+  bool soft_disabled(std::string_view group, std::string_view event) const;
+  int soft_enable(const std::string& group, const std::string& event);
+  void soft_disable(const std::string& group, const std::string& event);
   static uint32_t event_bytes(const trace_events::ProbeDefinition& def,
                               const trace_events::TraceRecord& r);
   void push_record(trace_events::TraceRecord r);
@@ -173,6 +188,7 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   std::optional<uint64_t> symbol_address(std::string_view name) const override;
   FileKind file_kind(std::string_view path) const override;
 
+  bool ref_ctr_offset_fits(const trace_events::ProbeDefinition& def, const mmu::Inode& inode) const;
   int register_probe(const trace_events::ProbeDefinition& def);
   void unregister_probe(const trace_events::ProbeDefinition& def);
   int arm(Armed& a, bool on);
@@ -199,12 +215,19 @@ class TraceEvents final : private trace_events::DynEventEnv, public TracefsHost 
   };
   std::map<std::pair<std::string, std::string>, Filter> filters_;
   std::map<std::string, std::string> group_filters_;  // events/GRP/filter's text
-  // events/GRP/EVENT/trigger (triggers.cc): "CMD[:COUNT] [if FILTER]", CMD traceon or traceoff.
+  // events/GRP/EVENT/trigger (triggers.cc): "CMD[:COUNT] [if FILTER]", CMD traceon,
+  // traceoff, stacktrace, or enable_event/disable_event:GRP:EVENT (target).
   struct Trigger {  // declared above
-    std::string cmd;     // "traceon", "traceoff"
-    int64_t count = -1;  // -1: unlimited
+    std::string cmd;
+    std::pair<std::string, std::string> target;  // enable_event / disable_event only
+    int64_t count = -1;                          // -1: unlimited
     std::optional<trace_events::EventFilter> cond;
   };
+  struct Soft {
+    int holders = 0;        // Linux's sm_ref (one per trigger holding the event)
+    bool disabled = false;  // EVENT_FILE_FL_SOFT_DISABLED
+  };
+  std::map<std::pair<std::string, std::string>, Soft> soft_;  // events in soft mode
   std::map<std::pair<std::string, std::string>, std::vector<Trigger>> triggers_;
   std::array<bool, trace_events::kTracepointCount> tp_on_{};
   struct OnCpu {  // what sched_switch knows of the task last put on a CPU

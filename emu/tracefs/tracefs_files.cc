@@ -260,7 +260,7 @@ std::string TraceEvents::tracefs_read(std::string_view rel) {
 int TraceEvents::tracefs_truncate(std::string_view rel) {
   std::vector<std::string> p = split_rel(rel);
   if (p.size() == 4 && p[0] == "events" && p[3] == "trigger") {  // clear_event_triggers
-    triggers_.erase({p[1], p[2]});
+    clear_triggers(p[1], p[2]);
     return 0;
   }
   const RootFile* f = root_file(rel);
@@ -315,7 +315,8 @@ std::string TraceEvents::read_events_file(const std::vector<std::string>& p) con
     return it == group_filters_.end() ? "none\n" : it->second;
   }
   if (p.size() != 4 || !event_exists(p[1], p[2])) return {};
-  if (leaf == "enable") return enabled(p[1], p[2]) ? "1\n" : "0\n";
+  if (leaf == "enable")  // event_enable_read: '*' while in soft mode
+    return std::string(enabled(p[1], p[2]) ? "1" : "0") + (soft_mode(p[1], p[2]) ? "*\n" : "\n");
   if (leaf == "id") return std::to_string(event_id(p[1], p[2])) + "\n";
   if (leaf == "trigger") return read_trigger(p[1], p[2]);
   if (leaf == "filter") {

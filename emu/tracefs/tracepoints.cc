@@ -7,6 +7,7 @@
 
 #include "emu/machine_state.h"
 #include "emu/tracefs/trace_events.h"
+#include "probesim/hex.h"
 
 namespace probesim::emu {
 
@@ -30,12 +31,6 @@ std::string_view flags_of(Tracepoint tp) {
 
 std::string comm_of(const Task& t) {
   return t.proc().comm;
-}
-
-std::string hex_nopfx(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "%" PRIx64, v);
-  return b;
 }
 
 }  // namespace
@@ -71,6 +66,8 @@ void TraceEvents::emit_static(Tracepoint tp, std::string comm, int pid, int cpu,
   const std::string group(e.group), event(e.name);
   if (!triggers_.empty()) fire_triggers(group, event, nullptr);
   if (!tracing_on_) return;
+  const bool discard = soft_disabled(group, event);
+  if (discard && !has_conditional_trigger(group, event)) return;
   trace_events::TraceRecord r;
   r.cpu = cpu;
   r.ts_ns = m_.sched().clock(cpu).monotonic_ns();
@@ -86,7 +83,7 @@ void TraceEvents::emit_static(Tracepoint tp, std::string comm, int pid, int cpu,
   if (tp == Tracepoint::SchedProcessExec) n += r.fields.front().second.size() + 1;
   r.ring_bytes = static_cast<uint32_t>((n + 3) & ~uint64_t{3});
   if (!triggers_.empty()) fire_triggers(group, event, &r);
-  push_record(std::move(r));
+  if (!discard) push_record(std::move(r));
 }
 
 void TraceEvents::sys_enter(const Task& t, uint64_t nr, std::span<const uint64_t, 6> args) {
@@ -95,8 +92,8 @@ void TraceEvents::sys_enter(const Task& t, uint64_t nr, std::span<const uint64_t
   std::string body = "NR " + std::to_string(static_cast<int64_t>(nr)) + " (";
   std::vector<std::pair<std::string, std::string>> fields{{"id", std::to_string(nr)}};
   for (size_t i = 0; i < args.size(); ++i) {
-    body += (i ? ", " : "") + hex_nopfx(args[i]);
-    fields.emplace_back("args[" + std::to_string(i) + "]", "0x" + hex_nopfx(args[i]));
+    body += (i ? ", " : "") + hex_digits(args[i]);
+    fields.emplace_back("args[" + std::to_string(i) + "]", "0x" + hex_digits(args[i]));
   }
   emit_static(Tracepoint::SysEnter, comm_of(t), t.tid(), m_.hit_cpu(), std::move(fields), body + ")");
 }

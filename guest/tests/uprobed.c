@@ -7,6 +7,8 @@
 //   longjmp   leaves a probed frame with longjmp, then returns normally from it
 //   recurse   fact(6) (nested returns of one function)
 //   loop N    calls probe_me() N times (bench/: per-hit costs)
+//   usdt      three passes over an SDT probe site guarded by its semaphore, as <sys/sdt.h>'s
+//             STAP_PROBE with a semaphore: usdt_site() runs only while someone probes it
 // Output is deterministic; the last line is EXIT-SUCCESS.
 #include <elf.h>
 #include <fcntl.h>
@@ -103,6 +105,19 @@ static void scenario_maptwice(void) {
   printf("maptwice: sum=%ld\n", sum);
 }
 
+// The semaphore lives in ".probes" (a writable section of the data segment, as sdt.h puts
+// it); a uprobe registered with its file offset as ref_ctr_offset raises it.
+volatile unsigned short usdt_sema __attribute__((section(".probes"), used));
+
+PROBED long usdt_site(long i) { return i * 10; }
+
+static void scenario_usdt(void) {
+  for (long i = 0; i < 3; i++) {
+    if (usdt_sema) printf("usdt %ld: semaphore %u, site %ld\n", i, usdt_sema, usdt_site(i));
+    else printf("usdt %ld: semaphore 0\n", i);
+  }
+}
+
 static void scenario_longjmp(void) {
   int v = setjmp(env);
   if (v == 0) jumper(7);
@@ -115,6 +130,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "fork")) scenario_fork();
     else if (!strcmp(argv[i], "maptwice")) scenario_maptwice();
     else if (!strcmp(argv[i], "longjmp")) scenario_longjmp();
+    else if (!strcmp(argv[i], "usdt")) scenario_usdt();
     else if (!strcmp(argv[i], "recurse")) printf("fact(6)=%ld\n", fact(6));
     else if (!strcmp(argv[i], "loop") && i + 1 < argc) {
       long n = atol(argv[++i]), sum = 0;

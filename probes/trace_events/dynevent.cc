@@ -1,18 +1,8 @@
 #include "probes/trace_events/dynevent.h"
 
-#include <cstdio>
+#include "probesim/hex.h"
 
 namespace probesim::trace_events {
-
-namespace {
-
-std::string hex(uint64_t v, int width) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", width, static_cast<unsigned long long>(v));
-  return buf;
-}
-
-}  // namespace
 
 // trace_kprobe_match_command_head / trace_uprobe's "%s:0x%0*lx" point.
 std::string ProbeDefinition::point_text() const {

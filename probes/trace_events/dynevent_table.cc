@@ -104,6 +104,9 @@ TableResult DynEventTable::register_probe(ProbeDefinition& def,
   int r = resolve_symbols(def, env);
   if (r == 0 && register_) r = register_(def);
   if (r == 0) return {};
+  // register_trace_uprobe logs nothing (e.g. validate_ref_ctr_offset's EINVAL: one reference
+  // counter per (file, offset)); the file errors were logged by the parser.
+  if (def.kind == ProbeKind::Uprobe) return TableResult{-r, std::nullopt};
   // __trace_kprobe_create's mapping of registration errors (word 1, the probe point).
   if (r == -EILSEQ) return fail(def, argv, 1, ProbeError::BAD_INSN_BNDRY, EILSEQ);
   if (r == -ENOENT) return fail(def, argv, 1, ProbeError::BAD_PROBE_ADDR, ENOENT);

@@ -51,6 +51,9 @@ struct UprobeConsumer {
 struct Uprobe {
   mmu::Inode* inode = nullptr;  // counted reference (iget) while the uprobe exists
   FileOffset offset;
+  // SDT semaphore ("reference counter"): a short at this file offset, in a writable private
+  // mapping of the same file, counts the mms with the breakpoint armed. 0 = none.
+  uint64_t ref_ctr_offset = 0;
   std::vector<UprobeConsumer*> consumers;  // newest first (consumer_add puts it at the head)
   ArchUprobe arch;                         // analysed at registration (UPROBE_COPY_INSN)
   int ref = 0;                             // see the file comment

@@ -9,6 +9,7 @@
 #include "mmu/inode_cache.h"
 #include "mmu/vm_flags.h"
 #include "probesim/assert.h"
+#include "probesim/hex.h"
 
 namespace probesim::probes {
 
@@ -36,9 +37,19 @@ Uprobe* UprobeManager::find_uprobe(const mmu::Inode* inode, uint64_t offset) con
 }
 
 // alloc_uprobe + prepare_uprobe: the instruction is copied from the page cache and analysed
-// once, when the uprobe is created.
-Result<Uprobe*> UprobeManager::alloc_uprobe(mmu::Inode& inode, FileOffset offset) {
-  if (Uprobe* u = find_uprobe(&inode, offset.value)) return u;
+// once, when the uprobe is created. An existing uprobe is reused only with the same reference
+// counter (insert_uprobe's ref_ctr_mismatch_warn: EINVAL).
+Result<Uprobe*> UprobeManager::alloc_uprobe(mmu::Inode& inode, FileOffset offset,
+                                            uint64_t ref_ctr_offset) {
+  if (Uprobe* u = find_uprobe(&inode, offset.value)) {
+    if (u->ref_ctr_offset == ref_ctr_offset) return u;
+    printk("ref_ctr_offset mismatch. inode: " + hex(inode.i_ino()) + " offset: " +
+           hex(offset.value) + " ref_ctr_offset(old): " + hex(u->ref_ctr_offset) +
+           " ref_ctr_offset(new): " + hex(ref_ctr_offset));
+    return Error::make("uprobe_register: the uprobe at " + inode.name() + ":" + hex(offset.value) +
+                           " exists with another reference counter offset",
+                       EINVAL);
+  }
   auto u = std::make_unique<Uprobe>();
   std::vector<uint8_t> code(arch_->insn_bytes());
   const Result<size_t> n = inode.i_mapping().read(offset, code);
@@ -50,6 +61,7 @@ Result<Uprobe*> UprobeManager::alloc_uprobe(mmu::Inode& inode, FileOffset offset
   u->arch = PROBESIM_TRY(arch_->analyze(code, GuestAddr{offset.value}));
   u->inode = inode.cache().iget(&inode);
   u->offset = offset;
+  u->ref_ctr_offset = ref_ctr_offset;
   u->in_tree = true;
   Uprobe* raw = u.get();
   tree_.emplace(Key{inode.i_ino(), offset.value}, std::move(u));
@@ -63,6 +75,7 @@ void UprobeManager::put_uprobe(Uprobe* u) {
   auto it = std::find_if(retired_.begin(), retired_.end(), [&](auto& p) { return p.get() == u; });
   PROBESIM_ASSERT(it != retired_.end());
   mmu::Inode* inode = u->inode;
+  forget_delayed(u);
   retired_.erase(it);
   inode->cache().iput(inode);
 }
@@ -98,6 +111,7 @@ std::vector<UprobeInfo> UprobeManager::uprobes_of(const mmu::Inode& inode) const
     UprobeInfo info{u,
                     inode.i_ino(),
                     u->offset,
+                    u->ref_ctr_offset,
                     u->ref,
                     u->nhit,
                     u->arch.emulate,

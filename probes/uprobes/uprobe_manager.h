@@ -13,6 +13,7 @@
 // (asserted).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -82,6 +83,7 @@ struct UprobeInfo {
   const Uprobe* uprobe;
   uint64_t ino;
   FileOffset offset;
+  uint64_t ref_ctr_offset;  // 0 = none
   int ref;
   uint64_t nhit;
   bool emulated;                              // skip_sstep (no XOL step)
@@ -109,7 +111,12 @@ class UprobeManager {
   // ENOEXEC undecodable (x86), EINVAL rejected (arm64). The instruction is analysed here,
   // from the page cache (Linux defers it to the first install; we report it at once).
   // Then every mm mapping the page (i_mmap stabbing query) whose filter wants it is armed.
-  Result<Uprobe*> uprobe_register(mmu::Inode& inode, FileOffset offset, UprobeConsumer& uc);
+  // ref_ctr_offset (0 = none): the SDT semaphore, a short at that file offset; EINVAL when
+  // odd, or when the uprobe at (inode, offset) exists with another one. Arming a breakpoint
+  // in an mm adds 1 to it there (in the writable private mapping of the file holding it, or
+  // later, when such a mapping appears), disarming subtracts 1 (uprobe_ref_ctr.cc).
+  Result<Uprobe*> uprobe_register(mmu::Inode& inode, FileOffset offset, UprobeConsumer& uc,
+                                  uint64_t ref_ctr_offset = 0);
   // uprobe_unregister_nosync + _sync: removes uc; breakpoints go from every mm that no
   // remaining consumer wants (the private page is dropped when identical to the file page).
   void uprobe_unregister(Uprobe* uprobe, UprobeConsumer& uc);
@@ -125,7 +132,8 @@ class UprobeManager {
   };
   // Everything before register_for_each_vma: the checks, alloc_uprobe (uprobes_treelock) and
   // consumer_add. On a later failure the caller undoes it with uprobe_unregister.
-  Result<Uprobe*> uprobe_register_prepare(mmu::Inode& inode, FileOffset offset, UprobeConsumer& uc);
+  Result<Uprobe*> uprobe_register_prepare(mmu::Inode& inode, FileOffset offset, UprobeConsumer& uc,
+                                          uint64_t ref_ctr_offset = 0);
   // build_map_info: the (mm, vaddr) of every VMA of the inode's i_mmap tree that maps the
   // probed page and is valid_vma (the caller holds i_mmap_rwsem for read).
   std::vector<MapInfo> build_map_info(const Uprobe* u, bool is_register);
@@ -188,6 +196,8 @@ class UprobeManager {
   std::optional<GuestAddr> xol_slot(TaskId task) const;  // the slot of an active step
   std::vector<ReturnInstanceInfo> return_instances(TaskId task) const;  // head first
   Cycles cost(UprobePath path) const;
+  // Kernel messages (Linux's pr_warn of uprobes.c, e.g. "ref_ctr going negative...").
+  void set_printk(std::function<void(const std::string&)> fn) { printk_ = std::move(fn); }
   struct Stats {
     uint64_t map_info = 0;               // (mm, vaddr) pairs found by register_for_each_vma
     uint64_t installs = 0, removes = 0;  // breakpoint bytes written / restored
@@ -206,7 +216,7 @@ class UprobeManager {
   Uprobe* find_uprobe(const mmu::Inode* inode, uint64_t offset) const;
   template <class F>
   void for_each_in_range(const mmu::Inode* inode, uint64_t first, uint64_t last, F&& f) const;
-  Result<Uprobe*> alloc_uprobe(mmu::Inode& inode, FileOffset offset);
+  Result<Uprobe*> alloc_uprobe(mmu::Inode& inode, FileOffset offset, uint64_t ref_ctr_offset);
   void put_uprobe(Uprobe* u);
   MmUprobeState& state(const mmu::Mm& mm) { return mms_[&mm]; }
   const MmUprobeState* find_state(const mmu::Mm& mm) const;
@@ -219,6 +229,12 @@ class UprobeManager {
   bool filter_chain(const Uprobe* u, const mmu::Mm& mm) const;
   void mmf_recalc_uprobes(mmu::Mm& mm);
   void unapply_uprobe(Uprobe* u, mmu::Mm& mm);
+  // SDT reference counters (uprobe_ref_ctr.cc)
+  Result<void> update_ref_ctr(Uprobe* u, mmu::Mm& mm, int d);
+  Result<void> poke_ref_ctr(const Uprobe& u, mmu::Mm& mm, GuestAddr vaddr, int d);
+  void delayed_ref_ctr_inc(mmu::Mm& mm, const mmu::Vma& vma);
+  void forget_delayed(const Uprobe* u);  // every mm's entries of u (the uprobe goes)
+  void printk(const std::string& line) const;
   // invariants (uprobe_invariants.cc)
   void check_replaced_pages(const NamedMm& m, std::vector<std::string>& out) const;
   void check_armed(const Uprobe& u, const NamedMm& m, std::vector<std::string>& out) const;
@@ -255,6 +271,7 @@ class UprobeManager {
   uint64_t next_consumer_id_ = 0;
   int in_handler_ = 0;  // depth of user handler calls (mutators assert 0)
   Stats stats_;
+  std::function<void(const std::string&)> printk_;
 };
 
 // Calls f(Uprobe*) for each uprobe of inode with offset in [first, last], ascending

@@ -23,8 +23,8 @@ GuestAddr offset_to_vaddr(const mmu::Vma& v, uint64_t offset) {
 }  // namespace
 
 Result<Uprobe*> UprobeManager::uprobe_register(mmu::Inode& inode, FileOffset offset,
-                                               UprobeConsumer& uc) {
-  Uprobe* u = PROBESIM_TRY(uprobe_register_prepare(inode, offset, uc));
+                                               UprobeConsumer& uc, uint64_t ref_ctr_offset) {
+  Uprobe* u = PROBESIM_TRY(uprobe_register_prepare(inode, offset, uc, ref_ctr_offset));
   Result<void> r = register_for_each_vma(u, &uc);
   if (!r) {
     uprobe_unregister(u, uc);
@@ -34,7 +34,8 @@ Result<Uprobe*> UprobeManager::uprobe_register(mmu::Inode& inode, FileOffset off
 }
 
 Result<Uprobe*> UprobeManager::uprobe_register_prepare(mmu::Inode& inode, FileOffset offset,
-                                                       UprobeConsumer& uc) {
+                                                       UprobeConsumer& uc,
+                                                       uint64_t ref_ctr_offset) {
   assert_not_in_handler("uprobe_register");
   if (!uc.handler && !uc.ret_handler) {
     return Error::make("uprobe_register: the consumer has neither handler nor ret_handler", EINVAL);
@@ -46,7 +47,10 @@ Result<Uprobe*> UprobeManager::uprobe_register_prepare(mmu::Inode& inode, FileOf
   if (offset.value % arch_->swbp().size()) {
     return Error::make("uprobe_register: offset not aligned to the breakpoint size", EINVAL);
   }
-  Uprobe* u = PROBESIM_TRY(alloc_uprobe(inode, offset));
+  if (ref_ctr_offset % sizeof(int16_t)) {
+    return Error::make("uprobe_register: reference counter offset not aligned to a short", EINVAL);
+  }
+  Uprobe* u = PROBESIM_TRY(alloc_uprobe(inode, offset, ref_ctr_offset));
   u->consumers.insert(u->consumers.begin(), &uc);  // consumer_add: at the head
   uc.id = ++next_consumer_id_;
   uc.uprobe = u;
@@ -148,8 +152,9 @@ void UprobeManager::remove_breakpoint(Uprobe* u, mmu::Mm& mm, GuestAddr vaddr) {
 }
 
 // uprobe_write_opcode: verify_opcode (a breakpoint already there / already gone is done),
-// then the write goes into this mm's replaced page; restoring drops that page when it is
-// identical to the page cache again.
+// then the reference counter moves (a failure leaves the instruction as it is), then the write
+// goes into this mm's replaced page; restoring drops that page when it is identical to the
+// page cache again.
 Result<void> UprobeManager::write_opcode(Uprobe* u, mmu::Mm& mm, GuestAddr vaddr,
                                          bool is_register) {
   const auto swbp = arch_->swbp();
@@ -161,7 +166,11 @@ Result<void> UprobeManager::write_opcode(Uprobe* u, mmu::Mm& mm, GuestAddr vaddr
   if (is_register == is_swbp) return {};
   const std::span<const uint8_t> bytes =
       is_register ? swbp : std::span<const uint8_t>(u->arch.insn.data(), swbp.size());
-  PROBESIM_TRY_VOID(mm.write_private_page(vaddr, bytes));
+  if (u->ref_ctr_offset) PROBESIM_TRY_VOID(update_ref_ctr(u, mm, is_register ? 1 : -1));
+  if (Result<void> w = mm.write_private_page(vaddr, bytes); !w) {
+    if (is_register && u->ref_ctr_offset) (void)update_ref_ctr(u, mm, -1);  // revert
+    return w;
+  }
   if (!is_register) mm.drop_identical_page(vaddr);
   host_.invalidate(mm, vaddr, swbp.size());
   ++(is_register ? stats_.installs : stats_.removes);
@@ -170,7 +179,11 @@ Result<void> UprobeManager::write_opcode(Uprobe* u, mmu::Mm& mm, GuestAddr vaddr
 
 void UprobeManager::uprobe_mmap(mmu::Mm& mm, const mmu::Vma& vma) {
   assert_not_in_handler("uprobe_mmap");
-  if (tree_.empty() || !uprobe_valid_vma(vma, true)) return;
+  if (tree_.empty()) return;
+  if (vma.vm_file && (vma.vm_flags & (mmu::VM_WRITE | mmu::VM_SHARED)) == mmu::VM_WRITE) {
+    delayed_ref_ctr_inc(mm, vma);
+  }
+  if (!uprobe_valid_vma(vma, true)) return;
   const uint64_t first = vaddr_to_offset(vma, vma.vm_start);
   std::vector<Uprobe*> list;  // build_probe_list
   for_each_in_range(vma.vm_file, first, first + vma.len() - 1,

@@ -27,6 +27,9 @@ struct MmUprobeState {
   bool has_uprobes = false;  // MMF_HAS_UPROBES: some breakpoint may be installed
   bool recalc = false;       // MMF_RECALC_UPROBES: has_uprobes may be stale
   std::optional<XolArea> xol;
+  // delayed_uprobe_list's entries of this mm: uprobes armed here whose reference counter was
+  // not mapped yet; uprobe_mmap of a mapping that holds it applies the +1 (registration order).
+  std::vector<Uprobe*> delayed_ref_ctr;
 };
 
 struct ReturnConsumer {

@@ -250,13 +250,19 @@ void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec, const 
     if (!off) s.inodes().iput(inode);
     rec->offset = unwrap_errno<BadProbe>(std::move(off), what).value;
   }
+  if (!rec->ref_ctr_symbol.empty()) {
+    Result<FileOffset> off = s.uprobe_offset(*inode, {rec->path, rec->ref_ctr_symbol, 0});
+    if (!off) s.inodes().iput(inode);
+    rec->ref_ctr_offset = unwrap_errno<BadProbe>(std::move(off), what + " ref_ctr").value;
+  }
   rec->inode_key = inode->key();
   rec->inode_name = inode->name();
   wire_uprobe(*rec);
   if (rec->at) return queue_uprobe(rec, inode, *rec->at);
   RunningScope scope(*this, /*emulating=*/false);  // filters run: queries yes, mutations no
   Result<probes::Uprobe*> u =
-      s.uprobes().uprobe_register(*inode, FileOffset{rec->offset}, rec->consumer);
+      s.uprobes().uprobe_register(*inode, FileOffset{rec->offset}, rec->consumer,
+                                  rec->ref_ctr_offset);
   if (!u) {
     s.inodes().iput(inode);
     pending_.reset();
@@ -296,6 +302,7 @@ void PyMachine::queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inod
                                                         FileOffset{rec->offset}, rec->consumer,
                                                         std::move(done));
   work->start_at = at;
+  work->ref_ctr_offset = rec->ref_ctr_offset;
   rec->pending = true;
   s.queue_kernel_work(std::move(work));
   uprobes_.push_back(rec);

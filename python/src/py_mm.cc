@@ -13,6 +13,7 @@
 #include "probesim/assert.h"
 #include "py_machine.h"
 #include "views.h"
+#include "probesim/hex.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -219,11 +220,7 @@ py::dict mm_stats(const PyMm& mm) {
 
 }  // namespace
 
-std::string hex_addr(uint64_t addr) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(addr));
-  return buf;
-}
+std::string hex_addr(uint64_t addr) { return hex(addr); }
 
 std::vector<uint8_t> peek_prefix(const mmu::Mm& mm, uint64_t addr, uint64_t n) {
   std::vector<uint8_t> out(n);

@@ -11,18 +11,13 @@
 #include "emu/user_stacktrace.h"
 #include "errors.h"
 #include "py_machine.h"
+#include "probesim/hex.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
 
 namespace probesim::python {
 namespace {
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::vector<StackFrame> first(const std::vector<StackFrame>& all, size_t max) {
   return {all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(max, all.size()))};

@@ -91,6 +91,9 @@ void bind_handle_facts(py::class_<PyUprobeHandle>& c) {
           "offset", [](const PyUprobeHandle& h) { return h.rec->offset; },
           "The file offset of the probed instruction (what the kernel keys uprobes by).")
       .def_property_readonly(
+          "ref_ctr_offset", [](const PyUprobeHandle& h) { return h.rec->ref_ctr_offset; },
+          "The file offset of the SDT semaphore given as ref_ctr= (resolved), 0 if none.")
+      .def_property_readonly(
           "registered", [](const PyUprobeHandle& h) { return h.rec->registered(); },
           "False after unregister() or once the machine is closed (and while pending).")
       .def_property_readonly(

@@ -109,11 +109,23 @@ std::shared_ptr<UprobeRecord> locate(PyMachine& m, UprobeKind kind, const Where&
   return rec;
 }
 
+// ref_ctr=: None, a file offset (int) or a symbol (str) of the SDT semaphore.
+void set_ref_ctr(UprobeRecord& rec, const py::object& ref_ctr) {
+  if (ref_ctr.is_none()) return;
+  if (py::isinstance<py::str>(ref_ctr)) {
+    rec.ref_ctr_symbol = ref_ctr.cast<std::string>();
+    if (rec.ref_ctr_symbol.empty()) throw BadArgument("ref_ctr: an empty symbol name");
+  } else {
+    rec.ref_ctr_offset = to_u64(ref_ctr, "ref_ctr");
+  }
+}
+
 py::object register_uprobe(const PyUprobes& self, const py::object& path, const py::object& target,
                            const py::object& offset, std::optional<int> pid, const py::object& addr,
                            const std::optional<std::string>& cwd, const py::object& handler,
                            const py::object& ret_handler, const py::object& filter,
-                           const std::optional<std::string>& name, const py::object& at) {
+                           const std::optional<std::string>& name, const py::object& at,
+                           const py::object& ref_ctr) {
   auto rec_handler = callable_or_null(handler, "handler");
   auto rec_ret = callable_or_null(ret_handler, "ret_handler");
   auto rec_filter = callable_or_null(filter, "filter");
@@ -125,6 +137,7 @@ py::object register_uprobe(const PyUprobes& self, const py::object& path, const 
   rec->ret_handler = std::move(rec_ret);
   rec->filter = std::move(rec_filter);
   if (!at.is_none()) rec->at = to_u64(at, "at");
+  set_ref_ctr(*rec, ref_ctr);
   check_signatures(*rec);
   self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol, file);
   return handle(self.machine, rec);
@@ -135,7 +148,7 @@ py::object register_uretprobe(const PyUretprobes& self, const py::object& path,
                               const py::object& offset, std::optional<int> pid,
                               const py::object& addr, const std::optional<std::string>& cwd,
                               const py::object& filter, const std::optional<std::string>& name,
-                              const py::object& at) {
+                              const py::object& at, const py::object& ref_ctr) {
   auto rec_ret = callable_or_null(handler, "handler");
   auto rec_filter = callable_or_null(filter, "filter");
   std::string symbol;
@@ -145,6 +158,7 @@ py::object register_uretprobe(const PyUretprobes& self, const py::object& path,
   rec->ret_handler = std::move(rec_ret);
   rec->filter = std::move(rec_filter);
   if (!at.is_none()) rec->at = to_u64(at, "at");
+  set_ref_ctr(*rec, ref_ctr);
   check_signatures(*rec);
   self.machine->register_uprobe(rec, symbol.empty() ? nullptr : &symbol, file);
   return handle(self.machine, rec);
@@ -211,7 +225,7 @@ void bind_uprobes_manager(py::module_& m) {
   c.def("register", &register_uprobe, "path"_a = py::none(), "target"_a = py::none(), py::kw_only(),
         "offset"_a = py::none(), "pid"_a = py::none(), "addr"_a = py::none(), "cwd"_a = py::none(),
         "handler"_a = py::none(), "ret_handler"_a = py::none(), "filter"_a = py::none(),
-        "name"_a = py::none(), "at"_a = py::none(),
+        "name"_a = py::none(), "at"_a = py::none(), "ref_ctr"_a = py::none(),
         "Probe the instruction of file `path` at `target` ('symbol[+offset]', from its symbol "
         "table) or at offset=<file offset>, in every process mapping that file, now and later. "
         "A relative path is a guest path from cwd= (default: the cwd of process pid= if "
@@ -230,7 +244,10 @@ void bind_uprobes_manager(py::module_& m) {
         "then mmap_write_lock and install_breakpoint per process) once N scheduling steps "
         "(retired user instructions) ran, competing with the guest's tasks under the "
         "scheduling strategy; the handle is pending until then (handle.error says why it "
-        "failed).");
+        "failed). ref_ctr= names the SDT (USDT) semaphore: a file offset or a symbol of the "
+        "same file; while the breakpoint is armed in a process, the short there is raised by "
+        "one in that process (Linux's ref_ctr_offset), so `if (semaphore)` guarded probe "
+        "sites run.");
   bind_listing(c);
   c.def_property_readonly("costs", &costs,
                           "Modelled cycles charged per uprobe path: {'uprobe-trap', "
@@ -249,7 +266,7 @@ void bind_uretprobes_manager(py::module_& m) {
   c.def("register", &register_uretprobe, "path"_a = py::none(), "target"_a = py::none(),
         "handler"_a = py::none(), py::kw_only(), "offset"_a = py::none(), "pid"_a = py::none(),
         "addr"_a = py::none(), "cwd"_a = py::none(), "filter"_a = py::none(), "name"_a = py::none(),
-        "at"_a = py::none(),
+        "at"_a = py::none(), "ref_ctr"_a = py::none(),
         "Sugar for uprobes.register(path, target, ret_handler=handler) (pid=/addr= and cwd= as "
         "there): handler(func, regs) runs when the function at `target` returns, with "
         "regs.return_value and regs.ip = the real return address; without a handler the "

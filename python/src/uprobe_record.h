@@ -43,6 +43,10 @@ struct UprobeRecord {
   std::string path;     // as given to register()
   std::string target;   // "probe_me+0x4", or the offset in hex
   uint64_t offset = 0;  // file offset
+  // The SDT semaphore: ref_ctr=<file offset> (ref_ctr_offset) or ref_ctr='symbol'
+  // (ref_ctr_symbol, resolved at registration). 0 / empty: none.
+  uint64_t ref_ctr_offset = 0;
+  std::string ref_ctr_symbol;
   std::string inode_key, inode_name;  // for Inode views (InodeCache key, resolved path)
   mmu::Inode* inode = nullptr;        // counted reference while registered
   probes::Uprobe* uprobe = nullptr;   // while registered

@@ -6,18 +6,13 @@
 
 #include "pickle_fields.h"
 #include "probesim/machine.h"
+#include "probesim/hex.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
 
 namespace probesim::python {
 namespace {
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string fault_repr(const Fault& f) {
   return "Fault(signo=" + std::to_string(f.signo) + ", addr=" + hex(f.addr) + ", pc=" + hex(f.pc) +

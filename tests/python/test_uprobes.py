@@ -417,3 +417,41 @@ def test_close_and_garbage_collection_unregister_and_restore_the_pages(arch, gue
     assert not up.registered
     with pytest.raises(probesim.Error, match="machine is gone"):
         up.apply()
+
+
+def test_a_usdt_semaphore_is_raised_in_each_process_while_its_probe_is_armed(machine, prog):
+    """ref_ctr= (Linux's ref_ctr_offset): uprobed's usdt scenario runs its SDT site only while
+    the semaphore is non-zero, as <sys/sdt.h> sites do; arming the uprobe in a process raises
+    the semaphore there, by offset or by symbol, live or at exec, from Python or tracefs."""
+    quiet = machine.spawn([prog, "usdt"])
+    live = machine.spawn([prog, "usdt"])
+    hits = []
+    up = machine.uprobes.register(prog, "usdt_site", ref_ctr="usdt_sema",
+                                  handler=lambda regs: hits.append(regs.arg(0)),
+                                  filter=lambda mm: mm.pid == live.pid)
+    assert up.ref_ctr_offset and up.ref_ctr_offset % 2 == 0
+    with pytest.raises(probesim.BadProbe, match="EINVAL.*another reference counter"):
+        machine.uprobes.register(prog, "usdt_site", ref_ctr=up.ref_ctr_offset + 2)
+    assert machine.kernel.boot_log[-1].startswith("ref_ctr_offset mismatch. inode: ")
+    assert machine.run() is True
+    assert_exit(quiet)
+    assert_exit(live)
+    assert_stdout(quiet, "usdt 0: semaphore 0\nusdt 1: semaphore 0\nusdt 2: semaphore 0\n")
+    assert_stdout(live, "usdt 0: semaphore 1, site 0\nusdt 1: semaphore 1, site 10\n"
+                        "usdt 2: semaphore 1, site 20\n")
+    assert hits == [0, 1, 2]
+    offset, ref_ctr = up.offset, up.ref_ctr_offset
+    up.unregister()
+
+    # The same probe through uprobe_events' PATH:OFFSET(REF_CTR_OFFSET), armed at exec.
+    ev = machine.events.add(f"p:usdt {prog}:{offset:#x}({ref_ctr:#x})")
+    assert f"({ref_ctr:#x})" in machine.events.list
+    with pytest.raises(probesim.BadProbe, match="Invalid argument"):
+        machine.events.add(f"p:other {prog}:{offset:#x}({ref_ctr + 2:#x})")  # one counter per site
+    p = machine.spawn([prog, "usdt"])
+    assert machine.run() is True
+    assert_stdout(p, "usdt 2: semaphore 1, site 20\n")
+    assert [e.event for e in machine.trace()] == ["usdt"] * 3
+    ev.disable()
+    with pytest.raises(probesim.BadProbe, match="EINVAL"):
+        machine.uprobes.register(prog, "usdt_site", ref_ctr=ref_ctr + 1)  # not a short's offset

@@ -203,7 +203,7 @@ TEST_CASE("trigger: traceoff[:N] and traceon, with an optional if-filter, '!' re
   REQUIRE(t.add_enabled("p:a kprobe_target x=$arg1:u32").ok());
   REQUIRE(t.add_enabled("p:b kprobe_target2 y=$arg1:u32").ok());
   CHECK(t.tracefs_read("events/kprobes/a/trigger") ==
-        "# Available triggers:\n# traceon traceoff\n");
+        "# Available triggers:\n# traceon traceoff enable_event disable_event\n");
   CHECK(t.tracefs_write("events/kprobes/a/trigger", "traceoff if x == 3\n") == 19);
   CHECK(t.tracefs_write("events/kprobes/a/trigger", "traceoff") == -EEXIST);
   CHECK(t.tracefs_write("events/kprobes/a/trigger", "snapshot") == -EINVAL);
@@ -223,4 +223,65 @@ TEST_CASE("trigger: traceoff[:N] and traceon, with an optional if-filter, '!' re
   CHECK(t.records().size() == 4);
   CHECK(t.tracefs_truncate("events/kprobes/b/trigger") == 0);
   CHECK(t.tracefs_read("events/kprobes/b/trigger").starts_with("# Available triggers:"));
+}
+
+TEST_CASE("trigger: a trigger holds its own event armed, soft-disabled: it fires, records nothing") {
+  auto m = boot(Arch::X86_64);
+  emu::TraceEvents& t = m->state().trace_events();
+  REQUIRE(t.write(trace_events::EventsFile::Kprobe, "p:a kprobe_target") == 0);
+  CHECK(t.tracefs_write("events/kprobes/a/trigger", "traceoff") == 8);
+  CHECK(t.tracefs_read("events/kprobes/a/enable") == "0*\n");  // soft mode, soft-disabled
+  call(*m, "kprobe_target", {1, 0});
+  CHECK(t.records().empty());
+  CHECK(t.tracefs_read("tracing_on") == "0\n");  // the disabled event's trigger ran
+  CHECK(t.tracefs_write("kprobe_events", "-:a") == -EBUSY);  // armed for its trigger
+  CHECK(t.tracefs_write("events/kprobes/a/enable", "1") == 1);
+  CHECK(t.tracefs_read("events/kprobes/a/enable") == "1*\n");
+  CHECK(t.tracefs_write("events/kprobes/a/trigger", "!traceoff") == 9);
+  CHECK(t.tracefs_read("events/kprobes/a/enable") == "1\n");  // enabled by hand: stays on
+  CHECK(t.tracefs_write("events/kprobes/a/enable", "0") == 1);
+  CHECK(t.tracefs_write("kprobe_events", "-:a") == 3);
+}
+
+TEST_CASE("trigger: enable_event/disable_event flip their target's soft-disabled flag") {
+  for (Arch a : kArches) {
+    auto m = boot(a);
+    emu::TraceEvents& t = m->state().trace_events();
+    REQUIRE(t.write(trace_events::EventsFile::Kprobe,
+                    "p:on kprobe_target2\np:off kprobe_target x=$arg1:u32\np:b kprobe_target") == 0);
+    // b is recorded only between a hit of `on` and the next x == 9 hit of `off`.
+    CHECK(t.tracefs_write("events/kprobes/on/trigger", "enable_event:kprobes:b") == 22);
+    CHECK(t.tracefs_write("events/kprobes/off/trigger", "disable_event:kprobes:b:1 if x == 9") ==
+          35);
+    CHECK(t.tracefs_write("events/kprobes/on/trigger", "enable_event:kprobes:b") == -EEXIST);
+    CHECK(t.tracefs_write("events/kprobes/on/trigger", "enable_event:kprobes:nosuch") == -EINVAL);
+    CHECK(t.tracefs_write("events/kprobes/on/trigger", "enable_event:kprobes") == -EINVAL);
+    CHECK(t.tracefs_read("events/kprobes/on/trigger") == "enable_event:kprobes:b:unlimited\n");
+    CHECK(t.tracefs_read("events/kprobes/off/trigger") ==
+          "disable_event:kprobes:b:count=1 if x == 9\n");
+    CHECK(t.tracefs_read("events/kprobes/b/enable") == "0*\n");
+    call(*m, "kprobe_target", {1, 0});  // b soft-disabled: nothing
+    CHECK(t.records().empty());
+    call(*m, "kprobe_target2", {0, 0});  // on: b enabled
+    CHECK(t.tracefs_read("events/kprobes/b/enable") == "1*\n");
+    call(*m, "kprobe_target", {2, 0});  // off (x != 9) and b hit; only b records
+    // b's handler runs before off's (add_new_kprobe puts the newer probe at the head of the
+    // aggregate's list): this hit of b is recorded, then off turns b off.
+    call(*m, "kprobe_target", {9, 0});
+    REQUIRE(t.records().size() == 2);
+    CHECK(t.records()[1].event == "b");
+    call(*m, "kprobe_target", {3, 0});
+    CHECK(t.records().size() == 2);
+    CHECK(t.tracefs_read("events/kprobes/b/enable") == "0*\n");
+    CHECK(t.tracefs_read("events/kprobes/off/trigger") ==
+          "disable_event:kprobes:b:count=0 if x == 9\n");
+    // The trigger's target and its own event cannot go while held.
+    CHECK(t.tracefs_write("kprobe_events", "-:b") == -EBUSY);
+    CHECK(t.tracefs_truncate("events/kprobes/on/trigger") == 0);
+    CHECK(t.tracefs_write("events/kprobes/off/trigger", "!disable_event:kprobes:b") == 24);
+    CHECK(t.tracefs_read("events/kprobes/b/enable") == "0\n");
+    CHECK(t.tracefs_write("kprobe_events", "-:b") == 3);
+    call(*m, "kprobe_target", {1, 0});
+    CHECK(t.records().size() == 2);  // nothing armed any more
+  }
 }
