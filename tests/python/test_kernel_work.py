@@ -2,6 +2,8 @@
 machine's kworker, competing with the guest; Machine(bugs=...) re-creates seed 000's race,
 reported in Machine.invariant_violations. guest/tests/uprobe_remap maps the page of its own
 executable holding remap_target and the same page of a copy, in turn, at one address."""
+import functools
+
 import pytest
 
 import probesim
@@ -44,30 +46,37 @@ def test_an_unknown_bug_toggle_is_refused_naming_the_known_ones(arch):
 
 
 def violations(arch, prog, seed, bugs):
-    m = probesim.Machine(arch, seed=seed, sched="random", quantum=8000, bugs=bugs)
+    m = probesim.Machine(arch, seed=seed, sched="random", quantum=8000, bugs=set(bugs or ()))
     p = m.spawn([prog])
     m.uprobes.register(prog, "remap_target", handler=lambda regs: None, at=AT)
     m.run()
     return m.invariant_violations, p
 
 
-SEEDS = range(40)  # the budget: 40 random schedules
+SEEDS = range(400)  # the budget of random schedules; seed 000's window opens in a few % of
+# them, which ones depending on the program's layout (so on the build: __FILE__ strings)
+
+
+@functools.lru_cache
+def first_violation(arch, prog):
+    """The first seed of SEEDS whose schedule breaks an invariant without revalidation."""
+    for seed in SEEDS:
+        v, _ = violations(arch, prog, seed, frozenset({"uprobe_no_revalidate"}))
+        if v:
+            return seed, v
+    return None, None
 
 
 def test_without_revalidation_random_schedules_write_the_breakpoint_into_the_copy(arch, prog):
-    found = None
-    for seed in SEEDS:
-        v, p = violations(arch, prog, seed, {"uprobe_no_revalidate"})
-        if v:
-            found = v
-            break
+    seed, found = first_violation(arch, prog)
     assert found, f"no violation in {len(SEEDS)} schedules"
     assert "in a replaced page of /tmp/uprobe_remap." in found[0]
     assert "where that file has no uprobe" in found[0]
 
 
 def test_with_revalidation_the_same_schedules_break_no_invariant(arch, prog):
-    for seed in SEEDS:
+    seed, _ = first_violation(arch, prog)
+    for seed in [*range(40), *([seed] if seed is not None else [])]:
         v, p = violations(arch, prog, seed, None)
         assert v == [], f"seed {seed}: {v}"
         assert p.exit_code == 0
