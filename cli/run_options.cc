@@ -22,6 +22,16 @@ Result<uint64_t> parse_u64(std::string_view flag, const std::string& v) {
   return static_cast<uint64_t>(n);
 }
 
+// A finite decimal from 0 to 1000 (a scale factor such as --probe-cost's).
+Result<double> parse_scale(const std::string& v, std::string_view flag) {
+  char* end = nullptr;
+  errno = 0;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !(x >= 0 && x <= 1000))
+    return Error::make(std::string(flag) + " needs a number from 0 to 1000, got '" + v + "'");
+  return x;
+}
+
 Result<std::optional<Arch>> parse_arch(const std::string& v) {
   if (v == "auto") return std::optional<Arch>{};
   if (v == "x86_64" || v == "x86-64" || v == "amd64") return std::optional<Arch>{Arch::X86_64};
@@ -234,6 +244,10 @@ const RunFlag kRunFlags[] = {
    "skip the guest kernel: syscalls go straight to the model (no kprobes)", "kernel on"},
   {"--no-boost", "", "", PROBESIM_SET(o.boost = false), true,
    "x86 kprobes always take the second (single-step) trap", "boost on"},
+  {"--probe-cost", "", "X", [](RunOptions& o, const std::string& v) -> Result<void> {
+     o.probe_cost = PROBESIM_TRY(parse_scale(v, "--probe-cost")); return {}; }, false,
+   "scale of every probe hit's modelled cycles; 0 = observer mode (probes change no clock)",
+   "1"},
   {"--no-optimize", "", "", PROBESIM_SET(o.optimize = false), false,
    "debug.kprobes-optimization = 0: no jump-optimized kprobes", "optimize on"},
   {"--kernel-cmdline", "", "TEXT", PROBESIM_SET(o.kernel_cmdline = v), true,

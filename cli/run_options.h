@@ -74,6 +74,7 @@ struct RunOptions {
   std::vector<std::string> env;
   std::vector<std::string> argv;
   bool kernel = true;    // --no-kernel: syscalls skip the guest kernel
+  double probe_cost = 1.0;  // --probe-cost X: scale of probe hit costs (0: observer mode)
   bool boost = true;     // --no-boost: x86 kprobes always single-step with a second trap
   bool optimize = true;  // --no-optimize: debug.kprobes-optimization = 0 (no optprobes)
   std::vector<ProbeSpec> kprobes;     // counting kprobes (hits in --stats)

@@ -582,7 +582,7 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     if (!cost) {
       std::vector<uint8_t> code(size);
       if (uc_mem_read(uc, c->phys(addr), code.data(), size) != UC_ERR_OK) code.clear();
-      cost = &c->model_.block(addr, code);
+      cost = &c->model_.block(addr, code, c->observed_code(addr, code));
       if (!cost->emulated.empty() && c->hook_emulated_sites(*cost)) {
         // Retranslate this block with the emulation hooks in place, without charging it.
         c->set_pc(addr);
@@ -596,10 +596,25 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     }
     c->insns_ += cost->insns;
     if (user) c->user_insns_ += cost->insns;
+    if (c->observer_ && !user && static_cast<int64_t>(addr) >= 0) return;  // XOL: probe-owned
     c->clock_->advance(Cycles{cost->cycles});
   } catch (...) {
     c->store_exception(std::current_exception());
   }
+}
+
+// Observer mode: the bytes the program sees at a user block, with room for an x86 instruction
+// that continues past a breakpoint at the block's end; empty when they are what Unicorn runs.
+std::vector<uint8_t> Cpu::observed_code(uint64_t addr, std::span<const uint8_t> code) const {
+  constexpr size_t kMaxInsnTail = 15;  // x86's longest instruction
+  if (!observer_ || static_cast<int64_t>(addr) < 0 || code.empty()) return {};
+  std::vector<uint8_t> out(code.size() + kMaxInsnTail);
+  if (!observer_->original_code(addr, out)) {
+    out.resize(code.size());
+    if (!observer_->original_code(addr, out)) return {};
+  }
+  if (std::equal(code.begin(), code.end(), out.begin())) return {};
+  return out;
 }
 
 uint64_t Cpu::guest_cycles() {

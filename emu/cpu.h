@@ -78,6 +78,16 @@ std::string engine_error_text(int uc_error);
 // asserts, naming the error.
 std::optional<StopKind> unhooked_stop_kind(int uc_error);
 
+// Observer mode (Machine probe_cost 0): uprobes leave no trace in the cycles. A user block is
+// costed as the program sees it (the instruction under a breakpoint, not the breakpoint), and
+// probe-owned user code (the uncounted range: uprobes' XOL slots and trampoline) is not charged.
+class OriginalCode {
+ public:
+  virtual ~OriginalCode() = default;
+  // The bytes at [addr, addr + out.size()) as the program sees them; false if unreadable.
+  virtual bool original_code(uint64_t addr, std::span<uint8_t> out) = 0;
+};
+
 // Where guest-visible reads of the cycle counter (x86 rdtsc, arm64 cntvct_el0/cntpct_el0) get
 // their value: the machine records them, or feeds recorded ones back during a replay.
 class GuestTimeSource {
@@ -190,6 +200,7 @@ class Cpu final : public mmu::MmObserver {
     uncounted_len_ = len;
   }
   void set_time_source(GuestTimeSource* t) { time_source_ = t; }
+  void set_observer(OriginalCode* o) { observer_ = o; }  // null: probes cost what they execute
   // x86 IA32_TSC_AUX, what rdtscp returns in ecx: Linux's vdso_encode_cpunode(cpu, node),
   // node << 12 | cpu, of the logical CPU running the engine (set per quantum).
   void set_tsc_aux(uint32_t v) { tsc_aux_ = v; }
@@ -235,6 +246,7 @@ class Cpu final : public mmu::MmObserver {
   bool hook_emulated_sites(const BlockCost& cost);
   void forget_emulated_sites(uint64_t start, uint64_t len);
   std::vector<uint64_t> access_candidates(const cs_insn& insn) const;
+  std::vector<uint8_t> observed_code(uint64_t addr, std::span<const uint8_t> code) const;
   // The first memory operand address of the instruction at pc (0 when none decodes).
   uint64_t access_address_at(uint64_t pc) const;
   void apply_precise_faults();
@@ -294,6 +306,7 @@ class Cpu final : public mmu::MmObserver {
   StepScope scope_ = StepScope::User;
   uint64_t uncounted_start_ = 0, uncounted_len_ = 0;
   GuestTimeSource* time_source_ = nullptr;
+  OriginalCode* observer_ = nullptr;
   uint32_t tsc_aux_ = 0;
   bool stop_recorded_ = false;
   bool in_x86_syscall_ = false;

@@ -29,11 +29,13 @@ const BlockCost* CycleModel::lookup(uint64_t addr, uint32_t size) const {
   return &it->second.second;
 }
 
-const BlockCost& CycleModel::block(uint64_t addr, std::span<const uint8_t> code) {
+const BlockCost& CycleModel::block(uint64_t addr, std::span<const uint8_t> code,
+                                   std::span<const uint8_t> original) {
   uint32_t size = static_cast<uint32_t>(code.size());
   if (const BlockCost* c = lookup(addr, size)) return *c;
   auto& slot = blocks_[addr];
   slot = {size, decode(addr, code)};
+  if (!original.empty()) slot.second.cycles = original_cycles(addr, original, size);
   front_[front_index(addr)] = FrontEntry{addr, size, &slot.second};
   return slot.second;
 }
@@ -67,6 +69,20 @@ BlockCost CycleModel::decode(uint64_t addr, std::span<const uint8_t> code) const
     cost.cycles += 1;
   }
   return cost;
+}
+
+uint64_t CycleModel::original_cycles(uint64_t addr, std::span<const uint8_t> original,
+                                     uint32_t size) const {
+  uint64_t cycles = 0;
+  cs_insn* insn = cs_malloc(cs_);
+  const uint8_t* p = original.data();
+  size_t left = original.size();
+  uint64_t a = addr;
+  while (a < addr + size && left > 0 && cs_disasm_iter(cs_, &p, &left, &a, insn))
+    cycles += costs_[static_cast<size_t>(classify(*insn))].cycles;
+  cs_free(insn, 1);
+  if (a < addr + size) cycles += 1;  // an undecodable tail, as decode() counts it
+  return cycles;
 }
 
 void CycleModel::invalidate(uint64_t start, uint64_t len) {

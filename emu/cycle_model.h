@@ -64,7 +64,11 @@ class CycleModel {
   CycleModel& operator=(const CycleModel&) = delete;
 
   // The cost of the block of `code` (guest bytes) starting at `addr`. Cached by address.
-  const BlockCost& block(uint64_t addr, std::span<const uint8_t> code);
+  // `original` (observer mode), when given: the bytes the program sees from addr (breakpoints
+  // replaced by their instructions, possibly longer than code); the cycles are then those of
+  // the original instructions that start inside the block.
+  const BlockCost& block(uint64_t addr, std::span<const uint8_t> code,
+                         std::span<const uint8_t> original = {});
   // Fast path: the cached cost or null. Direct-mapped front cache over the hash map.
   const BlockCost* lookup(uint64_t addr, uint32_t size) const;
   // Forget every block overlapping [start, start+len) (code changed or was unmapped).
@@ -80,6 +84,7 @@ class CycleModel {
     uint32_t size;
   };
   BlockCost decode(uint64_t addr, std::span<const uint8_t> code) const;
+  uint64_t original_cycles(uint64_t addr, std::span<const uint8_t> original, uint32_t size) const;
 
   Arch arch_;
   uint64_t task_size_;  // user code lies below it (ArchInfo::task_size)

@@ -102,6 +102,10 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.kernel = o.kernel;
   c.kprobe_boost = o.kprobe_boost;
   c.kprobe_optimization = o.kprobe_optimization;
+  if (!(o.probe_cost >= 0 && o.probe_cost <= 1000))  // also NaN
+    return Error::make("probe_cost must be a number from 0 to 1000 (1: modelled costs, 0: "
+                       "observer mode), not " + std::to_string(o.probe_cost), EINVAL);
+  c.probe_cost = o.probe_cost;
   c.kernel_cmdline = o.kernel_cmdline;
   c.early_kprobes = o.early_kprobes;
   PROBESIM_TRY_VOID(emu::MachineLimits::validate(o.limits));

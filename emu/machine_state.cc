@@ -81,7 +81,7 @@ Result<void> MachineState::init() {
   const uint64_t counter_hz = config_.arch == Arch::X86_64 ? config_.cpu_hz : Cpu::kArm64CntFreq;
   vdso_ = PROBESIM_TRY(Vdso::create(config_.arch, *inodes_, counter_hz, config_.epoch_sec));
   uprobes_ = std::make_unique<probes::UprobeManager>(config_.arch, static_cast<probes::UprobeHost&>(*this),
-                                                     probes::UprobeConfig{config_.cpu_hz});
+                                                     probes::UprobeConfig{config_.cpu_hz, config_.probe_cost});
   trace_events_ = std::make_unique<TraceEvents>(*this);
   trace_events_->mount(*vfs_);
   vfs_->set_proc(static_cast<ProcHost*>(this));
@@ -252,6 +252,7 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   cpu.set_clock(clock);
   cpu.set_precise_faults(p.handles_fault_signals());
   cpu.set_time_source(tap_ ? this : nullptr);
+  cpu.set_observer(config_.probe_cost == 0 ? this : nullptr);
   cpu.set_tsc_aux(static_cast<uint32_t>(step.cpu));  // node 0
   cpu.set_assert_info(t.tid(), [this] { return sched_.recent_events(Cpu::kSyscallTrail); });
   uint64_t insns_before = cpu.insns().value;

@@ -65,6 +65,7 @@ struct MachineConfig {
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: jump back from boostable slots (no second trap)
   bool kprobe_optimization = true;  // debug.kprobes-optimization at boot (optprobes)
+  double probe_cost = 1.0;  // scale of kprobe/uprobe hit costs (0: observer mode)
   // The guest kernel's command line (boot_command_line); early_kprobes ("sym[+off]") are
   // appended to it as one `ekprobe=` list, registered during boot (kernel_early_kprobes.cc).
   std::string kernel_cmdline;
@@ -95,6 +96,7 @@ class StraceSink {
 class MachineState final : public SyscallSink,
                            private probes::UprobeHost,
                            private GuestTimeSource,
+                           private OriginalCode,
                            private KernelHost,
                            private ProcHost {
  public:
@@ -307,6 +309,8 @@ class MachineState final : public SyscallSink,
   void tap_quantum_end(const Scheduler::Step& step, bool preempted);
   TraceCheckpoint checkpoint(Task& t, bool memory);
   uint64_t guest_cycles(uint64_t now) override;  // GuestTimeSource
+  // OriginalCode (observer mode): the running process's code with its uprobes' instructions.
+  bool original_code(uint64_t addr, std::span<uint8_t> out) override;
   void finish_exec(Process& p, Task& t);
   void interrupt_wait(Task& t, int sig);
   bool unblocked_somewhere(Process& p, Task* t, int sig) const;

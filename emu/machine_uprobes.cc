@@ -12,6 +12,7 @@
 #include "probesim/assert.h"
 
 namespace probesim::emu {
+
 namespace {
 
 constexpr uint32_t kX86Int3 = 3, kArm64Bkpt = 7;
@@ -109,6 +110,12 @@ bool MachineState::uprobe_trap(Cpu& cpu, uint32_t intno) {
   handle_fault_signal(p, t, f);
   cpu.request_stop();
   return true;
+}
+
+// Observer mode's view of the code being costed (Cpu::set_observer).
+bool MachineState::original_code(uint64_t addr, std::span<uint8_t> out) {
+  Task* t = current_task();
+  return t && uprobes_->read_original(t->proc().mm(), GuestAddr{addr}, out);
 }
 
 }  // namespace probesim::emu

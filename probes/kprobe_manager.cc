@@ -71,7 +71,7 @@ const KprobeCtlblk& KprobeManager::ctlblk(CpuId cpu) const {
 }
 
 Cycles KprobeManager::cost(ProbePath path) const {
-  return probe_path_cycles(arch_kind_, path, config_.clock_hz);
+  return scale_cycles(probe_path_cycles(arch_kind_, path, config_.clock_hz), config_.cost_scale);
 }
 
 void KprobeManager::assert_not_in_handler(const char* what) const {

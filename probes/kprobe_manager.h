@@ -50,6 +50,8 @@ struct KprobeConfig {
   // THREAD_SIZE: kernel stacks are this many bytes and aligned to it (stack traces stay in
   // the one holding sp).
   uint64_t thread_size = 16384;
+  // Scale of the modelled hit costs (1: Linux-like; 0: observer mode, hits charge nothing).
+  double cost_scale = 1.0;
 };
 
 enum class HitDisposition : uint8_t {

@@ -5,6 +5,7 @@
 // optprobe 0.06 us).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -31,6 +32,11 @@ std::span<const ProbePathCost> probe_path_costs(Arch arch);
 
 // Cycles at the modelled clock (Hz) for one pass through `path`.
 Cycles probe_path_cycles(Arch arch, ProbePath path, uint64_t clock_hz);
+
+// cycles * scale, rounded to the nearest cycle (probe_cost: 0 is observer mode).
+inline Cycles scale_cycles(Cycles cycles, double scale) {
+  return Cycles{static_cast<uint64_t>(std::llround(static_cast<double>(cycles.value) * scale))};
+}
 
 constexpr uint64_t kDefaultModelledClockHz = 2'000'000'000;  // emu/virtual_clock.h default
 

@@ -45,6 +45,7 @@ struct KernelConfig {
   bool kprobe_optimization = true;  // debug.kprobes-optimization at boot
   std::string cmdline;              // boot_command_line, without the ekprobe= list
   std::vector<std::string> early_kprobes;  // "sym[+off]", appended as one ekprobe= list
+  double probe_cost = 1.0;                 // KprobeConfig::cost_scale
 };
 
 class GuestKernel {

@@ -62,6 +62,7 @@ Result<void> GuestKernel::create_kprobes() {
   probes::KprobeConfig kc{static_cast<uint32_t>(config_.cpus), config_.kprobe_boost,
                           config_.cpu_hz, config_.kprobe_optimization};
   kc.initialized = false;
+  kc.cost_scale = config_.probe_cost;
   kprobes_ = std::make_unique<probes::KprobeManager>(config_.arch, ks, ks.symbols(), kc);
   PROBESIM_TRY_VOID(kprobes_->set_kretprobe_trampoline(ks.sym("__kretprobe_trampoline")));
   if (const probes::KernelSymbol* cb = ks.kallsyms().find("optimized_callback"))

@@ -68,6 +68,11 @@ struct Options {
   // debug.kprobes-optimization at boot: kprobes become jump-optimized (optprobes: x86 E9 rel32,
   // arm64 B imm26) after the optimizer's delay when Linux's conditions hold.
   bool kprobe_optimization = true;
+  // Scale of the modelled cost of every kprobe/uprobe hit (trap, single-step, return, optimized
+  // detour; probes/probe_costs.cc). 1: Linux-like; 0: observer mode: a hit charges no cycles,
+  // so the guest's clocks, and the schedules read from them, are those of the run without the
+  // probes. Finite, 0 to 1000.
+  double probe_cost = 1.0;
   // The guest kernel's command line (`ekprobe=sym[+off][,...]` registers early kprobes) and
   // early kprobes to append to it: counting kprobes registered during boot, before
   // init_kprobes, as branches (seed 002); their hits during boot count.

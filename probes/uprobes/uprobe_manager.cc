@@ -102,7 +102,7 @@ const UprobeTask* UprobeManager::find_utask(TaskId task) const {
 }
 
 Cycles UprobeManager::cost(UprobePath path) const {
-  return uprobe_path_cycles(arch_kind_, path, config_.clock_hz);
+  return scale_cycles(uprobe_path_cycles(arch_kind_, path, config_.clock_hz), config_.cost_scale);
 }
 
 std::vector<UprobeInfo> UprobeManager::uprobes_of(const mmu::Inode& inode) const {

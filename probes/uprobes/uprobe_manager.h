@@ -48,6 +48,7 @@ class UprobeHost {
 
 struct UprobeConfig {
   uint64_t clock_hz = kDefaultModelledClockHz;  // converts the cost table to cycles
+  double cost_scale = 1.0;  // 1: Linux-like hit costs; 0: observer mode (hits charge nothing)
 };
 
 enum class UprobeDisposition : uint8_t {

@@ -241,6 +241,9 @@ void bind_options(py::class_<PyMachine, std::shared_ptr<PyMachine>>& c) {
           "kprobe_boost", [](const PyMachine& m) { return m.options().kprobe_boost; },
           "x86: boostable kprobe slots jump back instead of trapping a second time.")
       .def_property_readonly(
+          "probe_cost", [](const PyMachine& m) { return m.options().probe_cost; },
+          "Scale of every probe hit's modelled cycles (1 by default; 0: observer mode).")
+      .def_property_readonly(
           "limits",
           [](const PyMachine& m) {
             const Limits& l = m.options().limits;
@@ -295,13 +298,16 @@ void bind_machine(py::module_& m) {
       "register_for_each_vma without "
       "re-validating the vma, seed 000). epoch sets CLOCK_REALTIME at boot: seconds since "
       "1970 or a timezone-aware datetime (default 2024-01-01T00:00:00Z, fixed so that runs "
-      "repeat).");
+      "repeat). probe_cost scales the modelled cycles of every kprobe/uprobe hit (1: "
+      "Linux-like costs; 0: observer mode: probes change no clock, so a race watched with "
+      "probes runs as it does without them).");
   c.def(py::init(&PyMachine::create), "arch"_a = py::none(), py::kw_only(), "seed"_a = 0, "root"_a = "/",
         "quantum"_a = 1'000'000, "cpus"_a = 1, "sched"_a = "round_robin", "kernel"_a = true,
         "kprobe_boost"_a = true, "limits"_a = py::none(), "run_index"_a = 0,
         "preemptions"_a = py::none(), "capture_limit"_a = py::none(),
         "early_kprobes"_a = std::vector<std::string>{}, "kernel_cmdline"_a = "",
-        "replay"_a = py::none(), "bugs"_a = py::none(), "epoch"_a = py::none())
+        "replay"_a = py::none(), "bugs"_a = py::none(), "epoch"_a = py::none(),
+        "probe_cost"_a = 1.0)
       .def_property_readonly("invariant_violations", &PyMachine::invariant_violations,
                              "Kernel invariants found broken at quiescent points while kernel "
                              "work ran (a breakpoint in a page of another file, a missed "

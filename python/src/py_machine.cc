@@ -149,6 +149,7 @@ void check_replay_alone(const Options& given,
   if (sched != "round_robin") set.push_back("sched");
   if (given.kernel != d.kernel) set.push_back("kernel");
   if (given.kprobe_boost != d.kprobe_boost) set.push_back("kprobe_boost");
+  if (given.probe_cost != d.probe_cost) set.push_back("probe_cost");
   if (!limits.is_none()) set.push_back("limits");
   if (given.run_index != d.run_index) set.push_back("run_index");
   if (!preemptions.is_none()) set.push_back("preemptions");
@@ -172,8 +173,13 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
                                              const std::vector<std::string>& early_kprobes,
                                              const std::string& kernel_cmdline,
                                              const std::optional<std::filesystem::path>& replay_trace,
-                                             const py::object& bugs, const py::object& epoch) {
+                                             const py::object& bugs, const py::object& epoch,
+                                             double probe_cost) {
   Options o;
+  if (!(probe_cost >= 0 && probe_cost <= 1000))  // also NaN
+    throw BadArgument("probe_cost: expected a number from 0 to 1000 (1: modelled probe costs, "
+                      "0: observer mode), not " + std::to_string(probe_cost));
+  o.probe_cost = probe_cost;
   if (!epoch.is_none()) o.epoch = to_epoch(epoch);
   o.seed = to_u64(seed, "seed");
   o.root = path_string(root, "root");

@@ -70,7 +70,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
                                            const std::string& kernel_cmdline,
                                            const std::optional<std::filesystem::path>& replay,
                                            const pybind11::object& bugs,
-                                           const pybind11::object& epoch);
+                                           const pybind11::object& epoch,
+                                           double probe_cost);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
   ~PyMachine();
   PyMachine(const PyMachine&) = delete;

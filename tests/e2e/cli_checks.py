@@ -256,6 +256,31 @@ def case_tracepoints(o, tmp):
     return report(problems, f"--- trace:\n{text[:3000]}") and ok
 
 
+def case_observer(o, tmp):
+    """--probe-cost 0 (observer mode): a uprobe and a uretprobe hit 400000 times each in racy
+    (2 CPUs, random schedule) leave its output, instructions and every cycle as they are
+    without the probes; with the default costs the same probes move the clocks."""
+    prog = f"{o.guests}/x86_64-glibc/racy"
+    base = ["--cpus", "2", "--sched", "random", "--seed", "3", "--stats"]
+    probes = ["--uprobe", f"{prog}:next_value", "--uretprobe", f"{prog}:next_value"]
+    runs = {name: run(o.probesim, flags + ["--", prog], tmp) for name, flags in
+            {"plain": base, "observed": base + ["--probe-cost", "0"] + probes,
+             "costed": base + probes}.items()}
+    stats = {name: dict(re.findall(r"^(instructions|cycles): (\d+)$", r[2], re.M))
+             for name, r in runs.items()}
+    problems = [f"{name}: exit status {r[0]}" for name, r in runs.items() if r[0] != 0]
+    if runs["observed"][1] != runs["plain"][1]:
+        problems.append("observed stdout differs from plain")
+    if not stats["plain"].get("cycles") or stats["observed"] != stats["plain"]:
+        problems.append(f"observed stats {stats['observed']} != plain {stats['plain']}")
+    if stats["costed"].get("cycles") == stats["plain"].get("cycles"):
+        problems.append("the default probe costs did not move the cycles")
+    if "hits 400000" not in runs["observed"][2]:
+        problems.append("the observed run lacks 400000 uprobe hits")
+    dump = "".join(f"--- {n} stdout:\n{r[1]}--- {n} stderr:\n{r[2]}" for n, r in runs.items())
+    return report(problems, dump)
+
+
 def case_epoch(o, tmp):
     """--epoch sets the guest's wall clock at boot, as seconds or a UTC date; a bad value is
     refused with what it takes."""

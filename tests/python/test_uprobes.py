@@ -455,3 +455,26 @@ def test_a_usdt_semaphore_is_raised_in_each_process_while_its_probe_is_armed(mac
     ev.disable()
     with pytest.raises(probesim.BadProbe, match="EINVAL"):
         machine.uprobes.register(prog, "usdt_site", ref_ctr=ref_ctr + 1)  # not a short's offset
+
+
+def test_observer_mode_a_counting_uprobe_leaves_a_race_and_its_cycles_alone(arch, guest_program):
+    """Machine(probe_cost=0): racy on 2 CPUs under a random schedule computes the same counter
+    in the same cycles with a uprobe on its read-modify-write as without (XOL steps and the
+    breakpoint cost what the original instruction costs); the default costs move the clock."""
+    racy = str(guest_program("racy"))
+
+    def run(probe_cost, probed):
+        m = probesim.Machine(arch, seed=3, cpus=2, sched="random", probe_cost=probe_cost)
+        up = m.uprobes.register(racy, "next_value") if probed else None
+        p = m.spawn([racy])
+        assert m.run() is True
+        assert_exit(p)
+        return p.stdout, m.cycles, up.hits if up else 0
+
+    plain = run(1, False)
+    observed = run(0, True)
+    assert observed[2] == 400000 and observed[:2] == plain[:2]
+    assert run(1, True)[1] != plain[1]
+    assert probesim.Machine(arch, probe_cost=0).probe_cost == 0
+    with pytest.raises(probesim.BadArgument, match="probe_cost"):
+        probesim.Machine(arch, probe_cost=-1)
