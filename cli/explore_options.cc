@@ -37,7 +37,7 @@ Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv) 
     if (a == "--strategy") {
       o.strategy = PROBESIM_TRY(value(a));
       if (o.strategy != "random" && !o.strategy.starts_with("pct:") && !o.strategy.starts_with("bounded:"))
-        return Error::make("--strategy must be random, pct:D[:STEPS] or bounded:K[:STEPS[:TASKS]], got '" +
+        return Error::make("--strategy must be random, pct:D[:STEPS[:POINTS]] or bounded:K[:STEPS[:TASKS[:POINTS]]], got '" +
                            o.strategy + "'");
     } else if (a == "--runs") o.runs = PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 1, 1'000'000'000));
     else if (a == "--from") o.first_run = PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 0, ~0ull >> 1));

@@ -12,7 +12,7 @@
 namespace probesim::cli {
 
 inline constexpr const char* kExploreUsage =
-    "usage: probesim explore [--strategy random|pct:D[:STEPS]|bounded:K[:STEPS[:TASKS]]]\n"
+    "usage: probesim explore [--strategy random|pct:D[:STEPS[:POINTS]]|bounded:K[:STEPS[:TASKS[:POINTS]]]]\n"
     "                        [--runs N] [--from RUN] [--seed N] [--jobs N]\n"
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
     "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"

@@ -152,7 +152,7 @@ Result<void> set_sched(RunOptions& o, const std::string& v) {
     return {};
   }
   if (v != "rr" && v != "random" && !v.starts_with("pct:") && !v.starts_with("bounded:"))
-    return Error::make("--sched must be rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or "
+    return Error::make("--sched must be rr, random, pct:D[:STEPS[:POINTS]], bounded:K[:STEPS[:TASKS[:POINTS]]] or "
                        "replay:FILE, got '" + v + "'");
   o.sched = v;
   return {};
@@ -220,7 +220,7 @@ const RunFlag kRunFlags[] = {
    "instructions a task runs before the scheduler may switch (at least 1)", "1000000"},
   {"--cpus", "", "N", PROBESIM_PARSE(cpus, parse_u64, "--cpus"), true, "logical CPUs simulated (1 to 64)", "1"},
   {"--sched", "", "STRATEGY", set_sched, true,
-   "rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or replay:TRACE (= replay TRACE)",
+   "rr, random, pct:D[:STEPS[:POINTS]], bounded:K[:STEPS[:TASKS[:POINTS]]] or replay:TRACE (= replay TRACE)",
    "rr"},
   {"--run-index", "", "N", PROBESIM_PARSE(run_index, parse_u64, "--run-index"), true,
    "which run of the strategy for this seed (pct, bounded, random)", "0"},

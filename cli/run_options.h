@@ -15,7 +15,7 @@ namespace probesim::cli {
 
 inline constexpr const char* kUsage =
     "usage: probesim run [--arch auto|x86_64|aarch64] [--root DIR] [--seed N] [--quantum N]\n"
-    "                    [--cpus N] [--sched rr|random|pct:D[:STEPS]] [--run-index N]\n"
+    "                    [--cpus N] [--sched rr|random|pct:D[:STEPS[:POINTS]]] [--run-index N]\n"
     "                    [--record TRACE] [--sched-log FILE] [--epoch SECONDS|YYYY-MM-DD[THH:MM:SS]]\n"
     "                    [--strace [-s N]] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
     "                    [--no-kernel] [--no-boost] [--no-optimize] [--kernel-cmdline TEXT]\n"

@@ -236,9 +236,12 @@ void Cpu::apply_precise_faults() {
   check(uc_ctl_flush_tb(uc_), "flush tb");
 }
 
-CpuStop Cpu::run(InsnCount budget) {
+CpuStop Cpu::run(InsnCount budget, uint64_t sync_budget) {
   apply_precise_faults();
   stop_at_ = steps() + std::min<uint64_t>(budget.value, ~uint64_t{0} - steps());
+  sync_budget_ = sync_budget;
+  quantum_syncs_ = 0;
+  run_start_steps_ = steps();
   last_step_insns_ = insns_;
   overdue_since_ = ~0ull;
   ScopedAssertContext context([this] { return describe_guest(); });
@@ -535,6 +538,85 @@ void Cpu::resume_after_site(uint64_t next) {
   set_pc(next);
 }
 
+// ---- Scheduling points inside blocks (run()'s contract).
+
+void Cpu::set_sync_points(bool on) {
+  if (on == sync_points_) return;
+  sync_points_ = on;
+  // A fresh engine has translated nothing (and a flush would touch its whole code buffer).
+  if (!on || model_.cached_blocks() == 0) return;
+  check(uc_ctl_flush_tb(uc_), "flush tb");
+  model_.invalidate(0, ~uint64_t{0});
+}
+
+// A code hook at each atomic (syscalls have theirs already); true when one was added.
+bool Cpu::hook_sync_sites(const BlockCost& cost) {
+  bool added = false;
+  for (const SyncSite& site : cost.sync) {
+    if (site.kind != SyncKind::Atomic || !sync_hooked_.insert(site.addr).second) continue;
+    uc_hook h;
+    check(uc_hook_add(uc_, &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Cpu::on_sync_insn), this,
+                      site.addr, site.addr),
+          "hook sync insn");
+    check(uc_ctl_remove_cache(uc_, site.addr, site.addr + 1), "remove cache");
+    added = true;
+  }
+  return added;
+}
+
+// Instructions from the scheduling point at `addr` to the end of the running user block
+// (charged already, not yet run); none when `addr` is not a point of that block (a stale hook,
+// code that changed, an uncounted block).
+std::optional<uint32_t> Cpu::block_rest(uint64_t addr) const {
+  if (!cur_block_user_ || scope_ != StepScope::User) return std::nullopt;
+  const BlockCost* cost = model_.lookup(cur_block_addr_, cur_block_size_);
+  if (!cost) return std::nullopt;
+  for (const SyncSite& site : cost->sync)
+    if (site.addr == addr && site.index < cost->insns) return cost->insns - site.index;
+  return std::nullopt;
+}
+
+// At an atomic or syscall `rest` instructions before the end of the charged block: true when
+// the quantum ends in front of it. The rest of the block is then uncharged, as it has not run
+// (its cycles stay charged: the clock only moves forward; it runs later as a block of its own).
+bool Cpu::sync_point(uint32_t rest) {
+  const uint64_t at = steps() - rest;
+  const bool due = at >= stop_at_ || (sync_budget_ && quantum_syncs_ + 1 >= sync_budget_);
+  if (due && at > run_start_steps_ && preemptible_ && !stop_recorded_) {
+    insns_ -= rest;
+    user_insns_ -= rest;
+    stop_recorded_ = true;
+    stop_ = CpuStop{.kind = StopKind::Budget, .sync_point = true};
+    return true;
+  }
+  ++quantum_syncs_;
+  ++sync_ops_;
+  return false;
+}
+
+// In the syscall hook (PC after the instruction): true when the quantum ends in front of it,
+// PC back at it, the syscall not taken.
+bool Cpu::syscall_sync_point() {
+  const uint64_t insn = pc() - info_.syscall_insn_len;
+  std::optional<uint32_t> rest = block_rest(insn);
+  if (!rest || !sync_point(*rest)) return false;
+  set_pc(insn);
+  return true;
+}
+
+void Cpu::on_sync_insn(uc_engine* uc, uint64_t addr, uint32_t, void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  if (c->in_stub_ || !c->sync_points_) return;
+  try {
+    std::optional<uint32_t> rest = c->block_rest(addr);
+    if (!rest || !c->sync_point(*rest)) return;
+    c->set_reg(c->info_.reg_pc, addr);  // a PC write cancels a stop: the stop comes after it
+    uc_emu_stop(uc);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+}
+
 void Cpu::forget_emulated_sites(uint64_t start, uint64_t len) {
   if (sites_.empty()) return;
   std::erase_if(sites_, [&](const auto& s) { return s.first >= start && s.first - start < len; });
@@ -574,7 +656,7 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
       // block it leaves on an exit request (cpu-exec.c cpu_tb_exec: !HOOK_EXISTS(UC_HOOK_CODE)),
       // so RIP could be a stale mid-block value: set it to this unexecuted block. A PC write
       // cancels a stop, so the stop comes after it.
-      if (!c->hooked_sites_.empty()) c->set_reg(c->info_.reg_pc, addr);
+      if (!c->hooked_sites_.empty() || !c->sync_hooked_.empty()) c->set_reg(c->info_.reg_pc, addr);
       uc_emu_stop(uc);
       return;
     }
@@ -583,13 +665,15 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
       std::vector<uint8_t> code(size);
       if (uc_mem_read(uc, c->phys(addr), code.data(), size) != UC_ERR_OK) code.clear();
       cost = &c->model_.block(addr, code, c->observed_code(addr, code));
-      if (!cost->emulated.empty() && c->hook_emulated_sites(*cost)) {
+      const bool sync_added = c->sync_points_ && c->hook_sync_sites(*cost);
+      if ((!cost->emulated.empty() && c->hook_emulated_sites(*cost)) || sync_added) {
         // Retranslate this block with the emulation hooks in place, without charging it.
         c->set_pc(addr);
         return;
       }
     }
     c->block_end_ = addr + size;
+    c->cur_block_addr_ = addr, c->cur_block_size_ = size, c->cur_block_user_ = user;
     if (addr == c->uncharged_resume_) {  // the rest of a block charged in full already
       c->uncharged_resume_ = kNoResume;
       return;
@@ -629,6 +713,11 @@ void Cpu::on_x86_syscall(uc_engine* uc, void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
   c->in_x86_syscall_ = true;
   try {
+    if (c->sync_points_ && c->syscall_sync_point()) {
+      c->in_x86_syscall_ = false;
+      uc_emu_stop(uc);
+      return;
+    }
     c->note_syscall();
     c->sink_.on_syscall(*c);
   } catch (...) {
@@ -643,6 +732,10 @@ void Cpu::on_intr(uc_engine* uc, uint32_t intno, void* self) noexcept {
   try {
     constexpr uint32_t kArm64ExcpSwi = 2;
     if (c->info_.arch == Arch::AArch64 && intno == kArm64ExcpSwi) {
+      if (c->sync_points_ && c->syscall_sync_point()) {
+        uc_emu_stop(uc);
+        return;
+      }
       c->note_syscall();
       c->sink_.on_syscall(*c);  // PC already points after the svc
       if (c->stop_recorded_) uc_emu_stop(uc);  // see on_x86_syscall

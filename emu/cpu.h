@@ -68,6 +68,7 @@ struct CpuStop {
   uint64_t pc = 0;             // PC of the faulting/trapping instruction (see pc_precise)
   bool pc_precise = true;      // arm64 data faults: PC recovered by decoding (see cpu.cc)
   int uc_error = 0;            // what uc_emu_start returned for this stop (a uc_err; 0: OK)
+  bool sync_point = false;     // Budget: ended in front of a scheduling point (PC at it)
 };
 
 // uc_emu_start's error as text, e.g. "Invalid instruction (UC_ERR_INSN_INVALID)".
@@ -169,7 +170,13 @@ class Cpu final : public mmu::MmObserver {
   // Run from the current PC until `budget` more steps (see StepScope) have executed or something
   // stops the CPU. Rethrows a stored sink exception. While it runs, an assert failure prints
   // describe_guest() (the assert context, include/probesim/assert.h).
-  CpuStop run(InsnCount budget);
+  // With scheduling points on (set_sync_points), the quantum ends at the first scheduling point
+  // at or past the budget: a user block's start, or an atomic or syscall instruction inside a
+  // block (the quantum then ends in front of it, and the retired counts are exact: the rest of
+  // the block is charged when it runs). `sync_budget` (0: none) also ends it in front of the
+  // sync_budget-th atomic or syscall of the quantum; never in front of the very first
+  // instruction of a quantum (it is where the task was picked, so it always makes progress).
+  CpuStop run(InsnCount budget, uint64_t sync_budget = 0);
   // For that context: the task whose registers are in the engine (-1: none, the default) and a
   // source of the machine's recent scheduler events (may be empty).
   void set_assert_info(int tid, std::function<std::string()> recent_events) {
@@ -194,6 +201,11 @@ class Cpu final : public mmu::MmObserver {
   // where the CPU is preemptible). A Budget stop, so nothing is lost.
   void end_quantum() { stop_at_ = steps(); }
   void set_step_scope(StepScope s) { scope_ = s; }
+  // Scheduling points at atomics and syscalls (see run()); turning them on re-decodes every
+  // block, so atomics decoded before get their code hooks.
+  void set_sync_points(bool on);
+  // Atomic and syscall instructions retired in user mode (each a scheduling point).
+  uint64_t sync_ops() const { return sync_ops_; }
   // Instructions in [start, start+len) are not steps (uprobes' XOL area of this engine's mm).
   void set_uncounted(GuestAddr start, uint64_t len) {
     uncounted_start_ = start.value;
@@ -244,6 +256,10 @@ class Cpu final : public mmu::MmObserver {
   void store_exception(std::exception_ptr e);
   uint64_t recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const;
   bool hook_emulated_sites(const BlockCost& cost);
+  bool hook_sync_sites(const BlockCost& cost);
+  std::optional<uint32_t> block_rest(uint64_t addr) const;
+  bool sync_point(uint32_t rest);
+  bool syscall_sync_point();
   void forget_emulated_sites(uint64_t start, uint64_t len);
   std::vector<uint64_t> access_candidates(const cs_insn& insn) const;
   std::vector<uint8_t> observed_code(uint64_t addr, std::span<const uint8_t> code) const;
@@ -287,6 +303,7 @@ class Cpu final : public mmu::MmObserver {
   static uint32_t on_arm64_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp,
                                void* self) noexcept;
   static void on_emulated_insn(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
+  static void on_sync_insn(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
   static bool on_invalid_insn(uc_engine* uc, void* self) noexcept;
   static void on_smc_write(uc_engine* uc, uc_mem_type type, uint64_t addr, int size,
                            int64_t value, void* self) noexcept;
@@ -327,6 +344,17 @@ class Cpu final : public mmu::MmObserver {
   static constexpr uint64_t kNoResume = ~0ull;
   uint64_t block_end_ = 0;
   uint64_t uncharged_resume_ = kNoResume;
+  // Scheduling points (set_sync_points): the user block running now (its cost has the sites),
+  // the atomics with a code hook, and this quantum's state.
+  bool sync_points_ = false;
+  uint64_t cur_block_addr_ = 0;
+  uint32_t cur_block_size_ = 0;
+  bool cur_block_user_ = false;
+  std::unordered_set<uint64_t> sync_hooked_;
+  uint64_t sync_ops_ = 0;
+  uint64_t sync_budget_ = 0;     // this quantum's (0: none)
+  uint64_t quantum_syncs_ = 0;   // atomics and syscalls this quantum retired
+  uint64_t run_start_steps_ = 0;
   std::unique_ptr<X86Fpu> x86_fpu_;
   std::map<uint64_t, ExecRun> user_exec_;  // guarded runs by start (on_map / on_unmap)
   std::set<uint64_t> inaccessible_runs_;   // PROT_NONE runs left out of Unicorn, by start

@@ -48,9 +48,12 @@ BlockCost CycleModel::decode(uint64_t addr, std::span<const uint8_t> code) const
   uint64_t a = addr;
   while (left > 0 && cs_disasm_iter(cs_, &p, &left, &a, insn)) {
     InsnClass cls = classify(*insn);
+    const uint32_t index = cost.insns;
     cost.insns += 1;
     cost.cycles += costs_[static_cast<size_t>(cls)].cycles;
     if (insn->address < task_size_) {
+      if (SyncKind k = sync_kind(arch_, *insn); k != SyncKind::None)
+        cost.sync.push_back(SyncSite{insn->address, index, k});
       if (std::optional<EmulatedSite> site = user_site(arch_, *insn)) {
         cost.emulated.push_back(*site);
         continue;

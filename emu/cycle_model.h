@@ -49,11 +49,30 @@ struct EmulatedSite {
   bool operator==(const EmulatedSite&) const = default;
 };
 
+// Scheduling points inside a block (emu/sched/README.md): the instructions before which a
+// strategy may end a quantum besides the block's start.
+enum class SyncKind : uint8_t {
+  None,
+  Atomic,   // x86 lock-prefixed, xchg with memory, cmpxchg*; arm64 ld/st exclusive, LSE atomics
+  Syscall,  // x86 syscall, arm64 svc (futex operations are syscalls)
+};
+// Classified from the decoded instruction (insn_classify.cc's tables), once per block.
+SyncKind sync_kind(Arch arch, const cs_insn& insn);
+
+struct SyncSite {
+  uint64_t addr;
+  uint32_t index;  // instructions of the block before it
+  SyncKind kind;
+  bool operator==(const SyncSite&) const = default;
+};
+
 struct BlockCost {
   uint32_t insns = 0;
   uint32_t cycles = 0;
   // Instructions the machine emulates or completes around Unicorn. Rare; usually empty.
   std::vector<EmulatedSite> emulated;
+  // Scheduling points in user code (atomics, syscalls), in address order. Usually empty.
+  std::vector<SyncSite> sync;
 };
 
 class CycleModel {

@@ -3,6 +3,7 @@
 // unreliable (docs/stack-facts.md §7), so arm64 is classified by instruction id.
 #include <algorithm>
 #include <array>
+#include <string_view>
 
 #include "emu/cycle_model.h"
 
@@ -115,6 +116,52 @@ InsnClass classify_arm64(const cs_insn& insn) {
 }
 
 }  // namespace
+
+// ---- Scheduling points (SyncKind).
+
+namespace {
+
+constexpr unsigned kX86AtomicIds[] = {X86_INS_CMPXCHG, X86_INS_CMPXCHG8B, X86_INS_CMPXCHG16B};
+
+// arm64 atomics by mnemonic prefix: load/store exclusive (ARMv8.0, incl. the acquire/release and
+// pair forms) and the ARMv8.1 LSE atomics with their ST* aliases (Arm ARM C3.2.12, C6.2).
+constexpr std::string_view kArm64AtomicPrefixes[] = {
+    "ldxr",  "ldxp",  "ldaxr", "ldaxp", "stxr",   "stxp",   "stlxr",  "stlxp",  "cas",
+    "swp",   "ldadd", "ldclr", "ldeor", "ldset",  "ldsmax", "ldsmin", "ldumax", "ldumin",
+    "stadd", "stclr", "steor", "stset", "stsmax", "stsmin", "stumax", "stumin",
+};
+
+bool has_mem_operand(const cs_x86& x) {
+  for (uint8_t i = 0; i < x.op_count; ++i)
+    if (x.operands[i].type == X86_OP_MEM) return true;
+  return false;
+}
+
+// lock-prefixed instructions, xchg with memory (implicitly locked: SDM vol. 3A 9.1.2.1) and
+// cmpxchg/cmpxchg8b/cmpxchg16b.
+SyncKind x86_sync(const cs_insn& insn) {
+  if (insn.id == X86_INS_SYSCALL) return SyncKind::Syscall;
+  const cs_x86& x = insn.detail->x86;
+  if (x.prefix[0] == X86_PREFIX_LOCK) return SyncKind::Atomic;
+  if (insn.id == X86_INS_XCHG && has_mem_operand(x)) return SyncKind::Atomic;
+  for (unsigned id : kX86AtomicIds)
+    if (insn.id == id) return SyncKind::Atomic;
+  return SyncKind::None;
+}
+
+SyncKind arm64_sync(const cs_insn& insn) {
+  if (insn.id == ARM64_INS_SVC) return SyncKind::Syscall;
+  std::string_view m = insn.mnemonic;
+  for (std::string_view p : kArm64AtomicPrefixes)
+    if (m.starts_with(p)) return SyncKind::Atomic;
+  return SyncKind::None;
+}
+
+}  // namespace
+
+SyncKind sync_kind(Arch arch, const cs_insn& insn) {
+  return arch == Arch::X86_64 ? x86_sync(insn) : arm64_sync(insn);
+}
 
 InsnClass CycleModel::classify(const cs_insn& insn) const {
   return arch_ == Arch::X86_64 ? classify_x86(insn) : classify_arm64(insn);

@@ -377,6 +377,7 @@ Stats Machine::stats() const {
   Stats out;
   out.instructions = s.insns().value;
   out.user_instructions = s.sched().steps();
+  out.scheduling_points = s.sched().points();
   out.cycles = s.charged_cycles();
   out.virtual_seconds = static_cast<double>(s.sched().max_time_ns()) / 1e9;
   out.faults = s.stats().faults;

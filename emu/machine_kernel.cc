@@ -14,8 +14,19 @@ KernelConfig MachineState::kernel_config() const {
 }
 
 Result<std::unique_ptr<Cpu>> MachineState::new_cpu() {
-  if (kernel_) return kernel_->new_engine();
-  return Cpu::create(config_.arch, sched_.clock(0), *this);
+  std::unique_ptr<Cpu> cpu = PROBESIM_TRY(kernel_ ? kernel_->new_engine()
+                                                  : Cpu::create(config_.arch, sched_.clock(0), *this));
+  cpu->set_sync_points(sync_points());
+  return cpu;
+}
+
+// Scheduling points inside blocks (atomics, syscalls) for the strategies that preempt there
+// (pct, bounded, guided), and in every replay (a recorded stop may lie in front of one). rr
+// and random keep block boundaries (random's schedules stay those of its seeds so far).
+bool MachineState::sync_points() const {
+  using K = StrategySpec::Kind;
+  const K k = config_.strategy.kind;
+  return k == K::Pct || k == K::Bounded || k == K::Guided || sched_.replaying();
 }
 
 void MachineState::for_each_process_engine(const std::function<void(Cpu&)>& fn) {

@@ -106,6 +106,7 @@ Replayer& MachineState::start_replay(Trace trace) {
   replayer_ = std::make_unique<Replayer>(std::move(trace));
   tap_ = replayer_.get();
   sched_.set_source(replayer_.get());
+  for_each_process_engine([](Cpu& c) { c.set_sync_points(true); });  // any recorded stop
   return *replayer_;
 }
 

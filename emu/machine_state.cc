@@ -257,13 +257,16 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   cpu.set_assert_info(t.tid(), [this] { return sched_.recent_events(Cpu::kSyscallTrail); });
   uint64_t insns_before = cpu.insns().value;
   uint64_t user_before = cpu.user_insns().value;
+  uint64_t syncs_before = cpu.sync_ops();
   CpuStop stop;
   {
     EngineScope scope(*this, cpu, clock, &t);
-    stop = cpu.run(InsnCount{step.budget});
+    stop = cpu.run(InsnCount{step.budget}, step.sync_budget);
   }
   t.insns += InsnCount{cpu.insns().value - insns_before};
   t.user_insns += InsnCount{cpu.user_insns().value - user_before};
+  t.sync_ops += cpu.sync_ops() - syncs_before;
+  t.at_sync_point = stop.sync_point;
   ++stats_.quanta;
   handle_stop(p, t, stop);
   if (p.pending_exec && !p.exited()) finish_exec(p, t);

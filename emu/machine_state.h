@@ -320,6 +320,7 @@ class MachineState final : public SyscallSink,
   bool handle_fault_signal(Process& p, Task& t, const GuestFault& f);
   void process_exited(Process& p);
   Result<std::unique_ptr<Cpu>> new_cpu();
+  bool sync_points() const;
   void model_syscall(Cpu& cpu);  // on_syscall without a guest kernel
   class EngineScope;
   void handle_stop(Process& p, Task& t, const CpuStop& stop);

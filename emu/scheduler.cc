@@ -140,7 +140,8 @@ std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizo
     wake_expired(clock.monotonic_ns());
     if (!runq_.empty()) {
       std::vector<Task*> runnable(runq_.begin(), runq_.end());
-      SchedStrategy::Pick p = strategy_->pick(runnable, PickContext{steps_, quantum});
+      SchedStrategy::Pick p =
+          strategy_->pick(runnable, PickContext{steps_, quantum, points_, last_at_point_});
       PROBESIM_ASSERT(p.index < runq_.size() && p.budget >= 1);
       Task* t = runq_[p.index];
       runq_.erase(runq_.begin() + static_cast<long>(p.index));
@@ -148,7 +149,7 @@ std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizo
       clock.advance_to_ns(t->ready_at_ns);
       event(cpu, t, "pick");
       if (observer_) observer_->on_pick(cpu, *t);
-      return Step{cpu, t, p.budget, t->user_insns.value};
+      return Step{cpu, t, p.budget, t->user_insns.value, p.sync_budget, t->sync_ops};
     }
     // Idle: catch up with the next CPU ahead of us, or the next deadline.
     uint64_t target = earliest_deadline();
@@ -201,11 +202,13 @@ std::optional<Scheduler::Step> Scheduler::next_replayed() {
   clock.advance_to_ns(t->ready_at_ns);
   event(running_cpu_, t, "pick");
   uint64_t budget = d->end_insns ? *d->end_insns - d->start_insns : kNoBudget;
-  return Step{running_cpu_, t, budget, t->user_insns.value};
+  return Step{running_cpu_, t, budget, t->user_insns.value, 0, t->sync_ops};
 }
 
 void Scheduler::finish(const Step& step) {
   steps_ += step.task->user_insns.value - step.start_insns;
+  points_ += step.task->sync_ops - step.start_syncs;
+  last_at_point_ = step.task->at_sync_point;
   LogicalCpu& c = cpus_[step.cpu];
   if (c.current != step.task) return;  // it blocked or died during the quantum
   c.current = nullptr;

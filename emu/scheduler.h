@@ -70,6 +70,8 @@ class Scheduler {
   bool replaying() const { return source_ != nullptr; }
   // User instructions retired by all tasks (the strategies' step count).
   uint64_t steps() const { return steps_; }
+  // Atomic and syscall instructions retired by all tasks (the strategies' point count).
+  uint64_t points() const { return points_; }
 
   int ncpus() const { return static_cast<int>(cpus_.size()); }
   VirtualClock& clock(int cpu) { return cpus_[cpu].clock; }
@@ -89,6 +91,8 @@ class Scheduler {
     Task* task;
     uint64_t budget;       // in steps (user instructions)
     uint64_t start_insns;  // the task's user_insns when picked
+    uint64_t sync_budget = 0;  // end in front of the n-th atomic/syscall (Cpu::run; 0: none)
+    uint64_t start_syncs = 0;  // the task's sync_ops when picked
   };
   // A quantum budget that never runs out (replay of a quantum that ended by itself).
   static constexpr uint64_t kNoBudget = ~0ull >> 2;
@@ -137,6 +141,8 @@ class Scheduler {
   ScheduleObserver* observer_ = nullptr;
   ScheduleSource* source_ = nullptr;
   uint64_t steps_ = 0;
+  uint64_t points_ = 0;
+  bool last_at_point_ = false;  // the last quantum ended in front of a scheduling point
   int running_cpu_ = 0;
   std::vector<SchedEvent> log_;
   uint64_t seq_ = 0;

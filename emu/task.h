@@ -87,6 +87,10 @@ class Task {
   // CPU switched away from it because it blocked, or while it was still runnable (preempted
   // at a quantum's end or after sched_yield) to run another task.
   uint64_t nvcsw = 0, nivcsw = 0;
+  // Atomic and syscall instructions it retired in user mode (Cpu::sync_ops): the scheduling
+  // points pct and bounded count; and whether its last quantum ended in front of one.
+  uint64_t sync_ops = 0;
+  bool at_sync_point = false;
 
  private:
   int tid_;

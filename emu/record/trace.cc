@@ -250,10 +250,10 @@ Result<Trace> decode_trace(std::span<const uint8_t> in, const std::string& name)
   size_t vlen = get_le(in, 12, 2);
   if (in.size() < 14 + vlen + 8) return bad(name, "truncated probesim trace (the file header is cut short)");
   std::string made_by(reinterpret_cast<const char*>(in.data() + 14), vlen);
-  if (version != kTraceVersion)
+  if (version < kTraceOldestVersion || version > kTraceVersion)
     return bad(name, "trace format version " + std::to_string(version) + " (written by probesim " +
-                         made_by + "); this probesim " + kProbesimVersion + " reads version " +
-                         std::to_string(kTraceVersion) +
+                         made_by + "); this probesim " + kProbesimVersion + " reads versions " +
+                         std::to_string(kTraceOldestVersion) + " to " + std::to_string(kTraceVersion) +
                          ": replay it with the probesim that recorded it, or record it again");
   uint64_t raw = get_le(in, 14 + vlen, 8);
   const size_t zlen = in.size() - (14 + vlen + 8);

@@ -17,7 +17,10 @@
 
 namespace probesim::emu {
 
-inline constexpr uint32_t kTraceVersion = 4;
+inline constexpr uint32_t kTraceVersion = 5;
+// Version 4 has the same layout; its preemptions all lie at block starts, which a replay with
+// scheduling points inside blocks (version 5) reaches at the same counts, so it still reads.
+inline constexpr uint32_t kTraceOldestVersion = 4;
 inline constexpr char kProbesimVersion[] = "0.1.0";  // pyproject.toml's version
 
 struct TraceHeader {

@@ -13,7 +13,7 @@ namespace {
 constexpr uint64_t kStreamSched = 0x5c4ed;  // the random policy's stream (unchanged since wave 1)
 constexpr uint64_t kStreamPct = 0x9c7;
 constexpr const char* kForms =
-    "rr, random, pct:D[:STEPS] (D >= 1), bounded:K[:STEPS[:TASKS]] (K <= 8) or replay:FILE";
+    "rr, random, pct:D[:STEPS[:POINTS]] (D >= 1), bounded:K[:STEPS[:TASKS[:POINTS]]] (K <= 8) or replay:FILE";
 
 class RoundRobin final : public SchedStrategy {
  public:
@@ -34,25 +34,47 @@ class RandomStrategy final : public SchedStrategy {
 
 class Pct final : public SchedStrategy {
  public:
-  Pct(uint32_t depth, uint64_t steps, DeterministicRng rng) : rng_(rng) {
-    for (uint32_t i = 1; i < depth; ++i) change_points_.push_back(1 + rng_.next_u64() % steps);
-    std::sort(change_points_.begin(), change_points_.end());
+  // Each of the D-1 change points lies in the step space [1, steps], or, when `points` > 0,
+  // with probability 1/2 in the space of scheduling points [1, points] (in front of the n-th
+  // atomic or syscall retired by any task). Priorities: the step ones in ascending order get
+  // 1, 2, ..., then the point ones.
+  Pct(uint32_t depth, uint64_t steps, uint64_t points, DeterministicRng rng) : rng_(rng) {
+    for (uint32_t i = 1; i < depth; ++i) {
+      if (points > 0 && rng_.next_u64() % 2) {
+        at_points_.push_back({1 + rng_.next_u64() % points, 0});
+      } else {
+        at_steps_.push_back({1 + rng_.next_u64() % steps, 0});
+      }
+    }
+    std::sort(at_steps_.begin(), at_steps_.end());
+    std::sort(at_points_.begin(), at_points_.end());
+    uint64_t prio = 0;
+    for (auto* v : {&at_steps_, &at_points_})
+      for (Change& c : *v) c.prio = ++prio;
   }
 
   Pick pick(std::span<Task* const> runnable, const PickContext& ctx) override {
-    // Change points passed during the last quantum lower the task that was running then.
-    while (next_ < change_points_.size() && ctx.steps >= change_points_[next_]) {
-      if (last_tid_ >= 0) prio_[last_tid_] = next_ + 1;
-      ++next_;
+    // Change points passed during the last quantum lower the task that was running then; a
+    // point one also when that quantum ended right in front of its atomic or syscall.
+    auto lower = [&](const Change& c) {
+      if (last_tid_ >= 0) prio_[last_tid_] = c.prio;
+    };
+    for (; next_step_ < at_steps_.size() && ctx.steps >= at_steps_[next_step_].at; ++next_step_)
+      lower(at_steps_[next_step_]);
+    for (; next_point_ < at_points_.size(); ++next_point_) {
+      uint64_t at = at_points_[next_point_].at;
+      if (ctx.points < at && !(ctx.at_point && ctx.points + 1 == at)) break;
+      lower(at_points_[next_point_]);
     }
     size_t best = 0;
     for (size_t i = 1; i < runnable.size(); ++i)
       if (priority(*runnable[i]) > priority(*runnable[best])) best = i;
     last_tid_ = runnable[best]->tid();
     uint64_t budget = ctx.quantum;
-    if (next_ < change_points_.size())
-      budget = std::min(budget, change_points_[next_] - ctx.steps);
-    return {best, std::max<uint64_t>(budget, 1)};
+    if (next_step_ < at_steps_.size())
+      budget = std::min(budget, at_steps_[next_step_].at - ctx.steps);
+    uint64_t sync = next_point_ < at_points_.size() ? at_points_[next_point_].at - ctx.points : 0;
+    return {best, std::max<uint64_t>(budget, 1), sync};
   }
 
   bool preempt_for(const Task& running, const Task& woken) override {
@@ -68,9 +90,15 @@ class Pct final : public SchedStrategy {
     return it->second;
   }
 
+  struct Change {
+    uint64_t at;
+    uint64_t prio;
+    bool operator<(const Change& o) const { return at < o.at; }
+  };
   DeterministicRng rng_;
-  std::vector<uint64_t> change_points_;  // ascending, in global steps
-  size_t next_ = 0;
+  std::vector<Change> at_steps_;   // ascending, in global steps
+  std::vector<Change> at_points_;  // ascending, in global scheduling points
+  size_t next_step_ = 0, next_point_ = 0;
   std::map<int, uint64_t> prio_;  // by tid
   int last_tid_ = -1;
 };
@@ -94,6 +122,7 @@ class Guided final : public SchedStrategy {
       fired_.push_back(p);
     }
     if (!chosen) chosen = find(last_tid_);  // otherwise the last task keeps the CPU
+    if (!chosen) chosen = free_choice(runnable);
     size_t i = chosen.value_or(0);
     Task& t = *runnable[i];
     last_tid_ = t.tid();
@@ -112,6 +141,25 @@ class Guided final : public SchedStrategy {
         for (const GuidedPreemption& p : points_)
           if (p.tid == t->tid() && p.insns <= t->user_insns.value && !was_fired(&p)) return &p;
     return nullptr;
+  }
+  // When the last task cannot go on (it blocked, exited, or runs on another CPU), the choice
+  // is free; for the listed preemptions to play out as recorded: first a task with a
+  // preemption still to come whose successor can run (it must run before that one ends),
+  // then a task no fired preemption took the CPU from (a preempted task stays off the CPU
+  // while others can run, as under the priorities that found the schedule), then the first.
+  std::optional<size_t> free_choice(std::span<Task* const> runnable) const {
+    auto runnable_tid = [&](int tid) {
+      return std::any_of(runnable.begin(), runnable.end(), [&](Task* t) { return t->tid() == tid; });
+    };
+    for (const GuidedPreemption& p : points_)
+      if (!was_fired(&p) && runnable_tid(p.next_tid))
+        for (size_t i = 0; i < runnable.size(); ++i)
+          if (runnable[i]->tid() == p.tid) return i;
+    for (size_t i = 0; i < runnable.size(); ++i)
+      if (std::none_of(fired_.begin(), fired_.end(),
+                       [&](const GuidedPreemption* p) { return p->tid == runnable[i]->tid(); }))
+        return i;
+    return std::nullopt;
   }
   bool was_fired(const GuidedPreemption* p) const {
     return std::find(fired_.begin(), fired_.end(), p) != fired_.end();
@@ -154,22 +202,55 @@ uint64_t point_step(const StrategySpec& s, uint32_t point) {
                                                      (point + 1) / (kBoundedPoints + 1)));
 }
 
+// The candidate points of a spec, in enumeration order (strategy.h).
+std::vector<BoundedPreemption> bounded_candidates(const StrategySpec& s) {
+  std::vector<BoundedPreemption> out;
+  const uint64_t sync = std::min(s.points, kBoundedMaxSyncPoints);
+  const uint64_t stride = sync ? (s.points + sync - 1) / sync : 1;
+  uint32_t p = 0;
+  for (uint64_t n = stride; n <= s.points || p < kBoundedPoints;) {
+    // Step p sits at (p+1)/(kBoundedPoints+1) of the run, point n at n/(points+1).
+    bool step_first = n > s.points ||
+        (p < kBoundedPoints && static_cast<unsigned __int128>(p + 1) * (s.points + 1) <=
+                                   static_cast<unsigned __int128>(n) * (kBoundedPoints + 1));
+    if (step_first) {
+      out.push_back({point_step(s, p++), 0, 0});
+    } else {
+      out.push_back({0, 0, n});
+      n += stride;
+    }
+  }
+  return out;
+}
+
 class Bounded final : public SchedStrategy {
  public:
-  explicit Bounded(std::vector<BoundedPreemption> p) : points_(std::move(p)) {}
+  explicit Bounded(const std::vector<BoundedPreemption>& p) {
+    for (const BoundedPreemption& b : p) (b.point ? at_points_ : at_steps_).push_back(b);
+    auto by = [](auto key) { return [key](const auto& a, const auto& b) { return a.*key < b.*key; }; };
+    std::stable_sort(at_steps_.begin(), at_steps_.end(), by(&BoundedPreemption::step));
+    std::stable_sort(at_points_.begin(), at_points_.end(), by(&BoundedPreemption::point));
+  }
 
+  // Due: a step one once the run passed its step; a point one once its atomic/syscall retired,
+  // or when the last quantum ended right in front of it.
   Pick pick(std::span<Task* const> runnable, const PickContext& ctx) override {
     std::optional<size_t> chosen;
-    while (next_ < points_.size() && ctx.steps >= points_[next_].step) {
-      uint32_t other = points_[next_++].other;
-      if (!chosen) chosen = preempt_to(runnable, other);
+    for (; next_step_ < at_steps_.size() && ctx.steps >= at_steps_[next_step_].step; ++next_step_)
+      if (!chosen) chosen = preempt_to(runnable, at_steps_[next_step_].other);
+    for (; next_point_ < at_points_.size(); ++next_point_) {
+      uint64_t at = at_points_[next_point_].point;
+      if (ctx.points < at && !(ctx.at_point && ctx.points + 1 == at)) break;
+      if (!chosen) chosen = preempt_to(runnable, at_points_[next_point_].other);
     }
     if (!chosen) chosen = find(runnable, last_tid_);  // non-preemptive: the last task goes on
     size_t i = chosen.value_or(0);
     last_tid_ = runnable[i]->tid();
     uint64_t budget = ctx.quantum;
-    if (next_ < points_.size()) budget = std::min(budget, points_[next_].step - ctx.steps);
-    return {i, std::max<uint64_t>(budget, 1)};
+    if (next_step_ < at_steps_.size())
+      budget = std::min(budget, at_steps_[next_step_].step - ctx.steps);
+    uint64_t sync = next_point_ < at_points_.size() ? at_points_[next_point_].point - ctx.points : 0;
+    return {i, std::max<uint64_t>(budget, 1), sync};
   }
 
  private:
@@ -191,8 +272,8 @@ class Bounded final : public SchedStrategy {
     return others[other];
   }
 
-  std::vector<BoundedPreemption> points_;
-  size_t next_ = 0;
+  std::vector<BoundedPreemption> at_steps_, at_points_;
+  size_t next_step_ = 0, next_point_ = 0;
   int last_tid_ = -1;
 };
 
@@ -204,7 +285,7 @@ Result<uint64_t> parse_number(std::string_view s, std::string_view what) {
   return v;
 }
 
-// "bounded:K[:STEPS[:TASKS]]" after "bounded:".
+// "bounded:K[:STEPS[:TASKS[:POINTS]]]" after "bounded:".
 Result<StrategySpec> parse_bounded(std::string_view rest) {
   StrategySpec s;
   s.kind = StrategySpec::Kind::Bounded;
@@ -215,7 +296,8 @@ Result<StrategySpec> parse_bounded(std::string_view rest) {
     if (colon == std::string_view::npos) break;
     at = colon + 1;
   }
-  if (parts.size() > 3) return Error::make("bounded takes K[:STEPS[:TASKS]], got 'bounded:" + std::string(rest) + "'");
+  if (parts.size() > 4)
+    return Error::make("bounded takes K[:STEPS[:TASKS[:POINTS]]], got 'bounded:" + std::string(rest) + "'");
   uint64_t k = PROBESIM_TRY(parse_number(parts[0], "preemption bound"));
   if (k > kBoundedMaxK)
     return Error::make("bounded preemption bound must be 0.." + std::to_string(kBoundedMaxK) + ", got " + std::string(parts[0]));
@@ -225,6 +307,7 @@ Result<StrategySpec> parse_bounded(std::string_view rest) {
   uint64_t tasks = parts.size() > 2 ? PROBESIM_TRY(parse_number(parts[2], "bounded task count")) : 2;
   if (tasks < 2 || tasks > 64) return Error::make("bounded task count must be 2..64, got " + std::string(parts[2]));
   s.tasks = static_cast<uint32_t>(tasks);
+  if (parts.size() > 3) s.points = PROBESIM_TRY(parse_number(parts[3], "bounded point count"));
   return s;
 }
 
@@ -232,7 +315,7 @@ Result<StrategySpec> parse_bounded(std::string_view rest) {
 
 std::optional<uint64_t> strategy_runs(const StrategySpec& spec) {
   if (spec.kind == StrategySpec::Kind::Bounded)
-    return subtree(kBoundedPoints, spec.depth, spec.tasks - 1);
+    return subtree(bounded_candidates(spec).size(), spec.depth, spec.tasks - 1);
   return std::nullopt;
 }
 
@@ -240,19 +323,24 @@ std::optional<uint64_t> strategy_runs(const StrategySpec& spec) {
 // `run` falls inside one, descend, repeat.
 std::vector<BoundedPreemption> bounded_schedule(const StrategySpec& spec, uint64_t run) {
   const uint64_t fanout = spec.tasks - 1;
+  const std::vector<BoundedPreemption> candidates = bounded_candidates(spec);
+  const uint64_t n = candidates.size();
   std::vector<BoundedPreemption> out;
-  uint32_t first = 0, left = spec.depth;
+  uint64_t first = 0;
+  uint32_t left = spec.depth;
   while (run > 0) {
     --run;  // past the node itself
     bool descended = false;
-    for (uint32_t p = first; p < kBoundedPoints && left > 0 && !descended; ++p) {
-      uint64_t size = subtree(kBoundedPoints - p - 1, left - 1, fanout);
+    for (uint64_t p = first; p < n && left > 0 && !descended; ++p) {
+      uint64_t size = subtree(n - p - 1, left - 1, fanout);
       uint64_t block = sat_mul(size, fanout);
       if (run >= block) {
         run -= block;
         continue;
       }
-      out.push_back({point_step(spec, p), static_cast<uint32_t>(run / size)});
+      BoundedPreemption b = candidates[p];
+      b.other = static_cast<uint32_t>(run / size);
+      out.push_back(b);
       run %= size;
       first = p + 1, --left, descended = true;
     }
@@ -265,11 +353,14 @@ std::string StrategySpec::text() const {
   switch (kind) {
     case Kind::RoundRobin: return "rr";
     case Kind::Random: return "random";
-    case Kind::Pct: return "pct:" + std::to_string(depth) + ":" + std::to_string(steps);
+    case Kind::Pct:
+      return "pct:" + std::to_string(depth) + ":" + std::to_string(steps) +
+             (points ? ":" + std::to_string(points) : "");
     case Kind::Replay: return "replay:" + file;
     case Kind::Guided: return "guided:" + std::to_string(preemptions.size());
     case Kind::Bounded:
-      return "bounded:" + std::to_string(depth) + ":" + std::to_string(steps) + ":" + std::to_string(tasks);
+      return "bounded:" + std::to_string(depth) + ":" + std::to_string(steps) + ":" +
+             std::to_string(tasks) + (points ? ":" + std::to_string(points) : "");
   }
   return "?";
 }
@@ -298,8 +389,12 @@ Result<StrategySpec> parse_strategy(std::string_view text) {
     s.depth = static_cast<uint32_t>(depth);
     s.steps = kPctDefaultSteps;
     if (d.size() < rest.size()) {
-      s.steps = PROBESIM_TRY(parse_number(rest.substr(d.size() + 1), "pct step count"));
+      std::string_view tail = rest.substr(d.size() + 1);
+      std::string_view st = tail.substr(0, tail.find(':'));
+      s.steps = PROBESIM_TRY(parse_number(st, "pct step count"));
       if (s.steps == 0) return Error::make("pct step count must be at least 1");
+      if (st.size() < tail.size())
+        s.points = PROBESIM_TRY(parse_number(tail.substr(st.size() + 1), "pct point count"));
     }
     return s;
   }
@@ -315,7 +410,8 @@ std::unique_ptr<SchedStrategy> make_strategy(const StrategySpec& spec, uint64_t 
       return std::make_unique<RandomStrategy>(run ? rng.fork(run) : rng);
     }
     case StrategySpec::Kind::Pct:
-      return std::make_unique<Pct>(spec.depth, spec.steps, base.fork(kStreamPct).fork(run));
+      return std::make_unique<Pct>(spec.depth, spec.steps, spec.points,
+                                   base.fork(kStreamPct).fork(run));
     case StrategySpec::Kind::Guided:
       return std::make_unique<Guided>(spec.preemptions);
     case StrategySpec::Kind::Bounded:

@@ -83,7 +83,7 @@ struct Options {
   // (captured_dropped) and discarded. Memory is proportional to the bytes kept.
   uint64_t capture_limit = 0;
   // Scheduling strategy; when not empty it replaces `sched`: "rr", "random", "pct:D[:STEPS]",
-  // "bounded:K[:STEPS[:TASKS]]" (emu/sched/strategy.h). A strategy decides from (seed, run_index) only. Replays of a trace
+  // "bounded:K[:STEPS[:TASKS[:POINTS]]]" (emu/sched/strategy.h). A strategy decides from (seed, run_index) only. Replays of a trace
   // are made with Machine::replay.
   std::string strategy;
   uint64_t run_index = 0;  // run i of an exploration: a pure function of (seed, i)
@@ -145,6 +145,9 @@ struct ProcessExit {
 struct Stats {
   uint64_t instructions = 0;
   uint64_t user_instructions = 0;  // retired in user mode (the scheduling steps)
+  // Atomic and syscall instructions retired in user mode (the scheduling points pct counts;
+  // counted under pct, bounded and guided, and in a replay: emu/sched/README.md).
+  uint64_t scheduling_points = 0;
   uint64_t cycles = 0;
   double virtual_seconds = 0;
   uint64_t faults = 0;

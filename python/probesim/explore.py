@@ -195,13 +195,15 @@ def _ddmin(p: list[Preemption], fails: Callable[[list[Preemption]], bool]) -> li
 
 def _calibrated(config: _Config, strategy: str) -> str:
     """pct:D and bounded:K without a step estimate: one run without preemptions (pct:1,
-    bounded:0) counts the steps, and for bounded the tasks that ran (a preemption hands the
-    CPU to one of the others)."""
+    bounded:0) counts the steps, for pct the scheduling points (atomics and syscalls), and for
+    bounded the tasks that ran (a preemption hands the CPU to one of the others)."""
     kind = re.fullmatch(r"(pct|bounded):\d+", strategy)
     if not kind:
         return strategy
     _, m, _ = config.run(False, sched="pct:1" if kind.group(1) == "pct" else "bounded:0")
     strategy += f":{max(m.stats['user_instructions'], 1)}"
+    if kind.group(1) == "pct":
+        strategy += f":{m.stats['scheduling_points']}"
     if kind.group(1) == "bounded":
         tasks = len({e.tid for e in m.schedule_log if e.tid >= 0})
         strategy += f":{min(max(tasks, 2), 64)}"
@@ -288,8 +290,8 @@ def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", 
             cwd: str = "/", limits: Mapping[str, int] | None = None,
             save: str | os.PathLike[str] | None = None, jobs: int = 1,
             first_run: int = 0) -> ExploreResult:
-    """Run schedules first_run..first_run+runs-1 of `strategy` ('random', 'pct:D[:STEPS]',
-    'bounded:K[:STEPS[:TASKS]]': every schedule with at most K preemptions, depth first; the
+    """Run schedules first_run..first_run+runs-1 of `strategy` ('random', 'pct:D[:STEPS[:POINTS]]',
+    'bounded:K[:STEPS[:TASKS[:POINTS]]]': every schedule with at most K preemptions, depth first; the
     search stops at the last) for `seed` until one fails: until(process) returns True (default:
     the program did not exit with status 0). first_run resumes an earlier search.
     The failing run's trace goes to `save` (a file, or a directory for

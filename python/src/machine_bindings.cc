@@ -288,7 +288,7 @@ void bind_machine(py::module_& m) {
       "init_kprobes, as branches (Machine.kprobes.early); kernel_cmdline is the guest kernel's "
       "command line (its 'ekprobe=sym[,sym...]' registers early kprobes too). "
       "sched is a strategy deciding at every scheduling point: 'round_robin' (or 'rr'), "
-      "'random', 'pct:D[:STEPS]' (PCT, bug depth D); run_index picks run i of a strategy "
+      "'random', 'pct:D[:STEPS[:POINTS]]' (PCT, bug depth D); run_index picks run i of a strategy "
       "(a pure function of (seed, i)); preemptions=[(tid, insns, next_tid), ...] runs a "
       "guided schedule: each task until it blocks or exits, except at exactly those "
       "preemptions (what shrinking keeps). Record a run with record(), replay one with "

@@ -63,7 +63,7 @@ Limits parse_limits(const py::object& obj) {
   return l;
 }
 
-// sched: a policy name, or a strategy Machine::create checks ("rr", "pct:D[:STEPS]", ...).
+// sched: a policy name, or a strategy Machine::create checks ("rr", "pct:D[:STEPS[:POINTS]]", ...).
 void apply_sched(Options& o, const std::string& name) {
   for (const SchedName& s : kSchedNames)
     if (name == s.name) {
@@ -498,6 +498,7 @@ py::dict PyMachine::stats_dict() {
   py::dict d;
   d["instructions"] = s.instructions;
   d["user_instructions"] = s.user_instructions;
+  d["scheduling_points"] = s.scheduling_points;
   d["cycles"] = s.cycles;
   d["virtual_seconds"] = s.virtual_seconds;
   d["faults"] = s.faults;

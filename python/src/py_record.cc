@@ -165,7 +165,7 @@ void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine
       .def_static(
           "strategy_runs",
           [](const std::string& s) { return unwrap<BadArgument>(strategy_runs(s)); }, "strategy"_a,
-          "How many distinct runs a strategy has: bounded:K[:STEPS[:TASKS]] enumerates its "
+          "How many distinct runs a strategy has: bounded:K[:STEPS[:TASKS[:POINTS]]] enumerates its "
           "schedules (run_index below that); None: every run index is another draw (random, "
           "pct). A bad name raises BadArgument.")
       .def_static("replay", &PyMachine::replay, "trace"_a,

@@ -214,7 +214,7 @@ def test_the_explore_schedules_fixture_fails_with_the_replay_command(pytester, s
     result = pytester.runpytest("-q", "-p", "no:cacheprovider", "-k", "x86_64")
     result.assert_outcomes(passed=1, failed=1)
     out = result.stdout.str()
-    assert re.search(r"a schedule fails: run \d+ of pct:2:\d+ \(seed 1\) fails: exited with status 0",
+    assert re.search(r"a schedule fails: run \d+ of pct:2:\d+:\d+ \(seed 1\) fails: exited with status 0",
                      out), out
     assert re.search(r"replay it with: probesim replay \S+/probesim-failure-1-\d+\.trace", out), out
     assert re.search(r"counter \d+ of 400000", out)

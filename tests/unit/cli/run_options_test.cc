@@ -165,7 +165,7 @@ TEST_CASE("run options: --sched takes strategies, --record and --run-index their
   CHECK(o->trace == "t.trace");
   const char* const bad[] = {"probesim", "run", "--sched", "fifo", "/bin/x"};
   CHECK(parse(bad).error().message ==
-        "--sched must be rr, random, pct:D[:STEPS], bounded:K[:STEPS[:TASKS]] or replay:FILE, got 'fifo'");
+        "--sched must be rr, random, pct:D[:STEPS[:POINTS]], bounded:K[:STEPS[:TASKS[:POINTS]]] or replay:FILE, got 'fifo'");
   const char* const bounded[] = {"probesim", "run", "--sched", "bounded:2:9000:3", "--run-index", "7", "/bin/x"};
   CHECK(parse(bounded).value().sched == "bounded:2:9000:3");
 }
@@ -225,7 +225,7 @@ TEST_CASE("explore options: strategy, runs, conditions and the program") {
   CHECK(parse_explore_options(5, until).error().message == "--until understands 'exit!=0', got 'exit==1'");
   const char* const strat[] = {"probesim", "explore", "--strategy", "rr", "/bin/x"};
   CHECK(parse_explore_options(5, strat).error().message ==
-        "--strategy must be random, pct:D[:STEPS] or bounded:K[:STEPS[:TASKS]], got 'rr'");
+        "--strategy must be random, pct:D[:STEPS[:POINTS]] or bounded:K[:STEPS[:TASKS[:POINTS]]], got 'rr'");
   const char* const resume[] = {"probesim", "explore", "--strategy", "bounded:2", "--from", "120", "/bin/x"};
   auto r = parse_explore_options(7, resume);
   REQUIRE_MESSAGE(r.ok(), r.error().message);

@@ -152,3 +152,77 @@ TEST_CASE("cycle model: arm64 FP/SIMD registers make an FP instruction, X regist
   CHECK(m.block(0x5000, code).cycles ==
         cost_of(Arch::AArch64, InsnClass::FpSimd) + cost_of(Arch::AArch64, InsnClass::Alu));
 }
+
+// ---- Scheduling points (SyncKind): classified once per block, with each site's index.
+
+namespace {
+SyncKind one_x86(std::vector<uint8_t> code) {
+  static uint64_t addr = 0x10000;
+  CycleModel m(Arch::X86_64);
+  const BlockCost& c = m.block(addr += 0x100, code);
+  REQUIRE(c.insns == 1);
+  return c.sync.empty() ? SyncKind::None : c.sync.front().kind;
+}
+SyncKind one_arm64(uint32_t word) {
+  CycleModel m(Arch::AArch64);
+  std::vector<uint8_t> code(reinterpret_cast<uint8_t*>(&word), reinterpret_cast<uint8_t*>(&word) + 4);
+  const BlockCost& c = m.block(0x20000, code);
+  REQUIRE(c.insns == 1);
+  return c.sync.empty() ? SyncKind::None : c.sync.front().kind;
+}
+}  // namespace
+
+TEST_CASE("sync points: x86 lock-prefixed, xchg with memory, cmpxchg* and syscall") {
+  CHECK(one_x86({0xf0, 0x83, 0x07, 0x01}) == SyncKind::Atomic);  // lock addl $1,(%rdi)
+  CHECK(one_x86({0x87, 0x07}) == SyncKind::Atomic);              // xchg %eax,(%rdi)
+  CHECK(one_x86({0x0f, 0xb1, 0x0f}) == SyncKind::Atomic);        // cmpxchg %ecx,(%rdi)
+  CHECK(one_x86({0xf0, 0x0f, 0xb1, 0x0f}) == SyncKind::Atomic);  // lock cmpxchg
+  CHECK(one_x86({0xf0, 0x0f, 0xc1, 0x07}) == SyncKind::Atomic);  // lock xadd
+  CHECK(one_x86({0x48, 0x0f, 0xc7, 0x0f}) == SyncKind::Atomic);  // cmpxchg16b (%rdi)
+  CHECK(one_x86({0xf0, 0x48, 0xff, 0x07}) == SyncKind::Atomic);  // lock incq (%rdi)
+  CHECK(one_x86({0x0f, 0x05}) == SyncKind::Syscall);             // syscall
+  CHECK(one_x86({0x91}) == SyncKind::None);                      // xchg %eax,%ecx: registers
+  CHECK(one_x86({0x83, 0x07, 0x01}) == SyncKind::None);          // addl $1,(%rdi): no lock
+  CHECK(one_x86({0x8b, 0x07}) == SyncKind::None);                // mov (%rdi),%eax
+}
+
+TEST_CASE("sync points: arm64 load/store exclusive, LSE atomics and svc") {
+  for (uint32_t w : {0xc85f7c20u,    // ldxr x0,[x1]
+                     0x885ffc20u,    // ldaxr w0,[x1]
+                     0xc8027c20u,    // stxr w2,x0,[x1]
+                     0x8802fc20u,    // stlxr w2,w0,[x1]
+                     0xc87f8c20u,    // ldaxp x0,x3,[x1]
+                     0x085f7c20u,    // ldxrb w0,[x1]
+                     0x88a07c22u,    // cas w0,w2,[x1]
+                     0xc8e0fc22u,    // casal x0,x2,[x1]
+                     0xb8200022u,    // ldadd w0,w2,[x1]
+                     0xf8e00022u,    // ldaddal x0,x2,[x1]
+                     0xb8208022u,    // swp w0,w2,[x1]
+                     0xf8e08022u,    // swpal x0,x2,[x1]
+                     0xb820003fu,    // stadd w0,[x1]
+                     0xb8203022u}) { // ldset w0,w2,[x1]
+    CAPTURE(w);
+    CHECK(one_arm64(w) == SyncKind::Atomic);
+  }
+  CHECK(one_arm64(0xd4000001u) == SyncKind::Syscall);  // svc #0
+  // Plain and acquire/release accesses are no atomics: ldr, ldar, stlr, ldapr, add.
+  for (uint32_t w : {0xf9400020u, 0xc8dffc20u, 0xc89ffc20u, 0xf8bfc020u, 0x91000400u}) {
+    CAPTURE(w);
+    CHECK(one_arm64(w) == SyncKind::None);
+  }
+}
+
+TEST_CASE("sync points: a block lists its sites in order with their instruction index") {
+  CycleModel m(Arch::X86_64);
+  // mov (%rdi),%eax ; lock xadd %eax,(%rdi) ; addl $1,(%rdi) ; xchg %eax,(%rdi) ; syscall
+  std::vector<uint8_t> code = {0x8b, 0x07, 0xf0, 0x0f, 0xc1, 0x07, 0x83, 0x07,
+                               0x01, 0x87, 0x07, 0x0f, 0x05};
+  const BlockCost& c = m.block(0x401000, code);
+  CHECK(c.insns == 5);
+  CHECK(c.sync == std::vector<SyncSite>{{0x401002, 1, SyncKind::Atomic},
+                                        {0x401009, 3, SyncKind::Atomic},
+                                        {0x40100b, 4, SyncKind::Syscall}});
+  // Kernel code has no scheduling points (the guest kernel is not preemptible).
+  const BlockCost& k = m.block(0xffffffff81000000ull, code);
+  CHECK(k.sync.empty());
+}

@@ -110,8 +110,19 @@ TEST_CASE("trace format: another format version is refused with what to do") {
   auto r = decode_trace(bytes, "old.trace");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("trace format version 99 (written by probesim 0.1.0)") != std::string::npos);
-  CHECK(r.error().message.find("reads version 4") != std::string::npos);
+  CHECK(r.error().message.find("reads versions 4 to 5") != std::string::npos);
   CHECK(r.error().message.find("record it again") != std::string::npos);
+}
+
+TEST_CASE("trace format: version 4 (preemptions at block starts only) still reads") {
+  std::vector<uint8_t> bytes = encode_trace(sample());
+  CHECK(bytes[8] == kTraceVersion);
+  bytes[8] = 4;
+  auto r = decode_trace(bytes, "v4.trace");
+  REQUIRE(r.ok());
+  CHECK(r.value().header.strategy == "pct:2:1000");
+  bytes[8] = 3;
+  CHECK_FALSE(decode_trace(bytes, "v3.trace").ok());
 }
 
 TEST_CASE("trace format: every truncation is refused cleanly, never a crash") {
@@ -153,26 +164,54 @@ TEST_CASE("strategy names: the accepted forms and their canonical text") {
   CHECK(parse_strategy("random").value().text() == "random");
   CHECK(parse_strategy("pct:2").value().text() == "pct:2:1000000");
   CHECK(parse_strategy("pct:3:500").value().text() == "pct:3:500");
+  CHECK(parse_strategy("pct:3:500:40").value().points == 40);
+  CHECK(parse_strategy("pct:3:500:40").value().text() == "pct:3:500:40");
+  CHECK(parse_strategy("pct:3:500:0").value().text() == "pct:3:500");
   CHECK(parse_strategy("replay:/tmp/x.trace").value().file == "/tmp/x.trace");
-  for (const char* bad : {"", "pct", "pct:", "pct:0", "pct:x", "pct:2:0", "pct:2:9q", "fifo", "rr:1", "random:"}) {
+  for (const char* bad : {"", "pct", "pct:", "pct:0", "pct:x", "pct:2:0", "pct:2:9q", "pct:2:9:", "pct:2:9:x", "pct:2:9:1:2", "fifo", "rr:1", "random:"}) {
     auto r = parse_strategy(bad);
     CAPTURE(bad);
     CHECK_FALSE(r.ok());
   }
-  CHECK(parse_strategy("lifo").error().message.find("use rr, random, pct:D[:STEPS]") != std::string::npos);
+  CHECK(parse_strategy("lifo").error().message.find("use rr, random, pct:D[:STEPS[:POINTS]]") != std::string::npos);
 }
 
-TEST_CASE("strategy names: bounded:K[:STEPS[:TASKS]] and its errors") {
+TEST_CASE("strategy names: bounded:K[:STEPS[:TASKS[:POINTS]]] and its errors") {
   CHECK(parse_strategy("bounded:2").value().text() == "bounded:2:1000000:2");
   CHECK(parse_strategy("bounded:0:500").value().text() == "bounded:0:500:2");
   CHECK(parse_strategy("bounded:1:500:4").value().text() == "bounded:1:500:4");
-  for (const char* bad : {"bounded:9", "bounded:x", "bounded:1:0", "bounded:1:10:1", "bounded:1:2:3:4",
+  for (const char* bad : {"bounded:9", "bounded:x", "bounded:1:0", "bounded:1:10:1", "bounded:1:2:3:4:5", "bounded:1:2:3:x",
                           "bounded:", "bounded:1:10:65"}) {
     CAPTURE(bad);
     CHECK(!parse_strategy(bad).ok());
   }
   CHECK(parse_strategy("bounded:9").error().message.find("0..8") != std::string::npos);
-  CHECK(parse_strategy("fifo").error().message.find("bounded:K[:STEPS[:TASKS]]") != std::string::npos);
+  CHECK(parse_strategy("fifo").error().message.find("bounded:K[:STEPS[:TASKS[:POINTS]]]") != std::string::npos);
+}
+
+TEST_CASE("bounded: with POINTS the candidates are also the run's atomics and syscalls") {
+  StrategySpec s = parse_strategy("bounded:1:6500:2:10").value();
+  CHECK(s.text() == "bounded:1:6500:2:10");
+  // 64 block-boundary points at steps 100..6400 (step p at (p+1)/65 of the run) and points
+  // 1..10 (point n at n/11), merged by place: steps 100..500, then point 1 (1/11 < 6/65), ...
+  CHECK(strategy_runs(s) == 1 + 64 + 10);
+  using B = BoundedPreemption;
+  CHECK(bounded_schedule(s, 5) == std::vector<B>{{500, 0, 0}});
+  CHECK(bounded_schedule(s, 6) == std::vector<B>{{0, 0, 1}});
+  CHECK(bounded_schedule(s, 7) == std::vector<B>{{600, 0, 0}});
+  CHECK(bounded_schedule(s, 74) == std::vector<B>{{6400, 0, 0}});
+  int points = 0;
+  for (uint64_t run = 1; run < *strategy_runs(s); ++run) points += bounded_schedule(s, run)[0].point != 0;
+  CHECK(points == 10);
+  // More points than kBoundedMaxSyncPoints: every ceil(POINTS/256)-th (here 4, 8, ..., 1000).
+  StrategySpec many = parse_strategy("bounded:1:6500:2:1000").value();
+  CHECK(strategy_runs(many) == 1 + 64 + 250);
+  std::vector<uint64_t> at;
+  for (uint64_t run = 1; run < *strategy_runs(many); ++run)
+    if (uint64_t p = bounded_schedule(many, run)[0].point) at.push_back(p);
+  CHECK(at.size() == 250);
+  CHECK(at.front() == 4);
+  CHECK(at.back() == 1000);
 }
 
 TEST_CASE("bounded: runs enumerate every schedule with at most K preemptions, depth first") {
