@@ -639,7 +639,9 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     const bool step = c->scope_ == StepScope::Anywhere || user;
     bool stop = false;
     if (step) {
-      if (c->steps() >= c->stop_at_) {
+      const bool resumed_past_probe = addr == c->no_stop_at_;
+      c->no_stop_at_ = kNoResume;
+      if (c->steps() >= c->stop_at_ && !resumed_past_probe) {
         if (c->overdue_since_ == ~0ull) c->overdue_since_ = c->insns_;
         stop = c->preemptible_ || c->insns_ >= c->overdue_since_ + kMaxNonPreemptible;
       }

@@ -213,6 +213,10 @@ class Cpu final : public mmu::MmObserver {
   }
   void set_time_source(GuestTimeSource* t) { time_source_ = t; }
   void set_observer(OriginalCode* o) { observer_ = o; }  // null: probes cost what they execute
+  // Observer mode: an out-of-line step just resumed the program at `addr`, the middle of one of
+  // its blocks (the breakpoint split it). The block Unicorn starts there is no block boundary
+  // of the unprobed program, so the quantum may not end in front of it.
+  void resume_past_probe(uint64_t addr) { no_stop_at_ = addr; }
   // x86 IA32_TSC_AUX, what rdtscp returns in ecx: Linux's vdso_encode_cpunode(cpu, node),
   // node << 12 | cpu, of the logical CPU running the engine (set per quantum).
   void set_tsc_aux(uint32_t v) { tsc_aux_ = v; }
@@ -344,6 +348,7 @@ class Cpu final : public mmu::MmObserver {
   static constexpr uint64_t kNoResume = ~0ull;
   uint64_t block_end_ = 0;
   uint64_t uncharged_resume_ = kNoResume;
+  uint64_t no_stop_at_ = kNoResume;  // resume_past_probe's address, until the next step block
   // Scheduling points (set_sync_points): the user block running now (its cost has the sites),
   // the atomics with a code hook, and this quantum's state.
   bool sync_points_ = false;

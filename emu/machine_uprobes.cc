@@ -100,6 +100,7 @@ bool MachineState::uprobe_trap(Cpu& cpu, uint32_t intno) {
   // stays what it is without probes (Cpu::set_uncounted).
   if (std::optional<GuestAddr> xol = uprobes_->xol_vaddr(p.mm())) cpu.set_uncounted(*xol, kPageSize);
   sched_.now_clock().advance(r.cost);
+  if (config_.probe_cost == 0 && r.mid_block) cpu.resume_past_probe(regs.ip().value);
   if (r.disposition == probes::UprobeDisposition::Handled) return true;
   bool segv = r.disposition == probes::UprobeDisposition::Fault;
   GuestFault f{segv ? kSigSegv : kSigIll, segv ? kSegvMaperr : kIllIllopc,

@@ -39,6 +39,9 @@ Result<ArchUprobe> Arm64Uprobes::analyze(std::span<const uint8_t> code, GuestAdd
   if (insn.step == StepKind::Emulate) {  // INSN_GOOD_NO_SLOT: simulate
     au.emulate = true;
     au.op = insn;
+    const auto op = static_cast<Arm64Op>(insn.op);
+    au.branch = op != Arm64Op::AdrAdrp && op != Arm64Op::LdrLit && op != Arm64Op::LdrswLit &&
+                op != Arm64Op::Nop;
     return au;
   }
   au.ixol.assign(code.begin(), code.begin() + 4);

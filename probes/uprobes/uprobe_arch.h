@@ -31,6 +31,8 @@ struct ArchUprobe {
   std::array<uint8_t, 16> insn{};  // original bytes from the page cache (MAX_UINSN_BYTES)
   uint8_t len = 0;                 // length of the probed instruction
   bool emulate = false;            // skip_sstep: done as register math in the trap
+  bool branch = false;             // an `emulate` insn that transfers control (taken or not);
+                                   // x86 push, nop, arm64 adr/adrp, ldr literal, nop only compute
   std::vector<uint8_t> ixol;       // slot contents when stepped: [copy][trap]
   ArchInsn op;                     // emulation descriptor (kprobes' tables), op.op != 0
   uint8_t uop = 0;                 // x86 uprobes-only emulation (X86UprobeOp), 0 = none

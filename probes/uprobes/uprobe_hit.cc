@@ -68,6 +68,7 @@ UprobeHitResult UprobeManager::handle_swbp(HitContext ctx, mmu::Mm& mm, Regs& re
   UprobeHitResult r = result(er.ok ? UprobeDisposition::Handled : UprobeDisposition::Fault,
                              UprobeHitKind::Emulated, UprobePath::Trap);
   r.fault_addr = er.fault_addr;
+  r.mid_block = er.ok && !u->arch.branch;
   return r;
 }
 
@@ -145,7 +146,11 @@ UprobeHitResult UprobeManager::pre_ssout(Uprobe* u, UprobeTask& ut, mmu::Mm& mm,
 UprobeHitResult UprobeManager::handle_singlestep(UprobeTask& ut, Regs& regs) {
   arch_->post_xol(ut.active_uprobe->arch, ut.vaddr, regs, ut.saved);
   end_step(ut);
-  return result(UprobeDisposition::Handled, UprobeHitKind::StepDone, UprobePath::SingleStep);
+  // Instructions that transfer control are emulated, never stepped: ip is the next one.
+  UprobeHitResult r = result(UprobeDisposition::Handled, UprobeHitKind::StepDone,
+                             UprobePath::SingleStep);
+  r.mid_block = true;
+  return r;
 }
 
 // xol_free_insn_slot + put_uprobe of the active uprobe.

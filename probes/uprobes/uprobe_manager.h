@@ -72,6 +72,9 @@ struct UprobeHitResult {
   UprobeHitKind kind = UprobeHitKind::None;
   Cycles cost{};           // modelled cost to charge (uprobe_costs.h)
   GuestAddr fault_addr{};  // UprobeDisposition::Fault only
+  // ip continues inside the block of the unprobed program that held the probed instruction
+  // (after its out-of-line step, or its emulation when it is no branch): no block boundary.
+  bool mid_block = false;
 };
 
 // Introspection views.

@@ -84,6 +84,7 @@ bool good_opcode(const X86Insn& in) {
 
 void set_kprobe_op(ArchUprobe& au, X86Op op, int64_t rel) {
   au.emulate = true;
+  au.branch = true;
   au.op.step = StepKind::Emulate;
   au.op.op = static_cast<uint8_t>(op);
   au.op.len = au.len;
@@ -102,6 +103,7 @@ bool setup_emulation(const X86Insn& in, ArchUprobe& au, Result<void>& r) {
                           op == 0xc3 || op == 0xc2 || (op >= 0xe0 && op <= 0xe3);
   if (is_nop) {
     set_kprobe_op(au, X86Op::Jmp, 0);
+    au.branch = false;
     return true;
   }
   if (rel_branch && in.has_prefix(0x66)) {
@@ -142,6 +144,7 @@ Result<void> setup_mem_indirect(const X86Insn& in, ArchUprobe& au) {
   unsigned at = in.modrm_offset + 1u;
   au.uop = static_cast<uint8_t>(X86UprobeOp::MemIndirect);
   au.emulate = true;
+  au.branch = true;
   bool disp32 = mod == 2;
   if (rm == 4) {  // SIB
     const uint8_t sib = in.bytes[at++];

@@ -258,12 +258,14 @@ def case_tracepoints(o, tmp):
 
 def case_observer(o, tmp):
     """--probe-cost 0 (observer mode): a uprobe and a uretprobe hit 400000 times each in racy
-    (2 CPUs, random schedule) leave its output and its cycles as they are without the probes
-    (instructions count the probes' XOL code too); with the default costs the clocks move."""
+    (2 CPUs, random schedule) leave its output, its cycles and its interleaving (the scheduling
+    log) as they are without the probes (instructions count the probes' XOL code too); with the
+    default costs the clocks move."""
     prog = f"{o.guests}/x86_64-glibc/racy"
     base = ["--cpus", "2", "--sched", "random", "--seed", "3", "--stats"]
     probes = ["--uprobe", f"{prog}:next_value", "--uretprobe", f"{prog}:next_value"]
-    runs = {name: run(o.probesim, flags + ["--", prog], tmp) for name, flags in
+    runs = {name: run(o.probesim, flags + ["--sched-log", f"{tmp}/{name}.sched", "--", prog], tmp)
+            for name, flags in
             {"plain": base, "observed": base + ["--probe-cost", "0"] + probes,
              "costed": base + probes}.items()}
     stats = {name: dict(re.findall(r"^(cycles): (\d+)$", r[2], re.M))
@@ -271,6 +273,11 @@ def case_observer(o, tmp):
     problems = [f"{name}: exit status {r[0]}" for name, r in runs.items() if r[0] != 0]
     if runs["observed"][1] != runs["plain"][1]:
         problems.append("observed stdout differs from plain")
+    logs = {name: Path(f"{tmp}/{name}.sched").read_text() for name in ("plain", "observed")}
+    if not logs["plain"] or logs["observed"] != logs["plain"]:
+        diff = next((i for i, (a, b) in enumerate(zip(logs["plain"].splitlines(),
+                     logs["observed"].splitlines())) if a != b), None)
+        problems.append(f"observed scheduling log differs from plain (first at line {diff})")
     if not stats["plain"].get("cycles") or stats["observed"] != stats["plain"]:
         problems.append(f"observed stats {stats['observed']} != plain {stats['plain']}")
     if stats["costed"].get("cycles") == stats["plain"].get("cycles"):
