@@ -126,6 +126,7 @@ Result<void> Cpu::init() {
                       1, 0, UC_X86_INS_SYSCALL),
           "hook syscall");
     x86_fpu_ = std::make_unique<X86Fpu>(uc_);
+    x86_fpu_->enable_os_support();
     x86_fpu_->init_state();
   } else {
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::on_arm64_mrs), this, 1,

@@ -25,6 +25,10 @@ constexpr uint16_t kFswZe = 0x04;
 constexpr uint64_t kFopUntrustedZe = 1;
 constexpr uint16_t kInitFcw = 0x037f;  // FNINIT (its tag word, all empty, is FXSAVE tag 0)
 constexpr uint32_t kInitMxcsr = 0x1f80, kMxcsrMask = 0xffff;
+// CR4.OSFXSR | CR4.OSXMMEXCPT, which Linux sets at boot (fpu__init_cpu_generic). Without
+// OSFXSR, QEMU's fxsave/fxrstor skip MXCSR and XMM0-15 (measured: glibc's lazy-binding
+// _dl_runtime_resolve_fxsave then zeroed a libm function's first argument).
+constexpr uint64_t kCr4OsfxsrOsxmmexcpt = (1u << 9) | (1u << 10);
 // FXSAVE layout (Intel SDM vol. 1, table 10-2).
 constexpr size_t kFxFcw = 0, kFxFsw = 2, kFxFtw = 4, kFxMxcsr = 24, kFxMxcsrMask = 28;
 constexpr size_t kFxSt = 32, kFxXmm = 160;
@@ -335,6 +339,13 @@ void X86Fpu::fold() {
     mxcsr |= sse;
     check(uc_reg_write(uc_, UC_X86_REG_MXCSR, &mxcsr), "mxcsr");
   }
+}
+
+void X86Fpu::enable_os_support() {
+  uint64_t cr4 = 0;
+  check(uc_reg_read(uc_, UC_X86_REG_CR4, &cr4), "cr4");
+  cr4 |= kCr4OsfxsrOsxmmexcpt;
+  check(uc_reg_write(uc_, UC_X86_REG_CR4, &cr4), "cr4");
 }
 
 void X86Fpu::init_state() {

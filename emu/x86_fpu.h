@@ -53,6 +53,9 @@ class X86Fpu {
 
   // Linux's initial FPU state (exec, a new engine, a signal handler's entry).
   void init_state();
+  // Once per engine: the CR4 bits Linux sets for FXSAVE/SSE (the guest's fxsave/fxrstor then
+  // save and load MXCSR and XMM0-15, and SSE exceptions are SIMD exceptions).
+  void enable_os_support();
   // From the code hook before the instruction of a site of `kind` runs; last_byte is the
   // instruction's last byte (D9 xx: xx names the x87 operation). True when it was executed
   // here: the caller then moves PC past it.

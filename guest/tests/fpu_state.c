@@ -3,8 +3,11 @@
 // x86-64: x87 control word 0x037f (64-bit precision, all exceptions masked), status 0, empty
 // x87 stack (tag word 0xffff), MXCSR 0x1f80 (arch/x86/kernel/fpu/core.c fpstate_init_fx).
 // arm64: FPCR 0, FPSR 0 (fpsimd_flush_thread).
-// Results: long double division, sqrtl, cbrtl, hypotl, roundl, printf and strtod/strtold
-// rounding. Args: none; "exec-child" is the re-executed image (x86-64 only: the aarch64
+// x86-64: fxsave/fxrstor carry MXCSR and the XMM registers (Linux sets CR4.OSFXSR; glibc's
+// lazy binding, _dl_runtime_resolve_fxsave, saves a function's vector arguments that way).
+// Results: the first calls of log/exp/sin (in the dynamic build: resolved lazily, with the
+// argument in xmm0), long double division, sqrtl, cbrtl, hypotl, roundl, printf and
+// strtod/strtold rounding. Args: none; "exec-child" is the re-executed image (x86-64 only: the aarch64
 // reference runs under qemu-user without binfmt, where a nested execve cannot work).
 #include <fenv.h>
 #include <math.h>
@@ -42,7 +45,27 @@ static void print_state(const char* who, int flags) {
   fflush(stdout);
 }
 
+#if defined(__x86_64__)
+static void fxsave_roundtrip(void) {
+  static uint8_t area[512] __attribute__((aligned(16)));
+  const double in = 1.5;
+  double out = 0;
+  __asm__ volatile(
+      "movsd %2, %%xmm0\n\tfxsave %1\n\txorps %%xmm0, %%xmm0\n\tfxrstor %1\n\tmovsd %%xmm0, %0"
+      : "=m"(out), "+m"(area)
+      : "m"(in)
+      : "xmm0");
+  double saved;
+  uint32_t mxcsr;
+  memcpy(&saved, area + 160, sizeof saved);  // XMM0 in the FXSAVE image
+  memcpy(&mxcsr, area + 24, sizeof mxcsr);
+  printf("fxsave: xmm0=%g mxcsr=%08x; after fxrstor xmm0=%g\n", saved, mxcsr, out);
+}
+#endif
+
 static void print_results(void) {
+  volatile double ten_d = 10.0, one_d = 1.0;
+  printf("log(10)=%a exp(1)=%a sin(1)=%a\n", log(ten_d), exp(one_d), sin(one_d));
   volatile long double three = 3.0L, two = 2.0L, ten = 10.0L, big = 3e300L, half = 2.5L;
   printf("1/3L=%La sqrtl(2)=%La\n", 1.0L / three, sqrtl(two));
   printf("cbrtl(10)=%La hypotl=%La\n", cbrtl(ten), hypotl(big, big));
@@ -63,6 +86,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   print_state("start", 1);
+#if defined(__x86_64__)
+  fxsave_roundtrip();
+#endif
   print_results();
 
   // Round upward: fork and a new thread copy the state (Linux fpu_clone copies the parent's).
