@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli/cli_probes.h"
+#include "cli/explore_dask.h"
 #include "cli/explore_options.h"
 #include "cli/run_options.h"
 #include "probesim/machine.h"
@@ -200,6 +201,17 @@ Result<std::optional<uint64_t>> search(const ExploreOptions& o, Arch arch, const
   return std::optional<uint64_t>{first};
 }
 
+// --dask: the search on a Dask cluster (explore_dask.cc); the trace found goes where a local
+// search puts it.
+Result<std::optional<uint64_t>> search_dask(const ExploreOptions& o, Arch arch, const std::string& strategy) {
+  std::string part = (o.save.empty() ? "./probesim-failure-" + std::to_string(o.seed) : o.save) + ".dask.part";
+  auto first = PROBESIM_TRY(dask_search(o, arch, strategy, part));
+  if (first && std::rename(part.c_str(), failure_path(o, *first).c_str()) != 0)
+    return Error::make("explore --dask: cannot move " + part + " to " + failure_path(o, *first) + ": " +
+                       std::strerror(errno));
+  return first;
+}
+
 // Delta debugging (ddmin) over the failing run's preemptions, under the guided strategy:
 // drop chunks of preemptions while the run still fails.
 Result<std::vector<Preemption>> shrink(const ExploreOptions& o, Arch arch, std::vector<Preemption> p,
@@ -282,7 +294,7 @@ int explore_command(int argc, char** argv) {
     return std::fprintf(stderr, "probesim: explore: --from %" PRIu64 " is beyond the %" PRIu64 " schedules of %s\n",
                         o.first_run, *total.value(), strategy.value().c_str()), kExitUsage;
   if (exhaustive) o.runs = *total.value() - o.first_run;
-  auto first = search(o, arch, strategy.value());
+  auto first = o.dask.empty() ? search(o, arch, strategy.value()) : search_dask(o, arch, strategy.value());
   if (!first) return std::fprintf(stderr, "probesim: %s\n", first.error().message.c_str()), kExitError;
   if (!first.value()) {
     std::printf("no failing schedule in %" PRIu64 " runs of %s (seed %" PRIu64 ", runs %" PRIu64 "..%" PRIu64 ")%s\n",

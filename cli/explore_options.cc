@@ -43,7 +43,10 @@ Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv) 
     else if (a == "--from") o.first_run = PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 0, ~0ull >> 1));
     else if (a == "--seed") o.seed = PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 0, ~0ull));
     else if (a == "--jobs") o.jobs = static_cast<unsigned>(PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 1, 256)));
-    else if (a == "--cpus") o.cpus = PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 1, 64));
+    else if (a == "--dask") {
+      o.dask = PROBESIM_TRY(value(a));
+      if (o.dask.empty()) return Error::make("--dask needs the Dask scheduler's address");
+    } else if (a == "--cpus") o.cpus = PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 1, 64));
     else if (a == "--quantum") o.quantum = PROBESIM_TRY(number(a, PROBESIM_TRY(value(a)), 1, ~0ull));
     else if (a == "--root") o.root = PROBESIM_TRY(value(a));
     else if (a == "--save") o.save = PROBESIM_TRY(value(a));
@@ -77,8 +80,27 @@ Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv) 
   }
   for (; i < argc; ++i) o.argv.emplace_back(argv[i]);
   if (untils > 1) return Error::make("give one --until condition");
+  if (!o.dask.empty() && o.jobs != 1) return Error::make("give --jobs or --dask, not both");
   if (o.argv.empty()) return Error::make("explore: no program given");
   return o;
+}
+
+std::vector<std::string> batch_arguments(const ExploreOptions& o, Arch arch, const std::string& strategy,
+                                         const std::vector<std::string>& env) {
+  static constexpr const char* kUntil[] = {"--until", "--until-stdout", "--until-signal",
+                                           "--until-deadlock", "--until-invariant"};
+  std::vector<std::string> a = {"--strategy", strategy, "--seed", std::to_string(o.seed),
+                                kUntil[static_cast<int>(o.until)]};
+  if (o.until == ExploreOptions::Until::ExitNonZero) a.emplace_back("exit!=0");
+  if (o.until == ExploreOptions::Until::Stdout) a.push_back(o.stdout_regex);
+  for (const std::string& u : o.uprobes) a.insert(a.end(), {"--uprobe", u});
+  for (const std::string& b : o.bugs) a.insert(a.end(), {"--bug", b});
+  a.insert(a.end(), {"--arch", std::string(arch_name(arch)), "--root", o.root, "--cpus", std::to_string(o.cpus), "--quantum",
+                     std::to_string(o.quantum), "--env-clear"});
+  for (const std::string& e : env) a.insert(a.end(), {"--env", e});
+  a.emplace_back("--");
+  a.insert(a.end(), o.argv.begin(), o.argv.end());
+  return a;
 }
 
 }  // namespace probesim::cli

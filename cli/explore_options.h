@@ -13,7 +13,7 @@ namespace probesim::cli {
 
 inline constexpr const char* kExploreUsage =
     "usage: probesim explore [--strategy random|pct:D[:STEPS[:POINTS]]|bounded:K[:STEPS[:TASKS[:POINTS]]]]\n"
-    "                        [--runs N] [--from RUN] [--seed N] [--jobs N]\n"
+    "                        [--runs N] [--from RUN] [--seed N] [--jobs N | --dask ADDRESS]\n"
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
     "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"
     "                        [--uprobe PATH:SYM[@N]]... [--bug NAME]...\n"
@@ -27,6 +27,9 @@ struct ExploreOptions {
   uint64_t first_run = 0;  // --from: resume a search at this run index
   uint64_t seed = 0;
   unsigned jobs = 1;
+  // --dask: the Dask scheduler's address; the search runs on that cluster's workers through
+  // the Python package's driver (python -m probesim.explore_dask, cli/explore_dask.cc).
+  std::string dask;
   // Invariant: a kernel invariant broke (Machine::invariant_violations, issue 16).
   enum class Until { ExitNonZero, Stdout, Signal, Deadlock, Invariant } until = Until::ExitNonZero;
   std::string stdout_regex;
@@ -44,5 +47,12 @@ struct ExploreOptions {
 };
 
 Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv);
+
+// The flags and program of one batch of `o`'s search run elsewhere (a Dask worker): the full
+// `strategy` (calibrated), seed, condition, probes, bugs, `arch`, machine, the guest environment
+// `env` spelled out (--env-clear --env K=V...), so that the batch does not depend on the
+// worker's own environment. Without --runs/--from/--save/--jobs/--dask/--no-shrink.
+std::vector<std::string> batch_arguments(const ExploreOptions& o, Arch arch, const std::string& strategy,
+                                         const std::vector<std::string>& env);
 
 }  // namespace probesim::cli

@@ -17,7 +17,7 @@ PACKAGES=(
   liblief-dev doctest-dev zlib1g-dev
   pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-setuptools
   python3-wheel python3-pytest python3-nbclient python3-nbconvert python3-ipykernel
-  python3-matplotlib
+  python3-matplotlib python3-distributed
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross musl-tools qemu-user busybox-static
   clang libfuzzer-14-dev
   debian-archive-keyring

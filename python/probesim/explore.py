@@ -9,14 +9,17 @@
         print(result.shrink())               # the critical preemption(s)
 
 Run i of a strategy is a pure function of (seed, i): the same program, seed and strategy find
-the same first failure serially or with jobs=N (forked worker processes).
+the same first failure serially, with jobs=N (forked worker processes) or with client=a Dask
+distributed Client (probesim.explore_dask).
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import re
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,26 +286,53 @@ def _search_parallel(config: _Config, strategy: str, runs: range, jobs: int, sav
     return _result(config, strategy, best, done.value, _failure_path(save, config.seed, best))
 
 
+def _dask_batch(config: _Config, strategy: str, start: int, stop: int) -> tuple[int, int | None, bytes]:
+    """On a Dask worker: runs start..stop-1 serially until one fails; returns (runs run, the
+    failing run or None, its trace's bytes)."""
+    for i in range(start, stop):
+        failed, m, _ = config.run(True, sched=strategy, run_index=i)
+        if failed:
+            with tempfile.TemporaryDirectory(prefix="probesim-dask-") as tmp:
+                path = os.path.join(tmp, "failure.trace")
+                m.save_trace(path)
+                return i + 1 - start, i, Path(path).read_bytes()
+    return stop - start, None, b""
+
+
+def _search_dask(config: _Config, strategy: str, runs: range, client, save) -> ExploreResult:
+    from probesim.explore_dask import first_failure
+    found = first_failure(client, functools.partial(_dask_batch, config, strategy), runs)
+    if found.run is None:
+        return ExploreResult(strategy, config.seed, found.done, _config=config)
+    path = _failure_path(save, config.seed, found.run)
+    Path(path).write_bytes(found.trace)
+    return _result(config, strategy, found.run, found.done, path)
+
+
 def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", runs: int = 1000,
             seed: int = 0, until: Until | None = None, arch: str | None = None, cpus: int = 2,
             quantum: int = 1_000_000, root: str | os.PathLike[str] = "/",
             env: Mapping[str, str] | None = None, stdin: bytes = b"",
             cwd: str = "/", limits: Mapping[str, int] | None = None,
             save: str | os.PathLike[str] | None = None, jobs: int = 1,
-            first_run: int = 0) -> ExploreResult:
+            first_run: int = 0, client=None) -> ExploreResult:
     """Run schedules first_run..first_run+runs-1 of `strategy` ('random', 'pct:D[:STEPS[:POINTS]]',
     'bounded:K[:STEPS[:TASKS[:POINTS]]]': every schedule with at most K preemptions, depth first; the
     search stops at the last) for `seed` until one fails: until(process) returns True (default:
     the program did not exit with status 0). first_run resumes an earlier search.
     The failing run's trace goes to `save` (a file, or a directory for
     probesim-failure-<seed>-<run>.trace; default that name in the current directory).
-    jobs=N runs schedules in N forked processes and finds the same first failure."""
+    jobs=N runs schedules in N forked processes, client=a dask.distributed Client on that
+    cluster's workers (probesim.explore_dask says what they need; `until` travels by
+    cloudpickle); both find the same first failure as a serial search."""
     if runs < 1:
         raise ValueError("explore: runs must be at least 1")
     if first_run < 0:
         raise ValueError("explore: first_run must be at least 0")
     if jobs < 1:
         raise ValueError("explore: jobs must be at least 1")
+    if client is not None and jobs != 1:
+        raise ValueError("explore: give jobs or client, not both (the cluster's workers are the jobs)")
     if until is not None and not callable(until):
         raise TypeError("explore: until must be a callable taking a Process")
     args = tuple(os.fspath(a) for a in argv)
@@ -316,6 +346,8 @@ def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", 
     if total is not None and first_run >= total:
         raise ValueError(f"explore: first_run {first_run} is beyond the {total} schedules of {strategy}")
     span = range(first_run, first_run + runs if total is None else min(first_run + runs, total))
+    if client is not None:
+        return _search_dask(config, strategy, span, client, save)
     if jobs == 1:
         return _search_serial(config, strategy, span, save)
     return _search_parallel(config, strategy, span, jobs, save)

@@ -232,6 +232,56 @@ TEST_CASE("explore options: strategy, runs, conditions and the program") {
   CHECK((r->strategy == "bounded:2" && r->first_run == 120));
 }
 
+TEST_CASE("explore options: --dask takes the scheduler address and excludes --jobs") {
+  using probesim::cli::parse_explore_options;
+  const char* const argv[] = {"probesim", "explore", "--dask", "tcp://127.0.0.1:8786", "/bin/x"};
+  auto o = parse_explore_options(5, argv);
+  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  CHECK(o->dask == "tcp://127.0.0.1:8786");
+  const char* const both[] = {"probesim", "explore", "--dask", "a:1", "--jobs", "2", "/bin/x"};
+  CHECK(parse_explore_options(7, both).error().message == "give --jobs or --dask, not both");
+  const char* const empty[] = {"probesim", "explore", "--dask", "", "/bin/x"};
+  CHECK(parse_explore_options(5, empty).error().message == "--dask needs the Dask scheduler's address");
+}
+
+TEST_CASE("explore options: the arguments of a batch parse back to the same search") {
+  using probesim::cli::batch_arguments;
+  using probesim::cli::ExploreOptions;
+  using probesim::cli::parse_explore_options;
+  const char* const argv[] = {"probesim", "explore", "--strategy", "pct:2", "--seed", "7", "--until-stdout",
+                              "counter (?!4 )", "--uprobe", "/bin/x:f@3", "--bug", "b1", "--cpus", "3",
+                              "--quantum", "500", "--root", "/r", "--dask", "h:1", "--runs", "9",
+                              "--env", "A=1", "--", "/bin/x", "--y"};
+  auto o = parse_explore_options(static_cast<int>(std::size(argv)), argv);
+  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  std::vector<std::string> a = batch_arguments(*o, probesim::Arch::AArch64, "pct:2:100:5", {"A=1", "B=2"});
+  std::vector<const char*> back = {"probesim", "explore"};
+  for (const std::string& s : a) back.push_back(s.c_str());
+  auto b = parse_explore_options(static_cast<int>(back.size()), back.data());
+  REQUIRE_MESSAGE(b.ok(), b.error().message);
+  CHECK(b->strategy == "pct:2:100:5");
+  CHECK(b->seed == 7);
+  CHECK((b->until == ExploreOptions::Until::Stdout && b->stdout_regex == "counter (?!4 )"));
+  CHECK(b->uprobes == o->uprobes);
+  CHECK(b->bugs == o->bugs);
+  CHECK(b->arch == probesim::Arch::AArch64);
+  CHECK((b->root == "/r" && b->cpus == 3 && b->quantum == 500));
+  CHECK((b->env_clear && b->env == std::vector<std::string>{"A=1", "B=2"}));
+  CHECK(b->argv == o->argv);
+  CHECK((b->dask.empty() && b->runs == ExploreOptions{}.runs && b->shrink));
+  for (auto until : {ExploreOptions::Until::ExitNonZero, ExploreOptions::Until::Signal,
+                     ExploreOptions::Until::Deadlock, ExploreOptions::Until::Invariant}) {
+    ExploreOptions u = *o;
+    u.until = until;
+    std::vector<std::string> ua = batch_arguments(u, probesim::Arch::X86_64, "random", {});
+    std::vector<const char*> uv = {"probesim", "explore"};
+    for (const std::string& s : ua) uv.push_back(s.c_str());
+    auto parsed = parse_explore_options(static_cast<int>(uv.size()), uv.data());
+    REQUIRE_MESSAGE(parsed.ok(), parsed.error().message);
+    CHECK(parsed->until == until);
+  }
+}
+
 TEST_CASE("run options: -e/--event lines are kept verbatim, --trace names the trace file") {
   const char* const argv[] = {"probesim", "run", "-e", "p:w ksys_write fd=$arg1",
                               "--event", "r ksys_write $retval", "--trace", "t.txt",
