@@ -266,8 +266,10 @@ int shrink_and_report(const ExploreOptions& o, Arch arch, const std::string& pat
   std::printf("shrunk: %zu of %zu preemptions needed (%d runs); trace %s\n", kept->size(),
               pre->size(), runs, shrunk.c_str());
   if (kept->empty()) std::printf("the failure needs no preemption (it happens in a non-preemptive schedule)\n");
-  for (const Preemption& p : final_run->machine->recorded_preemptions())
+  for (const Preemption& p : final_run->machine->recorded_preemptions()) {
     std::printf("critical preemption: %s\n", p.describe().c_str());
+    if (!p.kernel.empty()) std::printf("in kernel terms: %s\n", p.kernel.c_str());
+  }
   std::printf("replay it with: %s\n", replay_command(shrunk).c_str());
   return 1;
 }

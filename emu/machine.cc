@@ -287,7 +287,7 @@ std::vector<Preemption> preemptions_in(const emu::Trace& t) {
     if (!d.preempted || n.tid == d.tid) continue;
     size_t j = i + 1;  // the other task's turn: its consecutive decisions
     while (j + 1 < t.decisions.size() && t.decisions[j + 1].tid == n.tid) ++j;
-    Preemption p{d.tid, d.end, n.tid, pc_at(i), "", t.decisions[j].end, pc_at(j), ""};
+    Preemption p{d.tid, d.end, n.tid, pc_at(i), "", t.decisions[j].end, pc_at(j), "", n.start, ""};
     out.push_back(p);
   }
   return out;
@@ -317,6 +317,7 @@ std::vector<Preemption> Machine::recorded_preemptions() const {
   for (Preemption& p : out) {
     if (p.pc) p.where = st.symbolize_user(p.tid, p.pc);
     if (p.next_pc) p.next_where = st.symbolize_user(p.next_tid, p.next_pc);
+    p.kernel = st.kernel_race(p.tid, p.insns, p.next_tid, p.next_from, p.next_until);
   }
   return out;
 }

@@ -418,6 +418,7 @@ int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a
   else
     ++stats_.syscalls_beyond[a.nr];
   bool returns = ctx.disposition == SyscallDisposition::Return;
+  if (kworker_ && returns && e) note_racing_syscall(ctx, a, e->name, ret);
   if (traced) trace_events_->sys_exit(ctx.task(), a.nr, ret, returns);
   if (strace_)
     strace_->line(

@@ -248,6 +248,22 @@ class MachineState final : public SyscallSink,
     std::string what;
   };
   const std::vector<KernelStep>& kernel_steps() const { return kernel_steps_; }
+  // The address-space changes (mmap, munmap, mprotect, mremap, brk, madvise, fork) that guest
+  // tasks made while the kworker had work queued, in order, each with the kworker's step count
+  // then: "munmap()ed [0x7f0000, 0x7f1000)". The first kMaxRacingSyscalls are kept.
+  struct RacingSyscall {
+    int tid;
+    uint64_t kworker_steps;  // kworker steps run before it (KernelStep::index of the next)
+    std::string what;
+  };
+  static constexpr size_t kMaxRacingSyscalls = 100000;
+  const std::vector<RacingSyscall>& racing_syscalls() const { return racing_syscalls_; }
+  // A preemption that involves the kworker (tid KernelThread::kPid) in kernel terms: which of
+  // its steps it was between and what other tasks did to their mappings meanwhile, or which
+  // steps it ran while task `tid` was preempted. "" when the kworker is not in it. insns,
+  // next_from and next_until are Preemption's (retired instructions; a kworker step is 1000).
+  std::string kernel_race(int tid, uint64_t insns, int next_tid, uint64_t next_from,
+                          uint64_t next_until) const;
 
   void set_strace(StraceSink* s) { strace_ = s; }
   // Lifecycle events go to `o` (null: nobody listens). Non-owning.
@@ -305,6 +321,10 @@ class MachineState final : public SyscallSink,
   void check_invariants(bool quiescent, bool verify);
   // A syscall that takes a lock the kworker holds blocks (and restarts when it is released).
   bool wait_for_kernel_lock(SyscallContext& ctx, const SyscallArgs& a, std::string_view name);
+  // After a syscall that returned: log it in racing_syscalls() if it changed an address space
+  // while the kworker has work queued.
+  void note_racing_syscall(SyscallContext& ctx, const SyscallArgs& a, std::string_view name,
+                           int64_t ret);
   bool return_to_task(Task& t, Cpu& cpu, int cpu_index);
   void tap_quantum_end(const Scheduler::Step& step, bool preempted);
   TraceCheckpoint checkpoint(Task& t, bool memory);
@@ -398,6 +418,7 @@ class MachineState final : public SyscallSink,
   std::unique_ptr<KernelThread> kworker_;
   std::vector<std::string> violations_;
   std::vector<KernelStep> kernel_steps_;
+  std::vector<RacingSyscall> racing_syscalls_;
   std::unique_ptr<TraceEvents> trace_events_;  // made by init(); destroyed first (~MachineState)
 };
 

@@ -49,6 +49,7 @@ class KernelThread {
 
   KernelThread();
   Task& task() { return proc_.main_task(); }
+  const std::string& comm() const { return proc_.comm; }  // "kworker/0:1"
   void queue(std::unique_ptr<KernelWork> w);
   // The item running or due next (null: nothing queued).
   KernelWork* front() { return work_.empty() ? nullptr : work_.front().get(); }

@@ -1,5 +1,7 @@
 #include "emu/kthread/uprobe_register_work.h"
 
+#include <cstdio>
+
 #include "emu/machine_state.h"
 #include "mmu/inode_cache.h"
 
@@ -13,14 +15,21 @@ UprobeRegisterWork::~UprobeRegisterWork() {
   if (inode_) inode_->cache().iput(inode_);
 }
 
+// The per-entry steps name the vaddr build_map_info recorded ("mmap_write_lock at 0x7f..bb0").
 std::string UprobeRegisterWork::next_step() const {
+  auto at = [&] {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " at 0x%llx",
+                  static_cast<unsigned long long>(info_[entry_].vaddr.value));
+    return std::string(buf);
+  };
   switch (phase_) {
     case Phase::Alloc: return "alloc_uprobe";
     case Phase::RegisterRwsem: return "down_write(register_rwsem)";
     case Phase::DupMmapSem: return "percpu_down_write(dup_mmap_sem)";
     case Phase::BuildMapInfo: return "build_map_info";
-    case Phase::MmapLock: return "mmap_write_lock";
-    case Phase::Install: return "install_breakpoint";
+    case Phase::MmapLock: return "mmap_write_lock" + at();
+    case Phase::Install: return "install_breakpoint" + at();
     case Phase::Finish: return "up_write(register_rwsem)";
   }
   return "?";

@@ -45,6 +45,11 @@ struct Preemption {
   uint64_t next_until = 0;   // the other task's retired instructions when its turn ended
   uint64_t next_pc = 0;      // its pc then (0: it blocked in the kernel or exited)
   std::string next_where;
+  uint64_t next_from = 0;    // the other task's retired instructions when its turn began
+  // When the machine's kworker (tid 2, kernel work) is one of the two tasks: the preemption in
+  // kernel terms ("task 100 munmap()ed [0x7f..., 0x7f...) between build_map_info and
+  // mmap_write_lock at 0x7f... of task 2 kworker/0:1 (uprobe_register(...))"); else "".
+  std::string kernel;
   std::string describe() const;  // one line, for people
 };
 

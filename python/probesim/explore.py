@@ -8,6 +8,12 @@
                                              # with result.replay(run=False))
         print(result.shrink())               # the critical preemption(s)
 
+Kernel work that races (issue 16): bugs={"uprobe_no_revalidate"} re-creates a kernel bug,
+setup=lambda m: m.uprobes.register(prog, "remap_target", at=100_000) queues a registration
+for the machine's kworker in every run (and in replay()), and until_invariant=True fails a run
+that breaks a kernel invariant (the CLI's --until-invariant). A shrunk preemption of the
+kworker is also named in kernel terms (Preemption.kernel).
+
 Run i of a strategy is a pure function of (seed, i): the same program, seed and strategy find
 the same first failure serially, with jobs=N (forked worker processes) or with client=a Dask
 distributed Client (probesim.explore_dask).
@@ -29,6 +35,7 @@ from probesim._core import Machine, Preemption, Process, Trace
 __all__ = ["ExploreResult", "ShrinkResult", "explore"]
 
 Until = Callable[[Process], bool]
+Setup = Callable[[Machine], object]
 
 _ELF_MACHINES = {62: "x86_64", 183: "aarch64"}  # e_machine: EM_X86_64, EM_AARCH64
 
@@ -67,17 +74,33 @@ class _Config:
     stdin: bytes
     cwd: str
     limits: Mapping[str, int] | None
-    until: Until
+    until: Until | None
+    bugs: frozenset[str] = frozenset()
+    setup: Setup | None = None
+    until_invariant: bool = False
 
     def run(self, record: bool, **schedule) -> tuple[bool, Machine, Process]:
         m = Machine(self.arch, seed=self.seed, cpus=self.cpus, quantum=self.quantum,
                     root=self.root, limits=dict(self.limits) if self.limits else None,
-                    **schedule)
+                    bugs=set(self.bugs) or None, **schedule)
         if record:
             m.record()
         p = m.spawn(list(self.argv), env=self.env, stdin=self.stdin, cwd=self.cwd)
+        if self.setup:
+            self.setup(m)
         m.run()
-        return bool(self.until(p)), m, p
+        return self.failed(m, p), m, p
+
+    def failed(self, m: Machine, p: Process) -> bool:
+        if self.until_invariant and m.invariant_violations:
+            return True
+        until = self.until or (None if self.until_invariant else _default_until)
+        return bool(until(p)) if until else False
+
+    def outcome(self, m: Machine, p: Process) -> str:
+        what = p.exit.description if p.exit else "deadlock: tasks blocked forever"
+        v = m.invariant_violations if self.until_invariant else []
+        return f"invariant violated: {v[0]}; {what}" if v else what
 
 
 @dataclass
@@ -89,19 +112,22 @@ class ShrinkResult:
     runs: int                       #: schedules run while shrinking
     trace_path: str                 #: the shrunk run's trace
 
+    setup: Setup | None = None      #: explore's setup, run again by replay()
+
     def replay(self, *, run: bool = True) -> Machine:
-        """Machine.replay of the shrunk trace (run unless run=False: add probes first)."""
-        m = Machine.replay(self.trace_path)
-        if run:
-            m.run()
-        return m
+        """Machine.replay of the shrunk trace, explore's setup applied (run unless run=False:
+        add probes first)."""
+        return _replay(self.trace_path, self.setup, run)
 
     def __str__(self) -> str:
         lines = [f"shrunk: {len(self.preemptions)} of {self.original} preemptions needed "
                  f"({self.runs} runs); trace {self.trace_path}"]
         if not self.critical:
             lines.append("the failure needs no preemption (it happens in a non-preemptive schedule)")
-        lines += [f"critical preemption: {p.describe()}" for p in self.critical]
+        for p in self.critical:
+            lines.append(f"critical preemption: {p.describe()}")
+            if p.kernel:
+                lines.append(f"in kernel terms: {p.kernel}")
         lines.append(f"replay it with: probesim replay {self.trace_path}")
         return "\n".join(lines)
 
@@ -127,13 +153,11 @@ class ExploreResult:
         return f"probesim replay {self.trace_path}" if self.trace_path else None
 
     def replay(self, *, run: bool = True) -> Machine:
-        """Machine.replay of the failing run's trace (run unless run=False: add probes first)."""
+        """Machine.replay of the failing run's trace, explore's setup applied (run unless
+        run=False: add probes first)."""
         if not self.trace_path:
             raise ValueError("replay: no failing schedule was found")
-        m = Machine.replay(self.trace_path)
-        if run:
-            m.run()
-        return m
+        return _replay(self.trace_path, self._config.setup if self._config else None, run)
 
     def shrink(self, save: str | os.PathLike[str] | None = None) -> ShrinkResult:
         """Remove preemptions while the run still fails (ddmin over a guided schedule), run
@@ -156,7 +180,8 @@ class ExploreResult:
         if not failed:
             raise RuntimeError("shrink: the shrunk schedule did not fail again")
         m.save_trace(path)
-        return ShrinkResult(kept, list(m.preemptions), len(original), runs, path)
+        return ShrinkResult(kept, list(m.preemptions), len(original), runs, path,
+                            self._config.setup)
 
     def __str__(self) -> str:
         if not self:
@@ -165,6 +190,15 @@ class ExploreResult:
         return (f"run {self.run} of {self.strategy} (seed {self.seed}) fails: {self.outcome}\n"
                 f"trace: {self.trace_path}\nreplay it with: {self.replay_command}\n"
                 f"or in Python: probesim.Machine.replay({self.trace_path!r})")
+
+
+def _replay(path: str, setup: Setup | None, run: bool) -> Machine:
+    m = Machine.replay(path)
+    if setup:
+        setup(m)  # the kernel work it queued is not in the trace's process: queue it again
+    if run:
+        m.run()
+    return m
 
 
 def _ddmin(p: list[Preemption], fails: Callable[[list[Preemption]], bool]) -> list[Preemption]:
@@ -222,8 +256,7 @@ def _failure_path(save: str | os.PathLike[str] | None, seed: int, run: int) -> s
 
 def _result(config: _Config, strategy: str, run: int, done: int, path: str) -> ExploreResult:
     _, m, p = config.run(False, sched=strategy, run_index=run)  # for its outcome and output
-    return ExploreResult(strategy, config.seed, done, run, path,
-                         p.exit.description if p.exit else "deadlock: tasks blocked forever",
+    return ExploreResult(strategy, config.seed, done, run, path, config.outcome(m, p),
                          p.stdout, config)
 
 
@@ -234,8 +267,7 @@ def _search_serial(config: _Config, strategy: str, runs: range, save) -> Explore
             path = _failure_path(save, config.seed, i)
             m.save_trace(path)
             return ExploreResult(strategy, config.seed, i + 1 - runs.start, i, path,
-                                 p.exit.description if p.exit else "deadlock: tasks blocked forever",
-                                 p.stdout, config)
+                                 config.outcome(m, p), p.stdout, config)
     return ExploreResult(strategy, config.seed, len(runs), _config=config)
 
 
@@ -315,7 +347,9 @@ def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", 
             env: Mapping[str, str] | None = None, stdin: bytes = b"",
             cwd: str = "/", limits: Mapping[str, int] | None = None,
             save: str | os.PathLike[str] | None = None, jobs: int = 1,
-            first_run: int = 0, client=None) -> ExploreResult:
+            first_run: int = 0, client=None,
+            bugs: set[str] | frozenset[str] | Sequence[str] = (), setup: Setup | None = None,
+            until_invariant: bool = False) -> ExploreResult:
     """Run schedules first_run..first_run+runs-1 of `strategy` ('random', 'pct:D[:STEPS[:POINTS]]',
     'bounded:K[:STEPS[:TASKS[:POINTS]]]': every schedule with at most K preemptions, depth first; the
     search stops at the last) for `seed` until one fails: until(process) returns True (default:
@@ -324,7 +358,11 @@ def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", 
     probesim-failure-<seed>-<run>.trace; default that name in the current directory).
     jobs=N runs schedules in N forked processes, client=a dask.distributed Client on that
     cluster's workers (probesim.explore_dask says what they need; `until` travels by
-    cloudpickle); both find the same first failure as a serial search."""
+    cloudpickle); both find the same first failure as a serial search.
+    Kernel races (issue 16): bugs= the kernel bug toggles of every Machine; setup(machine) runs
+    after the spawn of every run and replay (queue kernel work there: uprobes.register(...,
+    at=N)); until_invariant=True fails a run that breaks a kernel invariant
+    (Machine.invariant_violations), besides until(process) when that is given too."""
     if runs < 1:
         raise ValueError("explore: runs must be at least 1")
     if first_run < 0:
@@ -335,12 +373,16 @@ def explore(argv: Sequence[str | os.PathLike[str]], *, strategy: str = "pct:2", 
         raise ValueError("explore: give jobs or client, not both (the cluster's workers are the jobs)")
     if until is not None and not callable(until):
         raise TypeError("explore: until must be a callable taking a Process")
+    if setup is not None and not callable(setup):
+        raise TypeError("explore: setup must be a callable taking a Machine")
+    if isinstance(bugs, str):
+        raise TypeError("explore: bugs must be a set of toggle names, not a string")
     args = tuple(os.fspath(a) for a in argv)
     if not args:
         raise ValueError("explore: argv is empty")
     root = os.fspath(root)
     config = _Config(args, arch or _detect_arch(root, args[0], cwd), seed, cpus, quantum, root,
-                     env, stdin, cwd, limits, until or _default_until)
+                     env, stdin, cwd, limits, until, frozenset(bugs), setup, until_invariant)
     strategy = _calibrated(config, strategy)
     total = Machine.strategy_runs(strategy)
     if total is not None and first_run >= total:

@@ -316,6 +316,12 @@ void bind_machine(py::module_& m) {
                              "[(step, at, what)]: every step the kworker ran, its index, the "
                              "machine's scheduling steps then, and 'step of work' in kernel "
                              "terms (e.g. 'build_map_info of uprobe_register(/bin/x:main)').")
+      .def_property_readonly("racing_syscalls", &PyMachine::racing_syscalls,
+                             "[(tid, step, what)]: the guest's address-space changes (mmap, "
+                             "munmap, mprotect, mremap, brk, madvise, fork) made while the "
+                             "kworker had work queued, in order; `step` is the index of the "
+                             "kworker step that came next (they ran before kernel_steps' step "
+                             "`step`); what: 'munmap()ed [0x7f0000, 0x7f1000)'.")
       .def_property_readonly("running", &PyMachine::running,
                              "True while run() executes (queries raise probesim.Error then).")
       .def("spawn", &PyMachine::spawn, "argv"_a, py::kw_only(), "env"_a = py::none(),

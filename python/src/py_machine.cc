@@ -238,6 +238,13 @@ std::vector<std::tuple<uint64_t, uint64_t, std::string>> PyMachine::kernel_steps
   return out;
 }
 
+std::vector<std::tuple<int, uint64_t, std::string>> PyMachine::racing_syscalls() {
+  std::vector<std::tuple<int, uint64_t, std::string>> out;
+  for (const auto& r : machine("racing_syscalls").state().racing_syscalls())
+    out.emplace_back(r.tid, r.kworker_steps, r.what);
+  return out;
+}
+
 PyMachine::PyMachine(std::unique_ptr<Machine> machine, Options options)
     : machine_(std::move(machine)), options_(std::move(options)), disasm_(options_.arch) {}
 

@@ -123,6 +123,9 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   }
   // (kworker step index, machine scheduling steps, "step of work") per kworker step so far.
   std::vector<std::tuple<uint64_t, uint64_t, std::string>> kernel_steps();
+  // (tid, kworker steps run before it, "munmap()ed [a, b)") per address-space change made
+  // while the kworker had work queued.
+  std::vector<std::tuple<int, uint64_t, std::string>> racing_syscalls();
   std::vector<Insn> disassemble(int pid, const pybind11::int_& addr, size_t count, bool original);
   // "function+0xoff" for a kernel address, or a user address of process pid; None if unknown.
   std::optional<std::string> symbolize(const pybind11::int_& addr, std::optional<int> pid);

@@ -71,6 +71,11 @@ void bind_preemption(py::module_& m) {
       .def_readonly("next_pc", &Preemption::next_pc,
                     "Its pc then (0: it blocked in the kernel or exited).")
       .def_readonly("next_where", &Preemption::next_where, "next_pc as 'symbol+0xoff (file)'.")
+      .def_readonly("next_from", &Preemption::next_from,
+                    "The other task's retired user instructions when its turn began.")
+      .def_readonly("kernel", &Preemption::kernel,
+                    "In kernel terms when the kworker (tid 2) is one of the two tasks: its steps "
+                    "and the other tasks' mapping changes in between; else ''.")
       .def("describe", &Preemption::describe, "One line for people.")
       .def("__len__", [](const Preemption&) { return 3; })
       .def("__iter__",
@@ -147,7 +152,8 @@ void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine
   def_pickle(m, "Preemption",
              pickle_members(&Preemption::tid, &Preemption::insns, &Preemption::next_tid,
                             &Preemption::pc, &Preemption::where, &Preemption::next_until,
-                            &Preemption::next_pc, &Preemption::next_where));
+                            &Preemption::next_pc, &Preemption::next_where,
+                            &Preemption::next_from, &Preemption::kernel));
   def_pickle(m, "Divergence",
              pickle_members(&Divergence::tid, &Divergence::insns, &Divergence::pc,
                             &Divergence::where, &Divergence::decision, &Divergence::what,

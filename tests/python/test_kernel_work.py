@@ -3,6 +3,7 @@ machine's kworker, competing with the guest; Machine(bugs=...) re-creates seed 0
 reported in Machine.invariant_violations. guest/tests/uprobe_remap maps the page of its own
 executable holding remap_target and the same page of a copy, in turn, at one address."""
 import functools
+import re
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_a_queued_registration_is_pending_until_the_kworker_runs_its_steps(machi
     steps = [what for _, _, what in machine.kernel_steps]
     assert steps[0] == f"alloc_uprobe of uprobe_register({prog}:remap_target)"
     assert any(s.startswith("build_map_info of") for s in steps)
-    assert any(s.startswith("install_breakpoint of") for s in steps)
+    assert any(re.match(r"install_breakpoint at 0x[0-9a-f]+ of uprobe_register", s) for s in steps)
     assert all(at >= AT for _, at, _ in machine.kernel_steps)
     assert machine.invariant_violations == []
 
@@ -80,3 +81,43 @@ def test_with_revalidation_the_same_schedules_break_no_invariant(arch, prog):
         v, p = violations(arch, prog, seed, None)
         assert v == [], f"seed {seed}: {v}"
         assert p.exit_code == 0
+
+
+def test_explore_finds_the_race_and_names_the_shrunk_preemption_in_kernel_terms(arch, prog,
+                                                                               tmp_path):
+    """probesim.explore with bugs= / setup= / until_invariant=, as the CLI's explore --bug
+    --uprobe SPEC@N --until-invariant: the shrunk kworker preemption names the munmap and mmap
+    the program made between build_map_info and mmap_write_lock."""
+    def register(m):
+        m.uprobes.register(prog, "remap_target", at=AT)
+
+    found = probesim.explore([prog], strategy="random", runs=len(SEEDS), seed=0, arch=arch,
+                             cpus=1, quantum=8000, bugs={"uprobe_no_revalidate"},
+                             setup=register, until_invariant=True, save=tmp_path, jobs=2)
+    assert found, f"no violation in {len(SEEDS)} random schedules"
+    assert found.outcome.startswith("invariant violated: pid 100: a breakpoint")
+    again = found.replay()
+    assert again.divergence is None and again.invariant_violations
+    assert any(what.startswith("munmap()ed [0x") for tid, _, what in again.racing_syscalls
+               if tid == 100)
+    shrunk = found.shrink()
+    kernel = [p.kernel for p in shrunk.critical if p.tid == 2 and p.kernel]
+    assert kernel, str(shrunk)
+    # (build_map_info may also have found the executable's own text mapping of that page: the
+    # kworker may then have installed there first, and been preempted after that install.)
+    assert re.search(r"^task 100 m(un)?map\(\)ed \[0x[0-9a-f]+, 0x[0-9a-f]+\).* between "
+                     r"(build_map_info|install_breakpoint at 0x[0-9a-f]+) and mmap_write_lock "
+                     r"at 0x[0-9a-f]+ of task 2 kworker/0:1 "
+                     r"\(uprobe_register\(.*uprobe_remap:remap_target\)\)$", kernel[0]), kernel[0]
+    assert f"in kernel terms: {kernel[0]}" in str(shrunk)
+    assert shrunk.replay().invariant_violations
+
+
+def test_explore_with_the_fix_finds_nothing_in_the_same_schedules(arch, prog, tmp_path):
+    def register(m):
+        m.uprobes.register(prog, "remap_target", at=AT)
+
+    result = probesim.explore([prog], strategy="random", runs=100, seed=0, arch=arch, cpus=1,
+                              quantum=8000, setup=register, until_invariant=True,
+                              save=tmp_path, jobs=2)
+    assert not result and result.runs_done == 100
