@@ -217,6 +217,13 @@ Result<MachineState::Image> MachineState::load_elf_image(const Caller& caller,
       .fill(params.at_random);
   params.hwcap = info.hwcap;
   params.hwcap2 = info.hwcap2;
+  if (caller.cred) {  // the ids the new image runs with (no set-id bits: suid/fsuid follow)
+    params.uid = caller.cred->uid.real;
+    params.euid = caller.cred->uid.eff;
+    params.gid = caller.cred->gid.real;
+    params.egid = caller.cred->gid.eff;
+    params.secure = caller.cred->secure_exec();
+  }
   params.platform = std::string(info.platform);
   params.stack_top = GuestAddr{info.stack_top};
   params.stack_size = stack_size;
@@ -308,6 +315,8 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   child->rlimits = parent.rlimits;
   child->pgid = parent.pgid;
   child->sid = parent.sid;
+  child->cred = parent.cred;
+  child->membarrier_state = parent.membarrier_state;
   child->fds() = parent.fds();  // a copy of the table sharing the open files, as fork does
   child->fds().set_close_observer(&file_locks_, pid);  // its POSIX locks are its own
   child->fs() = parent.fs();
@@ -367,9 +376,11 @@ void MachineState::task_dead(Task& t) {
 Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
                                         const std::vector<std::string>& argv,
                                         const std::vector<std::string>& envp) {
-  // The caller's view: /proc/self/exe (busybox re-executes itself so) and /proc/self/fd/N.
-  Image img = PROBESIM_TRY(load_image(Caller{p.fs(), &p.fds(), p.exe_path, p.pid()}, path, argv,
-                                      envp, p.rlimits[Process::kRlimitStack].cur));
+  // The caller's view: /proc/self/exe (busybox re-executes itself so), /proc/self/fd/N, and
+  // its ids (AT_UID...).
+  const Caller caller{p.fs(), &p.fds(), p.exe_path, p.pid(), &p.cred};
+  Image img = PROBESIM_TRY(
+      load_image(caller, path, argv, envp, p.rlimits[Process::kRlimitStack].cur));
   if (trace_events_->tp_on(trace_events::Tracepoint::SchedProcessExec))
     trace_events_->exec_filename(p.pid(), path);  // bprm->filename: the path as given
   p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
@@ -412,6 +423,8 @@ void MachineState::finish_exec(Process& p, Task& t) {
   p.arg_start = pe.arg_start;
   p.arg_end = pe.arg_end;
   p.vdso = pe.vdso;
+  p.cred.on_exec();
+  p.membarrier_state = 0;  // membarrier_exec_mmap
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {

@@ -156,6 +156,20 @@ uint64_t locked_vm(const mmu::Mm& mm) {
   return pages;
 }
 
+// "real\teffective\tsaved\tfs" (task_state's Uid:/Gid: lines).
+std::string ids_text(const Ids& ids) {
+  return std::to_string(ids.real) + "\t" + std::to_string(ids.eff) + "\t" +
+         std::to_string(ids.saved) + "\t" + std::to_string(ids.fs);
+}
+
+// Groups: each gid followed by a space ("the trailing space shouldn't have been added in the
+// first place", fs/proc/array.c), so a process without groups shows a single space.
+std::string groups_text(const std::vector<uint32_t>& groups) {
+  std::string out;
+  for (size_t i = 0; i < groups.size(); ++i) out += (i ? " " : "") + std::to_string(groups[i]);
+  return out + " ";
+}
+
 }  // namespace
 
 std::string proc_pid_maps(const mmu::Mm& mm) {
@@ -165,7 +179,7 @@ std::string proc_pid_maps(const mmu::Mm& mm) {
 }
 
 // proc_pid_status (fs/proc/array.c): the lines of Linux 6.1 that probesim models, in order, in
-// its formats. The guest runs as root with every capability (CAP_LAST_CAP 40), no seccomp.
+// its formats. Root has every capability (CAP_LAST_CAP 40); no seccomp.
 // Left out: task_mem's resident-set lines (VmHWM, VmRSS, Rss*, VmPTE: probesim does not
 // track which pages a process touched), CoreDumping/THP_enabled, the speculation lines.
 std::string proc_pid_status(Process& p, const ProcSystem& sys) {
@@ -181,10 +195,10 @@ std::string proc_pid_status(Process& p, const ProcSystem& sys) {
   field(out, "Pid", pid);
   field(out, "PPid", std::to_string(p.ppid()));
   field(out, "TracerPid", "0");
-  field(out, "Uid", "0\t0\t0\t0");
-  field(out, "Gid", "0\t0\t0\t0");
+  field(out, "Uid", ids_text(p.cred.uid));
+  field(out, "Gid", ids_text(p.cred.gid));
   field(out, "FDSize", std::to_string(fd_size(p.fds())));
-  field(out, "Groups", " ");
+  field(out, "Groups", groups_text(p.cred.groups));
   field(out, "NStgid", pid);
   field(out, "NSpid", pid);
   field(out, "NSpgid", std::to_string(p.pgid));
@@ -217,8 +231,11 @@ std::string proc_pid_status(Process& p, const ProcSystem& sys) {
   hex_line(out, "SigCgt", cgt);
   constexpr uint64_t kAllCaps = (uint64_t{1} << 41) - 1;
   hex_line(out, "CapInh", 0);
-  hex_line(out, "CapPrm", kAllCaps);
-  hex_line(out, "CapEff", kAllCaps);
+  // cap_emulate_setxuid: permitted while some uid is 0, effective while the euid is.
+  const Ids& uid = p.cred.uid;
+  const bool prm = uid.real == 0 || uid.eff == 0 || uid.saved == 0;
+  hex_line(out, "CapPrm", prm ? kAllCaps : 0);
+  hex_line(out, "CapEff", p.cred.capable() ? kAllCaps : 0);
   hex_line(out, "CapBnd", kAllCaps);
   hex_line(out, "CapAmb", 0);
   field(out, "NoNewPrivs", "0");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/cred.h"
 #include "emu/exit_status.h"
 #include "emu/signals.h"
 #include "emu/task.h"
@@ -89,6 +90,10 @@ class Process {
   std::array<Rlimit, kRlimits> rlimits{};
   int pgid = 0;
   int sid = 0;
+  Cred cred;  // credentials (emu/cred.h): per process, copied at fork
+  // mm->membarrier_state: the membarrier registrations of this mm (sys_mm.cc); a fork's copy
+  // of the mm keeps them (dup_mm copies the mm_struct), an exec'd one starts with none.
+  uint32_t membarrier_state = 0;
   PendingSignals shared_pending;  // signals for the whole process (kill)
   // Job control (kernel/signal.c signal->group_stop / SIGNAL_STOP_*): the stop signal while
   // the process is stopped (else 0), and what wait4 reports next, each once: a stop

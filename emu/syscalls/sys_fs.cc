@@ -83,6 +83,12 @@ int64_t sys_open(SyscallContext& ctx, const SyscallArgs& a) {
   return do_openat(ctx, kAT_FDCWD, a.a[0], a.a[1], static_cast<uint32_t>(a.a[2]));
 }
 
+// creat(2), x86-64 only (whose open flags are the generic encoding): tar -c opens its archive so.
+int64_t sys_creat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_openat(ctx, kAT_FDCWD, a.a[0], kO_CREAT | kO_WRONLY | kO_TRUNC,
+                   static_cast<uint32_t>(a.a[1]));
+}
+
 int64_t sys_openat(SyscallContext& ctx, const SyscallArgs& a) {
   return do_openat(ctx, arg_int(a.a[0]), a.a[1], a.a[2], static_cast<uint32_t>(a.a[3]));
 }

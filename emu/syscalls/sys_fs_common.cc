@@ -32,7 +32,7 @@ int64_t would_block(SyscallContext& ctx, const File& f) {
 }  // namespace
 
 Caller caller_of(SyscallContext& ctx) {
-  return Caller{ctx.fs(), &ctx.fds(), ctx.exe_path(), ctx.pid()};
+  return Caller{ctx.fs(), &ctx.fds(), ctx.exe_path(), ctx.pid(), &ctx.proc().cred};
 }
 
 std::shared_ptr<File> fd_file(SyscallContext& ctx, int fd, PathFd path_fd) {

@@ -49,6 +49,10 @@ int64_t write_from_user(SyscallContext& ctx, File& f, GuestAddr buf, uint64_t co
 bool is_lock_cmd(int cmd);
 int64_t fcntl_lock(SyscallContext& ctx, const std::shared_ptr<File>& f, int cmd, uint64_t arg);
 
+// fcntl's F_ADD_SEALS / F_GET_SEALS (sys_memfd.cc): EINVAL unless f is a memfd.
+bool is_seal_cmd(int cmd);
+int64_t fcntl_seals(const std::shared_ptr<File>& f, int cmd, uint64_t arg);
+
 // Copies an encoded structure to the guest: 0 or -EFAULT.
 int64_t put_user_bytes(SyscallContext& ctx, uint64_t dst, const void* src, size_t n);
 

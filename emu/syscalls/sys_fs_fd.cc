@@ -24,8 +24,8 @@ int64_t sys_dup3(SyscallContext& ctx, const SyscallArgs& a) {
   return ctx.fds().dup_to(oldfd, newfd, (flags & kO_CLOEXEC) ? CloseOnExec::Yes : CloseOnExec::No);
 }
 
-// F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, the record locks (sys_lock.cc);
-// everything else -EINVAL.
+// F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, the record locks (sys_lock.cc),
+// the memfd seals (sys_memfd.cc); everything else -EINVAL.
 // O_PATH fds allow all but F_SETFL (check_fcntl_cmd).
 int64_t sys_fcntl(SyscallContext& ctx, const SyscallArgs& a) {
   const int fd = arg_int(a.a[0]);
@@ -33,6 +33,7 @@ int64_t sys_fcntl(SyscallContext& ctx, const SyscallArgs& a) {
   std::shared_ptr<File> f = fd_file(ctx, fd, PathFd::Allowed);
   if (!f) return -EBADF;
   if (is_lock_cmd(cmd)) return fcntl_lock(ctx, f, cmd, a.a[2]);
+  if (is_seal_cmd(cmd)) return f->is_path_only() ? -EBADF : fcntl_seals(f, cmd, a.a[2]);
   switch (cmd) {
     case kF_DUPFD:
     case kF_DUPFD_CLOEXEC: {

@@ -1,5 +1,6 @@
-// File syscalls, part 4: changing the namespace (mkdir, unlink, rmdir, rename) and attributes
-// (chmod, utimensat), and statfs. All changes land in the Vfs overlay, never on the host.
+// File syscalls, part 4: changing the namespace (mkdir, unlink, rmdir, rename, link, symlink)
+// and attributes (chmod, chown, utimensat), and statfs. All changes land in the Vfs overlay,
+// never on the host.
 #include <cerrno>
 
 #include "emu/syscalls/sys_fs_common.h"
@@ -78,6 +79,45 @@ int64_t do_fchmodat(SyscallContext& ctx, int dirfd, uint64_t path, uint32_t mode
   });
 }
 
+// symlinkat: the target is read like a path (EFAULT, ENAMETOOLONG; empty: ENOENT) before the
+// new name is looked at.
+int64_t do_symlinkat(SyscallContext& ctx, uint64_t target_ptr, int dirfd, uint64_t path) {
+  Result<std::string> target = path_arg(ctx, target_ptr);
+  if (!target) return neg_errno(target.error());
+  if (target->empty()) return -ENOENT;
+  return with_path(ctx, dirfd, path, [&](const Caller& c, std::string_view b, std::string_view p) {
+    return ctx.vfs().symlink(c, *target, b, p);
+  });
+}
+
+uint32_t id_arg(uint64_t v) {
+  return static_cast<uint32_t>(v);  // uid_t / gid_t: (uid_t)-1 is kNoId
+}
+
+// do_fchownat: flags AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (an empty path names dirfd itself,
+// O_PATH fds included); lchown is AT_SYMLINK_NOFOLLOW.
+int64_t do_fchownat(SyscallContext& ctx, int dirfd, uint64_t path_ptr, uint64_t uid, uint64_t gid,
+                    uint32_t flags) {
+  if (flags & ~(kAT_SYMLINK_NOFOLLOW | kAT_EMPTY_PATH)) return -EINVAL;
+  Result<std::string> path = path_arg(ctx, path_ptr);
+  if (!path) return neg_errno(path.error());
+  if (path->empty()) {
+    if (!(flags & kAT_EMPTY_PATH)) return -ENOENT;
+    if (dirfd != kAT_FDCWD) {
+      std::shared_ptr<File> f = fd_file(ctx, dirfd, PathFd::Allowed);
+      if (!f) return -EBADF;
+      ctx.vfs().chown(*f, id_arg(uid), id_arg(gid));
+      return 0;
+    }
+    *path = ".";
+  }
+  Result<std::string> base = at_base(ctx, dirfd, *path);
+  if (!base) return neg_errno(base.error());
+  const Follow follow = (flags & kAT_SYMLINK_NOFOLLOW) ? Follow::No : Follow::Yes;
+  return ok_or_errno(
+      ctx.vfs().chown(caller_of(ctx), *base, *path, id_arg(uid), id_arg(gid), follow));
+}
+
 bool valid_nsec(int64_t nsec) {
   return nsec == kUTIME_NOW || nsec == kUTIME_OMIT || (nsec >= 0 && nsec < 1'000'000'000);
 }
@@ -110,6 +150,27 @@ int64_t sys_link(SyscallContext& ctx, const SyscallArgs& a) {
 }
 int64_t sys_linkat(SyscallContext& ctx, const SyscallArgs& a) {
   return do_linkat(ctx, arg_int(a.a[0]), a.a[1], arg_int(a.a[2]), a.a[3], a.a[4] & 0xffffffffu);
+}
+int64_t sys_symlink(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_symlinkat(ctx, a.a[0], kAT_FDCWD, a.a[1]);
+}
+int64_t sys_symlinkat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_symlinkat(ctx, a.a[0], arg_int(a.a[1]), a.a[2]);
+}
+int64_t sys_chown(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_fchownat(ctx, kAT_FDCWD, a.a[0], a.a[1], a.a[2], 0);
+}
+int64_t sys_lchown(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_fchownat(ctx, kAT_FDCWD, a.a[0], a.a[1], a.a[2], kAT_SYMLINK_NOFOLLOW);
+}
+int64_t sys_fchownat(SyscallContext& ctx, const SyscallArgs& a) {
+  return do_fchownat(ctx, arg_int(a.a[0]), a.a[1], a.a[2], a.a[3], static_cast<uint32_t>(a.a[4]));
+}
+int64_t sys_fchown(SyscallContext& ctx, const SyscallArgs& a) {
+  std::shared_ptr<File> f = fd_file(ctx, arg_int(a.a[0]), PathFd::Rejected);
+  if (!f) return -EBADF;
+  ctx.vfs().chown(*f, id_arg(a.a[1]), id_arg(a.a[2]));
+  return 0;
 }
 int64_t sys_chmod(SyscallContext& ctx, const SyscallArgs& a) {
   return do_fchmodat(ctx, kAT_FDCWD, a.a[0], static_cast<uint32_t>(a.a[1]));

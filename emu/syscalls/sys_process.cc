@@ -1,6 +1,5 @@
-// Process, identity, limits and signal-disposition syscalls. Signals are recorded only
-// (delivery comes with the scheduler issue); identities are a fixed model: the guest runs as
-// root (uid/gid 0) in its own session and process group.
+// Process, session, limits and signal-disposition syscalls. Signals are recorded only
+// (delivery comes with the scheduler issue). User and group ids: sys_cred.cc.
 #include <cerrno>
 #include <cstring>
 
@@ -50,10 +49,6 @@ int64_t sys_exit_group(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_getpid(SyscallContext& ctx, const SyscallArgs&) { return ctx.pid(); }
 int64_t sys_gettid(SyscallContext& ctx, const SyscallArgs&) { return ctx.task().tid(); }
 int64_t sys_getppid(SyscallContext& ctx, const SyscallArgs&) { return ctx.proc().ppid(); }
-int64_t sys_getuid(SyscallContext&, const SyscallArgs&) { return 0; }
-int64_t sys_geteuid(SyscallContext&, const SyscallArgs&) { return 0; }
-int64_t sys_getgid(SyscallContext&, const SyscallArgs&) { return 0; }
-int64_t sys_getegid(SyscallContext&, const SyscallArgs&) { return 0; }
 int64_t sys_getpgrp(SyscallContext& ctx, const SyscallArgs&) { return ctx.proc().pgid; }
 
 int64_t sys_getpgid(SyscallContext& ctx, const SyscallArgs& a) {
@@ -80,19 +75,6 @@ int64_t sys_setsid(SyscallContext& ctx, const SyscallArgs&) {
   ctx.proc().pgid = ctx.pid();
   return ctx.pid();
 }
-
-int64_t sys_getgroups(SyscallContext&, const SyscallArgs& a) {
-  return static_cast<int32_t>(a.a[0]) < 0 ? -EINVAL : 0;  // no supplementary groups
-}
-
-int64_t sys_getresuid(SyscallContext& ctx, const SyscallArgs& a) {
-  uint32_t zero = 0;
-  for (int i = 0; i < 3; ++i)
-    if (!ctx.write_user(GuestAddr{a.a[i]}, &zero, sizeof zero)) return -EFAULT;
-  return 0;
-}
-
-int64_t sys_getresgid(SyscallContext& ctx, const SyscallArgs& a) { return sys_getresuid(ctx, a); }
 
 int64_t sys_set_tid_address(SyscallContext& ctx, const SyscallArgs& a) {
   ctx.task().clear_child_tid = GuestAddr{a.a[0]};

@@ -26,6 +26,7 @@
   X(read,            0,  63, "dBu",   'd') \
   X(write,           1,  64, "dbu",   'd') \
   X(open,            2,  -1, "sFo",   'd') \
+  X(creat,          85,  -1, "so",    'd') \
   X(close,           3,  57, "d",     'd') \
   X(stat,            4,  -1, "sp",    'd') \
   X(fstat,           5,  80, "dp",    'd') \
@@ -69,10 +70,17 @@
   X(fchmod,         91,  52, "do",    'd') \
   X(fchmodat,      268,  53, "Dso",   'd') \
   X(chmod,          90,  -1, "so",    'd') \
+  X(symlink,        88,  -1, "ss",    'd') \
+  X(symlinkat,     266,  36, "sDs",   'd') \
+  X(chown,          92,  -1, "sdd",   'd') \
+  X(lchown,         94,  -1, "sdd",   'd') \
+  X(fchown,         93,  55, "ddd",   'd') \
+  X(fchownat,      260,  54, "Dsddx", 'd') \
   X(statfs,        137,  43, "sp",    'd') \
   X(fstatfs,       138,  44, "dp",    'd') \
   X(sendfile,       40,  71, "ddpu",  'd') \
   X(flock,          73,  32, "dx",    'd') /* sys_lock.cc */ \
+  X(memfd_create,  319, 279, "sx",    'd') /* sys_memfd.cc */ \
   /* System V IPC (emu/syscalls/sys_ipc_*.cc, emu/ipc/) */ \
   X(msgget,         68, 186, "xo",    'd') \
   X(msgsnd,         69, 189, "dpux",  'd') \
@@ -99,24 +107,21 @@
   X(munmap,         11, 215, "pu",    'd') \
   X(brk,            12, 214, "p",     'x') \
   X(madvise,        28, 233, "pxd",   'd') \
+  X(msync,          26, 227, "pux",   'd') \
+  X(mincore,        27, 232, "pup",   'd') \
+  X(fadvise64,     221, 223, "dlld",  'd') \
+  X(membarrier,    324, 283, "dxd",   'd') \
   /* process, identity, limits (emu/syscalls/sys_process.cc) */ \
   X(exit,           60,  93, "d",     'd') \
   X(exit_group,    231,  94, "d",     'd') \
   X(getpid,         39, 172, "",      'd') \
   X(gettid,        186, 178, "",      'd') \
   X(getppid,       110, 173, "",      'd') \
-  X(getuid,        102, 174, "",      'd') \
-  X(geteuid,       107, 175, "",      'd') \
-  X(getgid,        104, 176, "",      'd') \
-  X(getegid,       108, 177, "",      'd') \
   X(getpgrp,       111,  -1, "",      'd') \
   X(getpgid,       121, 155, "d",     'd') \
   X(setpgid,       109, 154, "dd",    'd') \
   X(getsid,        124, 156, "d",     'd') \
   X(setsid,        112, 157, "",      'd') \
-  X(getgroups,     115, 158, "dp",    'd') \
-  X(getresuid,     118, 148, "ppp",   'd') \
-  X(getresgid,     120, 150, "ppp",   'd') \
   X(set_tid_address, 218, 96, "p",    'd') \
   X(set_robust_list, 273, 99, "pu",   'd') \
   X(get_robust_list, 274, 100, "dpp", 'd') \
@@ -135,6 +140,23 @@
   X(sched_yield,    24, 124, "",      'd') \
   X(getcpu,        309, 168, "ppp",   'd') \
   X(sysinfo,        99, 179, "p",     'd') \
+  /* user and group ids (emu/syscalls/sys_cred.cc) */ \
+  X(getuid,        102, 174, "",      'd') \
+  X(geteuid,       107, 175, "",      'd') \
+  X(getgid,        104, 176, "",      'd') \
+  X(getegid,       108, 177, "",      'd') \
+  X(getresuid,     118, 148, "ppp",   'd') \
+  X(getresgid,     120, 150, "ppp",   'd') \
+  X(setuid,        105, 146, "d",     'd') \
+  X(setgid,        106, 144, "d",     'd') \
+  X(setreuid,      113, 145, "dd",    'd') \
+  X(setregid,      114, 143, "dd",    'd') \
+  X(setresuid,     117, 147, "ddd",   'd') \
+  X(setresgid,     119, 149, "ddd",   'd') \
+  X(setfsuid,      122, 151, "d",     'd') \
+  X(setfsgid,      123, 152, "d",     'd') \
+  X(getgroups,     115, 158, "dp",    'd') \
+  X(setgroups,     116, 159, "dp",    'd') \
   /* threads and futexes (emu/syscalls/sys_thread.cc) */ \
   X(clone,          56, 220, "xppxp", 'd') \
   X(clone3,        435, 435, "pu",    'd') \
@@ -200,21 +222,9 @@
   X(getrandom,     318, 278, "Bux",   'd') \
   /* known, not implemented yet: -ENOSYS, counted */ \
   XN(mremap,        25, 216, "pxxxp") \
-  XN(msync,         26, 227, "pxx") \
-  XN(mincore,       27, 232, "pxp") \
   XN(alarm,         37,  -1, "u") \
   XN(setitimer,     38, 103, "dpp") \
   XN(getitimer,     36, 102, "dp") \
-  XN(setuid,       105, 146, "d") \
-  XN(setgid,       106, 144, "d") \
-  XN(symlink,       88,  -1, "ss") \
-  XN(symlinkat,    266,  36, "sDs") \
-  XN(chown,         92,  -1, "sdd") \
-  XN(fchown,        93,  55, "ddd") \
-  XN(fchownat,     260,  54, "Dsddx") \
-  XN(fadvise64,    221, 223, "dllx") \
-  XN(membarrier,   324, 283, "dx") \
-  XN(memfd_create, 319, 279, "sx") \
   XN(inotify_init1, 294, 26, "x") \
   XN(io_uring_setup, 425, 425, "up")
 // clang-format on

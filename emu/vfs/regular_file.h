@@ -27,6 +27,9 @@ class RegularFile : public File {
   int64_t truncate(uint64_t length) override;
   std::shared_ptr<File> reopen(uint32_t f_flags) const override;
 
+ protected:
+  const VirtualClock& clock() const { return clock_; }
+
  private:
   int64_t write_at(std::span<const uint8_t> in, uint64_t pos);
   void touch_mtime();

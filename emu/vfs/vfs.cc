@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "emu/vfs/memfd_file.h"
 #include "emu/vfs/regular_file.h"
 #include "emu/vfs/proc_file.h"
 #include "emu/vfs/tracefs_file.h"
@@ -257,6 +258,24 @@ InodeRef Vfs::make_anon_inode(std::string name, uint32_t mode) {
   Result<InodeRef> inode = insert_inode(inodes_, key, std::move(name), a, nullptr, 0);
   PROBESIM_ASSERT_MSG(inode.ok(), "anonymous inode: " + inode.error().message);
   return std::move(*inode);
+}
+
+Result<std::shared_ptr<File>> Vfs::make_memfd(const Caller& c, std::string_view name,
+                                              bool allow_sealing) {
+  mmu::InodeAttrs a;
+  a.mode = S_IFREG | 0777;
+  a.nlink = 0;  // shmem_file_setup: "It is unlinked"
+  a.uid = c.fsuid();
+  a.gid = c.fsgid();
+  const Timespec t = now();
+  a.atime_sec = a.mtime_sec = a.ctime_sec = t.sec;
+  a.atime_nsec = a.mtime_nsec = a.ctime_nsec = t.nsec;
+  const std::string path = "/memfd:" + std::string(name) + " (deleted)";
+  InodeRef inode = PROBESIM_TRY(insert_inode(inodes_, "memfd:" + std::to_string(++last_memfd_),
+                                             path, a, nullptr, Lookup::kWriteHeadroom));
+  auto seals = std::make_shared<uint32_t>(allow_sealing ? 0 : kF_SEAL_SEAL);
+  return std::shared_ptr<File>(std::make_shared<MemfdFile>(
+      kO_RDWR | kO_LARGEFILE, path, std::move(inode), kShmDev, clock_, std::move(seals)));
 }
 
 std::shared_ptr<File> Vfs::make_console(uint32_t f_flags, std::string name,

@@ -86,11 +86,22 @@ class Vfs {
   Result<void> link(const Caller& c, std::string_view old_base, std::string_view old_path,
                     std::string_view new_base, std::string_view new_path, Follow follow);
   Result<void> chmod(const Caller& c, std::string_view base, std::string_view path, uint32_t mode);
+  // symlinkat(2): a symlink holding `target` as given (ENOENT if empty), owned by the caller's
+  // fs ids. EEXIST if the name exists, ENOENT for a trailing slash.
+  Result<void> symlink(const Caller& c, std::string_view target, std::string_view base,
+                       std::string_view path);
+  // chown/lchown/fchownat as root: uid and gid set (kNoId keeps one), ctime now, and on a
+  // non-directory S_ISUID dropped, S_ISGID too if group-executable (notify_change with
+  // ATTR_KILL_SUID/SGID, setattr_should_drop_sgid). EPERM in /proc and /sys, except through
+  // a /proc/<pid>/fd/N link, which names the open file's inode (chmod alike).
+  Result<void> chown(const Caller& c, std::string_view base, std::string_view path, uint32_t uid,
+                     uint32_t gid, Follow follow);
   // times[0] atime, times[1] mtime; nsec may be kUTIME_NOW or kUTIME_OMIT.
   Result<void> utimens(const Caller& c, std::string_view base, std::string_view path,
                        const Timespec times[2], Follow follow);
   // fchmod / futimens: on an open file's inode.
   void chmod(File& file, uint32_t mode);
+  void chown(File& file, uint32_t uid, uint32_t gid);
   void utimens(File& file, const Timespec times[2]);
 
   // A console file (stdin/stdout/stderr) on an anonymous FIFO-like inode.
@@ -99,6 +110,11 @@ class Vfs {
   // An inode of no filesystem: epoll and eventfd (anon_inode, mode 0600 without a type),
   // sockets (sockfs, S_IFSOCK | 0777).
   InodeRef make_anon_inode(std::string name, uint32_t mode);
+  // memfd_create(2): an open O_RDWR file on a new unlinked tmpfs inode (S_IFREG | 0777,
+  // nlink 0, owned by the caller's fs ids) named "/memfd:<name> (deleted)", with no seals and
+  // sealing allowed, or with F_SEAL_SEAL (memfd_file.h). ENOMEM if the inode cache refuses.
+  Result<std::shared_ptr<File>> make_memfd(const Caller& c, std::string_view name,
+                                           bool allow_sealing);
   std::shared_ptr<File> make_console(uint32_t f_flags, std::string name,
                                      std::shared_ptr<InputSource> in,
                                      std::shared_ptr<OutputSink> out);
@@ -119,12 +135,15 @@ class Vfs {
   Result<std::shared_ptr<File>> open_synthetic(const Caller& c, const Node& node, uint32_t f_flags);
   DirLister lister_for(const Caller& c, const Node& node);
   Result<void> mount_shm();  // at creation
+  // A new overlay object named parent/name owned by the caller's fs ids; link_target: a
+  // symlink's contents (also its size).
   Result<Node> create_object(const Caller& c, const Node& parent, const std::string& name,
-                             uint32_t mode);
+                             uint32_t mode, std::string link_target = {});
   void remove_name(const Node& parent, const Node& node);
   Result<OverlayEntry> detach_entry(const Node& node);
   void pin(mmu::Inode* inode);
   void chmod_inode(mmu::Inode& inode, uint32_t mode);
+  void chown_inode(mmu::Inode& inode, uint32_t uid, uint32_t gid);
   void utimens_inode(mmu::Inode& inode, const Timespec times[2]);
 
   mmu::InodeCache& inodes_;
@@ -136,6 +155,7 @@ class Vfs {
   Lookup lookup_;
   std::map<std::string, InodeRef> pinned_;  // host inodes whose attributes the guest changed
   uint64_t last_anon_ = 0;
+  uint64_t last_memfd_ = 0;
 };
 
 }  // namespace probesim::emu

@@ -11,11 +11,14 @@
 namespace probesim::emu {
 
 Result<Node> Vfs::create_object(const Caller& c, const Node& parent, const std::string& name,
-                                uint32_t mode) {
+                                uint32_t mode, std::string link_target) {
   const std::string path = path_join(parent.path, name);
   if (parent.synthetic()) return vfs_error(EACCES, path);
   mmu::InodeAttrs a;
   a.mode = mode;
+  a.uid = c.fsuid();  // inode_init_owner (setgid directories are not modelled)
+  a.gid = c.fsgid();
+  a.size = link_target.size();
   a.nlink = S_ISDIR(mode) ? 2 : 1;
   const Timespec t = now();
   a.atime_sec = a.mtime_sec = a.ctime_sec = t.sec;
@@ -23,7 +26,7 @@ Result<Node> Vfs::create_object(const Caller& c, const Node& parent, const std::
   const uint64_t capacity = S_ISREG(mode) ? Lookup::kWriteHeadroom : 0;
   InodeRef inode =
       PROBESIM_TRY(insert_inode(inodes_, overlay_.next_key(), path, a, nullptr, capacity));
-  overlay_.put(path, OverlayEntry{false, std::move(inode), {}});
+  overlay_.put(path, OverlayEntry{false, std::move(inode), std::move(link_target)});
   return lookup_.child(parent, name, c);
 }
 
@@ -50,6 +53,18 @@ Result<void> Vfs::mknod(const Caller& c, std::string_view base, std::string_view
   const WalkResult w = PROBESIM_TRY(walk(c, base, path, Follow::No));
   if (w.last_type != LastType::Normal || w.node) return vfs_error(EEXIST, path);
   PROBESIM_TRY(create_object(c, w.parent, w.last, (mode & S_IFMT) | (mode & 07777 & ~c.fs.umask)));
+  return {};
+}
+
+// fs/namei.c do_symlinkat: the target is only stored (it may dangle); filename_create's
+// errors for the new name.
+Result<void> Vfs::symlink(const Caller& c, std::string_view target, std::string_view base,
+                          std::string_view path) {
+  if (target.empty()) return vfs_error(ENOENT, path);  // getname("")
+  const WalkResult w = PROBESIM_TRY(walk(c, base, path, Follow::No));
+  if (w.last_type != LastType::Normal || w.node) return vfs_error(EEXIST, path);
+  if (w.trailing_slash) return vfs_error(ENOENT, path);
+  PROBESIM_TRY(create_object(c, w.parent, w.last, S_IFLNK | 0777, std::string(target)));
   return {};
 }
 
@@ -169,6 +184,10 @@ void Vfs::pin(mmu::Inode* inode) {
 Result<void> Vfs::chmod(const Caller& c, std::string_view base, std::string_view path,
                         uint32_t mode) {
   const Node node = PROBESIM_TRY(resolve(c, base, path, Follow::Yes));
+  if (node.file) {  // a /proc/<pid>/fd/N magic link: the open file's inode
+    chmod_inode(*node.file->inode(), mode);
+    return {};
+  }
   if (node.kind == NodeKind::Proc || node.kind == NodeKind::Sys) return vfs_error(EPERM, path);
   InodeRef inode = PROBESIM_TRY(lookup_.inode(node, InodeUse::Keep));
   chmod_inode(*inode, mode);
@@ -182,6 +201,37 @@ void Vfs::chmod(File& file, uint32_t mode) {
 void Vfs::chmod_inode(mmu::Inode& inode, uint32_t mode) {
   mmu::InodeAttrs& a = inode.attrs();
   a.mode = (a.mode & S_IFMT) | (mode & 07777);
+  const Timespec t = now();
+  a.ctime_sec = t.sec;
+  a.ctime_nsec = t.nsec;
+  pin(&inode);
+}
+
+Result<void> Vfs::chown(const Caller& c, std::string_view base, std::string_view path,
+                        uint32_t uid, uint32_t gid, Follow follow) {
+  const Node node = PROBESIM_TRY(resolve(c, base, path, follow));
+  if (node.file) {  // a /proc/<pid>/fd/N magic link (musl's fchown of an O_PATH fd uses it)
+    chown_inode(*node.file->inode(), uid, gid);
+    return {};
+  }
+  if (node.kind == NodeKind::Proc || node.kind == NodeKind::Sys) return vfs_error(EPERM, path);
+  InodeRef inode = PROBESIM_TRY(lookup_.inode(node, InodeUse::Keep));
+  chown_inode(*inode, uid, gid);
+  return {};
+}
+
+void Vfs::chown(File& file, uint32_t uid, uint32_t gid) {
+  chown_inode(*file.inode(), uid, gid);
+}
+
+void Vfs::chown_inode(mmu::Inode& inode, uint32_t uid, uint32_t gid) {
+  mmu::InodeAttrs& a = inode.attrs();
+  if (uid != kNoId) a.uid = uid;
+  if (gid != kNoId) a.gid = gid;
+  if (!S_ISDIR(a.mode)) {
+    a.mode &= ~uint32_t{S_ISUID};
+    if ((a.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) a.mode &= ~uint32_t{S_ISGID};
+  }
   const Timespec t = now();
   a.ctime_sec = t.sec;
   a.ctime_nsec = t.nsec;

@@ -203,4 +203,56 @@ TEST_CASE("chmod and utimensat change the guest's attributes only") {
   CHECK((f.tree.lstat("script").st_mode & 07777) == 0644);
 }
 
+TEST_CASE("symlinks are overlay objects holding their target; the host gets none") {
+  VfsFixture f;
+  f.tree.file("target", "data");
+  REQUIRE(f.vfs->symlink(f.caller(), "target", "/", "/ln").ok());
+  CHECK(f.vfs->readlink(f.caller(), "/", "/ln").value() == "target");
+  Result<KStat> l = f.vfs->stat(f.caller(), "/", "/ln", Follow::No);
+  REQUIRE(l.ok());
+  CHECK(l->mode == (S_IFLNK | 0777));
+  CHECK(l->size == 6);
+  CHECK(f.read_all("/ln") == "data");
+  CHECK(err_of(f.vfs->symlink(f.caller(), "x", "/", "/ln")) == EEXIST);
+  CHECK(err_of(f.vfs->symlink(f.caller(), "", "/", "/empty")) == ENOENT);
+  CHECK(err_of(f.vfs->symlink(f.caller(), "x", "/", "/new/")) == ENOENT);
+  struct stat st;
+  CHECK(::lstat(f.tree.host("ln").c_str(), &st) != 0);
+}
+
+TEST_CASE("chown sets the guest's owner, drops set-id bits and bumps ctime; host untouched") {
+  VfsFixture f;
+  f.tree.file("prog", "", 06755);
+  f.tree.dir("d");
+  f.clock.advance(Cycles{1'000'000});
+  REQUIRE(f.vfs->chmod(f.caller(), "/", "/d", 06755).ok());
+  const Result<KStat> before = f.vfs->stat(f.caller(), "/", "/prog", Follow::Yes);
+  f.clock.advance(Cycles{1'000'000});
+  REQUIRE(f.vfs->chown(f.caller(), "/", "/prog", 1000, kNoId, Follow::Yes).ok());
+  REQUIRE(f.vfs->chown(f.caller(), "/", "/d", 5, 6, Follow::Yes).ok());
+  const Result<KStat> st = f.vfs->stat(f.caller(), "/", "/prog", Follow::Yes);
+  REQUIRE((before.ok() && st.ok()));
+  CHECK(st->uid == 1000);
+  CHECK(st->gid == before->gid);
+  CHECK((st->mode & 07777) == 0755);
+  CHECK(st->ctime.nsec != before->ctime.nsec);
+  const Result<KStat> d = f.vfs->stat(f.caller(), "/", "/d", Follow::Yes);
+  CHECK((d->mode & 07777) == 06755);
+  CHECK(d->uid == 5);
+  CHECK((f.tree.lstat("prog").st_mode & 07777) == 06755);
+}
+
+TEST_CASE("created objects are owned by the caller's fs ids") {
+  VfsFixture f;
+  Cred cred;
+  cred.uid.fs = 42;
+  cred.gid.fs = 43;
+  Caller c = f.caller();
+  c.cred = &cred;
+  REQUIRE(f.vfs->mkdir(c, "/", "/mine", 0755).ok());
+  REQUIRE(f.vfs->symlink(c, "mine", "/", "/mylink").ok());
+  CHECK(f.vfs->stat(c, "/", "/mine", Follow::Yes)->uid == 42);
+  CHECK(f.vfs->stat(c, "/", "/mylink", Follow::No)->gid == 43);
+}
+
 }  // namespace probesim::emu::test
