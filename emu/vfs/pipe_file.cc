@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "emu/vfs/node.h"
+#include "emu/vfs/vfs_abi.h"
 
 namespace probesim::emu {
 
@@ -11,17 +12,31 @@ PipeFile::PipeFile(uint32_t f_flags, std::string name, InodeRef inode, std::shar
                    bool write_end)
     : File(f_flags, std::move(name), std::move(inode), kPipeFsDev),
       pipe_(std::move(pipe)),
-      write_end_(write_end) {
-  (write_end_ ? pipe_->writers : pipe_->readers) += 1;
+      readable_(!write_end),
+      writable_(write_end) {
+  (write_end ? pipe_->writers : pipe_->readers) += 1;
 }
 
 PipeFile::~PipeFile() {
-  (write_end_ ? pipe_->writers : pipe_->readers) -= 1;
+  if (readable_) pipe_->readers -= 1;
+  if (writable_) pipe_->writers -= 1;
   pipe_->changed();
 }
 
+std::shared_ptr<File> PipeFile::reopen(uint32_t f_flags) const {
+  const uint32_t mode = f_flags & kO_ACCMODE;
+  auto f = std::make_shared<PipeFile>(f_flags, path(), InodeRef::acquire(inode()), pipe_,
+                                      mode == kO_WRONLY);
+  if (mode == kO_RDWR) {
+    f->writable_ = true;
+    pipe_->writers += 1;
+  }
+  pipe_->changed();  // a new reader or writer: poll and blocked ends look again
+  return f;
+}
+
 int64_t PipeFile::read(std::span<uint8_t> out) {
-  if (write_end_) return -EBADF;
+  if (!readable_) return -EBADF;
   if (out.empty()) return 0;
   if (pipe_->buffer.empty()) return pipe_->writers == 0 ? 0 : kWouldBlock;
   size_t n = std::min(out.size(), pipe_->buffer.size());
@@ -32,7 +47,7 @@ int64_t PipeFile::read(std::span<uint8_t> out) {
 }
 
 int64_t PipeFile::write(std::span<const uint8_t> in) {
-  if (!write_end_) return -EBADF;
+  if (!writable_) return -EBADF;
   if (pipe_->readers == 0) return -EPIPE;
   size_t space = Pipe::kCapacity - pipe_->buffer.size();
   if (space == 0) return kWouldBlock;
@@ -44,10 +59,11 @@ int64_t PipeFile::write(std::span<const uint8_t> in) {
 
 PollMask PipeFile::poll() const {
   PollMask mask = 0;
-  if (!write_end_) {
+  if (readable_) {
     if (!pipe_->buffer.empty()) mask |= kEPOLLIN | kEPOLLRDNORM;
     if (pipe_->writers == 0) mask |= kEPOLLHUP;
-  } else {
+  }
+  if (writable_) {
     if (pipe_->buffer.size() < Pipe::kCapacity) mask |= kEPOLLOUT | kEPOLLWRNORM;
     if (pipe_->readers == 0) mask |= kEPOLLERR;
   }

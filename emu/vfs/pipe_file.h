@@ -37,6 +37,10 @@ class PipeFile : public File {
            bool write_end);
   ~PipeFile() override;
 
+  // Opening /proc/<pid>/fd/N (or /dev/fd/N) of a pipe: fifo_open on the pipe's inode, a new
+  // read end (O_RDONLY), write end (O_WRONLY) or both (O_RDWR) of the same pipe.
+  std::shared_ptr<File> reopen(uint32_t f_flags) const override;
+
   int64_t read(std::span<uint8_t> out) override;
   int64_t write(std::span<const uint8_t> in) override;
   int64_t ioctl(uint64_t request, uint64_t arg) override;
@@ -49,7 +53,7 @@ class PipeFile : public File {
 
  private:
   std::shared_ptr<Pipe> pipe_;
-  bool write_end_;
+  bool readable_, writable_;
 };
 
 }  // namespace probesim::emu

@@ -113,3 +113,33 @@ TEST_CASE("pipe: a full pipe would block; a pipe without readers is EPIPE") {
   rd.reset();
   CHECK(wr->write(std::span<const uint8_t>(&one, 1)) == -EPIPE);
 }
+
+TEST_CASE("pipe: reopening an end (/proc/self/fd/N) gives a new end of the same pipe") {
+  auto pipe = std::make_shared<Pipe>();
+  auto rd = std::make_unique<PipeFile>(kO_RDONLY, "pipe:[7]", InodeRef(), pipe, false);
+  auto wr = std::make_unique<PipeFile>(kO_WRONLY, "pipe:[7]", InodeRef(), pipe, true);
+  std::shared_ptr<File> rd2 = wr->reopen(kO_RDONLY);  // bash's <(cmd): open("/dev/fd/63")
+  std::shared_ptr<File> wr2 = rd->reopen(kO_WRONLY);
+  std::shared_ptr<File> both = rd->reopen(kO_RDWR);
+  REQUIRE(rd2);
+  REQUIRE(wr2);
+  REQUIRE(both);
+  CHECK(pipe->readers == 3);
+  CHECK(pipe->writers == 3);
+  CHECK(rd2->path() == "pipe:[7]");
+  const uint8_t msg[] = {'h', 'i'};
+  CHECK(wr2->write(msg) == 2);
+  uint8_t buf[2];
+  CHECK(rd2->read(std::span<uint8_t>(buf, 1)) == 1);
+  CHECK(both->read(std::span<uint8_t>(buf, 1)) == 1);
+  CHECK(buf[0] == 'i');
+  CHECK(rd2->write(msg) == -EBADF);
+  CHECK(wr2->read(buf) == -EBADF);
+  CHECK((both->poll() & kEPOLLOUT) != 0);
+  wr.reset();
+  wr2.reset();
+  CHECK(both->read(buf) == File::kWouldBlock);  // the O_RDWR end is a writer too
+  both.reset();
+  CHECK(pipe->writers == 0);
+  CHECK(rd2->read(buf) == 0);
+}
