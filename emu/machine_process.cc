@@ -425,6 +425,8 @@ void MachineState::finish_exec(Process& p, Task& t) {
   p.vdso = pe.vdso;
   p.cred.on_exec();
   p.membarrier_state = 0;  // membarrier_exec_mmap
+  for (const auto& [id, timer] : p.timers.posix) forget_timer_signal(p, id);
+  p.timers.posix.clear();  // exit_itimers; the itimers (alarm too) survive exec
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {

@@ -179,6 +179,7 @@ bool MachineState::deliver_signals(Task& t) {
     } else {
       return true;
     }
+    if (si.code == kSiTimer) p.timers.delivered(si.timer_id, si.overrun);
     if (lifecycle_) lifecycle_->on_signal(t, sig);
     KSigaction& sa = p.sigactions[sig];
     if (sa.handler == kSigIgn) continue;

@@ -141,6 +141,12 @@ class MachineState final : public SyscallSink,
   bool has_deliverable_signal(const Task& t) const override;
   void kill_by_signal(Process& p, int sig, std::optional<GuestFault> fault = std::nullopt) override;
   void restore_saved_sigmask(Task& t) override;
+  // Timers (machine_timers.cc, emu/itimers.h): the earliest armed expiry of any live process
+  // (virtual monotonic ns, 0: none); firing the ones due at now_ns (the scheduler calls both,
+  // between quanta); and dropping a deleted POSIX timer's queued signal.
+  uint64_t next_timer_ns() const;
+  void fire_timers(uint64_t now_ns);
+  void forget_timer_signal(Process& p, int timer_id);
   // Job control (kernel/signal.c do_signal_stop, prepare_signal's SIGCONT): the process stops
   // or continues as a whole; the parent hears of it (SIGCHLD CLD_STOPPED/CLD_CONTINUED unless
   // SA_NOCLDSTOP; wait4 WUNTRACED/WCONTINUED). A task stops at its next turn:

@@ -15,6 +15,7 @@
 #include "emu/cpu.h"
 #include "emu/cred.h"
 #include "emu/exit_status.h"
+#include "emu/itimers.h"
 #include "emu/signals.h"
 #include "emu/task.h"
 #include "emu/vfs/exe_file.h"
@@ -95,6 +96,7 @@ class Process {
   // of the mm keeps them (dup_mm copies the mm_struct), an exec'd one starts with none.
   uint32_t membarrier_state = 0;
   PendingSignals shared_pending;  // signals for the whole process (kill)
+  ProcessTimers timers;           // itimers and POSIX timers (not inherited by fork)
   // Job control (kernel/signal.c signal->group_stop / SIGNAL_STOP_*): the stop signal while
   // the process is stopped (else 0), and what wait4 reports next, each once: a stop
   // (WUNTRACED, the signal) or a continue (WCONTINUED).

@@ -92,7 +92,7 @@ int Scheduler::behind_cpu() const {
 }
 
 uint64_t Scheduler::earliest_deadline() const {
-  uint64_t best = 0;
+  uint64_t best = next_timer ? next_timer() : 0;
   for (Task* t : sleepers_)
     if (!best || t->wait.deadline_ns < best) best = t->wait.deadline_ns;
   return best;
@@ -138,6 +138,7 @@ std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizo
     VirtualClock& clock = cpus_[cpu].clock;
     if (clock.monotonic_ns() >= horizon_ns) return std::nullopt;  // the furthest behind is there
     wake_expired(clock.monotonic_ns());
+    if (fire_timers) fire_timers(clock.monotonic_ns());
     if (!runq_.empty()) {
       std::vector<Task*> runnable(runq_.begin(), runq_.end());
       SchedStrategy::Pick p =
@@ -188,7 +189,9 @@ std::optional<Scheduler::Step> Scheduler::next_replayed() {
   }
   Task* t = find(runq_, d->tid);
   if (!t) {
-    source_->diverged(nullptr, "task " + std::to_string(d->tid) + " is not runnable, but the trace runs it");
+    const bool timers = next_timer && next_timer() != 0;
+    source_->diverged(nullptr, "task " + std::to_string(d->tid) + " is not runnable, but the trace runs it" +
+                                   (timers ? " (a timer is armed: traces do not record timer expiries yet)" : ""));
     return std::nullopt;
   }
   if (t->user_insns.value != d->start_insns || (d->end_insns && *d->end_insns < d->start_insns)) {

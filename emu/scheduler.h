@@ -107,7 +107,9 @@ class Scheduler {
   const std::vector<SchedEvent>& log() const { return log_; }
   // The last `n` events, one per line, oldest first (assert contexts).
   std::string recent_events(size_t n) const;
-  bool has_work() const { return !runq_.empty() || !sleepers_.empty(); }
+  bool has_work() const {
+    return !runq_.empty() || !sleepers_.empty() || (next_timer && next_timer() != 0);
+  }
   uint64_t max_time_ns() const;    // the latest CPU clock
 
  private:
@@ -126,6 +128,12 @@ class Scheduler {
   std::function<void(int cpu, Task* t, const char* reason)> on_event;
   // The strategy wants the running quantum to end at its next scheduling point.
   std::function<void()> on_preempt_request;
+  // Timers (the machine's): the earliest armed expiry (virtual monotonic ns, 0: none), which an
+  // idle CPU advances to like a sleeper's deadline, and the call that fires those due before
+  // each pick, with the clock of the CPU furthest behind. Traces do not record timer expiries
+  // yet: a replay fires none, and diverges (saying so) where the recorded run needed one.
+  std::function<uint64_t()> next_timer;
+  std::function<void(uint64_t now_ns)> fire_timers;
 
  private:
   uint64_t earliest_deadline() const;

@@ -29,8 +29,9 @@ void put_siginfo(std::vector<uint8_t>& b, size_t off, const SigInfo& si) {
       si.signo == kSigFpe || si.signo == kSigTrap) {
     put64(b, off + 16, si.addr);
   } else {
-    put32(b, off + 16, static_cast<uint32_t>(si.pid));
-    put32(b, off + 20, static_cast<uint32_t>(si.uid));
+    const bool timer = si.code == kSiTimer;
+    put32(b, off + 16, static_cast<uint32_t>(timer ? si.timer_id : si.pid));
+    put32(b, off + 20, static_cast<uint32_t>(timer ? si.overrun : si.uid));
     if (si.signo == kSigChld) put32(b, off + 24, static_cast<uint32_t>(si.status));
     if (si.code < 0 && si.code != kSiTkill) put64(b, off + 24, si.value);  // _rt.si_sigval
   }

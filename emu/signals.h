@@ -18,7 +18,7 @@ namespace probesim::emu {
 inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5;
 inline constexpr int kSigAbrt = 6, kSigBus = 7, kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10;
 inline constexpr int kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13, kSigAlrm = 14, kSigTerm = 15;
-inline constexpr int kSigChld = 17, kSigCont = 18, kSigStop = 19;
+inline constexpr int kSigChld = 17, kSigCont = 18, kSigStop = 19, kSigVtalrm = 26, kSigProf = 27;
 inline constexpr int kNsig = 64;
 inline constexpr int kSigRtmin = 32;  // the kernel's SIGRTMIN (libcs reserve 32..34)
 
@@ -28,7 +28,7 @@ inline constexpr uint64_t kSaRestart = 0x10000000, kSaNodefer = 0x40000000;
 inline constexpr uint64_t kSaResethand = 0x80000000;
 
 // si_code values
-inline constexpr int kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTkill = -6;
+inline constexpr int kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTimer = -2, kSiTkill = -6;
 inline constexpr int kCldExited = 1, kCldKilled = 2, kCldDumped = 3, kCldStopped = 5;
 inline constexpr int kCldContinued = 6;
 inline constexpr uint64_t kSaNocldstop = 0x1;  // sa_flags: no SIGCHLD when a child stops/continues
@@ -73,6 +73,8 @@ struct SigInfo {
   int status = 0;      // SIGCHLD: exit code or signal
   uint64_t addr = 0;   // SIGSEGV/SIGBUS/SIGILL/SIGFPE/SIGTRAP: si_addr
   uint64_t value = 0;  // si_value (sigqueue: si_code < 0 other than SI_TKILL)
+  int timer_id = 0;    // SI_TIMER: si_timerid (the _timer layout, where _rt has pid, uid)
+  int overrun = 0;     // SI_TIMER: si_overrun, expiries while this signal was pending
 };
 
 struct PendingSignals {

@@ -36,9 +36,13 @@ bool may_forge(const SigInfo& si, int64_t target_tgid, int self_tgid) {
 
 // The first pending signal of `set` for t: its own, then its process's.
 std::optional<SigInfo> dequeue_from(Task& t, uint64_t set) {
-  if (int sig = t.pending.next(~set)) return t.pending.take(sig);
-  if (int sig = t.proc().shared_pending.next(~set)) return t.proc().shared_pending.take(sig);
-  return std::nullopt;
+  std::optional<SigInfo> si;
+  if (int sig = t.pending.next(~set))
+    si = t.pending.take(sig);
+  else if (int shared = t.proc().shared_pending.next(~set))
+    si = t.proc().shared_pending.take(shared);
+  if (si && si->code == kSiTimer) t.proc().timers.delivered(si->timer_id, si->overrun);
+  return si;
 }
 
 }  // namespace

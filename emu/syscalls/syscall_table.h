@@ -220,11 +220,17 @@
   X(clock_nanosleep, 230, 115, "dxpp", 'd') \
   X(times,         100, 153, "p",     'd') \
   X(getrandom,     318, 278, "Bux",   'd') \
+  /* interval and POSIX timers (emu/syscalls/sys_timer.cc) */ \
+  X(alarm,          37,  -1, "u",     'd') \
+  X(setitimer,      38, 103, "dpp",   'd') \
+  X(getitimer,      36, 102, "dp",    'd') \
+  X(timer_create,  222, 107, "dpp",   'd') \
+  X(timer_settime, 223, 110, "dxpp",  'd') \
+  X(timer_gettime, 224, 108, "dp",    'd') \
+  X(timer_getoverrun, 225, 109, "d",  'd') \
+  X(timer_delete,  226, 111, "d",     'd') \
   /* known, not implemented yet: -ENOSYS, counted */ \
   XN(mremap,        25, 216, "pxxxp") \
-  XN(alarm,         37,  -1, "u") \
-  XN(setitimer,     38, 103, "dpp") \
-  XN(getitimer,     36, 102, "dp") \
   XN(inotify_init1, 294, 26, "x") \
   XN(io_uring_setup, 425, 425, "up")
 // clang-format on

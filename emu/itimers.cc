@@ -1,0 +1,30 @@
+#include "emu/itimers.h"
+
+#include <algorithm>
+
+#include "emu/virtual_clock.h"
+
+namespace probesim::emu {
+
+uint64_t IntervalTimer::expire(uint64_t now_ns) {
+  if (interval_ns == 0) {
+    expires_ns = 0;
+    return 1;
+  }
+  const uint64_t periods = (now_ns - expires_ns) / interval_ns + 1;
+  const uint64_t step = periods > kKtimeMax / interval_ns ? kKtimeMax : periods * interval_ns;
+  expires_ns = ktime_add_safe(expires_ns, step);
+  return periods;
+}
+
+uint64_t ProcessTimers::next_expiry() const {
+  uint64_t best = 0;
+  auto consider = [&best](const IntervalTimer& t) {
+    if (t.armed() && (!best || t.expires_ns < best)) best = t.expires_ns;
+  };
+  for (const IntervalTimer& t : itimers) consider(t);
+  for (const auto& [id, t] : posix) consider(t.timer);
+  return best;
+}
+
+}  // namespace probesim::emu

@@ -1,0 +1,62 @@
+// Interval timers of a process (Linux's signal_struct: the three itimers of
+// kernel/time/itimer.c, and the POSIX timers of kernel/time/posix-timers.c), on the virtual
+// monotonic clock. The machine fires them between quanta, when the clock of the CPU furthest
+// behind reaches their expiry (so a timer is late by at most one quantum, and an idle machine
+// advances to it): itimers send SIGALRM / SIGVTALRM / SIGPROF (SI_KERNEL), POSIX timers their
+// sigevent's signal (SI_TIMER, with the timer id, overrun and value).
+//
+// Model limits (said in syscalls' comments too): there is no per-task CPU-time accounting, so
+// ITIMER_VIRTUAL, ITIMER_PROF and timers on CPU-time clocks run on the monotonic clock, as
+// clock_gettime(CLOCK_*_CPUTIME_ID) does here. Realtime timers follow the realtime clock
+// (epoch + monotonic, nothing sets it), so absolute realtime expiries convert once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+
+namespace probesim::emu {
+
+struct IntervalTimer {
+  uint64_t expires_ns = 0;   // virtual monotonic ns; 0: disarmed
+  uint64_t interval_ns = 0;  // 0: one-shot
+
+  bool armed() const { return expires_ns != 0; }
+  uint64_t remaining_ns(uint64_t now_ns) const {
+    return !armed() ? 0 : expires_ns > now_ns ? expires_ns - now_ns : 1;  // due: 1 ns left
+  }
+  // At now_ns >= expires_ns: the expiries that passed (>= 1); the timer re-arms past now_ns
+  // by whole intervals (hrtimer_forward) or disarms.
+  uint64_t expire(uint64_t now_ns);
+};
+
+// sigevent.sigev_notify values the kernel takes (SIGEV_THREAD is glibc's, on THREAD_ID).
+inline constexpr int kSigevSignal = 0, kSigevNone = 1, kSigevThreadId = 4;
+
+struct PosixTimer {
+  int clock = 0;
+  int notify = kSigevSignal;
+  int signo = 0;
+  uint64_t value = 0;  // sigev_value, the siginfo's si_value
+  int tid = 0;         // SIGEV_THREAD_ID's thread
+  IntervalTimer timer;
+  int overrun_last = 0;  // timer_getoverrun: the overrun of the last signal queued
+};
+
+struct ProcessTimers {
+  static constexpr int kReal = 0, kVirtual = 1, kProf = 2;  // ITIMER_*
+  std::array<IntervalTimer, 3> itimers{};
+  std::map<int, PosixTimer> posix;  // by id; ids count from 0 per process (Linux's next_posix_timer_id)
+  int next_id = 0;
+  static constexpr int kMaxTimers = 1 << 15;  // a bound on posix: EAGAIN past it (Linux: memory)
+
+  // The earliest armed expiry, 0 when nothing is armed.
+  uint64_t next_expiry() const;
+  // A timer's signal (SI_TIMER) was dequeued: timer_getoverrun reports its overrun from now
+  // on (posixtimer_rearm's it_overrun_last).
+  void delivered(int timer_id, int overrun) {
+    if (auto it = posix.find(timer_id); it != posix.end()) it->second.overrun_last = overrun;
+  }
+};
+
+}  // namespace probesim::emu
