@@ -7,14 +7,18 @@
 namespace probesim::emu {
 
 uint64_t IntervalTimer::expire(uint64_t now_ns) {
+  const uint64_t periods = interval_ns == 0 ? 1 : (now_ns - expires_ns) / interval_ns + 1;
+  advance(periods);
+  return periods;
+}
+
+void IntervalTimer::advance(uint64_t periods) {
   if (interval_ns == 0) {
     expires_ns = 0;
-    return 1;
+    return;
   }
-  const uint64_t periods = (now_ns - expires_ns) / interval_ns + 1;
   const uint64_t step = periods > kKtimeMax / interval_ns ? kKtimeMax : periods * interval_ns;
   expires_ns = ktime_add_safe(expires_ns, step);
-  return periods;
 }
 
 uint64_t ProcessTimers::next_expiry() const {

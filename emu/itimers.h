@@ -28,6 +28,8 @@ struct IntervalTimer {
   // At now_ns >= expires_ns: the expiries that passed (>= 1); the timer re-arms past now_ns
   // by whole intervals (hrtimer_forward) or disarms.
   uint64_t expire(uint64_t now_ns);
+  // The same for a known number of expiries (a replay repeats the recorded count).
+  void advance(uint64_t periods);
 };
 
 // sigevent.sigev_notify values the kernel takes (SIGEV_THREAD is glibc's, on THREAD_ID).

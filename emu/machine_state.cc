@@ -50,6 +50,7 @@ MachineState::MachineState(MachineConfig config)
   inodes_->set_write_budget(&limits_.disk());
   sched_.next_timer = [this] { return next_timer_ns(); };
   sched_.fire_timers = [this](uint64_t now_ns) { fire_timers(now_ns); };
+  sched_.replay_timer = [this](const TimerFire& f) { return replay_timer(f); };
   sched_.on_preempt_request = [this] {
     if (current_ && running_engine_ == current_->proc().cpu()) running_engine_->end_quantum();
   };

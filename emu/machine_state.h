@@ -146,6 +146,7 @@ class MachineState final : public SyscallSink,
   // between quanta); and dropping a deleted POSIX timer's queued signal.
   uint64_t next_timer_ns() const;
   void fire_timers(uint64_t now_ns);
+  bool replay_timer(const TimerFire& f);  // a recorded fire; false: no such armed timer
   void forget_timer_signal(Process& p, int timer_id);
   // Job control (kernel/signal.c do_signal_stop, prepare_signal's SIGCONT): the process stops
   // or continues as a whole; the parent hears of it (SIGCHLD CLD_STOPPED/CLD_CONTINUED unless
@@ -339,6 +340,7 @@ class MachineState final : public SyscallSink,
   bool original_code(uint64_t addr, std::span<uint8_t> out) override;
   void finish_exec(Process& p, Task& t);
   void interrupt_wait(Task& t, int sig);
+  void signal_timer(Process& p, int timer_id, uint64_t periods);  // machine_timers.cc
   bool unblocked_somewhere(Process& p, Task* t, int sig) const;
   bool job_control_at_generation(Process& p, Task* t, int sig);
   void notify_parent_cldstop(Process& p, int code, int status);

@@ -1,6 +1,7 @@
 // MachineState, timers side: firing the itimers and POSIX timers of the live processes
 // (emu/itimers.h) when the scheduler's clock reaches them, as kernel/time/itimer.c it_real_fn
-// and posix-timers.c posix_timer_event do from their hrtimers.
+// and posix-timers.c posix_timer_event do from their hrtimers. Timer ids are TimerFire's:
+// -1, -2, -3 for ITIMER_REAL, VIRTUAL, PROF; a POSIX timer's own id (>= 0) otherwise.
 #include <algorithm>
 #include <climits>
 #include <vector>
@@ -11,6 +12,14 @@ namespace probesim::emu {
 namespace {
 
 constexpr int kItimerSignals[] = {kSigAlrm, kSigVtalrm, kSigProf};  // ITIMER_REAL, VIRTUAL, PROF
+
+int itimer_id(int which) { return -(which + 1); }
+
+IntervalTimer* timer_of(Process& p, int id) {
+  if (id < 0) return -id <= 3 ? &p.timers.itimers[static_cast<size_t>(-id - 1)] : nullptr;
+  auto it = p.timers.posix.find(id);
+  return it == p.timers.posix.end() ? nullptr : &it->second.timer;
+}
 
 // The queued signal of POSIX timer `id` in `q`, if it has not been delivered yet.
 SigInfo* queued_timer_signal(PendingSignals& q, int id) {
@@ -36,50 +45,65 @@ uint64_t MachineState::next_timer_ns() const {
   return best;
 }
 
-// Each due timer fires once, whatever the number of periods that passed (hrtimer_forward);
-// a POSIX timer whose signal is still queued counts them as overruns instead of queueing
-// another. Due timers of a process fire in expiry order (itimers first on a tie).
+// Each due timer fires once, whatever the number of periods that passed (hrtimer_forward), in
+// expiry order within a process (then by id); each fire is told to the recording.
 void MachineState::fire_timers(uint64_t now_ns) {
   for (auto& [pid, p] : procs_) {
     if (p->exited()) continue;
-    ProcessTimers& timers = p->timers;
-    for (int which = 0; which < 3; ++which) {
-      IntervalTimer& t = timers.itimers[which];
-      if (!t.armed() || t.expires_ns > now_ns) continue;
-      t.expire(now_ns);
-      SigInfo si;
-      si.signo = kItimerSignals[which];
-      si.code = kSiKernel;  // SEND_SIG_PRIV
-      send_signal(*p, nullptr, si);
-      if (p->exited()) break;
-    }
     std::vector<std::pair<uint64_t, int>> due;  // (expiry, id)
-    for (auto& [id, pt] : timers.posix)
+    for (int which = 0; which < 3; ++which) {
+      const IntervalTimer& t = p->timers.itimers[static_cast<size_t>(which)];
+      if (t.armed() && t.expires_ns <= now_ns) due.emplace_back(t.expires_ns, itimer_id(which));
+    }
+    for (const auto& [id, pt] : p->timers.posix)
       if (pt.timer.armed() && pt.timer.expires_ns <= now_ns) due.emplace_back(pt.timer.expires_ns, id);
     std::sort(due.begin(), due.end());
     for (const auto& [expires, id] : due) {
-      if (p->exited()) break;
-      auto it = timers.posix.find(id);
-      if (it == timers.posix.end()) continue;
-      PosixTimer& pt = it->second;
-      const uint64_t periods = pt.timer.expire(now_ns);
-      if (pt.notify == kSigevNone) continue;
-      Task* target = pt.notify == kSigevThreadId ? p->task(pt.tid) : nullptr;
-      if (target && target->state == TaskState::Dead) target = nullptr;  // the process gets it
-      PendingSignals& q = target ? target->pending : p->shared_pending;
-      if (SigInfo* queued = queued_timer_signal(q, id)) {
-        queued->overrun = add_overrun(queued->overrun, periods);
-        continue;
-      }
-      SigInfo si;
-      si.signo = pt.signo;
-      si.code = kSiTimer;
-      si.timer_id = id;
-      si.overrun = add_overrun(0, periods - 1);
-      si.value = pt.value;
-      send_signal(*p, target, si);
+      IntervalTimer* t = timer_of(*p, id);
+      if (p->exited() || !t || !t->armed()) continue;  // a signal's effect may have changed it
+      const uint64_t periods = t->expire(now_ns);
+      sched_.note_timer_fire(TimerFire{pid, id, periods, 0});
+      signal_timer(*p, id, periods);
     }
   }
+}
+
+bool MachineState::replay_timer(const TimerFire& f) {
+  Process* p = process(f.pid);
+  IntervalTimer* t = p && !p->exited() ? timer_of(*p, f.timer) : nullptr;
+  if (!t || !t->armed() || f.periods == 0) return false;
+  t->advance(f.periods);
+  signal_timer(*p, f.timer, f.periods);
+  return true;
+}
+
+// An itimer sends its signal (SEND_SIG_PRIV: SI_KERNEL). A POSIX timer queues SI_TIMER with
+// its id, value and the periods beyond the first as overrun, or, while its signal is still
+// queued, adds them to that signal's overrun instead (SIGEV_NONE: nothing).
+void MachineState::signal_timer(Process& p, int id, uint64_t periods) {
+  if (id < 0) {
+    SigInfo si;
+    si.signo = kItimerSignals[-id - 1];
+    si.code = kSiKernel;
+    send_signal(p, nullptr, si);
+    return;
+  }
+  const PosixTimer& pt = p.timers.posix.at(id);
+  if (pt.notify == kSigevNone) return;
+  Task* target = pt.notify == kSigevThreadId ? p.task(pt.tid) : nullptr;
+  if (target && target->state == TaskState::Dead) target = nullptr;  // the process gets it
+  PendingSignals& q = target ? target->pending : p.shared_pending;
+  if (SigInfo* queued = queued_timer_signal(q, id)) {
+    queued->overrun = add_overrun(queued->overrun, periods);
+    return;
+  }
+  SigInfo si;
+  si.signo = pt.signo;
+  si.code = kSiTimer;
+  si.timer_id = id;
+  si.overrun = add_overrun(0, periods - 1);
+  si.value = pt.value;
+  send_signal(p, target, si);
 }
 
 void MachineState::forget_timer_signal(Process& p, int timer_id) {

@@ -179,7 +179,20 @@ std::optional<Scheduler::Step> Scheduler::next_replayed() {
     return nullptr;
   };
   running_cpu_ = d->cpu < ncpus() ? d->cpu : 0;
-  for (int tid : d->deadline_wakes) {
+  size_t next_fire = 0;
+  auto fire_up_to = [&](size_t wakes) {  // the recorded timer fires before wake number `wakes`
+    for (; next_fire < d->timer_fires.size() && d->timer_fires[next_fire].after_wakes <= wakes; ++next_fire) {
+      const TimerFire& f = d->timer_fires[next_fire];
+      if (replay_timer && replay_timer(f)) continue;
+      source_->diverged(nullptr, "timer " + std::to_string(f.timer) + " of pid " + std::to_string(f.pid) +
+                                     " is not armed, but the trace fires it");
+      return false;
+    }
+    return true;
+  };
+  for (size_t i = 0; i < d->deadline_wakes.size(); ++i) {
+    if (!fire_up_to(i)) return std::nullopt;
+    const int tid = d->deadline_wakes[i];
     Task* s = find(sleepers_, tid);
     if (!s) {
       source_->diverged(nullptr, "task " + std::to_string(tid) + " is not sleeping, but the trace wakes it");
@@ -187,11 +200,10 @@ std::optional<Scheduler::Step> Scheduler::next_replayed() {
     }
     deadline_wake(*s);
   }
+  if (!fire_up_to(d->deadline_wakes.size())) return std::nullopt;
   Task* t = find(runq_, d->tid);
   if (!t) {
-    const bool timers = next_timer && next_timer() != 0;
-    source_->diverged(nullptr, "task " + std::to_string(d->tid) + " is not runnable, but the trace runs it" +
-                                   (timers ? " (a timer is armed: traces do not record timer expiries yet)" : ""));
+    source_->diverged(nullptr, "task " + std::to_string(d->tid) + " is not runnable, but the trace runs it");
     return std::nullopt;
   }
   if (t->user_insns.value != d->start_insns || (d->end_insns && *d->end_insns < d->start_insns)) {

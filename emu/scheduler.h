@@ -32,7 +32,17 @@ class ScheduleObserver {
  public:
   virtual ~ScheduleObserver() = default;
   virtual void on_deadline_wake(const Task& t) = 0;  // a sleeper's deadline woke it
+  // A timer of process `pid` fired (ids as TraceTimerFire: -1..-3 itimers, >= 0 POSIX).
+  virtual void on_timer_fire(int pid, int timer, uint64_t periods) = 0;
   virtual void on_pick(int cpu, const Task& t) = 0;
+};
+
+// A timer expiry as a replay repeats it (the recorded periods, whatever the clocks say).
+struct TimerFire {
+  int pid = 0;
+  int timer = 0;
+  uint64_t periods = 1;
+  size_t after_wakes = 0;  // deadline wakes of the same decision that came first
 };
 
 // One recorded decision, as a replay consumes it.
@@ -42,6 +52,7 @@ struct ReplayDecision {
   uint64_t start_insns = 0;             // the task's user_insns when it was picked
   std::optional<uint64_t> end_insns;    // preempted at this count; empty: a natural end
   std::vector<int> deadline_wakes;      // sleepers whose deadline fired just before the pick
+  std::vector<TimerFire> timer_fires;   // then the timers that fired
 };
 
 // Replay: the decisions in order. diverged() reports why the machine cannot follow them.
@@ -130,10 +141,15 @@ class Scheduler {
   std::function<void()> on_preempt_request;
   // Timers (the machine's): the earliest armed expiry (virtual monotonic ns, 0: none), which an
   // idle CPU advances to like a sleeper's deadline, and the call that fires those due before
-  // each pick, with the clock of the CPU furthest behind. Traces do not record timer expiries
-  // yet: a replay fires none, and diverges (saying so) where the recorded run needed one.
+  // each pick, with the clock of the CPU furthest behind (it reports each fire through
+  // note_timer_fire, for the recording). A replay fires the recorded ones instead
+  // (replay_timer: false when that timer is not armed), never by its clocks.
   std::function<uint64_t()> next_timer;
   std::function<void(uint64_t now_ns)> fire_timers;
+  std::function<bool(const TimerFire&)> replay_timer;
+  void note_timer_fire(const TimerFire& f) {
+    if (observer_) observer_->on_timer_fire(f.pid, f.timer, f.periods);
+  }
 
  private:
   uint64_t earliest_deadline() const;

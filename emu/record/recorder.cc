@@ -38,6 +38,11 @@ std::shared_ptr<InputSource> Recorder::tee_stdin(std::shared_ptr<InputSource> in
 
 void Recorder::on_deadline_wake(const Task& t) { pending_wakes_.push_back(t.tid()); }
 
+void Recorder::on_timer_fire(int pid, int timer, uint64_t periods) {
+  pending_timers_.push_back(
+      TraceTimerFire{pid, timer, periods, static_cast<uint32_t>(pending_wakes_.size())});
+}
+
 void Recorder::on_pick(int cpu, const Task& t) {
   TraceDecision d;
   d.cpu = static_cast<uint32_t>(cpu);
@@ -45,6 +50,8 @@ void Recorder::on_pick(int cpu, const Task& t) {
   d.start = d.end = t.user_insns.value;
   d.wakes = std::move(pending_wakes_);
   pending_wakes_.clear();
+  d.timers = std::move(pending_timers_);
+  pending_timers_.clear();
   trace_.decisions.push_back(std::move(d));
 }
 

@@ -26,6 +26,7 @@ class Recorder final : public RunTap, public ScheduleObserver {
 
   // ScheduleObserver
   void on_deadline_wake(const Task& t) override;
+  void on_timer_fire(int pid, int timer, uint64_t periods) override;
   void on_pick(int cpu, const Task& t) override;
   // RunTap
   uint64_t time_read(const Task* t, uint64_t now) override;
@@ -35,6 +36,7 @@ class Recorder final : public RunTap, public ScheduleObserver {
  private:
   Trace trace_;
   std::vector<int32_t> pending_wakes_;
+  std::vector<TraceTimerFire> pending_timers_;
 };
 
 }  // namespace probesim::emu

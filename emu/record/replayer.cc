@@ -68,6 +68,8 @@ std::optional<ReplayDecision> Replayer::next_decision() {
   d.start_insns = t.start;
   if (t.preempted) d.end_insns = t.end;
   d.deadline_wakes.assign(t.wakes.begin(), t.wakes.end());
+  for (const TraceTimerFire& f : t.timers)
+    d.timer_fires.push_back(TimerFire{f.pid, f.timer, f.periods, f.after_wakes});
   return d;
 }
 

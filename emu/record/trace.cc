@@ -1,5 +1,7 @@
 #include "emu/record/trace.h"
 
+#include <algorithm>
+
 #include <zlib.h>
 
 #include <cerrno>
@@ -136,13 +138,16 @@ void get_header(Reader& r, TraceHeader& h) {
   for (std::string& e : h.early_kprobes) e = r.str();
 }
 
-void put_events(Writer& w, const Trace& t) {
+void put_events(Writer& w, const Trace& t, uint32_t version) {
   w.u(kFiles), w.u(t.files.size());
   for (const TraceFile& f : t.files) w.str(f.path), w.str(f.sha256);
   w.u(kDecisions), w.u(t.decisions.size());
   for (const TraceDecision& d : t.decisions) {
     w.u(d.cpu), w.s(d.tid), w.u(d.start), w.u(d.end), w.u(d.preempted), w.u(d.wakes.size());
     for (int32_t tid : d.wakes) w.s(tid);
+    if (version < 6) continue;
+    w.u(d.timers.size());
+    for (const TraceTimerFire& f : d.timers) w.s(f.pid), w.s(f.timer), w.u(f.periods), w.u(f.after_wakes);
   }
   w.u(kTimes), w.u(t.times.size());
   for (const TraceTime& x : t.times) w.s(x.tid), w.u(x.cycles);
@@ -157,7 +162,7 @@ void put_events(Writer& w, const Trace& t) {
   w.u(kEnd);
 }
 
-void get_events(Reader& r, Trace& t) {
+void get_events(Reader& r, Trace& t, uint32_t version) {
   r.tag(kFiles);
   t.files.resize(r.count(2));
   for (TraceFile& f : t.files) f.path = r.str(), f.sha256 = r.str();
@@ -168,6 +173,12 @@ void get_events(Reader& r, Trace& t) {
     d.start = r.u(), d.end = r.u(), d.preempted = r.u();
     d.wakes.resize(r.count(1));
     for (int32_t& tid : d.wakes) tid = static_cast<int32_t>(r.s());
+    if (version < 6) continue;  // no timers before
+    d.timers.resize(r.count(4));
+    for (TraceTimerFire& f : d.timers) {
+      f.pid = static_cast<int32_t>(r.s()), f.timer = static_cast<int32_t>(r.s());
+      f.periods = r.u(), f.after_wakes = static_cast<uint32_t>(r.u());
+    }
   }
   r.tag(kTimes);
   t.times.resize(r.count(2));
@@ -225,16 +236,20 @@ Result<void> inflate_all(std::span<const uint8_t> in, std::vector<uint8_t>& out,
 
 }  // namespace
 
-std::vector<uint8_t> encode_trace(const Trace& t) {
+std::vector<uint8_t> encode_trace(const Trace& t, uint32_t version) {
+  PROBESIM_ASSERT(version >= kTraceOldestVersion && version <= kTraceVersion);
+  PROBESIM_ASSERT_MSG(version >= 6 || std::all_of(t.decisions.begin(), t.decisions.end(),
+                                                  [](const TraceDecision& d) { return d.timers.empty(); }),
+                      "timer fires need trace format version 6");
   Writer w;
   put_header(w, t.header);
-  put_events(w, t);
+  put_events(w, t, version);
   uLongf zlen = compressBound(w.out.size());
   std::vector<uint8_t> z(zlen);
   int rc = compress2(z.data(), &zlen, w.out.data(), w.out.size(), Z_BEST_SPEED);
   PROBESIM_ASSERT_MSG(rc == Z_OK, "zlib compress2 failed");
   std::vector<uint8_t> out(std::begin(kMagic), std::end(kMagic));
-  put_le(out, kTraceVersion, 4);
+  put_le(out, version, 4);
   put_le(out, t.header.probesim_version.size(), 2);
   out.insert(out.end(), t.header.probesim_version.begin(), t.header.probesim_version.end());
   put_le(out, w.out.size(), 8);
@@ -267,7 +282,7 @@ Result<Trace> decode_trace(std::span<const uint8_t> in, const std::string& name)
   Reader r(payload);
   Trace t;
   get_header(r, t.header);
-  get_events(r, t);
+  get_events(r, t, version);
   if (r.error.empty() && !r.at_end()) r.error = "extra bytes after the end";
   if (!r.error.empty()) return bad(name, "corrupted probesim trace (" + r.error + ")");
   return t;

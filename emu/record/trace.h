@@ -17,9 +17,10 @@
 
 namespace probesim::emu {
 
-inline constexpr uint32_t kTraceVersion = 5;
-// Version 4 has the same layout; its preemptions all lie at block starts, which a replay with
-// scheduling points inside blocks (version 5) reaches at the same counts, so it still reads.
+inline constexpr uint32_t kTraceVersion = 6;
+// Version 6 adds each decision's timer fires. Versions 4 and 5 have none (probesim had no
+// timers), so they still read; version 4's preemptions all lie at block starts, which a replay
+// with scheduling points inside blocks (version 5) reaches at the same counts.
 inline constexpr uint32_t kTraceOldestVersion = 4;
 inline constexpr char kProbesimVersion[] = "0.1.0";  // pyproject.toml's version
 
@@ -46,12 +47,23 @@ struct TraceFile {
   std::string sha256;  // hex
 };
 
+// A timer that fired just before a decision: the process, which timer (-1, -2, -3: ITIMER_REAL,
+// VIRTUAL, PROF; >= 0: a POSIX timer id), how many of its periods passed (the overrun follows
+// from them), and how many of the decision's deadline wakes came before it.
+struct TraceTimerFire {
+  int32_t pid = 0;
+  int32_t timer = 0;
+  uint64_t periods = 1;
+  uint32_t after_wakes = 0;
+};
+
 struct TraceDecision {
   uint32_t cpu = 0;
   int32_t tid = 0;
   uint64_t start = 0, end = 0;  // the task's retired user instructions at pick and at the end
   bool preempted = false;       // the quantum ended by its budget (else by a natural point)
   std::vector<int32_t> wakes;   // sleepers whose deadline fired just before this decision
+  std::vector<TraceTimerFire> timers;  // timers that fired (version 6), in order
 };
 
 struct TraceTime {
@@ -90,7 +102,9 @@ struct Trace {
   TraceOutcome outcome;
 };
 
-std::vector<uint8_t> encode_trace(const Trace& t);
+// `version`: kTraceVersion, or an older layout still read (tests of old traces); a trace with
+// timer fires needs version 6.
+std::vector<uint8_t> encode_trace(const Trace& t, uint32_t version = kTraceVersion);
 // `name` names the input in error messages (a path).
 Result<Trace> decode_trace(std::span<const uint8_t> bytes, const std::string& name);
 Result<void> save_trace(const Trace& t, const std::string& path);

@@ -49,7 +49,19 @@ std::string format_trace(const Trace& t) {
   out += fmt("decisions: %zu (seq cpu tid instructions start..end, how it ended)\n", t.decisions.size());
   for (size_t i = 0; i < t.decisions.size(); ++i) {
     const TraceDecision& d = t.decisions[i];
-    for (int32_t w : d.wakes) out += fmt("  %6zu       deadline wakes tid %d\n", i, w);
+    size_t next_timer = 0;
+    auto timers_up_to = [&](size_t wakes) {
+      for (; next_timer < d.timers.size() && d.timers[next_timer].after_wakes <= wakes; ++next_timer) {
+        const TraceTimerFire& f = d.timers[next_timer];
+        out += fmt("  %6zu       timer %d of pid %d fires (%" PRIu64 " period%s)\n", i, f.timer,
+                   f.pid, f.periods, f.periods == 1 ? "" : "s");
+      }
+    };
+    for (size_t w = 0; w < d.wakes.size(); ++w) {
+      timers_up_to(w);
+      out += fmt("  %6zu       deadline wakes tid %d\n", i, d.wakes[w]);
+    }
+    timers_up_to(d.wakes.size());
     out += fmt("  %6zu cpu%u tid%-6d %" PRIu64 "..%" PRIu64 " %s\n", i, d.cpu, d.tid, d.start,
                d.end, d.preempted ? "preempted" : "ran until it blocked/exited/yielded");
   }

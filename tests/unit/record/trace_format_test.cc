@@ -36,7 +36,8 @@ Trace sample() {
   t.header.kernel_cmdline = "quiet";
   t.header.early_kprobes = {"vfs_read", "ksys_write+4"};
   t.files = {{"/bin/prog", std::string(64, 'a')}};
-  t.decisions = {{1, 100, 0, 50, true, {}}, {2, 101, 0, 9, false, {100, 102}}};
+  t.decisions = {{1, 100, 0, 50, true, {}, {}},
+                 {2, 101, 0, 9, false, {100, 102}, {{7, -1, 3, 1}, {7, 4, 1, 2}}}};
   t.times = {{100, 12345}, {-1, 1ull << 63}};
   t.stdin_reads = {{3, {'a', 'b', 'c'}}, {0, {}}, {-11, {}}};
   t.checkpoints = {{0, 100, 50, 0x401000, 0x7ffc, 0xdead, 0xbeef}, {1, 101, 9, 1, 2, 3, std::nullopt}};
@@ -85,6 +86,13 @@ TEST_CASE("trace format: every field survives encode and decode") {
   CHECK(b.files[0].sha256 == t.files[0].sha256);
   REQUIRE(b.decisions.size() == 2);
   CHECK(b.decisions[1].wakes == std::vector<int32_t>{100, 102});
+  REQUIRE(b.decisions[1].timers.size() == 2);
+  CHECK(b.decisions[1].timers[0].pid == 7);
+  CHECK(b.decisions[1].timers[0].timer == -1);
+  CHECK(b.decisions[1].timers[0].periods == 3);
+  CHECK(b.decisions[1].timers[0].after_wakes == 1);
+  CHECK(b.decisions[1].timers[1].timer == 4);
+  CHECK(b.decisions[1].timers[1].after_wakes == 2);
   CHECK(b.decisions[0].preempted);
   CHECK(b.times[1].tid == -1);
   CHECK(b.times[1].cycles == (1ull << 63));
@@ -110,19 +118,25 @@ TEST_CASE("trace format: another format version is refused with what to do") {
   auto r = decode_trace(bytes, "old.trace");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("trace format version 99 (written by probesim 0.1.0)") != std::string::npos);
-  CHECK(r.error().message.find("reads versions 4 to 5") != std::string::npos);
+  CHECK(r.error().message.find("reads versions 4 to 6") != std::string::npos);
   CHECK(r.error().message.find("record it again") != std::string::npos);
 }
 
-TEST_CASE("trace format: version 4 (preemptions at block starts only) still reads") {
-  std::vector<uint8_t> bytes = encode_trace(sample());
-  CHECK(bytes[8] == kTraceVersion);
-  bytes[8] = 4;
-  auto r = decode_trace(bytes, "v4.trace");
-  REQUIRE(r.ok());
-  CHECK(r.value().header.strategy == "pct:2:1000");
-  bytes[8] = 3;
-  CHECK_FALSE(decode_trace(bytes, "v3.trace").ok());
+TEST_CASE("trace format: versions 4 and 5 (no timer fires) still read") {
+  Trace old = sample();
+  for (TraceDecision& d : old.decisions) d.timers.clear();
+  CHECK(encode_trace(sample())[8] == kTraceVersion);
+  for (uint32_t version : {4u, 5u}) {
+    std::vector<uint8_t> bytes = encode_trace(old, version);
+    CHECK(bytes[8] == version);
+    auto r = decode_trace(bytes, "old.trace");
+    REQUIRE(r.ok());
+    CHECK(r.value().header.strategy == "pct:2:1000");
+    CHECK(r.value().decisions[1].wakes == std::vector<int32_t>{100, 102});
+    CHECK(r.value().decisions[1].timers.empty());
+    bytes[8] = 3;
+    CHECK_FALSE(decode_trace(bytes, "v3.trace").ok());
+  }
 }
 
 TEST_CASE("trace format: every truncation is refused cleanly, never a crash") {
