@@ -19,3 +19,41 @@ def test_immap_json_lines_are_keyed_by_n_and_other_lines_ignored():
     rows = _parse('{"n":10,"queries":200,"hits":3,"tree_ns":1.5,"linear_ns":2,"insert_ns":9}\n'
                   "noise\n")
     assert list(rows) == [10] and rows[10]["tree_ns"] == 1.5
+
+
+def _row(kind, arch, n, secs, kib, peer_secs=None, peer_kib=None):
+    peer = None if peer_secs is None else {"seconds": peer_secs, "rss_kib": peer_kib}
+    return {"kind": kind, "arch": arch, "n": n, "probesim": {"seconds": secs, "rss_kib": kib},
+            "peer": peer}
+
+
+def test_mm_scaling_slopes_are_kib_per_process_thread_and_file_mib():
+    from harness.mm_scaling import summaries
+    rows = [_row("forks", "x86_64", 10, 1, 1000), _row("forks", "x86_64", 20, 1, 2000),
+            _row("privwrite", "x86_64", 16, 1, 100), _row("privwrite", "x86_64", 64, 1, 196),
+            _row("mmaps", "x86_64", 250, 1, 5)]
+    s = summaries(rows, ("x86_64", "aarch64"))
+    assert s["kib_per_process"]["x86_64"] == 100.0
+    assert s["rss_kib_per_file_mib"]["x86_64"] == 2.0
+    assert s["kib_per_thread"] == {"x86_64": None, "aarch64": None}
+
+
+def test_mm_scaling_table_gives_ratios_and_dashes_without_a_peer():
+    from harness.mm_scaling import table
+    text = table([_row("mmaps", "x86_64", 250, 2.0, 300, 0.5, 100),
+                  _row("mmaps", "aarch64", 125, 1.0, 10)])
+    lines = text.splitlines()
+    assert "4.00x" in lines[2] and "3.00x" in lines[2]
+    assert lines[3].split()[4:6] == ["-", "-"]
+
+
+def test_mm_scaling_points_stay_below_the_region_ceilings():
+    from harness.mm_scaling import POINTS
+    assert max(POINTS["mmaps"]["x86_64"]) < 4094 and max(POINTS["mmaps"]["aarch64"]) < 1005
+    assert 2 * max(POINTS["threads"]["aarch64"]) < 1005
+
+
+def test_mm_scaling_sparse_file_has_its_size_and_no_blocks(tmp_path):
+    from harness.mm_scaling import sparse_file
+    p = sparse_file(tmp_path, 16)
+    assert p.stat().st_size == 16 << 20 and p.stat().st_blocks == 0
