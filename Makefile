@@ -54,7 +54,7 @@ test-asan: deps
 
 # Only what the benchmarks run is built (a fresh checkout stays well under 10 minutes); Debian's
 # python runs the harness (matplotlib for the figures); python_handlers uses .venv (make venv).
-BENCH_TARGETS = _core probesim_cli raw_unicorn bench_immap bench_probe_hits bench_uprobes guests bench_guests
+BENCH_TARGETS = _core probesim_cli raw_unicorn bench_immap bench_probe_hits bench_uprobes bench_paging guests bench_guests
 bench: deps
 	cmake -S . -B $(BUILD_REL) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 	cmake --build $(BUILD_REL) -j$(JOBS) --target $(BENCH_TARGETS)

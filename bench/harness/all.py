@@ -10,3 +10,4 @@ from harness import python_handlers  # noqa: F401
 from harness import host_programs  # noqa: F401
 from harness import races  # noqa: F401
 from harness import mm_scaling  # noqa: F401
+from harness import paging  # noqa: F401

@@ -57,3 +57,16 @@ def test_mm_scaling_sparse_file_has_its_size_and_no_blocks(tmp_path):
     from harness.mm_scaling import sparse_file
     p = sparse_file(tmp_path, 16)
     assert p.stat().st_size == 16 << 20 and p.stat().st_blocks == 0
+
+
+def test_paging_lines_are_keyed_by_arch_kind_and_n_and_medians_taken():
+    from harness.paging import medians, parse, tables
+    line = ('{"arch":"x86_64","kind":"fill","pages":8,"hit_ns":2,"refill_ns":%d,"miss_ns":9,'
+            '"model_ns":1,"flush_ns":5}\n{"arch":"x86_64","kind":"vmas","n":1000,'
+            '"mmap_ns":%d,"touch_ns":3,"frames":1001}\nnoise\n')
+    runs = [parse(line % (100, 7)), parse(line % (300, 9)), parse(line % (200, 8))]
+    assert set(runs[0]) == {("x86_64", "fill", 8), ("x86_64", "vmas", 1000)}
+    rows = medians(runs)
+    assert rows[0]["refill_ns"] == 200 and rows[1]["mmap_ns"] == 8 and rows[1]["frames"] == 1001
+    fill_table, vma_table = tables(rows)
+    assert "200" in fill_table.splitlines()[2] and "1001" in vma_table.splitlines()[2]
