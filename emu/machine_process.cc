@@ -268,6 +268,14 @@ Result<Process*> MachineState::spawn(const std::vector<std::string>& argv,
   proc->arg_start = img.exec.arg_start;
   proc->vdso = img.exec.vdso;
   proc->arg_end = img.exec.arg_end;
+  proc->env_start = img.exec.env_start;
+  proc->env_end = img.exec.env_end;
+  proc->start_stack = img.exec.sp;
+  proc->start_code = img.exec.start_code;
+  proc->end_code = img.exec.end_code;
+  proc->start_data = img.exec.start_data;
+  proc->end_data = img.exec.end_data;
+  proc->main_task().start_ns = clock().monotonic_ns();
   proc->fs() = fs;
   proc->engine_charge = std::move(engine);
   proc->set_nofile_limit(limits_.limits().files);
@@ -311,6 +319,15 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
   child->arg_start = parent.arg_start;
   child->vdso = parent.vdso;
   child->arg_end = parent.arg_end;
+  child->env_start = parent.env_start;
+  child->env_end = parent.env_end;
+  child->start_stack = parent.start_stack;
+  child->start_code = parent.start_code;
+  child->end_code = parent.end_code;
+  child->start_data = parent.start_data;
+  child->end_data = parent.end_data;
+  child->main_task().start_ns = clock().monotonic_ns();
+  child->main_task().fork_noexec = true;
   child->sigactions = parent.sigactions;
   child->rlimits = parent.rlimits;
   child->pgid = parent.pgid;
@@ -383,11 +400,12 @@ Result<void> MachineState::prepare_exec(Process& p, const std::string& path,
       load_image(caller, path, argv, envp, p.rlimits[Process::kRlimitStack].cur));
   if (trace_events_->tp_on(trace_events::Tracepoint::SchedProcessExec))
     trace_events_->exec_filename(p.pid(), path);  // bprm->filename: the path as given
-  p.pending_exec = Process::PendingExec{std::move(img.mm),   img.exec.entry.value,
-                                        img.exec.sp.value,   img.exe_path,
-                                        basename_of(path),   std::move(img.exe_file),
-                                        std::move(img.argv), img.exec.arg_start,
-                                        img.exec.arg_end,    img.exec.vdso};
+  p.pending_exec = Process::PendingExec{
+      std::move(img.mm), img.exec.entry.value,    img.exec.sp.value,   img.exe_path,
+      basename_of(path), std::move(img.exe_file), std::move(img.argv), img.exec.arg_start,
+      img.exec.arg_end,  img.exec.vdso,           img.exec.env_start,  img.exec.env_end,
+      img.exec.sp,       img.exec.start_code,     img.exec.end_code,   img.exec.start_data,
+      img.exec.end_data};
   return {};
 }
 
@@ -427,6 +445,14 @@ void MachineState::finish_exec(Process& p, Task& t) {
   p.membarrier_state = 0;  // membarrier_exec_mmap
   for (const auto& [id, timer] : p.timers.posix) forget_timer_signal(p, id);
   p.timers.posix.clear();  // exit_itimers; the itimers (alarm too) survive exec
+  p.env_start = pe.env_start;
+  p.env_end = pe.env_end;
+  p.start_stack = pe.start_stack;
+  p.start_code = pe.start_code;
+  p.end_code = pe.end_code;
+  p.start_data = pe.start_data;
+  p.end_data = pe.end_data;
+  t.fork_noexec = false;  // begin_new_exec clears PF_FORKNOEXEC
   uprobes_->uprobe_mmap_all(p.mm());
   Cpu& c = *p.cpu();
   if (kernel_) {

@@ -1,5 +1,6 @@
 #include "emu/machine_state.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "emu/futex_pi.h"
 #include "emu/kthread/bugs.h"
 #include "emu/proc_pid.h"
+#include "emu/proc_system.h"
 #include "emu/syscalls/dispatch.h"
 #include "emu/syscalls/strace.h"
 #include "emu/tracefs/trace_events.h"
@@ -30,6 +32,20 @@ constexpr uint64_t kStreamDevRandom = 3;  // kStreamAtRandom (1): machine_proces
 bool raises_sigpipe(std::string_view syscall) {
   return syscall == "write" || syscall == "writev" || syscall == "pwrite64" ||
          syscall == "sendfile";
+}
+
+// account_user_time / account_system_time for one quantum: its cycles, split between the modes
+// in proportion to the instructions retired in each (all user time when none ran).
+void account_cputime(CpuTime& cpu, Task& t, Cycles cycles, InsnCount insns, InsnCount user) {
+  Cycles u = cycles;
+  if (insns.value != 0 && user.value < insns.value)
+    u = Cycles{static_cast<uint64_t>(static_cast<unsigned __int128>(cycles.value) * user.value /
+                                     insns.value)};
+  const Cycles s{cycles.value - u.value};
+  t.utime += u;
+  t.stime += s;
+  cpu.user += u;
+  cpu.system += s;
 }
 
 }  // namespace
@@ -123,15 +139,20 @@ Process* MachineState::process(int pid) {
   return it == procs_.end() ? nullptr : it->second.get();
 }
 
-std::optional<std::string> MachineState::proc_text(int pid, std::string_view name) {
+std::optional<std::string> MachineState::proc_text(int pid, int tid, std::string_view name) {
   Process* p = process(pid);
   if (p == nullptr || p->exited()) return std::nullopt;  // a zombie's mm is gone
-  ProcSystem sys{0, static_cast<uint64_t>(config_.cpus), config_.arch};
+  const Task* t = nullptr;
+  if (tid != 0) {
+    t = p->task(tid);
+    if (t == nullptr || t->state == TaskState::Dead) return std::nullopt;
+  }
+  ProcSystem sys{0, static_cast<uint64_t>(config_.cpus), config_.arch, config_.cpu_hz};
   for (auto& [id, q] : procs_) {  // user->sigpending: every queued signal (all guests are root)
     sys.queued_signals += q->shared_pending.queue.size();
-    for (const auto& t : q->tasks()) sys.queued_signals += t->pending.queue.size();
+    for (const auto& each : q->tasks()) sys.queued_signals += each->pending.queue.size();
   }
-  return proc_pid_text(*p, name, sys);
+  return proc_pid_text(*p, t, name, sys);
 }
 
 std::vector<int> MachineState::proc_pids() {
@@ -141,10 +162,47 @@ std::vector<int> MachineState::proc_pids() {
   return out;
 }
 
+std::vector<int> MachineState::proc_tids(int pid) {
+  std::vector<int> out;
+  Process* p = process(pid);
+  if (p == nullptr || p->exited()) return out;
+  for (const auto& t : p->tasks())
+    if (t->state != TaskState::Dead) out.push_back(t->tid());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::optional<ProcHost::View> MachineState::proc_view(int pid) {
   Process* p = process(pid);
   if (p == nullptr || p->exited()) return std::nullopt;
   return View{p->exe_path, p->fs().cwd, &p->fds()};
+}
+
+// The machine's counters as the running task sees them (its CPU's clock for the uptime).
+std::optional<std::string> MachineState::system_text(std::string_view path) {
+  ProcMachine m;
+  m.hz = config_.cpu_hz;
+  m.boot_epoch_sec = config_.epoch_sec;
+  m.now_ns = clock().monotonic_ns();
+  cpu_time_.resize(static_cast<size_t>(sched_.ncpus()));
+  for (int cpu = 0; cpu < sched_.ncpus(); ++cpu)
+    m.cpu_ns.push_back(sched_.clock(cpu).monotonic_ns());
+  m.cpu_time = cpu_time_;
+  m.context_switches = stats_.context_switches;
+  // total_forks: every task made (spawn, fork, clone) took the next pid, from 100 up.
+  m.forks = static_cast<uint64_t>(next_pid_ - 100);
+  for (auto& [pid, p] : procs_) {
+    if (p->exited()) continue;
+    for (const auto& t : p->tasks()) {
+      if (t->state == TaskState::Dead) continue;
+      ++m.threads;
+      if (t->state == TaskState::Runnable && !t->stopped) ++m.running;
+    }
+  }
+  m.last_pid = next_pid_ - 1;
+  m.mem_total = limits_.memory().limit();
+  m.mem_committed = limits_.memory().used();
+  return proc_system_text(path, m);
 }
 
 std::vector<Process*> MachineState::processes() {
@@ -223,19 +281,28 @@ bool MachineState::return_to_task(Task& t, Cpu& cpu, int cpu_index) {
 // __schedule's context-switch counts: leaving a task that blocked is voluntary (counted at
 // once: its CPU runs something else, if only the idle task); leaving a runnable one is
 // involuntary only when the CPU's next pick is another task.
+CpuTime& MachineState::cpu_time_at(int cpu) {
+  if (cpu_time_.size() <= static_cast<size_t>(cpu)) cpu_time_.resize(static_cast<size_t>(cpu) + 1);
+  return cpu_time_[static_cast<size_t>(cpu)];
+}
+
 void MachineState::account_switch_in(int cpu, const Task& next) {
   if (preempted_on_cpu_.size() <= static_cast<size_t>(cpu))
     preempted_on_cpu_.resize(static_cast<size_t>(cpu) + 1, 0);
   int& prev = preempted_on_cpu_[static_cast<size_t>(cpu)];
   if (prev != 0 && prev != next.tid())
-    if (Task* p = live_task(prev)) ++p->nivcsw;
+    if (Task* p = live_task(prev)) {
+      ++p->nivcsw;
+      ++stats_.context_switches;
+    }
   prev = 0;
 }
 
 void MachineState::account_switch_out(int cpu, Task& t) {
-  if (t.state == TaskState::Blocked)
+  if (t.state == TaskState::Blocked) {
     ++t.nvcsw;
-  else if (t.state == TaskState::Runnable && !t.proc().exited())
+    ++stats_.context_switches;
+  } else if (t.state == TaskState::Runnable && !t.proc().exited())
     preempted_on_cpu_[static_cast<size_t>(cpu)] = t.tid();
 }
 
@@ -261,13 +328,19 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   uint64_t insns_before = cpu.insns().value;
   uint64_t user_before = cpu.user_insns().value;
   uint64_t syncs_before = cpu.sync_ops();
+  const Cycles cycles_before = clock.cycles();
   CpuStop stop;
   {
     EngineScope scope(*this, cpu, clock, &t);
     stop = cpu.run(InsnCount{step.budget}, step.sync_budget);
   }
-  t.insns += InsnCount{cpu.insns().value - insns_before};
-  t.user_insns += InsnCount{cpu.user_insns().value - user_before};
+  const InsnCount insns{cpu.insns().value - insns_before};
+  const InsnCount user{cpu.user_insns().value - user_before};
+  t.insns += insns;
+  t.user_insns += user;
+  account_cputime(cpu_time_at(step.cpu), t, Cycles{clock.cycles().value - cycles_before.value},
+                  insns, user);
+  t.last_cpu = step.cpu;
   t.sync_ops += cpu.sync_ops() - syncs_before;
   t.at_sync_point = stop.sync_point;
   ++stats_.quanta;

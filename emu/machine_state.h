@@ -35,6 +35,7 @@
 #include "emu/user_regs.h"
 #include "emu/wait_queues.h"
 #include "emu/scheduler.h"
+#include "emu/cpu_time.h"
 #include "emu/process.h"
 #include "emu/syscalls/syscall.h"
 #include "emu/vdso.h"
@@ -83,6 +84,7 @@ struct MachineStats {
   uint64_t faults = 0;                           // guest faults (CPU exceptions)
   uint64_t signals_delivered = 0;                // handlers entered
   uint64_t quanta = 0;
+  uint64_t context_switches = 0;  // every nvcsw and nivcsw counted (/proc/stat ctxt)
 };
 
 // Where --strace lines go; null = strace off (zero cost: the dispatcher checks first).
@@ -299,10 +301,13 @@ class MachineState final : public SyscallSink,
     return time_limit_ns_ && sched_.horizon_reached(time_limit_ns_);
   }
 
-  // ProcHost: /proc/<pid>/{maps,status,cmdline,comm} of a live process (proc_pid.h).
-  std::optional<std::string> proc_text(int pid, std::string_view name) override;
+  // ProcHost: the /proc/<pid>/ files of a live process and its threads (proc_pid.h), the
+  // machine-wide files of /proc and /sys (proc_system.h), as the running task sees them.
+  std::optional<std::string> proc_text(int pid, int tid, std::string_view name) override;
   std::vector<int> proc_pids() override;
+  std::vector<int> proc_tids(int pid) override;
   std::optional<View> proc_view(int pid) override;
+  std::optional<std::string> system_text(std::string_view path) override;
   // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
   void on_syscall(Cpu& cpu) override;
   bool on_trap(Cpu& cpu, uint32_t intno) override;
@@ -376,6 +381,7 @@ class MachineState final : public SyscallSink,
   void invalidate(mmu::Mm& mm, GuestAddr addr, uint64_t len) override;  // UprobeHost
   bool uprobe_trap(Cpu& cpu, uint32_t intno) override;
   bool uprobe_stepping(const Task& t) const;
+  CpuTime& cpu_time_at(int cpu);  // cpu_time_'s entry, grown on first use
   void account_switch_in(int cpu, const Task& next);
   void account_switch_out(int cpu, Task& t);
   void uprobe_abort_step(Task& t);  // a fault or signal during an XOL step
@@ -403,6 +409,8 @@ class MachineState final : public SyscallSink,
   // Per logical CPU: the task whose quantum there ended while it was runnable (0: none), so
   // that the next pick of another task counts an involuntary switch (account_switch_in).
   std::vector<int> preempted_on_cpu_;
+  // Per logical CPU: the cycles its quanta ran, by mode (/proc/stat cpuN user and system).
+  std::vector<CpuTime> cpu_time_;
   std::unique_ptr<GuestKernel> kernel_;
   std::unique_ptr<probes::UprobeManager> uprobes_;
   Cpu* running_engine_ = nullptr;  // the engine inside uc_emu_start (innermost), if any

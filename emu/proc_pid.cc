@@ -111,6 +111,12 @@ std::string state_of(Process& p) {
   return "S (sleeping)";
 }
 
+// The State of one thread: T in its process's group stop, R runnable, else S.
+std::string thread_state(const Process& p, const Task& t) {
+  if (p.group_stop != 0) return "T (stopped)";
+  return t.state == TaskState::Runnable ? "R (running)" : "S (sleeping)";
+}
+
 // SigIgn/SigCgt: render_sigset_t of the dispositions (bit sig-1).
 std::pair<uint64_t, uint64_t> ignored_caught(const Process& p) {
   uint64_t ign = 0, cgt = 0;
@@ -170,6 +176,116 @@ std::string groups_text(const std::vector<uint32_t>& groups) {
   return out + " ";
 }
 
+
+// Task flags do_task_stat shows (include/linux/sched.h PF_*): PF_FORKNOEXEC is the only one
+// probesim's user tasks carry (no PF_RANDOMIZE: placement is not randomized; PF_SUPERPRIV is
+// not tracked).
+constexpr uint64_t kPfForknoexec = 0x40;
+constexpr int kRlimitRss = 5;
+constexpr int64_t kSigchld = 17;  // a process's exit_signal (fork); a thread's is -1
+
+// mm->start_code/end_code/start_data/end_data: load_elf_binary's, from the program's
+// PT_LOADs (Process, ExecImage).
+struct ImageBounds {
+  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
+};
+
+ImageBounds image_bounds(const Process& p) {
+  return {p.start_code.value, p.end_code.value, p.start_data.value, p.end_data.value};
+}
+
+// The tasks whose times add up: the thread, or every thread of the group (dead ones too:
+// their times stay in signal->utime until the process is reaped).
+std::pair<Cycles, Cycles> task_times(Process& p, const Task* t) {
+  if (t != nullptr) return {t->utime, t->stime};
+  Cycles u{0}, s{0};
+  for (const auto& each : p.tasks()) {
+    u += each->utime;
+    s += each->stime;
+  }
+  return {u, s};
+}
+
+void put(std::string& out, uint64_t v) {
+  out += ' ';
+  out += std::to_string(v);
+}
+
+void put_signed(std::string& out, int64_t v) {
+  out += ' ';
+  out += std::to_string(v);
+}
+
+// Fields 1-9: pid (comm) state ppid pgrp session tty_nr tpgid flags. No controlling tty.
+void stat_ids(std::string& out, Process& p, const Task& task, bool whole) {
+  out += std::to_string(task.tid()) + " (" + p.comm + ") ";
+  out += (whole ? state_of(p) : thread_state(p, task)).front();
+  put(out, static_cast<uint64_t>(p.ppid()));
+  put(out, static_cast<uint64_t>(p.pgid));
+  put(out, static_cast<uint64_t>(p.sid));
+  put(out, 0);          // tty_nr
+  put_signed(out, -1);  // tpgid
+  put(out, task.fork_noexec ? kPfForknoexec : 0);
+}
+
+// Fields 10-22: faults (not modelled: 0), utime stime cutime cstime, priority nice
+// num_threads itrealvalue starttime.
+void stat_times(std::string& out, Process& p, const Task& task, bool whole, const ProcSystem& sys) {
+  for (int i = 0; i < 4; ++i) put(out, 0);  // minflt cminflt majflt cmajflt
+  const auto [utime, stime] = task_times(p, whole ? nullptr : &task);
+  put(out, cycles_to_clock_t(utime, sys.hz));
+  put(out, cycles_to_clock_t(stime, sys.hz));
+  put(out, cycles_to_clock_t(p.cutime, sys.hz));
+  put(out, cycles_to_clock_t(p.cstime, sys.hz));
+  put(out, 20);  // priority: task_prio, SCHED_NORMAL at nice 0 (prio 120 - MAX_RT_PRIO)
+  put(out, 0);   // nice
+  put(out, p.live_tasks());
+  put(out, 0);  // itrealvalue
+  put(out, task.start_ns / (1'000'000'000 / kUserHz));
+}
+
+// Fields 23-37: vsize rss rsslim startcode endcode startstack kstkesp kstkeip signal blocked
+// sigignore sigcatch wchan nswap cnswap. rss: 0, resident pages are not tracked; kstkesp and
+// kstkeip are 0 as Linux shows them for a task that is not exiting.
+void stat_mm(std::string& out, Process& p, const Task& task, bool whole, const ImageBounds& b) {
+  put(out, p.mm().total_vm() * kPageSize);
+  put(out, 0);
+  put(out, p.rlimits[kRlimitRss].cur);
+  put(out, b.start_code);
+  put(out, b.end_code);
+  put(out, p.start_stack.value);
+  put(out, 0);
+  put(out, 0);
+  const auto [ign, cgt] = ignored_caught(p);
+  constexpr uint64_t kLow31 = 0x7fffffff;  // "obsolete", decimal, the first 31 signals
+  put(out, task.pending.mask & kLow31);
+  put(out, task.sigmask & kLow31);
+  put(out, ign & kLow31);
+  put(out, cgt & kLow31);
+  // wchan: 1 for a sleeping thread (of a single-threaded process, for the whole group).
+  const bool wchan = (!whole || p.live_tasks() < 2) && task.state != TaskState::Runnable;
+  put(out, wchan ? 1 : 0);
+  put(out, 0);  // nswap
+  put(out, 0);  // cnswap
+}
+
+// Fields 38-52: exit_signal processor rt_priority policy delayacct_blkio_ticks guest_time
+// cguest_time start_data end_data start_brk arg_start arg_end env_start env_end exit_code.
+void stat_tail(std::string& out, Process& p, const Task& task, const ImageBounds& b) {
+  const bool leader = &task == p.tasks().front().get();
+  put_signed(out, leader ? kSigchld : -1);
+  put(out, static_cast<uint64_t>(task.last_cpu));
+  for (int i = 0; i < 5; ++i) put(out, 0);  // SCHED_NORMAL, no block I/O delay, no guests
+  put(out, b.start_data);
+  put(out, b.end_data);
+  put(out, p.mm().start_brk().value);
+  put(out, p.arg_start.value);
+  put(out, p.arg_end.value);
+  put(out, p.env_start.value);
+  put(out, p.env_end.value);
+  put(out, 0);  // exit_code: 0 while it lives (exited processes have no /proc entry here)
+  out += '\n';
+}
 }  // namespace
 
 std::string proc_pid_maps(const mmu::Mm& mm) {
@@ -182,17 +298,18 @@ std::string proc_pid_maps(const mmu::Mm& mm) {
 // its formats. Root has every capability (CAP_LAST_CAP 40); no seccomp.
 // Left out: task_mem's resident-set lines (VmHWM, VmRSS, Rss*, VmPTE: probesim does not
 // track which pages a process touched), CoreDumping/THP_enabled, the speculation lines.
-std::string proc_pid_status(Process& p, const ProcSystem& sys) {
+std::string proc_pid_status(Process& p, const Task* t, const ProcSystem& sys) {
   std::string out;
   const std::string pid = std::to_string(p.pid());
+  const std::string tid = t != nullptr ? std::to_string(t->tid()) : pid;
   char umask[8];
   std::snprintf(umask, sizeof umask, "%04o", p.fs().umask);
   field(out, "Name", p.comm);
   field(out, "Umask", umask);
-  field(out, "State", state_of(p));
+  field(out, "State", t != nullptr ? thread_state(p, *t) : state_of(p));
   field(out, "Tgid", pid);
   field(out, "Ngid", "0");
-  field(out, "Pid", pid);
+  field(out, "Pid", tid);
   field(out, "PPid", std::to_string(p.ppid()));
   field(out, "TracerPid", "0");
   field(out, "Uid", ids_text(p.cred.uid));
@@ -200,7 +317,7 @@ std::string proc_pid_status(Process& p, const ProcSystem& sys) {
   field(out, "FDSize", std::to_string(fd_size(p.fds())));
   field(out, "Groups", groups_text(p.cred.groups));
   field(out, "NStgid", pid);
-  field(out, "NSpid", pid);
+  field(out, "NSpid", tid);
   field(out, "NSpgid", std::to_string(p.pgid));
   field(out, "NSsid", std::to_string(p.sid));
   const VmCounts vm = vm_counts(p.mm(), p.exe_file.inode());
@@ -218,10 +335,14 @@ std::string proc_pid_status(Process& p, const ProcSystem& sys) {
   field(out, "SigQ", std::to_string(sys.queued_signals) + "/" +
                          std::to_string(p.rlimits[Process::kRlimitSigpending].cur));
   uint64_t pending = 0, blocked = 0;
-  for (const auto& t : p.tasks()) {
-    if (t->state == TaskState::Dead) continue;
-    pending |= t->pending.mask;
-    if (t.get() == p.tasks().front().get()) blocked = t->sigmask;
+  for (const auto& other : p.tasks()) {
+    if (other->state == TaskState::Dead) continue;
+    pending |= other->pending.mask;
+    if (other.get() == p.tasks().front().get()) blocked = other->sigmask;
+  }
+  if (t != nullptr) {
+    pending = t->pending.mask;
+    blocked = t->sigmask;
   }
   hex_line(out, "SigPnd", pending);
   hex_line(out, "ShdPnd", p.shared_pending.mask);
@@ -244,10 +365,40 @@ std::string proc_pid_status(Process& p, const ProcSystem& sys) {
   field(out, "Cpus_allowed_list", bitmap_list(sys.cpus));
   field(out, "Mems_allowed", bitmap_string(max_numnodes(sys.arch), 1));  // one node
   field(out, "Mems_allowed_list", "0");
-  const Task& leader = *p.tasks().front();  // task_context_switch_counts of the leader
+  // task_context_switch_counts of the thread, or of the leader
+  const Task& leader = t != nullptr ? *t : *p.tasks().front();
   field(out, "voluntary_ctxt_switches", std::to_string(leader.nvcsw));
   field(out, "nonvoluntary_ctxt_switches", std::to_string(leader.nivcsw));
   return out;
+}
+
+uint64_t cycles_to_clock_t(Cycles c, uint64_t hz) {
+  if (hz == 0) return 0;
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(c.value) * kUserHz / hz);
+}
+
+// do_task_stat (fs/proc/array.c, Linux 6.1): one line of 52 space-separated fields. The
+// whole group shows its leader's ids, state and signals and every thread's times.
+std::string proc_pid_stat(Process& p, const Task* t, const ProcSystem& sys) {
+  const Task& task = t != nullptr ? *t : *p.tasks().front();
+  const bool whole = t == nullptr;
+  const ImageBounds b = image_bounds(p);
+  std::string out;
+  stat_ids(out, p, task, whole);
+  stat_times(out, p, task, whole, sys);
+  stat_mm(out, p, task, whole, b);
+  stat_tail(out, p, task, b);
+  return out;
+}
+
+// proc_pid_statm: size resident shared text lib data dt, in pages. resident and shared are 0
+// (resident pages are not tracked); text spans the code's pages; data = data_vm + stack_vm.
+std::string proc_pid_statm(Process& p) {
+  const ImageBounds b = image_bounds(p);
+  const VmCounts vm = vm_counts(p.mm(), p.exe_file.inode());
+  const uint64_t text = (page_align_up(b.end_code) - page_align_down(b.start_code)) >> kPageShift;
+  return std::to_string(p.mm().total_vm()) + " 0 0 " + std::to_string(text) + " 0 " +
+         std::to_string(vm.data + vm.stack) + " 0\n";
 }
 
 // get_mm_cmdline: the bytes of [arg_start, arg_end) as the mm holds them now; nothing if
@@ -261,10 +412,12 @@ std::string proc_pid_cmdline(Process& p) {
   return out;
 }
 
-std::optional<std::string> proc_pid_text(Process& p, std::string_view name,
+std::optional<std::string> proc_pid_text(Process& p, const Task* t, std::string_view name,
                                          const ProcSystem& sys) {
   if (name == "maps") return proc_pid_maps(p.mm());
-  if (name == "status") return proc_pid_status(p, sys);
+  if (name == "status") return proc_pid_status(p, t, sys);
+  if (name == "stat") return proc_pid_stat(p, t, sys);
+  if (name == "statm") return proc_pid_statm(p);
   if (name == "cmdline") return proc_pid_cmdline(p);
   if (name == "comm") return p.comm + "\n";
   return std::nullopt;

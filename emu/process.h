@@ -81,6 +81,9 @@ class Process {
   // mm->arg_start/arg_end: where the argv strings are in the mm (/proc/<pid>/cmdline reads
   // them there, so a program that rewrites them shows the change, as on Linux).
   GuestAddr arg_start, arg_end;
+  // mm->env_start/env_end and mm->start_stack (the initial sp, at argc): /proc/<pid>/stat.
+  GuestAddr env_start, env_end, start_stack;
+  GuestAddr start_code, end_code, start_data, end_data;  // the program's (ExecImage)
   GuestAddr vdso;  // mm->context.vdso: [vdso]'s start (0: none); kept across fork
   std::array<KSigaction, kNsig + 1> sigactions{};
   // A handler for SIGSEGV or SIGBUS is installed: its data faults need exact PCs
@@ -104,6 +107,9 @@ class Process {
   int stop_report = 0;
   bool cont_report = false;
   bool reaped = false;            // collected by wait4: gone from the parent's point of view
+  // signal->cutime/cstime: the utime/stime of the children it reaped (wait_task_zombie adds
+  // each child's own times and its cutime/cstime).
+  Cycles cutime{0}, cstime{0};
   Task* vfork_parent = nullptr;   // blocked in vfork until this process execs or exits
   // execve validated and built the new image inside a syscall hook; the run loop swaps it
   // in after the quantum (the old engine cannot be destroyed from inside its own hook).
@@ -115,6 +121,8 @@ class Process {
     std::vector<std::string> argv;
     GuestAddr arg_start, arg_end;
     GuestAddr vdso;
+    GuestAddr env_start, env_end, start_stack;
+    GuestAddr start_code, end_code, start_data, end_data;
   };
   std::optional<PendingExec> pending_exec;
   // The memory-limit charge of this process's engine (MachineLimits::kEngineCharge); given

@@ -87,6 +87,13 @@ class Task {
   // CPU switched away from it because it blocked, or while it was still runnable (preempted
   // at a quantum's end or after sched_yield) to run another task.
   uint64_t nvcsw = 0, nivcsw = 0;
+  // utime/stime (task_cputime): the cycles of its quanta (the clock of the CPU it ran on),
+  // split between user and kernel mode in proportion to the instructions it retired in each
+  // (Cpu::user_insns vs Cpu::insns; without the guest kernel all of it is user time).
+  Cycles utime{0}, stime{0};
+  uint64_t start_ns = 0;     // start_time: the monotonic ns (its creator's clock) it was made at
+  bool fork_noexec = false;  // PF_FORKNOEXEC: made by fork/clone, no execve since
+  int last_cpu = 0;          // task_cpu: the logical CPU it last ran on
   // Atomic and syscall instructions it retired in user mode (Cpu::sync_ops): the scheduling
   // points pct and bounded count; and whether its last quantum ended in front of one.
   uint64_t sync_ops = 0;

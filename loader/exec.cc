@@ -56,6 +56,22 @@ std::vector<Placed> place_segments(const ElfFile& elf, uint64_t bias) {
   return out;
 }
 
+// load_elf_binary's start_code/end_code/start_data/end_data over the placed PT_LOADs.
+void set_code_data_bounds(ExecImage& img, const std::vector<Placed>& segs) {
+  uint64_t start_code = ~0ull, end_code = 0, start_data = 0, end_data = 0;
+  for (const Placed& s : segs) {
+    const bool exec = (s.seg->flags & PF_X) != 0;
+    if (exec) start_code = std::min(start_code, s.addr);
+    if (exec) end_code = std::max(end_code, s.file_end);
+    start_data = std::max(start_data, s.addr);
+    end_data = std::max(end_data, s.file_end);
+  }
+  img.start_code = GuestAddr{start_code == ~0ull ? 0 : start_code};
+  img.end_code = GuestAddr{end_code};
+  img.start_data = GuestAddr{start_data};
+  img.end_data = GuestAddr{end_data};
+}
+
 // Linux's load_elf_binary() checks (EINVAL) plus: nothing may land on the stack.
 Result<void> check_placement(const ElfFile& elf, const std::vector<Placed>& segs,
                              const mmu::MmLayout& layout, const ExecParams& p) {
@@ -215,10 +231,24 @@ Result<ExecImage> exec_elf(mmu::Mm& mm, mmu::Inode* file, const ElfFile& elf, co
   InitialStack stack = PROBESIM_TRY(InitialStack::build(p, elf.arch(), aux));
   PROBESIM_ASSERT(mm.poke(stack.low(), stack.bytes().data(), stack.bytes().size()));
 
-  ExecImage img{entry,           stack.sp(),        bias,           aux.base,
-                aux.sysinfo_ehdr, aux.phdr,         start_brk,      p.stack_top,
-                stack.auxv(),    stack.arg_start(), stack.arg_end(), stack.arg_end(),
-                stack.env_end()};
+  ExecImage img{entry,
+                stack.sp(),
+                bias,
+                aux.base,
+                aux.sysinfo_ehdr,
+                aux.phdr,
+                start_brk,
+                p.stack_top,
+                stack.auxv(),
+                stack.arg_start(),
+                stack.arg_end(),
+                stack.arg_end(),
+                stack.env_end(),
+                GuestAddr{},
+                GuestAddr{},
+                GuestAddr{},
+                GuestAddr{}};
+  set_code_data_bounds(img, segs);
   return img;
 }
 

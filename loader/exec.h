@@ -56,6 +56,10 @@ struct ExecImage {
   std::vector<std::pair<uint64_t, uint64_t>> auxv;  // as written, AT_NULL last
   // mm->arg_start/arg_end/env_start/env_end (for /proc/pid/cmdline and environ).
   GuestAddr arg_start, arg_end, env_start, env_end;
+  // mm->start_code/end_code/start_data/end_data as load_elf_binary sets them from the
+  // program's PT_LOADs (/proc/pid/stat): the lowest PF_X p_vaddr and the highest PF_X
+  // p_vaddr + p_filesz; the highest p_vaddr and p_vaddr + p_filesz of any; plus the bias.
+  GuestAddr start_code, end_code, start_data, end_data;
 };
 
 // Linux's TASK_SIZE for a 64-bit task: x86_64 0x7ffffffff000 (4-level paging),

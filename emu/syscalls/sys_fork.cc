@@ -85,6 +85,14 @@ WaitResult child_event(SyscallContext& ctx, Process& c, const WaitOptions& o) {
     if (!o.exited) return {0, nullptr};
     if (o.consume) {
       c.reaped = true;
+      // wait_task_zombie: the parent's cutime/cstime gain the child's and its children's.
+      Process& parent = ctx.proc();
+      parent.cutime += c.cutime;
+      parent.cstime += c.cstime;
+      for (const auto& t : c.tasks()) {
+        parent.cutime += t->utime;
+        parent.cstime += t->stime;
+      }
       ctx.machine().release_mm(c);
     }
     return {c.pid(), &c};

@@ -26,6 +26,8 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
   Process& p = ctx.proc();
   int tid = ctx.machine().alloc_pid();
   Task& child = p.add_task(tid);
+  child.start_ns = ctx.clock().monotonic_ns();
+  child.fork_noexec = true;  // copy_process sets PF_FORKNOEXEC
   std::optional<uint64_t> tls;
   if (c.flags & kCloneSettls) tls = c.tls;
   child.context = ctx.machine().child_context(ctx.task(), child, c.stack, tls);

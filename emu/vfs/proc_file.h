@@ -1,4 +1,4 @@
-// ProcFile: an open /proc/<pid>/ text file (maps, status, cmdline, comm). Like a seq_file for
+// ProcFile: an open ProcHost text file (/proc/<pid>/maps, /proc/stat...). Like a seq_file for
 // one open: the text is the ProcHost's when the file is opened, reads and lseek move through
 // that snapshot. Writes fail as Linux's read-only proc files do: EBADF unless opened for
 // writing, then EINVAL (no write operation).

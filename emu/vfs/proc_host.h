@@ -1,6 +1,8 @@
-// ProcHost: what the synthetic /proc asks of its provider (the machine): the live pids, each
-// one's exe/cwd/fds, and the text files of /proc/<pid>/ (maps, status, cmdline, comm). Like
-// a seq_file, a text is taken when the file is opened.
+// ProcHost: what the synthetic /proc and /sys ask of their provider (the machine): the live
+// pids and threads, each process's exe/cwd/fds, the text files of /proc/<pid>/ and
+// /proc/<pid>/task/<tid>/ (maps, stat, statm, status, cmdline, comm) and the machine-wide
+// text files (/proc/stat, /proc/uptime, /sys/devices/system/cpu/online...). Like a seq_file,
+// a text is taken when the file is opened.
 #pragma once
 
 #include <optional>
@@ -22,8 +24,13 @@ class ProcHost {
   virtual ~ProcHost() = default;
   virtual std::vector<int> proc_pids() = 0;  // the live processes, ascending
   virtual std::optional<View> proc_view(int pid) = 0;  // nullopt: no such live process
-  // The text of /proc/<pid>/<name>; nullopt: no such process or file.
-  virtual std::optional<std::string> proc_text(int pid, std::string_view name) = 0;
+  // The live threads of process `pid` (/proc/<pid>/task/), ascending; empty: no such process.
+  virtual std::vector<int> proc_tids(int pid) = 0;
+  // The text of /proc/<pid>/<name> (tid 0) or /proc/<pid>/task/<tid>/<name>; nullopt: no such
+  // process, thread of it, or file.
+  virtual std::optional<std::string> proc_text(int pid, int tid, std::string_view name) = 0;
+  // The text of the machine-wide file at the absolute `path`; nullopt: not one it provides.
+  virtual std::optional<std::string> system_text(std::string_view path) = 0;
 };
 
 }  // namespace probesim::emu

@@ -59,11 +59,51 @@ struct ProcTextRow {
   uint32_t mode;
 };
 constexpr ProcTextRow kProcText[] = {
-    {"cmdline", S_IFREG | 0444},
-    {"comm", S_IFREG | 0644},
-    {"maps", S_IFREG | 0444},
-    {"status", S_IFREG | 0444},
+    {"cmdline", S_IFREG | 0444}, {"comm", S_IFREG | 0644},  {"maps", S_IFREG | 0444},
+    {"stat", S_IFREG | 0444},    {"statm", S_IFREG | 0444}, {"status", S_IFREG | 0444},
 };
+
+// The machine-wide text files, their text from the ProcHost (proc_system.h); the directories
+// leading to them are made up. Modes as Linux's (proc_create 0444, sysctl 0644, sysfs 0444).
+constexpr ProcTextRow kSystemText[] = {
+    {"/proc/cpuinfo", S_IFREG | 0444},
+    {"/proc/loadavg", S_IFREG | 0444},
+    {"/proc/meminfo", S_IFREG | 0444},
+    {"/proc/stat", S_IFREG | 0444},
+    {"/proc/sys/kernel/osrelease", S_IFREG | 0444},
+    {"/proc/sys/kernel/pid_max", S_IFREG | 0644},
+    {"/proc/uptime", S_IFREG | 0444},
+    {"/sys/devices/system/cpu/online", S_IFREG | 0444},
+    {"/sys/devices/system/cpu/possible", S_IFREG | 0444},
+    {"/sys/devices/system/cpu/present", S_IFREG | 0444},
+};
+
+const ProcTextRow* proc_text_row(std::string_view name) {
+  for (const ProcTextRow& r : kProcText)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+// The node of a machine-wide file or of a directory leading to one; nullopt: neither.
+std::optional<Node> system_node(const std::string& path, NodeKind kind) {
+  for (const ProcTextRow& r : kSystemText) {
+    if (r.name == path) return make_node(path, kind, r.mode);
+    if (r.name.size() > path.size() && r.name.starts_with(path) && r.name[path.size()] == '/')
+      return make_node(path, kind, S_IFDIR | 0555);
+  }
+  return std::nullopt;
+}
+
+// The names in `dir` of machine-wide files and of directories leading to them, added once.
+void add_system_children(std::string_view dir, std::vector<std::string>& names) {
+  for (const ProcTextRow& r : kSystemText) {
+    if (r.name.size() <= dir.size() + 1 || !r.name.starts_with(dir) || r.name[dir.size()] != '/')
+      continue;
+    std::string_view rest = r.name.substr(dir.size() + 1);
+    std::string next(rest.substr(0, rest.find('/')));
+    if (std::find(names.begin(), names.end(), next) == names.end()) names.push_back(next);
+  }
+}
 
 std::optional<int> parse_fd(std::string_view s) {
   if (s.empty() || s.size() > 9 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
@@ -155,7 +195,10 @@ std::vector<std::string> SyntheticFs::sys_children(const Node& dir) const {
     for (const TracefsHost::Entry& e : p->host->tracefs_list(p->rel)) names.push_back(e.name);
     return names;
   }
-  return mount_children(dir.path);
+  std::vector<std::string> names = mount_children(dir.path);
+  if (proc_ != nullptr) add_system_children(dir.path, names);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 Result<Node> SyntheticFs::sys_child(const Node& dir, std::string_view name) const {
@@ -164,6 +207,8 @@ Result<Node> SyntheticFs::sys_child(const Node& dir, std::string_view name) cons
     if (std::optional<Node> n = provided_node(path)) return *n;
     return vfs_error(ENOENT, path);
   }
+  if (proc_ != nullptr)
+    if (std::optional<Node> n = system_node(path, NodeKind::Sys)) return *n;
   for (const std::string& n : sys_children(dir))
     if (n == name) return make_node(path, NodeKind::Sys, S_IFDIR | 0755);
   return vfs_error(ENOENT, path);
@@ -180,13 +225,17 @@ std::vector<std::string> SyntheticFs::proc_components(std::string_view path) con
   return out;
 }
 
-// /proc shows only the caller: self -> <pid>, <pid>/{cwd,exe,fd}, <pid>/fd/<n>.
+// /proc/<pid>/: self -> <pid>, <pid>/{cwd,exe,fd,task} and the text files, <pid>/fd/<n>,
+// <pid>/task/<tid>/ (its text files), for the caller and (through the ProcHost) every live
+// process; and the machine-wide files with the directories leading to them.
 Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
                                      const Caller& caller) const {
   const std::string path = path_join(dir.path, name);
   const std::string pid = std::to_string(caller.pid);
   const std::vector<std::string> rel = proc_components(dir.path);
   if (std::optional<Node> n = provided_node(path)) return *n;
+  if (proc_ != nullptr)
+    if (std::optional<Node> n = system_node(path, NodeKind::Proc)) return *n;
   if (rel.empty()) {
     if (name == "self") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, pid);
     if (name == pid || other_view(name, caller)) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
@@ -198,12 +247,13 @@ Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
   const std::string_view exe = other ? std::string_view(other->exe) : caller.exe;
   const std::string& cwd = other ? other->cwd : caller.fs.cwd;
   const FdTable* fds = other ? other->fds : caller.fds;
+  const ProcTextRow* text = proc_ != nullptr ? proc_text_row(name) : nullptr;
   if (rel.size() == 1) {
     if (name == "exe") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, std::string(exe));
     if (name == "cwd") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, cwd);
     if (name == "fd") return make_node(path, NodeKind::Proc, S_IFDIR | 0500);
-    for (const ProcTextRow& r : kProcText)
-      if (proc_ != nullptr && r.name == name) return make_node(path, NodeKind::Proc, r.mode);
+    if (name == "task" && proc_ != nullptr) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
+    if (text != nullptr) return make_node(path, NodeKind::Proc, text->mode);
   } else if (rel.size() == 2 && rel[1] == "fd") {
     const std::optional<int> fd = parse_fd(name);
     const File* f = fd && fds ? fds->file(*fd) : nullptr;
@@ -212,8 +262,21 @@ Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
       n.row = other ? -1 : *fd;  // another process's fd resolves by its path, not as a magic link
       return n;
     }
+  } else if (rel.size() == 2 && rel[1] == "task") {
+    if (is_task_of(rel[0], name)) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
+  } else if (rel.size() == 3 && rel[1] == "task") {
+    if (text != nullptr && is_task_of(rel[0], rel[2]))
+      return make_node(path, NodeKind::Proc, text->mode);
   }
   return vfs_error(ENOENT, path);
+}
+
+// True when `tid_name` names a live thread of the process `pid_name` (both decimal).
+bool SyntheticFs::is_task_of(std::string_view pid_name, std::string_view tid_name) const {
+  const std::optional<int> pid = parse_fd(pid_name), tid = parse_fd(tid_name);
+  if (!pid || !tid || proc_ == nullptr) return false;
+  const std::vector<int> tids = proc_->proc_tids(*pid);
+  return std::binary_search(tids.begin(), tids.end(), *tid);
 }
 
 // The ProcHost's view of `pid_name` when it names a live process other than the caller.
@@ -224,19 +287,26 @@ std::optional<ProcHost::View> SyntheticFs::other_view(std::string_view pid_name,
   return proc_->proc_view(*pid);
 }
 
-std::optional<std::pair<int, std::string>> SyntheticFs::proc_text_name(const Node& node) {
-  // /proc/<pid>/<name>: exactly two components below /proc.
-  if (node.kind != NodeKind::Proc || !node.is_regular() || node.file ||
-      std::count(node.path.begin(), node.path.end(), '/') != 3)
+std::optional<SyntheticFs::TextFile> SyntheticFs::text_file(const Node& node) {
+  if ((node.kind != NodeKind::Proc && node.kind != NodeKind::Sys) || !node.is_regular() ||
+      node.file)
     return std::nullopt;
-  const std::string_view path = node.path;
-  const size_t slash = path.rfind('/');
-  const std::string_view name = path.substr(slash + 1);
-  const std::optional<int> pid = parse_fd(path.substr(6, slash - 6));  // after "/proc/"
-  if (!pid) return std::nullopt;
-  for (const ProcTextRow& r : kProcText)
-    if (r.name == name) return std::pair{*pid, std::string(name)};
-  return std::nullopt;
+  for (const ProcTextRow& r : kSystemText)
+    if (r.name == node.path) return TextFile{0, 0, node.path};
+  if (node.kind != NodeKind::Proc || !node.path.starts_with("/proc/")) return std::nullopt;
+  // <pid>/<name> or <pid>/task/<tid>/<name> below /proc.
+  std::vector<std::string_view> parts;
+  for (std::string_view rest = std::string_view(node.path).substr(6); !rest.empty();) {
+    const size_t slash = rest.find('/');
+    parts.push_back(rest.substr(0, slash));
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  const bool task = parts.size() == 4 && parts[1] == "task";
+  if ((parts.size() != 2 && !task) || proc_text_row(parts.back()) == nullptr) return std::nullopt;
+  const std::optional<int> pid = parse_fd(parts[0]);
+  const std::optional<int> tid = task ? parse_fd(parts[2]) : std::optional<int>(0);
+  if (!pid || !tid) return std::nullopt;
+  return TextFile{*pid, *tid, std::string(parts.back())};
 }
 
 std::optional<Node> SyntheticFs::magic_target(const Node& link, const Caller& caller) {
@@ -248,31 +318,51 @@ std::optional<Node> SyntheticFs::magic_target(const Node& link, const Caller& ca
   return n;
 }
 
+// The names in a directory below /proc/<pid>/ (or in /proc/sys...), sorted.
+void SyntheticFs::proc_pid_children(const Node& dir, const Caller& caller,
+                                    std::vector<std::string>& names) const {
+  const std::vector<std::string> rel = proc_components(dir.path);
+  if (proc_ != nullptr) add_system_children(dir.path, names);
+  const bool text = proc_ != nullptr;
+  if (rel.empty() || !parse_fd(rel[0])) {  // /proc/sys...: machine-wide files only
+    std::sort(names.begin(), names.end());
+    return;
+  }
+  if (rel.size() == 1) {
+    for (const char* n : {"cwd", "exe", "fd"}) names.emplace_back(n);
+    if (text) names.emplace_back("task");
+  }
+  if ((rel.size() == 1 || (rel.size() == 3 && rel[1] == "task")) && text)
+    for (const ProcTextRow& r : kProcText) names.emplace_back(r.name);
+  if (rel.size() == 2 && rel[1] == "task" && text)
+    for (int tid : proc_->proc_tids(parse_fd(rel[0]).value_or(0)))
+      names.push_back(std::to_string(tid));
+  if (rel.size() == 2 && rel[1] == "fd") {
+    const std::optional<ProcHost::View> other = other_view(rel[0], caller);
+    const FdTable* fds = other ? other->fds : caller.fds;
+    if (fds != nullptr)
+      for (int fd : fds->open_fds()) names.push_back(std::to_string(fd));
+  }
+  std::sort(names.begin(), names.end());
+}
+
 std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) const {
   std::vector<std::string> names;
   if (dir.kind == NodeKind::Dev) {
     for (const DevRow& r : kDevRows) names.emplace_back(r.name);
   } else if (dir.kind == NodeKind::Proc) {
     const size_t depth = proc_components(dir.path).size();
-    if (depth == 0) {
-      names = {std::to_string(caller.pid), "self"};
-      if (proc_ != nullptr)
-        for (int pid : proc_->proc_pids())
-          if (pid != caller.pid) names.push_back(std::to_string(pid));
-    }
-    if (depth == 0)
+    if (depth == 0) {  // as proc_root_readdir: the named entries, then the pids ascending
+      names = {"self"};
       for (std::string& n : mount_children("/proc")) names.push_back(std::move(n));
-    if (depth == 1) {
-      names = {"cwd", "exe", "fd"};
-      for (const ProcTextRow& r : kProcText) names.emplace_back(r.name);
+      if (proc_ != nullptr) add_system_children("/proc", names);
       std::sort(names.begin(), names.end());
-    }
-    if (depth == 2) {
-      const std::optional<ProcHost::View> other =
-          other_view(proc_components(dir.path)[0], caller);
-      const FdTable* fds = other ? other->fds : caller.fds;
-      if (fds != nullptr)
-        for (int fd : fds->open_fds()) names.push_back(std::to_string(fd));
+      std::vector<int> pids = proc_ != nullptr ? proc_->proc_pids() : std::vector<int>{};
+      if (!std::binary_search(pids.begin(), pids.end(), caller.pid))
+        pids.insert(std::lower_bound(pids.begin(), pids.end(), caller.pid), caller.pid);
+      for (int pid : pids) names.push_back(std::to_string(pid));
+    } else {
+      proc_pid_children(dir, caller, names);
     }
   } else if (dir.kind == NodeKind::Sys) {
     names = sys_children(dir);

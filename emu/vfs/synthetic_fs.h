@@ -1,10 +1,12 @@
 // SyntheticFs: the filesystems probesim makes up instead of showing the host's: /dev (null,
-// zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (/proc/self and
-// every live process's /proc/<pid>/{cmdline,comm,cwd,exe,fd/N,maps,status}) and /sys. Subtrees whose contents come from
-// the machine are mounted as providers (TracefsHost): tracefs at /sys/kernel/tracing and
-// /sys/kernel/debug/tracing, debugfs's /sys/kernel/debug/kprobes, /proc/kallsyms; without
-// them /sys is empty. (/dev/shm, a tmpfs of overlay objects, is mounted in /dev by Lookup.)
-// They hide the host's /dev, /proc and /sys, whose contents are neither safe nor deterministic.
+// zero, random, urandom, tty and the fd/stdin/stdout/stderr links), /proc (/proc/self, every
+// live process's /proc/<pid>/{cmdline,comm,cwd,exe,fd/N,maps,stat,statm,status,task/<tid>/},
+// /proc/{stat,uptime,loadavg,meminfo,sys/kernel/...}) and /sys (/sys/devices/system/cpu/
+// {online,possible,present}); the text files come from the ProcHost. Subtrees whose contents
+// come from the machine are mounted as providers (TracefsHost): tracefs at /sys/kernel/tracing and
+// /sys/kernel/debug/tracing, debugfs's /sys/kernel/debug/kprobes, /proc/kallsyms. (/dev/shm, a
+// tmpfs of overlay objects, is mounted in /dev by Lookup.) They hide the host's /dev, /proc and
+// /sys, whose contents are neither safe nor deterministic.
 //
 // Inodes: keyed "synthetic:<path>" in the InodeCache; those of /dev are held for the life of
 // the Vfs (so chmod on them sticks), the others are created on demand. Their times are the
@@ -49,16 +51,24 @@ class SyntheticFs {
   };
   // The provider holding `path` (at or below its mount point), if any.
   std::optional<Provided> provider(std::string_view path) const;
-  // The provider of /proc/<pid>/{maps,status,cmdline,comm}; null: those files do not exist.
+  // The provider of every text file (TextFile) and of /proc/<pid>/task/; null: none exist.
   void set_proc(ProcHost* host) { proc_ = host; }
   ProcHost* proc() const { return proc_; }
-  // {pid, "maps"} for /proc/<pid>/maps: a ProcHost text file; nullopt for other nodes.
-  static std::optional<std::pair<int, std::string>> proc_text_name(const Node& node);
+  // A ProcHost text file: /proc/<pid>/<name> (tid 0), /proc/<pid>/task/<tid>/<name>, or a
+  // machine-wide file (pid 0, name = its absolute path: /proc/stat, /sys/.../online).
+  struct TextFile {
+    int pid = 0, tid = 0;
+    std::string name;
+  };
+  static std::optional<TextFile> text_file(const Node& node);
 
  private:
   std::vector<std::string> proc_components(std::string_view path) const;
   Result<Node> proc_child(const Node& dir, std::string_view name, const Caller& caller) const;
   std::optional<ProcHost::View> other_view(std::string_view pid_name, const Caller& caller) const;
+  bool is_task_of(std::string_view pid_name, std::string_view tid_name) const;
+  void proc_pid_children(const Node& dir, const Caller& caller,
+                         std::vector<std::string>& names) const;
   Result<Node> sys_child(const Node& dir, std::string_view name) const;
   std::vector<std::string> sys_children(const Node& dir) const;
   // The next path components of the provider mount points strictly below `dir`.

@@ -146,9 +146,12 @@ Result<std::shared_ptr<File>> Vfs::open_synthetic(const Caller& c, const Node& n
   if (std::optional<SyntheticFs::Provided> p = synthetic_.provider(node.path)) {
     return make_file<TracefsFile>(*p->host, p->rel, f_flags, node.path, std::move(inode), dev);
   }
-  if (std::optional<std::pair<int, std::string>> file = SyntheticFs::proc_text_name(node);
+  if (std::optional<SyntheticFs::TextFile> file = SyntheticFs::text_file(node);
       file && synthetic_.proc()) {
-    std::optional<std::string> text = synthetic_.proc()->proc_text(file->first, file->second);
+    ProcHost& host = *synthetic_.proc();
+    std::optional<std::string> text = file->pid == 0
+                                          ? host.system_text(file->name)
+                                          : host.proc_text(file->pid, file->tid, file->name);
     if (!text) return vfs_error(ENOENT, node.path);
     return make_file<ProcFile>(std::move(*text), f_flags, node.path, std::move(inode), dev);
   }

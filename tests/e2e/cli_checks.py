@@ -403,6 +403,29 @@ def case_vdso(o, tmp):
     return ok
 
 
+def case_procps_tree(o, tmp):
+    """Debian's ps and top over a known tree: dash (pid 100, a session leader sleeping in wait4)
+    runs ps (101), then top (102). Ids, states and the memory limit are the machine's, so ps's
+    output is exact and top's summary has known counts (issue 18)."""
+    if not (os.path.isfile("/usr/bin/ps") and os.path.isfile("/usr/bin/top")):
+        return True
+    script = "ps -e -o pid,ppid,pgid,sid,stat,nlwp,pri,ni,comm; top -b -n1"
+    r = run(o.probesim, ["--env", "PATH=/usr/bin:/bin", "--env", "TZ=UTC", "--", "/bin/dash",
+                         "-c", script], tmp)
+    ok = expect(r, 0, [], "  PID  PPID  PGID   SID STAT NLWP PRI  NI COMMAND\n"
+                          "  100     1   100   100 Ss      1  19   0 dash\n"
+                          "  101   100   100   100 R       1  19   0 ps\n")
+    patterns = [r"top - 00:00:0\d up 0 min, +\d+ users?, +load average: 0\.00, 0\.00, 0\.00",
+                r"Tasks: +2 total, +1 running, +1 sleeping, +0 stopped, +0 zombie",
+                r"%Cpu\(s\): .* us, .* sy, .* id, .*",
+                r"MiB Mem : +4096\.0 total, .* free, .* used, .* buff/cache *",
+                r" +100 root +20 +0 +\d+ +0 +0 S .* dash",
+                r" +102 root +20 +0 +\d+ +0 +0 R .* top"]
+    lines = r[1].splitlines()
+    return report([f"no line matches {p!r}" for p in patterns
+                   if not any(re.fullmatch(p, line) for line in lines)], r[1]) and ok
+
+
 def case_help(o, tmp):
     """`probesim run --help` prints the usage, then every option with a description and its
     default, and exits 0."""

@@ -60,7 +60,8 @@ def test_status_names_the_process_with_linux_fields():
 def test_proc_pid_lists_the_text_files():
     p = run_program(machine(), [BUSYBOX, "ls", "/proc/self/"])
     assert_exit(p, 0)
-    assert p.stdout.split() == [b"cmdline", b"comm", b"cwd", b"exe", b"fd", b"maps", b"status"]
+    assert p.stdout.split() == [b"cmdline", b"comm", b"cwd", b"exe", b"fd", b"maps", b"stat",
+                                b"statm", b"status", b"task"]
 
 
 def test_execve_of_proc_self_exe_runs_busybox_standalone_applets():

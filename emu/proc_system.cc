@@ -1,0 +1,165 @@
+#include "emu/proc_system.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "emu/proc_pid.h"
+
+namespace probesim::emu {
+namespace {
+
+constexpr uint64_t kNsPerSec = 1'000'000'000;
+constexpr uint64_t kNsPerTick = kNsPerSec / kUserHz;
+// Interrupts are not modelled: /proc/stat's intr line shows NR_IRQS_LEGACY (16) counters and
+// its softirq line NR_SOFTIRQS (10), all 0.
+constexpr int kNrIrqs = 16;
+constexpr int kNrSoftirqs = 10;
+// PID_MAX_DEFAULT (include/linux/threads.h); systemd raises it to 4194304 on 64-bit hosts.
+constexpr uint64_t kPidMax = 32768;
+// The release uname(2) reports (sys_uname).
+constexpr std::string_view kOsRelease = "6.1.0-probesim";
+
+uint64_t cycles_ns(Cycles c, uint64_t hz) {
+  if (hz == 0) return 0;
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(c.value) * kNsPerSec / hz);
+}
+
+// One CPU's time in ns by /proc/stat column: user, system, idle (the rest of its clock).
+struct CpuNs {
+  uint64_t user = 0, system = 0, idle = 0;
+};
+
+CpuNs cpu_ns(const ProcMachine& m, size_t cpu) {
+  CpuNs t;
+  t.user = cycles_ns(m.cpu_time[cpu].user, m.hz);
+  t.system = cycles_ns(m.cpu_time[cpu].system, m.hz);
+  const uint64_t busy = t.user + t.system;
+  t.idle = m.cpu_ns[cpu] > busy ? m.cpu_ns[cpu] - busy : 0;
+  return t;
+}
+
+// "cpuN user nice system idle iowait irq softirq steal guest guest_nice" in clock ticks.
+void cpu_line(std::string& out, const std::string& name, const CpuNs& t) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, " %" PRIu64 " 0 %" PRIu64 " %" PRIu64 " 0 0 0 0 0 0\n",
+                t.user / kNsPerTick, t.system / kNsPerTick, t.idle / kNsPerTick);
+  out += name + buf;
+}
+
+std::string proc_stat(const ProcMachine& m) {
+  std::string out;
+  CpuNs all;
+  std::string per_cpu;
+  for (size_t i = 0; i < m.cpu_time.size() && i < m.cpu_ns.size(); ++i) {
+    const CpuNs t = cpu_ns(m, i);
+    all.user += t.user;
+    all.system += t.system;
+    all.idle += t.idle;
+    cpu_line(per_cpu, "cpu" + std::to_string(i), t);
+  }
+  cpu_line(out, "cpu ", all);  // "cpu  ": the sum line has two spaces
+  out += per_cpu;
+  out += "intr 0";
+  for (int i = 0; i < kNrIrqs; ++i) out += " 0";
+  out += "\nctxt " + std::to_string(m.context_switches);
+  out += "\nbtime " + std::to_string(m.boot_epoch_sec);
+  out += "\nprocesses " + std::to_string(m.forks);
+  out += "\nprocs_running " + std::to_string(m.running);
+  out += "\nprocs_blocked 0\nsoftirq 0";  // nr_iowait: no task waits for block I/O
+  for (int i = 0; i < kNrSoftirqs; ++i) out += " 0";
+  out += '\n';
+  return out;
+}
+
+// "uptime.cc idle.cc": seconds with hundredths; idle summed over the CPUs.
+std::string proc_uptime(const ProcMachine& m) {
+  uint64_t idle = 0;
+  for (size_t i = 0; i < m.cpu_time.size() && i < m.cpu_ns.size(); ++i) idle += cpu_ns(m, i).idle;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%" PRIu64 ".%02" PRIu64 " %" PRIu64 ".%02" PRIu64 "\n",
+                m.now_ns / kNsPerSec, m.now_ns % kNsPerSec / kNsPerTick, idle / kNsPerSec,
+                idle % kNsPerSec / kNsPerTick);
+  return buf;
+}
+
+// The load averages are not modelled (calc_load's 5-second samples of the active tasks), so
+// they read 0.00; then running/total tasks and the last pid.
+std::string proc_loadavg(const ProcMachine& m) {
+  return "0.00 0.00 0.00 " + std::to_string(m.running) + "/" + std::to_string(m.threads) + " " +
+         std::to_string(m.last_pid) + "\n";
+}
+
+// meminfo's lines that the model gives values to, in Linux's order and format ("%-16s%8lu kB"
+// as show_val_kb). The model charges committed memory, not resident frames: MemFree and
+// MemAvailable are the uncommitted part of the limit; CommitLimit is the limit itself (strict
+// overcommit). No swap, buffers, hugepages. Left out: page cache and LRU lists (Cached,
+// Active...), slab, page tables, vmalloc and direct-map lines, which probesim does not model.
+std::string proc_meminfo(const ProcMachine& m) {
+  const uint64_t total = m.mem_total / 1024;
+  const uint64_t used = m.mem_committed / 1024;
+  const uint64_t free = total > used ? total - used : 0;
+  const struct {
+    const char* name;
+    uint64_t kb;
+  } rows[] = {
+      {"MemTotal:", total}, {"MemFree:", free},      {"MemAvailable:", free},
+      {"Buffers:", 0},      {"SwapCached:", 0},      {"SwapTotal:", 0},
+      {"SwapFree:", 0},     {"CommitLimit:", total}, {"Committed_AS:", used},
+  };
+  std::string out;
+  for (const auto& r : rows) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%-16s%8" PRIu64 " kB\n", r.name, r.kb);
+    out += buf;
+  }
+  return out;
+}
+
+// cpumap_print_to_pagebuf(true, ...): every logical CPU is possible, present and online.
+std::string cpu_list(const ProcMachine& m) {
+  const size_t n = m.cpu_ns.size();
+  return n <= 1 ? std::string("0\n") : "0-" + std::to_string(n - 1) + "\n";
+}
+
+// show_cpuinfo's "processor" line for each logical CPU, then the empty line ending its block.
+// The rest (vendor, model, MHz, flags on x86; Features, CPU part on arm64) is left out: the
+// CPU's identity is Unicorn's CPU model, which probesim does not describe yet.
+std::string cpuinfo(const ProcMachine& m) {
+  std::string out;
+  for (size_t i = 0; i < m.cpu_ns.size(); ++i) out += "processor\t: " + std::to_string(i) + "\n\n";
+  return out;
+}
+
+std::string osrelease(const ProcMachine&) {
+  return std::string(kOsRelease) + "\n";
+}
+std::string pid_max(const ProcMachine&) {
+  return std::to_string(kPidMax) + "\n";
+}
+
+struct SystemFile {
+  std::string_view path;
+  std::string (*text)(const ProcMachine&);
+};
+constexpr SystemFile kFiles[] = {
+    {"/proc/cpuinfo", cpuinfo},
+    {"/proc/loadavg", proc_loadavg},
+    {"/proc/meminfo", proc_meminfo},
+    {"/proc/stat", proc_stat},
+    {"/proc/sys/kernel/osrelease", osrelease},
+    {"/proc/sys/kernel/pid_max", pid_max},
+    {"/proc/uptime", proc_uptime},
+    {"/sys/devices/system/cpu/online", cpu_list},
+    {"/sys/devices/system/cpu/possible", cpu_list},
+    {"/sys/devices/system/cpu/present", cpu_list},
+};
+
+}  // namespace
+
+std::optional<std::string> proc_system_text(std::string_view path, const ProcMachine& m) {
+  for (const SystemFile& f : kFiles)
+    if (f.path == path) return f.text(m);
+  return std::nullopt;
+}
+
+}  // namespace probesim::emu

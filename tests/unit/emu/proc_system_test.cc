@@ -1,0 +1,88 @@
+// The machine-wide /proc and /sys files (emu/proc_system.h): Linux 6.1's formats over a
+// snapshot of the machine's counters.
+#include "emu/proc_system.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace probesim::emu {
+namespace {
+
+// Two CPUs at 1 GHz: cpu0 ran 3 s of user and 1 s of kernel time in 10.5 s, cpu1 only 0.25 s
+// of user time in 10 s.
+ProcMachine two_cpus() {
+  ProcMachine m;
+  m.hz = 1'000'000'000;
+  m.boot_epoch_sec = 1704067200;
+  m.now_ns = 10'500'000'000;
+  m.cpu_ns = {10'500'000'000, 10'000'000'000};
+  m.cpu_time = {CpuTime{Cycles{3'000'000'000}, Cycles{1'000'000'000}},
+                CpuTime{Cycles{250'000'000}, Cycles{0}}};
+  m.context_switches = 42;
+  m.forks = 7;
+  m.running = 1;
+  m.threads = 5;
+  m.last_pid = 106;
+  m.mem_total = uint64_t{4} << 30;
+  m.mem_committed = uint64_t{100} << 20;
+  return m;
+}
+
+std::string text(std::string_view path, const ProcMachine& m) {
+  const std::optional<std::string> t = proc_system_text(path, m);
+  REQUIRE(t.has_value());
+  return *t;
+}
+
+TEST_CASE("/proc/stat shows per-CPU user, system and idle ticks and the machine's counters") {
+  const std::string expected =
+      "cpu  325 0 100 1625 0 0 0 0 0 0\n"
+      "cpu0 300 0 100 650 0 0 0 0 0 0\n"
+      "cpu1 25 0 0 975 0 0 0 0 0 0\n"
+      "intr 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+      "ctxt 42\n"
+      "btime 1704067200\n"
+      "processes 7\n"
+      "procs_running 1\n"
+      "procs_blocked 0\n"
+      "softirq 0 0 0 0 0 0 0 0 0 0 0\n";
+  CHECK(text("/proc/stat", two_cpus()) == expected);
+}
+
+TEST_CASE("/proc/uptime is the reader's clock and the CPUs' idle time, in hundredths") {
+  CHECK(text("/proc/uptime", two_cpus()) == "10.50 16.25\n");
+}
+
+TEST_CASE("/proc/loadavg shows running/total tasks and the last pid") {
+  CHECK(text("/proc/loadavg", two_cpus()) == "0.00 0.00 0.00 1/5 106\n");
+}
+
+TEST_CASE("/proc/meminfo derives MemTotal from the memory limit and MemFree from commitments") {
+  const std::string m = text("/proc/meminfo", two_cpus());
+  CHECK(m.starts_with("MemTotal:        4194304 kB\nMemFree:         4091904 kB\n"));
+  CHECK(m.find("\nCommitLimit:     4194304 kB\nCommitted_AS:     102400 kB\n") !=
+        std::string::npos);
+  CHECK(m.find("SwapTotal:             0 kB\n") != std::string::npos);
+}
+
+TEST_CASE("cpu possible, present and online list every logical CPU") {
+  ProcMachine m = two_cpus();
+  for (const char* f : {"possible", "present", "online"})
+    CHECK(text(std::string("/sys/devices/system/cpu/") + f, m) == "0-1\n");
+  m.cpu_ns.resize(1);
+  CHECK(text("/sys/devices/system/cpu/online", m) == "0\n");
+}
+
+TEST_CASE("/proc/sys/kernel osrelease matches uname and pid_max is Linux's default") {
+  CHECK(text("/proc/sys/kernel/osrelease", two_cpus()) == "6.1.0-probesim\n");
+  CHECK(text("/proc/sys/kernel/pid_max", two_cpus()) == "32768\n");
+  CHECK_FALSE(proc_system_text("/proc/vmstat", two_cpus()).has_value());
+}
+
+TEST_CASE("/proc/cpuinfo has a processor block per logical CPU") {
+  CHECK(text("/proc/cpuinfo", two_cpus()) == "processor\t: 0\n\nprocessor\t: 1\n\n");
+}
+
+}  // namespace
+}  // namespace probesim::emu
