@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps build venv demo test test-asan fuzz fuzz-build bench format clean
+.PHONY: all deps build venv demo test test-slow test-asan fuzz fuzz-build bench format clean
 
 all: build
 
@@ -28,8 +28,13 @@ venv: build
 demo: venv
 	@scripts/demo.sh $(BUILD)
 
+# Every test but the `slow` label (checks over ~60 s, e.g. exploration budgets of hundreds of
+# runs); `make test-slow` runs those.
 test: venv
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE slow
+
+test-slow: venv
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L slow
 
 # libFuzzer targets (fuzz/README.md): clang, ASan+UBSan, in their own build directory; `make fuzz`
 # runs each for FUZZ_SECONDS. (make test and make test-asan run a smoke of each, ctest label fuzz.)
