@@ -7,6 +7,7 @@
 #     configuration kept under .deps/apt: the system's sources, lists and dpkg state are never
 #     changed. `apt-get download` checks the signatures; `dpkg-deb -x` unpacks into .deps/prefix,
 #     which CMake prefers (cmake/Dependencies.cmake) and which the binaries find by RPATH.
+#  3. An arm64 Debian root for the e2e tests, the same way (fetch_arm64_root below).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -103,9 +104,69 @@ fetch_newer() {
   echo "$want" > "$stamp"
 }
 
+# An arm64 Debian root for the e2e tests (issue 18): Debian's arm64 packages of the host's
+# release and their dependencies, resolved and downloaded by apt with a private configuration
+# (APT::Architecture=arm64; the system's dpkg architectures are never changed) and unpacked with
+# dpkg-deb -x into .deps/arm64-root. /etc/passwd and /etc/group come from base-passwd's masters
+# and /bin/sh is dash, as their maintainer scripts would make them. The reference runs of those
+# tests chroot into the root with Debian's static qemu-aarch64, copied to
+# /usr/libexec/probesim/qemu-aarch64-static (qemu-aarch64 -L redirects open but not stat).
+ARM64_ROOT_PACKAGES=(coreutils dash grep sed findutils diffutils gawk base-passwd)
+
+fetch_arm64_root() {
+  local root=$DEPS/arm64-root stamp=$DEPS/arm64-root.stamp
+  local want="${codename} arm64: ${ARM64_ROOT_PACKAGES[*]} + qemu-user-static"
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    return 0
+  fi
+  local uri
+  uri=$(debian_uris | awk 'NR == 1')
+  if [[ -z $uri ]]; then
+    echo "probesim: no apt source for '$codename' found in /etc/apt; cannot build the arm64" \
+         "root for the e2e tests. Add a Debian mirror to apt's sources." >&2
+    exit 1
+  fi
+  echo "probesim: building an arm64 Debian root (${ARM64_ROOT_PACKAGES[*]}) in $root"
+  local apt=$DEPS/apt-arm64
+  rm -rf "$apt/debs"
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs/arm64" "$apt/debs/host"
+  echo "deb [arch=arm64,$(dpkg --print-architecture) signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $codename main" \
+    > "$apt/sources.list"
+  local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
+              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+              -o Dir::State::status=/dev/null -o APT::Sandbox::User=root -o Debug::NoLocking=1
+              -o "APT::Architectures::=arm64")
+  apt-get "${opts[@]}" update -qq
+  local closure
+  closure=$(apt-cache "${opts[@]}" -o APT::Architecture=arm64 depends --recurse --no-recommends \
+              --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances \
+              "${ARM64_ROOT_PACKAGES[@]}" | grep -v '^[ <]' | sort -u)
+  (cd "$apt/debs/arm64" && apt-get "${opts[@]}" -o APT::Architecture=arm64 download $closure -qq)
+  (cd "$apt/debs/host" && apt-get "${opts[@]}" download qemu-user-static -qq)
+  rm -rf "$root"
+  mkdir -p "$root"
+  local deb mark=$apt/unpacked
+  touch "$mark"
+  for deb in "$apt"/debs/arm64/*.deb; do
+    dpkg-deb -x "$deb" "$root"
+  done
+  cp "$root/usr/share/base-passwd/passwd.master" "$root/etc/passwd"
+  cp "$root/usr/share/base-passwd/group.master" "$root/etc/group"
+  ln -sfn dash "$root/bin/sh"
+  local qemu=$apt/qemu
+  rm -rf "$qemu" && mkdir -p "$qemu" "$root/usr/libexec/probesim"
+  dpkg-deb -x "$apt"/debs/host/qemu-user-static_*.deb "$qemu"
+  cp "$qemu/usr/bin/qemu-aarch64-static" "$root/usr/libexec/probesim/"
+  rm -rf "$qemu"
+  # What unpacking and the steps above wrote gets base-passwd's time, so no mtime is "now".
+  find "$root" -newer "$mark" -exec touch -h -r "$root/usr/share/base-passwd/passwd.master" {} +
+  echo "$want" > "$stamp"
+}
+
 apt_install_missing "${PACKAGES[@]}"
 if [[ $system_has_newer -eq 1 ]]; then
   apt_install_missing "${NEWER_PACKAGES[@]}"
 else
   fetch_newer
 fi
+fetch_arm64_root

@@ -8,7 +8,13 @@ so paths printed by a program (e.g. `busybox wc`) agree. Placeholders in the arg
 @FIXTURE@ is that directory, @TEXTFILE@ an executable plain text file, @SCRIPTS@ a directory
 of executable "#!" scripts (make_scripts).
 
-Modes (exit status 0 = pass, 1 = fail or bad setup, 2 = usage error):
+With --root DIR (an arm64 Debian root, scripts/install-deps.sh), PROGRAM and its arguments are
+paths inside DIR: probesim runs with --root DIR, and the reference is `chroot DIR` running
+DIR/usr/libexec/probesim/qemu-aarch64-static (Debian's static qemu; `qemu-aarch64 -L DIR`
+redirects open but not stat, so it would show the host's files). chroot needs root: without
+it the test is skipped (exit status 77).
+
+Modes (exit status 0 = pass, 1 = fail or bad setup, 2 = usage error, 77 = skipped):
   diff         stdout and exit status equal (stderr too with --stderr)
   determinism  two probesim runs with --seed 1 --stats --strace --output F: same stdout,
                stderr, exit status and F
@@ -43,6 +49,8 @@ FIXTURE_TIME = 981173106  # 2001-02-03 04:05:06 UTC: fixed and old, so `ls -la` 
 BASE_ENV = {"LC_ALL": "C", "TZ": "UTC"}
 # The host side of a probesim run keeps the sanitizer settings of make test-asan (suppressions,
 # leak checking); the guest never sees them (--env-clear).
+CHROOT_QEMU = "/usr/libexec/probesim/qemu-aarch64-static"  # inside a --root DIR
+SKIPPED = 77
 SANITIZER_ENV = ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS")
 ELF_MACHINES = {62: "x86_64", 183: "aarch64"}  # e_machine: EM_X86_64, EM_AARCH64
 LINES = ["pear", "apple", "fig", "banana", "cherry", "date", "elderberry", "grape", "apple"]
@@ -162,6 +170,9 @@ class Session:
     def reference(self) -> Run:
         make_fixture(self.root)
         argv = self.argv()
+        if self.opts.root:
+            qemu = [shutil.which("chroot") or "/usr/sbin/chroot", self.opts.root, CHROOT_QEMU]
+            return execute(qemu + argv, self.env, self.tmp, self.opts.timeout)
         if elf_arch(argv[0]) == "aarch64":
             argv = [self.opts.qemu_aarch64] + argv
         clean_env = [shutil.which("env") or "/usr/bin/env", "-i"] + [f"{k}={v}" for k, v in self.env.items()]
@@ -170,6 +181,8 @@ class Session:
     def probesim(self, *extra) -> Run:
         make_fixture(self.root)
         cmd = [self.opts.probesim, "run", *shlex.split(self.opts.sim_flags), *extra, "--env-clear"]
+        if self.opts.root:
+            cmd += ["--root", self.opts.root]
         for key, value in self.env.items():
             cmd += ["--env", f"{key}={value}"]
         # The guest's environment goes in through --env only: the host process must not load
@@ -305,6 +318,7 @@ def parse(argv):
     p.add_argument("--probesim", required=True, help="path of the probesim CLI binary")
     p.add_argument("--qemu-aarch64", default="qemu-aarch64", help="reference runner for AArch64")
     p.add_argument("--timeout", type=float, default=120, help="seconds per run")
+    p.add_argument("--root", help="PROGRAM is inside this arm64 root (see above)")
     p.add_argument("--sim-flags", default="", help="extra probesim run options (one string)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir")
     p.add_argument("mode", choices=sorted(MODES))
@@ -323,7 +337,7 @@ def parse(argv):
     # Runs happen in a temp dir, so relative paths of the caller's cwd are made absolute (also,
     # qemu-user's /proc/self/exe is wrong after a chdir when started with a relative path).
     opts.probesim = os.path.abspath(opts.probesim)
-    if os.path.exists(opts.command[0]):
+    if os.path.exists(opts.command[0]) and not opts.root:
         opts.command[0] = os.path.abspath(opts.command[0])
     return opts
 
@@ -333,6 +347,12 @@ def main(argv) -> int:
     if not os.access(opts.probesim, os.X_OK):
         print(f"FAIL: probesim CLI not found at {opts.probesim} (build target probesim_cli)")
         return 1
+    if opts.root and not os.path.isfile(os.path.join(opts.root, CHROOT_QEMU.lstrip("/"))):
+        print(f"FAIL: {opts.root} is not an arm64 root made by scripts/install-deps.sh")
+        return 1
+    if opts.root and os.geteuid() != 0:
+        print("SKIP: the reference run needs root to chroot into the arm64 root")
+        return SKIPPED
     session = Session(opts)
     try:
         ok = MODES[opts.mode](session)
