@@ -26,9 +26,17 @@ uint64_t ProcessTimers::next_expiry() const {
   auto consider = [&best](const IntervalTimer& t) {
     if (t.armed() && (!best || t.expires_ns < best)) best = t.expires_ns;
   };
-  for (const IntervalTimer& t : itimers) consider(t);
-  for (const auto& [id, t] : posix) consider(t.timer);
+  consider(itimers[kReal]);
+  for (const auto& [id, t] : posix)
+    if (t.base == TimerBase::Monotonic) consider(t.timer);
   return best;
+}
+
+bool ProcessTimers::cpu_timer_armed() const {
+  if (itimers[kVirtual].armed() || itimers[kProf].armed()) return true;
+  return std::any_of(posix.begin(), posix.end(), [](const auto& e) {
+    return e.second.base != TimerBase::Monotonic && e.second.timer.armed();
+  });
 }
 
 }  // namespace probesim::emu

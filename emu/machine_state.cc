@@ -36,11 +36,14 @@ bool raises_sigpipe(std::string_view syscall) {
 
 // account_user_time / account_system_time for one quantum: its cycles, split between the modes
 // in proportion to the instructions retired in each (all user time when none ran).
+Cycles user_share(Cycles cycles, InsnCount insns, InsnCount user) {
+  if (insns.value == 0 || user.value >= insns.value) return cycles;
+  return Cycles{static_cast<uint64_t>(static_cast<unsigned __int128>(cycles.value) * user.value /
+                                      insns.value)};
+}
+
 void account_cputime(CpuTime& cpu, Task& t, Cycles cycles, InsnCount insns, InsnCount user) {
-  Cycles u = cycles;
-  if (insns.value != 0 && user.value < insns.value)
-    u = Cycles{static_cast<uint64_t>(static_cast<unsigned __int128>(cycles.value) * user.value /
-                                     insns.value)};
+  const Cycles u = user_share(cycles, insns, user);
   const Cycles s{cycles.value - u.value};
   t.utime += u;
   t.stime += s;
@@ -325,22 +328,14 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   cpu.set_observer(config_.probe_cost == 0 ? this : nullptr);
   cpu.set_tsc_aux(static_cast<uint32_t>(step.cpu));  // node 0
   cpu.set_assert_info(t.tid(), [this] { return sched_.recent_events(Cpu::kSyscallTrail); });
-  uint64_t insns_before = cpu.insns().value;
-  uint64_t user_before = cpu.user_insns().value;
   uint64_t syncs_before = cpu.sync_ops();
-  const Cycles cycles_before = clock.cycles();
+  quantum_ = {&t, &cpu, &clock, cpu.insns().value, cpu.user_insns().value, clock.cycles()};
   CpuStop stop;
   {
     EngineScope scope(*this, cpu, clock, &t);
     stop = cpu.run(InsnCount{step.budget}, step.sync_budget);
   }
-  const InsnCount insns{cpu.insns().value - insns_before};
-  const InsnCount user{cpu.user_insns().value - user_before};
-  t.insns += insns;
-  t.user_insns += user;
-  account_cputime(cpu_time_at(step.cpu), t, Cycles{clock.cycles().value - cycles_before.value},
-                  insns, user);
-  t.last_cpu = step.cpu;
+  account_quantum(step.cpu, t);
   t.sync_ops += cpu.sync_ops() - syncs_before;
   t.at_sync_point = stop.sync_point;
   ++stats_.quanta;
@@ -348,7 +343,49 @@ bool MachineState::run_quantum(const Scheduler::Step& step) {
   if (p.pending_exec && !p.exited()) finish_exec(p, t);
   account_switch_out(step.cpu, t);
   if (p.exited()) reap_resources(p);
+  // The CPU-time timers this quantum reached (a replay fires the recorded ones at its picks).
+  if (!replayer_ && !p.exited()) fire_cpu_timers(p);
   return stop.kind == StopKind::Budget && t.state == TaskState::Runnable && !p.exited();
+}
+
+// The quantum that just ended: its instructions and CPU time.
+void MachineState::account_quantum(int cpu_index, Task& t) {
+  const QuantumStart q = quantum_;
+  quantum_ = {};
+  const InsnCount insns{q.cpu->insns().value - q.insns};
+  const InsnCount user{q.cpu->user_insns().value - q.user};
+  t.insns += insns;
+  t.user_insns += user;
+  account_cputime(cpu_time_at(cpu_index), t, Cycles{q.clock->cycles().value - q.cycles.value},
+                  insns, user);
+  t.last_cpu = cpu_index;
+}
+
+CpuTime MachineState::task_cputime(const Task& t) const {
+  CpuTime c{t.utime, t.stime};
+  if (quantum_.task != &t) return c;
+  // The running quantum so far, split as account_cputime splits a whole one.
+  const Cycles cycles{quantum_.clock->cycles().value - quantum_.cycles.value};
+  const Cycles u = user_share(cycles, InsnCount{quantum_.cpu->insns().value - quantum_.insns},
+                              InsnCount{quantum_.cpu->user_insns().value - quantum_.user});
+  c.user += u;
+  c.system += Cycles{cycles.value - u.value};
+  return c;
+}
+
+CpuTime MachineState::process_cputime(const Process& p) const {
+  CpuTime sum;
+  for (const auto& t : p.tasks()) {
+    const CpuTime c = task_cputime(*t);
+    sum.user += c.user;
+    sum.system += c.system;
+  }
+  return sum;
+}
+
+uint64_t MachineState::cputime_ns(Cycles c) const {
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(c.value) * 1'000'000'000u /
+                               config_.cpu_hz);
 }
 
 void MachineState::stop_current() {

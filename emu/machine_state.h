@@ -150,6 +150,17 @@ class MachineState final : public SyscallSink,
   void fire_timers(uint64_t now_ns);
   bool replay_timer(const TimerFire& f);  // a recorded fire; false: no such armed timer
   void forget_timer_signal(Process& p, int timer_id);
+  // CPU time (kernel/sched/cputime.c): a task's utime/stime with, for the running task, its
+  // quantum so far (task_sched_runtime); a process's over all its tasks, exited threads too
+  // (thread_group_cputime); and cycles as ns of the modelled frequency.
+  CpuTime task_cputime(const Task& t) const;
+  CpuTime process_cputime(const Process& p) const;
+  uint64_t cputime_ns(Cycles c) const;
+  // The time a timer base of p counts now, in ns (tid: the thread of TimerBase::Thread).
+  uint64_t timer_base_ns(Process& p, TimerBase base, int tid);
+  // A time value the guest reads (CPU clocks, itimer values): recorded, or during a replay the
+  // recorded value, as every guest-visible time is.
+  uint64_t guest_time_read(uint64_t value) { return guest_cycles(value); }
   // Job control (kernel/signal.c do_signal_stop, prepare_signal's SIGCONT): the process stops
   // or continues as a whole; the parent hears of it (SIGCHLD CLD_STOPPED/CLD_CONTINUED unless
   // SA_NOCLDSTOP; wait4 WUNTRACED/WCONTINUED). A task stops at its next turn:
@@ -346,6 +357,10 @@ class MachineState final : public SyscallSink,
   void finish_exec(Process& p, Task& t);
   void interrupt_wait(Task& t, int sig);
   void signal_timer(Process& p, int timer_id, uint64_t periods);  // machine_timers.cc
+  // ITIMER_VIRTUAL/PROF and POSIX timers on CPU-time clocks that p's CPU time reached (after
+  // each of its quanta is accounted: late by at most one quantum, as the real-time ones).
+  void fire_cpu_timers(Process& p);
+  void account_quantum(int cpu, Task& t);
   bool unblocked_somewhere(Process& p, Task* t, int sig) const;
   bool job_control_at_generation(Process& p, Task* t, int sig);
   void notify_parent_cldstop(Process& p, int code, int status);
@@ -411,6 +426,14 @@ class MachineState final : public SyscallSink,
   std::vector<int> preempted_on_cpu_;
   // Per logical CPU: the cycles its quanta ran, by mode (/proc/stat cpuN user and system).
   std::vector<CpuTime> cpu_time_;
+  // The running quantum's start (task_cputime adds what it ran so far); task null between quanta.
+  struct QuantumStart {
+    const Task* task = nullptr;
+    const Cpu* cpu = nullptr;
+    const VirtualClock* clock = nullptr;
+    uint64_t insns = 0, user = 0;
+    Cycles cycles{0};
+  } quantum_;
   std::unique_ptr<GuestKernel> kernel_;
   std::unique_ptr<probes::UprobeManager> uprobes_;
   Cpu* running_engine_ = nullptr;  // the engine inside uc_emu_start (innermost), if any

@@ -51,12 +51,12 @@ void MachineState::fire_timers(uint64_t now_ns) {
   for (auto& [pid, p] : procs_) {
     if (p->exited()) continue;
     std::vector<std::pair<uint64_t, int>> due;  // (expiry, id)
-    for (int which = 0; which < 3; ++which) {
-      const IntervalTimer& t = p->timers.itimers[static_cast<size_t>(which)];
-      if (t.armed() && t.expires_ns <= now_ns) due.emplace_back(t.expires_ns, itimer_id(which));
-    }
+    const IntervalTimer& real = p->timers.itimers[ProcessTimers::kReal];
+    if (real.armed() && real.expires_ns <= now_ns)
+      due.emplace_back(real.expires_ns, itimer_id(ProcessTimers::kReal));
     for (const auto& [id, pt] : p->timers.posix)
-      if (pt.timer.armed() && pt.timer.expires_ns <= now_ns) due.emplace_back(pt.timer.expires_ns, id);
+      if (pt.base == TimerBase::Monotonic && pt.timer.armed() && pt.timer.expires_ns <= now_ns)
+        due.emplace_back(pt.timer.expires_ns, id);
     std::sort(due.begin(), due.end());
     for (const auto& [expires, id] : due) {
       IntervalTimer* t = timer_of(*p, id);
@@ -65,6 +65,59 @@ void MachineState::fire_timers(uint64_t now_ns) {
       sched_.note_timer_fire(TimerFire{pid, id, periods, 0});
       signal_timer(*p, id, periods);
     }
+  }
+}
+
+uint64_t MachineState::timer_base_ns(Process& p, TimerBase base, int tid) {
+  switch (base) {
+    case TimerBase::Monotonic: return sched_.now_clock().monotonic_ns();
+    case TimerBase::ProcessUser: return cputime_ns(process_cputime(p).user);
+    case TimerBase::ProcessTotal: {
+      const CpuTime c = process_cputime(p);
+      return cputime_ns(c.user + c.system);
+    }
+    case TimerBase::ThreadUser:
+    case TimerBase::Thread: {
+      const Task* t = p.task(tid);
+      if (!t) return 0;
+      const CpuTime c = task_cputime(*t);
+      return cputime_ns(base == TimerBase::Thread ? c.user + c.system : c.user);
+    }
+  }
+  return 0;
+}
+
+// run_posix_cpu_timers for one process: its thread timers, then ITIMER_PROF, ITIMER_VIRTUAL
+// (check_cpu_itimer: one signal, the expiry moves one interval) and the process-wide POSIX
+// timers (bump_cpu_timer: past now by whole intervals, the rest as overrun).
+void MachineState::fire_cpu_timers(Process& p) {
+  if (!p.timers.cpu_timer_armed()) return;
+  std::vector<int> due;
+  auto posix_due = [&](bool thread) {
+    for (const auto& [id, pt] : p.timers.posix)
+      if (pt.base != TimerBase::Monotonic && pt.thread_base() == thread && pt.timer.armed() &&
+          pt.timer.expires_ns <= timer_base_ns(p, pt.base, pt.cpu_tid))
+        due.push_back(id);
+  };
+  posix_due(true);
+  for (int which : {ProcessTimers::kProf, ProcessTimers::kVirtual}) {
+    const IntervalTimer& t = p.timers.itimers[static_cast<size_t>(which)];
+    if (t.armed() && t.expires_ns <= timer_base_ns(p, ProcessTimers::itimer_base(which), 0))
+      due.push_back(itimer_id(which));
+  }
+  posix_due(false);
+  for (int id : due) {
+    IntervalTimer* t = timer_of(p, id);
+    if (p.exited() || !t || !t->armed()) continue;  // a signal's effect may have changed it
+    uint64_t periods = 1;
+    if (id < 0) {
+      t->advance(1);
+    } else {
+      const PosixTimer& pt = p.timers.posix.at(id);
+      periods = t->expire(timer_base_ns(p, pt.base, pt.cpu_tid));
+    }
+    sched_.note_timer_fire(TimerFire{p.pid(), id, periods, 0});
+    signal_timer(p, id, periods);
   }
 }
 

@@ -67,6 +67,7 @@ class Process {
   FsStruct& fs() { return fs_; }
   Task& main_task() { return *tasks_.front(); }
   std::vector<std::unique_ptr<Task>>& tasks() { return tasks_; }
+  const std::vector<std::unique_ptr<Task>>& tasks() const { return tasks_; }
   Task& add_task(int tid);          // a new thread (clone with CLONE_THREAD)
   Task* task(int tid);
   size_t live_tasks() const;

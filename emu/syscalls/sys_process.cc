@@ -151,16 +151,31 @@ int64_t sys_setrlimit(SyscallContext& ctx, const SyscallArgs& a) {
   return sys_prlimit64(ctx, p);
 }
 
+// getrusage(who, ru): ru_utime/ru_stime from the modelled CPU time (read as guest time:
+// recorded) and the context switches; the memory, fault and I/O counters are not modelled (0).
 int64_t sys_getrusage(SyscallContext& ctx, const SyscallArgs& a) {
-  int64_t who = static_cast<int32_t>(a.a[0]);
-  if (who != 0 && who != -1 && who != 1) return -EINVAL;  // SELF, CHILDREN, THREAD
-  uint8_t ru[144] = {};
-  if (who != -1) {
-    Timespec t = ctx.clock().monotonic();
-    int64_t utime[2] = {t.sec, t.nsec / 1000};
-    std::memcpy(ru, utime, sizeof utime);
+  constexpr int kSelf = 0, kChildren = -1, kThread = 1;
+  const int64_t who = static_cast<int32_t>(a.a[0]);
+  if (who != kSelf && who != kChildren && who != kThread) return -EINVAL;
+  MachineState& m = ctx.machine();
+  Process& p = ctx.proc();
+  CpuTime cpu{p.cutime, p.cstime};
+  uint64_t nvcsw = 0, nivcsw = 0;
+  if (who != kChildren) {
+    cpu = who == kSelf ? m.process_cputime(p) : m.task_cputime(ctx.task());
+    for (const auto& t : p.tasks())
+      if (who == kSelf || t.get() == &ctx.task()) nvcsw += t->nvcsw, nivcsw += t->nivcsw;
   }
-  return ctx.write_user(GuestAddr{a.a[1]}, ru, sizeof ru) ? 0 : -EFAULT;
+  struct {
+    int64_t utime[2], stime[2];
+    int64_t longs[14];  // maxrss ... nsignals, nvcsw (12), nivcsw (13)
+  } ru{};
+  const uint64_t u = m.guest_time_read(m.cputime_ns(cpu.user)) / 1000;
+  const uint64_t s = m.guest_time_read(m.cputime_ns(cpu.system)) / 1000;
+  ru.utime[0] = static_cast<int64_t>(u / 1'000'000), ru.utime[1] = static_cast<int64_t>(u % 1'000'000);
+  ru.stime[0] = static_cast<int64_t>(s / 1'000'000), ru.stime[1] = static_cast<int64_t>(s % 1'000'000);
+  ru.longs[12] = static_cast<int64_t>(nvcsw), ru.longs[13] = static_cast<int64_t>(nivcsw);
+  return ctx.write_user(GuestAddr{a.a[1]}, &ru, sizeof ru) ? 0 : -EFAULT;
 }
 
 int64_t sys_uname(SyscallContext& ctx, const SyscallArgs& a) {

@@ -5,6 +5,7 @@
 
 #include "emu/deterministic_rng.h"
 #include "emu/machine_state.h"
+#include "emu/syscalls/cpu_clock.h"
 #include "emu/syscalls/syscall_handlers.h"
 #include "emu/syscalls/user_time.h"
 #include "emu/virtual_clock.h"
@@ -30,7 +31,11 @@ bool valid_clock(int64_t clk) { return clk >= 0 && clk <= kClockTai && clk != 10
 Timespec clock_value(SyscallContext& ctx, int64_t clk) {
   if (clk == kClockRealtime || clk == kClockRealtimeCoarse || clk == kClockTai)
     return ctx.clock().realtime();
-  return ctx.clock().monotonic();  // MONOTONIC*, BOOTTIME, and the CPU-time clocks
+  return ctx.clock().monotonic();  // MONOTONIC*, BOOTTIME
+}
+
+Timespec ns_timespec(uint64_t ns) {
+  return Timespec{static_cast<int64_t>(ns / 1'000'000'000u), static_cast<int64_t>(ns % 1'000'000'000u)};
 }
 
 int64_t write_timespec(SyscallContext& ctx, uint64_t addr, Timespec t) {
@@ -60,17 +65,29 @@ Result<uint64_t> read_timespec_ns(SyscallContext& ctx, uint64_t addr) {
 }
 
 int64_t sys_clock_gettime(SyscallContext& ctx, const SyscallArgs& a) {
-  int64_t clk = static_cast<int32_t>(a.a[0]);
+  const int32_t clk = static_cast<int32_t>(a.a[0]);
+  if (is_cpu_clock_id(clk)) {
+    const std::optional<CpuClockRef> c = cpu_clock(ctx, clk);
+    if (!c) return -EINVAL;
+    return write_timespec(ctx, a.a[1], ns_timespec(cpu_clock_now_ns(ctx, *c)));
+  }
   if (!valid_clock(clk)) return -EINVAL;
   return write_timespec(ctx, a.a[1], clock_value(ctx, clk));
 }
 
+// Resolutions: 1 ns (hrtimers, CPUCLOCK_SCHED), a tick at HZ=250 for the coarse clocks and the
+// PROF/VIRT CPU clocks (posix_cpu_clock_getres).
 int64_t sys_clock_getres(SyscallContext& ctx, const SyscallArgs& a) {
-  int64_t clk = static_cast<int32_t>(a.a[0]);
-  if (!valid_clock(clk)) return -EINVAL;
+  const int32_t clk = static_cast<int32_t>(a.a[0]);
+  bool tick = clk == kClockRealtimeCoarse || clk == 6;
+  if (is_cpu_clock_id(clk)) {
+    if (!cpu_clock(ctx, clk)) return -EINVAL;
+    tick = clk < 0 && (clk & 3) != 2;  // not CPUCLOCK_SCHED
+  } else if (!valid_clock(clk)) {
+    return -EINVAL;
+  }
   if (a.a[1] == 0) return 0;
-  bool coarse = clk == kClockRealtimeCoarse || clk == 6;
-  return write_timespec(ctx, a.a[1], Timespec{0, coarse ? 4'000'000 : 1});
+  return write_timespec(ctx, a.a[1], Timespec{0, tick ? static_cast<int64_t>(kTickNs) : 1});
 }
 
 int64_t sys_gettimeofday(SyscallContext& ctx, const SyscallArgs& a) {
@@ -112,10 +129,18 @@ int64_t sys_clock_nanosleep(SyscallContext& ctx, const SyscallArgs& a) {
   return sleep_until_ns(ctx, target);
 }
 
+// times(buf): the process's CPU time and its reaped children's in clock ticks (USER_HZ), each
+// value read as guest time (recorded); returns the ticks since boot.
 int64_t sys_times(SyscallContext& ctx, const SyscallArgs& a) {
-  uint64_t ticks = ctx.clock().monotonic_ns() / (1'000'000'000u / kClockTicksPerSec);
+  constexpr uint64_t kNsPerTick = 1'000'000'000u / kClockTicksPerSec;
+  MachineState& m = ctx.machine();
+  uint64_t ticks = ctx.clock().monotonic_ns() / kNsPerTick;
   if (a.a[0]) {
-    int64_t tms[4] = {static_cast<int64_t>(ticks), 0, 0, 0};  // utime, stime, cutime, cstime
+    const CpuTime self = m.process_cputime(ctx.proc());
+    const Cycles times[4] = {self.user, self.system, ctx.proc().cutime, ctx.proc().cstime};
+    int64_t tms[4];
+    for (size_t i = 0; i < 4; ++i)
+      tms[i] = static_cast<int64_t>(m.guest_time_read(m.cputime_ns(times[i])) / kNsPerTick);
     if (!ctx.write_user(GuestAddr{a.a[0]}, tms, sizeof tms)) return -EFAULT;
   }
   return static_cast<int64_t>(ticks);

@@ -1,10 +1,12 @@
 // Interval timers (kernel/time/itimer.c: alarm, setitimer, getitimer) and POSIX timers
 // (kernel/time/posix-timers.c: timer_create, timer_settime, timer_gettime, timer_getoverrun,
-// timer_delete) on the virtual clock. The state lives in Process::timers (emu/itimers.h); the
-// machine fires expiries between quanta (MachineState::fire_timers).
+// timer_delete) on the virtual clock and on CPU time (set_cpu_itimer, posix-cpu-timers.c). The
+// state lives in Process::timers (emu/itimers.h); the machine fires expiries between quanta
+// (MachineState::fire_timers, fire_cpu_timers).
 #include <cerrno>
 
 #include "emu/machine_state.h"
+#include "emu/syscalls/cpu_clock.h"
 #include "emu/syscalls/syscall_handlers.h"
 #include "emu/virtual_clock.h"
 
@@ -17,7 +19,7 @@ constexpr int kTimerAbstime = 1;
 // MONOTONIC 1, PROCESS/THREAD_CPUTIME 2/3, BOOTTIME 7, REALTIME_ALARM 8, BOOTTIME_ALARM 9,
 // TAI 11. MONOTONIC_RAW and the COARSE clocks have none (-EOPNOTSUPP); others are -EINVAL.
 constexpr int kClockRealtime = 0, kClockRealtimeAlarm = 8, kClockTai = 11;
-bool timer_clock(int clk) { return clk == 0 || clk == 1 || clk == 2 || clk == 3 || (clk >= 7 && clk <= 9) || clk == 11; }
+bool timer_clock(int clk) { return clk == 0 || clk == 1 || (clk >= 7 && clk <= 9) || clk == 11; }
 bool no_timer_clock(int clk) { return clk == 4 || clk == 5 || clk == 6; }
 bool realtime_clock(int clk) { return clk == kClockRealtime || clk == kClockRealtimeAlarm || clk == kClockTai; }
 
@@ -35,6 +37,12 @@ struct KItimerspec {
 };
 
 uint64_t now_ns(SyscallContext& ctx) { return ctx.clock().monotonic_ns(); }
+
+// Now on a timer's base: the monotonic clock, or CPU time read as guest time (recorded).
+uint64_t base_now(SyscallContext& ctx, TimerBase base, int tid) {
+  if (base == TimerBase::Monotonic) return now_ns(ctx);
+  return ctx.machine().guest_time_read(ctx.machine().timer_base_ns(ctx.proc(), base, tid));
+}
 
 KTimeval to_timeval(uint64_t ns) {
   // itimer_get_remtime rounds a remaining time below 1 us up to 1 us (never 0 while armed).
@@ -61,6 +69,16 @@ KItimerval itimer_value(const IntervalTimer& t, uint64_t now) {
   return {to_timeval(t.interval_ns), to_timeval(t.remaining_ns(now))};
 }
 
+// get_cpu_itimer: the CPU time left (a tick when about to fire), truncated to microseconds as
+// put_itimerval does.
+KItimerval cpu_itimer_value(const IntervalTimer& t, uint64_t now) {
+  auto tv = [](uint64_t ns) {
+    return KTimeval{static_cast<int64_t>(ns / kNsPerSec), static_cast<int64_t>(ns % kNsPerSec / kNsPerUsec)};
+  };
+  const uint64_t left = !t.armed() ? 0 : t.expires_ns <= now ? kTickNs : t.expires_ns - now;
+  return {tv(t.interval_ns), tv(left)};
+}
+
 // Arms `t` with a relative first expiry (0 disarms) and an interval.
 void arm(IntervalTimer& t, uint64_t now, uint64_t value_ns, uint64_t interval_ns) {
   t.expires_ns = value_ns == 0 ? 0 : ktime_add_safe(now, value_ns);
@@ -84,19 +102,29 @@ int64_t sys_setitimer(SyscallContext& ctx, const SyscallArgs& a) {
   auto interval = timeval_ns(nv.interval);
   if (!value || !interval) return -EINVAL;
   IntervalTimer& t = ctx.proc().timers.itimers[which];
-  const uint64_t now = now_ns(ctx);
+  const TimerBase base = ProcessTimers::itimer_base(which);
+  const uint64_t now = base_now(ctx, base, 0);
   if (a.a[2]) {
-    KItimerval old = itimer_value(t, now);
+    KItimerval old = base == TimerBase::Monotonic ? itimer_value(t, now) : cpu_itimer_value(t, now);
     if (!ctx.write_user(GuestAddr{a.a[2]}, &old, sizeof old)) return -EFAULT;
   }
-  arm(t, now, value.value(), interval.value());
+  if (base == TimerBase::Monotonic) {
+    arm(t, now, value.value(), interval.value());
+  } else {  // set_cpu_itimer: a tick more for the first expiry; the interval is kept as given
+    if (t.armed() || value.value() != 0)
+      t.expires_ns = value.value() == 0 ? 0 : ktime_add_safe(now, ktime_add_safe(value.value(), kTickNs));
+    t.interval_ns = interval.value();
+  }
   return 0;
 }
 
 int64_t sys_getitimer(SyscallContext& ctx, const SyscallArgs& a) {
   const int which = static_cast<int>(a.a[0]);
   if (which < ProcessTimers::kReal || which > ProcessTimers::kProf) return -EINVAL;
-  KItimerval cur = itimer_value(ctx.proc().timers.itimers[which], now_ns(ctx));
+  const TimerBase base = ProcessTimers::itimer_base(which);
+  const IntervalTimer& t = ctx.proc().timers.itimers[which];
+  const uint64_t now = base_now(ctx, base, 0);
+  KItimerval cur = base == TimerBase::Monotonic ? itimer_value(t, now) : cpu_itimer_value(t, now);
   return ctx.write_user(GuestAddr{a.a[1]}, &cur, sizeof cur) ? 0 : -EFAULT;
 }
 
@@ -117,11 +145,18 @@ int64_t sys_alarm(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_timer_create(SyscallContext& ctx, const SyscallArgs& a) {
   const int clk = static_cast<int32_t>(a.a[0]);
   if (no_timer_clock(clk)) return -EOPNOTSUPP;
-  if (!timer_clock(clk)) return -EINVAL;
+  std::optional<CpuClockRef> cpu;
+  if (is_cpu_clock_id(clk)) {
+    cpu = cpu_clock(ctx, clk);  // a timer counts the caller's process or one of its threads
+    if (!cpu || cpu->proc != &ctx.proc()) return -EINVAL;
+  } else if (!timer_clock(clk)) {
+    return -EINVAL;
+  }
   ProcessTimers& timers = ctx.proc().timers;
   if (static_cast<int>(timers.posix.size()) >= ProcessTimers::kMaxTimers) return -EAGAIN;
   PosixTimer pt;
   pt.clock = clk;
+  if (cpu) pt.base = cpu->base, pt.cpu_tid = cpu->tid;
   pt.signo = kSigAlrm;
   pt.value = static_cast<uint64_t>(timers.next_id);
   if (a.a[1]) {
@@ -160,7 +195,7 @@ int64_t sys_timer_settime(SyscallContext& ctx, const SyscallArgs& a) {
   auto value = timespec_ns(nv.value);
   auto interval = timespec_ns(nv.interval);
   if (!value || !interval) return -EINVAL;
-  const uint64_t now = now_ns(ctx);
+  const uint64_t now = base_now(ctx, pt->base, pt->cpu_tid);
   if (a.a[3]) {
     KItimerspec old{to_timespec(pt->timer.interval_ns), to_timespec(pt->timer.remaining_ns(now))};
     if (!ctx.write_user(GuestAddr{a.a[3]}, &old, sizeof old)) return -EFAULT;
@@ -170,8 +205,8 @@ int64_t sys_timer_settime(SyscallContext& ctx, const SyscallArgs& a) {
     // An absolute expiry on the timer's clock; realtime = epoch + monotonic. One in the past
     // fires at the next chance (1 ns from now).
     const uint64_t epoch_ns = static_cast<uint64_t>(ctx.clock().epoch_sec()) * kNsPerSec;
-    const uint64_t mono = realtime_clock(pt->clock) ? (rel > epoch_ns ? rel - epoch_ns : 0) : rel;
-    rel = mono > now ? mono - now : 1;
+    const uint64_t on_base = realtime_clock(pt->clock) ? (rel > epoch_ns ? rel - epoch_ns : 0) : rel;
+    rel = on_base > now ? on_base - now : 1;
   }
   arm(pt->timer, now, rel, interval.value());
   return 0;
@@ -181,7 +216,7 @@ int64_t sys_timer_gettime(SyscallContext& ctx, const SyscallArgs& a) {
   PosixTimer* pt = find_timer(ctx, a.a[0]);
   if (!pt) return -EINVAL;
   KItimerspec cur{to_timespec(pt->timer.interval_ns),
-                  to_timespec(pt->timer.remaining_ns(now_ns(ctx)))};
+                  to_timespec(pt->timer.remaining_ns(base_now(ctx, pt->base, pt->cpu_tid)))};
   return ctx.write_user(GuestAddr{a.a[1]}, &cur, sizeof cur) ? 0 : -EFAULT;
 }
 
