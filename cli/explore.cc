@@ -95,16 +95,16 @@ std::string failure_path(const ExploreOptions& o, uint64_t run) {
 }
 
 // pct:D and bounded:K without a step estimate: one run without preemptions (pct:1, bounded:0)
-// counts the steps, for pct the scheduling points (atomics and syscalls), and for bounded the
-// tasks that ran (a preemption picks one of the others).
+// counts the steps and the scheduling points (atomics and syscalls), and for bounded the tasks
+// that ran (a preemption picks one of the others).
 Result<std::string> calibrated(const ExploreOptions& o, Arch arch) {
   bool pct = o.strategy.starts_with("pct:"), bounded = o.strategy.starts_with("bounded:");
   size_t head = pct ? 4 : 8;
   if ((!pct && !bounded) || o.strategy.find(':', head) != std::string::npos) return o.strategy;
   RunResult r = PROBESIM_TRY(run_one(o, arch, pct ? "pct:1" : "bounded:0", 0, {}, false));
   std::string s = o.strategy + ":" + std::to_string(std::max<uint64_t>(r.steps, 1));
-  if (pct) s += ":" + std::to_string(r.points);
   if (bounded) s += ":" + std::to_string(std::clamp<uint64_t>(r.tasks, 2, 64));
+  s += ":" + std::to_string(r.points);
   std::fprintf(stderr, "probesim: explore: %" PRIu64 " steps and %" PRIu64 " scheduling points per run; strategy %s\n",
                r.steps, r.points, s.c_str());
   return s;

@@ -232,19 +232,17 @@ def _ddmin(p: list[Preemption], fails: Callable[[list[Preemption]], bool]) -> li
 
 def _calibrated(config: _Config, strategy: str) -> str:
     """pct:D and bounded:K without a step estimate: one run without preemptions (pct:1,
-    bounded:0) counts the steps, for pct the scheduling points (atomics and syscalls), and for
+    bounded:0) counts the steps and the scheduling points (atomics and syscalls), and for
     bounded the tasks that ran (a preemption hands the CPU to one of the others)."""
     kind = re.fullmatch(r"(pct|bounded):\d+", strategy)
     if not kind:
         return strategy
     _, m, _ = config.run(False, sched="pct:1" if kind.group(1) == "pct" else "bounded:0")
     strategy += f":{max(m.stats['user_instructions'], 1)}"
-    if kind.group(1) == "pct":
-        strategy += f":{m.stats['scheduling_points']}"
     if kind.group(1) == "bounded":
         tasks = len({e.tid for e in m.schedule_log if e.tid >= 0})
         strategy += f":{min(max(tasks, 2), 64)}"
-    return strategy
+    return strategy + f":{m.stats['scheduling_points']}"
 
 
 def _failure_path(save: str | os.PathLike[str] | None, seed: int, run: int) -> str:

@@ -225,7 +225,7 @@ def test_bounded_search_finds_the_ordering_bug_and_resumes_at_any_run(guest_dir,
     prog = find_guest_program(guest_dir, "x86_64", "ordering")
     r = probesim.explore([prog], strategy="bounded:2", runs=20000, seed=1, save=tmp_path)
     assert r, str(r)
-    assert re.fullmatch(r"bounded:2:\d+:4", r.strategy)  # main and three threads ran
+    assert re.fullmatch(r"bounded:2:\d+:4:\d+", r.strategy)  # main and three threads ran
     assert b"ordering bug hit: a=1 b=1" in r.stdout and r.runs_done == r.run + 1
     assert r.replay().replay_process.stdout == r.stdout
     resumed = probesim.explore([prog], strategy=r.strategy, runs=5, seed=1, save=tmp_path,
