@@ -14,6 +14,9 @@ vs N, under `probesim run` and a peer (x86_64: the binary run natively; aarch64:
              RSS is its parent's only, so it has no per-process column).
   privwrite  `mmscale privwrite F`: one byte written into a MAP_PRIVATE mapping of a sparse
              file of S MiB (made in the scratch dir). Host peak RSS vs the peer's.
+  forktouch  `mmscale forktouch M`: M MiB of anonymous memory written, then one fork whose child
+             writes 1 byte and exits. Wall seconds and host peak RSS (the peer's RSS is its
+             parent's: the M MiB it touched; Linux copies one page for the child).
 
 Each point runs once (the effects are seconds and hundreds of MiB, far above run-to-run noise):
 `--reps` does not multiply this benchmark's minutes. Peak RSS is /usr/bin/time's %M when
@@ -38,6 +41,7 @@ THREADS = {"x86_64": (100, 250, 500, 1000), "aarch64": (50, 100, 250, 450)}
 FORKS = (10, 50, 100, 200)
 FORK_PAGES = 4
 PRIVWRITE_MIB = (16, 64, 256)
+FORKTOUCH_MIB = (16, 64, 256)
 
 # kind -> (guest workload, argv for point n given the scratch dir, unit of n)
 KINDS = {
@@ -45,9 +49,11 @@ KINDS = {
     "threads": ("mmscale", lambda n, tmp: ["threads", str(n)], "threads"),
     "forks": ("forkmany", lambda n, tmp: [str(n), str(FORK_PAGES)], "children"),
     "privwrite": ("mmscale", lambda n, tmp: ["privwrite", str(sparse_file(tmp, n))], "file MiB"),
+    "forktouch": ("mmscale", lambda n, tmp: ["forktouch", str(n)], "touched MiB"),
 }
 POINTS = {"mmaps": MMAPS, "threads": THREADS, "forks": {"x86_64": FORKS, "aarch64": FORKS},
-          "privwrite": {"x86_64": PRIVWRITE_MIB, "aarch64": PRIVWRITE_MIB}}
+          "privwrite": {"x86_64": PRIVWRITE_MIB, "aarch64": PRIVWRITE_MIB},
+          "forktouch": {"x86_64": FORKTOUCH_MIB, "aarch64": FORKTOUCH_MIB}}
 
 
 def sparse_file(tmp: Path, mib: int) -> Path:
@@ -119,11 +125,13 @@ def table(rows: list[dict]) -> str:
 
 
 def summaries(rows: list[dict], arches: tuple[str, ...]) -> dict:
-    """Slopes: host KiB per live guest process (forks) and per thread (threads), and host RSS
-    per MiB of sparse file written once (privwrite), by arch."""
+    """Slopes: host KiB per live guest process (forks) and per thread (threads), host RSS per
+    MiB of sparse file written once (privwrite) and per MiB touched before a fork (forktouch),
+    by arch."""
     out = {}
     for kind, key in (("forks", "kib_per_process"), ("threads", "kib_per_thread"),
-                      ("privwrite", "rss_kib_per_file_mib")):
+                      ("privwrite", "rss_kib_per_file_mib"),
+                      ("forktouch", "rss_kib_per_touched_mib")):
         out[key] = {}
         for a in arches:
             pts = [r for r in rows if r["kind"] == kind and r["arch"] == a
@@ -145,7 +153,8 @@ def _figure(ctx: Context, rows: list[dict]) -> Path | None:
 
 
 @benchmark("mm_scaling", "address-space costs vs N: mmaps, blocked threads, forked processes "
-           "(host RSS), a 1-byte private write into a sparse file (issue 14 baseline)")
+           "(host RSS), a 1-byte private write into a sparse file, fork after touching M MiB "
+           "(issue 14 baseline)")
 def mm_scaling(ctx: Context) -> BenchResult:
     probesim = ctx.tool("probesim")
     if probesim is None:

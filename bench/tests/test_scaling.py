@@ -36,6 +36,7 @@ def test_mm_scaling_slopes_are_kib_per_process_thread_and_file_mib():
     assert s["kib_per_process"]["x86_64"] == 100.0
     assert s["rss_kib_per_file_mib"]["x86_64"] == 2.0
     assert s["kib_per_thread"] == {"x86_64": None, "aarch64": None}
+    assert s["rss_kib_per_touched_mib"] == {"x86_64": None, "aarch64": None}
 
 
 def test_mm_scaling_table_gives_ratios_and_dashes_without_a_peer():

@@ -7,12 +7,16 @@
  *                                the main thread has created the last one, then are joined
  *          mmscale privwrite PATH  maps the whole file at PATH MAP_PRIVATE read/write and
  *                                writes 1 byte into its middle page (one COW page on Linux)
+ *          mmscale forktouch M   writes every page of M MiB of anonymous memory, then forks
+ *                                one child that writes 1 byte of it and exits (Linux copies
+ *                                one page: the rest stays shared copy-on-write)
  * The checksum is a function of the arguments only (privwrite: of the file's size). */
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_common.h"
@@ -81,14 +85,33 @@ static int privwrite(const char* path) {
   return 0;
 }
 
+static int forktouch(uint64_t mib) {
+  const size_t len = (size_t)mib << 20;
+  uint8_t* p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return 1;
+  for (size_t off = 0; off < len; off += 4096) p[off] = (uint8_t)(off >> 12);
+  pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    p[len / 2] = 0xff;
+    _exit(p[4096] + p[len / 2] == 1 + 0xff ? 0 : 1);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return 1;
+  printf("mmscale: %llu MiB touched, one child forked\n", (unsigned long long)mib);
+  bench_print_checksum(mib + (uint64_t)WEXITSTATUS(status) + p[len / 2]);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: %s mmaps N | threads N | privwrite PATH\n", argv[0]);
+    fprintf(stderr, "usage: %s mmaps N | threads N | privwrite PATH | forktouch MIB\n", argv[0]);
     return 2;
   }
   if (strcmp(argv[1], "mmaps") == 0) return mmaps(bench_arg(argc, argv, 2, 1));
   if (strcmp(argv[1], "threads") == 0) return threads(bench_arg(argc, argv, 2, 1));
   if (strcmp(argv[1], "privwrite") == 0) return privwrite(argv[2]);
+  if (strcmp(argv[1], "forktouch") == 0) return forktouch(bench_arg(argc, argv, 2, 1));
   fprintf(stderr, "%s: unknown mode '%s'\n", argv[0], argv[1]);
   return 2;
 }
