@@ -16,7 +16,8 @@
 //   {"arch":A,"kind":"vmas","n":N,"mmap_ns":T,"touch_ns":U,"frames":F}
 //     N one-page mmaps that stay separate VMAs (alternating PROT_READ, PROT_READ|PROT_WRITE), T
 //     ns per mmap in the model, then a loop loads one byte of each (U ns per VMA: a miss and a
-//     demand-zero fault each). No Unicorn region per VMA, so N is not bounded by ~4,094 regions.
+//     demand-zero fault each). No Unicorn region per VMA, so N is not bounded by ~4,094 regions;
+//     N = 1e3, 1e4, ... up to max_vmas.
 // Host thread CPU times, best of kRounds where repeated; everything else is deterministic.
 #include <unicorn/unicorn.h>
 

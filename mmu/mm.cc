@@ -138,6 +138,10 @@ void Mm::verify() const {
   }
   PROBESIM_ASSERT_MSG(replaced == pool_.in_use(), "replaced pages leaked from the pool");
   PROBESIM_ASSERT(start_brk_ <= brk_);
+  uint64_t committed = 0;
+  for (const auto& [start, v] : vmas_) committed += vma_committed(*v);
+  PROBESIM_ASSERT_MSG(committed == committed_, "the commit charge differs from a recount");
+  verify_index();
 }
 
 }  // namespace probesim::mmu

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -113,7 +114,7 @@ class Mm {
   const Vma* find_vma(GuestAddr addr) const;  // first VMA with vm_end > addr, or null
   const Vma* vma_at(GuestAddr addr) const;    // the VMA containing addr, or null
   std::vector<const Vma*> vmas() const;       // ascending
-  uint64_t total_vm() const;                  // mm->total_vm: pages of every VMA
+  uint64_t total_vm() const { return total_pages_; }  // mm->total_vm: pages of every VMA
   // mm->hiwater_vm (VmPeak): the most pages mapped at once. Linux raises it to total_vm
   // before each unmap lowers total_vm (update_hiwater_vm in remove_mt); a fork's child
   // starts at its own total_vm (dup_mm).
@@ -201,6 +202,7 @@ class Mm {
   int64_t place_mapping(GuestAddr addr, uint64_t rlen, int flags) const;
   int64_t get_unmapped_area(GuestAddr hint, uint64_t len) const;
   int64_t find_gap_topdown(uint64_t len, uint64_t low, uint64_t high) const;
+  int64_t find_gap_topdown_linear(uint64_t len, uint64_t low, uint64_t high) const;
   int64_t find_gap_bottomup(uint64_t len, uint64_t low, uint64_t high) const;
   int64_t map_region(GuestAddr addr, uint64_t len, uint32_t vm_flags, Inode* file, uint64_t pgoff);
 
@@ -209,6 +211,11 @@ class Mm {
   int64_t madvise_vma(int advice, Vma* v, GuestAddr start, GuestAddr end);
   int64_t madvise_dontneed(Vma& v, GuestAddr start, GuestAddr end);
   bool grow_heap(GuestAddr old_end, GuestAddr new_end);
+
+  // The VMA index kept beside vmas_ (mm_holes.cc): every change of the VMA set goes through
+  // link_vma, unlink_vma or set_bounds, which call note_vmas_changed for the old and new extent.
+  void note_vmas_changed(uint64_t lo, uint64_t hi);
+  void verify_index() const;
 
   // Commit accounting (mm_commit.cc)
   static uint64_t vma_committed(const Vma& v);
@@ -232,6 +239,14 @@ class Mm {
   Budget* commit_budget_ = nullptr;  // non-owning; the machine's, outlives this mm
   uint64_t hiwater_vm_ = 0;          // pages; see hiwater_vm()
   uint64_t committed_ = 0;           // bytes charged to commit_budget_ (when set)
+  // The index, so that placing and unmapping cost O(log N), not O(VMAs) (mm_holes.cc):
+  // non-empty free holes [start, end) between VMAs keyed by end (the next VMA's vm_start, or
+  // kNoVma for the hole above the last VMA); the vm_starts of VM_GROWSDOWN VMAs (whose guard
+  // gap makes a hole smaller than the space between two VMAs); and mm->total_vm in pages.
+  static constexpr uint64_t kNoVma = ~uint64_t{0};
+  std::map<uint64_t, uint64_t> holes_{{kNoVma, 0}};
+  std::set<uint64_t> growsdown_;
+  uint64_t total_pages_ = 0;
 };
 
 }  // namespace probesim::mmu

@@ -1,6 +1,7 @@
 // Mm's commit accounting (see mm.h, set_commit_budget): which VMAs are charged, the checks
-// that run before an operation grows the charge, and the recount after every operation
-// (RunBatch::commit calls sync_commit, so no VMA change can escape it).
+// that run before an operation grows the charge, and the recount (sync_commit: when a budget
+// is attached). After every operation RunBatch::commit moves the charge by its span's change,
+// so no VMA change escapes it; Mm::verify checks the charge against a recount.
 #include <algorithm>
 
 #include "mmu/mm.h"

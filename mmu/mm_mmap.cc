@@ -142,8 +142,9 @@ int64_t Mm::get_unmapped_area(GuestAddr hint, uint64_t len) const {
   return find_gap_bottomup(len, std::max(low, page_align_up(task / 3)), task);
 }
 
-// Highest free [addr, addr+len) inside [low, high) (unmapped_area_topdown).
-int64_t Mm::find_gap_topdown(uint64_t len, uint64_t low, uint64_t high) const {
+// Highest free [addr, addr+len) inside [low, high) (unmapped_area_topdown), by the VMA walk.
+// find_gap_topdown (mm_holes.cc) gives the same answer from the hole index; verify() checks it.
+int64_t Mm::find_gap_topdown_linear(uint64_t len, uint64_t low, uint64_t high) const {
   uint64_t top = high;
   auto it = vmas_.lower_bound(high);
   if (it != vmas_.end()) top = std::min(top, vm_start_gap(*it->second));

@@ -17,6 +17,9 @@ Vma* Mm::link_vma(std::unique_ptr<Vma> v) {
   auto [it, inserted] = vmas_.emplace(raw->vm_start.value, std::move(v));
   PROBESIM_ASSERT_MSG(inserted, "two VMAs start at the same address");
   if (raw->vm_file) raw->vm_file->i_mapping().i_mmap().insert(raw);
+  total_pages_ += raw->pages();
+  if (raw->vm_flags & VM_GROWSDOWN) growsdown_.insert(raw->vm_start.value);
+  note_vmas_changed(raw->vm_start.value, raw->vm_end.value);
   return raw;
 }
 
@@ -30,7 +33,11 @@ void Mm::unlink_vma(Vma* v, Discard discard) {
   free_replaced(*v, v->vm_start, v->vm_end);
   auto it = vmas_.find(v->vm_start.value);
   PROBESIM_ASSERT(it != vmas_.end() && it->second.get() == v);
+  const uint64_t lo = v->vm_start.value, hi = v->vm_end.value;
+  total_pages_ -= v->pages();
+  growsdown_.erase(lo);
   vmas_.erase(it);  // destroys v (iput)
+  note_vmas_changed(lo, hi);
 }
 
 // Moves v to [start, end) with start >= v->vm_start, shifting vm_pgoff and anon_offset so
@@ -42,16 +49,20 @@ void Mm::set_bounds(Vma* v, GuestAddr start, GuestAddr end) {
                       "set_bounds would cut off replaced pages");
   if (v->vm_file) v->vm_file->i_mapping().i_mmap().remove(v);
   const uint64_t delta = start - v->vm_start;
+  const uint64_t old_start = v->vm_start.value, old_end = v->vm_end.value;
   if (delta) {
     auto node = vmas_.extract(v->vm_start.value);
     node.key() = start.value;
     vmas_.insert(std::move(node));
+    if (growsdown_.erase(old_start)) growsdown_.insert(start.value);
   }
+  total_pages_ = total_pages_ - v->pages() + ((end - start) >> kPageShift);
   v->vm_pgoff += delta >> kPageShift;
   v->anon_offset += v->anon ? delta : 0;
   v->vm_start = start;
   v->vm_end = end;
   if (v->vm_file) v->vm_file->i_mapping().i_mmap().insert(v);
+  note_vmas_changed(old_start, std::max(old_end, end.value));
 }
 
 Vma* Mm::split_vma(Vma* v, GuestAddr at) {
@@ -68,12 +79,6 @@ Vma* Mm::split_vma(Vma* v, GuestAddr at) {
   set_bounds(v, v->vm_start, at);
   ++stats_.splits;
   return link_vma(std::move(upper));
-}
-
-uint64_t Mm::total_vm() const {
-  uint64_t pages = 0;
-  for (const auto& [start, v] : vmas_) pages += v->pages();
-  return pages;
 }
 
 void Mm::unmap_range(GuestAddr start, GuestAddr end) {

@@ -17,6 +17,7 @@ RunBatch::RunBatch(Mm& mm, GuestAddr lo, GuestAddr hi) : mm_(mm) {
     if (v.vm_end <= lo_) continue;
     lo_ = std::min(lo_, v.vm_start);
     hi_ = std::max(hi_, v.vm_end);
+    committed_before_ += Mm::vma_committed(v);
     if (v.emitted.empty()) continue;
     old_.insert(old_.end(), v.emitted.begin(), v.emitted.end());
     keep_alive_.push_back(v.anon ? v.anon : v.vm_file->i_mapping().arena());
@@ -28,11 +29,13 @@ void RunBatch::commit() {
   if (committed_) return;
   committed_ = true;
   std::vector<Run> now;
+  uint64_t committed_after = 0;
   auto it = mm_.vmas_.upper_bound(lo_.value);
   if (it != mm_.vmas_.begin()) --it;
   for (; it != mm_.vmas_.end() && it->second->vm_start < hi_; ++it) {
     Vma& v = *it->second;
     if (v.vm_end <= lo_) continue;
+    committed_after += Mm::vma_committed(v);
     v.emitted = v.runs();
     now.insert(now.end(), v.emitted.begin(), v.emitted.end());
   }
@@ -56,7 +59,14 @@ void RunBatch::commit() {
     for (const Run* r : added) o->on_map(r->start, r->len, r->host, r->prot);
   }
   keep_alive_.clear();
-  mm_.sync_commit();  // every VMA change ends here: the commit charge follows it
+  // Every VMA change ends here, inside the span: the commit charge follows it (O(span), not
+  // a recount of the mm; Mm::verify checks it against one).
+  const uint64_t committed = mm_.committed_ - committed_before_ + committed_after;
+  if (Budget* b = mm_.commit_budget_) {
+    if (committed > mm_.committed_) b->charge(committed - mm_.committed_);
+    if (committed < mm_.committed_) b->uncharge(mm_.committed_ - committed);
+  }
+  mm_.committed_ = committed;
 }
 
 }  // namespace probesim::mmu
