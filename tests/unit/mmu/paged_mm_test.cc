@@ -72,7 +72,7 @@ TEST_CASE("paged mm: no VMA is SEGV_MAPERR, a missing permission SEGV_ACCERR, an
   CHECK(pm.fill(ro, Access::Write).fault == FaultKind::AccErr);
 }
 
-TEST_CASE("paged mm: a file page is read per page into a frame; past EOF is SIGBUS") {
+TEST_CASE("paged mm: a file page is read per page into a frame, and past EOF is SIGBUS") {
   TempFile f(pattern(2 * kPg));
   InodeCache cache;
   Inode* inode = file_inode(cache, f, "k", 2 * kPg);
@@ -128,7 +128,8 @@ TEST_CASE("paged mm: after fork both sides share each frame until one writes (CO
   fs->verify();
 }
 
-TEST_CASE("paged mm: zap drops the PTEs and the frames of a range; the next touch is zero again") {
+TEST_CASE(
+    "paged mm: zap drops the PTEs and the frames of a range, and the next touch is zero again") {
   auto fs = frames();
   Mm mm(kLayout);
   const GuestAddr a = map(mm, 8 * kPg, kRw);

@@ -166,8 +166,8 @@ void run_fork_cow(Arch arch) {
   text.resize(kPg, '\0');
   TempFile file(text);
   Inode* inode = file_inode(cache, file, "text", kPg);
-  const int64_t pc = parent.mmap(GuestAddr{0}, kPg, kProtRead | kProtExec, kMapPrivate, inode,
-                                 FileOffset{0});
+  const int64_t pc =
+      parent.mmap(GuestAddr{0}, kPg, kProtRead | kProtExec, kMapPrivate, inode, FileOffset{0});
   REQUIRE(pc > 0);
   {
     PagedMm pp(parent, frames);
@@ -258,7 +258,8 @@ void run_demand_paging(Arch arch, int target_prot, FaultKind want) {
 }  // namespace
 
 TEST_CASE(
-    "paged engine x86_64: stores demand-zero pages; a write to a read-only page is SEGV_ACCERR") {
+    "paged engine x86_64: stores demand-zero pages and a write to a read-only page is "
+    "SEGV_ACCERR") {
   run_demand_paging(Arch::X86_64, kProtRead, FaultKind::AccErr);
 }
 
@@ -267,7 +268,7 @@ TEST_CASE("paged engine x86_64: a load from an address no VMA covers is SEGV_MAP
 }
 
 TEST_CASE(
-    "paged engine arm64: stores demand-zero pages; a write to a read-only page is SEGV_ACCERR") {
+    "paged engine arm64: stores demand-zero pages and a write to a read-only page is SEGV_ACCERR") {
   run_demand_paging(Arch::AArch64, kProtRead, FaultKind::AccErr);
 }
 
@@ -275,10 +276,12 @@ TEST_CASE("paged engine arm64: a load from an address no VMA covers is SEGV_MAPE
   run_demand_paging(Arch::AArch64, 0, FaultKind::MapErr);
 }
 
-TEST_CASE("paged engine x86_64: after fork each side copies only the page it writes (COW per page)") {
+TEST_CASE(
+    "paged engine x86_64: after fork each side copies only the page it writes (COW per page)") {
   run_fork_cow(Arch::X86_64);
 }
 
-TEST_CASE("paged engine arm64: after fork each side copies only the page it writes (COW per page)") {
+TEST_CASE(
+    "paged engine arm64: after fork each side copies only the page it writes (COW per page)") {
   run_fork_cow(Arch::AArch64);
 }
