@@ -12,6 +12,7 @@ namespace probesim::cli {
 // tears down in no particular order but the report reads them all before.
 struct CliProbes::Probes {
   std::vector<std::unique_ptr<KprobeHandle>> kps;
+  std::vector<std::string> kp_specs;  // as given (with @N)
   std::vector<std::unique_ptr<KretprobeHandle>> rps;
   struct Up {
     std::string spec;  // as given (with @N)
@@ -33,9 +34,11 @@ CliProbes::~CliProbes() {
 namespace {
 
 KprobeSpec kprobe_spec(const ProbeSpec& s) {
-  // A pre handler that only counts (the engine counts hits).
+  // A pre handler that only counts (the engine counts hits). SPEC@N is named SPEC.
   return KprobeSpec{.symbol = s.symbol, .offset = s.offset, .addr = GuestAddr{s.addr},
-                    .pre = [](ProbeHit&) { return 0; }, .name = s.text};
+                    .pre = [](ProbeHit&) { return 0; },
+                    .name = s.at ? s.text.substr(0, s.text.rfind('@')) : s.text,
+                    .at = s.at, .label = s.text};
 }
 
 }  // namespace
@@ -50,6 +53,7 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
     auto r = m.register_kprobe(kprobe_spec(s));
     if (!r) return Error::make("--kprobe " + s.text + ": " + r.error().message, r.error().err);
     c->p_->kps.push_back(std::move(r).value());
+    c->p_->kp_specs.push_back(s.text);
   }
   for (const ProbeSpec& s : o.kretprobes) {
     auto r = m.register_kretprobe(
@@ -96,9 +100,17 @@ Result<void> CliProbes::add_uprobe(const std::string& text, bool ret) {
 }
 
 void CliProbes::report(FILE* out) const {
-  for (const auto& kp : p_->kps)
-    std::fprintf(out, "kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n", kp->name().c_str(),
-                 kp->hits(), kp->nmissed());
+  for (size_t i = 0; i < p_->kps.size(); ++i) {
+    const KprobeHandle& kp = *p_->kps[i];
+    const char* spec = p_->kp_specs[i].c_str();
+    if (std::optional<Error> e = kp.error())
+      std::fprintf(out, "kprobe %s: not registered: %s\n", spec, e->message.c_str());
+    else if (kp.pending() && !kp.registered())
+      std::fprintf(out, "kprobe %s: never started (the kworker did not run it)\n", spec);
+    else
+      std::fprintf(out, "kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n", spec, kp.hits(),
+                   kp.nmissed());
+  }
   for (const auto& rp : p_->rps)
     std::fprintf(out, "kretprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n", rp->name().c_str(),
                  rp->hits(), rp->nmissed());

@@ -126,6 +126,15 @@ int run(const RunOptions& o) {
   for (const std::string& k : m.replay_kernel_work()) {
     if (k.starts_with("uprobe ")) with_work.uprobes.push_back(k.substr(7));
     if (k.starts_with("uretprobe ")) with_work.uretprobes.push_back(k.substr(10));
+    if (k.starts_with("kprobe ")) {
+      auto spec = parse_kprobe_option(k.substr(7));
+      if (!spec) {
+        std::fprintf(stderr, "probesim: the trace's kernel work: %s\n",
+                     spec.error().message.c_str());
+        return kExitError;
+      }
+      with_work.kprobes.push_back(std::move(spec).value());
+    }
   }
   auto probes = CliProbes::attach(m, with_work);
   if (!probes) {

@@ -78,6 +78,19 @@ Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v) 
   return p;
 }
 
+Result<ProbeSpec> parse_kprobe_option(const std::string& v) {
+  const size_t at = v.rfind('@');
+  if (at == std::string::npos) return parse_probe_spec("--kprobe", v);
+  ProbeSpec p = PROBESIM_TRY(parse_probe_spec("--kprobe", v.substr(0, at)));
+  const std::string n = v.substr(at + 1);
+  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
+    return Error::make("--kprobe " + v + ": bad start '@" + n +
+                       "': SPEC@N takes a count of scheduling steps", EINVAL);
+  p.at = PROBESIM_TRY(parse_u64("--kprobe", n));
+  p.text = v;
+  return p;
+}
+
 Result<uint64_t> parse_virtual_duration(std::string_view flag, const std::string& v) {
   struct Unit {
     const char* suffix;
@@ -252,9 +265,10 @@ const RunFlag kRunFlags[] = {
    "debug.kprobes-optimization = 0: no jump-optimized kprobes", "optimize on"},
   {"--kernel-cmdline", "", "TEXT", PROBESIM_SET(o.kernel_cmdline = v), true,
    "the guest kernel's command line (e.g. ekprobe=SYM)", "empty"},
-  {"--kprobe", "", "SYM[+OFF]|ADDR", [](RunOptions& o, const std::string& v) -> Result<void> {
-     o.kprobes.push_back(PROBESIM_TRY(parse_probe_spec("--kprobe", v))); return {}; }, false,
-   "a counting kprobe on a guest kernel function (repeatable; hits reported after the run)",
+  {"--kprobe", "", "SYM[+OFF]|ADDR[@N]", [](RunOptions& o, const std::string& v) -> Result<void> {
+     o.kprobes.push_back(PROBESIM_TRY(parse_kprobe_option(v))); return {}; }, false,
+   "a counting kprobe on a guest kernel function (repeatable; hits reported after the run; "
+   "@N: registered by the kworker at N scheduling steps, its text pokes racing the CPUs)",
    "none"},
   {"--early-kprobe", "", "SYM[+OFF]", add_early_kprobe, true,
    "a counting kprobe registered during boot, before init_kprobes (repeatable)", "none"},

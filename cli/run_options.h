@@ -45,9 +45,12 @@ struct ProbeSpec {
   std::string symbol;
   uint64_t offset = 0;
   uint64_t addr = 0;
+  std::optional<uint64_t> at;  // --kprobe SPEC@N: registered by the kworker at N steps
 };
 
 Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v);
+// --kprobe's SYMBOL[+OFFSET]|ADDR[@N] (also how a trace header names queued kprobe work).
+Result<ProbeSpec> parse_kprobe_option(const std::string& v);
 
 // A virtual duration: a positive integer and a unit, ns, us, ms or s ("10ms"); nanoseconds.
 Result<uint64_t> parse_virtual_duration(std::string_view flag, const std::string& v);

@@ -28,6 +28,9 @@ struct OptState {
   std::array<uint8_t, 4> copied_insn{};  // original bytes under the rel32 (jump written)
   bool flag = false;                   // KPROBE_FLAG_OPTIMIZED
   bool queued = false;                 // on optimizing_list, jump not written yet
+  // text_poke_bp steps done while queued (kprobe_optimizer.cc): 0 none, 1 the int3, 2 also the
+  // rel32 tail (copied_insn holds the bytes it replaced). The E9 step ends it (jumped).
+  uint8_t poked = 0;
   bool jumped = false;                 // `E9 rel32` is in the text
   bool early = false;                  // detour is a static early kprobe slot (early_kprobes.cc)
   OptRefusal why_not = OptRefusal::None;  // optimize_kprobe's last refusal
@@ -47,6 +50,9 @@ struct KprobeEntry {
   bool ever_boosted = false; // a CPU may still run the slot untracked: free it DIRTY
   std::array<uint8_t, 4> opcode{};  // original bytes under the breakpoint
   bool armed = false;        // the breakpoint is written in text now
+  // register_kprobe_prepare ran (the entry is in the table) and register_kprobe_arm has not:
+  // the probe waits for its breakpoint (kernel work, emu/kthread/kprobe_register_work.h).
+  bool arm_pending = false;
   OptState opt;              // optprobes (kprobe_optimizer.cc)
 
   // A plain entry's flags are its probe's; an aggregate (or a retired entry) has its own.

@@ -125,7 +125,7 @@ bool KprobeManager::read_original(GuestAddr addr, std::span<uint8_t> out) const 
   for (auto it = entries_.lower_bound(lo >= 5 ? lo - 4 : 0); it != entries_.end() && it->first < hi;
        ++it) {
     const KprobeEntry& e = *it->second;
-    if (!e.opt.jumped) continue;
+    if (!tail_written(e)) continue;
     for (size_t i = 0; i < jump_tail(); ++i) {
       const uint64_t at = e.addr.value + n + i;
       if (at >= lo && at < hi) out[at - lo] = e.opt.copied_insn[i];

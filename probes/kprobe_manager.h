@@ -98,6 +98,7 @@ struct KprobeInfo {
   // the text; opt_refusal = why it is not optimized (None when optimized).
   bool optimized = false;
   bool jumped = false;
+  uint8_t poked = 0;  // text_poke_bp writes done towards the jump (0 none, 1 int3, 2 + tail)
   OptRefusal opt_refusal = OptRefusal::None;
   GuestAddr detour{};
   uint8_t opt_size = 0;                // bytes the jump replaces
@@ -116,6 +117,14 @@ class KprobeManager {
   // EOPNOTSUPP). Errors leave the probe unregistered.
   Result<void> register_kprobe(Kprobe& p);
   void unregister_kprobe(Kprobe& p);
+  // register_kprobe in two steps, for kernel work that other CPUs interleave with
+  // (emu/kthread/kprobe_register_work.h). _prepare does everything but the text write: the
+  // entry is in the table, unarmed (arm_pending), so no CPU can hit it yet. _arm then writes the
+  // breakpoint (__arm_kprobe under text_mutex), prepares the detour and queues the probe for
+  // the optimizer; a probe unregistered or re-armed in between is left alone. A probe joining
+  // an address that already has one is complete after _prepare (register_aggr_kprobe).
+  Result<void> register_kprobe_prepare(Kprobe& p);
+  Result<void> register_kprobe_arm(Kprobe& p);
   // Registers in order; on the first failure unregisters the ones already registered.
   Result<void> register_kprobes(std::span<Kprobe* const> kps);
   void unregister_kprobes(std::span<Kprobe* const> kps);
@@ -159,7 +168,26 @@ class KprobeManager {
   void run_optimizer_if_due(Cycles now);
   // wait_for_kprobe_optimizer: run the queued work now.
   void wait_for_optimizer();
+  // The optimizer as kernel work (Linux: kprobe_optimizer is a delayed work item on a
+  // kworker). With `queue` set, a due optimizer is handed to it (run_optimizer_if_due calls
+  // it once per round) instead of running in place; the work then takes optimizer_batch() and
+  // runs text_poke_bp's writes for each probe as separate steps (optimizer_poke), so CPUs run
+  // between them. wait_for_optimizer still runs everything at once.
+  void set_optimizer_work(std::function<void()> queue) { queue_optimizer_ = std::move(queue); }
+  bool optimizer_as_work() const { return static_cast<bool>(queue_optimizer_); }
+  // do_optimize_kprobes' list: the probes queued now (the due time is cleared).
+  std::vector<GuestAddr> optimizer_batch();
+  // text_poke_bp(addr, jmp, 5): the int3 at the first byte, then (after synchronize_rcu_tasks
+  // and text_poke_sync) the rel32 tail, then the E9 opcode. arm64 writes its B at Opcode.
+  enum class PokeStep : uint8_t { Int3, Tail, Opcode };
+  // One step for the probe at addr, in order. False: the probe no longer waits for this step
+  // (unregistered, unoptimized, or already jumped), or, at Tail, a CPU or task is executing
+  // inside the range or the probe's slot: it stays queued for the next round.
+  bool optimizer_poke(GuestAddr addr, PokeStep step);
   std::optional<Cycles> optimizer_due() const { return optimizer_due_; }
+  // OPTIMIZE_DELAY (a constant in Linux; tests and notebooks shorten it to see the optimizer
+  // race with CPUs in a short run). Applies to the next kick.
+  void set_optimize_delay_ns(uint64_t ns) { config_.optimize_delay_ns = ns; }
   size_t optimizing_count() const { return optimizing_list_.size(); }
   // optimized_callback(op, regs): op is the detour buffer's address. regs as saved by the
   // template; handlers see ip = addr + 1. The caller writes back GPRs and flags.
@@ -250,7 +278,9 @@ class KprobeManager {
   KprobeEntry* get_optimized_kprobe(GuestAddr addr) const;
   void kick_kprobe_optimizer();
   void kprobe_optimizer();
-  bool arch_optimize_kprobe(KprobeEntry& e);
+  bool poke_tail(KprobeEntry& e);
+  void poke_done(KprobeEntry& e);
+  bool tail_written(const KprobeEntry& e) const { return e.opt.jumped || e.opt.poked == 2; }
   size_t jump_tail() const;
   void arch_unoptimize_kprobe(KprobeEntry& e);
   bool has_post_handler(const KprobeEntry& e) const;
@@ -317,6 +347,7 @@ class KprobeManager {
   Clock now_;
   PcInRange pc_in_range_;
   std::unordered_map<uint64_t, KprobeEntry*> by_detour_;
+  std::function<void()> queue_optimizer_;  // set_optimizer_work
 
   // early kprobes: kprobes_initialized, early_kprobe_hlist (newest first; entries_ owns
   // them), the static slot pool (a slot is in use iff early_used_[i]).

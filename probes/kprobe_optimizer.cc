@@ -4,9 +4,10 @@
 // arch_optimize_kprobes, arch_unoptimize_kprobe).
 //
 // Differences from Linux, on purpose: unoptimizing is always immediate (Linux defers the
-// non-forced cases to the optimizer; we do what its force path does), and the optimizer's
-// synchronize_rcu_tasks is a check instead of a wait: a probe whose replaced bytes some CPU or
-// preempted task is executing stays queued until the next round.
+// non-forced cases to the optimizer; we do what its force path does, in one host step), and
+// the optimizer's synchronize_rcu_tasks is a check instead of a wait: a probe whose replaced
+// bytes some CPU or preempted task is executing stays queued until the next round. Optimizing
+// is text_poke_bp's three writes (optimizer_poke), separate steps when the kworker runs it.
 #include <algorithm>
 #include <cerrno>
 
@@ -73,8 +74,9 @@ OptRefusal KprobeManager::optimize_check(const KprobeEntry& e) const {
   return OptRefusal::None;
 }
 
+// An entry still waiting for register_kprobe_arm is tried there (its detour is not prepared).
 void KprobeManager::optimize_kprobe(KprobeEntry& e) {
-  if (e.opt.flag) return;
+  if (e.opt.flag || e.arm_pending) return;
   e.opt.why_not = optimize_check(e);
   if (e.opt.why_not != OptRefusal::None) return;
   e.opt.flag = true;
@@ -90,7 +92,8 @@ void KprobeManager::unoptimize_kprobe(KprobeEntry& e) {
     optimizing_list_.erase(std::find(optimizing_list_.begin(), optimizing_list_.end(), &e));
     e.opt.queued = false;
   }
-  if (e.opt.jumped) arch_unoptimize_kprobe(e);
+  if (tail_written(e)) arch_unoptimize_kprobe(e);  // also a text_poke_bp stopped halfway
+  e.opt.poked = 0;
   e.opt.flag = false;
 }
 
@@ -110,6 +113,7 @@ void KprobeManager::remove_optimized_kprobe(KprobeEntry& e) {
 // kill_optimized_kprobe: the text is gone; forget the jump without writing.
 void KprobeManager::kill_optimized_kprobe(KprobeEntry& e) {
   e.opt.jumped = false;
+  e.opt.poked = 0;
   remove_optimized_kprobe(e);
 }
 
@@ -130,26 +134,35 @@ void KprobeManager::kick_kprobe_optimizer() {
                                 1'000};
 }
 
+// A due optimizer runs now, or, when it is kernel work, is handed to the kworker (which takes
+// the batch when it runs).
 void KprobeManager::run_optimizer_if_due(Cycles now) {
-  if (optimizer_due_ && now >= *optimizer_due_) kprobe_optimizer();
+  if (!optimizer_due_ || now < *optimizer_due_) return;
+  if (!queue_optimizer_) return kprobe_optimizer();
+  optimizer_due_.reset();
+  queue_optimizer_();
 }
 
 void KprobeManager::wait_for_optimizer() {
   assert_not_in_handler("wait_for_kprobe_optimizer");
-  if (optimizer_due_) kprobe_optimizer();
+  if (optimizer_due_ || !optimizing_list_.empty()) kprobe_optimizer();
 }
 
-// kprobe_optimizer (do_optimize_kprobes): every queued probe whose replaced bytes nobody is
-// executing gets its jump; the others wait for the next round.
+std::vector<GuestAddr> KprobeManager::optimizer_batch() {
+  optimizer_due_.reset();
+  std::vector<GuestAddr> out;
+  for (const KprobeEntry* e : optimizing_list_) out.push_back(e->addr);
+  return out;
+}
+
+// kprobe_optimizer (do_optimize_kprobes) in one go: every queued probe whose replaced bytes
+// nobody is executing gets its jump; the others wait for the next round.
 void KprobeManager::kprobe_optimizer() {
   PROBESIM_ASSERT(in_handler_ == 0);
-  optimizer_due_.reset();
-  std::vector<KprobeEntry*> waiting;
-  for (KprobeEntry* e : optimizing_list_) {
-    if (!arch_optimize_kprobe(*e)) waiting.push_back(e);
+  for (GuestAddr a : optimizer_batch()) {
+    for (PokeStep s : {PokeStep::Int3, PokeStep::Tail, PokeStep::Opcode})
+      if (!optimizer_poke(a, s)) break;
   }
-  optimizing_list_ = std::move(waiting);
-  if (!optimizing_list_.empty()) kick_kprobe_optimizer();
 }
 
 // Bytes of the jump beyond the breakpoint (x86: the rel32; arm64: none, B replaces BRK).
@@ -157,24 +170,64 @@ size_t KprobeManager::jump_tail() const {
   return arch_->optimized_jump_size() - arch_->opcode_size();
 }
 
-// arch_optimize_kprobes for one probe. x86, through text_poke_bp's three writes: int3 at the
-// first byte (already there: it is an armed kprobe), the rel32 tail, then the E9 opcode.
-// arm64: one single-copy-atomic word.
-bool KprobeManager::arch_optimize_kprobe(KprobeEntry& e) {
-  PROBESIM_ASSERT(e.opt.queued && e.armed && e.opt.prepared);
+// arch_optimize_kprobes for one probe, one text_poke_bp write per call. Between the writes a
+// CPU that reaches addr hits the int3, which is the probe's own: its handlers run and it goes
+// on in the detour's copy (setup_detour_execution), so it never executes the half-written
+// range and no hit is lost. arm64: one single-copy-atomic word at Opcode.
+bool KprobeManager::optimizer_poke(GuestAddr addr, PokeStep step) {
+  PROBESIM_ASSERT(in_handler_ == 0);
+  KprobeEntry* e = get_kprobe(addr);
+  if (!e || !e->opt.queued) return false;
+  PROBESIM_ASSERT(e->armed && e->opt.prepared);
+  switch (step) {
+    case PokeStep::Int3:
+      if (e->opt.poked != 0) return false;
+      PROBESIM_ASSERT(mem_.write_text(e->addr, arch_->breakpoint()));
+      e->opt.poked = 1;
+      return true;
+    case PokeStep::Tail:
+      return e->opt.poked == 1 && poke_tail(*e);
+    case PokeStep::Opcode:
+      if (e->opt.poked != 2) return false;
+      poke_done(*e);
+      return true;
+  }
+  return false;
+}
+
+// synchronize_rcu_tasks, as a check: no CPU or preempted task may be inside the bytes the rel32
+// replaces, nor in the probe's slot (its copy returns into them). Otherwise the probe stays
+// queued (its int3 stays) and the next round starts again.
+bool KprobeManager::poke_tail(KprobeEntry& e) {
   const size_t n = arch_->opcode_size(), tail = jump_tail();
-  if (tail != 0 && pc_in_range_ && pc_in_range_(e.addr + n, e.opt.size - n)) return false;
-  const std::vector<uint8_t> jump = arch_->optimized_jump(e.addr, e.opt.detour);
+  if (tail != 0 && pc_in_range_) {
+    const bool in_slot = e.slot.value != 0 && (referenced_by_cpu(&e) ||
+                                               pc_in_range_(e.slot, slots_->insn_size()));
+    if (in_slot || pc_in_range_(e.addr + n, e.opt.size - n)) {
+      e.opt.poked = 0;
+      kick_kprobe_optimizer();
+      return false;
+    }
+  }
   if (tail != 0) {
+    const std::vector<uint8_t> jump = arch_->optimized_jump(e.addr, e.opt.detour);
     const bool ok = mem_.read(e.addr + n, std::span<uint8_t>(e.opt.copied_insn).first(tail));
     PROBESIM_ASSERT_MSG(ok, "reading the text under an optprobe failed");
-    PROBESIM_ASSERT(mem_.write_text(e.addr, arch_->breakpoint()));
     PROBESIM_ASSERT(mem_.write_text(e.addr + n, std::span<const uint8_t>(jump).subspan(n)));
   }
-  PROBESIM_ASSERT(mem_.write_text(e.addr, std::span<const uint8_t>(jump).first(n)));
-  e.opt.queued = false;
-  e.opt.jumped = true;
+  e.opt.poked = 2;
   return true;
+}
+
+// The opcode (E9 / B imm26): the jump is complete; the probe leaves optimizing_list.
+void KprobeManager::poke_done(KprobeEntry& e) {
+  const std::vector<uint8_t> jump = arch_->optimized_jump(e.addr, e.opt.detour);
+  const size_t n = arch_->opcode_size();
+  PROBESIM_ASSERT(mem_.write_text(e.addr, std::span<const uint8_t>(jump).first(n)));
+  optimizing_list_.erase(std::find(optimizing_list_.begin(), optimizing_list_.end(), &e));
+  e.opt.queued = false;
+  e.opt.poked = 0;
+  e.opt.jumped = true;
 }
 
 // arch_unoptimize_kprobe: the breakpoint at the first byte, then the saved bytes after it.
@@ -249,6 +302,7 @@ std::optional<GuestAddr> KprobeManager::optprobe_addr(uint64_t op) const {
 void KprobeManager::fill_opt_info(const KprobeEntry& e, KprobeInfo& i) const {
   i.optimized = e.opt.flag;
   i.jumped = e.opt.jumped;
+  i.poked = e.opt.poked;
   i.opt_refusal = e.opt.flag ? OptRefusal::None : optimize_check(e);
   i.opt_size = e.opt.size;
   i.early = e.opt.early;

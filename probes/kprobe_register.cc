@@ -70,6 +70,12 @@ void KprobeManager::unboost(KprobeEntry& e) {
 }
 
 Result<void> KprobeManager::register_kprobe(Kprobe& p) {
+  PROBESIM_TRY_VOID(register_kprobe_prepare(p));
+  return initialized_ ? register_kprobe_arm(p) : Result<void>{};
+}
+
+// register_kprobe up to the text write: checks, arch_prepare_kprobe, the table.
+Result<void> KprobeManager::register_kprobe_prepare(Kprobe& p) {
   assert_not_in_handler("register_kprobe");
   auto addr = kprobe_addr(p);
   if (!addr) return addr.take_error();
@@ -86,17 +92,28 @@ Result<void> KprobeManager::register_kprobe(Kprobe& p) {
   e->addr = p.addr;
   e->children.push_back(&p);
   if (auto r = prepare_entry(*e, p); !r) return r;
-  if (!all_disarmed_ && !p.disabled()) {
+  e->arm_pending = true;
+  p.owner_ = this;
+  hash_insert(e.get());
+  entries_.emplace(p.addr.value, std::move(e));
+  return {};
+}
+
+// The rest of register_kprobe: arm_kprobe (the breakpoint, under text_mutex), then
+// try_to_optimize_kprobe. An arming failure unregisters the probe (Linux: hlist_del_rcu).
+Result<void> KprobeManager::register_kprobe_arm(Kprobe& p) {
+  assert_not_in_handler("register_kprobe");
+  KprobeEntry* e = valid_entry_of(p);
+  if (!e || !e->arm_pending) return {};
+  e->arm_pending = false;
+  if (!all_disarmed_ && !e->disabled()) {
     if (auto r = arm_kprobe(*e); !r) {
-      remove_slot(*e);
+      unregister_kprobe(p);
       return r;
     }
   }
-  p.owner_ = this;
-  hash_insert(e.get());
-  KprobeEntry& entry = *entries_.emplace(p.addr.value, std::move(e)).first->second;
-  try_to_optimize_kprobe(entry);
-  optimize_kprobe(entry);
+  try_to_optimize_kprobe(*e);
+  optimize_kprobe(*e);
   return {};
 }
 
@@ -224,7 +241,7 @@ Result<void> KprobeManager::arm_all_kprobes() {
   Result<void> first_error;
   for (auto& b : buckets_) {
     for (KprobeEntry* e : b) {
-      if (e->disabled()) continue;
+      if (e->disabled() || e->arm_pending) continue;  // register_kprobe_arm arms it
       if (auto r = arm_kprobe(*e); !r && first_error.ok()) first_error = r;
       optimize_kprobe(*e);
     }

@@ -5,6 +5,8 @@
 
 #include "emu/api/machine_impl.h"
 #include "emu/api/probe_hit.h"
+#include "emu/kthread/kprobe_work.h"
+#include "emu/record/recorder.h"
 #include "probes/kprobe.h"
 #include "probes/kprobe_manager.h"
 #include "probes/kretprobe.h"
@@ -12,19 +14,32 @@
 
 namespace probesim {
 
-// Exactly one of kp / rp. Lives at a fixed address (the handlers point at it).
+// A registration queued as kernel work (KprobeSpec::at), shared with the work's completion,
+// which may outlive the handle: then it unregisters what it registered.
+struct KprobeQueue {
+  bool pending = true;
+  bool orphaned = false;  // the handle went while pending
+  std::optional<Error> error;
+};
+
+// Exactly one of kp / rp. Lives at a fixed address (the handlers point at it). kp is shared
+// with a queued registration (the work keeps it alive).
 struct KprobeHandle::Impl {
   explicit Impl(emu::MachineState& s) : state(s) {}
   emu::MachineState& state;
-  std::unique_ptr<probes::Kprobe> kp;
+  std::shared_ptr<probes::Kprobe> kp;
   std::unique_ptr<probes::Kretprobe> rp;
+  std::shared_ptr<KprobeQueue> queued;  // null: registered at once
   uint64_t ret_hits = 0;  // kretprobe: handled returns
   probes::Kprobe& probe() { return rp ? rp->kp : *kp; }
   const probes::Kprobe& probe() const { return rp ? rp->kp : *kp; }
 };
 
 KprobeHandle::KprobeHandle(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-KprobeHandle::~KprobeHandle() { unregister(); }
+KprobeHandle::~KprobeHandle() {
+  unregister();
+  if (impl_->queued && impl_->queued->pending) impl_->queued->orphaned = true;
+}
 
 const std::string& KprobeHandle::name() const { return impl_->probe().name; }
 GuestAddr KprobeHandle::addr() const { return impl_->probe().addr; }
@@ -33,6 +48,10 @@ uint64_t KprobeHandle::nmissed() const {
   return impl_->rp ? impl_->rp->nmissed : impl_->kp->nmissed;
 }
 bool KprobeHandle::registered() const { return impl_->probe().registered(); }
+bool KprobeHandle::pending() const { return impl_->queued && impl_->queued->pending; }
+std::optional<Error> KprobeHandle::error() const {
+  return impl_->queued ? impl_->queued->error : std::nullopt;
+}
 bool KprobeHandle::enabled() const { return registered() && !impl_->probe().disabled(); }
 
 Result<void> KprobeHandle::enable() {
@@ -46,6 +65,7 @@ Result<void> KprobeHandle::disable() {
 }
 
 void KprobeHandle::unregister() {
+  if (pending()) impl_->queued->orphaned = true;
   if (!registered()) return;
   probes::KprobeManager& mgr = *impl_->state.kprobes();
   if (impl_->rp)
@@ -73,13 +93,31 @@ void set_target(probes::Kprobe& kp, const std::string& symbol, uint64_t offset, 
   if (disabled) kp.flags |= probes::kKprobeFlagDisabled;
 }
 
+// at=N: the registration runs as kernel work; recorded runs keep it in the trace header.
+void queue_kprobe(emu::MachineState& s, KprobeHandle::Impl& h, uint64_t at, std::string label) {
+  h.queued = std::make_shared<KprobeQueue>();
+  auto done = [&s, kp = h.kp, q = h.queued](Result<void> r) {
+    q->pending = false;
+    if (!r) {
+      q->error = r.take_error();
+      return;
+    }
+    if (q->orphaned && kp->registered()) s.kprobes()->unregister_kprobe(*kp);
+  };
+  auto work = std::make_unique<emu::KprobeRegisterWork>(h.kp->name, h.kp, std::move(done));
+  work->start_at = at;
+  emu::queue_kprobe_work(s, std::move(work));
+  if (label.empty()) label = h.kp->name + "@" + std::to_string(at);
+  if (emu::Recorder* r = s.recorder()) r->trace().header.kernel_work.push_back("kprobe " + label);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<KprobeHandle>> Machine::register_kprobe(KprobeSpec spec) {
   emu::MachineState& s = impl_->state;
   if (!s.kprobes()) return Error::make("kprobes need the guest kernel", EINVAL);
   auto h = std::make_unique<KprobeHandle::Impl>(s);
-  h->kp = std::make_unique<probes::Kprobe>();
+  h->kp = std::make_shared<probes::Kprobe>();
   probes::Kprobe& kp = *h->kp;
   set_target(kp, spec.symbol, spec.offset, spec.addr, spec.name, spec.disabled);
   kp.pre_handler = [&s, pre = std::move(spec.pre)](probes::Kprobe&, probes::Regs& regs) {
@@ -93,6 +131,10 @@ Result<std::unique_ptr<KprobeHandle>> Machine::register_kprobe(KprobeSpec spec) 
       ProbeHit hit = emu::make_hit(s, regs);
       post(hit);
     };
+  }
+  if (spec.at) {
+    queue_kprobe(s, *h, *spec.at, spec.label);
+    return std::make_unique<KprobeHandle>(std::move(h));
   }
   PROBESIM_TRY_VOID(s.kprobes()->register_kprobe(kp));
   return std::make_unique<KprobeHandle>(std::move(h));

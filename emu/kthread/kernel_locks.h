@@ -31,6 +31,10 @@ class KernelLocks {
   RwSemaphore& register_rwsem(const void* uprobe, const std::string& probe);
   RwSemaphore& uprobes_treelock() { return treelock_; }
   RwSemaphore& dup_mmap_sem() { return dup_mmap_sem_; }
+  // Mutexes (the writer-only use): kernel/kprobes.c's kprobe_mutex, kernel/extable.c's
+  // text_mutex (held around every text_poke).
+  RwSemaphore& kprobe_mutex() { return kprobe_mutex_; }
+  RwSemaphore& text_mutex() { return text_mutex_; }
   // The mm's lock if it was ever created (no allocation: the syscall fast path).
   RwSemaphore* find_mmap_lock(const void* mm);
 
@@ -55,6 +59,8 @@ class KernelLocks {
   std::map<const void*, std::unique_ptr<RwSemaphore>> mmap_locks_, i_mmap_, register_;
   RwSemaphore treelock_{"uprobes_treelock"};
   RwSemaphore dup_mmap_sem_{"dup_mmap_sem"};
+  RwSemaphore kprobe_mutex_{"kprobe_mutex"};
+  RwSemaphore text_mutex_{"text_mutex"};
   int holds_ = 0;
 };
 

@@ -57,6 +57,13 @@ struct KprobeSpec {
   ProbeNotifier post;  // after the single step (a probe with one is never optimized)
   bool disabled = false;  // registered but not armed (KPROBE_FLAG_DISABLED)
   std::string name;       // shown in messages; default the symbol or address
+  // Queue the registration as kernel work for the kworker, starting at this many scheduling
+  // steps (the CLI's --kprobe SPEC@N, Python's at=N): register_kprobe's steps (the breakpoint
+  // is its own text_poke under text_mutex) and, from then on, the optimizer's text_poke_bp
+  // writes interleave with the CPUs. While recording it goes into the trace as "kprobe LABEL"
+  // (default SYMBOL[+OFF]@N or ADDR@N).
+  std::optional<uint64_t> at;
+  std::string label;
 };
 
 // A return probe: `symbol` (+ `offset`) or `addr` must be a function entry.
@@ -98,10 +105,14 @@ class KprobeHandle {
   uint64_t hits() const;     // hits whose handlers ran (kretprobe: returns handled)
   uint64_t nmissed() const;  // Linux's nmissed (kretprobe: no free instance)
   bool registered() const;
+  // A queued registration (KprobeSpec::at): pending() until the kworker ran its first steps;
+  // then registered() or error() says why not.
+  bool pending() const;
+  std::optional<Error> error() const;
   bool enabled() const;
   Result<void> enable();   // enable_kprobe; EINVAL when not registered
   Result<void> disable();  // disable_kprobe
-  void unregister();       // idempotent
+  void unregister();       // idempotent; a pending registration is unregistered when done
 
  private:
   std::unique_ptr<Impl> impl_;

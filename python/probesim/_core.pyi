@@ -484,6 +484,10 @@ class KprobeHandle:
     def registered(self) -> bool: ...
     @property
     def enabled(self) -> bool: ...
+    @property
+    def pending(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
     def enable(self) -> None: ...
     def disable(self) -> None: ...
     def unregister(self) -> None: ...
@@ -548,6 +552,9 @@ class KprobeInfo:
     def jumped(self) -> bool:
         """The jump to the detour buffer is in the text (x86 `E9 rel32`, arm64 `B imm26`)."""
     @property
+    def poked(self) -> int:
+        """text_poke_bp writes done towards the jump: 0, 1 (int3), 2 (int3 and tail)."""
+    @property
     def opt_refusal(self) -> str | None:
         """Why the probe is not optimized ('post-handler', 'indirect-jump', ...), or None."""
     @property
@@ -578,7 +585,7 @@ class Kprobes:
     """Machine.kprobes: kernel probes."""
     def register(self, where: Where, pre: KprobeHandler | None = None,
                  post: KprobeHandler | None = None, *, disabled: bool = False,
-                 name: str | None = None) -> KprobeHandle: ...
+                 name: str | None = None, at: int | None = None) -> KprobeHandle: ...
     def register_kprobes(self, probes: Iterable[Where | dict[str, object]]
                          ) -> list[KprobeHandle]:
         """Linux's register_kprobes: targets or dicts of register()'s arguments; all or none."""
@@ -603,6 +610,11 @@ class Kprobes:
     @optimization.setter
     def optimization(self, on: bool) -> None: ...
     def wait_for_optimizer(self) -> None: ...
+    @property
+    def optimize_delay(self) -> int:
+        """OPTIMIZE_DELAY in ns of virtual time."""
+    @optimize_delay.setter
+    def optimize_delay(self, ns: int) -> None: ...
 
 class Kretprobes:
     """Machine.kretprobes: return probes."""

@@ -100,6 +100,12 @@ void bind_probe_handles(py::module_& m) {
                                "after unregister(); the machine unregisters it when closed.");
   bind_counters(k);
   bind_actions(k, "KprobeHandle");
+  k.def_property_readonly(
+       "pending", [](const PyKprobeHandle& h) { return h.rec->pending; },
+       "register(at=N): True until the kworker ran register_kprobe's steps.")
+      .def_property_readonly(
+          "error", [](const PyKprobeHandle& h) { return h.rec->queue_error; },
+          "register(at=N): why the kworker's registration failed (None: it did not).");
   py::class_<PyKretprobeHandle> r(m, "KretprobeHandle",
                                   "A registered kretprobe (Kretprobes.register).");
   bind_counters(r);

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,13 @@ struct ProbeRecord {
   std::array<bool, 2> with_ctx{};  // the handler declares a Context parameter (takes_context)
   probes::Kprobe kp;     // ProbeKind::Kprobe only
   probes::Kretprobe rp;  // ProbeKind::Kretprobe only
+  // register(at=N): queued as kernel work (the work keeps the record alive); pending until the
+  // kworker ran it, then registered or queue_error says why not. orphaned: the machine
+  // released its probes meanwhile, so the completion unregisters it again.
+  std::optional<uint64_t> at;
+  bool pending = false;
+  bool orphaned = false;
+  std::optional<std::string> queue_error;
 };
 
 }  // namespace probesim::python

@@ -80,10 +80,13 @@ std::shared_ptr<ProbeRecord> kprobe_record(py::handle where, const py::object& p
 
 py::object register_kprobe(const PyKprobes& self, py::handle where, const py::object& pre,
                            const py::object& post, bool disabled,
-                           const std::optional<std::string>& name) {
+                           const std::optional<std::string>& name, std::optional<uint64_t> at) {
   ProbeTarget t;
   auto rec = kprobe_record(where, pre, post, disabled, name, t);
-  self.machine->register_probe(rec, t.text);
+  if (at)
+    self.machine->queue_probe(rec, *at);
+  else
+    self.machine->register_probe(rec, t.text);
   return handle_of(self.machine, rec);
 }
 
@@ -247,6 +250,7 @@ std::optional<KprobeInfoView> info(const PyKprobes& self, py::handle where) {
   }
   v.optimized = i->optimized;
   v.jumped = i->jumped;
+  v.poked = i->poked;
   if (i->opt_refusal != probes::OptRefusal::None) {
     v.opt_refusal = std::string(probes::opt_refusal_name(i->opt_refusal));
     v.opt_refusal_text = std::string(probes::opt_refusal_text(i->opt_refusal));
@@ -302,6 +306,9 @@ void bind_info(py::module_& m) {
       .def_readonly("jumped", &KprobeInfoView::jumped,
                     "The jump to the detour buffer is in the text now (x86 `E9 rel32`, "
                     "arm64 `B imm26`).")
+      .def_readonly("poked", &KprobeInfoView::poked,
+                    "text_poke_bp writes done towards the jump while the optimizer runs as "
+                    "kernel work: 0 none, 1 the int3, 2 also the rel32 tail (the E9 ends it).")
       .def_readonly("opt_refusal", &KprobeInfoView::opt_refusal,
                     "Why the probe is not optimized ('post-handler', 'indirect-jump', "
                     "'not-relocatable', ...), or None.")
@@ -324,11 +331,15 @@ void bind_info(py::module_& m) {
 // register, and the debugfs controls: list, arm_all, disarm_all, armed.
 void bind_kprobes_control(py::class_<PyKprobes>& c) {
   c.def("register", &register_kprobe, "where"_a, "pre"_a = py::none(), "post"_a = py::none(),
-        py::kw_only(), "disabled"_a = false, "name"_a = py::none(),
+        py::kw_only(), "disabled"_a = false, "name"_a = py::none(), "at"_a = py::none(),
         "Register a kprobe at an address or 'symbol[+offset]'. pre(regs) runs before the "
         "probed instruction (return None/0, or non-zero if it changed regs.ip: the "
         "instruction is then skipped), post(regs) after it. disabled=True registers it "
-        "unarmed. Raises BadProbe with Linux's errno (ENOENT, EINVAL, EILSEQ, ...).")
+        "unarmed. Raises BadProbe with Linux's errno (ENOENT, EINVAL, EILSEQ, ...). at=N "
+        "queues it as kernel work: the kworker runs register_kprobe's steps (the breakpoint "
+        "is its own text_poke) from N scheduling steps on, competing with the guest, and the "
+        "optimizer's text_poke_bp writes become kworker steps too; the handle is pending "
+        "until then (errors: handle.error).")
       .def("register_kprobes", &register_kprobes, "probes"_a,
            "Linux's register_kprobes(kps, num): register several kprobes, each a target "
            "('symbol[+offset]' or an address) or a dict of register()'s keyword arguments "
@@ -376,7 +387,18 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
           [](const PyKprobes& s) {
             s.machine->probe_manager("wait_for_optimizer").wait_for_optimizer();
           },
-          "Run the delayed kprobe_optimizer now (Linux's wait_for_kprobe_optimizer).");
+          "Run the delayed kprobe_optimizer now (Linux's wait_for_kprobe_optimizer).")
+      .def_property(
+          "optimize_delay",
+          [](const PyKprobes& s) {
+            return reader(s.machine, "kprobes.optimize_delay").config().optimize_delay_ns;
+          },
+          [](const PyKprobes& s, uint64_t ns) {
+            s.machine->probe_manager("kprobes.optimize_delay").set_optimize_delay_ns(ns);
+          },
+          "OPTIMIZE_DELAY in ns of virtual time (Linux: a constant, 5 jiffies = 20 ms at "
+          "HZ=250): how long after a probe is queued the optimizer runs. Shorten it to see the "
+          "optimizer's text_poke_bp race with CPUs in a short run; applies to the next kick.");
 }
 
 // One early kprobe (emu::EarlyKprobe) as Python sees it: a snapshot.
@@ -489,6 +511,7 @@ void bind_kprobes(py::module_& m) {
                      &KprobeInfoView::armed, &KprobeInfoView::boosted, &KprobeInfoView::flags,
                      &KprobeInfoView::step, &KprobeInfoView::slot, &KprobeInfoView::opcode,
                      &KprobeInfoView::probes, &KprobeInfoView::optimized, &KprobeInfoView::jumped,
+                     &KprobeInfoView::poked,
                      &KprobeInfoView::opt_refusal, &KprobeInfoView::opt_refusal_text,
                      &KprobeInfoView::detour, &KprobeInfoView::detour_bytes,
                      &KprobeInfoView::opt_size));

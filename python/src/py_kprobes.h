@@ -50,6 +50,7 @@ struct KprobeInfoView {
   pybind11::list probes;  // handles, in the order their handlers run
   // optprobes
   bool optimized = false, jumped = false;
+  unsigned poked = 0;
   std::optional<std::string> opt_refusal, opt_refusal_text;
   std::optional<uint64_t> detour;
   std::string detour_bytes;

@@ -141,6 +141,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // Registers a record whose target, handlers and options are filled in (kp or rp), wiring
   // its C++ handlers to call_handler. BadProbe (with errno) if the kernel refuses it.
   void register_probe(const std::shared_ptr<ProbeRecord>& rec, const std::string& target_text);
+  // register(at=N): the kworker runs register_kprobe's steps from N scheduling steps on.
+  void queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at);
   void unregister_probe(ProbeRecord& rec);
   // Several at once (Linux's register_kprobes / register_kretprobes and unregister_*): all or
   // none; texts name the targets for errors; recs are all of `kind`.

@@ -11,6 +11,7 @@
 #include "py_machine.h"
 #include "py_mm.h"
 #include "py_pt_regs.h"
+#include "emu/kthread/kprobe_work.h"
 
 namespace py = pybind11;
 
@@ -133,6 +134,34 @@ void PyMachine::register_probe(const std::shared_ptr<ProbeRecord>& rec,
   probes_.push_back(rec);
 }
 
+void PyMachine::queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at) {
+  emu::MachineState& s = machine_->state();
+  probe_manager("register_kprobe");  // raises without a guest kernel
+  wire_handlers(*rec);
+  ProbeRecord* r = rec.get();
+  auto done = [this, r, &s](Result<void> res) {
+    r->pending = false;
+    if (!res) {
+      r->queue_error = res.error().message;
+      return;
+    }
+    if (r->orphaned) {
+      if (r->kp.registered()) s.kprobes()->unregister_kprobe(r->kp);
+      return;
+    }
+    GuestAddr a = r->kp.addr;
+    r->where = machine_->kernel_symbolize(a.value).value_or(hex_addr(a.value));
+  };
+  auto work = std::make_unique<emu::KprobeRegisterWork>(
+      rec->name, std::shared_ptr<probes::Kprobe>(rec, &rec->kp), std::move(done));
+  work->start_at = at;
+  rec->at = at;
+  rec->pending = true;
+  rec->where = rec->name;
+  emu::queue_kprobe_work(s, std::move(work));
+  probes_.push_back(rec);
+}
+
 // register_kprobes(kps, num) / register_kretprobes(rps, num): Linux's loop, every probe or
 // none: on the first failure the ones already registered are unregistered again, and the
 // error names the failing entry.
@@ -184,6 +213,10 @@ void PyMachine::unregister_probes(const std::vector<std::shared_ptr<ProbeRecord>
 }
 
 void PyMachine::unregister_probe(ProbeRecord& rec) {
+  if (rec.pending)
+    throw BadProbe("kprobe '" + rec.name + "': EBUSY: its registration is queued (at=" +
+                       std::to_string(*rec.at) + ") and has not finished; unregister it after " +
+                       "it ran", EBUSY);
   if (!rec.registered()) return;  // idempotent from Python (handles may be unregistered twice)
   probes::KprobeManager& k = probe_manager("unregister");
   if (rec.kind == ProbeKind::Kprobe)
@@ -230,6 +263,7 @@ void PyMachine::release_probes() noexcept {
   std::vector<py::object> dropped;  // destroyed after the bookkeeping is consistent
   probes::KprobeManager* k = machine_ ? machine_->state().kprobes() : nullptr;
   for (const auto& rec : probes_) {
+    if (rec->pending) rec->orphaned = true;
     if (k && rec->registered()) {
       if (rec->kind == ProbeKind::Kprobe)
         k->unregister_kprobe(rec->kp);

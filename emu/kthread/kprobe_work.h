@@ -1,0 +1,71 @@
+// Kprobe operations as the kworker runs them (kernel/kprobes.c), one step per lock operation,
+// so CPUs executing the probed text run between them:
+// - KprobeRegisterWork, register_kprobe:
+//     mutex_lock(kprobe_mutex)
+//     prepare_kprobe under text_mutex (decode, the insn slot, the table: no breakpoint yet)
+//     arm_kprobe: text_poke of the breakpoint under text_mutex; try_to_optimize_kprobe;
+//     mutex_unlock(text_mutex), mutex_unlock(kprobe_mutex)
+// - KprobeOptimizerWork, the delayed kprobe_optimizer (do_optimize_kprobes):
+//     mutex_lock(kprobe_mutex), mutex_lock(text_mutex) and the batch (optimizing_list)
+//     per probe, text_poke_bp's three writes: the int3, the rel32 tail (after
+//     synchronize_rcu_tasks: a probe some CPU is inside waits for the next round), the E9
+//     mutex_unlock(text_mutex), mutex_unlock(kprobe_mutex)
+// queue_kprobe_work queues either; from the first one on, the machine's optimizer runs as
+// KprobeOptimizerWork (KprobeManager::set_optimizer_work) instead of between quanta. Runs that
+// queue no kprobe work keep the in-place optimizer, so replays that add probes stay exact.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emu/kthread/kernel_thread.h"
+#include "probes/kprobe.h"
+#include "probes/kprobe_manager.h"
+
+namespace probesim::emu {
+
+class KprobeRegisterWork final : public KernelWork {
+ public:
+  using Done = std::function<void(Result<void>)>;
+  // kp: kept alive until the work is done (an aliasing pointer into its owner's record).
+  KprobeRegisterWork(std::string what, std::shared_ptr<probes::Kprobe> kp, Done done);
+  Step step(MachineState& m, Task& kworker) override;
+  std::string describe() const override { return "register_kprobe(" + what_ + ")"; }
+  std::string next_step() const override;
+
+ private:
+  enum class Phase { KprobeMutex, Prepare, Arm };
+  Step prepare(MachineState& m, Task& kw);
+  Step arm(MachineState& m, Task& kw);
+  Step finish(MachineState& m, Task& kw, Result<void> r);
+
+  std::string what_;
+  std::shared_ptr<probes::Kprobe> kp_;
+  Done done_;
+  Phase phase_ = Phase::KprobeMutex;
+};
+
+class KprobeOptimizerWork final : public KernelWork {
+ public:
+  Step step(MachineState& m, Task& kworker) override;
+  std::string describe() const override { return "kprobe_optimizer"; }
+  std::string next_step() const override;
+
+ private:
+  enum class Phase { KprobeMutex, TextMutex, Poke, Unlock };
+  using PokeStep = probes::KprobeManager::PokeStep;
+  Step poke(MachineState& m);
+
+  Phase phase_ = Phase::KprobeMutex;
+  std::vector<GuestAddr> batch_;
+  size_t entry_ = 0;
+  PokeStep poke_ = PokeStep::Int3;
+};
+
+// Queues w on the machine's kworker (the machine has a guest kernel) and hands the machine's
+// optimizer to the kworker from now on.
+void queue_kprobe_work(MachineState& m, std::unique_ptr<KernelWork> w);
+
+}  // namespace probesim::emu

@@ -1,0 +1,82 @@
+"""Kprobe operations as kernel work (issues 16 and 17): kprobes.register(..., at=N) runs
+register_kprobe as steps of the machine's kworker (the breakpoint is its own text_poke under
+text_mutex), and from then on the optimizer's text_poke_bp writes (int3, rel32 tail, E9) are
+kworker steps too, so CPUs executing the probed function run between them. guest
+kprobe_hammer: three threads each write one byte to fd 42 200 times, through ksys_write."""
+import pytest
+
+import probesim
+
+WRITES = 600
+DELAY_NS = 20_000  # OPTIMIZE_DELAY shortened: the optimizer runs while the threads write
+
+
+@pytest.fixture
+def prog(guest_program):
+    return str(guest_program("kprobe_hammer"))
+
+
+def test_a_queued_kprobe_is_pending_until_the_kworker_armed_it(arch, prog):
+    m = probesim.Machine(arch, cpus=2)
+    p = m.spawn([prog])
+    kp = m.kprobes.register("vfs_write", at=0)
+    assert kp.pending and not kp.registered and kp.error is None
+    with pytest.raises(probesim.BadProbe, match="EBUSY: its registration is queued"):
+        kp.unregister()
+    m.run()
+    assert p.exit_code == 0
+    assert not kp.pending and kp.registered and kp.hits > 0
+    steps = [what for _, _, what in m.kernel_steps]
+    assert steps[:2] == ["mutex_lock(kprobe_mutex) of register_kprobe(vfs_write)",
+                         "prepare_kprobe of register_kprobe(vfs_write)"]
+    assert steps[2].startswith("arm_kprobe at 0x")
+    kp.unregister()
+    assert not kp.registered
+
+
+def test_a_queued_registration_that_fails_says_why(arch, prog):
+    m = probesim.Machine(arch)
+    m.spawn([prog])
+    kp = m.kprobes.register("no_such_function", at=0)
+    m.run()
+    assert not kp.pending and not kp.registered
+    assert "unknown kernel symbol 'no_such_function'" in kp.error
+
+
+def hammer_setup(state):
+    """ksys_write probed at once (every write to fd 42 must hit it) and vfs_write queued for
+    the kworker, which hands the optimizer to the kworker: ksys_write's text_poke_bp races
+    the writing threads."""
+    def setup(m):
+        m.kprobes.optimize_delay = DELAY_NS
+        state.update(hits=0, during_poke=0)
+
+        def count(regs):
+            if regs.arg(0) == 42:
+                state["hits"] += 1
+                state["during_poke"] += m.kprobes.info("ksys_write").poked > 0
+
+        state["kp"] = m.kprobes.register("ksys_write", pre=count)
+        m.kprobes.register("vfs_write", at=0)
+        state["m"] = m
+    return setup
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct:3"])
+def test_explored_schedules_of_the_optimizer_never_crash_or_lose_a_hit(arch, prog, strategy,
+                                                                       tmp_path):
+    state, seen = {}, {"during_poke": 0, "jumped": 0}
+
+    def lost(p):
+        seen["during_poke"] += state["during_poke"]
+        seen["jumped"] += state["m"].kprobes.info("ksys_write").jumped
+        return p.exit_code != 0 or state["hits"] != WRITES or state["m"].kernel.oopses
+
+    result = probesim.explore([prog], strategy=strategy, runs=25, seed=1, arch=arch, cpus=2,
+                              quantum=2000, setup=hammer_setup(state), until=lost,
+                              save=tmp_path)
+    assert not result, str(result)
+    assert result.runs_done == 25
+    assert seen["jumped"] > 0
+    if strategy == "random":  # (pct may give the kworker all three pokes in a row)
+        assert seen["during_poke"] > 0  # some schedules ran ksys_write between the pokes
