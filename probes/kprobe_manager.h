@@ -99,6 +99,7 @@ struct KprobeInfo {
   bool optimized = false;
   bool jumped = false;
   uint8_t poked = 0;  // text_poke_bp writes done towards the jump (0 none, 1 int3, 2 + tail)
+  bool unpoking = false;  // unoptimizing: the int3 is over the jump, its tail not back yet
   OptRefusal opt_refusal = OptRefusal::None;
   GuestAddr detour{};
   uint8_t opt_size = 0;                // bytes the jump replaces
@@ -184,6 +185,17 @@ class KprobeManager {
   // (unregistered, unoptimized, or already jumped), or, at Tail, a CPU or task is executing
   // inside the range or the probe's slot: it stays queued for the next round.
   bool optimizer_poke(GuestAddr addr, PokeStep step);
+  // unoptimize_all_kprobes as kernel work (Linux's delayed unoptimizing, done by the
+  // optimizer): kprobes_allow_optimization off, probes not jumped yet leave optimizing_list
+  // now, and the jump-optimized ones are returned, for unoptimize_poke's two writes: the int3
+  // over the E9, then the saved tail. KPROBE_FLAG_OPTIMIZED stays set until the tail is back
+  // (Linux f66c0447cca1), so a CPU that hits the int3 in between still goes through the
+  // detour's copy. flag_early (bug toggle kprobe_unoptimize_flag_early) clears it here: such a
+  // CPU then steps the first instruction and returns into the rel32 still in the text.
+  std::vector<GuestAddr> unoptimize_all_batch(bool flag_early);
+  enum class UnpokeStep : uint8_t { Int3, Tail };
+  // False: the probe at addr no longer waits for this step (unregistered, unoptimized).
+  bool unoptimize_poke(GuestAddr addr, UnpokeStep step);
   std::optional<Cycles> optimizer_due() const { return optimizer_due_; }
   // OPTIMIZE_DELAY (a constant in Linux; tests and notebooks shorten it to see the optimizer
   // race with CPUs in a short run). Applies to the next kick.

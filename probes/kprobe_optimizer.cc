@@ -94,6 +94,7 @@ void KprobeManager::unoptimize_kprobe(KprobeEntry& e) {
   }
   if (tail_written(e)) arch_unoptimize_kprobe(e);  // also a text_poke_bp stopped halfway
   e.opt.poked = 0;
+  e.opt.unpoking = false;
   e.opt.flag = false;
 }
 
@@ -230,6 +231,43 @@ void KprobeManager::poke_done(KprobeEntry& e) {
   e.opt.jumped = true;
 }
 
+std::vector<GuestAddr> KprobeManager::unoptimize_all_batch(bool flag_early) {
+  assert_not_in_handler("kprobes-optimization");
+  allow_optimization_ = false;
+  std::vector<GuestAddr> out;
+  for (auto& b : buckets_) {
+    for (KprobeEntry* e : b) {
+      if (e->opt.flag && e->opt.jumped && !e->opt.unpoking) {
+        out.push_back(e->addr);
+        if (flag_early) e->opt.flag = false;  // the bug: before the text is restored
+      } else {
+        unoptimize_kprobe(*e);  // nothing of a jump in the text yet (or half of one: undone)
+      }
+      e->opt.why_not = OptRefusal::SysctlOff;
+    }
+  }
+  return out;
+}
+
+// arch_unoptimize_kprobe's writes as two steps (text_poke of the int3, text_poke_sync, then
+// the tail); the flag goes with the last.
+bool KprobeManager::unoptimize_poke(GuestAddr addr, UnpokeStep step) {
+  PROBESIM_ASSERT(in_handler_ == 0);
+  KprobeEntry* e = get_kprobe(addr);
+  if (!e || !e->opt.jumped) return false;
+  if (step == UnpokeStep::Int3) {
+    if (e->opt.unpoking) return false;
+    PROBESIM_ASSERT(mem_.write_text(e->addr, arch_->breakpoint()));
+    e->opt.unpoking = true;
+    return true;
+  }
+  if (!e->opt.unpoking) return false;
+  arch_unoptimize_kprobe(*e);
+  e->opt.unpoking = false;
+  e->opt.flag = false;
+  return true;
+}
+
 // arch_unoptimize_kprobe: the breakpoint at the first byte, then the saved bytes after it.
 void KprobeManager::arch_unoptimize_kprobe(KprobeEntry& e) {
   PROBESIM_ASSERT(mem_.write_text(e.addr, arch_->breakpoint()));
@@ -303,6 +341,7 @@ void KprobeManager::fill_opt_info(const KprobeEntry& e, KprobeInfo& i) const {
   i.optimized = e.opt.flag;
   i.jumped = e.opt.jumped;
   i.poked = e.opt.poked;
+  i.unpoking = e.opt.unpoking;
   i.opt_refusal = e.opt.flag ? OptRefusal::None : optimize_check(e);
   i.opt_size = e.opt.size;
   i.early = e.opt.early;

@@ -15,6 +15,14 @@ constexpr BugToggle kBugs[] = {
      "probes\", changelog item 6: \"validate the vma found by find_vma before "
      "inserting/removing the breakpoint\"); kept in kernel/events/uprobes.c "
      "register_for_each_vma since v3.5"},
+    {"kprobe_unoptimize_flag_early",
+     "unoptimize_kprobe clears KPROBE_FLAG_OPTIMIZED when it queues the probe for delayed "
+     "unoptimizing, before the optimizer has put the text back: a CPU that hits the int3 "
+     "written over the jump's first byte single-steps the first instruction and returns into "
+     "the jump's rel32, still in the text (x86; arm64's B is one instruction)",
+     "Linux commit f66c0447cca1 (Masami Hiramatsu, \"kprobes: Set unoptimized flag after "
+     "unoptimizing code\", fixing 6274de4984a6 \"kprobes: Support delayed "
+     "unoptimizing\"): the flag is cleared only after the code is completely unoptimized"},
 };
 
 }  // namespace

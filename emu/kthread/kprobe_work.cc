@@ -113,6 +113,47 @@ KernelWork::Step KprobeOptimizerWork::poke(MachineState& m) {
   return Step::More;
 }
 
+std::string KprobeUnoptimizeWork::next_step() const {
+  switch (phase_) {
+    case Phase::KprobeMutex: return "mutex_lock(kprobe_mutex) and unoptimize_kprobe";
+    case Phase::TextMutex: return "mutex_lock(text_mutex)";
+    case Phase::Poke:
+      return std::string(poke_ == UnpokeStep::Int3 ? "text_poke breakpoint over the jump"
+                                                   : "text_poke original tail") +
+             " at " + hex(batch_[entry_]);
+    case Phase::Unlock: return "mutex_unlock(text_mutex)";
+  }
+  return "?";
+}
+
+KernelWork::Step KprobeUnoptimizeWork::step(MachineState& m, Task& kw) {
+  KernelLocks& locks = m.locks();
+  switch (phase_) {
+    case Phase::KprobeMutex:
+      if (!locks.down_write(locks.kprobe_mutex(), kw)) return Step::Blocked;
+      batch_ = m.kprobes()->unoptimize_all_batch(m.bug("kprobe_unoptimize_flag_early"));
+      phase_ = Phase::TextMutex;
+      return Step::More;
+    case Phase::TextMutex:
+      if (!locks.down_write(locks.text_mutex(), kw)) return Step::Blocked;
+      phase_ = batch_.empty() ? Phase::Unlock : Phase::Poke;
+      return Step::More;
+    case Phase::Poke:
+      if (m.kprobes()->unoptimize_poke(batch_[entry_], poke_) && poke_ == UnpokeStep::Int3) {
+        poke_ = UnpokeStep::Tail;
+        return Step::More;
+      }
+      poke_ = UnpokeStep::Int3;
+      if (++entry_ == batch_.size()) phase_ = Phase::Unlock;
+      return Step::More;
+    case Phase::Unlock:
+      locks.up_write(locks.text_mutex(), kw);
+      locks.up_write(locks.kprobe_mutex(), kw);
+      return Step::Done;
+  }
+  return Step::Done;
+}
+
 void queue_kprobe_work(MachineState& m, std::unique_ptr<KernelWork> w) {
   probes::KprobeManager& k = *m.kprobes();
   if (!k.optimizer_as_work())

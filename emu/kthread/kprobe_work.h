@@ -64,6 +64,27 @@ class KprobeOptimizerWork final : public KernelWork {
   PokeStep poke_ = PokeStep::Int3;
 };
 
+// unoptimize_all_kprobes (sysctl debug.kprobes-optimization = 0) with Linux's delayed
+// unoptimizing, done by the optimizer: mutex_lock(kprobe_mutex) and unoptimize_kprobe of every
+// probe (the batch); mutex_lock(text_mutex); per jump-optimized probe the int3 over the E9,
+// then the saved tail; mutex_unlock. The bug toggle kprobe_unoptimize_flag_early clears
+// KPROBE_FLAG_OPTIMIZED at the batch instead of with the tail.
+class KprobeUnoptimizeWork final : public KernelWork {
+ public:
+  Step step(MachineState& m, Task& kworker) override;
+  std::string describe() const override { return "unoptimize_all_kprobes"; }
+  std::string next_step() const override;
+
+ private:
+  enum class Phase { KprobeMutex, TextMutex, Poke, Unlock };
+  using UnpokeStep = probes::KprobeManager::UnpokeStep;
+
+  Phase phase_ = Phase::KprobeMutex;
+  std::vector<GuestAddr> batch_;
+  size_t entry_ = 0;
+  UnpokeStep poke_ = UnpokeStep::Int3;
+};
+
 // Queues w on the machine's kworker (the machine has a guest kernel) and hands the machine's
 // optimizer to the kworker from now on.
 void queue_kprobe_work(MachineState& m, std::unique_ptr<KernelWork> w);

@@ -555,6 +555,9 @@ class KprobeInfo:
     def poked(self) -> int:
         """text_poke_bp writes done towards the jump: 0, 1 (int3), 2 (int3 and tail)."""
     @property
+    def unpoking(self) -> bool:
+        """Unoptimizing: the int3 is over the jump, whose tail is not back yet."""
+    @property
     def opt_refusal(self) -> str | None:
         """Why the probe is not optimized ('post-handler', 'indirect-jump', ...), or None."""
     @property
@@ -610,6 +613,7 @@ class Kprobes:
     @optimization.setter
     def optimization(self, on: bool) -> None: ...
     def wait_for_optimizer(self) -> None: ...
+    def set_optimization(self, on: bool, *, at: int | None = None) -> None: ...
     @property
     def optimize_delay(self) -> int:
         """OPTIMIZE_DELAY in ns of virtual time."""

@@ -13,6 +13,7 @@
 #include "py_kernel.h"
 #include "py_machine.h"
 #include "py_mm.h"
+#include "emu/kthread/kprobe_work.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -251,6 +252,7 @@ std::optional<KprobeInfoView> info(const PyKprobes& self, py::handle where) {
   v.optimized = i->optimized;
   v.jumped = i->jumped;
   v.poked = i->poked;
+  v.unpoking = i->unpoking;
   if (i->opt_refusal != probes::OptRefusal::None) {
     v.opt_refusal = std::string(probes::opt_refusal_name(i->opt_refusal));
     v.opt_refusal_text = std::string(probes::opt_refusal_text(i->opt_refusal));
@@ -309,6 +311,9 @@ void bind_info(py::module_& m) {
       .def_readonly("poked", &KprobeInfoView::poked,
                     "text_poke_bp writes done towards the jump while the optimizer runs as "
                     "kernel work: 0 none, 1 the int3, 2 also the rel32 tail (the E9 ends it).")
+      .def_readonly("unpoking", &KprobeInfoView::unpoking,
+                    "Unoptimizing as kernel work: the int3 is over the jump, whose tail is not "
+                    "back yet.")
       .def_readonly("opt_refusal", &KprobeInfoView::opt_refusal,
                     "Why the probe is not optimized ('post-handler', 'indirect-jump', "
                     "'not-relocatable', ...), or None.")
@@ -388,6 +393,23 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
             s.machine->probe_manager("wait_for_optimizer").wait_for_optimizer();
           },
           "Run the delayed kprobe_optimizer now (Linux's wait_for_kprobe_optimizer).")
+      .def(
+          "set_optimization",
+          [](const PyKprobes& s, bool on, std::optional<uint64_t> at) {
+            probes::KprobeManager& k = s.machine->probe_manager("kprobes.set_optimization");
+            if (!at) return k.set_optimization(on);
+            if (on)
+              throw py::value_error("kprobes.set_optimization(True, at=N): only turning "
+                                    "optimization off runs as kernel work");
+            auto work = std::make_unique<emu::KprobeUnoptimizeWork>();
+            work->start_at = *at;
+            emu::queue_kprobe_work(s.machine->state("kprobes.set_optimization"), std::move(work));
+          },
+          "on"_a, py::kw_only(), "at"_a = py::none(),
+          "debug.kprobes-optimization, as the property; set_optimization(False, at=N) queues "
+          "unoptimize_all_kprobes for the kworker at N scheduling steps: each jump goes back to "
+          "its int3 in two text pokes that CPUs run between (Machine(bugs={'kprobe_unoptimize_"
+          "flag_early'}) re-creates Linux's bug of clearing the flag too early).")
       .def_property(
           "optimize_delay",
           [](const PyKprobes& s) {
@@ -511,7 +533,7 @@ void bind_kprobes(py::module_& m) {
                      &KprobeInfoView::armed, &KprobeInfoView::boosted, &KprobeInfoView::flags,
                      &KprobeInfoView::step, &KprobeInfoView::slot, &KprobeInfoView::opcode,
                      &KprobeInfoView::probes, &KprobeInfoView::optimized, &KprobeInfoView::jumped,
-                     &KprobeInfoView::poked,
+                     &KprobeInfoView::poked, &KprobeInfoView::unpoking,
                      &KprobeInfoView::opt_refusal, &KprobeInfoView::opt_refusal_text,
                      &KprobeInfoView::detour, &KprobeInfoView::detour_bytes,
                      &KprobeInfoView::opt_size));

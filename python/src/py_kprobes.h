@@ -51,6 +51,7 @@ struct KprobeInfoView {
   // optprobes
   bool optimized = false, jumped = false;
   unsigned poked = 0;
+  bool unpoking = false;
   std::optional<std::string> opt_refusal, opt_refusal_text;
   std::optional<uint64_t> detour;
   std::string detour_bytes;

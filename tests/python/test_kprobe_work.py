@@ -6,6 +6,7 @@ kprobe_hammer: three threads each write one byte to fd 42 200 times, through ksy
 import pytest
 
 import probesim
+from probesim.testing import find_guest_program
 
 WRITES = 600
 DELAY_NS = 20_000  # OPTIMIZE_DELAY shortened: the optimizer runs while the threads write
@@ -80,3 +81,55 @@ def test_explored_schedules_of_the_optimizer_never_crash_or_lose_a_hit(arch, pro
     assert seen["jumped"] > 0
     if strategy == "random":  # (pct may give the kworker all three pokes in a row)
         assert seen["during_poke"] > 0  # some schedules ran ksys_write between the pokes
+
+
+# The kprobes race toggle (issue 16): Linux's delayed unoptimizing once cleared
+# KPROBE_FLAG_OPTIMIZED before the text was back (fixed by f66c0447cca1). x86 only: arm64's
+# jump is one instruction, so no CPU can see half of it.
+UNOPT_AT = 60_000  # scheduling steps: ksys_write is jump-optimized then in most schedules
+RACE_RUNS = 30
+
+
+def unoptimize_setup(m):
+    """ksys_write probed at once and optimized by the kworker, then debug.kprobes-optimization
+    = 0 at UNOPT_AT: the kworker puts the int3 over the jump, then the tail back."""
+    m.kprobes.optimize_delay = DELAY_NS
+    m.kprobes.register("ksys_write")
+    m.kprobes.register("vfs_write", at=0)
+    m.kprobes.set_optimization(False, at=UNOPT_AT)
+
+
+def explore_unoptimize(prog, bugs, save):
+    return probesim.explore([prog, "1000"], strategy="random", runs=RACE_RUNS, seed=1,
+                            arch="x86_64", cpus=2, quantum=2000, bugs=bugs,
+                            setup=unoptimize_setup, save=save)
+
+
+@pytest.fixture
+def x86_prog(guest_dir):
+    return str(find_guest_program(guest_dir, "x86_64", "kprobe_hammer"))
+
+
+def test_the_kprobe_race_toggle_is_known():
+    with pytest.raises(probesim.BadArgument, match="kprobe_unoptimize_flag_early"):
+        probesim.Machine("x86_64", bugs={"nope"})
+
+
+def test_set_optimization_at_n_is_off_only():
+    m = probesim.Machine("x86_64")
+    with pytest.raises(ValueError, match="only turning optimization off"):
+        m.kprobes.set_optimization(True, at=0)
+
+
+def test_clearing_the_optimized_flag_early_is_found_by_exploration(x86_prog, tmp_path):
+    found = explore_unoptimize(x86_prog, {"kprobe_unoptimize_flag_early"}, tmp_path)
+    assert found, str(found)
+    again = found.replay()
+    assert again.divergence is None
+    steps = [what for _, _, what in again.kernel_steps]
+    assert any(s.startswith("text_poke breakpoint over the jump at 0x") for s in steps)
+
+
+def test_with_the_flag_kept_the_same_schedules_find_nothing(x86_prog, tmp_path):
+    result = explore_unoptimize(x86_prog, set(), tmp_path)
+    assert not result and result.runs_done == RACE_RUNS

@@ -5,6 +5,7 @@
 // write one byte to fd 42 200 times, through ksys_write.
 #include <algorithm>
 
+#include "emu/kthread/kprobe_work.h"
 #include "kmachine.h"
 
 using namespace probesim;
@@ -124,4 +125,81 @@ TEST_CASE("kprobe work: optimizing while CPUs run the function never crashes or 
     CHECK(during_poke > 0);  // the schedules did interleave CPUs with the pokes
     CHECK(jumped > 0);
   }
+}
+
+namespace {
+
+// Delayed unoptimizing (debug.kprobes-optimization = 0 at kUnoptAt) while the threads write
+// 1000 times each: ksys_write is jump-optimized by then in most schedules.
+constexpr uint64_t kUnoptAt = 60'000;
+constexpr uint64_t kRaceWrites = 3000;
+
+struct UnoptRun {
+  int status = -1;
+  uint64_t hits = 0;
+  uint64_t during_unpoke = 0;  // hits while the int3 was over the jump, its tail not back
+  bool jumped = true;          // ksys_write still jump-optimized at the end
+  size_t oopses = 0;
+};
+
+UnoptRun unoptimize_while_writing(uint64_t seed, bool bug) {
+  Options o{.arch = Arch::X86_64, .seed = seed, .quantum = 2000, .cpus = 2};
+  o.strategy = "random";
+  if (bug) o.bugs = {"kprobe_unoptimize_flag_early"};
+  auto made = Machine::create(o);
+  REQUIRE_MESSAGE(made.ok(), (made.ok() ? "" : made.error().message));
+  Machine& m = *made.value();
+  kprobes(m).set_optimize_delay_ns(kDelayNs);
+  UnoptRun r;
+  const GuestAddr at = ksym(m, "ksys_write").addr;
+  auto direct = m.register_kprobe({.symbol = "ksys_write", .pre = [&r, &m, at](ProbeHit& h) {
+    if (h.regs.argument(0) != kHammerFd) return 0;
+    ++r.hits;
+    if (kprobes(m).info(at)->unpoking) ++r.during_unpoke;
+    return 0;
+  }});
+  REQUIRE(direct.ok());
+  auto queued = m.register_kprobe({.symbol = "vfs_write", .at = uint64_t{0}});
+  REQUIRE(queued.ok());
+  auto unopt = std::make_unique<emu::KprobeUnoptimizeWork>();
+  unopt->start_at = kUnoptAt;
+  emu::queue_kprobe_work(m.state(), std::move(unopt));
+  auto pid = m.spawn({guest(Arch::X86_64, "kprobe_hammer"), "1000"}, {});
+  REQUIRE(pid.ok());
+  m.run(200'000'000);  // a CPU sent into the rel32 may loop: the run ends anyway
+  auto exit = m.exit_of(pid.value());
+  r.status = exit ? exit->shell_status : -1;
+  r.jumped = kprobes(m).info(at)->jumped;
+  r.oopses = m.kernel_oopses().size();
+  return r;
+}
+
+}  // namespace
+
+// The reverse of text_poke_bp: the int3 over the E9, then the saved tail, as kworker steps
+// with KPROBE_FLAG_OPTIMIZED kept until the tail is back (Linux f66c0447cca1): a CPU that
+// hits the int3 in between goes through the detour's copy. No crash, no lost hit.
+TEST_CASE("kprobe work: unoptimizing while CPUs run the function never crashes or loses a hit") {
+  uint64_t during_unpoke = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    CAPTURE(seed);
+    UnoptRun r = unoptimize_while_writing(seed, false);
+    REQUIRE(r.status == 0);
+    CHECK(r.hits == kRaceWrites);
+    CHECK_FALSE(r.jumped);
+    CHECK(r.oopses == 0);
+    during_unpoke += r.during_unpoke;
+  }
+  CHECK(during_unpoke > 0);
+}
+
+// The bug toggle kprobe_unoptimize_flag_early: the flag cleared before the text is back, so a
+// CPU that hits the int3 steps the first instruction and returns into the rel32.
+TEST_CASE("kprobe work: clearing the optimized flag early is found by random schedules") {
+  int failed = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    UnoptRun r = unoptimize_while_writing(seed, true);
+    failed += r.status != 0 || r.oopses != 0;
+  }
+  CHECK(failed > 0);
 }
