@@ -350,6 +350,7 @@ Result<Process*> MachineState::fork_process(Task& t, uint64_t stack, std::option
                                                   probes::TaskId{static_cast<uint64_t>(pid)},
                                                   child->mm(), /*same_mm=*/false));
   ct.sigmask = t.sigmask;
+  ct.nice = t.nice;
   ct.altstack = t.altstack;  // fork and vfork keep the sigaltstack (copy_process; threads: none)
   Process* raw = child.get();
   procs_.emplace(pid, std::move(child));

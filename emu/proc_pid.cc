@@ -237,8 +237,8 @@ void stat_times(std::string& out, Process& p, const Task& task, bool whole, cons
   put(out, cycles_to_clock_t(stime, sys.hz));
   put(out, cycles_to_clock_t(p.cutime, sys.hz));
   put(out, cycles_to_clock_t(p.cstime, sys.hz));
-  put(out, 20);  // priority: task_prio, SCHED_NORMAL at nice 0 (prio 120 - MAX_RT_PRIO)
-  put(out, 0);   // nice
+  put_signed(out, 20 + task.nice);  // priority: task_prio, SCHED_NORMAL (prio - MAX_RT_PRIO)
+  put_signed(out, task.nice);
   put(out, p.live_tasks());
   put(out, 0);  // itrealvalue
   put(out, task.start_ns / (1'000'000'000 / kUserHz));

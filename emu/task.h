@@ -94,6 +94,9 @@ class Task {
   uint64_t start_ns = 0;     // start_time: the monotonic ns (its creator's clock) it was made at
   bool fork_noexec = false;  // PF_FORKNOEXEC: made by fork/clone, no execve since
   int last_cpu = 0;          // task_cpu: the logical CPU it last ran on
+  // static_prio's nice value (setpriority/getpriority, /proc stat), inherited by fork and
+  // clone. The model's scheduling strategies do not weight tasks by it.
+  int nice = 0;
   // Atomic and syscall instructions it retired in user mode (Cpu::sync_ops): the scheduling
   // points pct and bounded count; and whether its last quantum ended in front of one.
   uint64_t sync_ops = 0;

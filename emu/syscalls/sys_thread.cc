@@ -28,6 +28,7 @@ int64_t clone_thread(SyscallContext& ctx, const CloneArgs& c) {
   Task& child = p.add_task(tid);
   child.start_ns = ctx.clock().monotonic_ns();
   child.fork_noexec = true;  // copy_process sets PF_FORKNOEXEC
+  child.nice = ctx.task().nice;
   std::optional<uint64_t> tls;
   if (c.flags & kCloneSettls) tls = c.tls;
   child.context = ctx.machine().child_context(ctx.task(), child, c.stack, tls);

@@ -138,6 +138,8 @@
   X(sigaltstack,   131, 132, "pp",    'd') \
   X(sched_getaffinity, 204, 123, "dup", 'd') \
   X(sched_yield,    24, 124, "",      'd') \
+  X(getpriority,   140, 141, "dd",    'd') \
+  X(setpriority,   141, 140, "ddd",   'd') \
   X(getcpu,        309, 168, "ppp",   'd') \
   X(sysinfo,        99, 179, "p",     'd') \
   /* user and group ids (emu/syscalls/sys_cred.cc) */ \
