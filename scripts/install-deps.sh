@@ -71,30 +71,46 @@ debian_uris() {
   done
 }
 
+# The first Debian mirror of the system's apt sources, or exit naming what needs it ($1).
+debian_uri_for() {
+  local uri
+  uri=$(debian_uris | awk 'NR == 1')
+  if [[ -z $uri ]]; then
+    echo "probesim: no apt source for '$codename' found in /etc/apt; cannot fetch $1." \
+         "Add a Debian mirror to apt's sources." >&2
+    exit 1
+  fi
+  echo "$uri"
+}
+
+# apt with a private configuration kept under $1 (the system's sources, lists and dpkg state
+# are never read or changed): writes $2 as its only source line, fetches its lists, and leaves
+# the apt options in APT_OPTS (more options may follow as $3...). `apt-get download` checks the
+# signatures.
+private_apt() {
+  local apt=$1 source=$2
+  shift 2
+  rm -rf "$apt/debs"
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
+  echo "$source" > "$apt/sources.list"
+  APT_OPTS=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
+            -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+            -o APT::Sandbox::User=root -o Debug::NoLocking=1 "$@")
+  apt-get "${APT_OPTS[@]}" update -qq
+}
+
 fetch_newer() {
   local prefix=$DEPS/prefix stamp=$DEPS/prefix/.probesim-deps
   local want="${NEWER_SUITE}: ${NEWER_PACKAGES[*]}"
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     return 0
   fi
-  local uri
-  uri=$(debian_uris | awk 'NR == 1')
-  if [[ -z $uri ]]; then
-    echo "probesim: no apt source for '$codename' found in /etc/apt; cannot fetch Unicorn 2.1.1" \
-         "and Capstone 5 from Debian ${NEWER_SUITE}. Add a Debian mirror to apt's sources." >&2
-    exit 1
-  fi
+  local uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  uri=$(debian_uri_for "Unicorn 2.1.1 and Capstone 5 from Debian ${NEWER_SUITE}")
   echo "probesim: fetching ${NEWER_PACKAGES[*]} from Debian ${NEWER_SUITE} into $prefix"
   local apt=$DEPS/apt
-  rm -rf "$apt/debs"
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $NEWER_SUITE main" \
-    > "$apt/sources.list"
-  local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
-              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-              -o APT::Sandbox::User=root -o Debug::NoLocking=1)
-  apt-get "${opts[@]}" update -qq
-  (cd "$apt/debs" && apt-get "${opts[@]}" download "${NEWER_PACKAGES[@]}" -qq)
+  private_apt "$apt" "deb [signed-by=$keyring] $uri $NEWER_SUITE main"
+  (cd "$apt/debs" && apt-get "${APT_OPTS[@]}" download "${NEWER_PACKAGES[@]}" -qq)
   rm -rf "$prefix"
   mkdir -p "$prefix"
   local deb
@@ -119,30 +135,20 @@ fetch_arm64_root() {
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     return 0
   fi
-  local uri
-  uri=$(debian_uris | awk 'NR == 1')
-  if [[ -z $uri ]]; then
-    echo "probesim: no apt source for '$codename' found in /etc/apt; cannot build the arm64" \
-         "root for the e2e tests. Add a Debian mirror to apt's sources." >&2
-    exit 1
-  fi
+  local uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  uri=$(debian_uri_for "the arm64 root for the e2e tests")
   echo "probesim: building an arm64 Debian root (${ARM64_ROOT_PACKAGES[*]}) in $root"
   local apt=$DEPS/apt-arm64
-  rm -rf "$apt/debs"
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs/arm64" "$apt/debs/host"
-  echo "deb [arch=arm64,$(dpkg --print-architecture) signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $codename main" \
-    > "$apt/sources.list"
-  local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
-              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-              -o Dir::State::status=/dev/null -o APT::Sandbox::User=root -o Debug::NoLocking=1
-              -o "APT::Architectures::=arm64")
-  apt-get "${opts[@]}" update -qq
+  private_apt "$apt" \
+    "deb [arch=arm64,$(dpkg --print-architecture) signed-by=$keyring] $uri $codename main" \
+    -o Dir::State::status=/dev/null -o "APT::Architectures::=arm64"
+  mkdir -p "$apt/debs/arm64" "$apt/debs/host"
   local closure
-  closure=$(apt-cache "${opts[@]}" -o APT::Architecture=arm64 depends --recurse --no-recommends \
+  closure=$(apt-cache "${APT_OPTS[@]}" -o APT::Architecture=arm64 depends --recurse --no-recommends \
               --no-suggests --no-conflicts --no-breaks --no-replaces --no-enhances \
               "${ARM64_ROOT_PACKAGES[@]}" | grep -v '^[ <]' | sort -u)
-  (cd "$apt/debs/arm64" && apt-get "${opts[@]}" -o APT::Architecture=arm64 download $closure -qq)
-  (cd "$apt/debs/host" && apt-get "${opts[@]}" download qemu-user-static -qq)
+  (cd "$apt/debs/arm64" && apt-get "${APT_OPTS[@]}" -o APT::Architecture=arm64 download $closure -qq)
+  (cd "$apt/debs/host" && apt-get "${APT_OPTS[@]}" download qemu-user-static -qq)
   rm -rf "$root"
   mkdir -p "$root"
   local deb mark=$apt/unpacked
