@@ -23,6 +23,14 @@ constexpr BugToggle kBugs[] = {
      "Linux commit f66c0447cca1 (Masami Hiramatsu, \"kprobes: Set unoptimized flag after "
      "unoptimizing code\", fixing 6274de4984a6 \"kprobes: Support delayed "
      "unoptimizing\"): the flag is cleared only after the code is completely unoptimized"},
+    {"uprobe_no_dup_mmap_sem",
+     "register_for_each_vma does not exclude fork (no dup_mmap_sem): a fork between "
+     "build_map_info and the installs copies the parent's page before its breakpoint is "
+     "written, and the child, not in the map_info list, is never probed (a missed breakpoint)",
+     "commit 32cdba1e0541 (Oleg Nesterov, v3.8), \"uprobes: Use percpu_rw_semaphore to fix "
+     "register/unregister vs dup_mmap() race\": percpu_down_write(dup_mmap_sem) in "
+     "register_for_each_vma, percpu_down_read around dup_mmap; the race dates from "
+     "268720903f87 \"uprobes: Rework register_for_each_vma() to make it O(n)\""},
 };
 
 }  // namespace

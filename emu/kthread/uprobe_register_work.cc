@@ -41,10 +41,12 @@ KernelWork::Step UprobeRegisterWork::step(MachineState& m, Task& kw) {
     case Phase::Alloc: return alloc(m, kw);
     case Phase::RegisterRwsem:
       if (!locks.down_write(register_rwsem(m), kw)) return Step::Blocked;
-      phase_ = Phase::DupMmapSem;
+      // uprobe_no_dup_mmap_sem: the kernel before v3.8 did not exclude fork here.
+      phase_ = m.bug("uprobe_no_dup_mmap_sem") ? Phase::BuildMapInfo : Phase::DupMmapSem;
       return Step::More;
     case Phase::DupMmapSem:
       if (!locks.down_write(locks.dup_mmap_sem(), kw)) return Step::Blocked;
+      holds_dup_mmap_sem_ = true;
       phase_ = Phase::BuildMapInfo;
       return Step::More;
     case Phase::BuildMapInfo: return build_map_info(m, kw);
@@ -117,7 +119,8 @@ KernelWork::Step UprobeRegisterWork::install(MachineState& m, Task& kw) {
 }
 
 KernelWork::Step UprobeRegisterWork::finish(MachineState& m, Task& kw) {
-  m.locks().up_write(m.locks().dup_mmap_sem(), kw);
+  if (holds_dup_mmap_sem_) m.locks().up_write(m.locks().dup_mmap_sem(), kw);
+  holds_dup_mmap_sem_ = false;
   m.locks().up_write(register_rwsem(m), kw);
   if (!err_) {
     error_ = err_.error().message;

@@ -8,8 +8,9 @@
 //              install_breakpoint, mmap_write_unlock(mm)
 //   percpu_up_write(dup_mmap_sem), up_write(register_rwsem)
 // Between steps other tasks run (munmap, mmap, fork of the guest). The uprobe_no_revalidate
-// toggle skips the re-validation. A failed install stops the installs and unregisters at the
-// end (Linux: uprobe_unregister on error). `done` hears the result.
+// toggle skips the re-validation; uprobe_no_dup_mmap_sem skips dup_mmap_sem (forks run). A
+// failed install stops the installs and unregisters at the end (Linux: uprobe_unregister on
+// error). `done` hears the result.
 #pragma once
 
 #include <functional>
@@ -56,6 +57,7 @@ class UprobeRegisterWork final : public KernelWork {
   std::vector<probes::UprobeManager::MapInfo> info_;
   size_t entry_ = 0;
   RwSemaphore* held_mmap_lock_ = nullptr;
+  bool holds_dup_mmap_sem_ = false;  // not taken with the uprobe_no_dup_mmap_sem toggle
   Result<void> err_;
 };
 

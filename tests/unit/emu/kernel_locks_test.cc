@@ -101,10 +101,11 @@ TEST_CASE("kworker: work runs by start step, FIFO among equals, never ahead of t
 }
 
 TEST_CASE("bug toggles: known names pass, an unknown one is refused naming the known ones") {
-  CHECK(check_bug_names({"uprobe_no_revalidate", "kprobe_unoptimize_flag_early"}).ok());
+  CHECK(check_bug_names({"uprobe_no_revalidate", "kprobe_unoptimize_flag_early",
+                         "uprobe_no_dup_mmap_sem"}).ok());
   auto r = check_bug_names({"no_such_bug"});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "unknown bug toggle 'no_such_bug' (known: uprobe_no_revalidate, "
-                             "kprobe_unoptimize_flag_early)");
+                             "kprobe_unoptimize_flag_early, uprobe_no_dup_mmap_sem)");
   for (const BugToggle& b : bug_toggles()) CHECK(std::string(b.fixed_by).size() > 20);
 }
