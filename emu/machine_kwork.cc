@@ -96,6 +96,7 @@ bool MachineState::run_kernel_step(const Scheduler::Step& step) {
     if (used >= step.budget) return true;
     kernel_steps_.push_back({kworker_->steps, sched_.steps() + used,
                              w->next_step() + " of " + w->describe()});
+    locks_.lockdep().set_context(kw, kernel_steps_.back().what);
     KernelWork::Step r = w->step(*this, kw);
     sched_.clock(step.cpu).advance(kKernelStepCycles);
     if (r == KernelWork::Step::Blocked) {
@@ -127,11 +128,13 @@ void MachineState::check_invariants(bool quiescent, bool verify) {
     uprobes_->verify();  // our own structures: a failure is a probesim bug (asserts)
     for (auto& [pid, p] : procs_) p->mm().verify();
   }
-  for (std::string& f : found) {
-    if (violations_.size() >= kMaxViolations) break;
-    if (std::find(violations_.begin(), violations_.end(), f) == violations_.end())
-      violations_.push_back(std::move(f));
-  }
+  for (std::string& f : found) add_violation(std::move(f));
+}
+
+void MachineState::add_violation(std::string v) {
+  if (violations_.size() >= kMaxViolations) return;
+  if (std::find(violations_.begin(), violations_.end(), v) == violations_.end())
+    violations_.push_back(std::move(v));
 }
 
 bool MachineState::wait_for_kernel_lock(SyscallContext& ctx, const SyscallArgs& a,
@@ -143,9 +146,20 @@ bool MachineState::wait_for_kernel_lock(SyscallContext& ctx, const SyscallArgs& 
   bool blocked = false;
   if (RwSemaphore* lock = locks_.find_mmap_lock(&ctx.proc().mm()))
     blocked = locks_.wait_if_held(*lock, t);
-  if (!blocked && dups_mmap(name, a)) blocked = locks_.wait_if_held(locks_.dup_mmap_sem(), t);
-  if (blocked) ctx.disposition = SyscallDisposition::Blocked;  // restarts when released
-  return blocked;
+  const bool dup = dups_mmap(name, a);
+  if (!blocked && dup) blocked = locks_.wait_if_held(locks_.dup_mmap_sem(), t);
+  if (blocked) {
+    ctx.disposition = SyscallDisposition::Blocked;  // restarts when released
+    return true;
+  }
+  // dup_mmap's order for the lock checker: dup_mmap_sem (read), then the parent's mmap_lock.
+  if (dup)
+    locks_.annotate_step(
+        t, "dup_mmap of " + std::string(name) + "()",
+        {{&locks_.dup_mmap_sem(), Lockdep::Mode::Read},
+         {&locks_.mmap_lock(&ctx.proc().mm(), "pid " + std::to_string(ctx.proc().pid())),
+          Lockdep::Mode::Write}});
+  return false;
 }
 
 }  // namespace probesim::emu

@@ -73,6 +73,7 @@ MachineState::MachineState(MachineConfig config)
   sched_.on_preempt_request = [this] {
     if (current_ && running_engine_ == current_->proc().cpu()) running_engine_->end_quantum();
   };
+  locks_.lockdep().set_sink([this](std::string report) { add_violation(std::move(report)); });
 }
 
 // Teardown order (issue 11): wait structures hold non-owning Task pointers, and closing a file
@@ -516,7 +517,7 @@ void MachineState::model_syscall(Cpu& cpu) {
 
 int64_t MachineState::dispatch_syscall(SyscallContext& ctx, const SyscallArgs& a) {
   const SyscallEntry* e = SyscallTable::get(config_.arch).find(a.nr);
-  if (locks_.holds() && e && wait_for_kernel_lock(ctx, a, e->name)) return 0;
+  if ((locks_.holds() || kworker_) && e && wait_for_kernel_lock(ctx, a, e->name)) return 0;
   const bool traced = trace_events_->syscall_tps_on();
   if (traced) trace_events_->sys_enter(ctx.task(), a.nr, std::span<const uint64_t, 6>(a.a));
   // strace -f prints a line's "[pid N] " when the syscall enters, while it traces more than one

@@ -258,7 +258,9 @@ class MachineState final : public SyscallSink,
   Process* process_of_mm(const mmu::Mm* mm);
   // Invariant violations found at quiescent points while a kworker exists (issue 16: the
   // uprobes tree, i_mmap trees and mms verify(), breakpoints where and only where they
-  // belong). The first kMaxViolations are kept; a violation never stops the machine.
+  // belong), and the lock checker's reports (locks().lockdep(): lock order inversions,
+  // sleeping locks in atomic context). The first kMaxViolations are kept; a violation never
+  // stops the machine.
   static constexpr size_t kMaxViolations = 16;
   const std::vector<std::string>& invariant_violations() const { return violations_; }
   // One line per kworker step run: "kworker/0:1 step N: <step> of <work>" (for reports).
@@ -342,6 +344,7 @@ class MachineState final : public SyscallSink,
   bool kwork_start_early();
   bool run_kernel_step(const Scheduler::Step& step);
   void check_invariants(bool quiescent, bool verify);
+  void add_violation(std::string v);  // kept unless a duplicate or past kMaxViolations
   // A syscall that takes a lock the kworker holds blocks (and restarts when it is released).
   bool wait_for_kernel_lock(SyscallContext& ctx, const SyscallArgs& a, std::string_view name);
   // After a syscall that returned: log it in racing_syscalls() if it changed an address space

@@ -38,27 +38,44 @@ void KernelLocks::block(RwSemaphore& sem, Task& t) {
 void KernelLocks::wake_waiters(RwSemaphore& sem) { waitq_.wake_all(&sem, sched_); }
 
 bool KernelLocks::down_read(RwSemaphore& sem, Task& t) {
+  lockdep_.check(t, sem, Lockdep::Mode::Read);
   if (!sem.try_down_read(t.tid())) return block(sem, t), false;
+  lockdep_.acquired(t, sem, Lockdep::Mode::Read);
   ++holds_;
   return true;
 }
 
 bool KernelLocks::down_write(RwSemaphore& sem, Task& t) {
+  lockdep_.check(t, sem, Lockdep::Mode::Write);
   if (!sem.try_down_write(t.tid())) return block(sem, t), false;
+  lockdep_.acquired(t, sem, Lockdep::Mode::Write);
   ++holds_;
   return true;
 }
 
 void KernelLocks::up_read(RwSemaphore& sem, Task& t) {
   sem.up_read(t.tid());
+  lockdep_.released(t, sem);
   --holds_;
   wake_waiters(sem);
 }
 
 void KernelLocks::up_write(RwSemaphore& sem, Task& t) {
   sem.up_write(t.tid());
+  lockdep_.released(t, sem);
   --holds_;
   wake_waiters(sem);
+}
+
+// The locks are not taken (the step that would take them does not block here): only the
+// checker hears of them, in order, then of their release.
+void KernelLocks::annotate_step(Task& t, std::string what, std::initializer_list<Taken> chain) {
+  lockdep_.set_context(t, std::move(what));
+  for (const Taken& k : chain) {
+    lockdep_.check(t, *k.sem, k.mode);
+    lockdep_.acquired(t, *k.sem, k.mode);
+  }
+  for (auto it = std::rbegin(chain); it != std::rend(chain); ++it) lockdep_.released(t, *it->sem);
 }
 
 bool KernelLocks::wait_if_held(RwSemaphore& sem, Task& t) {

@@ -5,15 +5,18 @@
 // WaitQueues keyed by the lock, and retries its operation when a holder releases it (up_*
 // wakes every waiter). Guest syscalls take and drop their locks inside one step, so only the
 // kworker holds a lock across a scheduling point; a syscall whose lock is held blocks and
-// restarts (wait_if_held).
+// restarts (wait_if_held). Every operation goes through the lock checker (lockdep(), Lockdep):
+// lock order inversions and sleeping locks in atomic context are reported to its sink.
 //
 // Who may touch what: the emulation thread. Keys are identities only (never dereferenced).
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "emu/kthread/lockdep.h"
 #include "emu/kthread/rwsem.h"
 #include "emu/task.h"
 
@@ -46,7 +49,15 @@ class KernelLocks {
   // For an operation that takes and drops sem within one step: true when another task holds
   // it, and then t is blocked until it is released.
   bool wait_if_held(RwSemaphore& sem, Task& t);
+  // An operation that takes `chain` in order and drops them within one step (fork's dup_mmap:
+  // dup_mmap_sem, then the parent's mmap_lock), told to the lock checker as `what` of t.
+  struct Taken {
+    RwSemaphore* sem;
+    Lockdep::Mode mode;
+  };
+  void annotate_step(Task& t, std::string what, std::initializer_list<Taken> chain);
   int holds() const { return holds_; }  // locks held now, by anyone
+  Lockdep& lockdep() { return lockdep_; }
 
  private:
   RwSemaphore& named(std::map<const void*, std::unique_ptr<RwSemaphore>>& m, const void* key,
@@ -62,6 +73,7 @@ class KernelLocks {
   RwSemaphore kprobe_mutex_{"kprobe_mutex"};
   RwSemaphore text_mutex_{"text_mutex"};
   int holds_ = 0;
+  Lockdep lockdep_;
 };
 
 }  // namespace probesim::emu

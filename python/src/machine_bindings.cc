@@ -311,7 +311,15 @@ void bind_machine(py::module_& m) {
       .def_property_readonly("invariant_violations", &PyMachine::invariant_violations,
                              "Kernel invariants found broken at quiescent points while kernel "
                              "work ran (a breakpoint in a page of another file, a missed "
-                             "breakpoint): list of str, empty when they held.")
+                             "breakpoint) and the lock checker's reports (a possible circular "
+                             "locking dependency, a sleeping lock taken in atomic context): "
+                             "list of str, empty when they held.")
+      .def_property_readonly("lock_dependencies", &PyMachine::lock_dependencies,
+                             "The lock checker's dependencies between lock classes (Linux "
+                             "names: mmap_lock, i_mmap_rwsem, register_rwsem, dup_mmap_sem, "
+                             "uprobes_treelock), each seen held while the next was taken: "
+                             "['A -> B: task 2 kworker/0:1 (<step>) took B.. while holding A..'], "
+                             "in class order, each with the first acquisition chain seen.")
       .def_property_readonly("kernel_steps", &PyMachine::kernel_steps,
                              "[(step, at, what)]: every step the kworker ran, its index, the "
                              "machine's scheduling steps then, and 'step of work' in kernel "

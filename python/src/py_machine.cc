@@ -238,6 +238,10 @@ std::vector<std::tuple<uint64_t, uint64_t, std::string>> PyMachine::kernel_steps
   return out;
 }
 
+std::vector<std::string> PyMachine::lock_dependencies() {
+  return machine("lock_dependencies").state().locks().lockdep().dependencies();
+}
+
 std::vector<std::tuple<int, uint64_t, std::string>> PyMachine::racing_syscalls() {
   std::vector<std::tuple<int, uint64_t, std::string>> out;
   for (const auto& r : machine("racing_syscalls").state().racing_syscalls())

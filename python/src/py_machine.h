@@ -126,6 +126,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // (tid, kworker steps run before it, "munmap()ed [a, b)") per address-space change made
   // while the kworker had work queued.
   std::vector<std::tuple<int, uint64_t, std::string>> racing_syscalls();
+  // The lock checker's recorded dependencies, "A -> B: <first chain>" (emu/kthread/lockdep.h).
+  std::vector<std::string> lock_dependencies();
   std::vector<Insn> disassemble(int pid, const pybind11::int_& addr, size_t count, bool original);
   // "function+0xoff" for a kernel address, or a user address of process pid; None if unknown.
   std::optional<std::string> symbolize(const pybind11::int_& addr, std::optional<int> pid);

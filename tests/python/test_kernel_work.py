@@ -31,7 +31,13 @@ def test_a_queued_registration_is_pending_until_the_kworker_runs_its_steps(machi
     assert any(s.startswith("build_map_info of") for s in steps)
     assert any(re.match(r"install_breakpoint at 0x[0-9a-f]+ of uprobe_register", s) for s in steps)
     assert all(at >= AT for _, at, _ in machine.kernel_steps)
-    assert machine.invariant_violations == []
+    assert machine.invariant_violations == []  # the lock checker's reports included
+    deps = machine.lock_dependencies
+    assert any(re.match(r"dup_mmap_sem -> i_mmap_rwsem: task 2 kworker/0:1 \(build_map_info of "
+                        r"uprobe_register\(.*\)\) took i_mmap_rwsem of .*uprobe_remap \(read\) "
+                        r"while holding register_rwsem of uprobe .*, dup_mmap_sem$", d)
+               for d in deps), deps
+    assert any(d.startswith("dup_mmap_sem -> mmap_lock: ") for d in deps), deps
 
 
 def test_unregistering_a_registration_that_has_not_run_is_ebusy(machine, prog):
