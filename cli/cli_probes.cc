@@ -49,12 +49,7 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
     return Error::make("kprobes need the guest kernel");
   for (const EarlyKprobeInfo& e : m.early_kprobes())
     if (e.err != 0) return Error::make("--early-kprobe " + e.spec + ": " + e.error, e.err);
-  for (const ProbeSpec& s : o.kprobes) {
-    auto r = m.register_kprobe(kprobe_spec(s));
-    if (!r) return Error::make("--kprobe " + s.text + ": " + r.error().message, r.error().err);
-    c->p_->kps.push_back(std::move(r).value());
-    c->p_->kp_specs.push_back(s.text);
-  }
+  for (const ProbeSpec& s : o.kprobes) PROBESIM_TRY_VOID(c->add_kprobe(s));
   for (const ProbeSpec& s : o.kretprobes) {
     auto r = m.register_kretprobe(
         {.symbol = s.symbol, .offset = s.offset, .addr = GuestAddr{s.addr}, .name = s.text});
@@ -78,11 +73,28 @@ Result<std::pair<std::string, std::optional<uint64_t>>> split_at(const std::stri
   return std::pair{text.substr(0, at), std::optional<uint64_t>{v}};
 }
 
-Result<std::unique_ptr<CliProbes>> CliProbes::attach_uprobes(Machine& m,
-                                                             const std::vector<std::string>& specs) {
+Result<std::unique_ptr<CliProbes>> CliProbes::attach_queued(
+    Machine& m, const std::vector<std::string>& uprobes, const std::vector<std::string>& kprobes) {
   std::unique_ptr<CliProbes> c(new CliProbes(m));
-  for (const std::string& spec : specs) PROBESIM_TRY_VOID(c->add_uprobe(spec, false));
+  for (const std::string& spec : uprobes) PROBESIM_TRY_VOID(c->add_uprobe(spec, false));
+  if (!m.has_kernel() && !kprobes.empty()) return Error::make("kprobes need the guest kernel");
+  for (const std::string& spec : kprobes) {
+    ProbeSpec k = PROBESIM_TRY(parse_kprobe_option(spec));
+    PROBESIM_TRY_VOID(c->add_kprobe(k));
+  }
   return c;
+}
+
+Result<void> CliProbes::add_kprobe(const ProbeSpec& s) {
+  auto r = m_.register_kprobe(kprobe_spec(s));
+  if (!r) return Error::make("--kprobe " + s.text + ": " + r.error().message, r.error().err);
+  if (s.until) {
+    auto u = r.value()->unregister_at(*s.until);
+    if (!u) return Error::make("--kprobe " + s.text + ": " + u.error().message, u.error().err);
+  }
+  p_->kps.push_back(std::move(r).value());
+  p_->kp_specs.push_back(s.text);
+  return {};
 }
 
 Result<void> CliProbes::add_uprobe(const std::string& text, bool ret) {
@@ -108,8 +120,9 @@ void CliProbes::report(FILE* out) const {
     else if (kp.pending() && !kp.registered())
       std::fprintf(out, "kprobe %s: never started (the kworker did not run it)\n", spec);
     else
-      std::fprintf(out, "kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n", spec, kp.hits(),
-                   kp.nmissed());
+      std::fprintf(out, "kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "%s\n", spec, kp.hits(),
+                   kp.nmissed(),
+                   kp.unregister_pending() ? " (its unregistering never started)" : "");
   }
   for (const auto& rp : p_->rps)
     std::fprintf(out, "kretprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "\n", rp->name().c_str(),

@@ -17,9 +17,11 @@ class CliProbes {
  public:
   // Registers every probe of `o`; the first failure is an error naming the probe.
   static Result<std::unique_ptr<CliProbes>> attach(Machine& m, const RunOptions& o);
-  // Only uprobes ("SPEC" or "SPEC@N", queued for the kworker at N scheduling steps).
-  static Result<std::unique_ptr<CliProbes>> attach_uprobes(Machine& m,
-                                                           const std::vector<std::string>& specs);
+  // For explore: uprobes ("SPEC" or "SPEC@N", queued for the kworker at N scheduling steps)
+  // and kprobes (--kprobe's SPEC[@N[-M]]).
+  static Result<std::unique_ptr<CliProbes>> attach_queued(Machine& m,
+                                                          const std::vector<std::string>& uprobes,
+                                                          const std::vector<std::string>& kprobes);
   ~CliProbes();
   // One line per probe: "kprobe SPEC: hits N nmissed M".
   void report(FILE* out) const;
@@ -28,6 +30,7 @@ class CliProbes {
   struct Probes;
   explicit CliProbes(Machine& m);
   Result<void> add_uprobe(const std::string& spec, bool ret);
+  Result<void> add_kprobe(const ProbeSpec& s);
   Machine& m_;
   std::unique_ptr<Probes> p_;
 };

@@ -73,7 +73,7 @@ Result<RunResult> run_one(const ExploreOptions& o, Arch arch, const std::string&
               .preemptions = guided, .bugs = o.bugs};
   auto m = PROBESIM_TRY(Machine::create(opt));
   if (record) PROBESIM_TRY_VOID(m->start_recording());
-  auto probes = PROBESIM_TRY(CliProbes::attach_uprobes(*m, o.uprobes));
+  auto probes = PROBESIM_TRY(CliProbes::attach_queued(*m, o.uprobes, o.kprobes));
   int pid = PROBESIM_TRY(m->spawn(o.argv, guest_env(o.env, o.env_clear), Stdio::Capture, {}, guest_cwd(o.root)));
   m->run();
   RunResult r;

@@ -74,6 +74,7 @@ Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv) 
     else if (a == "--until-deadlock") o.until = ExploreOptions::Until::Deadlock, ++untils;
     else if (a == "--until-invariant") o.until = ExploreOptions::Until::Invariant, ++untils;
     else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
+    else if (a == "--kprobe") o.kprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--bug") o.bugs.push_back(PROBESIM_TRY(value(a)));
     else if (a.starts_with("-")) return Error::make("unknown explore option '" + std::string(a) + "'");
     else break;
@@ -94,6 +95,7 @@ std::vector<std::string> batch_arguments(const ExploreOptions& o, Arch arch, con
   if (o.until == ExploreOptions::Until::ExitNonZero) a.emplace_back("exit!=0");
   if (o.until == ExploreOptions::Until::Stdout) a.push_back(o.stdout_regex);
   for (const std::string& u : o.uprobes) a.insert(a.end(), {"--uprobe", u});
+  for (const std::string& k : o.kprobes) a.insert(a.end(), {"--kprobe", k});
   for (const std::string& b : o.bugs) a.insert(a.end(), {"--bug", b});
   a.insert(a.end(), {"--arch", std::string(arch_name(arch)), "--root", o.root, "--cpus", std::to_string(o.cpus), "--quantum",
                      std::to_string(o.quantum), "--env-clear"});

@@ -16,7 +16,8 @@ inline constexpr const char* kExploreUsage =
     "                        [--runs N] [--from RUN] [--seed N] [--jobs N | --dask ADDRESS]\n"
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
     "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"
-    "                        [--uprobe PATH:SYM[@N]]... [--bug NAME]...\n"
+    "                        [--uprobe PATH:SYM[@N]]... [--kprobe SYM[+OFF][@N[-M]]]...\n"
+    "                        [--bug NAME]...\n"
     "                        [--arch A] [--root DIR] [--cpus N] [--quantum N]\n"
     "                        [--env-clear] [--env K=V]...\n"
     "                        -- PROGRAM [ARGS...]\n";
@@ -42,6 +43,7 @@ struct ExploreOptions {
   bool env_clear = false;  // the guest starts with only the --env entries
   std::vector<std::string> env;
   std::vector<std::string> uprobes;  // counting uprobes, SPEC or SPEC@N (queued kernel work)
+  std::vector<std::string> kprobes;  // counting kprobes, SPEC, SPEC@N or SPEC@N-M (as run's)
   std::vector<std::string> bugs;     // bug toggles (--bug)
   std::vector<std::string> argv;
 };

@@ -82,11 +82,24 @@ Result<ProbeSpec> parse_kprobe_option(const std::string& v) {
   const size_t at = v.rfind('@');
   if (at == std::string::npos) return parse_probe_spec("--kprobe", v);
   ProbeSpec p = PROBESIM_TRY(parse_probe_spec("--kprobe", v.substr(0, at)));
-  const std::string n = v.substr(at + 1);
-  if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
-    return Error::make("--kprobe " + v + ": bad start '@" + n +
-                       "': SPEC@N takes a count of scheduling steps", EINVAL);
+  const std::string steps = v.substr(at + 1);
+  const size_t dash = steps.find('-');
+  const std::string n = steps.substr(0, dash);
+  const std::string m = dash == std::string::npos ? "0" : steps.substr(dash + 1);
+  auto bad = [](const std::string& s) {
+    return s.empty() || s.find_first_not_of("0123456789") != std::string::npos;
+  };
+  if (bad(n) || bad(m))
+    return Error::make("--kprobe " + v + ": bad steps '@" + steps +
+                       "': SPEC@N (registered at N) or SPEC@N-M (and unregistered at M) take "
+                       "counts of scheduling steps", EINVAL);
   p.at = PROBESIM_TRY(parse_u64("--kprobe", n));
+  if (dash != std::string::npos) {
+    p.until = PROBESIM_TRY(parse_u64("--kprobe", m));
+    if (*p.until < *p.at)
+      return Error::make("--kprobe " + v + ": unregistered at " + m + " before registered at " +
+                         n, EINVAL);
+  }
   p.text = v;
   return p;
 }
@@ -265,10 +278,11 @@ const RunFlag kRunFlags[] = {
    "debug.kprobes-optimization = 0: no jump-optimized kprobes", "optimize on"},
   {"--kernel-cmdline", "", "TEXT", PROBESIM_SET(o.kernel_cmdline = v), true,
    "the guest kernel's command line (e.g. ekprobe=SYM)", "empty"},
-  {"--kprobe", "", "SYM[+OFF]|ADDR[@N]", [](RunOptions& o, const std::string& v) -> Result<void> {
+  {"--kprobe", "", "SYM[+OFF]|ADDR[@N[-M]]", [](RunOptions& o, const std::string& v) -> Result<void> {
      o.kprobes.push_back(PROBESIM_TRY(parse_kprobe_option(v))); return {}; }, false,
    "a counting kprobe on a guest kernel function (repeatable; hits reported after the run; "
-   "@N: registered by the kworker at N scheduling steps, its text pokes racing the CPUs)",
+   "@N: registered by the kworker at N scheduling steps, its text pokes racing the CPUs; "
+   "@N-M: and unregistered by it at M)",
    "none"},
   {"--early-kprobe", "", "SYM[+OFF]", add_early_kprobe, true,
    "a counting kprobe registered during boot, before init_kprobes (repeatable)", "none"},

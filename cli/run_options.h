@@ -46,10 +46,11 @@ struct ProbeSpec {
   uint64_t offset = 0;
   uint64_t addr = 0;
   std::optional<uint64_t> at;  // --kprobe SPEC@N: registered by the kworker at N steps
+  std::optional<uint64_t> until;  // --kprobe SPEC@N-M: unregistered by the kworker at M steps
 };
 
 Result<ProbeSpec> parse_probe_spec(std::string_view flag, const std::string& v);
-// --kprobe's SYMBOL[+OFFSET]|ADDR[@N] (also how a trace header names queued kprobe work).
+// --kprobe's SYMBOL[+OFFSET]|ADDR[@N[-M]] (also how a trace header names queued kprobe work).
 Result<ProbeSpec> parse_kprobe_option(const std::string& v);
 
 // A virtual duration: a positive integer and a unit, ns, us, ms or s ("10ms"); nanoseconds.

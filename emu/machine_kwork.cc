@@ -76,9 +76,12 @@ void MachineState::kwork_wake_due(const Scheduler::Step& step) {
   sched_.add(kworker_->task());
 }
 
-// Nothing else can run: queued work starts now rather than never.
+// Nothing else can run: queued work starts now rather than never (its start moves to now, or
+// run_kernel_step would find it not due and idle the kworker again, forever).
 bool MachineState::kwork_start_early() {
   if (!kworker_ || kworker_->scheduled || !kworker_->front()) return false;
+  KernelWork& w = *kworker_->front();
+  w.start_at = std::min(w.start_at, sched_.steps());
   kworker_->scheduled = true;
   sched_.add(kworker_->task());
   return true;

@@ -31,6 +31,9 @@ struct OptState {
   // text_poke_bp steps done while queued (kprobe_optimizer.cc): 0 none, 1 the int3, 2 also the
   // rel32 tail (copied_insn holds the bytes it replaced). The E9 step ends it (jumped).
   uint8_t poked = 0;
+  // On unoptimizing_list (Linux's delayed unoptimizing, optprobe_queued_unopt): the jump stays
+  // in the text until the optimizer's unoptimize_poke steps put the int3 and the tail back.
+  bool unopt_queued = false;
   bool unpoking = false;  // unoptimize_poke wrote the int3 over the E9, not the tail yet
   bool jumped = false;                 // `E9 rel32` is in the text
   bool early = false;                  // detour is a static early kprobe slot (early_kprobes.cc)

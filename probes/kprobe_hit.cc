@@ -32,10 +32,11 @@ void restore_previous(KprobeCtlblk& kcb) {
 }  // namespace
 
 // Plain: the probe's own pre_handler. Aggregate (aggr_pre_handler): every enabled child in
-// list order; the first non-zero return stops the chain and is returned.
+// list order; the first non-zero return stops the chain and is returned. A disabled probe is
+// hit only under delayed unoptimizing (its int3 over the jump): no handler runs.
 int KprobeManager::call_pre_handlers(KprobeEntry& e, KprobeCtlblk& kcb, Regs& regs) {
   for (Kprobe* k : e.children) {  // handlers cannot mutate the list (asserted)
-    if (e.aggregated && k->disabled()) continue;
+    if (k->disabled()) continue;
     ++k->nhit;
     if (!k->pre_handler) continue;
     kcb.instance = k;

@@ -95,11 +95,12 @@ Result<void> KprobeManager::arm_kprobe(KprobeEntry& e) {
   return {};
 }
 
-// __disarm_kprobe: unoptimize (forced), arch_disarm_kprobe puts the original bytes back, and a
+// __disarm_kprobe: unoptimize (forced under global disarm, else delayed: then the optimizer
+// disarms it after unoptimizing), arch_disarm_kprobe puts the original bytes back, and a
 // probe whose jump this one blocked is optimized again.
 void KprobeManager::disarm_kprobe(KprobeEntry& e) {
-  unoptimize_kprobe(e);
-  if (!e.armed) return;
+  unoptimize_kprobe(e, all_disarmed_ ? Unoptimize::Force : Unoptimize::Delayed);
+  if (!e.armed || e.opt.unopt_queued) return;
   const bool ok = mem_.write_text(e.addr, std::span<const uint8_t>(e.opcode.data(),
                                                                    arch_->opcode_size()));
   PROBESIM_ASSERT_MSG(ok, "restoring kernel text under a kprobe failed");
@@ -172,6 +173,11 @@ bool KprobeManager::referenced_by_cpu(const KprobeEntry* e) const {
   return std::any_of(cpus_.begin(), cpus_.end(), [e](const KprobeCtlblk& k) {
     return k.current == e || k.prev.kp == e;
   });
+}
+
+bool KprobeManager::stepping_unregistered() const {
+  return std::any_of(retired_.begin(), retired_.end(),
+                     [this](const auto& e) { return referenced_by_cpu(e.get()); });
 }
 
 // The entry is out of the table; free it now unless a CPU is still stepping it (Linux waits

@@ -99,6 +99,9 @@ struct KprobeInfo {
   bool optimized = false;
   bool jumped = false;
   uint8_t poked = 0;  // text_poke_bp writes done towards the jump (0 none, 1 int3, 2 + tail)
+  // Delayed unoptimizing (disabled, unregistered or sysctl off while the optimizer is kernel
+  // work): on unoptimizing_list, the jump still in the text until the optimizer's steps.
+  bool unoptimizing = false;
   bool unpoking = false;  // unoptimizing: the int3 is over the jump, its tail not back yet
   OptRefusal opt_refusal = OptRefusal::None;
   GuestAddr detour{};
@@ -185,17 +188,37 @@ class KprobeManager {
   // (unregistered, unoptimized, or already jumped), or, at Tail, a CPU or task is executing
   // inside the range or the probe's slot: it stays queued for the next round.
   bool optimizer_poke(GuestAddr addr, PokeStep step);
-  // unoptimize_all_kprobes as kernel work (Linux's delayed unoptimizing, done by the
-  // optimizer): kprobes_allow_optimization off, probes not jumped yet leave optimizing_list
-  // now, and the jump-optimized ones are returned, for unoptimize_poke's two writes: the int3
-  // over the E9, then the saved tail. KPROBE_FLAG_OPTIMIZED stays set until the tail is back
-  // (Linux f66c0447cca1), so a CPU that hits the int3 in between still goes through the
-  // detour's copy. flag_early (bug toggle kprobe_unoptimize_flag_early) clears it here: such a
-  // CPU then steps the first instruction and returns into the rel32 still in the text.
+  // Linux's delayed unoptimizing (kernel/kprobes.c unoptimize_kprobe(p, false) and the
+  // optimizer's do_unoptimize_kprobes), in use while the optimizer is kernel work: disabling
+  // (disable_kprobe, unregister_kprobe) a jump-optimized probe puts it on unoptimizing_list
+  // and kicks the optimizer; the jump stays in the text meanwhile, and a CPU that takes it runs
+  // no handler of the disabled probe (optimized_callback). An unregistered probe's entry stays
+  // in the table, unused (no children), until the optimizer frees it; a registration at its
+  // address reuses it (reuse_unused_kprobe), as does enabling a queued probe (the jump is kept).
+  // Global disarm and the other callers unoptimize at once (force). Without kernel work every
+  // unoptimizing is immediate.
+  //
+  // unoptimize_all_kprobes as kernel work: kprobes_allow_optimization off, probes not jumped
+  // yet leave optimizing_list now, the jump-optimized ones join unoptimizing_list; returns
+  // unoptimizer_batch(flag_early).
   std::vector<GuestAddr> unoptimize_all_batch(bool flag_early);
-  enum class UnpokeStep : uint8_t { Int3, Tail };
-  // False: the probe at addr no longer waits for this step (unregistered, unoptimized).
+  // do_unoptimize_kprobes' list: the probes on unoptimizing_list now (each leaves it with its
+  // Tail step). KPROBE_FLAG_OPTIMIZED stays set until the tail is back (Linux f66c0447cca1),
+  // so a CPU that hits the int3 in between still goes through the detour's copy. flag_early
+  // (bug toggle kprobe_unoptimize_flag_early) clears it here: such a CPU then steps the first
+  // instruction and returns into the rel32 still in the text.
+  std::vector<GuestAddr> unoptimizer_batch(bool flag_early);
+  // (A forced unoptimizing of a queued probe writes the text at once and leaves the rest to the
+  // batch: Linux's freeing_list.) arch_unoptimize_kprobe's writes as steps: the int3 over the
+  // E9, then (text_poke_sync) the saved tail; then Disarm, arch_disarm_kprobe of a probe
+  // disabled meanwhile (the original opcode), which also frees an unused entry (once no CPU is
+  // stepping it). unoptimize_next: the step the probe at addr waits for, if any; unoptimize_poke
+  // runs it, false (nothing done) when the probe does not wait for that step.
+  enum class UnpokeStep : uint8_t { Int3, Tail, Disarm };
+  std::optional<UnpokeStep> unoptimize_next(GuestAddr addr) const;
   bool unoptimize_poke(GuestAddr addr, UnpokeStep step);
+  size_t unoptimizing_count() const { return unoptimizing_list_.size(); }
+  bool unoptimizer_due() const { return !unoptimizing_list_.empty() || !freeing_list_.empty(); }
   std::optional<Cycles> optimizer_due() const { return optimizer_due_; }
   // OPTIMIZE_DELAY (a constant in Linux; tests and notebooks shorten it to see the optimizer
   // race with CPUs in a short run). Applies to the next kick.
@@ -249,6 +272,9 @@ class KprobeManager {
   std::vector<GuestAddr> addresses() const;  // table order (kprobes/list order)
   std::string list() const;                  // debugfs kprobes/list
   bool kprobe_running(CpuId cpu) const { return ctlblk(cpu).current != nullptr; }
+  // A CPU is still stepping the copy of an unregistered probe (its entry is retired, freed when
+  // the CPU is done): what unregister_kprobes' synchronize_rcu waits for.
+  bool stepping_unregistered() const;
   KprobeStatus status(CpuId cpu) const { return ctlblk(cpu).status; }
   const InsnSlotCache& insn_slots() const { return *slots_; }
   InsnSlotCache& insn_slots() { return *slots_; }
@@ -284,7 +310,14 @@ class KprobeManager {
   void try_to_optimize_kprobe(KprobeEntry& e);
   OptRefusal optimize_check(const KprobeEntry& e) const;
   void optimize_kprobe(KprobeEntry& e);
-  void unoptimize_kprobe(KprobeEntry& e);
+  // Force: the text goes back now (force_unoptimize_kprobe). Delayed: a jump-optimized probe
+  // joins unoptimizing_list (only while the optimizer is kernel work; else as Force).
+  enum class Unoptimize : uint8_t { Force, Delayed };
+  void unoptimize_kprobe(KprobeEntry& e, Unoptimize how = Unoptimize::Force);
+  void queue_unoptimizing(KprobeEntry& e);
+  void dequeue_unoptimizing(KprobeEntry& e);
+  void unoptimize_now(GuestAddr addr);
+  void free_unused(KprobeEntry& e);
   void remove_optimized_kprobe(KprobeEntry& e);
   void kill_optimized_kprobe(KprobeEntry& e);
   KprobeEntry* get_optimized_kprobe(GuestAddr addr) const;
@@ -355,6 +388,8 @@ class KprobeManager {
   GuestAddr opt_callback_{};
   bool allow_optimization_ = true;  // kprobes_allow_optimization
   std::vector<KprobeEntry*> optimizing_list_;
+  std::vector<KprobeEntry*> unoptimizing_list_;  // delayed unoptimizing (opt.unopt_queued)
+  std::vector<GuestAddr> freeing_list_;  // forced off unoptimizing_list: disarm/free pending
   std::optional<Cycles> optimizer_due_;
   Clock now_;
   PcInRange pc_in_range_;

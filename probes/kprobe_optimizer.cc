@@ -1,13 +1,12 @@
 // KprobeManager: optprobes (Linux kernel/kprobes.c CONFIG_OPTPROBES half: try_to_optimize_kprobe,
-// optimize_kprobe, unoptimize_kprobe, kprobe_optimizer, get_optimized_kprobe,
+// optimize_kprobe, kprobe_optimizer, get_optimized_kprobe,
 // proc_kprobes_optimization_handler, and arch/x86/kernel/kprobes/opt.c's optimized_callback,
-// arch_optimize_kprobes, arch_unoptimize_kprobe).
+// arch_optimize_kprobes).
 //
-// Differences from Linux, on purpose: unoptimizing is always immediate (Linux defers the
-// non-forced cases to the optimizer; we do what its force path does, in one host step), and
-// the optimizer's synchronize_rcu_tasks is a check instead of a wait: a probe whose replaced
-// bytes some CPU or preempted task is executing stays queued until the next round. Optimizing
-// is text_poke_bp's three writes (optimizer_poke), separate steps when the kworker runs it.
+// Unoptimizing is in kprobe_unoptimizer.cc. Differences from Linux, on purpose: the
+// optimizer's synchronize_rcu_tasks is a check instead of a wait: a probe whose replaced bytes
+// some CPU or preempted task is executing stays queued until the next round. Optimizing is
+// text_poke_bp's three writes (optimizer_poke), separate steps when the kworker runs it.
 #include <algorithm>
 #include <cerrno>
 
@@ -75,7 +74,20 @@ OptRefusal KprobeManager::optimize_check(const KprobeEntry& e) const {
 }
 
 // An entry still waiting for register_kprobe_arm is tried there (its detour is not prepared).
+// A probe under delayed unoptimizing keeps its jump (Linux: just dequeued), unless its int3 is
+// over the jump already: then the tail goes back now and it is queued again.
 void KprobeManager::optimize_kprobe(KprobeEntry& e) {
+  if (e.opt.unopt_queued) {
+    e.opt.why_not = optimize_check(e);
+    if (e.opt.why_not != OptRefusal::None) return;
+    if (e.opt.unpoking) {
+      unoptimize_kprobe(e, Unoptimize::Force);
+    } else {
+      dequeue_unoptimizing(e);
+      e.opt.flag = true;
+      return;
+    }
+  }
   if (e.opt.flag || e.arm_pending) return;
   e.opt.why_not = optimize_check(e);
   if (e.opt.why_not != OptRefusal::None) return;
@@ -83,19 +95,6 @@ void KprobeManager::optimize_kprobe(KprobeEntry& e) {
   e.opt.queued = true;
   optimizing_list_.push_back(&e);
   kick_kprobe_optimizer();
-}
-
-// unoptimize_kprobe(p, force = true): dequeue, or put the int3 back now.
-void KprobeManager::unoptimize_kprobe(KprobeEntry& e) {
-  if (!e.opt.flag) return;
-  if (e.opt.queued) {
-    optimizing_list_.erase(std::find(optimizing_list_.begin(), optimizing_list_.end(), &e));
-    e.opt.queued = false;
-  }
-  if (tail_written(e)) arch_unoptimize_kprobe(e);  // also a text_poke_bp stopped halfway
-  e.opt.poked = 0;
-  e.opt.unpoking = false;
-  e.opt.flag = false;
 }
 
 // arch_remove_optimized_kprobe: a CPU may still run the detour untracked: free it DIRTY.
@@ -146,7 +145,8 @@ void KprobeManager::run_optimizer_if_due(Cycles now) {
 
 void KprobeManager::wait_for_optimizer() {
   assert_not_in_handler("wait_for_kprobe_optimizer");
-  if (optimizer_due_ || !optimizing_list_.empty()) kprobe_optimizer();
+  if (optimizer_due_ || !optimizing_list_.empty() || unoptimizer_due())
+    kprobe_optimizer();
 }
 
 std::vector<GuestAddr> KprobeManager::optimizer_batch() {
@@ -156,10 +156,12 @@ std::vector<GuestAddr> KprobeManager::optimizer_batch() {
   return out;
 }
 
-// kprobe_optimizer (do_optimize_kprobes) in one go: every queued probe whose replaced bytes
-// nobody is executing gets its jump; the others wait for the next round.
+// kprobe_optimizer in one go: do_unoptimize_kprobes, then do_optimize_kprobes: every queued
+// probe whose replaced bytes nobody is executing gets its jump; the others wait for the next
+// round.
 void KprobeManager::kprobe_optimizer() {
   PROBESIM_ASSERT(in_handler_ == 0);
+  for (GuestAddr a : unoptimizer_batch(false)) unoptimize_now(a);
   for (GuestAddr a : optimizer_batch()) {
     for (PokeStep s : {PokeStep::Int3, PokeStep::Tail, PokeStep::Opcode})
       if (!optimizer_poke(a, s)) break;
@@ -231,54 +233,6 @@ void KprobeManager::poke_done(KprobeEntry& e) {
   e.opt.jumped = true;
 }
 
-std::vector<GuestAddr> KprobeManager::unoptimize_all_batch(bool flag_early) {
-  assert_not_in_handler("kprobes-optimization");
-  allow_optimization_ = false;
-  std::vector<GuestAddr> out;
-  for (auto& b : buckets_) {
-    for (KprobeEntry* e : b) {
-      if (e->opt.flag && e->opt.jumped && !e->opt.unpoking) {
-        out.push_back(e->addr);
-        if (flag_early) e->opt.flag = false;  // the bug: before the text is restored
-      } else {
-        unoptimize_kprobe(*e);  // nothing of a jump in the text yet (or half of one: undone)
-      }
-      e->opt.why_not = OptRefusal::SysctlOff;
-    }
-  }
-  return out;
-}
-
-// arch_unoptimize_kprobe's writes as two steps (text_poke of the int3, text_poke_sync, then
-// the tail); the flag goes with the last.
-bool KprobeManager::unoptimize_poke(GuestAddr addr, UnpokeStep step) {
-  PROBESIM_ASSERT(in_handler_ == 0);
-  KprobeEntry* e = get_kprobe(addr);
-  if (!e || !e->opt.jumped) return false;
-  if (step == UnpokeStep::Int3) {
-    if (e->opt.unpoking) return false;
-    PROBESIM_ASSERT(mem_.write_text(e->addr, arch_->breakpoint()));
-    e->opt.unpoking = true;
-    return true;
-  }
-  if (!e->opt.unpoking) return false;
-  arch_unoptimize_kprobe(*e);
-  e->opt.unpoking = false;
-  e->opt.flag = false;
-  return true;
-}
-
-// arch_unoptimize_kprobe: the breakpoint at the first byte, then the saved bytes after it.
-void KprobeManager::arch_unoptimize_kprobe(KprobeEntry& e) {
-  PROBESIM_ASSERT(mem_.write_text(e.addr, arch_->breakpoint()));
-  const size_t tail = jump_tail();
-  if (tail != 0) {
-    PROBESIM_ASSERT(mem_.write_text(e.addr + arch_->opcode_size(),
-                                    std::span<const uint8_t>(e.opt.copied_insn).first(tail)));
-  }
-  e.opt.jumped = false;
-}
-
 // proc_kprobes_optimization_handler: optimize_all_kprobes / unoptimize_all_kprobes.
 void KprobeManager::set_optimization(bool on) {
   assert_not_in_handler("kprobes-optimization");
@@ -342,6 +296,7 @@ void KprobeManager::fill_opt_info(const KprobeEntry& e, KprobeInfo& i) const {
   i.jumped = e.opt.jumped;
   i.poked = e.opt.poked;
   i.unpoking = e.opt.unpoking;
+  i.unoptimizing = e.opt.unopt_queued;
   i.opt_refusal = e.opt.flag ? OptRefusal::None : optimize_check(e);
   i.opt_size = e.opt.size;
   i.early = e.opt.early;

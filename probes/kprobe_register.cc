@@ -119,6 +119,12 @@ Result<void> KprobeManager::register_kprobe_arm(Kprobe& p) {
 
 // register_aggr_kprobe: the second probe at an address makes the entry an aggregate.
 Result<void> KprobeManager::register_aggr_kprobe(KprobeEntry& ap, Kprobe& p) {
+  if (ap.children.empty() && !p.disabled()) {
+    // reuse_unused_kprobe: unregistered under delayed unoptimizing; enable it again (the jump
+    // is kept while still queued).
+    ap.aggr_flags &= ~kKprobeFlagDisabled;
+    optimize_kprobe(ap);
+  }
   if (!ap.aggregated) {
     ap.aggr_flags = ap.children.front()->flags & ~kKprobeFlagOptimized;  // init_aggr_kprobe
     ap.aggregated = true;
@@ -189,6 +195,14 @@ void KprobeManager::unregister_kprobe(Kprobe& p) {
     return;
   }
   disarm_kprobe(*e);  // normally already disarmed by __disable_kprobe
+  if (e->opt.unopt_queued) {
+    // Under delayed unoptimizing (!kprobe_disarmed): the entry stays, unused, until the
+    // optimizer has put the text back and frees it (unoptimize_poke's Disarm).
+    e->aggr_flags = e->flags() | kKprobeFlagDisabled;
+    e->aggregated = true;
+    e->children.clear();
+    return;
+  }
   hash_remove(e);
   auto node = entries_.extract(e->addr.value);
   for (Kprobe* k : node.mapped()->children) k->owner_ = nullptr;

@@ -17,6 +17,7 @@ namespace probesim {
 // A registration queued as kernel work (KprobeSpec::at), shared with the work's completion,
 // which may outlive the handle: then it unregisters what it registered.
 struct KprobeQueue {
+  uint64_t at = 0;
   bool pending = true;
   bool orphaned = false;  // the handle went while pending
   std::optional<Error> error;
@@ -30,6 +31,7 @@ struct KprobeHandle::Impl {
   std::shared_ptr<probes::Kprobe> kp;
   std::unique_ptr<probes::Kretprobe> rp;
   std::shared_ptr<KprobeQueue> queued;  // null: registered at once
+  std::shared_ptr<bool> unregistering;  // unregister_at: true until the kworker is done
   uint64_t ret_hits = 0;  // kretprobe: handled returns
   probes::Kprobe& probe() { return rp ? rp->kp : *kp; }
   const probes::Kprobe& probe() const { return rp ? rp->kp : *kp; }
@@ -74,6 +76,26 @@ void KprobeHandle::unregister() {
     mgr.unregister_kprobe(*impl_->kp);
 }
 
+Result<void> KprobeHandle::unregister_at(uint64_t at) {
+  if (impl_->rp) return Error::make(name() + ": kretprobes are unregistered at once", EINVAL);
+  if (!registered() && !pending()) return Error::make(name() + ": not registered", EINVAL);
+  if (impl_->queued && impl_->queued->pending && at < impl_->queued->at)
+    return Error::make(name() + ": unregistering at " + std::to_string(at) +
+                       " would run before its registration at " +
+                       std::to_string(impl_->queued->at), EINVAL);
+  if (unregister_pending()) return Error::make(name() + ": already being unregistered", EBUSY);
+  impl_->unregistering = std::make_shared<bool>(true);
+  auto work = std::make_unique<emu::KprobeUnregisterWork>(
+      impl_->kp->name, impl_->kp, [flag = impl_->unregistering] { *flag = false; });
+  work->start_at = at;
+  emu::queue_kprobe_work(impl_->state, std::move(work));
+  return {};
+}
+
+bool KprobeHandle::unregister_pending() const {
+  return impl_->unregistering && *impl_->unregistering;
+}
+
 namespace {
 
 // Where: symbol(+offset) or addr; the name defaults to what the user would write.
@@ -96,6 +118,7 @@ void set_target(probes::Kprobe& kp, const std::string& symbol, uint64_t offset, 
 // at=N: the registration runs as kernel work; recorded runs keep it in the trace header.
 void queue_kprobe(emu::MachineState& s, KprobeHandle::Impl& h, uint64_t at, std::string label) {
   h.queued = std::make_shared<KprobeQueue>();
+  h.queued->at = at;
   auto done = [&s, kp = h.kp, q = h.queued](Result<void> r) {
     q->pending = false;
     if (!r) {

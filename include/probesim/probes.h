@@ -113,6 +113,13 @@ class KprobeHandle {
   Result<void> enable();   // enable_kprobe; EINVAL when not registered
   Result<void> disable();  // disable_kprobe
   void unregister();       // idempotent; a pending registration is unregistered when done
+  // unregister_kprobe as kernel work from `at` scheduling steps on (the CLI's --kprobe
+  // SPEC@N-M): the kworker disables and unlinks the probe (a jump-optimized one waits for the
+  // optimizer's delayed unoptimizing, so CPUs keep running through the jump meanwhile), then
+  // synchronize_rcu. registered() until then. EINVAL: a kretprobe, not registered nor pending,
+  // or `at` before a queued registration's start; EBUSY: already queued.
+  Result<void> unregister_at(uint64_t at);
+  bool unregister_pending() const;
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -8,6 +8,7 @@
 #include "py_machine.h"
 
 namespace py = pybind11;
+using namespace pybind11::literals;
 
 namespace probesim::python {
 namespace {
@@ -60,7 +61,7 @@ void bind_counters(py::class_<H>& c) {
           "Registered and not disabled (global disarm_all() aside).");
 }
 
-// enable / disable / unregister, identity and repr.
+// enable / disable, identity and repr (unregister is bound per class).
 template <class H>
 void bind_actions(py::class_<H>& c, const char* type) {
   c.def(
@@ -70,9 +71,6 @@ void bind_actions(py::class_<H>& c, const char* type) {
           "disable", [](const H& h) { set_enabled(h, false); },
           "disable_kprobe: keep it registered but remove its breakpoint (or, in an aggregate, "
           "skip its handlers).")
-      .def(
-          "unregister", [](const H& h) { unregister(h); },
-          "unregister_kprobe: remove it; counters stay readable. A no-op the second time.")
       .def(
           "__eq__", [](const H& a, const H& b) { return a.rec == b.rec; }, py::is_operator())
       .def("__hash__", [](const H& h) { return std::hash<const void*>{}(h.rec.get()); })
@@ -100,7 +98,23 @@ void bind_probe_handles(py::module_& m) {
                                "after unregister(); the machine unregisters it when closed.");
   bind_counters(k);
   bind_actions(k, "KprobeHandle");
-  k.def_property_readonly(
+  k.def(
+       "unregister",
+       [](const PyKprobeHandle& h, std::optional<uint64_t> at) {
+         if (!at) return unregister(h);
+         h.lock("unregister")->queue_unregister(h.rec, *at);
+       },
+       py::kw_only(), "at"_a = py::none(),
+       "unregister_kprobe: remove it; counters stay readable. A no-op the second time. at=N "
+       "queues it as kernel work: the kworker disables and unlinks it from N scheduling steps "
+       "on (a jump-optimized probe waits for the optimizer's delayed unoptimizing, CPUs still "
+       "running through the jump without calling its handlers), then synchronize_rcu; it stays "
+       "registered until then (BadProbe EINVAL: not registered, or at before its own at=; "
+       "EBUSY: already queued).")
+      .def_property_readonly(
+          "unregistering", [](const PyKprobeHandle& h) { return h.rec->unregistering; },
+          "unregister(at=N): True until the kworker ran unregister_kprobe's steps.")
+      .def_property_readonly(
        "pending", [](const PyKprobeHandle& h) { return h.rec->pending; },
        "register(at=N): True until the kworker ran register_kprobe's steps.")
       .def_property_readonly(
@@ -108,6 +122,9 @@ void bind_probe_handles(py::module_& m) {
           "register(at=N): why the kworker's registration failed (None: it did not).");
   py::class_<PyKretprobeHandle> r(m, "KretprobeHandle",
                                   "A registered kretprobe (Kretprobes.register).");
+  r.def(
+      "unregister", [](const PyKretprobeHandle& h) { unregister(h); },
+      "unregister_kretprobe: remove it; counters stay readable. A no-op the second time.");
   bind_counters(r);
   bind_actions(r, "KretprobeHandle");
   r.def_property_readonly(

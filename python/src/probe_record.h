@@ -66,6 +66,9 @@ struct ProbeRecord {
   bool pending = false;
   bool orphaned = false;
   std::optional<std::string> queue_error;
+  // unregister(at=N): the kworker's unregister_kprobe is queued and has not finished (the
+  // record keeps its handlers until the machine releases it: the probe is never hit again).
+  bool unregistering = false;
 };
 
 }  // namespace probesim::python

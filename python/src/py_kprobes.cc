@@ -253,6 +253,7 @@ std::optional<KprobeInfoView> info(const PyKprobes& self, py::handle where) {
   v.jumped = i->jumped;
   v.poked = i->poked;
   v.unpoking = i->unpoking;
+  v.unoptimizing = i->unoptimizing;
   if (i->opt_refusal != probes::OptRefusal::None) {
     v.opt_refusal = std::string(probes::opt_refusal_name(i->opt_refusal));
     v.opt_refusal_text = std::string(probes::opt_refusal_text(i->opt_refusal));
@@ -314,6 +315,9 @@ void bind_info(py::module_& m) {
       .def_readonly("unpoking", &KprobeInfoView::unpoking,
                     "Unoptimizing as kernel work: the int3 is over the jump, whose tail is not "
                     "back yet.")
+      .def_readonly("unoptimizing", &KprobeInfoView::unoptimizing,
+                    "Delayed unoptimizing (disabled or unregistered while the optimizer is "
+                    "kernel work): queued for the optimizer, the jump still in the text.")
       .def_readonly("opt_refusal", &KprobeInfoView::opt_refusal,
                     "Why the probe is not optimized ('post-handler', 'indirect-jump', "
                     "'not-relocatable', ...), or None.")
@@ -358,6 +362,20 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
           "handles"_a,
           "Linux's unregister_kprobes(kps, num): unregister these kprobes together "
           "(already unregistered ones are skipped).")
+      .def(
+          "unregister",
+          [](const PyKprobes& s, const PyKprobeHandle& h, std::optional<uint64_t> at) {
+            if (h.machine.lock() != s.machine)
+              throw BadArgument("kprobes.unregister: '" + h.rec->name +
+                                "' is not a kprobe of this machine");
+            if (at)
+              s.machine->queue_unregister(h.rec, *at);
+            else
+              s.machine->unregister_probe(*h.rec);
+          },
+          "handle"_a, py::kw_only(), "at"_a = py::none(),
+          "unregister_kprobe(handle); at=N queues it as kernel work for the kworker from N "
+          "scheduling steps on (KprobeHandle.unregister(at=N)).")
       .def(
           "list", [](const PyKprobes& s) { return reader(s.machine, "kprobes.list").list(); },
           "The text of /sys/kernel/debug/kprobes/list.")
@@ -534,6 +552,7 @@ void bind_kprobes(py::module_& m) {
                      &KprobeInfoView::step, &KprobeInfoView::slot, &KprobeInfoView::opcode,
                      &KprobeInfoView::probes, &KprobeInfoView::optimized, &KprobeInfoView::jumped,
                      &KprobeInfoView::poked, &KprobeInfoView::unpoking,
+                     &KprobeInfoView::unoptimizing,
                      &KprobeInfoView::opt_refusal, &KprobeInfoView::opt_refusal_text,
                      &KprobeInfoView::detour, &KprobeInfoView::detour_bytes,
                      &KprobeInfoView::opt_size));

@@ -52,6 +52,7 @@ struct KprobeInfoView {
   bool optimized = false, jumped = false;
   unsigned poked = 0;
   bool unpoking = false;
+  bool unoptimizing = false;
   std::optional<std::string> opt_refusal, opt_refusal_text;
   std::optional<uint64_t> detour;
   std::string detour_bytes;

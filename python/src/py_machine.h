@@ -146,6 +146,8 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // register(at=N): the kworker runs register_kprobe's steps from N scheduling steps on.
   void queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at);
   void unregister_probe(ProbeRecord& rec);
+  // unregister(at=N): the kworker runs unregister_kprobe's steps from N scheduling steps on.
+  void queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64_t at);
   // Several at once (Linux's register_kprobes / register_kretprobes and unregister_*): all or
   // none; texts name the targets for errors; recs are all of `kind`.
   void register_probes(const std::vector<std::shared_ptr<ProbeRecord>>& recs,

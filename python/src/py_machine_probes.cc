@@ -226,6 +226,29 @@ void PyMachine::unregister_probe(ProbeRecord& rec) {
   forget_probe(rec);
 }
 
+void PyMachine::queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64_t at) {
+  const std::string what = "kprobe '" + rec->name + "'";
+  if (rec->kind != ProbeKind::Kprobe)
+    throw BadProbe(what + ": unregister(at=N) is for kprobes (kretprobes unregister at once)",
+                   EINVAL);
+  if (!rec->registered() && !rec->pending)
+    throw BadProbe(what + ": EINVAL: not registered", EINVAL);
+  if (rec->pending && at < *rec->at)
+    throw BadProbe(what + ": EINVAL: unregister(at=" + std::to_string(at) +
+                       ") would run before its registration (at=" + std::to_string(*rec->at) +
+                       ")", EINVAL);
+  if (rec->unregistering) throw BadProbe(what + ": EBUSY: already being unregistered", EBUSY);
+  emu::MachineState& s = state("unregister");
+  probe_manager("unregister");
+  rec->unregistering = true;
+  ProbeRecord* r = rec.get();
+  auto work = std::make_unique<emu::KprobeUnregisterWork>(
+      rec->name, std::shared_ptr<probes::Kprobe>(rec, &rec->kp),
+      [r] { r->unregistering = false; });
+  work->start_at = at;
+  emu::queue_kprobe_work(s, std::move(work));
+}
+
 void PyMachine::forget_probe(ProbeRecord& rec) {
   auto it = std::find_if(probes_.begin(), probes_.end(),
                          [&](const std::shared_ptr<ProbeRecord>& p) { return p.get() == &rec; });

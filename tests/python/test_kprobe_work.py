@@ -3,6 +3,8 @@ register_kprobe as steps of the machine's kworker (the breakpoint is its own tex
 text_mutex), and from then on the optimizer's text_poke_bp writes (int3, rel32 tail, E9) are
 kworker steps too, so CPUs executing the probed function run between them. guest
 kprobe_hammer: three threads each write one byte to fd 42 200 times, through ksys_write."""
+import re
+
 import pytest
 
 import probesim
@@ -128,8 +130,63 @@ def test_clearing_the_optimized_flag_early_is_found_by_exploration(x86_prog, tmp
     assert again.divergence is None
     steps = [what for _, _, what in again.kernel_steps]
     assert any(s.startswith("text_poke breakpoint over the jump at 0x") for s in steps)
+    # The shrunk schedule names the race in kernel terms: the kworker preempted between the
+    # two pokes of ksys_write's unoptimizing (the writer then hit the int3 over the jump).
+    shrunk = found.shrink()
+    kernel = [p.kernel for p in shrunk.critical if p.tid == 2 and p.kernel]
+    assert kernel, str(shrunk)
+    assert re.search(r"between text_poke breakpoint over the jump at 0x[0-9a-f]+ "
+                     r"<ksys_write\+0x0/0x[0-9a-f]+> and text_poke original tail at 0x[0-9a-f]+ "
+                     r"<ksys_write\+0x0/0x[0-9a-f]+> of task 2 kworker/0:1 "
+                     r"\(unoptimize_all_kprobes\)$", kernel[0]), kernel[0]
 
 
 def test_with_the_flag_kept_the_same_schedules_find_nothing(x86_prog, tmp_path):
     result = explore_unoptimize(x86_prog, set(), tmp_path)
     assert not result and result.runs_done == RACE_RUNS
+
+
+# Delayed unoptimizing and unregister(at=N): the kworker unregisters ksys_write's probe while the
+# threads write; a jump-optimized probe waits on unoptimizing_list for the optimizer (which puts
+# the int3 and the tail back, then frees it) while CPUs still take the jump without calling it.
+UNREGISTER_AT = 20_000
+
+
+def test_unregister_at_n_is_kernel_work_and_no_hit_is_lost_or_added(arch, prog):
+    m = probesim.Machine(arch, cpus=2, sched="random", seed=1, quantum=2000)
+    m.kprobes.optimize_delay = DELAY_NS
+    state = {"hits": 0, "ref_on": 0, "unoptimizing": 0}
+
+    def count(regs):
+        state["hits"] += regs.arg(0) == 42
+
+    kp = m.kprobes.register("ksys_write", pre=count)
+
+    def reference(regs):  # runs before ksys_write in the same write
+        if regs.arg(0) == 42:
+            state["ref_on"] += kp.registered
+            info = m.kprobes.info("ksys_write")
+            state["unoptimizing"] += bool(info and info.unoptimizing)
+
+    m.kprobes.register("__do_sys_write", pre=reference, post=lambda regs: None)
+    m.kprobes.register("vfs_write", at=0)
+    m.kprobes.unregister(kp, at=UNREGISTER_AT)
+    assert kp.unregistering and kp.registered
+    with pytest.raises(probesim.BadProbe, match="EBUSY"):
+        kp.unregister(at=UNREGISTER_AT + 1)
+    p = m.spawn([prog])
+    m.run()
+    assert p.exit_code == 0
+    assert not kp.unregistering and not kp.registered
+    assert 0 < state["hits"] == state["ref_on"] < WRITES
+    assert m.kprobes.info("ksys_write") is None
+    steps = [what for _, _, what in m.kernel_steps]
+    assert "mutex_lock(kprobe_mutex) of unregister_kprobe(ksys_write)" in steps
+    assert "synchronize_rcu of unregister_kprobe(ksys_write)" in steps
+
+
+def test_unregister_at_n_before_the_registration_is_refused(arch):
+    m = probesim.Machine(arch)
+    kp = m.kprobes.register("vfs_write", at=5000)
+    with pytest.raises(probesim.BadProbe, match="before its registration"):
+        kp.unregister(at=4000)

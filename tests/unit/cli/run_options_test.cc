@@ -249,7 +249,8 @@ TEST_CASE("explore options: the arguments of a batch parse back to the same sear
   using probesim::cli::ExploreOptions;
   using probesim::cli::parse_explore_options;
   const char* const argv[] = {"probesim", "explore", "--strategy", "pct:2", "--seed", "7", "--until-stdout",
-                              "counter (?!4 )", "--uprobe", "/bin/x:f@3", "--bug", "b1", "--cpus", "3",
+                              "counter (?!4 )", "--uprobe", "/bin/x:f@3", "--kprobe", "ksys_write@0-900",
+                              "--bug", "b1", "--cpus", "3",
                               "--quantum", "500", "--root", "/r", "--dask", "h:1", "--runs", "9",
                               "--env", "A=1", "--", "/bin/x", "--y"};
   auto o = parse_explore_options(static_cast<int>(std::size(argv)), argv);
@@ -263,6 +264,7 @@ TEST_CASE("explore options: the arguments of a batch parse back to the same sear
   CHECK(b->seed == 7);
   CHECK((b->until == ExploreOptions::Until::Stdout && b->stdout_regex == "counter (?!4 )"));
   CHECK(b->uprobes == o->uprobes);
+  CHECK(b->kprobes == std::vector<std::string>{"ksys_write@0-900"});
   CHECK(b->bugs == o->bugs);
   CHECK(b->arch == probesim::Arch::AArch64);
   CHECK((b->root == "/r" && b->cpus == 3 && b->quantum == 500));
@@ -342,5 +344,20 @@ TEST_CASE("run options: every option of the help is accepted by the parser") {
       auto o = parse_run_options(static_cast<int>(argv.size()), argv.data());
       CHECK_MESSAGE(o.ok(), (o.ok() ? "" : o.error().message));
     }
+  }
+}
+
+TEST_CASE("--kprobe SPEC@N-M: registered by the kworker at N, unregistered at M") {
+  using probesim::cli::parse_kprobe_option;
+  auto p = parse_kprobe_option("ksys_write+4@10-200");
+  REQUIRE_MESSAGE(p.ok(), p.error().message);
+  CHECK((p->symbol == "ksys_write" && p->offset == 4 && p->at == 10u && p->until == 200u));
+  CHECK(p->text == "ksys_write+4@10-200");
+  auto q = parse_kprobe_option("vfs_write@7");
+  REQUIRE(q.ok());
+  CHECK((q->at == 7u && !q->until));
+  for (const char* bad : {"vfs_write@7-", "vfs_write@-7", "vfs_write@9-8", "vfs_write@1-x"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_kprobe_option(bad).ok());
   }
 }
