@@ -69,6 +69,9 @@ struct ProbeRecord {
   // unregister(at=N): the kworker's unregister_kprobe is queued and has not finished (the
   // record keeps its handlers until the machine releases it: the probe is never hit again).
   bool unregistering = false;
+  // Recorded runs: the trace header's entry of this queued registration ("kprobe SPEC@N"),
+  // which unregister(at=M) turns into "kprobe SPEC@N-M", so `probesim replay` queues both.
+  std::optional<size_t> trace_entry;
 };
 
 }  // namespace probesim::python

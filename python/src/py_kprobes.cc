@@ -85,7 +85,7 @@ py::object register_kprobe(const PyKprobes& self, py::handle where, const py::ob
   ProbeTarget t;
   auto rec = kprobe_record(where, pre, post, disabled, name, t);
   if (at)
-    self.machine->queue_probe(rec, *at);
+    self.machine->queue_probe(rec, *at, t.text);
   else
     self.machine->register_probe(rec, t.text);
   return handle_of(self.machine, rec);

@@ -144,7 +144,9 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // its C++ handlers to call_handler. BadProbe (with errno) if the kernel refuses it.
   void register_probe(const std::shared_ptr<ProbeRecord>& rec, const std::string& target_text);
   // register(at=N): the kworker runs register_kprobe's steps from N scheduling steps on.
-  void queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at);
+  // A recorded run keeps it in the trace header as "kprobe TARGET@N" (what --kprobe takes).
+  void queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at,
+                   const std::string& target_text);
   void unregister_probe(ProbeRecord& rec);
   // unregister(at=N): the kworker runs unregister_kprobe's steps from N scheduling steps on.
   void queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64_t at);

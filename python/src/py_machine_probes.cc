@@ -134,7 +134,8 @@ void PyMachine::register_probe(const std::shared_ptr<ProbeRecord>& rec,
   probes_.push_back(rec);
 }
 
-void PyMachine::queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at) {
+void PyMachine::queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at,
+                            const std::string& target_text) {
   emu::MachineState& s = machine_->state();
   probe_manager("register_kprobe");  // raises without a guest kernel
   wire_handlers(*rec);
@@ -159,6 +160,10 @@ void PyMachine::queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at
   rec->pending = true;
   rec->where = rec->name;
   emu::queue_kprobe_work(s, std::move(work));
+  if (emu::Recorder* r = s.recorder()) {
+    rec->trace_entry = r->trace().header.kernel_work.size();
+    r->trace().header.kernel_work.push_back("kprobe " + target_text + "@" + std::to_string(at));
+  }
   probes_.push_back(rec);
 }
 
@@ -247,6 +252,9 @@ void PyMachine::queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64
       [r] { r->unregistering = false; });
   work->start_at = at;
   emu::queue_kprobe_work(s, std::move(work));
+  emu::Recorder* rc = s.recorder();
+  if (rc && rec->trace_entry && *rec->trace_entry < rc->trace().header.kernel_work.size())
+    rc->trace().header.kernel_work[*rec->trace_entry] += "-" + std::to_string(at);
 }
 
 void PyMachine::forget_probe(ProbeRecord& rec) {

@@ -305,6 +305,9 @@ void PyMachine::queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inod
   work->ref_ctr_offset = rec->ref_ctr_offset;
   rec->pending = true;
   s.queue_kernel_work(std::move(work));
+  if (emu::Recorder* r = s.recorder())  // as the CLI's --uprobe PATH:TARGET@N, for replay
+    r->trace().header.kernel_work.push_back(std::string(rec->kind_name()) + " " + rec->path +
+                                            ":" + rec->target + "@" + std::to_string(at));
   uprobes_.push_back(rec);
 }
 

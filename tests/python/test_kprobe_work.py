@@ -3,7 +3,9 @@ register_kprobe as steps of the machine's kworker (the breakpoint is its own tex
 text_mutex), and from then on the optimizer's text_poke_bp writes (int3, rel32 tail, E9) are
 kworker steps too, so CPUs executing the probed function run between them. guest
 kprobe_hammer: three threads each write one byte to fd 42 200 times, through ksys_write."""
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -190,3 +192,26 @@ def test_unregister_at_n_before_the_registration_is_refused(arch):
     kp = m.kprobes.register("vfs_write", at=5000)
     with pytest.raises(probesim.BadProbe, match="before its registration"):
         kp.unregister(at=4000)
+
+
+def test_a_recorded_notebook_run_keeps_its_queued_work_for_probesim_replay(x86_prog, tmp_path):
+    """Work queued from Python (register(at=N), unregister(at=M), uprobes at=N) goes into the
+    trace header as the CLI spells it, so `probesim replay` queues it again and follows the
+    recorded schedule."""
+    trace = tmp_path / "hammer.trace"
+    m = probesim.Machine("x86_64", cpus=2, sched="random", seed=1, quantum=2000)
+    m.record(trace)
+    m.kprobes.register("vfs_write", at=0)
+    kp = m.kprobes.register("ksys_write", at=0)
+    kp.unregister(at=30_000)
+    m.uprobes.register(x86_prog, "hammer", at=5_000)
+    p = m.spawn([x86_prog])
+    m.run()
+    assert p.exit_code == 0 and not kp.registered
+    cli = os.environ["PROBESIM_CLI"]
+    show = subprocess.run([cli, "trace", "show", str(trace)], capture_output=True, text=True)
+    assert (f"kernel work: 'kprobe vfs_write@0' 'kprobe ksys_write@0-30000' "
+            f"'uprobe {x86_prog}:hammer@5000'") in show.stdout, show.stdout
+    rep = subprocess.run([cli, "replay", str(trace)], capture_output=True, text=True)
+    assert rep.returncode == 0, rep.stderr
+    assert "no divergence" in rep.stderr, rep.stderr
