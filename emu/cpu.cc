@@ -9,6 +9,7 @@
 #include "emu/insn_policy.h"
 #include "emu/probe_regs.h"
 #include "emu/uc_phys.h"
+#include "emu/uc_regions.h"
 #include "emu/virtual_clock.h"
 #include "emu/x86_fpu.h"
 #include "probesim/assert.h"
@@ -89,9 +90,13 @@ Result<std::unique_ptr<Cpu>> Cpu::create(Arch arch, VirtualClock& clock, Syscall
                                          std::span<const FixedMapping> fixed) {
   std::unique_ptr<Cpu> cpu(new Cpu(arch_info(arch), clock, sink));
   PROBESIM_TRY_VOID(cpu->init());
-  for (const FixedMapping& m : fixed)
+  // The regions max_map_count leaves aside: these, the stub, and one run past the limit.
+  PROBESIM_ASSERT(fixed.size() + 2 <= uc_regions::kReserved);
+  for (const FixedMapping& m : fixed) {
+    cpu->count_region();
     cpu->check(uc_mem_map_ptr(cpu->uc_, cpu->phys(m.start.value), m.len, uc_prot(m.prot), m.host),
                "map fixed region");
+  }
   return cpu;
 }
 
@@ -134,6 +139,7 @@ Result<void> Cpu::init() {
           "hook mrs");
     uint64_t cpacr = kArm64CpacrFpen;
     check(uc_reg_write(uc_, UC_ARM64_REG_CPACR_EL1, &cpacr), "cpacr");
+    count_region();
     check(uc_mem_map(uc_, kArm64StubPage, kPageSize, UC_PROT_READ | UC_PROT_EXEC), "stub map");
     check(uc_mem_write(uc_, kArm64StubPage, &kArm64Clrex, sizeof kArm64Clrex), "stub write");
     check(uc_mem_write(uc_, kArm64StubPage + kSigreturnStubOffset, kArm64Sigreturn,
@@ -425,6 +431,7 @@ void Cpu::invalidate_code(GuestAddr addr, uint64_t len) {
 void Cpu::on_unmap(GuestAddr start, uint64_t len) {
   if (inaccessible_runs_.erase(start.value)) return;  // never realized (on_map)
   check(uc_mem_unmap(uc_, start.value, len), "mem unmap");
+  --regions_;
   model_.invalidate(start.value, len);
   forget_emulated_sites(start.value, len);
   auto run = user_exec_.find(start.value);
@@ -468,9 +475,19 @@ void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
                         start.value + len - 1),
             "hook smc");
   }
+  count_region();
   check(uc_mem_map_ptr(uc_, start.value, len, p, host), "mem map ptr");
   // Translations of code previously mapped here (same addresses, other bytes) must go.
   if (prot & 0x4) invalidate_code(start, len);
+}
+
+// Unicorn aborts the host at its region ceiling (uc_regions.h); the Mm's max_map_count keeps
+// every mm below it, so reaching it here is probesim's bug, reported with the guest's state.
+void Cpu::count_region() {
+  PROBESIM_ASSERT_MSG(regions_ < uc_regions::limit(info_.arch),
+                      "Unicorn region ceiling reached (" + std::to_string(regions_) +
+                          " regions): the mm's max_map_count should have refused this mapping");
+  ++regions_;
 }
 
 Cpu::ExecRun* Cpu::exec_run(uint64_t addr) {

@@ -363,6 +363,9 @@ class Cpu final : public mmu::MmObserver {
   std::unique_ptr<X86Fpu> x86_fpu_;
   std::map<uint64_t, ExecRun> user_exec_;  // guarded runs by start (on_map / on_unmap)
   std::set<uint64_t> inaccessible_runs_;   // PROT_NONE runs left out of Unicorn, by start
+  // Unicorn regions this engine holds (fixed, stub, realized runs): below uc_regions::limit.
+  uint64_t regions_ = 0;
+  void count_region();  // before each uc_mem_map*: asserts the ceiling is not reached
   std::set<uint64_t> abort_exits_;         // Unicorn exits in front of translator aborts
   bool retranslate_ = false;               // a guarded fetch stopped the translation
   // The assert context (set_assert_info, note_syscall): a ring of the last syscalls.

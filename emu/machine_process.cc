@@ -7,6 +7,7 @@
 #include "emu/machine_state.h"
 #include "emu/futex_pi.h"
 #include "emu/tracefs/trace_events.h"
+#include "emu/uc_regions.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/vfs_abi.h"
 #include "loader/binfmt_script.h"
@@ -206,8 +207,9 @@ Result<MachineState::Image> MachineState::load_elf_image(const Caller& caller,
                        ENOEXEC);
   const ArchInfo& info = arch_info(config_.arch);
   const uint64_t stack_size = exec_stack_size(rlimit_stack);
-  img.mm = std::make_unique<mmu::Mm>(mmu::MmLayout{GuestAddr{exec_mmap_base(info, stack_size)},
-                                                   GuestAddr{info.task_size}});
+  mmu::MmLayout layout{GuestAddr{exec_mmap_base(info, stack_size)}, GuestAddr{info.task_size}};
+  layout.max_map_count = uc_regions::max_map_count(config_.arch);  // below Unicorn's ceiling
+  img.mm = std::make_unique<mmu::Mm>(layout);
   img.mm->set_commit_budget(&limits_.memory());  // an image that does not fit: ENOMEM
   loader::ExecParams params;
   params.argv = argv;

@@ -14,6 +14,7 @@
 #include "emu/syscalls/dispatch.h"
 #include "emu/syscalls/strace.h"
 #include "emu/tracefs/trace_events.h"
+#include "emu/uc_regions.h"
 #include "emu/vfs/caller.h"
 #include "emu/vfs/vfs_abi.h"
 #include "loader/elf_file.h"
@@ -206,6 +207,7 @@ std::optional<std::string> MachineState::system_text(std::string_view path) {
   m.last_pid = next_pid_ - 1;
   m.mem_total = limits_.memory().limit();
   m.mem_committed = limits_.memory().used();
+  m.max_map_count = uc_regions::max_map_count(config_.arch);
   return proc_system_text(path, m);
 }
 

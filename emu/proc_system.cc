@@ -136,6 +136,10 @@ std::string osrelease(const ProcMachine&) {
 std::string pid_max(const ProcMachine&) {
   return std::to_string(kPidMax) + "\n";
 }
+// vm.max_map_count: read-only here, since the engine's region ceiling bounds it (uc_regions.h).
+std::string max_map_count(const ProcMachine& m) {
+  return std::to_string(m.max_map_count) + "\n";
+}
 
 struct SystemFile {
   std::string_view path;
@@ -148,6 +152,7 @@ constexpr SystemFile kFiles[] = {
     {"/proc/stat", proc_stat},
     {"/proc/sys/kernel/osrelease", osrelease},
     {"/proc/sys/kernel/pid_max", pid_max},
+    {"/proc/sys/vm/max_map_count", max_map_count},
     {"/proc/uptime", proc_uptime},
     {"/sys/devices/system/cpu/online", cpu_list},
     {"/sys/devices/system/cpu/possible", cpu_list},

@@ -29,6 +29,7 @@ struct ProcMachine {
   int last_pid = 0;               // the last pid handed out (loadavg)
   uint64_t mem_total = 0;         // the machine's memory limit, bytes
   uint64_t mem_committed = 0;     // committed guest memory, bytes (Limits::mem's charge)
+  uint64_t max_map_count = 65530;  // vm.max_map_count as mms get it (emu/uc_regions.h)
 };
 
 // The text of the file at the absolute `path`; nullopt: not one of the files above.

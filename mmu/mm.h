@@ -52,6 +52,9 @@ struct MmLayout {
   // The anonymous window [mmap_base - anon_window_bytes, mmap_base) shares one host arena.
   uint64_t anon_window_bytes = uint64_t{1} << 32;
   uint64_t stack_guard_gap = uint64_t{256} << kPageShift;  // Linux's stack_guard_gap
+  // vm.max_map_count (DEFAULT_MAX_MAP_COUNT 65530). The emulator lowers it to what its engine
+  // can realize (emu/uc_regions.h): map_count() never passes it by more than one (see there).
+  uint64_t max_map_count = 65530;
 };
 
 enum class FaultKind { None, MapErr, AccErr, Bus };  // SEGV_MAPERR / SEGV_ACCERR / SIGBUS
@@ -120,6 +123,12 @@ class Mm {
   // starts at its own total_vm (dup_mm).
   uint64_t hiwater_vm() const { return std::max(hiwater_vm_, total_vm()); }
   size_t vma_count() const { return vmas_.size(); }
+  // mm->map_count as the limit sees it: the VMAs, plus two for each replaced page (the run it
+  // splits off costs the emulator up to two more realized runs). As Linux with max_map_count:
+  // mmap, brk and install_special_mapping refuse a new VMA with ENOMEM once map_count() is
+  // above layout().max_map_count; mprotect, madvise and a munmap that punches a hole into one
+  // VMA refuse a split that would take it there; write_private_page refuses a new copy.
+  uint64_t map_count() const { return vmas_.size() + 2 * pool_.in_use(); }
 
   // Guest-initiated access (copy_{from,to}_user): needs VM_READ / VM_WRITE on every byte
   // and pages inside the file; false means -EFAULT (nothing is copied then).
@@ -180,6 +189,11 @@ class Mm {
   friend class RunBatch;
   using VmaMap = std::map<uint64_t, std::unique_ptr<Vma>>;  // by vm_start
   enum class Discard { Yes, No };
+
+  // True when `extra` more counts fit under max_map_count (splits, replaced pages).
+  bool map_count_fits(uint64_t extra) const {
+    return map_count() + extra <= layout_.max_map_count;
+  }
 
   // VMA container (mm_vma_ops.cc)
   Vma* vma_at_mut(GuestAddr addr);

@@ -45,6 +45,7 @@ uint64_t Mm::brk(GuestAddr new_brk) {
     return brk_.value;
   }
   if (!commit_fits(newbrk - oldbrk)) return brk_.value;  // do_brk_flags: may_expand_vm, ENOMEM
+  if (map_count() > layout_.max_map_count) return brk_.value;  // do_brk_flags: ENOMEM
   if (!grow_heap(oldbrk, newbrk)) return brk_.value;
   brk_ = new_brk;
   return brk_.value;

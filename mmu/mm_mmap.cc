@@ -32,6 +32,13 @@ uint32_t mmap_vm_flags(int prot, int flags, bool shared, const Inode* file, File
   return vm;
 }
 
+// True when unmapping [start, end) splits one VMA in two (a hole punched into its middle): the
+// only munmap that adds a VMA, which Linux refuses at max_map_count (vms_gather_munmap_vmas).
+bool punches_hole(const Mm& mm, GuestAddr start, GuestAddr end) {
+  const Vma* v = mm.vma_at(start);
+  return v && v->vm_start < start && end < v->vm_end;
+}
+
 }  // namespace
 
 int64_t Mm::mmap(GuestAddr addr, uint64_t len, int prot, int flags, Inode* file, FileOffset off,
@@ -54,6 +61,7 @@ int64_t Mm::mmap(GuestAddr addr, uint64_t len, int prot, int flags, Inode* file,
   if (rlen < len || rlen > layout_.task_size.value) return -ENOMEM;
   uint64_t pgoff = off.value >> kPageShift;
   if (pgoff + (rlen >> kPageShift) < pgoff) return -EOVERFLOW;
+  if (map_count() > layout_.max_map_count) return -ENOMEM;  // do_mmap: too many mappings
   if (file && shared && (prot & kProtWrite) && mode == FileMode::ReadOnly) return -EACCES;
   if (flags & kMapFixedNoreplace) flags |= kMapFixed;
 
@@ -85,6 +93,7 @@ int64_t Mm::map_region(GuestAddr addr, uint64_t len, uint32_t vm_flags, Inode* f
       !commit_fits(len - committed_in(addr, addr + len))) {
     return -ENOMEM;
   }
+  if (punches_hole(*this, addr, addr + len) && !map_count_fits(1)) return -ENOMEM;
   RunBatch batch(*this, addr, addr + len);
   unmap_range(addr, addr + len);  // MAP_FIXED semantics; a no-op for a free range
   auto v = std::make_unique<Vma>(this, addr, addr + len, pgoff, vm_flags, file);
@@ -111,6 +120,7 @@ int64_t Mm::munmap(GuestAddr addr, uint64_t len) {
   const uint64_t rlen = page_align_up(len);
   if (!page_aligned(addr.value) || rlen == 0 || rlen < len) return -EINVAL;
   if (addr > layout_.task_size || rlen > layout_.task_size - addr) return -EINVAL;
+  if (punches_hole(*this, addr, addr + rlen) && !map_count_fits(1)) return -ENOMEM;
   RunBatch batch(*this, addr, addr + rlen);
   unmap_range(addr, addr + rlen);
   return 0;

@@ -105,6 +105,8 @@ int64_t Mm::mprotect_fixup(Vma* v, GuestAddr start, GuestAddr end, uint32_t newf
     newflags |= VM_ACCOUNT;
   }
   if (newflags == old) return 0;
+  const uint64_t splits = (start > v->vm_start ? 1 : 0) + (end < v->vm_end ? 1 : 0);
+  if (!map_count_fits(splits)) return -ENOMEM;  // split_vma at max_map_count
   if (start > v->vm_start) v = split_vma(v, start);
   if (end < v->vm_end) split_vma(v, end);
   const bool needs_copy =

@@ -41,6 +41,9 @@ Result<void> Mm::write_private_page(GuestAddr dst, std::span<const uint8_t> byte
     return Error::make("write_private_page: only private file mappings get private copies", EINVAL);
   }
   if (!v->private_copy() && !v->replaced.count(page)) {
+    if (!map_count_fits(2)) {
+      return Error::make("write_private_page: the replaced page would pass max_map_count", ENOMEM);
+    }
     PrivatePage copy = PROBESIM_TRY(pool_.allocate());
     RunBatch batch(*this, v->vm_start, v->vm_end);
     std::memcpy(copy.data(), v->host_ptr(GuestAddr{page}), kPageSize);
@@ -69,6 +72,9 @@ bool Mm::drop_identical_page(GuestAddr addr) {
 Result<GuestAddr> Mm::install_special_mapping(GuestAddr hint, uint64_t len, uint32_t vm_flags,
                                               std::string name) {
   PROBESIM_ASSERT(page_aligned(len) && len > 0);
+  if (map_count() > layout_.max_map_count) {
+    return Error::make("install_special_mapping: too many mappings for " + name, ENOMEM);
+  }
   const int64_t at = get_unmapped_area(hint, len);
   if (at < 0) return Error::make("install_special_mapping: no room for " + name, ENOMEM);
   const GuestAddr start{static_cast<uint64_t>(at)};

@@ -72,6 +72,7 @@ constexpr ProcTextRow kSystemText[] = {
     {"/proc/stat", S_IFREG | 0444},
     {"/proc/sys/kernel/osrelease", S_IFREG | 0444},
     {"/proc/sys/kernel/pid_max", S_IFREG | 0644},
+    {"/proc/sys/vm/max_map_count", S_IFREG | 0444},
     {"/proc/uptime", S_IFREG | 0444},
     {"/sys/devices/system/cpu/online", S_IFREG | 0444},
     {"/sys/devices/system/cpu/possible", S_IFREG | 0444},

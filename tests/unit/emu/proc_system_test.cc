@@ -80,6 +80,13 @@ TEST_CASE("/proc/sys/kernel osrelease matches uname and pid_max is Linux's defau
   CHECK_FALSE(proc_system_text("/proc/vmstat", two_cpus()).has_value());
 }
 
+TEST_CASE("/proc/sys/vm/max_map_count is the limit the machine's mms get") {
+  ProcMachine m = two_cpus();
+  CHECK(text("/proc/sys/vm/max_map_count", m) == "65530\n");  // Linux's default
+  m.max_map_count = 991;
+  CHECK(text("/proc/sys/vm/max_map_count", m) == "991\n");
+}
+
 TEST_CASE("/proc/cpuinfo has a processor block per logical CPU") {
   CHECK(text("/proc/cpuinfo", two_cpus()) == "processor\t: 0\n\nprocessor\t: 1\n\n");
 }

@@ -3,10 +3,16 @@
 #include <doctest/doctest.h>
 #include <unicorn/unicorn.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstring>
 #include <vector>
 
 #include "emu/uc_phys.h"
+#include "emu/uc_regions.h"
 
 namespace {
 
@@ -206,4 +212,53 @@ TEST_CASE("unicorn 2.1: a saved context restores every register, also into anoth
   CHECK(b.reg(UC_X86_REG_RAX) == 0x1122334455667788ull);
   CHECK(b.reg(UC_X86_REG_R15) == 7);
   uc_context_free(ctx);
+}
+
+namespace {
+
+// Maps n separate 4 KiB regions (a gap after each) onto NORESERVE host memory; false if a map
+// failed. Unicorn aborts the process instead at its region ceiling.
+bool map_regions(Engine& e, uint64_t n, std::vector<uint8_t>& host) {
+  host.resize(n * 0x2000);
+  for (uint64_t i = 0; i < n; ++i) {
+    if (uc_mem_map_ptr(e.uc, 0x100000 + i * 0x2000, 0x1000, UC_PROT_READ | UC_PROT_WRITE,
+                       host.data() + i * 0x2000) != UC_ERR_OK)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("unicorn 2.1.1 arm64: 1 KiB target pages, which uc_ctl cannot raise, bound regions") {
+  Arm64 a;
+  // 2.1.1 accepts a page size only for UC_ARCH_ARM; later versions also for ARM64 (then the
+  // ceiling could be raised to x86_64's, emu/uc_regions.h).
+  CHECK(uc_ctl_set_page_size(a.uc, 4096) == UC_ERR_ARG);
+  uint32_t page = 0;
+  REQUIRE(uc_ctl_get_page_size(a.uc, &page) == UC_ERR_OK);
+  CHECK(page == 1024);
+  // As many regions as uc_regions::limit says map; one more aborts the host (in a child).
+  const uint64_t limit = probesim::emu::uc_regions::limit(probesim::Arch::AArch64);
+  std::vector<uint8_t> host;
+  REQUIRE(map_regions(a, limit, host));
+  uc_mem_region* regions = nullptr;
+  uint32_t count = 0;
+  REQUIRE(uc_mem_regions(a.uc, &regions, &count) == UC_ERR_OK);
+  uc_free(regions);
+  CHECK(count == limit);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    Arm64 b;
+    std::vector<uint8_t> h;
+    map_regions(b, limit + 1, h);  // phys_section_add: sections_nb < TARGET_PAGE_SIZE
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
 }

@@ -29,8 +29,9 @@ TEST_CASE("/proc lists the machine-wide files beside the processes") {
   const std::vector<std::string> proc = k.names("/proc");
   for (const char* n : {"loadavg", "meminfo", "stat", "sys", "uptime", "self"})
     CHECK_MESSAGE(has(proc, n), n);
-  CHECK(k.names("/proc/sys") == std::vector<std::string>{"kernel"});
+  CHECK(k.names("/proc/sys") == std::vector<std::string>{"kernel", "vm"});
   CHECK(k.names("/proc/sys/kernel") == std::vector<std::string>{"osrelease", "pid_max"});
+  CHECK(k.names("/proc/sys/vm") == std::vector<std::string>{"max_map_count"});
 }
 
 TEST_CASE("/proc/<pid>/ lists stat, statm and task beside the other files") {
