@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "emu/arch_info.h"
+#include "emu/cpu_identity.h"
 #include "emu/futex_key.h"
 #include "emu/futex_pi.h"
 #include "emu/kthread/bugs.h"
@@ -208,6 +209,10 @@ std::optional<std::string> MachineState::system_text(std::string_view path) {
   m.mem_total = limits_.memory().limit();
   m.mem_committed = limits_.memory().used();
   m.max_map_count = uc_regions::max_map_count(config_.arch);
+  // The identity costs a throwaway engine the first time: only /proc/cpuinfo asks for it.
+  if (path == "/proc/cpuinfo") m.cpu = &cpu_identity(config_.arch);
+  m.hwcap = arch_info(config_.arch).hwcap;
+  m.hwcap2 = arch_info(config_.arch).hwcap2;
   return proc_system_text(path, m);
 }
 

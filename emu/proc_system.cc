@@ -3,7 +3,9 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "emu/proc_cpuinfo.h"
 #include "emu/proc_pid.h"
+#include "emu/uts.h"
 
 namespace probesim::emu {
 namespace {
@@ -16,8 +18,6 @@ constexpr int kNrIrqs = 16;
 constexpr int kNrSoftirqs = 10;
 // PID_MAX_DEFAULT (include/linux/threads.h); systemd raises it to 4194304 on 64-bit hosts.
 constexpr uint64_t kPidMax = 32768;
-// The release uname(2) reports (sys_uname).
-constexpr std::string_view kOsRelease = "6.1.0-probesim";
 
 uint64_t cycles_ns(Cycles c, uint64_t hz) {
   if (hz == 0) return 0;
@@ -121,18 +121,28 @@ std::string cpu_list(const ProcMachine& m) {
   return n <= 1 ? std::string("0\n") : "0-" + std::to_string(n - 1) + "\n";
 }
 
-// show_cpuinfo's "processor" line for each logical CPU, then the empty line ending its block.
-// The rest (vendor, model, MHz, flags on x86; Features, CPU part on arm64) is left out: the
-// CPU's identity is Unicorn's CPU model, which probesim does not describe yet.
 std::string cpuinfo(const ProcMachine& m) {
-  std::string out;
-  for (size_t i = 0; i < m.cpu_ns.size(); ++i) out += "processor\t: " + std::to_string(i) + "\n\n";
+  return cpuinfo_text({.cpu = m.cpu, .hwcap = m.hwcap, .hwcap2 = m.hwcap2,
+                       .ncpus = m.cpu_ns.size(), .hz = m.hz});
+}
+
+// fs/proc/version.c: "Linux version %s (%s@%s) (%s) %s\n".
+std::string version(const ProcMachine&) {
+  std::string out = "Linux version ";
+  for (std::string_view part : {uts::kRelease, std::string_view(" ("), uts::kCompileBy,
+                                std::string_view("@"), uts::kCompileHost,
+                                std::string_view(") ("), uts::kCompiler, std::string_view(") "),
+                                uts::kVersion, std::string_view("\n")})
+    out += part;
   return out;
 }
 
-std::string osrelease(const ProcMachine&) {
-  return std::string(kOsRelease) + "\n";
-}
+std::string line(std::string_view s) { return std::string(s) + "\n"; }
+std::string osrelease(const ProcMachine&) { return line(uts::kRelease); }
+std::string ostype(const ProcMachine&) { return line(uts::kSysname); }
+std::string kernel_version(const ProcMachine&) { return line(uts::kVersion); }
+std::string hostname(const ProcMachine&) { return line(uts::kNodename); }
+std::string domainname(const ProcMachine&) { return line(uts::kDomainname); }
 std::string pid_max(const ProcMachine&) {
   return std::to_string(kPidMax) + "\n";
 }
@@ -150,10 +160,15 @@ constexpr SystemFile kFiles[] = {
     {"/proc/loadavg", proc_loadavg},
     {"/proc/meminfo", proc_meminfo},
     {"/proc/stat", proc_stat},
+    {"/proc/sys/kernel/domainname", domainname},
+    {"/proc/sys/kernel/hostname", hostname},
     {"/proc/sys/kernel/osrelease", osrelease},
+    {"/proc/sys/kernel/ostype", ostype},
     {"/proc/sys/kernel/pid_max", pid_max},
+    {"/proc/sys/kernel/version", kernel_version},
     {"/proc/sys/vm/max_map_count", max_map_count},
     {"/proc/uptime", proc_uptime},
+    {"/proc/version", version},
     {"/sys/devices/system/cpu/online", cpu_list},
     {"/sys/devices/system/cpu/possible", cpu_list},
     {"/sys/devices/system/cpu/present", cpu_list},

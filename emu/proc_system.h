@@ -1,8 +1,8 @@
 // The machine-wide text files of /proc and /sys, pure functions of a ProcMachine snapshot the
 // machine fills in when one is opened: /proc/stat (fs/proc/stat.c show_stat), /proc/cpuinfo
-// (its "processor" lines), /proc/uptime
-// (fs/proc/uptime.c), /proc/loadavg (fs/proc/loadavg.c), /proc/meminfo (fs/proc/meminfo.c, the
-// lines probesim models), /proc/sys/kernel/{osrelease,pid_max} and
+// (emu/proc_cpuinfo.h), /proc/version, /proc/uptime (fs/proc/uptime.c), /proc/loadavg
+// (fs/proc/loadavg.c), /proc/meminfo (fs/proc/meminfo.c, the lines probesim models),
+// /proc/sys/kernel/{hostname,domainname,ostype,osrelease,version,pid_max} (emu/uts.h) and
 // /sys/devices/system/cpu/{possible,present,online} (drivers/base/cpu.c, "%*pbl").
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "emu/cpu_identity.h"
 #include "emu/cpu_time.h"
 
 namespace probesim::emu {
@@ -30,6 +31,8 @@ struct ProcMachine {
   uint64_t mem_total = 0;         // the machine's memory limit, bytes
   uint64_t mem_committed = 0;     // committed guest memory, bytes (Limits::mem's charge)
   uint64_t max_map_count = 65530;  // vm.max_map_count as mms get it (emu/uc_regions.h)
+  const CpuIdentity* cpu = nullptr;  // the modelled CPU (/proc/cpuinfo); none: an empty file
+  uint64_t hwcap = 0, hwcap2 = 0;    // AT_HWCAP/AT_HWCAP2 the loader gives
 };
 
 // The text of the file at the absolute `path`; nullopt: not one of the files above.

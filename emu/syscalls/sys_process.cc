@@ -1,5 +1,6 @@
 // Process, session, limits and signal-disposition syscalls. Signals are recorded only
 // (delivery comes with the scheduler issue). User and group ids: sys_cred.cc.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -8,6 +9,7 @@
 #include "emu/machine_state.h"
 #include "emu/process.h"
 #include "emu/syscalls/syscall_handlers.h"
+#include "emu/uts.h"
 #include "emu/virtual_clock.h"
 
 namespace probesim::emu {
@@ -181,13 +183,10 @@ int64_t sys_getrusage(SyscallContext& ctx, const SyscallArgs& a) {
 int64_t sys_uname(SyscallContext& ctx, const SyscallArgs& a) {
   constexpr size_t kField = 65;
   char u[6][kField] = {};
-  std::strncpy(u[0], "Linux", kField - 1);
-  std::strncpy(u[1], "probesim", kField - 1);
-  std::strncpy(u[2], "6.1.0-probesim", kField - 1);
-  std::strncpy(u[3], "#1 SMP PREEMPT_DYNAMIC probesim", kField - 1);
-  std::string_view m = arch_info(ctx.arch()).uname_machine;
-  std::memcpy(u[4], m.data(), m.size());
-  std::strncpy(u[5], "(none)", kField - 1);
+  const std::string_view fields[6] = {uts::kSysname, uts::kNodename, uts::kRelease, uts::kVersion,
+                                      arch_info(ctx.arch()).uname_machine, uts::kDomainname};
+  for (int i = 0; i < 6; ++i)
+    std::memcpy(u[i], fields[i].data(), std::min(fields[i].size(), kField - 1));
   return ctx.write_user(GuestAddr{a.a[0]}, u, sizeof u) ? 0 : -EFAULT;
 }
 

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "emu/arch_info.h"
+
 namespace probesim::emu {
 namespace {
 
@@ -74,8 +76,12 @@ TEST_CASE("cpu possible, present and online list every logical CPU") {
   CHECK(text("/sys/devices/system/cpu/online", m) == "0\n");
 }
 
-TEST_CASE("/proc/sys/kernel osrelease matches uname and pid_max is Linux's default") {
+TEST_CASE("/proc/sys/kernel holds uname's fields and Linux's default pid_max") {
   CHECK(text("/proc/sys/kernel/osrelease", two_cpus()) == "6.1.0-probesim\n");
+  CHECK(text("/proc/sys/kernel/ostype", two_cpus()) == "Linux\n");
+  CHECK(text("/proc/sys/kernel/version", two_cpus()) == "#1 SMP PREEMPT_DYNAMIC probesim\n");
+  CHECK(text("/proc/sys/kernel/hostname", two_cpus()) == "probesim\n");
+  CHECK(text("/proc/sys/kernel/domainname", two_cpus()) == "(none)\n");
   CHECK(text("/proc/sys/kernel/pid_max", two_cpus()) == "32768\n");
   CHECK_FALSE(proc_system_text("/proc/vmstat", two_cpus()).has_value());
 }
@@ -87,8 +93,48 @@ TEST_CASE("/proc/sys/vm/max_map_count is the limit the machine's mms get") {
   CHECK(text("/proc/sys/vm/max_map_count", m) == "991\n");
 }
 
-TEST_CASE("/proc/cpuinfo has a processor block per logical CPU") {
-  CHECK(text("/proc/cpuinfo", two_cpus()) == "processor\t: 0\n\nprocessor\t: 1\n\n");
+TEST_CASE("/proc/version is fs/proc/version.c's line over uname's release and version") {
+  CHECK(text("/proc/version", two_cpus()) ==
+        "Linux version 6.1.0-probesim (probesim@probesim) (gcc-12 (Debian 12.2.0-14) 12.2.0, "
+        "GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC probesim\n");
+}
+
+// The blocks of Unicorn's CPU models as Linux 6.1 prints them, at 1 GHz: x86_64's qemu64
+// (CPUID as the engine answers it) and arm64's Cortex-A72 r0p3 with the loader's AT_HWCAP.
+TEST_CASE("/proc/cpuinfo on x86_64 describes the CPUID of the modelled CPU per logical CPU") {
+  ProcMachine m = two_cpus();
+  m.cpu = &cpu_identity(Arch::X86_64);
+  const std::string expected_cpu1 =
+      "processor\t: 1\nvendor_id\t: AuthenticAMD\ncpu family\t: 6\nmodel\t\t: 6\n"
+      "model name\t: QEMU Virtual CPU version 2.5+\nstepping\t: 3\ncpu MHz\t\t: 1000.000\n"
+      "cache size\t: 512 KB\nphysical id\t: 0\nsiblings\t: 2\ncore id\t\t: 1\n"
+      "cpu cores\t: 2\napicid\t\t: 1\ninitial apicid\t: 1\nfpu\t\t: yes\n"
+      "fpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\n"
+      "flags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush "
+      "mmx fxsr sse sse2 syscall nx lm pni cx16 hypervisor lahf_lm svm\nbugs\t\t:\n"
+      "bogomips\t: 2000.00\nclflush size\t: 64\ncache_alignment\t: 64\n"
+      "address sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n";
+  const std::string t = text("/proc/cpuinfo", m);
+  REQUIRE(t.find("processor\t: 1\n") != std::string::npos);
+  CHECK(t.substr(t.find("processor\t: 1\n")) == expected_cpu1);
+  CHECK(t.starts_with("processor\t: 0\nvendor_id\t: AuthenticAMD\n"));
+}
+
+TEST_CASE("/proc/cpuinfo on arm64 names AT_HWCAP's features and the MIDR fields") {
+  ProcMachine m = two_cpus();
+  m.cpu = &cpu_identity(Arch::AArch64);
+  m.hwcap = arch_info(Arch::AArch64).hwcap;
+  const std::string block =
+      "BogoMIPS\t: 2000.00\nFeatures\t: fp asimd aes pmull sha1 sha2 crc32\n"
+      "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
+      "CPU part\t: 0xd08\nCPU revision\t: 3\n\n";
+  CHECK(text("/proc/cpuinfo", m) == "processor\t: 0\n" + block + "processor\t: 1\n" + block);
+  m.hwcap2 = 1u << 1;  // HWCAP2_SVE2
+  CHECK(text("/proc/cpuinfo", m).find("crc32 sve2\n") != std::string::npos);
+}
+
+TEST_CASE("/proc/cpuinfo is empty without a CPU identity") {
+  CHECK(text("/proc/cpuinfo", two_cpus()).empty());
 }
 
 }  // namespace

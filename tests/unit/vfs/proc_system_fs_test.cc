@@ -27,10 +27,13 @@ TEST_CASE("/sys/devices/system/cpu holds online, possible and present") {
 TEST_CASE("/proc lists the machine-wide files beside the processes") {
   FakeKernel k;
   const std::vector<std::string> proc = k.names("/proc");
-  for (const char* n : {"loadavg", "meminfo", "stat", "sys", "uptime", "self"})
+  for (const char* n : {"cpuinfo", "loadavg", "meminfo", "stat", "sys", "uptime", "version",
+                        "self"})
     CHECK_MESSAGE(has(proc, n), n);
   CHECK(k.names("/proc/sys") == std::vector<std::string>{"kernel", "vm"});
-  CHECK(k.names("/proc/sys/kernel") == std::vector<std::string>{"osrelease", "pid_max"});
+  CHECK(k.names("/proc/sys/kernel") ==
+        std::vector<std::string>{"domainname", "hostname", "osrelease", "ostype", "pid_max",
+                                 "version"});
   CHECK(k.names("/proc/sys/vm") == std::vector<std::string>{"max_map_count"});
 }
 
