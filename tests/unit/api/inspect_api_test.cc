@@ -49,7 +49,7 @@ TEST_CASE("inspect: a spawned process, its VMAs, its text pages in the page cach
   }
 }
 
-TEST_CASE("inspect: a uprobe's breakpoint page is a private copy (not while disabled); its offset is on the inode") {
+TEST_CASE("inspect: a uprobe's breakpoint page is a private copy (not while disabled), its offset is on the inode") {
   for (Arch a : kArches) {
     auto m = boot(a);
     std::string prog = guest(a, "uprobed");

@@ -32,7 +32,7 @@ TEST_CASE("kernel API: kallsyms entries, lookups by name and address, the blackl
   }
 }
 
-TEST_CASE("kernel API: memory shows the breakpoint, the original bytes are under it; slots fill") {
+TEST_CASE("kernel API: memory shows the breakpoint, the original bytes are under it, slots fill") {
   for (Arch a : kArches) {
     Options o{.arch = a, .seed = 1, .kprobe_optimization = false};
     auto m = must(Machine::create(o));

@@ -41,7 +41,7 @@ TEST_CASE("lifecycle observer: forks and exits by pid, none once removed") {
   }
 }
 
-TEST_CASE("request_stop from a handler ends run() early; current_task names the hitting task") {
+TEST_CASE("request_stop from a handler ends run() early, current_task names the hitting task") {
   for (Arch a : kArches) {
     auto m = boot(a);
     std::string prog = guest(a, "uprobed");

@@ -43,7 +43,7 @@ TEST_CASE("kprobe handle: the pre handler reads the arguments, hits and enable/d
   }
 }
 
-TEST_CASE("kprobe handle: a post handler runs after the step; a pre handler may write registers") {
+TEST_CASE("kprobe handle: a post handler runs after the step, a pre handler may write registers") {
   for (Arch a : kArches) {
     auto m = boot(a);
     int posts = 0;
@@ -60,7 +60,7 @@ TEST_CASE("kprobe handle: a post handler runs after the step; a pre handler may 
   }
 }
 
-TEST_CASE("kretprobe handle: entry and return share the instance data; the return value is seen") {
+TEST_CASE("kretprobe handle: entry and return share the instance data, the return value is seen") {
   for (Arch a : kArches) {
     auto m = boot(a);
     std::vector<uint64_t> rets;
@@ -141,7 +141,7 @@ TEST_CASE("uretprobe handle: recursion returns innermost first, func is the prob
   }
 }
 
-TEST_CASE("uprobe handle: disabled, no handler runs and no page is private; enable re-arms") {
+TEST_CASE("uprobe handle: disabled, no handler runs and no page is private, enable re-arms") {
   for (Arch a : kArches) {
     auto m = boot(a);
     std::string prog = guest(a, "uprobed");
@@ -194,7 +194,7 @@ TEST_CASE("uprobe registration errors name the problem: bad spec, missing file, 
   CHECK(mid.error().err == EINVAL);
 }
 
-TEST_CASE("dynamic events through the API: defined, enabled, disabled; hits as values and text") {
+TEST_CASE("dynamic events through the API: defined, enabled, disabled, hits as values and text") {
   auto m = boot(Arch::X86_64);
   EventId kt = must(m->add_event("p:kt kprobe_target a=$arg1"));
   CHECK(kt.group == "kprobes");
@@ -233,7 +233,7 @@ TEST_CASE("early kprobes and probe-able functions are visible through the API") 
   CHECK(std::find(fns.begin(), fns.end(), "kprobe_int3_handler") == fns.end());  // blacklisted
 }
 
-TEST_CASE("probe path costs: every path of the cost tables, in cycles; no kprobe costs without a kernel") {
+TEST_CASE("probe path costs: every path of the cost tables, in cycles, no kprobe costs without a kernel") {
   for (Arch a : kArches) {
     auto m = boot(a);
     auto k = m->kprobe_costs();

@@ -131,7 +131,7 @@ TEST_CASE("run options: --max-insns and --max-time take a count and a virtual du
   CHECK(parse(zero).error().message == "--max-insns must be at least 1");
 }
 
-TEST_CASE("run options: --epoch takes seconds or a UTC date; --kernel-cmdline its text") {
+TEST_CASE("run options: --epoch takes seconds or a UTC date, --kernel-cmdline its text") {
   const char* const argv[] = {"probesim", "run", "--epoch", "2000-03-01T12:34:56Z",
                               "--kernel-cmdline", "quiet ekprobe=vfs_read", "--", "/bin/x"};
   auto o = parse(argv);

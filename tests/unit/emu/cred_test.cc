@@ -40,7 +40,7 @@ TEST_CASE("setreuid: the saved id follows a new real id or an effective id other
   CHECK(v == ids(2, 3, 3, 3));
 }
 
-TEST_CASE("setresuid: unprivileged callers pick among the current ids; a no-op keeps fsuid") {
+TEST_CASE("setresuid: unprivileged callers pick among the current ids, a no-op keeps fsuid") {
   Ids u = ids(100, 200, 0, 200);
   CHECK(set_res_id(u, false, 7, kNoId, kNoId) == -EPERM);
   CHECK(set_res_id(u, false, 200, 100, kNoId) == 0);
@@ -63,7 +63,7 @@ TEST_CASE("setfsuid returns the old fs id and refuses ids the caller does not ho
   CHECK(u.fs == 9);
 }
 
-TEST_CASE("execve sets the saved and fs ids to the effective ones; AT_SECURE if e != r") {
+TEST_CASE("execve sets the saved and fs ids to the effective ones, AT_SECURE if e != r") {
   Cred c;
   c.uid = ids(0, 2000, 3000, 5);
   c.gid = ids(1, 1, 4, 4);

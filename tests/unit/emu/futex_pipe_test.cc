@@ -59,7 +59,7 @@ TEST_CASE("futex: REQUEUE moves waiters in order and remove() forgets a task eve
   CHECK(rest[0] == &b);
 }
 
-TEST_CASE("futex: a plain wake stops at a PI waiter; PI heads come in (uaddr, tid) order") {
+TEST_CASE("futex: a plain wake stops at a PI waiter, PI heads come in (uaddr, tid) order") {
   Fixture f;
   FutexTable ft;
   Task &a = f.task(1), &b = f.task(2), &c = f.task(3);
@@ -102,7 +102,7 @@ TEST_CASE("pipe: bytes come out in order, partial reads, EOF after the last writ
   CHECK(changes >= 3);
 }
 
-TEST_CASE("pipe: a full pipe would block; a pipe without readers is EPIPE") {
+TEST_CASE("pipe: a full pipe would block, a pipe without readers is EPIPE") {
   auto pipe = std::make_shared<Pipe>();
   auto rd = std::make_unique<PipeFile>(kO_RDONLY, "pipe", InodeRef(), pipe, false);
   auto wr = std::make_unique<PipeFile>(kO_WRONLY, "pipe", InodeRef(), pipe, true);

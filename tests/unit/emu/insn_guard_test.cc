@@ -139,7 +139,7 @@ TEST_CASE("insn guard: x86 privileged instructions are #GP at user addresses, ne
   CHECK(r.cpu->reg(UC_X86_REG_FS_BASE) == 0);
 }
 
-TEST_CASE("insn guard: arm64 EL1-only instructions are UNDEFINED at EL0; wfi/wfe continue") {
+TEST_CASE("insn guard: arm64 EL1-only instructions are UNDEFINED at EL0, wfi/wfe continue") {
   const uint32_t kSvc = 0xd4000001, kNop = 0xd503201f;
   for (uint32_t insn : {0xd5181000u /* msr sctlr_el1, x0 */, 0xd5381000u /* mrs x0, sctlr_el1 */,
                         0xd50342dfu /* msr daifset, #2 */, 0xd508871fu /* tlbi vmalle1 */,
@@ -174,7 +174,7 @@ TEST_CASE("insn guard: writable code is translated again after a guest store (SM
   CHECK(r.cpu->reg(UC_X86_REG_RAX) == 2);  // not the stale translation
 }
 
-TEST_CASE("insn guard: an abort pattern written by the guest is stopped; a stale exit goes") {
+TEST_CASE("insn guard: an abort pattern written by the guest is stopped, a stale exit goes") {
   // 0x000: mov dword [0x400100], 0xc0ab0ff0 (lock bts eax, eax) ; jmp 0x400100
   // 0x020: mov dword [0x400100], 0x90909090 (nops)               ; jmp 0x400100
   // 0x100: nop x4 ; syscall

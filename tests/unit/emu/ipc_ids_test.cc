@@ -38,7 +38,7 @@ TEST_CASE("ipc ids: indexes are allocated cyclically and a wrap bumps the sequen
   CHECK(ids.find(-1) == nullptr);
 }
 
-TEST_CASE("ipc ids: keys find their object; IPC_CREAT|IPC_EXCL, missing keys and removal") {
+TEST_CASE("ipc ids: keys find their object, IPC_CREAT|IPC_EXCL, missing keys and removal") {
   IpcIds ids;
   const int64_t id = get(ids, 42);
   CHECK(get(ids, 42, 0) == id);

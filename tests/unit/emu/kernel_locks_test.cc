@@ -51,7 +51,7 @@ TEST_CASE("rwsem: readers share it, a writer holds it alone") {
   CHECK_FALSE(s.locked());
 }
 
-TEST_CASE("kernel locks: a task that cannot take a lock blocks uninterruptibly; the release wakes it") {
+TEST_CASE("kernel locks: a task that cannot take a lock blocks uninterruptibly, the release wakes it") {
   Fixture f;
   Task& holder = f.proc.main_task();
   Task& waiter = f.proc.add_task(101);

@@ -48,7 +48,7 @@ const uint8_t kByte[1] = {'x'};
 
 }  // namespace
 
-TEST_CASE("poll: a pipe's read end is IN with data and HUP without writers; its write end ERR "
+TEST_CASE("poll: a pipe's read end is IN with data and HUP without writers, its write end ERR "
           "without readers") {
   Fixture f;
   Pipes p(f.hub);
@@ -121,7 +121,7 @@ TEST_CASE("epoll: level-triggered items stay ready, EPOLLET ones need a new wake
   CHECK(os->send_events(8).at(0).data == 4);
 }
 
-TEST_CASE("epoll: events come in ready-list order; maxevents leaves the rest in front") {
+TEST_CASE("epoll: events come in ready-list order, maxevents leaves the rest in front") {
   Fixture f;
   Pipes a(f.hub), b(f.hub);
   auto ep = std::make_shared<EpollFile>(kO_RDWR, InodeRef(), f.hub);
@@ -136,7 +136,7 @@ TEST_CASE("epoll: events come in ready-list order; maxevents leaves the rest in 
   CHECK(both[0].data == 0xb);
 }
 
-TEST_CASE("epoll: an item goes when its file is released; a cycle is found") {
+TEST_CASE("epoll: an item goes when its file is released, a cycle is found") {
   Fixture f;
   auto ep = std::make_shared<EpollFile>(kO_RDWR, InodeRef(), f.hub);
   auto inner = std::make_shared<EpollFile>(kO_RDWR, InodeRef(), f.hub);

@@ -43,7 +43,7 @@ TEST_CASE("sockaddr: unix names end at the first NUL, abstract ones keep every b
   CHECK(decode_sockaddr(kAF_UNIX, bytes(std::string("\2\0/x", 4)), &a) == -EINVAL);
 }
 
-TEST_CASE("sockaddr: inet needs a full sockaddr_in and its family; only loopback is local") {
+TEST_CASE("sockaddr: inet needs a full sockaddr_in and its family, only loopback is local") {
   SockAddr a;
   const std::string in("\2\0\x1f\x90\x7f\0\0\1\0\0\0\0\0\0\0\0", 16);
   CHECK(decode_sockaddr(kAF_INET, bytes(in), &a) == 0);
@@ -88,7 +88,7 @@ TEST_CASE("unix stream pair: bytes merge, peek keeps them, the peer's close is E
   CHECK(sigpipe);
 }
 
-TEST_CASE("unix datagrams keep boundaries; a full receiver queue makes senders wait") {
+TEST_CASE("unix datagrams keep boundaries, a full receiver queue makes senders wait") {
   Fixture f;
   auto a = f.make(kAF_UNIX, kSOCK_DGRAM), b = f.make(kAF_UNIX, kSOCK_DGRAM);
   Socket::pair(a, b);

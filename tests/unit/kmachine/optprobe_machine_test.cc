@@ -142,7 +142,7 @@ TEST_CASE("optprobe: the optimizer runs after OPTIMIZE_DELAY of virtual time, no
   kprobes(*m).unregister_kprobe(c.kp);
 }
 
-TEST_CASE("optprobe: a post handler joining unoptimizes; leaving re-optimizes") {
+TEST_CASE("optprobe: a post handler joining unoptimizes, leaving re-optimizes") {
   auto m = boot(Arch::X86_64);
   GuestAddr at = ksym(*m, "kprobe_target").addr;
   Counter a(at);
@@ -216,7 +216,7 @@ TEST_CASE("optprobe: debug.kprobes-optimization off unoptimizes everything, on q
   kprobes(*m).unregister_kprobe(c.kp);
 }
 
-TEST_CASE("optprobe: a probe armed inside the jump's range blocks it; removing it re-optimizes") {
+TEST_CASE("optprobe: a probe armed inside the jump's range blocks it, removing it re-optimizes") {
   auto m = boot(Arch::X86_64);
   GuestAddr at = ksym(*m, "kprobe_loop_target").addr;  // push %rbp; mov %rsp,%rbp; ...
   auto b = insn_boundaries(*m, "kprobe_loop_target");

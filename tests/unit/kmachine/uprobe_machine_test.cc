@@ -50,7 +50,7 @@ TEST_CASE("uprobe on the machine: one binary as three processes (fork), each hit
   }
 }
 
-TEST_CASE("uprobe on the machine: a filter arms one mm's private page; the others share the page cache") {
+TEST_CASE("uprobe on the machine: a filter arms one mm's private page, the others share the page cache") {
   for (Arch a : kArches) {
     auto m = boot(a);
     std::string prog = guest(a, "uprobed");

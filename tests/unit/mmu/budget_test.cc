@@ -35,7 +35,7 @@ TEST_CASE("commit: writable anonymous memory is charged, PROT_NONE is not, ENOME
   mm.verify();
 }
 
-TEST_CASE("commit: MAP_FIXED over charged memory gives it back first; read-only maps are free") {
+TEST_CASE("commit: MAP_FIXED over charged memory gives it back first, read-only maps are free") {
   Budget b(8 * kPg);
   Mm mm(kLayout);
   mm.set_commit_budget(&b);
@@ -48,7 +48,7 @@ TEST_CASE("commit: MAP_FIXED over charged memory gives it back first; read-only 
   mm.verify();
 }
 
-TEST_CASE("commit: mprotect to writable is charged (ENOMEM, unchanged); write removal keeps it") {
+TEST_CASE("commit: mprotect to writable is charged (ENOMEM, unchanged), write removal keeps it") {
   Budget b(8 * kPg);
   Mm mm(kLayout);
   mm.set_commit_budget(&b);
@@ -65,7 +65,7 @@ TEST_CASE("commit: mprotect to writable is charged (ENOMEM, unchanged); write re
   mm.verify();
 }
 
-TEST_CASE("commit: brk growth is charged and stops at the limit; fork charges a copy (ENOMEM)") {
+TEST_CASE("commit: brk growth is charged and stops at the limit, fork charges a copy (ENOMEM)") {
   Budget b(12 * kPg);
   Mm mm(kLayout);
   mm.set_commit_budget(&b);

@@ -188,7 +188,7 @@ TEST_CASE("mmap keeps the stack guard gap free below a MAP_GROWSDOWN VMA") {
   mm.verify();
 }
 
-TEST_CASE("hiwater_vm (VmPeak) keeps the most pages mapped at once; a fork starts at its total") {
+TEST_CASE("hiwater_vm (VmPeak) keeps the most pages mapped at once, a fork starts at its total") {
   Mm mm(test::kLayout);
   const int prot = kProtRead | kProtWrite;
   REQUIRE(test::anon_map(mm, 0, 16 * test::kPg, prot) > 0);

@@ -71,7 +71,7 @@ TEST_CASE("fetch evaluation: dereference chains, strings, arrays, faults") {
                                                     "\"cat\"", "\"0x1\""});
 }
 
-TEST_CASE("fetch evaluation: ustring reads user memory only; a kernel address is (fault)") {
+TEST_CASE("fetch evaluation: ustring reads user memory only, a kernel address is (fault)") {
   FakeMemory mem;
   std::memcpy(&mem.user[0x20], "ustr", 5);
   std::memcpy(&mem.kernel[0x20], "kstr", 5);
@@ -83,7 +83,7 @@ TEST_CASE("fetch evaluation: ustring reads user memory only; a kernel address is
         std::vector<std::string>{"\"ustr\"", "(fault)", "\"ustr\"", "\"kstr\""});
 }
 
-TEST_CASE("fetch evaluation: uprobes read the task's memory; @+OFF is the mapped file offset") {
+TEST_CASE("fetch evaluation: uprobes read the task's memory, @+OFF is the mapped file offset") {
   FakeMemory mem;
   std::memcpy(&mem.user[0x30], "file", 5);
   mem.put64(mem.user, 0x8, 0x1122334455667788);

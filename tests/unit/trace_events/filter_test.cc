@@ -48,7 +48,7 @@ TEST_CASE("filters compare numbers as printed: decimal, hex, negative, and bit t
   CHECK(matches("common_pid == 42 && CPU == 1", r));
 }
 
-TEST_CASE("filters on strings: ==, != and ~ globs; COMM; &&, ||, ! and parentheses") {
+TEST_CASE("filters on strings: ==, != and ~ globs, COMM, &&, ||, ! and parentheses") {
   const TraceRecord r = rec("1", "3", "/etc/passwd");
   CHECK(matches("path == \"/etc/passwd\"", r));
   CHECK(matches("path ~ \"/etc/*\"", r));

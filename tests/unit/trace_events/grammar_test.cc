@@ -155,7 +155,7 @@ TEST_CASE("kprobe_multiprobe.tc: appending to an event, removing all or one, typ
   CHECK_FALSE(accepts(t, def1 + " $stack"));
 }
 
-TEST_CASE("probepoint.tc: symbol, address and symbol+offset; negative and >UINT_MAX rejected") {
+TEST_CASE("probepoint.tc: symbol, address and symbol+offset, negative and >UINT_MAX rejected") {
   DynEventTable t;
   CHECK(accepts(t, "p:testprobe tracefs_create_dir"));
   CHECK(t.clear(std::nullopt) == 0);
@@ -231,7 +231,7 @@ TEST_CASE("fetch args parse into Linux's fetch programs and types") {
   CHECK(d.args[7].code[0].imm == static_cast<uint64_t>(-5));
 }
 
-TEST_CASE("empty lines and comments are no-ops; long lines fail the write") {
+TEST_CASE("empty lines and comments are no-ops, long lines fail the write") {
   FakeEnv env;
   DynEventTable t;
   CHECK(t.run_command("   ", EventsFile::Kprobe, env).ok());

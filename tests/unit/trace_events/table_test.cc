@@ -8,7 +8,7 @@ using namespace probesim;
 using namespace probesim::trace_events;
 using namespace probesim::trace_events::test;
 
-TEST_CASE("an enabled event cannot be removed or cleared (EBUSY); a sibling can go") {
+TEST_CASE("an enabled event cannot be removed or cleared (EBUSY), a sibling can go") {
   FakeEnv env;
   DynEventTable t;
   REQUIRE(accepts(t, "p:grp/ev vfs_read"));
@@ -24,7 +24,7 @@ TEST_CASE("an enabled event cannot be removed or cleared (EBUSY); a sibling can 
   CHECK(t.probes().empty());
 }
 
-TEST_CASE("removal: unknown events are ENOENT; -:GRP/ removes a group; -: alone is EINVAL") {
+TEST_CASE("removal: unknown events are ENOENT, -:GRP/ removes a group, -: alone is EINVAL") {
   FakeEnv env;
   DynEventTable t;
   CHECK(t.run_command("-:nothere", EventsFile::Kprobe, env).err == ENOENT);

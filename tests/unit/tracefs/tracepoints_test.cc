@@ -100,7 +100,7 @@ TEST_CASE("sched events: threads fork, block and switch, wake and exit") {
   }
 }
 
-TEST_CASE("events/GRP/EVENT/filter keeps only matching hits; a bad filter shows parse_error") {
+TEST_CASE("events/GRP/EVENT/filter keeps only matching hits, a bad filter shows parse_error") {
   auto m = boot(Arch::X86_64);
   emu::TraceEvents& t = m->state().trace_events();
   REQUIRE(t.add_enabled("p:kt kprobe_target a=$arg1:u32 b=$arg2:s32").ok());

@@ -48,7 +48,7 @@ struct HitEnv {
   HitContext ctx{CpuId{0}, TaskId{7}};
 };
 
-TEST_CASE("x86 hit: handlers see ip = the probe; push is emulated") {
+TEST_CASE("x86 hit: handlers see ip = the probe, push is emulated") {
   HitEnv e;
   e.probe(xc::kPushRbp);
   Regs r = e.trap(xc::kPushRbp);

@@ -16,7 +16,7 @@ std::vector<uint8_t> slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-TEST_CASE("target: PATH:OFFSET and PATH:SYMBOL[+OFF] parse; malformed ones are EINVAL") {
+TEST_CASE("target: PATH:OFFSET and PATH:SYMBOL[+OFF] parse, malformed ones are EINVAL") {
   auto a = parse_uprobe_spec("/bin/zsh:0x46420");
   REQUIRE(a.ok());
   CHECK(a->path == "/bin/zsh");

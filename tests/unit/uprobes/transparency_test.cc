@@ -179,7 +179,7 @@ TEST_CASE("transparency: probes on every instruction leave results and memory un
   }
 }
 
-TEST_CASE("fork: three processes, a filter selecting one; hits only where its page is private") {
+TEST_CASE("fork: three processes, a filter selecting one, hits only where its page is private") {
   for (Arch arch : {Arch::X86_64, Arch::AArch64}) {
     CAPTURE(arch_name(arch));
     const Image img = image(arch);

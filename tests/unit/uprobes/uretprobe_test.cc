@@ -80,7 +80,7 @@ TEST_CASE("uretprobe: the return address is hijacked and ret_handler sees the re
   e.mgr.verify();
 }
 
-TEST_CASE("uretprobe: two probes on one frame chain; both handlers run on one return") {
+TEST_CASE("uretprobe: two probes on one frame chain, both handlers run on one return") {
   RetEnv e(xc::kNop);
   UprobeConsumer second;
   std::vector<uint64_t> order;

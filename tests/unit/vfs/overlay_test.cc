@@ -135,7 +135,7 @@ TEST_CASE("rmdir of a host directory then mkdir gives an opaque directory") {
   CHECK(f.vfs->mkdir(f.caller(), "/", "/d", 0700).error().err == EEXIST);
 }
 
-TEST_CASE("rename moves files and overlay trees; host directories are EXDEV") {
+TEST_CASE("rename moves files and overlay trees, host directories are EXDEV") {
   VfsFixture f;
   f.tree.file("src", "payload");
   f.tree.dir("hostdir");
@@ -203,7 +203,7 @@ TEST_CASE("chmod and utimensat change the guest's attributes only") {
   CHECK((f.tree.lstat("script").st_mode & 07777) == 0644);
 }
 
-TEST_CASE("symlinks are overlay objects holding their target; the host gets none") {
+TEST_CASE("symlinks are overlay objects holding their target, the host gets none") {
   VfsFixture f;
   f.tree.file("target", "data");
   REQUIRE(f.vfs->symlink(f.caller(), "target", "/", "/ln").ok());
@@ -220,7 +220,7 @@ TEST_CASE("symlinks are overlay objects holding their target; the host gets none
   CHECK(::lstat(f.tree.host("ln").c_str(), &st) != 0);
 }
 
-TEST_CASE("chown sets the guest's owner, drops set-id bits and bumps ctime; host untouched") {
+TEST_CASE("chown sets the guest's owner, drops set-id bits and bumps ctime, host untouched") {
   VfsFixture f;
   f.tree.file("prog", "", 06755);
   f.tree.dir("d");
