@@ -19,11 +19,21 @@
 namespace probesim::emu {
 namespace {
 
-// The user registers a checkpoint covers (the general registers; PC and SP separately).
+// The user registers a checkpoint covers, in digest order (the general registers; PC and SP
+// separately).
 constexpr int kX86Regs[] = {UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX,
                             UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_RBP, UC_X86_REG_R8,
                             UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11, UC_X86_REG_R12,
                             UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15};
+constexpr int kArm64Regs[] = {
+    UC_ARM64_REG_X0,  UC_ARM64_REG_X1,  UC_ARM64_REG_X2,  UC_ARM64_REG_X3,  UC_ARM64_REG_X4,
+    UC_ARM64_REG_X5,  UC_ARM64_REG_X6,  UC_ARM64_REG_X7,  UC_ARM64_REG_X8,  UC_ARM64_REG_X9,
+    UC_ARM64_REG_X10, UC_ARM64_REG_X11, UC_ARM64_REG_X12, UC_ARM64_REG_X13, UC_ARM64_REG_X14,
+    UC_ARM64_REG_X15, UC_ARM64_REG_X16, UC_ARM64_REG_X17, UC_ARM64_REG_X18, UC_ARM64_REG_X19,
+    UC_ARM64_REG_X20, UC_ARM64_REG_X21, UC_ARM64_REG_X22, UC_ARM64_REG_X23, UC_ARM64_REG_X24,
+    UC_ARM64_REG_X25, UC_ARM64_REG_X26, UC_ARM64_REG_X27, UC_ARM64_REG_X28, UC_ARM64_REG_X29,
+    UC_ARM64_REG_X30};
+static_assert(std::size(kArm64Regs) >= std::size(kX86Regs));
 
 // A fast 64-bit digest (not cryptographic: it detects divergence, nothing adversarial).
 struct Digest {
@@ -132,14 +142,17 @@ TraceCheckpoint MachineState::checkpoint(Task& t, bool memory) {
   c.insns = t.user_insns.value;
   c.pc = regs.pc();
   c.sp = regs.reg(regs.cpu().info().reg_sp);
-  Digest d;
-  if (config_.arch == Arch::X86_64) {
-    for (int r : kX86Regs) d.add(regs.reg(r));
+  // One batch read when the CPU holds the user registers (a quantum ends in user mode).
+  const std::span<const int> ids =
+      config_.arch == Arch::X86_64 ? std::span<const int>(kX86Regs) : std::span<const int>(kArm64Regs);
+  uint64_t values[std::size(kArm64Regs)];
+  if (regs.in_kernel()) {
+    for (size_t i = 0; i < ids.size(); ++i) values[i] = regs.reg(ids[i]);
   } else {
-    for (int i = 0; i <= 28; ++i) d.add(regs.reg(UC_ARM64_REG_X0 + i));
-    d.add(regs.reg(UC_ARM64_REG_X29));
-    d.add(regs.reg(UC_ARM64_REG_X30));
+    regs.cpu().read_regs(ids, values);
   }
+  Digest d;
+  for (size_t i = 0; i < ids.size(); ++i) d.add(values[i]);
   c.regs = d.h;
   if (memory) c.memory = memory_digest(t.proc().mm());
   return c;

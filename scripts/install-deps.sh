@@ -15,7 +15,7 @@ DEPS=${PROBESIM_DEPS_DIR:-$ROOT/.deps}
 
 PACKAGES=(
   cmake make pkg-config g++ git ccache
-  liblief-dev doctest-dev zlib1g-dev
+  liblief-dev doctest-dev zlib1g-dev libzstd-dev libssl-dev
   pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-setuptools
   python3-wheel python3-pytest python3-nbclient python3-nbconvert python3-ipykernel
   python3-matplotlib python3-distributed

@@ -61,15 +61,20 @@ uint64_t Recorder::time_read(const Task* t, uint64_t now) {
 }
 
 bool Recorder::memory_digest_due() const {
-  return trace_.checkpoints.size() % kMemoryCheckpointEvery == 0;
+  return trace_.checkpoints.empty() || insns_since_memory_ >= kMemoryDigestInsns;
 }
 
 void Recorder::quantum_end(const Task& t, bool preempted, const std::optional<TraceCheckpoint>& cp) {
+  uint64_t& last = last_insns_[t.tid()];
+  insns_since_memory_ += t.user_insns.value - std::min(last, t.user_insns.value);
+  last = t.user_insns.value;
   if (trace_.decisions.empty()) return;
   TraceDecision& d = trace_.decisions.back();
   d.end = t.user_insns.value;
   d.preempted = preempted;
-  if (cp) trace_.checkpoints.push_back(*cp);
+  if (!cp) return;
+  trace_.checkpoints.push_back(*cp);
+  if (cp->memory) insns_since_memory_ = 0;
 }
 
 }  // namespace probesim::emu

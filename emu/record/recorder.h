@@ -1,10 +1,12 @@
 // Recorder: builds the Trace of a run while it happens (the Scheduler's ScheduleObserver and
 // the machine's RunTap); MachineState owns it while recording, the caller saves the trace.
-// Memory digests are taken every kMemoryCheckpointEvery checkpoints (and registers at every
-// one), which keeps recording overhead low.
+// Registers are digested at every checkpoint; memory at the first and then at the first
+// checkpoint after every kMemoryDigestInsns user instructions retired machine-wide, so its cost
+// follows the work done, not the number of scheduling decisions (a small quantum makes many).
 #pragma once
 
 #include <memory>
+#include <unordered_map>
 
 #include "emu/record/run_tap.h"
 #include "emu/scheduler.h"
@@ -14,7 +16,7 @@ namespace probesim::emu {
 
 class Recorder final : public RunTap, public ScheduleObserver {
  public:
-  static constexpr uint64_t kMemoryCheckpointEvery = 16;
+  static constexpr uint64_t kMemoryDigestInsns = uint64_t{1} << 18;
 
   explicit Recorder(TraceHeader header) { trace_.header = std::move(header); }
   Trace& trace() { return trace_; }
@@ -37,6 +39,8 @@ class Recorder final : public RunTap, public ScheduleObserver {
   Trace trace_;
   std::vector<int32_t> pending_wakes_;
   std::vector<TraceTimerFire> pending_timers_;
+  std::unordered_map<int, uint64_t> last_insns_;  // per tid: user instructions at its last end
+  uint64_t insns_since_memory_ = 0;               // machine-wide, since the last memory digest
 };
 
 }  // namespace probesim::emu

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -234,6 +236,56 @@ Result<void> inflate_all(std::span<const uint8_t> in, std::vector<uint8_t>& out,
                        (ended ? "the payload size does not match" : "bad compressed data or checksum") + ")");
 }
 
+// Versions before 7 are zlib streams (level 1), 7 on a zstd frame (level 1, content size and
+// checksum in the frame).
+constexpr uint32_t kZstdVersion = 7;
+
+std::vector<uint8_t> zlib_compress(const std::vector<uint8_t>& in) {
+  uLongf zlen = compressBound(in.size());
+  std::vector<uint8_t> z(zlen);
+  int rc = compress2(z.data(), &zlen, in.data(), in.size(), Z_BEST_SPEED);
+  PROBESIM_ASSERT_MSG(rc == Z_OK, "zlib compress2 failed");
+  z.resize(zlen);
+  return z;
+}
+
+// The zstd frame, then the CRC-32 of its bytes (4 bytes, little-endian): zstd's own checksum
+// covers the content only, and a flipped byte in a header field it does not use would pass.
+std::vector<uint8_t> zstd_compress(const std::vector<uint8_t>& in) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  PROBESIM_ASSERT_MSG(c != nullptr, "zstd: no compression context");
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+  std::vector<uint8_t> z(ZSTD_compressBound(in.size()) + 4);
+  const size_t n = ZSTD_compress2(c, z.data(), z.size(), in.data(), in.size());
+  ZSTD_freeCCtx(c);
+  PROBESIM_ASSERT_MSG(!ZSTD_isError(n), "zstd compress failed");
+  z.resize(n);
+  put_le(z, crc32(0, z.data(), static_cast<uInt>(n)), 4);
+  return z;
+}
+
+// Decompresses exactly out.size() bytes from one zstd frame and its CRC-32, with inflate_all's
+// messages: a frame or CRC that ends early is "truncated"; bad data, a checksum mismatch,
+// another size or bytes after the CRC are "corrupted".
+Result<void> zstd_decompress_all(std::span<const uint8_t> in, std::vector<uint8_t>& out,
+                                 const std::string& name) {
+  const size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
+  const bool cut = ZSTD_isError(frame) ? ZSTD_getErrorCode(frame) == ZSTD_error_srcSize_wrong
+                                       : in.size() < frame + 4;
+  if (cut) return bad(name, "truncated probesim trace (the compressed data ends early)");
+  if (ZSTD_isError(frame) || in.size() != frame + 4)
+    return bad(name, "corrupted probesim trace (bad compressed data or bytes after it)");
+  if (crc32(0, in.data(), static_cast<uInt>(frame)) != get_le(in, frame, 4))
+    return bad(name, "corrupted probesim trace (bad compressed data or checksum)");
+  if (ZSTD_getFrameContentSize(in.data(), frame) != out.size())
+    return bad(name, "corrupted probesim trace (the payload size does not match)");
+  const size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), frame);
+  if (ZSTD_isError(n)) return bad(name, std::string("corrupted probesim trace (") + ZSTD_getErrorName(n) + ")");
+  if (n != out.size()) return bad(name, "corrupted probesim trace (the payload size does not match)");
+  return {};
+}
+
 }  // namespace
 
 std::vector<uint8_t> encode_trace(const Trace& t, uint32_t version) {
@@ -244,16 +296,14 @@ std::vector<uint8_t> encode_trace(const Trace& t, uint32_t version) {
   Writer w;
   put_header(w, t.header);
   put_events(w, t, version);
-  uLongf zlen = compressBound(w.out.size());
-  std::vector<uint8_t> z(zlen);
-  int rc = compress2(z.data(), &zlen, w.out.data(), w.out.size(), Z_BEST_SPEED);
-  PROBESIM_ASSERT_MSG(rc == Z_OK, "zlib compress2 failed");
+  const std::vector<uint8_t> z =
+      version >= kZstdVersion ? zstd_compress(w.out) : zlib_compress(w.out);
   std::vector<uint8_t> out(std::begin(kMagic), std::end(kMagic));
   put_le(out, version, 4);
   put_le(out, t.header.probesim_version.size(), 2);
   out.insert(out.end(), t.header.probesim_version.begin(), t.header.probesim_version.end());
   put_le(out, w.out.size(), 8);
-  out.insert(out.end(), z.begin(), z.begin() + static_cast<long>(zlen));
+  out.insert(out.end(), z.begin(), z.end());
   return out;
 }
 
@@ -272,13 +322,18 @@ Result<Trace> decode_trace(std::span<const uint8_t> in, const std::string& name)
                          ": replay it with the probesim that recorded it, or record it again");
   uint64_t raw = get_le(in, 14 + vlen, 8);
   const size_t zlen = in.size() - (14 + vlen + 8);
-  constexpr uint64_t kMaxDeflateRatio = 1032;  // deflate cannot expand input more than this
+  // The most either format expands one compressed byte into (deflate: 1032; a zstd RLE block:
+  // 3 + 1 bytes for 128 KiB), so a corrupted size cannot make us allocate gigabytes.
+  const uint64_t max_ratio = version >= kZstdVersion ? 32768 : 1032;
   if (zlen == 0) return bad(name, "truncated probesim trace (no compressed data)");
-  if (raw > kMaxPayload || raw > zlen * kMaxDeflateRatio + 64)
+  if (raw > kMaxPayload || raw > zlen * max_ratio + 64)
     return bad(name, "corrupted probesim trace (implausible payload size)");
   std::vector<uint8_t> payload(raw);
   size_t off = 14 + vlen + 8;
-  PROBESIM_TRY_VOID(inflate_all(in.subspan(off), payload, name));
+  if (version >= kZstdVersion)
+    PROBESIM_TRY_VOID(zstd_decompress_all(in.subspan(off), payload, name));
+  else
+    PROBESIM_TRY_VOID(inflate_all(in.subspan(off), payload, name));
   Reader r(payload);
   Trace t;
   get_header(r, t.header);

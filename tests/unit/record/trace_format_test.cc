@@ -118,11 +118,11 @@ TEST_CASE("trace format: another format version is refused with what to do") {
   auto r = decode_trace(bytes, "old.trace");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("trace format version 99 (written by probesim 0.1.0)") != std::string::npos);
-  CHECK(r.error().message.find("reads versions 4 to 6") != std::string::npos);
+  CHECK(r.error().message.find("reads versions 4 to 7") != std::string::npos);
   CHECK(r.error().message.find("record it again") != std::string::npos);
 }
 
-TEST_CASE("trace format: versions 4 and 5 (no timer fires) still read") {
+TEST_CASE("trace format: versions 4 and 5 (no timer fires) and 6 (zlib) still read") {
   Trace old = sample();
   for (TraceDecision& d : old.decisions) d.timers.clear();
   CHECK(encode_trace(sample())[8] == kTraceVersion);
@@ -137,6 +137,17 @@ TEST_CASE("trace format: versions 4 and 5 (no timer fires) still read") {
     bytes[8] = 3;
     CHECK_FALSE(decode_trace(bytes, "v3.trace").ok());
   }
+  const std::vector<uint8_t> v6 = encode_trace(sample(), 6);
+  REQUIRE(v6[8] == 6);
+  auto r = decode_trace(v6, "v6.trace");
+  REQUIRE(r.ok());
+  REQUIRE(r.value().decisions[1].timers.size() == 2);
+  CHECK(r.value().decisions[1].timers[0].periods == 3);
+  CHECK(r.value().checkpoints[0].memory == std::optional<uint64_t>(0xbeef));
+  // A version-6 trace is a zlib stream, version 7 a zstd frame: the version says which.
+  std::vector<uint8_t> relabelled = v6;
+  relabelled[8] = 7;
+  CHECK_FALSE(decode_trace(relabelled, "v6-as-7.trace").ok());
 }
 
 TEST_CASE("trace format: every truncation is refused cleanly, never a crash") {
