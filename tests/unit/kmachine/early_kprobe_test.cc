@@ -29,12 +29,6 @@ const emu::EarlyKprobe& early(Machine& m, size_t i) {
   return kern(m).early_kprobes()[i];
 }
 
-std::vector<uint8_t> text(Machine& m, GuestAddr a, size_t n) {
-  std::vector<uint8_t> v(n);
-  REQUIRE(kern(m).space().read(a, v));
-  return v;
-}
-
 bool is_jump(Machine& m, GuestAddr at) {
   const auto t = text(m, at, 4);
   if (m.arch() == Arch::X86_64) return t[0] == 0xe9;

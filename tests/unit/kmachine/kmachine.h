@@ -55,6 +55,20 @@ inline probes::KprobeManager& kprobes(Machine& m) {
   return *k;
 }
 
+// `n` bytes of kernel text at `a`, as the CPUs see them.
+inline std::vector<uint8_t> text(Machine& m, GuestAddr a, size_t n) {
+  std::vector<uint8_t> v(n);
+  REQUIRE(m.state().kernel()->space().read(a, v));
+  return v;
+}
+
+// The registered kprobe at `a` (the test fails without one).
+inline probes::KprobeInfo info_of(Machine& m, GuestAddr a) {
+  auto i = kprobes(m).info(a);
+  REQUIRE(i.has_value());
+  return *i;
+}
+
 inline const probes::KernelSymbol& ksym(Machine& m, const std::string& name) {
   const probes::KernelSymbol* s = m.state().kernel()->space().kallsyms().find(name);
   REQUIRE_MESSAGE(s != nullptr, "no kernel symbol " << name);

@@ -17,18 +17,6 @@ using probes::Regs;
 
 namespace {
 
-std::vector<uint8_t> text(Machine& m, GuestAddr a, size_t n) {
-  std::vector<uint8_t> v(n);
-  REQUIRE(m.state().kernel()->space().read(a, v));
-  return v;
-}
-
-probes::KprobeInfo info_of(Machine& m, GuestAddr a) {
-  auto i = kprobes(m).info(a);
-  REQUIRE(i.has_value());
-  return *i;
-}
-
 // The machine's optimizer as kernel work, as queue_kprobe_work makes it (nothing runs the
 // kworker here: wait_for_optimizer runs the optimizer in place, as wait_for_kprobe_optimizer).
 void optimizer_as_work(Machine& m) {

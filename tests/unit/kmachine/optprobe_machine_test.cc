@@ -14,18 +14,6 @@ using probes::Regs;
 
 namespace {
 
-std::vector<uint8_t> text(Machine& m, GuestAddr a, size_t n) {
-  std::vector<uint8_t> v(n);
-  REQUIRE(m.state().kernel()->space().read(a, v));
-  return v;
-}
-
-probes::KprobeInfo info_of(Machine& m, GuestAddr a) {
-  auto i = kprobes(m).info(a);
-  REQUIRE(i.has_value());
-  return *i;
-}
-
 int32_t rel32_at(const std::vector<uint8_t>& v) {
   int32_t r;
   std::memcpy(&r, &v[1], 4);
