@@ -65,12 +65,14 @@ void judge(const ExploreOptions& o, Machine& m, int pid, RunResult& r) {
   r.why = what;
 }
 
-// One schedule: run `run` of `strategy` (or the guided schedule), recording when asked.
+// One schedule: run `run` of `strategy` (or the guided schedule: its preemptions and the
+// choices to repeat where a task stopped by itself), recording when asked.
 Result<RunResult> run_one(const ExploreOptions& o, Arch arch, const std::string& strategy,
-                          uint64_t run, const std::vector<Preemption>& guided, bool record) {
+                          uint64_t run, const std::vector<Preemption>& guided, bool record,
+                          const std::vector<Preemption>& choices = {}) {
   Options opt{.arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
               .cpus = static_cast<int>(o.cpus), .strategy = strategy, .run_index = run,
-              .preemptions = guided, .bugs = o.bugs};
+              .preemptions = guided, .choices = choices, .bugs = o.bugs};
   auto m = PROBESIM_TRY(Machine::create(opt));
   if (record) PROBESIM_TRY_VOID(m->start_recording());
   auto probes = PROBESIM_TRY(CliProbes::attach_queued(*m, o.uprobes, o.kprobes));
@@ -213,15 +215,17 @@ Result<std::optional<uint64_t>> search_dask(const ExploreOptions& o, Arch arch, 
 }
 
 // Delta debugging (ddmin) over the failing run's preemptions, under the guided strategy:
-// drop chunks of preemptions while the run still fails.
+// drop chunks of preemptions while the run still fails. Every run repeats the failing run's
+// `choices` (who ran next where a task blocked, exited or yielded): those are no preemptions,
+// and without them the guided strategy's own picks there lead elsewhere.
 Result<std::vector<Preemption>> shrink(const ExploreOptions& o, Arch arch, std::vector<Preemption> p,
-                                       int* runs) {
+                                       const std::vector<Preemption>& choices, int* runs) {
   auto fails = [&](const std::vector<Preemption>& q) -> Result<bool> {
     ++*runs;
-    RunResult r = PROBESIM_TRY(run_one(o, arch, "guided", 0, q, false));
+    RunResult r = PROBESIM_TRY(run_one(o, arch, "guided", 0, q, false, choices));
     return r.failed;
   };
-  if (!PROBESIM_TRY(fails(p))) return Error::make("the failure does not reproduce when only its preemptions are kept");
+  if (!PROBESIM_TRY(fails(p))) return Error::make("the failure does not reproduce when only its preemptions and choices are kept");
   if (PROBESIM_TRY(fails({}))) return std::vector<Preemption>{};
   size_t n = 2;
   while (p.size() >= 2) {
@@ -251,20 +255,23 @@ std::string replay_command(const std::string& path) { return "probesim replay " 
 int shrink_and_report(const ExploreOptions& o, Arch arch, const std::string& path) {
   auto pre = trace_preemptions(path);
   if (!pre) return std::fprintf(stderr, "probesim: %s\n", pre.error().message.c_str()), kExitError;
+  auto choices = trace_choices(path);
+  if (!choices) return std::fprintf(stderr, "probesim: %s\n", choices.error().message.c_str()), kExitError;
   int runs = 0;
-  auto kept = shrink(o, arch, pre.value(), &runs);
+  auto kept = shrink(o, arch, pre.value(), choices.value(), &runs);
   if (!kept) {
     std::fprintf(stderr, "probesim: explore: not shrunk: %s\n", kept.error().message.c_str());
     return 1;
   }
-  auto final_run = run_one(o, arch, "guided", 0, kept.value(), true);
+  auto final_run = run_one(o, arch, "guided", 0, kept.value(), true, choices.value());
   std::string shrunk = path.ends_with(".trace") ? path.substr(0, path.size() - 6) + ".shrunk.trace" : path + ".shrunk";
   if (!final_run || !final_run->failed || !final_run->machine->save_trace(shrunk)) {
     std::fprintf(stderr, "probesim: explore: the shrunk schedule did not fail again\n");
     return 1;
   }
-  std::printf("shrunk: %zu of %zu preemptions needed (%d runs); trace %s\n", kept->size(),
-              pre->size(), runs, shrunk.c_str());
+  std::printf("shrunk: %zu of %zu preemptions needed (%d runs; the run's %zu choices where a task "
+              "stopped by itself kept); trace %s\n",
+              kept->size(), pre->size(), runs, choices->size(), shrunk.c_str());
   if (kept->empty()) std::printf("the failure needs no preemption (it happens in a non-preemptive schedule)\n");
   for (const Preemption& p : final_run->machine->recorded_preemptions()) {
     std::printf("critical preemption: %s\n", p.describe().c_str());

@@ -88,6 +88,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
     c.strategy.kind = emu::StrategySpec::Kind::Guided;
     for (const Preemption& p : o.preemptions)
       c.strategy.preemptions.push_back(emu::GuidedPreemption{p.tid, p.insns, p.next_tid});
+    for (const Preemption& p : o.choices)
+      c.strategy.choices.push_back(emu::GuidedPreemption{p.tid, p.insns, p.next_tid});
   } else if (!o.strategy.empty()) {
     c.strategy = PROBESIM_TRY(emu::parse_strategy(o.strategy));
     if (c.strategy.kind == emu::StrategySpec::Kind::Replay)
@@ -293,6 +295,17 @@ std::vector<Preemption> preemptions_in(const emu::Trace& t) {
   return out;
 }
 
+// A choice: a quantum that ended by itself (blocked, exited, yielded), another task next.
+std::vector<Preemption> choices_in(const emu::Trace& t) {
+  std::vector<Preemption> out;
+  for (size_t i = 0; i + 1 < t.decisions.size(); ++i) {
+    const emu::TraceDecision& d = t.decisions[i];
+    const emu::TraceDecision& n = t.decisions[i + 1];
+    if (!d.preempted && n.tid != d.tid) out.push_back(Preemption{d.tid, d.end, n.tid});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Preemption::describe() const {
@@ -325,6 +338,11 @@ std::vector<Preemption> Machine::recorded_preemptions() const {
 Result<std::vector<Preemption>> trace_preemptions(const std::string& path) {
   emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
   return preemptions_in(t);
+}
+
+Result<std::vector<Preemption>> trace_choices(const std::string& path) {
+  emu::Trace t = PROBESIM_TRY(emu::load_trace(path));
+  return choices_in(t);
 }
 
 Result<std::string> describe_trace(const std::string& path) {

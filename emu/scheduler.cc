@@ -141,8 +141,8 @@ std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizo
     if (fire_timers) fire_timers(clock.monotonic_ns());
     if (!runq_.empty()) {
       std::vector<Task*> runnable(runq_.begin(), runq_.end());
-      SchedStrategy::Pick p =
-          strategy_->pick(runnable, PickContext{steps_, quantum, points_, last_at_point_});
+      const PickContext ctx{steps_, quantum, points_, last_at_point_, last_tid_, last_insns_};
+      SchedStrategy::Pick p = strategy_->pick(runnable, ctx);
       PROBESIM_ASSERT(p.index < runq_.size() && p.budget >= 1);
       Task* t = runq_[p.index];
       runq_.erase(runq_.begin() + static_cast<long>(p.index));
@@ -224,6 +224,8 @@ void Scheduler::finish(const Step& step) {
   steps_ += step.task->user_insns.value - step.start_insns;
   points_ += step.task->sync_ops - step.start_syncs;
   last_at_point_ = step.task->at_sync_point;
+  last_tid_ = step.task->tid();
+  last_insns_ = step.task->user_insns.value;
   LogicalCpu& c = cpus_[step.cpu];
   if (c.current != step.task) return;  // it blocked or died during the quantum
   c.current = nullptr;

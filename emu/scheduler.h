@@ -167,6 +167,8 @@ class Scheduler {
   uint64_t steps_ = 0;
   uint64_t points_ = 0;
   bool last_at_point_ = false;  // the last quantum ended in front of a scheduling point
+  int last_tid_ = -1;           // the task of the last quantum and its retired instructions
+  uint64_t last_insns_ = 0;     // then (PickContext::prev_tid, prev_insns)
   int running_cpu_ = 0;
   std::vector<SchedEvent> log_;
   uint64_t seq_ = 0;

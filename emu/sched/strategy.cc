@@ -105,7 +105,8 @@ class Pct final : public SchedStrategy {
 
 class Guided final : public SchedStrategy {
  public:
-  explicit Guided(std::vector<GuidedPreemption> p) : points_(std::move(p)) {}
+  Guided(std::vector<GuidedPreemption> p, std::vector<GuidedPreemption> c)
+      : points_(std::move(p)), choices_(std::move(c)), chose_(choices_.size(), false) {}
 
   Pick pick(std::span<Task* const> runnable, const PickContext& ctx) override {
     auto find = [&](int tid) -> std::optional<size_t> {
@@ -120,6 +121,8 @@ class Guided final : public SchedStrategy {
       for (size_t i = 0; i < runnable.size() && !chosen; ++i)
         if (runnable[i]->tid() != p->tid) chosen = i;
       fired_.push_back(p);
+    } else if (const GuidedPreemption* c = choice(ctx)) {
+      chosen = find(c->next_tid);  // the last task ended its quantum here by itself
     }
     if (!chosen) chosen = find(last_tid_);  // otherwise the last task keeps the CPU
     if (!chosen) chosen = free_choice(runnable);
@@ -140,6 +143,17 @@ class Guided final : public SchedStrategy {
       if (t->tid() == last_tid_)
         for (const GuidedPreemption& p : points_)
           if (p.tid == t->tid() && p.insns <= t->user_insns.value && !was_fired(&p)) return &p;
+    return nullptr;
+  }
+  // The first choice not repeated yet for where the last quantum ended (its task, its count);
+  // it counts as repeated even when its next task cannot run (the run went elsewhere).
+  const GuidedPreemption* choice(const PickContext& ctx) {
+    for (size_t i = 0; i < choices_.size(); ++i) {
+      const GuidedPreemption& c = choices_[i];
+      if (chose_[i] || c.tid != ctx.prev_tid || c.insns != ctx.prev_insns) continue;
+      chose_[i] = true;
+      return &c;
+    }
     return nullptr;
   }
   // When the last task cannot go on (it blocked, exited, or runs on another CPU), the choice
@@ -166,6 +180,8 @@ class Guided final : public SchedStrategy {
   }
 
   std::vector<GuidedPreemption> points_;
+  std::vector<GuidedPreemption> choices_;
+  std::vector<bool> chose_;  // choices_ repeated (or passed)
   std::vector<const GuidedPreemption*> fired_;
   int last_tid_ = -1;
 };
@@ -413,7 +429,7 @@ std::unique_ptr<SchedStrategy> make_strategy(const StrategySpec& spec, uint64_t 
       return std::make_unique<Pct>(spec.depth, spec.steps, spec.points,
                                    base.fork(kStreamPct).fork(run));
     case StrategySpec::Kind::Guided:
-      return std::make_unique<Guided>(spec.preemptions);
+      return std::make_unique<Guided>(spec.preemptions, spec.choices);
     case StrategySpec::Kind::Bounded:
       return std::make_unique<Bounded>(bounded_schedule(spec, run));
     case StrategySpec::Kind::RoundRobin:

@@ -46,6 +46,10 @@ struct StrategySpec {
   uint32_t tasks = 2;   // bounded: tasks that may run (a preemption picks one of tasks-1 others)
   std::string file;     // replay: the trace
   std::vector<GuidedPreemption> preemptions;  // guided
+  // guided: the free choices to repeat. When task `tid` ends a quantum by itself (blocks,
+  // exits, yields) with `insns` retired, `next_tid` runs next if it can (each entry once, in
+  // order). Shrinking keeps a failing run's choices while it drops preemptions.
+  std::vector<GuidedPreemption> choices;
   std::string text() const;  // canonical form, parse(text()) == *this
 };
 
@@ -57,6 +61,8 @@ struct PickContext {
   uint64_t quantum;  // the machine's quantum (the longest budget a strategy should hand out)
   uint64_t points = 0;    // atomic and syscall instructions retired by all tasks so far
   bool at_point = false;  // the last quantum ended in front of one (it is the next to retire)
+  int prev_tid = -1;        // the task whose quantum ended last (-1: none yet)
+  uint64_t prev_insns = 0;  // its retired user instructions then
 };
 
 class SchedStrategy {
@@ -87,9 +93,11 @@ class SchedStrategy {
 // a change point the running task's priority drops below every initial one. Run `run` of a
 // seed draws from its own RNG stream.
 // guided: the running task keeps the CPU until it blocks or exits, except at the listed
-// preemptions (what shrinking a failing schedule keeps); a free choice then prefers a task with
-// a preemption to come whose successor can run, then one no fired preemption took the CPU
-// from, then the run queue's first.
+// preemptions (what shrinking a failing schedule keeps); where the last task ended its quantum
+// by itself, a listed choice for that (tid, insns) names the next task (with every preemption
+// and choice of a one-CPU run the schedule is that run's); otherwise a free choice prefers a
+// task with a preemption to come whose successor can run, then one no fired preemption took
+// the CPU from, then the run queue's first.
 std::unique_ptr<SchedStrategy> make_strategy(const StrategySpec& spec, uint64_t seed,
                                              uint64_t run);
 

@@ -95,6 +95,10 @@ struct Options {
   // strategy "guided": run each task until it blocks or exits, except at exactly these
   // preemptions (what shrinking a failing schedule keeps).
   std::vector<Preemption> preemptions;
+  // strategy "guided": the choices to repeat where a task ended its quantum by itself
+  // (blocked, exited, yielded): {tid, insns, next_tid} runs next_tid next when tid stops
+  // there, if it can (trace_choices: a failing run's, which shrinking keeps).
+  std::vector<Preemption> choices;
   // Historical kernel bugs re-created in the model, by name (emu/kthread/bugs.h; e.g.
   // "uprobe_no_revalidate"). Unknown names make create() fail (EINVAL).
   std::vector<std::string> bugs;
@@ -343,6 +347,9 @@ class Machine {
 Result<std::string> describe_trace(const std::string& path);
 // The preemptions of a recorded run (pcs not symbolized: see Machine::recorded_preemptions).
 Result<std::vector<Preemption>> trace_preemptions(const std::string& path);
+// Where a task of a recorded run ended a quantum by itself and another ran next, as
+// {tid, insns, next_tid} (Options::choices; only those three fields are set).
+Result<std::vector<Preemption>> trace_choices(const std::string& path);
 
 // How many distinct runs `strategy` has: bounded:K enumerates its schedules (run_index below
 // that); empty: any run index is another draw (random, pct). Errors: a bad strategy name.

@@ -113,6 +113,9 @@ class ShrinkResult:
     trace_path: str                 #: the shrunk run's trace
 
     setup: Setup | None = None      #: explore's setup, run again by replay()
+    #: the failing run's choices where a task stopped by itself, repeated with the kept
+    #: preemptions (Machine(preemptions=..., choices=...) runs the shrunk schedule again)
+    choices: list[Preemption] = field(default_factory=list)
 
     def replay(self, *, run: bool = True) -> Machine:
         """Machine.replay of the shrunk trace, explore's setup applied (run unless run=False:
@@ -165,23 +168,27 @@ class ExploreResult:
         its critical preemptions."""
         if not self.trace_path or self._config is None:
             raise ValueError("shrink: no failing schedule was found")
-        original = list(Trace(self.trace_path).preemptions)
+        trace = Trace(self.trace_path)
+        original = list(trace.preemptions)
+        # Who ran next where a task blocked, exited or yielded: no preemptions, so every run
+        # repeats them (the guided strategy's own picks there would lead elsewhere).
+        choices = list(trace.choices)
         runs = 0
 
         def fails(q: list[Preemption]) -> bool:
             nonlocal runs
             runs += 1
-            return self._config.run(False, preemptions=q)[0]
+            return self._config.run(False, preemptions=q, choices=choices)[0]
 
         kept = _ddmin(original, fails)
         path = str(save) if save else re.sub(r"(\.trace)?$", ".shrunk.trace", self.trace_path, count=1)
-        failed, m, _ = self._config.run(True, preemptions=kept)
+        failed, m, _ = self._config.run(True, preemptions=kept, choices=choices)
         runs += 1
         if not failed:
             raise RuntimeError("shrink: the shrunk schedule did not fail again")
         m.save_trace(path)
         return ShrinkResult(kept, list(m.preemptions), len(original), runs, path,
-                            self._config.setup)
+                            self._config.setup, choices)
 
     def __str__(self) -> str:
         if not self:
@@ -204,7 +211,8 @@ def _replay(path: str, setup: Setup | None, run: bool) -> Machine:
 def _ddmin(p: list[Preemption], fails: Callable[[list[Preemption]], bool]) -> list[Preemption]:
     """Zeller's ddmin: a 1-minimal subset of p for which fails() holds."""
     if not fails(p):
-        raise RuntimeError("shrink: the failure does not reproduce when only its preemptions are kept")
+        raise RuntimeError("shrink: the failure does not reproduce when only its preemptions and "
+                           "choices are kept")
     if fails([]):
         return []
     n = 2

@@ -291,7 +291,8 @@ void bind_machine(py::module_& m) {
       "'random', 'pct:D[:STEPS[:POINTS]]' (PCT, bug depth D); run_index picks run i of a strategy "
       "(a pure function of (seed, i)); preemptions=[(tid, insns, next_tid), ...] runs a "
       "guided schedule: each task until it blocks or exits, except at exactly those "
-      "preemptions (what shrinking keeps). Record a run with record(), replay one with "
+      "preemptions (what shrinking keeps); choices=[(tid, insns, next_tid), ...] (Trace.choices) "
+      "names who runs next where a task stops by itself (blocks, exits) with insns retired. Record a run with record(), replay one with "
       "Machine(replay=trace) (or Machine.replay(trace)): the trace configures the machine "
       "and spawns its process (replay_process), so no other setting may be given. "
       "bugs is a set of historical kernel bugs to re-create (e.g. {'uprobe_no_revalidate'}: "
@@ -307,7 +308,7 @@ void bind_machine(py::module_& m) {
         "preemptions"_a = py::none(), "capture_limit"_a = py::none(),
         "early_kprobes"_a = std::vector<std::string>{}, "kernel_cmdline"_a = "",
         "replay"_a = py::none(), "bugs"_a = py::none(), "epoch"_a = py::none(),
-        "probe_cost"_a = 1.0)
+        "probe_cost"_a = 1.0, "choices"_a = py::none())
       .def_property_readonly("invariant_violations", &PyMachine::invariant_violations,
                              "Kernel invariants found broken at quiescent points while kernel "
                              "work ran (a breakpoint in a page of another file, a missed "

@@ -77,11 +77,12 @@ void apply_sched(Options& o, const std::string& name) {
   o.strategy = name;
 }
 
-// Machine(preemptions=[...]): Preemption objects or (tid, insns, next_tid) tuples.
-std::vector<Preemption> parse_preemptions(const py::object& obj) {
+// Machine(preemptions=[...]) and choices=[...]: Preemption objects or (tid, insns, next_tid)
+// tuples; `what` names the argument in errors.
+std::vector<Preemption> parse_preemptions(const py::object& obj, const std::string& what) {
   std::vector<Preemption> out;
   if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
-    throw BadArgument("preemptions: expected a list of Preemption or (tid, insns, next_tid)");
+    throw BadArgument(what + ": expected a list of Preemption or (tid, insns, next_tid)");
   for (py::handle item : obj) {
     if (py::isinstance<Preemption>(item)) {
       out.push_back(item.cast<Preemption>());
@@ -89,11 +90,11 @@ std::vector<Preemption> parse_preemptions(const py::object& obj) {
     }
     auto t = py::reinterpret_borrow<py::object>(item);
     if (!py::isinstance<py::tuple>(t) || py::len(t) != 3)
-      throw BadArgument("preemptions: expected a Preemption or a (tid, insns, next_tid) tuple, got " +
+      throw BadArgument(what + ": expected a Preemption or a (tid, insns, next_tid) tuple, got " +
                         std::string(py::repr(t)));
     Preemption p;
     p.tid = t[py::int_(0)].cast<int>();
-    p.insns = to_u64(t[py::int_(1)].cast<py::int_>(), "preemptions: insns");
+    p.insns = to_u64(t[py::int_(1)].cast<py::int_>(), (what + ": insns").c_str());
     p.next_tid = t[py::int_(2)].cast<int>();
     out.push_back(p);
   }
@@ -137,7 +138,7 @@ int64_t to_epoch(const py::object& epoch) {
 // Machine(replay=path): the trace configures the machine, so no other setting may be given.
 void check_replay_alone(const Options& given,
                         const std::string& sched, const py::object& limits,
-                        const py::object& preemptions,
+                        const py::object& preemptions, const py::object& choices,
                         const std::optional<py::int_>& capture_limit) {
   const Options d;
   std::vector<std::string> set;
@@ -153,6 +154,7 @@ void check_replay_alone(const Options& given,
   if (!limits.is_none()) set.push_back("limits");
   if (given.run_index != d.run_index) set.push_back("run_index");
   if (!preemptions.is_none()) set.push_back("preemptions");
+  if (!choices.is_none()) set.push_back("choices");
   if (capture_limit) set.push_back("capture_limit");
   if (set.empty()) return;
   std::string names;
@@ -174,7 +176,7 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
                                              const std::string& kernel_cmdline,
                                              const std::optional<std::filesystem::path>& replay_trace,
                                              const py::object& bugs, const py::object& epoch,
-                                             double probe_cost) {
+                                             double probe_cost, const py::object& choices) {
   Options o;
   if (!(probe_cost >= 0 && probe_cost <= 1000))  // also NaN
     throw BadArgument("probe_cost: expected a number from 0 to 1000 (1: modelled probe costs, "
@@ -200,7 +202,8 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
   if (trace && (!early_kprobes.empty() || !kernel_cmdline.empty() || !bugs.is_none()))
     throw BadArgument("replay: the trace configures the machine as it was recorded; drop early_kprobes, kernel_cmdline, bugs");
   if (trace) {
-    check_replay_alone(o, sched_replay ? "round_robin" : sched, limits, preemptions, capture_limit);
+    check_replay_alone(o, sched_replay ? "round_robin" : sched, limits, preemptions, choices,
+                       capture_limit);
     auto pm = replay(*trace);
     if (arch && parse_arch(*arch) != pm->options_.arch)
       throw BadArgument("replay: the trace was recorded on " + pm->arch_name() + ", not " + *arch);
@@ -208,10 +211,13 @@ std::shared_ptr<PyMachine> PyMachine::create(const std::optional<std::string>& a
   }
   if (!arch) throw BadArgument("arch: required ('x86_64' or 'aarch64') unless replay= is given");
   o.arch = parse_arch(*arch);
-  if (!preemptions.is_none()) {
-    if (sched != "round_robin") throw BadArgument("preemptions: a guided schedule replaces sched; drop sched='" + sched + "'");
+  if (!preemptions.is_none() || !choices.is_none()) {
+    const char* what = preemptions.is_none() ? "choices" : "preemptions";
+    if (sched != "round_robin")
+      throw BadArgument(std::string(what) + ": a guided schedule replaces sched; drop sched='" + sched + "'");
     o.strategy = "guided";
-    o.preemptions = parse_preemptions(preemptions);
+    if (!preemptions.is_none()) o.preemptions = parse_preemptions(preemptions, "preemptions");
+    if (!choices.is_none()) o.choices = parse_preemptions(choices, "choices");
   }
   o.limits = parse_limits(limits);
   if (capture_limit) {

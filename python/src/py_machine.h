@@ -71,7 +71,7 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
                                            const std::optional<std::filesystem::path>& replay,
                                            const pybind11::object& bugs,
                                            const pybind11::object& epoch,
-                                           double probe_cost);
+                                           double probe_cost, const pybind11::object& choices);
   PyMachine(std::unique_ptr<Machine> machine, Options options);
   ~PyMachine();
   PyMachine(const PyMachine&) = delete;

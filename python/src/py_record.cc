@@ -139,6 +139,10 @@ void bind_trace(py::module_& m) {
           [](const PyTrace& t) { return unwrap<BadArgument>(trace_preemptions(t.path)); },
           "The run's preemptions (pcs not symbolized: Machine.preemptions is, while recording).")
       .def_property_readonly(
+          "choices", [](const PyTrace& t) { return unwrap<BadArgument>(trace_choices(t.path)); },
+          "Where a task stopped by itself (blocked, exited, yielded) and another ran next, as "
+          "Preemption(tid, insns, next_tid): what Machine(choices=...) repeats.")
+      .def_property_readonly(
           "text", [](const PyTrace& t) { return unwrap<BadArgument>(describe_trace(t.path)); },
           "The trace for people, as `probesim trace show` prints it.")
       .def("__repr__", [](const PyTrace& t) { return "<probesim.Trace " + t.path + ">"; });

@@ -96,7 +96,9 @@ def test_shrink_keeps_the_preemption_between_the_load_and_the_store(found, racy)
     m = s.replay()
     assert m.divergence is None and lost_update(m.replay_process)
     assert probesim.Trace(s.trace_path).strategy == f"guided:{len(s.preemptions)}"
-    guided = probesim.Machine("x86_64", seed=1, cpus=2, preemptions=s.preemptions)
+    assert s.choices == probesim.Trace(found.trace_path).choices  # repeated, never dropped
+    guided = probesim.Machine("x86_64", seed=1, cpus=2, preemptions=s.preemptions,
+                              choices=s.choices)
     p = guided.spawn([racy])
     guided.run()
     assert p.stdout == m.replay_process.stdout
