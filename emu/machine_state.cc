@@ -250,7 +250,7 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
     if (kworker_ && !kernel_step && !kworker_->in_flight()) check_invariants(true, false);
     if (tap_) tap_quantum_end(*step, preempted);
     kwork_wake_due(*step);  // before finish: a due kworker queues ahead of the preempted task
-    sched_.finish(*step);
+    sched_.finish(*step, preempted);
     run_kprobe_optimizer();  // kernel work: the delayed kprobe_optimizer
     if (tap_ && tap_->divergence()) return false;
     if (stop_requested_) {

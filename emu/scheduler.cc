@@ -141,7 +141,8 @@ std::optional<Scheduler::Step> Scheduler::next(uint64_t quantum, uint64_t horizo
     if (fire_timers) fire_timers(clock.monotonic_ns());
     if (!runq_.empty()) {
       std::vector<Task*> runnable(runq_.begin(), runq_.end());
-      const PickContext ctx{steps_, quantum, points_, last_at_point_, last_tid_, last_insns_};
+      const PickContext ctx{steps_,   quantum,     points_,        last_at_point_,
+                            last_tid_, last_insns_, last_preempted_};
       SchedStrategy::Pick p = strategy_->pick(runnable, ctx);
       PROBESIM_ASSERT(p.index < runq_.size() && p.budget >= 1);
       Task* t = runq_[p.index];
@@ -220,12 +221,13 @@ std::optional<Scheduler::Step> Scheduler::next_replayed() {
   return Step{running_cpu_, t, budget, t->user_insns.value, 0, t->sync_ops};
 }
 
-void Scheduler::finish(const Step& step) {
+void Scheduler::finish(const Step& step, bool preempted) {
   steps_ += step.task->user_insns.value - step.start_insns;
   points_ += step.task->sync_ops - step.start_syncs;
   last_at_point_ = step.task->at_sync_point;
   last_tid_ = step.task->tid();
   last_insns_ = step.task->user_insns.value;
+  last_preempted_ = preempted;
   LogicalCpu& c = cpus_[step.cpu];
   if (c.current != step.task) return;  // it blocked or died during the quantum
   c.current = nullptr;

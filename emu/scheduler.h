@@ -113,7 +113,9 @@ class Scheduler {
   std::optional<Step> next(uint64_t quantum, uint64_t horizon_ns = UINT64_MAX);
   bool horizon_reached(uint64_t horizon_ns) const;
   // After a quantum: the task is preempted (back to the queue) unless it blocked or died.
-  void finish(const Step& step);
+  // `preempted`: the quantum ended by its budget (else the task stopped by itself: blocked,
+  // exited, yielded); strategies hear it as PickContext::prev_preempted.
+  void finish(const Step& step, bool preempted = false);
 
   const std::vector<SchedEvent>& log() const { return log_; }
   // The last `n` events, one per line, oldest first (assert contexts).
@@ -169,6 +171,7 @@ class Scheduler {
   bool last_at_point_ = false;  // the last quantum ended in front of a scheduling point
   int last_tid_ = -1;           // the task of the last quantum and its retired instructions
   uint64_t last_insns_ = 0;     // then (PickContext::prev_tid, prev_insns)
+  bool last_preempted_ = false;  // it ended by its budget (PickContext::prev_preempted)
   int running_cpu_ = 0;
   std::vector<SchedEvent> log_;
   uint64_t seq_ = 0;

@@ -145,9 +145,12 @@ class Guided final : public SchedStrategy {
           if (p.tid == t->tid() && p.insns <= t->user_insns.value && !was_fired(&p)) return &p;
     return nullptr;
   }
-  // The first choice not repeated yet for where the last quantum ended (its task, its count);
-  // it counts as repeated even when its next task cannot run (the run went elsewhere).
+  // The first choice not repeated yet for where the last quantum ended by itself (its task,
+  // its count); it counts as repeated even when its next task cannot run (the run went
+  // elsewhere). A quantum that ended by its budget matches none: the kworker's budget ends
+  // fall on its step boundaries, where it also blocks.
   const GuidedPreemption* choice(const PickContext& ctx) {
+    if (ctx.prev_preempted) return nullptr;
     for (size_t i = 0; i < choices_.size(); ++i) {
       const GuidedPreemption& c = choices_[i];
       if (chose_[i] || c.tid != ctx.prev_tid || c.insns != ctx.prev_insns) continue;

@@ -63,6 +63,7 @@ struct PickContext {
   bool at_point = false;  // the last quantum ended in front of one (it is the next to retire)
   int prev_tid = -1;        // the task whose quantum ended last (-1: none yet)
   uint64_t prev_insns = 0;  // its retired user instructions then
+  bool prev_preempted = false;  // it ended by its budget (else it stopped by itself)
 };
 
 class SchedStrategy {

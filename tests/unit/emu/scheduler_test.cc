@@ -78,6 +78,7 @@ std::unique_ptr<Process> process(int pid) {
 // A shrunk schedule repeats the failing run's choices where a task stopped by itself: the
 // listed choice for (the last quantum's task, its count then) picks the next task, each entry
 // once and in order; where none is listed (or its task cannot run) the last task keeps the CPU.
+// A quantum that ended by its budget at a listed count matches nothing.
 TEST_CASE("guided: a listed choice names the next task where the last one stopped by itself") {
   auto p101 = process(101), p102 = process(102), p103 = process(103);
   Task* runnable[] = {&p102->main_task(), &p103->main_task()};
@@ -85,14 +86,16 @@ TEST_CASE("guided: a listed choice names the next task where the last one stoppe
   spec.kind = StrategySpec::Kind::Guided;
   spec.choices = {{101, 500, 103}, {101, 500, 102}, {101, 700, 104}};
   std::unique_ptr<SchedStrategy> g = make_strategy(spec, 0, 0);
-  auto pick = [&](int prev_tid, uint64_t prev_insns) {
+  auto pick = [&](int prev_tid, uint64_t prev_insns, bool by_budget = false) {
     PickContext ctx{0, 1000};
     ctx.prev_tid = prev_tid;
     ctx.prev_insns = prev_insns;
+    ctx.prev_preempted = by_budget;
     SchedStrategy::Pick p = g->pick(runnable, ctx);
     CHECK(p.budget == 1000);
     return runnable[p.index]->tid();
   };
+  CHECK(pick(101, 500, true) == 102);  // ended by its budget there: no choice (a free one)
   CHECK(pick(101, 500) == 103);  // the first choice listed for (101, 500)
   CHECK(pick(101, 500) == 102);  // the second, although 103 (the last task) could go on
   CHECK(pick(101, 500) == 102);  // none left for (101, 500): the last task keeps the CPU
