@@ -61,16 +61,33 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach(Machine& m, const RunOption
   return c;
 }
 
-// SPEC@N: the registration is queued as kernel work starting at N scheduling steps.
-Result<std::pair<std::string, std::optional<uint64_t>>> split_at(const std::string& text) {
+struct SplitAt {
+  std::string spec;
+  std::optional<uint64_t> at, until;
+};
+
+// SPEC@N: the registration is queued as kernel work starting at N scheduling steps; SPEC@N-M
+// queues its unregistration at M too (M >= N).
+Result<SplitAt> split_at(const std::string& text) {
   size_t at = text.rfind('@');
-  if (at == std::string::npos) return std::pair{text, std::optional<uint64_t>{}};
-  std::string n = text.substr(at + 1);
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
-  if (n.empty() || ec != std::errc() || end != n.data() + n.size())
-    return Error::make("bad start '@" + n + "': SPEC@N takes a count of scheduling steps", EINVAL);
-  return std::pair{text.substr(0, at), std::optional<uint64_t>{v}};
+  if (at == std::string::npos) return SplitAt{text, {}, {}};
+  const std::string n = text.substr(at + 1);
+  const char* p = n.data();
+  const char* e = p + n.size();
+  auto bad = [&] {
+    return Error::make(
+        "bad start '@" + n + "': SPEC@N[-M] takes counts of scheduling steps, M >= N", EINVAL);
+  };
+  SplitAt s{text.substr(0, at), 0, {}};
+  auto [end, ec] = std::from_chars(p, e, *s.at);
+  if (n.empty() || ec != std::errc()) return bad();
+  if (end != e) {
+    uint64_t m = 0;
+    auto [end2, ec2] = std::from_chars(end + 1, e, m);
+    if (*end != '-' || end + 1 == e || ec2 != std::errc() || end2 != e || m < *s.at) return bad();
+    s.until = m;
+  }
+  return s;
 }
 
 Result<std::unique_ptr<CliProbes>> CliProbes::attach_queued(
@@ -101,12 +118,18 @@ Result<void> CliProbes::add_uprobe(const std::string& text, bool ret) {
   const char* flag = ret ? "--uretprobe " : "--uprobe ";
   auto split = split_at(text);
   if (!split) return Error::make(flag + text + ": " + split.error().message, EINVAL);
-  auto [spec, at] = split.value();
-  // Handlers that only count (the handle counts their calls).
-  UserProbeSpec u{.target = spec, .at = at, .label = text};
+  auto [spec, at, until] = split.value();
+  // Handlers that only count (the handle counts their calls). The trace's label is SPEC@N;
+  // unregister_at(M) appends -M.
+  UserProbeSpec u{.target = spec, .at = at,
+                  .label = at ? spec + "@" + std::to_string(*at) : std::string()};
   if (ret) u.ret_handler = [](ProbeHit&) {};
   auto h = m_.register_uprobe(std::move(u));
   if (!h) return Error::make(flag + (at ? text : spec) + ": " + h.error().message, h.error().err);
+  if (until) {
+    auto r = h.value()->unregister_at(*until);
+    if (!r) return Error::make(flag + text + ": " + r.error().message, r.error().err);
+  }
   p_->ups.push_back(Probes::Up{at ? text : spec, ret, std::move(h).value(), at.has_value()});
   return {};
 }
@@ -129,15 +152,18 @@ void CliProbes::report(FILE* out) const {
                  rp->hits(), rp->nmissed());
   for (const auto& u : p_->ups) {
     const char* kind = u.ret ? "uretprobe" : "uprobe";
-    if (u.queued && !u.handle->registered()) {
+    // Not registered (any more): its registration failed or never ran; else SPEC@N-M's
+    // unregistration ran, and its hits are reported.
+    if (u.queued && !u.handle->registered() && (u.handle->error() || u.handle->pending())) {
       std::optional<Error> e = u.handle->error();
       std::fprintf(out, "%s %s: %s\n", kind, u.spec.c_str(),
                    !e ? "never started (the kworker did not run it)"
                       : ("not registered: " + e->message).c_str());
       continue;
     }
-    std::fprintf(out, "%s %s: hits %" PRIu64 "\n", kind, u.spec.c_str(),
-                 u.ret ? u.handle->ret_hits() : u.handle->hits());
+    std::fprintf(out, "%s %s: hits %" PRIu64 "%s\n", kind, u.spec.c_str(),
+                 u.ret ? u.handle->ret_hits() : u.handle->hits(),
+                 u.handle->unregister_pending() ? " (its unregistering never started)" : "");
   }
   for (const std::string& v : m_.invariant_violations())
     std::fprintf(out, "invariant violated: %s\n", v.c_str());

@@ -17,8 +17,8 @@ class CliProbes {
  public:
   // Registers every probe of `o`; the first failure is an error naming the probe.
   static Result<std::unique_ptr<CliProbes>> attach(Machine& m, const RunOptions& o);
-  // For explore: uprobes ("SPEC" or "SPEC@N", queued for the kworker at N scheduling steps)
-  // and kprobes (--kprobe's SPEC[@N[-M]]).
+  // For explore: uprobes ("SPEC", "SPEC@N" queued for the kworker at N scheduling steps,
+  // "SPEC@N-M" unregistered by it at M) and kprobes (--kprobe's SPEC[@N[-M]]).
   static Result<std::unique_ptr<CliProbes>> attach_queued(Machine& m,
                                                           const std::vector<std::string>& uprobes,
                                                           const std::vector<std::string>& kprobes);

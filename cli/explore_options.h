@@ -16,7 +16,7 @@ inline constexpr const char* kExploreUsage =
     "                        [--runs N] [--from RUN] [--seed N] [--jobs N | --dask ADDRESS]\n"
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
     "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"
-    "                        [--uprobe PATH:SYM[@N]]... [--kprobe SYM[+OFF][@N[-M]]]...\n"
+    "                        [--uprobe PATH:SYM[@N[-M]]]... [--kprobe SYM[+OFF][@N[-M]]]...\n"
     "                        [--bug NAME]...\n"
     "                        [--arch A] [--root DIR] [--cpus N] [--quantum N]\n"
     "                        [--env-clear] [--env K=V]...\n"
@@ -42,7 +42,7 @@ struct ExploreOptions {
   uint64_t quantum = 1'000'000;
   bool env_clear = false;  // the guest starts with only the --env entries
   std::vector<std::string> env;
-  std::vector<std::string> uprobes;  // counting uprobes, SPEC or SPEC@N (queued kernel work)
+  std::vector<std::string> uprobes;  // counting uprobes, SPEC, SPEC@N or SPEC@N-M (kernel work)
   std::vector<std::string> kprobes;  // counting kprobes, SPEC, SPEC@N or SPEC@N-M (as run's)
   std::vector<std::string> bugs;     // bug toggles (--bug)
   std::vector<std::string> argv;

@@ -289,9 +289,11 @@ const RunFlag kRunFlags[] = {
   {"--kretprobe", "", "SYM", [](RunOptions& o, const std::string& v) -> Result<void> {
      o.kretprobes.push_back(PROBESIM_TRY(parse_probe_spec("--kretprobe", v))); return {}; },
    false, "a counting kretprobe on a guest kernel function (repeatable)", "none"},
-  {"--uprobe", "", "PATH:SYM[+OFF]|PATH:OFFSET[@N]", PROBESIM_SET(o.uprobes.push_back(v)), false,
+  {"--uprobe", "", "PATH:SYM[+OFF]|PATH:OFFSET[@N[-M]]", PROBESIM_SET(o.uprobes.push_back(v)),
+   false,
    "a counting uprobe on a program file's instruction, in every process mapping it "
-   "(repeatable; @N: registered by the kworker at N scheduling steps)", "none"},
+   "(repeatable; @N: registered by the kworker at N scheduling steps; @N-M: and unregistered "
+   "by it at M)", "none"},
   {"--uretprobe", "", "PATH:SYM", PROBESIM_SET(o.uretprobes.push_back(v)), false,
    "a counting uretprobe on a program file's function (repeatable)", "none"},
   {"--event", "-e", "'PROBE-EVENT LINE'", PROBESIM_SET(o.events.push_back(v)), false,

@@ -1,10 +1,11 @@
 // Machine::register_uprobe and UprobeHandle (include/probesim/probes.h) over
-// probes::UprobeManager, directly or as kernel work for the kworker (at=N).
+// probes::UprobeManager, directly or as kernel work for the kworker (at=N, unregister_at(M)).
 #include <cerrno>
 
 #include "emu/api/machine_impl.h"
 #include "emu/api/probe_hit.h"
 #include "emu/kthread/uprobe_register_work.h"
+#include "emu/kthread/uprobe_unregister_work.h"
 #include "emu/record/recorder.h"
 #include "emu/vfs/inode_ref.h"
 #include "loader/elf_file.h"
@@ -28,13 +29,18 @@ struct UprobeState {
   probes::UprobeConsumer consumer;
   emu::InodeRef inode;  // a direct registration's reference (the uprobe holds its own)
   probes::Uprobe* uprobe = nullptr;
-  bool pending = false;   // queued, not run yet
-  bool orphaned = false;  // the handle went while pending
+  bool pending = false;        // queued, not run yet
+  std::optional<uint64_t> at;  // a queued registration's start
+  std::optional<size_t> trace_entry;  // its line in a recording's header (kernel_work)
+  bool unregistering = false;  // unregister_at(M) queued, not done yet
+  bool orphaned = false;       // the handle went while pending
   std::optional<Error> error;
   bool enabled = true;
   uint64_t hits = 0, ret_hits = 0;
 
   void unregister() {
+    // consumer_del ran: the queued unregistration is between its steps and finishes the job.
+    if (uprobe && !consumer.uprobe) return;
     if (uprobe) state.uprobes().uprobe_unregister(uprobe, consumer);
     uprobe = nullptr;
     inode.reset();
@@ -107,11 +113,14 @@ void queue(emu::MachineState& s, const std::shared_ptr<UprobeState>& st, mmu::In
       st->target, *s.inodes().iget(&inode), st->offset, st->consumer, std::move(done));
   work->start_at = at;
   st->pending = true;
+  st->at = at;
   s.queue_kernel_work(std::move(work));
   if (label.empty()) label = st->target + "@" + std::to_string(at);
-  if (emu::Recorder* r = s.recorder())
+  if (emu::Recorder* r = s.recorder()) {
+    st->trace_entry = r->trace().header.kernel_work.size();
     r->trace().header.kernel_work.push_back(std::string(st->ret ? "uretprobe " : "uprobe ") +
                                             label);
+  }
 }
 
 }  // namespace
@@ -156,6 +165,33 @@ void UprobeHandle::unregister() {
   else
     st.unregister();
 }
+
+// The work runs after a queued registration (queue order: start_at, then FIFO) and takes the
+// consumer's uprobe at its first step; none (the registration failed, or the handle
+// unregistered first): it ends at once. `done` keeps the state (and so the consumer) alive.
+Result<void> UprobeHandle::unregister_at(uint64_t at) {
+  UprobeState& st = *impl_->st;
+  if (!st.uprobe && !st.pending) return Error::make(st.target + ": not registered", EINVAL);
+  if (st.pending && at < *st.at)
+    return Error::make(st.target + ": unregistering at " + std::to_string(at) +
+                       " would run before its registration at " + std::to_string(*st.at), EINVAL);
+  if (st.unregistering) return Error::make(st.target + ": already being unregistered", EBUSY);
+  auto done = [keep = impl_->st] {
+    keep->unregistering = false;
+    keep->uprobe = nullptr;
+    keep->inode.reset();
+  };
+  auto work =
+      std::make_unique<emu::UprobeUnregisterWork>(st.target, st.consumer, std::move(done));
+  work->start_at = at;
+  st.unregistering = true;
+  st.state.queue_kernel_work(std::move(work));
+  if (emu::Recorder* r = st.state.recorder(); r && st.trace_entry)
+    r->trace().header.kernel_work[*st.trace_entry] += "-" + std::to_string(at);
+  return {};
+}
+
+bool UprobeHandle::unregister_pending() const { return impl_->st->unregistering; }
 
 std::vector<std::pair<std::string, uint64_t>> Machine::uprobe_costs() const {
   std::vector<std::pair<std::string, uint64_t>> out;

@@ -88,7 +88,7 @@ struct UserProbeSpec {
   // steps (the CLI's SPEC@N, Python's at=N) instead of registering now.
   std::optional<uint64_t> at;
   // A queued registration while recording goes into the trace as "uprobe LABEL" (or
-  // "uretprobe LABEL"); default TARGET@N.
+  // "uretprobe LABEL"); default TARGET@N. UprobeHandle::unregister_at(M) appends "-M".
   std::string label;
 };
 
@@ -152,6 +152,14 @@ class UprobeHandle {
   Result<void> enable();
   Result<void> disable();
   void unregister();  // idempotent; EBUSY-free: a pending registration is unregistered when done
+  // uprobe_unregister as kernel work from `at` scheduling steps on (the CLI's --uprobe
+  // SPEC@N-M): the kworker takes register_rwsem, drops the consumer, builds the map_info list
+  // (is_register=false) under i_mmap_rwsem, then per mm takes mmap_write_lock, re-validates
+  // the vma and removes the breakpoint where no consumer wants it. registered() until then.
+  // EINVAL: not registered nor pending, or `at` before a queued registration's start; EBUSY:
+  // already queued. A queued registration's trace entry becomes TARGET@N-M.
+  Result<void> unregister_at(uint64_t at);
+  bool unregister_pending() const;
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -54,7 +54,8 @@ void UprobeManager::check_replaced_pages(const NamedMm& m, std::vector<std::stri
         if (find_uprobe(v->vm_file, page_off + i)) continue;
         out.push_back(m.name + ": a breakpoint at " + hex(page + i) + " in a replaced page of " +
                       v->vm_file->name() + " (file offset " + hex(page_off + i) +
-                      "), where that file has no uprobe: the page was written for another file");
+                      "), where that file has no uprobe: left behind by an unregistration, or "
+                      "written for another file");
       }
     }
   }

@@ -148,6 +148,15 @@ class UprobeManager {
   // uc's filter wants mm. `revalidate` false re-creates the bug fixed in v6 of the uprobes
   // patch set (seed 000, changelog item 6): the breakpoint goes to whatever maps vaddr now.
   Result<void> register_one(Uprobe* u, UprobeConsumer& uc, const MapInfo& mi, bool revalidate);
+  // Unregistration as steps (uprobe_unregister_nosync): consumer_del (under register_rwsem),
+  // build_map_info(u, false), unregister_one per entry, then uprobe_unregister_finish. The
+  // caller's reference (the consumer's) keeps u alive until finish.
+  void uprobe_unregister_prepare(Uprobe* u, UprobeConsumer& uc);
+  // One entry (the caller holds mi.mm's mmap_lock for write): if the vma still maps u's offset
+  // and no remaining consumer wants mm, the breakpoint goes.
+  void unregister_one(Uprobe* u, const MapInfo& mi);
+  // Out of the tree with its last consumer; drops the consumer's reference.
+  void uprobe_unregister_finish(Uprobe* u);
 
   // ---- invariants at a quiescent point (no registration between its steps), as messages,
   // empty when they hold; never asserts (a race the model re-creates breaks them).

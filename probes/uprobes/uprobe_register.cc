@@ -59,14 +59,30 @@ Result<Uprobe*> UprobeManager::uprobe_register_prepare(mmu::Inode& inode, FileOf
 }
 
 void UprobeManager::uprobe_unregister(Uprobe* u, UprobeConsumer& uc) {
+  uprobe_unregister_prepare(u, uc);
+  Result<void> r = register_for_each_vma(u, nullptr);
+  PROBESIM_ASSERT_MSG(r.ok(), "removing breakpoints cannot fail");
+  uprobe_unregister_finish(u);
+}
+
+void UprobeManager::uprobe_unregister_prepare(Uprobe* u, UprobeConsumer& uc) {
   assert_not_in_handler("uprobe_unregister");
   PROBESIM_ASSERT_MSG(uc.uprobe == u && u->in_tree, "unregistering a consumer not registered here");
   auto it = std::find(u->consumers.begin(), u->consumers.end(), &uc);
   PROBESIM_ASSERT(it != u->consumers.end());
   u->consumers.erase(it);  // consumer_del
   uc.uprobe = nullptr;
-  Result<void> r = register_for_each_vma(u, nullptr);
-  PROBESIM_ASSERT_MSG(r.ok(), "removing breakpoints cannot fail");
+}
+
+void UprobeManager::unregister_one(Uprobe* u, const MapInfo& mi) {
+  assert_not_in_handler("register_for_each_vma");
+  if (!map_info_valid(u, mi, false)) return;  // the mapping changed since the query
+  const MmUprobeState* st = find_state(*mi.mm);
+  if (st && st->has_uprobes && !filter_chain(u, *mi.mm)) remove_breakpoint(u, *mi.mm, mi.vaddr);
+}
+
+void UprobeManager::uprobe_unregister_finish(Uprobe* u) {
+  assert_not_in_handler("uprobe_unregister");
   if (u->consumers.empty()) {  // out of the tree; freed when the last reference goes
     auto node = tree_.extract(Key{u->inode->i_ino(), u->offset.value});
     PROBESIM_ASSERT(!node.empty());
@@ -121,12 +137,10 @@ Result<void> UprobeManager::register_for_each_vma(Uprobe* u, UprobeConsumer* uc)
   std::vector<MapInfo> info = build_map_info(u, is_register);
   Result<void> err;
   for (const MapInfo& mi : info) {
-    if (!map_info_valid(u, mi, is_register)) continue;  // the mapping changed since the query
-    if (is_register) {
-      if (err) err = register_one(u, *uc, mi, true);
-    } else if (const MmUprobeState* st = find_state(*mi.mm);
-               st && st->has_uprobes && !filter_chain(u, *mi.mm)) {
-      remove_breakpoint(u, *mi.mm, mi.vaddr);
+    if (!is_register) {
+      unregister_one(u, mi);
+    } else if (err && map_info_valid(u, mi, true)) {  // else the mapping changed since the query
+      err = register_one(u, *uc, mi, true);
     }
   }
   return err;

@@ -185,8 +185,12 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   // register(..., at=N): the registration becomes kernel work (emu/kthread/).
   void queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inode* inode, uint64_t at);
   void unregister_uprobe(UprobeRecord& rec);
+  // unregister(at=M): the kworker runs uprobe_unregister's steps from M scheduling steps on.
+  void queue_uprobe_unregister(const std::shared_ptr<UprobeRecord>& rec, uint64_t at);
   // uprobe_apply after a filter change: arm where a filter now wants it, disarm where none does.
   void apply_uprobe(UprobeRecord& rec);
+  // The consumer's filter calls rec.filter; none when rec.filter is None (wants every mm).
+  void wire_uprobe_filter(UprobeRecord& rec);
   const std::vector<std::shared_ptr<UprobeRecord>>& uprobe_records() const { return uprobes_; }
   std::shared_ptr<UprobeRecord> uprobe_record_of(uint64_t consumer_id) const;
   // ---- lifecycle events and stopping (py_lifecycle.cc)

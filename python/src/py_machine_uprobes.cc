@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "emu/kthread/uprobe_register_work.h"
+#include "emu/kthread/uprobe_unregister_work.h"
 #include "emu/api/snapshots.h"
 #include "emu/vdso.h"
 #include "errors.h"
@@ -178,10 +179,18 @@ void PyMachine::wire_uprobe(UprobeRecord& rec) {
       RetHandlerCall cb(*this, *r, func, regs, cookie);
       trampoline(cb, 0);
     };
-  // Always wired: UprobeHandle.filter may be set later. No Python filter wants every mm.
-  rec.consumer.filter = [this, r](UprobeConsumer&, const mmu::Mm& mm) {
-    return !r->filter || call_uprobe_filter(*r, mm);
-  };
+  wire_uprobe_filter(rec);
+}
+
+// Only with a Python filter: a consumer without one wants every mm, and the engine's
+// armed-everywhere invariant (missed breakpoints) is checked only for unfiltered uprobes.
+void PyMachine::wire_uprobe_filter(UprobeRecord& rec) {
+  UprobeRecord* r = &rec;
+  rec.consumer.filter = nullptr;
+  if (rec.filter)
+    rec.consumer.filter = [this, r](probes::UprobeConsumer&, const mmu::Mm& mm) {
+      return !r->filter || call_uprobe_filter(*r, mm);
+    };
 }
 
 // A filter sees the process's Mm (spawn and exec offer the new mm once the process is listed).
@@ -305,10 +314,41 @@ void PyMachine::queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inod
   work->ref_ctr_offset = rec->ref_ctr_offset;
   rec->pending = true;
   s.queue_kernel_work(std::move(work));
-  if (emu::Recorder* r = s.recorder())  // as the CLI's --uprobe PATH:TARGET@N, for replay
+  if (emu::Recorder* r = s.recorder()) {  // as the CLI's --uprobe PATH:TARGET@N, for replay
+    rec->trace_entry = r->trace().header.kernel_work.size();
     r->trace().header.kernel_work.push_back(std::string(rec->kind_name()) + " " + rec->path +
                                             ":" + rec->target + "@" + std::to_string(at));
+  }
   uprobes_.push_back(rec);
+}
+
+// The work runs after a queued registration (queue order) and takes the consumer's uprobe at
+// its first step; none (the registration failed or unregister() came first): it ends at once.
+void PyMachine::queue_uprobe_unregister(const std::shared_ptr<UprobeRecord>& rec, uint64_t at) {
+  const std::string what = std::string(rec->kind_name()) + " '" + rec->name + "'";
+  if (!rec->registered() && !rec->pending)
+    throw BadProbe(what + ": EINVAL: not registered", EINVAL);
+  if (rec->pending && at < *rec->at)
+    throw BadProbe(what + ": EINVAL: unregister(at=" + std::to_string(at) +
+                       ") would run before its registration (at=" + std::to_string(*rec->at) +
+                       ")", EINVAL);
+  if (rec->unregistering) throw BadProbe(what + ": EBUSY: already being unregistered", EBUSY);
+  emu::MachineState& s = uprobe_state("unregister");
+  auto done = [rec, &s] {  // a kworker step: model state only (no Python object is touched)
+    rec->unregistering = false;
+    if (!rec->uprobe) return;
+    s.inodes().iput(rec->inode);
+    rec->uprobe = nullptr;
+    rec->inode = nullptr;
+  };
+  auto work = std::make_unique<emu::UprobeUnregisterWork>(rec->path + ":" + rec->target,
+                                                          rec->consumer, std::move(done));
+  work->start_at = at;
+  rec->unregistering = true;
+  s.queue_kernel_work(std::move(work));
+  emu::Recorder* rc = s.recorder();
+  if (rc && rec->trace_entry && *rec->trace_entry < rc->trace().header.kernel_work.size())
+    rc->trace().header.kernel_work[*rec->trace_entry] += "-" + std::to_string(at);
 }
 
 void PyMachine::unregister_uprobe(UprobeRecord& rec) {
@@ -318,6 +358,8 @@ void PyMachine::unregister_uprobe(UprobeRecord& rec) {
                        ") and has not run yet; unregister it after it ran",
                    EBUSY);
   if (!rec.registered()) return;  // idempotent from Python
+  // consumer_del ran: a queued unregistration is between its steps and finishes it.
+  if (rec.unregistering && !rec.consumer.uprobe) return;
   emu::MachineState& s = uprobe_state("unregister");
   auto it = std::find_if(uprobes_.begin(), uprobes_.end(),
                          [&](const std::shared_ptr<UprobeRecord>& p) { return p.get() == &rec; });
@@ -361,7 +403,8 @@ void PyMachine::release_uprobes() noexcept {
   std::vector<py::object> dropped;  // destroyed after the bookkeeping is consistent
   for (const auto& rec : uprobes_) dropped.push_back(std::move(rec->filter));
   for (const auto& rec : uprobes_) {
-    if (machine_ && rec->registered()) {
+    // Between a queued unregistration's steps (consumer_del ran) the work finishes it.
+    if (machine_ && rec->registered() && rec->consumer.uprobe) {
       machine_->state().uprobes().uprobe_unregister(rec->uprobe, rec->consumer);
       machine_->state().inodes().iput(rec->inode);
       rec->uprobe = nullptr;

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "views.h"
 
 namespace py = pybind11;
+using namespace pybind11::literals;
 
 namespace probesim::python {
 namespace {
@@ -65,6 +67,7 @@ void set_filter(const PyUprobeHandle& h, const py::object& fn) {
   py::object old = std::move(h.rec->filter);  // destroyed after the record is consistent
   h.rec->filter = fn.is_none() ? py::object() : fn;
   h.rec->filter_ctx = ctx;
+  m->wire_uprobe_filter(*h.rec);
 }
 
 void bind_handle_facts(py::class_<PyUprobeHandle>& c) {
@@ -129,12 +132,22 @@ void bind_handle_actions(py::class_<PyUprobeHandle>& c) {
           "wants, remove it where no consumer does. BadProbe (ENOENT) if unregistered.")
       .def(
           "unregister",
-          [](const PyUprobeHandle& h) {
+          [](const PyUprobeHandle& h, std::optional<uint64_t> at) {
+            if (at) return h.lock("unregister")->queue_uprobe_unregister(h.rec, *at);
             if (std::shared_ptr<PyMachine> m = h.machine.lock()) m->unregister_uprobe(*h.rec);
           },
+          py::kw_only(), "at"_a = py::none(),
           "uprobe_unregister: remove it (breakpoints go from every process no other consumer "
           "wants; pages identical to the page cache are shared again). Counters stay readable. "
-          "A no-op the second time.")
+          "A no-op the second time. at=N queues it as kernel work: from N scheduling steps on "
+          "the kworker takes register_rwsem, drops the consumer, builds the map_info list "
+          "under i_mmap_rwsem, then per process takes mmap_write_lock, re-validates the vma "
+          "and removes the breakpoint, competing with the guest's mmap/munmap/fork; it stays "
+          "registered until then (BadProbe EINVAL: not registered, or at before its own at=; "
+          "EBUSY: already queued).")
+      .def_property_readonly(
+          "unregistering", [](const PyUprobeHandle& h) { return h.rec->unregistering; },
+          "unregister(at=N): True until the kworker ran uprobe_unregister's steps.")
       .def(
           "__eq__", [](const PyUprobeHandle& a, const PyUprobeHandle& b) { return a.rec == b.rec; },
           py::is_operator())

@@ -60,6 +60,12 @@ struct UprobeRecord {
   std::optional<uint64_t> at;
   bool pending = false;
   std::string queue_error;
+  // unregister(at=M): the kworker's uprobe_unregister is queued and has not finished (its work
+  // keeps the record alive; the record stays listed, registered until the work's last step).
+  bool unregistering = false;
+  // Recorded runs: the trace header's entry of this queued registration ("uprobe PATH:T@N"),
+  // which unregister(at=M) turns into "uprobe PATH:T@N-M", so `probesim replay` queues both.
+  std::optional<size_t> trace_entry;
 };
 
 }  // namespace probesim::python
