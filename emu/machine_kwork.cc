@@ -100,9 +100,14 @@ bool MachineState::run_kernel_step(const Scheduler::Step& step) {
     kernel_steps_.push_back({kworker_->steps, sched_.steps() + used,
                              w->next_step() + " of " + w->describe()});
     locks_.lockdep().set_context(kw, kernel_steps_.back().what);
+    // In flight during its step too, first step included: work the step queues (a completion
+    // kicking the optimizer) then never goes ahead of it, so pop() below takes this item.
+    const bool was_in_flight = kworker_->in_flight();
+    kworker_->set_in_flight(true);
     KernelWork::Step r = w->step(*this, kw);
     sched_.clock(step.cpu).advance(kKernelStepCycles);
     if (r == KernelWork::Step::Blocked) {
+      kworker_->set_in_flight(was_in_flight);
       kernel_steps_.back().what += " (blocked)";
       return false;
     }
