@@ -12,6 +12,7 @@
 #include "emu/uc_regions.h"
 #include "emu/virtual_clock.h"
 #include "emu/x86_fpu.h"
+#include "mmu/host_window.h"
 #include "probesim/assert.h"
 
 namespace probesim::emu {
@@ -122,11 +123,8 @@ Result<void> Cpu::init() {
   // Runs end through our stops, and at the exits set_exits() registers (uc_emu_start's `until`
   // is then ignored).
   check(uc_ctl_exits_enable(uc_), "enable exits");
+  init_mmu();
   if (info_.arch == Arch::X86_64) {
-    check(uc_ctl_tlb_mode(uc_, UC_TLB_VIRTUAL), "virtual tlb mode");
-    check(uc_hook_add(uc_, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(&Cpu::on_x86_tlb_fill),
-                      this, 1, 0),
-          "hook tlb fill");
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::on_x86_syscall), this,
                       1, 0, UC_X86_INS_SYSCALL),
           "hook syscall");
@@ -148,6 +146,22 @@ Result<void> Cpu::init() {
   }
   set_exits();
   return {};
+}
+
+// Both arches run in UC_TLB_VIRTUAL mode with on_tlb_fill as their MMU, and map the
+// HostWindow (when the host granted it) once, at kWindowPhys, for the data runs.
+void Cpu::init_mmu() {
+  check(uc_ctl_tlb_mode(uc_, UC_TLB_VIRTUAL), "virtual tlb mode");
+  uc_hook h;
+  check(uc_hook_add(uc_, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(&Cpu::on_tlb_fill), this,
+                    1, 0),
+        "hook tlb fill");
+  mmu::HostWindow* w = mmu::HostWindow::get();
+  if (!w) return;
+  count_region();
+  check(uc_mem_map_ptr(uc_, kWindowPhys, w->size(), UC_PROT_READ | UC_PROT_WRITE, w->data()),
+        "map host window");
+  window_ = true;
 }
 
 uint64_t Cpu::reg(int uc_reg) const {
@@ -256,7 +270,7 @@ CpuStop Cpu::run(InsnCount budget, uint64_t sync_budget) {
     stop_recorded_ = false;
     retranslate_ = false;
     stop_ = CpuStop{};
-    noncanonical_.reset();
+    denied_fill_.reset();
     uc_err e = uc_emu_start(uc_, pc(), kNoUntil, 0, 0);
     if (pending_) {
       std::exception_ptr p = pending_;
@@ -268,9 +282,9 @@ CpuStop Cpu::run(InsnCount budget, uint64_t sync_budget) {
       stop_.uc_error = e;
       return stop_;
     }
-    if (e == UC_ERR_EXCEPTION && noncanonical_) {
+    if (e == UC_ERR_EXCEPTION && denied_fill_) {
       // A denied TLB fill: Unicorn restored the exact PC of the faulting instruction.
-      CpuStop s = *noncanonical_;
+      CpuStop s = *denied_fill_;
       s.pc = s.access == mmu::Access::Exec ? s.addr : pc();
       s.uc_error = e;
       return s;
@@ -395,7 +409,22 @@ void Cpu::set_context_reg(CpuContext& ctx, int uc_reg, uint64_t value) {
 }
 
 bool Cpu::read_mem(GuestAddr addr, void* out, size_t n) const {
-  return uc_mem_read(uc_, phys(addr.value), out, n) == UC_ERR_OK;
+  auto* dst = static_cast<uint8_t*>(out);
+  while (n > 0) {  // piece by piece: a data run's bytes are at its window address
+    uint64_t start = 0, pa = phys(addr.value);
+    size_t piece = n;
+    if (const DataRun* r = data_run(addr.value, &start)) {
+      pa = r->paddr + (addr.value - start);
+      piece = std::min<uint64_t>(n, start + r->len - addr.value);
+    } else if (auto next = data_runs_.upper_bound(addr.value); next != data_runs_.end()) {
+      piece = std::min<uint64_t>(n, next->first - addr.value);
+    }
+    if (uc_mem_read(uc_, pa, dst, piece) != UC_ERR_OK) return false;
+    dst += piece;
+    addr = addr + piece;
+    n -= piece;
+  }
+  return true;
 }
 
 uint64_t Cpu::phys(uint64_t va) const {
@@ -406,30 +435,96 @@ uint64_t Cpu::virt(uint64_t pa) const {
   return info_.arch == Arch::X86_64 ? x86_phys::virt(pa) : pa;
 }
 
-// The x86 MMU (emu/uc_phys.h). Protections stay those of the Unicorn regions (checked on the
-// physical side), so every canonical page is RWX here. A non-canonical address records a fault
-// (delivered when uc_emu_start returns UC_ERR_EXCEPTION; a mere probe returns false silently).
-bool Cpu::on_x86_tlb_fill(uc_engine*, uint64_t va, uc_mem_type type, uc_tlb_entry* e,
-                          void* self) noexcept {
-  if (x86_phys::fill(va, e)) return true;
+// The MMU. A data run (is_data_run) is translated into the host window with its own
+// protections; everything else keeps the identity map (x86: emu/uc_phys.h's, with the
+// non-canonical hole denied) with RWX, the Unicorn regions' protections being checked on the
+// physical side. A denial records a fault, delivered when uc_emu_start returns
+// UC_ERR_EXCEPTION (a mere probe returns false silently); Unicorn then has the exact PC.
+bool Cpu::on_tlb_fill(uc_engine*, uint64_t va, uc_mem_type type, uc_tlb_entry* e,
+                      void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
-  c->noncanonical_ = CpuStop{.kind = StopKind::Fault,
-                             .access = type == UC_MEM_WRITE   ? mmu::Access::Write
-                                       : type == UC_MEM_FETCH ? mmu::Access::Exec
-                                                              : mmu::Access::Read,
-                             .addr = va};
+  if (!c->data_runs_.empty())
+    if (std::optional<bool> done = c->fill_data_run(va, type, e)) return *done;
+  if (c->info_.arch == Arch::AArch64) {
+    e->paddr = va;
+    e->perms = UC_PROT_ALL;
+    return true;
+  }
+  if (x86_phys::fill(va, e)) return true;
+  c->deny_fill(va, type);
   return false;
 }
 
+// nullopt if va lies in no data run; else whether the fill was granted (denied: a fault).
+std::optional<bool> Cpu::fill_data_run(uint64_t va, uc_mem_type type, uc_tlb_entry* e) {
+  uint64_t start = 0;
+  const DataRun* r = data_run(va, &start);
+  if (!r) return std::nullopt;
+  const uint32_t need = type == UC_MEM_WRITE ? 0x2 : type == UC_MEM_FETCH ? 0x4 : 0x1;
+  if (!(r->prot & need)) {
+    deny_fill(va, type);
+    return false;
+  }
+  e->paddr = r->paddr + (va - start);
+  e->perms = static_cast<::uc_prot>(uc_prot(r->prot));
+  return true;
+}
+
+void Cpu::deny_fill(uint64_t va, uc_mem_type type) {
+  denied_fill_ = CpuStop{.kind = StopKind::Fault,
+                         .access = type == UC_MEM_WRITE   ? mmu::Access::Write
+                                   : type == UC_MEM_FETCH ? mmu::Access::Exec
+                                                          : mmu::Access::Read,
+                         .addr = va};
+}
+
+const Cpu::DataRun* Cpu::data_run(uint64_t va, uint64_t* start) const {
+  auto it = data_runs_.upper_bound(va);
+  if (it == data_runs_.begin()) return nullptr;
+  --it;
+  if (va - it->first >= it->second.len) return nullptr;
+  *start = it->first;
+  return &it->second;
+}
+
+// A run goes to the window when it is accessible, not executable, and its host memory lies
+// in the window.
+bool Cpu::is_data_run(uint64_t start, uint64_t len, const uint8_t* host, uint32_t prot) const {
+  (void)start;
+  mmu::HostWindow* w = window_ ? mmu::HostWindow::get() : nullptr;
+  return w && (prot & 0x7) && !(prot & 0x4) && w->contains(host, len);
+}
+
+// Every cached translation goes (Unicorn 2.1.1 has no per-page flush in its API); the
+// translated blocks stay, found again by physical address.
+void Cpu::flush_tlb() { check(uc_ctl_flush_tlb(uc_), "flush tlb"); }
+
 void Cpu::invalidate_code(GuestAddr addr, uint64_t len) {
   if (len == 0) return;
-  check(uc_ctl_remove_cache(uc_, addr.value, addr.value + len), "remove cache");
+  // Data runs hold no translated code (their fill denies fetches), and uc_ctl_remove_cache
+  // translates the range's first page with a fetch fill, which a data run would deny by
+  // raising a guest exception out of the uc_ctl call: they are skipped.
+  for (uint64_t at = addr.value, end = addr.value + len; at < end;) {
+    uint64_t start = 0, piece = end - at;
+    if (const DataRun* r = data_run(at, &start)) {
+      at = std::min(end, start + r->len);
+      continue;
+    }
+    if (auto next = data_runs_.upper_bound(at); next != data_runs_.end())
+      piece = std::min(piece, next->first - at);
+    check(uc_ctl_remove_cache(uc_, at, at + piece), "remove cache");
+    at += piece;
+  }
   model_.invalidate(addr.value, len);
   forget_emulated_sites(addr.value, len);
 }
 
 void Cpu::on_unmap(GuestAddr start, uint64_t len) {
   if (inaccessible_runs_.erase(start.value)) return;  // never realized (on_map)
+  if (data_runs_.erase(start.value)) {
+    flush_tlb();
+    return;
+  }
   check(uc_mem_unmap(uc_, start.value, len), "mem unmap");
   --regions_;
   model_.invalidate(start.value, len);
@@ -462,6 +557,13 @@ void Cpu::on_map(GuestAddr start, uint64_t len, uint8_t* host, uint32_t prot) {
   // per page, so a 256 GiB reservation took seconds.
   if ((prot & 0x7) == 0) {
     inaccessible_runs_.insert(start.value);
+    return;
+  }
+  if (is_data_run(start.value, len, host, prot)) {
+    const uint64_t paddr =
+        kWindowPhys + static_cast<uint64_t>(host - mmu::HostWindow::get()->data());
+    data_runs_.emplace(start.value, DataRun{len, paddr, prot});
+    flush_tlb();  // a translation cached for this range (unmapped before) must go
     return;
   }
   uint32_t p = uc_prot(prot);

@@ -256,6 +256,11 @@ class Cpu final : public mmu::MmObserver {
  private:
   Cpu(const ArchInfo& info, VirtualClock& clock, SyscallSink& sink);
   Result<void> init();
+  void init_mmu();
+  // Where engines map the HostWindow: above every identity-mapped address (x86_64: user space
+  // and uc_phys.h's kernel alias [2^48, 2^49); arm64: 48-bit user and the kernel's 0xffff...
+  // lie elsewhere) and within x86_64's 52 physical address bits.
+  static constexpr uint64_t kWindowPhys = uint64_t{1} << 50;
   void check(uc_err e, const char* what) const;  // our bug if a uc_* call fails
   void store_exception(std::exception_ptr e);
   uint64_t recover_fault_pc(uint64_t block_pc, uint64_t addr, bool* precise) const;
@@ -311,8 +316,10 @@ class Cpu final : public mmu::MmObserver {
   static bool on_invalid_insn(uc_engine* uc, void* self) noexcept;
   static void on_smc_write(uc_engine* uc, uc_mem_type type, uint64_t addr, int size,
                            int64_t value, void* self) noexcept;
-  static bool on_x86_tlb_fill(uc_engine* uc, uint64_t va, uc_mem_type type, uc_tlb_entry* e,
-                              void* self) noexcept;
+  static bool on_tlb_fill(uc_engine* uc, uint64_t va, uc_mem_type type, uc_tlb_entry* e,
+                          void* self) noexcept;
+  std::optional<bool> fill_data_run(uint64_t va, uc_mem_type type, uc_tlb_entry* e);
+  void deny_fill(uint64_t va, uc_mem_type type);
 
   const ArchInfo& info_;
   VirtualClock* clock_;
@@ -336,7 +343,7 @@ class Cpu final : public mmu::MmObserver {
   bool precise_wanted_ = false;
   uc_hook pc_sync_hook_ = 0;  // armed while precise faults are on
   CpuStop stop_;
-  std::optional<CpuStop> noncanonical_;  // a denied TLB fill of this run
+  std::optional<CpuStop> denied_fill_;  // a denied TLB fill of this run
   std::exception_ptr pending_;
   // Emulated instructions by address (a code hook at each; a hook whose address is no longer
   // in sites_ is stale: the code there changed), and the addresses that have a hook.
@@ -363,8 +370,25 @@ class Cpu final : public mmu::MmObserver {
   std::unique_ptr<X86Fpu> x86_fpu_;
   std::map<uint64_t, ExecRun> user_exec_;  // guarded runs by start (on_map / on_unmap)
   std::set<uint64_t> inaccessible_runs_;   // PROT_NONE runs left out of Unicorn, by start
-  // Unicorn regions this engine holds (fixed, stub, realized runs): below uc_regions::limit.
+  // Unicorn regions this engine holds (fixed, stub, window, realized runs): below
+  // uc_regions::limit.
   uint64_t regions_ = 0;
+  // Runs whose host memory lies in the HostWindow (mapped once per engine at kWindowPhys) and
+  // that cannot be executed: they have no region of their own; the TLB fill translates them to
+  // the window and grants their protections, so their number is not bounded by Unicorn's
+  // region ceiling. Executable runs stay regions (the translation guard and the SMC hooks
+  // work on regions). By start; `paddr` is the window's physical address of the run's start.
+  struct DataRun {
+    uint64_t len;
+    uint64_t paddr;
+    uint32_t prot;
+  };
+  std::map<uint64_t, DataRun> data_runs_;
+  bool window_ = false;  // the HostWindow is mapped
+  bool is_data_run(uint64_t start, uint64_t len, const uint8_t* host, uint32_t prot) const;
+  // The data run containing va and its start; null if none.
+  const DataRun* data_run(uint64_t va, uint64_t* start) const;
+  void flush_tlb();
   void count_region();  // before each uc_mem_map*: asserts the ceiling is not reached
   std::set<uint64_t> abort_exits_;         // Unicorn exits in front of translator aborts
   bool retranslate_ = false;               // a guarded fetch stopped the translation

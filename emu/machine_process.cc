@@ -208,7 +208,8 @@ Result<MachineState::Image> MachineState::load_elf_image(const Caller& caller,
   const ArchInfo& info = arch_info(config_.arch);
   const uint64_t stack_size = exec_stack_size(rlimit_stack);
   mmu::MmLayout layout{GuestAddr{exec_mmap_base(info, stack_size)}, GuestAddr{info.task_size}};
-  layout.max_map_count = uc_regions::max_map_count(config_.arch);  // below Unicorn's ceiling
+  layout.max_map_count = uc_regions::max_map_count(config_.arch);  // Unicorn's ceiling
+  layout.max_exec_map_count = uc_regions::max_exec_map_count(config_.arch);
   img.mm = std::make_unique<mmu::Mm>(layout);
   img.mm->set_commit_budget(&limits_.memory());  // an image that does not fit: ENOMEM
   loader::ExecParams params;

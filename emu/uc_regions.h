@@ -11,13 +11,19 @@
 // engine cannot be given 4 KiB pages. Measured (tests/unit/emu/unicorn_facts_test.cc): separate
 // 4 KiB regions abort at the 1,024th on arm64 and the 4,096th on x86_64.
 //
-// Until one region maps all guest memory, each mm's max_map_count is lowered so that its
-// realized runs never reach the ceiling: a guest that would pass it gets Linux's ENOMEM at
-// max_map_count (mmap, mprotect splits, brk, pthread_create's stack), never a host abort.
+// The cure (with the guard as fallback): every HostArena is carved from one HostWindow, which
+// each engine maps as ONE region; runs that cannot be executed are translated into it by the
+// TLB fill (Cpu's data runs), so they cost no region. Executable runs stay regions of their own
+// (the translation guard and the SMC hooks work on regions), and so do arenas too big for the
+// window. Each mm therefore gets Linux's max_map_count, and a max_exec_map_count below the
+// ceiling: a guest past either gets Linux's ENOMEM (mmap, mprotect splits, brk, and EAGAIN
+// from pthread_create), never a host abort. Without a window (the host refused the
+// reservation), max_map_count itself is lowered below the ceiling, as before.
 #pragma once
 
 #include <cstdint>
 
+#include "mmu/host_window.h"
 #include "probesim/types.h"
 
 namespace probesim::emu::uc_regions {
@@ -26,13 +32,22 @@ namespace probesim::emu::uc_regions {
 inline constexpr uint64_t limit(Arch arch) { return arch == Arch::AArch64 ? 1023 : 4095; }
 
 // Regions kept for what is not an mm run: the guest kernel's regions (a handful: its image's
-// runs, the modules and the stacks areas), arm64's stub page, and the runs that Linux's limit
-// checks let map_count() pass max_map_count by (do_mmap and do_brk_flags check `>`, so a last
-// VMA may be added at the limit).
+// runs, the modules and the stacks areas), arm64's stub page, the window, and the runs that
+// Linux's limit checks let a count pass its maximum by (do_mmap and do_brk_flags check `>`).
 inline constexpr uint64_t kReserved = 32;
+// Arenas larger than a quarter of the window are mapped on their own (mmu/host_arena.cc), so
+// their runs are regions: a user address space (256 TiB at most) holds at most 64 of them.
+inline constexpr uint64_t kHugeRegions = 64;
 
-// The max_map_count of an mm realized in one engine of `arch`: arm64 991, x86_64 4063 (Linux:
-// 65530). The Cpu asserts that its realized regions stay below limit(arch).
-inline constexpr uint64_t max_map_count(Arch arch) { return limit(arch) - kReserved; }
+inline bool windowed() { return mmu::HostWindow::get() != nullptr; }
+
+// The max_map_count of an mm realized in one engine of `arch`: Linux's 65530 with the window;
+// without it, what the regions allow: arm64 991, x86_64 4063.
+inline uint64_t max_map_count(Arch arch) { return windowed() ? 65530 : limit(arch) - kReserved; }
+
+// Its max_exec_map_count: arm64 927, x86_64 3999 with the window (else max_map_count).
+inline uint64_t max_exec_map_count(Arch arch) {
+  return limit(arch) - kReserved - (windowed() ? kHugeRegions : 0);
+}
 
 }  // namespace probesim::emu::uc_regions

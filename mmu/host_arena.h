@@ -2,6 +2,8 @@
 // ("memory is ours", docs/design.md). mmap(PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|
 // MAP_NORESERVE): untouched pages cost no RSS, so large reservations are cheap.
 //
+// Arenas are carved from the process's HostWindow while it has room (so that an engine maps
+// all of them as one region), else reserved on their own.
 // Ownership: shared (std::shared_ptr). Users: AddressSpace (page cache of one inode), Mm
 // (the anonymous window, per-VMA arenas, the heap). The emulator may hand any page-aligned
 // sub-range to uc_mem_map_ptr; the memory stays valid until the last owner drops it.
@@ -37,12 +39,13 @@ class HostArena {
   }
 
  private:
-  HostArena(uint8_t* data, uint64_t size, std::string name)
-      : data_(data), size_(size), name_(std::move(name)) {}
+  HostArena(uint8_t* data, uint64_t size, std::string name, bool in_window)
+      : data_(data), size_(size), name_(std::move(name)), in_window_(in_window) {}
 
   uint8_t* data_;
   uint64_t size_;
   std::string name_;
+  bool in_window_;  // carved from HostWindow::get() (released there), else its own mmap
 };
 
 }  // namespace probesim::mmu

@@ -50,6 +50,12 @@ const Vma* Mm::find_vma(GuestAddr addr) const {
   return it == vmas_.end() ? nullptr : it->second.get();
 }
 
+uint64_t Mm::exec_map_count() const {
+  uint64_t n = 2 * pool_.in_use();
+  for (const auto& [start, v] : vmas_) n += (v->vm_flags & VM_EXEC) ? 1 : 0;
+  return n;
+}
+
 const Vma* Mm::vma_at(GuestAddr addr) const {
   const Vma* v = find_vma(addr);
   return v && v->vm_start <= addr ? v : nullptr;

@@ -55,6 +55,9 @@ struct MmLayout {
   // vm.max_map_count (DEFAULT_MAX_MAP_COUNT 65530). The emulator lowers it to what its engine
   // can realize (emu/uc_regions.h): map_count() never passes it by more than one (see there).
   uint64_t max_map_count = 65530;
+  // A bound of the emulator's on exec_map_count() (its executable runs are regions of their
+  // own): operations that would add an executable VMA or replaced page above it get ENOMEM.
+  uint64_t max_exec_map_count = 65530;
 };
 
 enum class FaultKind { None, MapErr, AccErr, Bus };  // SEGV_MAPERR / SEGV_ACCERR / SIGBUS
@@ -129,6 +132,10 @@ class Mm {
   // above layout().max_map_count; mprotect, madvise and a munmap that punches a hole into one
   // VMA refuse a split that would take it there; write_private_page refuses a new copy.
   uint64_t map_count() const { return vmas_.size() + 2 * pool_.in_use(); }
+  // Executable VMAs (not PROT_NONE) plus two per replaced page, held against
+  // max_exec_map_count as map_count() is against max_map_count. O(VMAs): computed only by
+  // operations that may add one (PROT_EXEC mmap and mprotect, splits of executable VMAs).
+  uint64_t exec_map_count() const;
 
   // Guest-initiated access (copy_{from,to}_user): needs VM_READ / VM_WRITE on every byte
   // and pages inside the file; false means -EFAULT (nothing is copied then).
@@ -193,6 +200,9 @@ class Mm {
   // True when `extra` more counts fit under max_map_count (splits, replaced pages).
   bool map_count_fits(uint64_t extra) const {
     return map_count() + extra <= layout_.max_map_count;
+  }
+  bool exec_map_count_fits(uint64_t extra) const {
+    return extra == 0 || exec_map_count() + extra <= layout_.max_exec_map_count;
   }
 
   // VMA container (mm_vma_ops.cc)

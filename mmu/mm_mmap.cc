@@ -39,6 +39,11 @@ bool punches_hole(const Mm& mm, GuestAddr start, GuestAddr end) {
   return v && v->vm_start < start && end < v->vm_end;
 }
 
+// The executable VMAs such a hole adds (one if the VMA split in two is executable).
+uint64_t exec_hole(const Mm& mm, GuestAddr start, GuestAddr end) {
+  return punches_hole(mm, start, end) && (mm.vma_at(start)->vm_flags & VM_EXEC) ? 1 : 0;
+}
+
 }  // namespace
 
 int64_t Mm::mmap(GuestAddr addr, uint64_t len, int prot, int flags, Inode* file, FileOffset off,
@@ -62,6 +67,7 @@ int64_t Mm::mmap(GuestAddr addr, uint64_t len, int prot, int flags, Inode* file,
   uint64_t pgoff = off.value >> kPageShift;
   if (pgoff + (rlen >> kPageShift) < pgoff) return -EOVERFLOW;
   if (map_count() > layout_.max_map_count) return -ENOMEM;  // do_mmap: too many mappings
+  if ((prot & kProtExec) && exec_map_count() > layout_.max_exec_map_count) return -ENOMEM;
   if (file && shared && (prot & kProtWrite) && mode == FileMode::ReadOnly) return -EACCES;
   if (flags & kMapFixedNoreplace) flags |= kMapFixed;
 
@@ -94,6 +100,7 @@ int64_t Mm::map_region(GuestAddr addr, uint64_t len, uint32_t vm_flags, Inode* f
     return -ENOMEM;
   }
   if (punches_hole(*this, addr, addr + len) && !map_count_fits(1)) return -ENOMEM;
+  if (!exec_map_count_fits(exec_hole(*this, addr, addr + len))) return -ENOMEM;
   RunBatch batch(*this, addr, addr + len);
   unmap_range(addr, addr + len);  // MAP_FIXED semantics; a no-op for a free range
   auto v = std::make_unique<Vma>(this, addr, addr + len, pgoff, vm_flags, file);
@@ -121,6 +128,7 @@ int64_t Mm::munmap(GuestAddr addr, uint64_t len) {
   if (!page_aligned(addr.value) || rlen == 0 || rlen < len) return -EINVAL;
   if (addr > layout_.task_size || rlen > layout_.task_size - addr) return -EINVAL;
   if (punches_hole(*this, addr, addr + rlen) && !map_count_fits(1)) return -ENOMEM;
+  if (!exec_map_count_fits(exec_hole(*this, addr, addr + rlen))) return -ENOMEM;
   RunBatch batch(*this, addr, addr + rlen);
   unmap_range(addr, addr + rlen);
   return 0;

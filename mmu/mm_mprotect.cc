@@ -107,6 +107,10 @@ int64_t Mm::mprotect_fixup(Vma* v, GuestAddr start, GuestAddr end, uint32_t newf
   if (newflags == old) return 0;
   const uint64_t splits = (start > v->vm_start ? 1 : 0) + (end < v->vm_end ? 1 : 0);
   if (!map_count_fits(splits)) return -ENOMEM;  // split_vma at max_map_count
+  // Executable VMAs before and after (the emulator's regions): more only ENOMEM if it fits.
+  const uint64_t exec_before = (old & VM_EXEC) ? 1 : 0;
+  const uint64_t exec_after = ((newflags & VM_EXEC) ? 1 : 0) + ((old & VM_EXEC) ? splits : 0);
+  if (exec_after > exec_before && !exec_map_count_fits(exec_after - exec_before)) return -ENOMEM;
   if (start > v->vm_start) v = split_vma(v, start);
   if (end < v->vm_end) split_vma(v, end);
   const bool needs_copy =

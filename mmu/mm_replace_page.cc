@@ -41,7 +41,7 @@ Result<void> Mm::write_private_page(GuestAddr dst, std::span<const uint8_t> byte
     return Error::make("write_private_page: only private file mappings get private copies", EINVAL);
   }
   if (!v->private_copy() && !v->replaced.count(page)) {
-    if (!map_count_fits(2)) {
+    if (!map_count_fits(2) || !exec_map_count_fits(2)) {
       return Error::make("write_private_page: the replaced page would pass max_map_count", ENOMEM);
     }
     PrivatePage copy = PROBESIM_TRY(pool_.allocate());
@@ -72,7 +72,8 @@ bool Mm::drop_identical_page(GuestAddr addr) {
 Result<GuestAddr> Mm::install_special_mapping(GuestAddr hint, uint64_t len, uint32_t vm_flags,
                                               std::string name) {
   PROBESIM_ASSERT(page_aligned(len) && len > 0);
-  if (map_count() > layout_.max_map_count) {
+  if (map_count() > layout_.max_map_count ||
+      ((vm_flags & VM_EXEC) && exec_map_count() > layout_.max_exec_map_count)) {
     return Error::make("install_special_mapping: too many mappings for " + name, ENOMEM);
   }
   const int64_t at = get_unmapped_area(hint, len);

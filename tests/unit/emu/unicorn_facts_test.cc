@@ -262,3 +262,59 @@ TEST_CASE("unicorn 2.1.1 arm64: 1 KiB target pages, which uc_ctl cannot raise, b
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGABRT);
 }
+
+namespace {
+
+// arm64 in virtual-TLB mode: the code page maps 1:1, data page 0x7f0000000000 into a window
+// region at physical 2^50 (RW), read-only page 0x7f0000010000 too (R; a write is denied).
+constexpr uint64_t kWindowPhys = uint64_t{1} << 50;
+constexpr uint64_t kRwPage = 0x7f0000000000ull, kRoPage = 0x7f0000010000ull;
+int g_denied = 0;
+
+bool window_fill(uc_engine*, uint64_t va, uc_mem_type type, uc_tlb_entry* e, void*) {
+  const uint64_t page = va & ~uint64_t{0xfff};
+  if (page == kCode) {
+    e->paddr = va;
+    e->perms = UC_PROT_ALL;
+    return true;
+  }
+  if (page == kRwPage || (page == kRoPage && type == UC_MEM_READ)) {
+    e->paddr = kWindowPhys + (page == kRwPage ? 0 : 0x1000) + (va & 0xfff);
+    e->perms = page == kRwPage ? static_cast<uc_prot>(UC_PROT_READ | UC_PROT_WRITE) : UC_PROT_READ;
+    return true;
+  }
+  ++g_denied;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("unicorn 2.1.1 arm64: virtual-TLB fills into one window region, denials at exact PCs") {
+  std::vector<uint8_t> window(0x2000);
+  window[0x1000] = 0x42;
+  // ldr x1, [x2] ; str x1, [x0] ; str x1, [x2] ; nop
+  for (bool deny_write : {false, true}) {
+    Arm64 a;
+    REQUIRE(uc_ctl_tlb_mode(a.uc, UC_TLB_VIRTUAL) == UC_ERR_OK);
+    uc_hook h;
+    REQUIRE(uc_hook_add(a.uc, &h, UC_HOOK_TLB_FILL, reinterpret_cast<void*>(&window_fill),
+                        nullptr, 1, 0) == UC_ERR_OK);
+    REQUIRE(uc_mem_map_ptr(a.uc, kWindowPhys, window.size(), UC_PROT_READ | UC_PROT_WRITE,
+                           window.data()) == UC_ERR_OK);
+    load(a, kCode, words({0xf9400041, 0xf9000001, 0xf9000041, 0xd503201f}));
+    a.set(UC_ARM64_REG_X0, kRwPage);
+    a.set(UC_ARM64_REG_X2, kRoPage);
+    g_denied = 0;
+    const uint64_t end = kCode + (deny_write ? 16 : 8);
+    const uc_err e = uc_emu_start(a.uc, kCode, end, 0, 0);
+    CHECK(a.reg(UC_ARM64_REG_X1) == 0x42);
+    CHECK(window[0] == 0x42);  // the store through the RW page landed in the window
+    if (deny_write) {
+      CHECK(e == UC_ERR_EXCEPTION);  // no memory hook, no interrupt: the fill said no
+      CHECK(a.reg(UC_ARM64_REG_PC) == kCode + 8);
+      CHECK(g_denied == 1);
+    } else {
+      CHECK(e == UC_ERR_OK);
+    }
+  }
+}

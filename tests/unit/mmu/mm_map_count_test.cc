@@ -1,5 +1,5 @@
-// vm.max_map_count (MmLayout::max_map_count, Mm::map_count): the checks Linux makes, which
-// keep an emulated mm below Unicorn's region ceiling (emu/uc_regions.h).
+// vm.max_map_count (MmLayout::max_map_count, Mm::map_count) with the checks Linux makes, and
+// the emulator's max_exec_map_count (executable VMAs: Unicorn regions, emu/uc_regions.h).
 #include <doctest/doctest.h>
 
 #include "mmu_test_util.h"
@@ -102,6 +102,44 @@ TEST_CASE("write_private_page refuses a replaced page that would pass max_map_co
   mm.verify();
   mm.munmap(GuestAddr{0x30000000}, 4 * kPg);
   c.iput(ino);
+}
+
+MmLayout exec_limited(uint64_t max_exec) {
+  MmLayout l = test::kLayout;
+  l.max_exec_map_count = max_exec;
+  return l;
+}
+
+TEST_CASE("PROT_EXEC mmaps stop at max_exec_map_count with ENOMEM, data mappings do not count") {
+  Mm mm(exec_limited(2));
+  map_pages(mm, 10);  // 10 data VMAs
+  CHECK(mm.exec_map_count() == 0);
+  const int rx = kProtRead | kProtExec;
+  CHECK(anon_map(mm, 0x20000000, kPg, rx, kMapFixed) == 0x20000000);
+  CHECK(anon_map(mm, 0x20002000, kPg, rx | kProtWrite, kMapFixed) == 0x20002000);
+  CHECK(anon_map(mm, 0x20004000, kPg, rx, kMapFixed) == 0x20004000);  // made at 2 (`>`)
+  CHECK(mm.exec_map_count() == 3);
+  CHECK(anon_map(mm, 0, kPg, rx) == -ENOMEM);
+  CHECK(anon_map(mm, 0, kPg, kRW) > 0);  // a data mapping still fits
+  CHECK(mm.vma_count() == 14);
+  mm.verify();
+}
+
+TEST_CASE("mprotect adding an executable VMA or splitting one is held to max_exec_map_count") {
+  Mm mm(exec_limited(1));
+  REQUIRE(anon_map(mm, 0x30000000, 4 * kPg, kRW, kMapFixed) == 0x30000000);
+  const int rx = kProtRead | kProtExec;
+  CHECK(mm.mprotect(GuestAddr{0x30000000}, kPg, rx) == 0);  // 1 executable VMA
+  CHECK(mm.mprotect(GuestAddr{0x30002000}, kPg, rx) == -ENOMEM);  // a second one
+  CHECK(mm.mprotect(GuestAddr{0x30000000}, kPg, kRW) == 0);  // back: merged, none
+  CHECK(mm.exec_map_count() == 0);
+  CHECK(mm.mprotect(GuestAddr{0x30000000}, 4 * kPg, rx) == 0);  // the whole VMA: one
+  CHECK(mm.exec_map_count() == 1);
+  CHECK(mm.mprotect(GuestAddr{0x30001000}, kPg, kProtRead) == -ENOMEM);  // splits it in two
+  CHECK(mm.munmap(GuestAddr{0x30001000}, kPg) == -ENOMEM);  // a hole splits it too
+  CHECK(mm.mprotect(GuestAddr{0x30000000}, kPg, kProtRead) == 0);  // a trim: still one
+  CHECK(mm.exec_map_count() == 1);
+  mm.verify();
 }
 
 TEST_CASE("fork's child inherits max_map_count and the map count") {
