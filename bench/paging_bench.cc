@@ -11,7 +11,7 @@
 //     demand-zero fault per page (M ns per page beyond H: Unicorn's fill path, PagedMm::fill,
 //     the host's first touch of the frame); after uc_ctl_flush_tlb, a pass fills present PTEs
 //     (R ns per page beyond H). D: PagedMm::fill alone per demand-zero fault, no engine. F: one
-//     uc_ctl_flush_tlb (it also drops translated blocks).
+//     uc_ctl_flush_tlb (the TLB and the jump cache; translated blocks stay, docs/unicorn.md).
 //     arm64 pages are 1 KiB in Unicorn, so a 4 KiB page takes up to 4 fills there.
 //   {"arch":A,"kind":"vmas","n":N,"mmap_ns":T,"touch_ns":U,"frames":F}
 //     N one-page mmaps that stay separate VMAs (alternating PROT_READ, PROT_READ|PROT_WRITE), T
