@@ -336,6 +336,7 @@ Result<Trace> decode_trace(std::span<const uint8_t> in, const std::string& name)
     PROBESIM_TRY_VOID(inflate_all(in.subspan(off), payload, name));
   Reader r(payload);
   Trace t;
+  t.version = version;
   get_header(r, t.header);
   get_events(r, t, version);
   if (r.error.empty() && !r.at_end()) r.error = "extra bytes after the end";

@@ -95,6 +95,7 @@ struct TraceOutcome {
 };
 
 struct Trace {
+  uint32_t version = kTraceVersion;  // the format it was read from (decode_trace); encode ignores it
   TraceHeader header;
   std::vector<TraceFile> files;
   std::vector<TraceDecision> decisions;

@@ -20,7 +20,7 @@ std::string quoted(const std::vector<std::string>& v) {
 
 void header_text(std::string& out, const Trace& t) {
   const TraceHeader& h = t.header;
-  out += fmt("probesim trace, format version %u, recorded by probesim %s\n", kTraceVersion,
+  out += fmt("probesim trace, format version %u, recorded by probesim %s\n", t.version,
              h.probesim_version.c_str());
   out += fmt("arch %s, cpus %u, seed %" PRIu64 ", quantum %" PRIu64 ", strategy %s, run %" PRIu64
              ", guest kernel %s\n",

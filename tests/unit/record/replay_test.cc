@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emu/machine_state.h"
+#include "emu/record/recorder.h"
 #include "probes/kprobe.h"
 #include "probes/uprobes/uprobe_target.h"
 #include "probesim/machine.h"
@@ -389,4 +390,52 @@ TEST_CASE("races: an AB-BA deadlock is found and reported with each task's wait 
   CHECK(report->find("task 101 waits on a futex at pc 0x") != std::string::npos);
   CHECK(report->find("lock") != std::string::npos);
   CHECK(report->find("deadlock)>") != std::string::npos);
+}
+
+namespace {
+
+// The memory digests of a recorded trace, checked against Recorder's rule: the first checkpoint,
+// then the first checkpoint after kMemoryDigestInsns user instructions retired machine-wide
+// since the last digest's quantum, up to (not including) the checkpoint's own quantum.
+size_t memory_digests_by_rule(const emu::Trace& t) {
+  REQUIRE(!t.checkpoints.empty());
+  CHECK(t.checkpoints.front().memory.has_value());
+  size_t digests = 0, next_decision = 0;
+  uint64_t since = 0;
+  for (const emu::TraceCheckpoint& c : t.checkpoints) {
+    for (; next_decision < c.decision; ++next_decision)
+      since += t.decisions[next_decision].end - t.decisions[next_decision].start;
+    const bool due = digests == 0 || since >= emu::Recorder::kMemoryDigestInsns;
+    CAPTURE(c.decision);
+    CHECK(c.memory.has_value() == due);
+    if (!c.memory) continue;
+    ++digests;
+    since = 0;
+    next_decision = c.decision + 1;  // the count restarts after the digest's own quantum
+  }
+  return digests;
+}
+
+}  // namespace
+
+TEST_CASE("record: memory digests follow the instructions retired, not the number of quanta") {
+  std::string p = guest("x86_64-glibc", "racy");
+  size_t checkpoints[2], digests[2];
+  uint64_t quanta[2] = {1000, 20000};
+  for (int i = 0; i < 2; ++i) {
+    std::string trace = tmp_path("digests-" + std::to_string(quanta[i]) + ".trace");
+    Outcome rec = record({.arch = Arch::X86_64, .seed = 5, .quantum = quanta[i], .cpus = 2, .strategy = "random"},
+                         {p}, trace);
+    REQUIRE(rec.status == 0);
+    auto t = emu::load_trace(trace);
+    REQUIRE_MESSAGE(t.ok(), t.error().message);
+    checkpoints[i] = t.value().checkpoints.size();
+    digests[i] = memory_digests_by_rule(t.value());
+  }
+  // racy retires ~2.9M user instructions: 10-11 digests at either quantum, though the 20x
+  // smaller quantum makes 21x the checkpoints (5,641 against 263 for seed 5).
+  CHECK(checkpoints[0] > 10 * checkpoints[1]);
+  CHECK(digests[0] >= 8);
+  CHECK(digests[0] <= digests[1] + 2);
+  CHECK(digests[1] <= digests[0] + 2);
 }

@@ -144,6 +144,8 @@ TEST_CASE("trace format: versions 4 and 5 (no timer fires) and 6 (zlib) still re
   REQUIRE(r.value().decisions[1].timers.size() == 2);
   CHECK(r.value().decisions[1].timers[0].periods == 3);
   CHECK(r.value().checkpoints[0].memory == std::optional<uint64_t>(0xbeef));
+  CHECK(r.value().version == 6);
+  CHECK(format_trace(r.value()).starts_with("probesim trace, format version 6, recorded by"));
   // A version-6 trace is a zlib stream, version 7 a zstd frame: the version says which.
   std::vector<uint8_t> relabelled = v6;
   relabelled[8] = 7;
