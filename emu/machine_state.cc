@@ -187,6 +187,7 @@ std::optional<ProcHost::View> MachineState::proc_view(int pid) {
 // The machine's counters as the running task sees them (its CPU's clock for the uptime).
 std::optional<std::string> MachineState::system_text(std::string_view path) {
   ProcMachine m;
+  m.arch = config_.arch;
   m.hz = config_.cpu_hz;
   m.boot_epoch_sec = config_.epoch_sec;
   m.now_ns = clock().monotonic_ns();
@@ -214,6 +215,12 @@ std::optional<std::string> MachineState::system_text(std::string_view path) {
   m.hwcap = arch_info(config_.arch).hwcap;
   m.hwcap2 = arch_info(config_.arch).hwcap2;
   return proc_system_text(path, m);
+}
+
+const std::vector<SystemPath>& MachineState::system_paths() {
+  if (system_paths_.empty())
+    system_paths_ = emu::system_paths(config_.arch, static_cast<size_t>(sched_.ncpus()));
+  return system_paths_;
 }
 
 std::vector<Process*> MachineState::processes() {

@@ -321,6 +321,7 @@ class MachineState final : public SyscallSink,
   std::vector<int> proc_tids(int pid) override;
   std::optional<View> proc_view(int pid) override;
   std::optional<std::string> system_text(std::string_view path) override;
+  const std::vector<SystemPath>& system_paths() override;
   // SyscallSink: called inside the Unicorn hook of the running process's Cpu.
   void on_syscall(Cpu& cpu) override;
   bool on_trap(Cpu& cpu, uint32_t intno) override;
@@ -429,6 +430,7 @@ class MachineState final : public SyscallSink,
   std::vector<int> preempted_on_cpu_;
   // Per logical CPU: the cycles its quanta ran, by mode (/proc/stat cpuN user and system).
   std::vector<CpuTime> cpu_time_;
+  std::vector<SystemPath> system_paths_;  // proc_system.h's, made at the first lookup
   // The running quantum's start (task_cputime adds what it ran so far); task null between quanta.
   struct QuantumStart {
     const Task* task = nullptr;

@@ -1,8 +1,12 @@
 #include "emu/proc_system.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
+#include "emu/cpu_topology.h"
 #include "emu/proc_cpuinfo.h"
 #include "emu/proc_pid.h"
 #include "emu/uts.h"
@@ -151,35 +155,47 @@ std::string max_map_count(const ProcMachine& m) {
   return std::to_string(m.max_map_count) + "\n";
 }
 
+// Modes as Linux's: proc_create 0444, sysctl 0644 (writable) or 0444, sysfs 0444.
 struct SystemFile {
   std::string_view path;
+  uint32_t mode;
   std::string (*text)(const ProcMachine&);
 };
+constexpr uint32_t kRo = S_IFREG | 0444, kRw = S_IFREG | 0644;
 constexpr SystemFile kFiles[] = {
-    {"/proc/cpuinfo", cpuinfo},
-    {"/proc/loadavg", proc_loadavg},
-    {"/proc/meminfo", proc_meminfo},
-    {"/proc/stat", proc_stat},
-    {"/proc/sys/kernel/domainname", domainname},
-    {"/proc/sys/kernel/hostname", hostname},
-    {"/proc/sys/kernel/osrelease", osrelease},
-    {"/proc/sys/kernel/ostype", ostype},
-    {"/proc/sys/kernel/pid_max", pid_max},
-    {"/proc/sys/kernel/version", kernel_version},
-    {"/proc/sys/vm/max_map_count", max_map_count},
-    {"/proc/uptime", proc_uptime},
-    {"/proc/version", version},
-    {"/sys/devices/system/cpu/online", cpu_list},
-    {"/sys/devices/system/cpu/possible", cpu_list},
-    {"/sys/devices/system/cpu/present", cpu_list},
+    {"/proc/cpuinfo", kRo, cpuinfo},
+    {"/proc/loadavg", kRo, proc_loadavg},
+    {"/proc/meminfo", kRo, proc_meminfo},
+    {"/proc/stat", kRo, proc_stat},
+    {"/proc/sys/kernel/domainname", kRw, domainname},
+    {"/proc/sys/kernel/hostname", kRw, hostname},
+    {"/proc/sys/kernel/osrelease", kRo, osrelease},
+    {"/proc/sys/kernel/ostype", kRo, ostype},
+    {"/proc/sys/kernel/pid_max", kRw, pid_max},
+    {"/proc/sys/kernel/version", kRo, kernel_version},
+    {"/proc/sys/vm/max_map_count", kRo, max_map_count},
+    {"/proc/uptime", kRo, proc_uptime},
+    {"/proc/version", kRo, version},
+    {"/sys/devices/system/cpu/online", kRo, cpu_list},
+    {"/sys/devices/system/cpu/possible", kRo, cpu_list},
+    {"/sys/devices/system/cpu/present", kRo, cpu_list},
 };
 
 }  // namespace
 
+std::vector<SystemPath> system_paths(Arch arch, size_t ncpus) {
+  std::vector<SystemPath> out;
+  for (const SystemFile& f : kFiles) out.push_back({std::string(f.path), f.mode});
+  for (SystemPath& p : cpu_topology_paths(arch, ncpus)) out.push_back(std::move(p));
+  std::sort(out.begin(), out.end(),
+            [](const SystemPath& a, const SystemPath& b) { return a.path < b.path; });
+  return out;
+}
+
 std::optional<std::string> proc_system_text(std::string_view path, const ProcMachine& m) {
   for (const SystemFile& f : kFiles)
     if (f.path == path) return f.text(m);
-  return std::nullopt;
+  return cpu_topology_text(path, m.arch, m.cpu_ns.size());
 }
 
 }  // namespace probesim::emu

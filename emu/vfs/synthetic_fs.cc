@@ -63,49 +63,42 @@ constexpr ProcTextRow kProcText[] = {
     {"stat", S_IFREG | 0444},    {"statm", S_IFREG | 0444}, {"status", S_IFREG | 0444},
 };
 
-// The machine-wide text files, their text from the ProcHost (proc_system.h); the directories
-// leading to them are made up. Modes as Linux's (proc_create 0444, sysctl 0644, sysfs 0444).
-constexpr ProcTextRow kSystemText[] = {
-    {"/proc/cpuinfo", S_IFREG | 0444},
-    {"/proc/loadavg", S_IFREG | 0444},
-    {"/proc/meminfo", S_IFREG | 0444},
-    {"/proc/stat", S_IFREG | 0444},
-    {"/proc/sys/kernel/domainname", S_IFREG | 0644},
-    {"/proc/sys/kernel/hostname", S_IFREG | 0644},
-    {"/proc/sys/kernel/osrelease", S_IFREG | 0444},
-    {"/proc/sys/kernel/ostype", S_IFREG | 0444},
-    {"/proc/sys/kernel/pid_max", S_IFREG | 0644},
-    {"/proc/sys/kernel/version", S_IFREG | 0444},
-    {"/proc/sys/vm/max_map_count", S_IFREG | 0444},
-    {"/proc/uptime", S_IFREG | 0444},
-    {"/proc/version", S_IFREG | 0444},
-    {"/sys/devices/system/cpu/online", S_IFREG | 0444},
-    {"/sys/devices/system/cpu/possible", S_IFREG | 0444},
-    {"/sys/devices/system/cpu/present", S_IFREG | 0444},
-};
-
 const ProcTextRow* proc_text_row(std::string_view name) {
   for (const ProcTextRow& r : kProcText)
     if (r.name == name) return &r;
   return nullptr;
 }
 
-// The node of a machine-wide file or of a directory leading to one; nullopt: neither.
-std::optional<Node> system_node(const std::string& path, NodeKind kind) {
-  for (const ProcTextRow& r : kSystemText) {
-    if (r.name == path) return make_node(path, kind, r.mode);
-    if (r.name.size() > path.size() && r.name.starts_with(path) && r.name[path.size()] == '/')
-      return make_node(path, kind, S_IFDIR | 0555);
-  }
+// The first of the sorted `files` whose path is not below `path`.
+std::vector<SystemPath>::const_iterator first_from(const std::vector<SystemPath>& files,
+                                                  std::string_view path) {
+  return std::lower_bound(files.begin(), files.end(), path,
+                          [](const SystemPath& f, std::string_view v) { return f.path < v; });
+}
+
+// The machine-wide file (ProcHost::system_paths) at `path`; null: none.
+const SystemPath* system_file(const std::vector<SystemPath>& files, std::string_view path) {
+  auto it = first_from(files, path);
+  return it != files.end() && it->path == path ? &*it : nullptr;
+}
+
+// The node of a machine-wide file or of a directory leading to one (made up, 0555); nullopt:
+// neither.
+std::optional<Node> system_node(const std::vector<SystemPath>& files, const std::string& path,
+                                NodeKind kind) {
+  if (const SystemPath* f = system_file(files, path)) return make_node(path, kind, f->mode);
+  const std::string dir = path + "/";
+  if (auto it = first_from(files, dir); it != files.end() && it->path.starts_with(dir))
+    return make_node(path, kind, S_IFDIR | 0555);
   return std::nullopt;
 }
 
 // The names in `dir` of machine-wide files and of directories leading to them, added once.
-void add_system_children(std::string_view dir, std::vector<std::string>& names) {
-  for (const ProcTextRow& r : kSystemText) {
-    if (r.name.size() <= dir.size() + 1 || !r.name.starts_with(dir) || r.name[dir.size()] != '/')
-      continue;
-    std::string_view rest = r.name.substr(dir.size() + 1);
+void add_system_children(const std::vector<SystemPath>& files, std::string_view dir,
+                         std::vector<std::string>& names) {
+  const std::string prefix = std::string(dir) + "/";
+  for (auto it = first_from(files, prefix); it != files.end() && it->path.starts_with(prefix); ++it) {
+    std::string_view rest = std::string_view(it->path).substr(prefix.size());
     std::string next(rest.substr(0, rest.find('/')));
     if (std::find(names.begin(), names.end(), next) == names.end()) names.push_back(next);
   }
@@ -202,7 +195,7 @@ std::vector<std::string> SyntheticFs::sys_children(const Node& dir) const {
     return names;
   }
   std::vector<std::string> names = mount_children(dir.path);
-  if (proc_ != nullptr) add_system_children(dir.path, names);
+  if (proc_ != nullptr) add_system_children(proc_->system_paths(), dir.path, names);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -214,7 +207,7 @@ Result<Node> SyntheticFs::sys_child(const Node& dir, std::string_view name) cons
     return vfs_error(ENOENT, path);
   }
   if (proc_ != nullptr)
-    if (std::optional<Node> n = system_node(path, NodeKind::Sys)) return *n;
+    if (std::optional<Node> n = system_node(proc_->system_paths(), path, NodeKind::Sys)) return *n;
   for (const std::string& n : sys_children(dir))
     if (n == name) return make_node(path, NodeKind::Sys, S_IFDIR | 0755);
   return vfs_error(ENOENT, path);
@@ -241,7 +234,7 @@ Result<Node> SyntheticFs::proc_child(const Node& dir, std::string_view name,
   const std::vector<std::string> rel = proc_components(dir.path);
   if (std::optional<Node> n = provided_node(path)) return *n;
   if (proc_ != nullptr)
-    if (std::optional<Node> n = system_node(path, NodeKind::Proc)) return *n;
+    if (std::optional<Node> n = system_node(proc_->system_paths(), path, NodeKind::Proc)) return *n;
   if (rel.empty()) {
     if (name == "self") return make_node(path, NodeKind::Proc, S_IFLNK | 0777, pid);
     if (name == pid || other_view(name, caller)) return make_node(path, NodeKind::Proc, S_IFDIR | 0555);
@@ -293,12 +286,11 @@ std::optional<ProcHost::View> SyntheticFs::other_view(std::string_view pid_name,
   return proc_->proc_view(*pid);
 }
 
-std::optional<SyntheticFs::TextFile> SyntheticFs::text_file(const Node& node) {
+std::optional<SyntheticFs::TextFile> SyntheticFs::text_file(const Node& node) const {
   if ((node.kind != NodeKind::Proc && node.kind != NodeKind::Sys) || !node.is_regular() ||
-      node.file)
+      node.file || proc_ == nullptr)
     return std::nullopt;
-  for (const ProcTextRow& r : kSystemText)
-    if (r.name == node.path) return TextFile{0, 0, node.path};
+  if (system_file(proc_->system_paths(), node.path)) return TextFile{0, 0, node.path};
   if (node.kind != NodeKind::Proc || !node.path.starts_with("/proc/")) return std::nullopt;
   // <pid>/<name> or <pid>/task/<tid>/<name> below /proc.
   std::vector<std::string_view> parts;
@@ -328,7 +320,7 @@ std::optional<Node> SyntheticFs::magic_target(const Node& link, const Caller& ca
 void SyntheticFs::proc_pid_children(const Node& dir, const Caller& caller,
                                     std::vector<std::string>& names) const {
   const std::vector<std::string> rel = proc_components(dir.path);
-  if (proc_ != nullptr) add_system_children(dir.path, names);
+  if (proc_ != nullptr) add_system_children(proc_->system_paths(), dir.path, names);
   const bool text = proc_ != nullptr;
   if (rel.empty() || !parse_fd(rel[0])) {  // /proc/sys...: machine-wide files only
     std::sort(names.begin(), names.end());
@@ -361,7 +353,7 @@ std::vector<Node> SyntheticFs::children(const Node& dir, const Caller& caller) c
     if (depth == 0) {  // as proc_root_readdir: the named entries, then the pids ascending
       names = {"self"};
       for (std::string& n : mount_children("/proc")) names.push_back(std::move(n));
-      if (proc_ != nullptr) add_system_children("/proc", names);
+      if (proc_ != nullptr) add_system_children(proc_->system_paths(), "/proc", names);
       std::sort(names.begin(), names.end());
       std::vector<int> pids = proc_ != nullptr ? proc_->proc_pids() : std::vector<int>{};
       if (!std::binary_search(pids.begin(), pids.end(), caller.pid))

@@ -60,7 +60,7 @@ class SyntheticFs {
     int pid = 0, tid = 0;
     std::string name;
   };
-  static std::optional<TextFile> text_file(const Node& node);
+  std::optional<TextFile> text_file(const Node& node) const;
 
  private:
   std::vector<std::string> proc_components(std::string_view path) const;

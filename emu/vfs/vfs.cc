@@ -146,7 +146,7 @@ Result<std::shared_ptr<File>> Vfs::open_synthetic(const Caller& c, const Node& n
   if (std::optional<SyntheticFs::Provided> p = synthetic_.provider(node.path)) {
     return make_file<TracefsFile>(*p->host, p->rel, f_flags, node.path, std::move(inode), dev);
   }
-  if (std::optional<SyntheticFs::TextFile> file = SyntheticFs::text_file(node);
+  if (std::optional<SyntheticFs::TextFile> file = synthetic_.text_file(node);
       file && synthetic_.proc()) {
     ProcHost& host = *synthetic_.proc();
     std::optional<std::string> text = file->pid == 0

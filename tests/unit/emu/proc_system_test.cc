@@ -4,9 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 #include "emu/arch_info.h"
+#include "emu/cpu_topology.h"
 
 namespace probesim::emu {
 namespace {
@@ -74,6 +77,60 @@ TEST_CASE("cpu possible, present and online list every logical CPU") {
     CHECK(text(std::string("/sys/devices/system/cpu/") + f, m) == "0-1\n");
   m.cpu_ns.resize(1);
   CHECK(text("/sys/devices/system/cpu/online", m) == "0\n");
+}
+
+TEST_CASE("cpuN/topology: one package, one core per CPU, one thread per core (x86_64)") {
+  ProcMachine m = two_cpus();
+  const std::string t = "/sys/devices/system/cpu/cpu1/topology/";
+  const std::pair<const char*, const char*> want[] = {
+      {"physical_package_id", "0\n"}, {"die_id", "0\n"},         {"cluster_id", "65535\n"},
+      {"core_id", "1\n"},             {"ppin", "0x0\n"},         {"thread_siblings", "2\n"},
+      {"thread_siblings_list", "1\n"}, {"core_cpus", "2\n"},     {"core_cpus_list", "1\n"},
+      {"cluster_cpus", "2\n"},        {"core_siblings", "3\n"},  {"core_siblings_list", "0-1\n"},
+      {"die_cpus", "3\n"},            {"package_cpus", "3\n"},   {"package_cpus_list", "0-1\n"}};
+  for (const auto& [name, value] : want) CHECK_MESSAGE(text(t + name, m) == value, name);
+  for (const char* missing : {"/sys/devices/system/cpu/cpu2/topology/core_id",
+                              "/sys/devices/system/cpu/cpu01/topology/core_id",
+                              "/sys/devices/system/cpu/cpu1/topology/book_id",
+                              "/sys/devices/system/cpu/cpu1/core_id"})
+    CHECK_MESSAGE(!proc_system_text(missing, m), missing);
+}
+
+TEST_CASE("cpuN/topology on arm64: cluster_id -1 and no die or ppin files") {
+  ProcMachine m = two_cpus();
+  m.arch = Arch::AArch64;
+  CHECK(text("/sys/devices/system/cpu/cpu0/topology/cluster_id", m) == "-1\n");
+  CHECK(text("/sys/devices/system/cpu/cpu0/topology/core_siblings_list", m) == "0-1\n");
+  CHECK(!proc_system_text("/sys/devices/system/cpu/cpu0/topology/die_id", m));
+  CHECK(!proc_system_text("/sys/devices/system/cpu/cpu0/topology/ppin", m));
+  size_t per_cpu = 0;
+  for (const SystemPath& p : system_paths(Arch::AArch64, 2))
+    per_cpu += p.path.starts_with("/sys/devices/system/cpu/cpu1/topology/");
+  CHECK(per_cpu == 13);
+}
+
+TEST_CASE("topology masks print as %*pb over nr_cpu_ids bits, lists as %*pbl") {
+  CHECK(cpumask_hex(0, 0, 1) == "1");
+  CHECK(cpumask_hex(0, 3, 4) == "f");
+  CHECK(cpumask_hex(1, 1, 8) == "02");
+  CHECK(cpumask_hex(33, 33, 40) == "02,00000000");
+  CHECK(cpumask_hex(0, 63, 64) == "ffffffff,ffffffff");
+  CHECK(cpumask_hex(0, 0, 64) == "00000000,00000001");
+  CHECK(cpumask_list(2, 2) == "2");
+  CHECK(cpumask_list(0, 39) == "0-39");
+}
+
+TEST_CASE("system_paths lists every file once, sorted, the topology files per CPU") {
+  const std::vector<SystemPath> x86 = system_paths(Arch::X86_64, 4);
+  CHECK(std::is_sorted(x86.begin(), x86.end(),
+                       [](const SystemPath& a, const SystemPath& b) { return a.path < b.path; }));
+  size_t topology = 0;
+  for (const SystemPath& p : x86) {
+    if (p.path.find("/topology/") == std::string::npos) continue;
+    ++topology;
+    CHECK((p.mode & 0777) == (p.path.ends_with("/ppin") ? 0400u : 0444u));
+  }
+  CHECK(topology == 4 * 17);
 }
 
 TEST_CASE("/proc/sys/kernel holds uname's fields and Linux's default pid_max") {

@@ -16,12 +16,18 @@ bool has(const std::vector<std::string>& names, const std::string& n) {
   return std::find(names.begin(), names.end(), n) != names.end();
 }
 
-TEST_CASE("/sys/devices/system/cpu holds online, possible and present") {
+TEST_CASE("/sys/devices/system/cpu holds online, possible, present and cpuN/topology/") {
   FakeKernel k;
   CHECK(k.names("/sys/devices/system/cpu") ==
-        std::vector<std::string>{"online", "possible", "present"});
+        std::vector<std::string>{"cpu0", "online", "possible", "present"});
   CHECK(has(k.names("/sys"), "devices"));
   CHECK(k.read_all("/sys/devices/system/cpu/possible") == "0\n");  // one logical CPU
+  CHECK(k.names("/sys/devices/system/cpu/cpu0") == std::vector<std::string>{"topology"});
+  const std::vector<std::string> topology = k.names("/sys/devices/system/cpu/cpu0/topology");
+  CHECK(topology.size() == 17);
+  CHECK(has(topology, "thread_siblings_list"));
+  CHECK(k.read_all("/sys/devices/system/cpu/cpu0/topology/core_siblings") == "1\n");
+  CHECK(k.read_all("/sys/devices/system/cpu/cpu1/topology/core_id").empty());  // no cpu1
 }
 
 TEST_CASE("/proc lists the machine-wide files beside the processes") {
