@@ -786,7 +786,9 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     if (!cost) {
       std::vector<uint8_t> code(size);
       if (uc_mem_read(uc, c->phys(addr), code.data(), size) != UC_ERR_OK) code.clear();
-      cost = &c->model_.block(addr, code, c->observed_code(addr, code));
+      const bool kernel = static_cast<int64_t>(addr) < 0;
+      const bool charged = !(c->observer_ && kernel && c->observer_->probe_code(addr));
+      cost = &c->model_.block(addr, code, c->observed_code(addr, code), charged);
       const bool sync_added = c->sync_points_ && c->hook_sync_sites(*cost);
       if ((!cost->emulated.empty() && c->hook_emulated_sites(*cost)) || sync_added) {
         // Retranslate this block with the emulation hooks in place, without charging it.
@@ -809,11 +811,12 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
   }
 }
 
-// Observer mode: the bytes the program sees at a user block, with room for an x86 instruction
-// that continues past a breakpoint at the block's end; empty when they are what Unicorn runs.
+// Observer mode: the bytes the program or the kernel sees at a block, with room for an x86
+// instruction that continues past a breakpoint at the block's end; empty when they are what
+// Unicorn runs.
 std::vector<uint8_t> Cpu::observed_code(uint64_t addr, std::span<const uint8_t> code) const {
   constexpr size_t kMaxInsnTail = 15;  // x86's longest instruction
-  if (!observer_ || static_cast<int64_t>(addr) < 0 || code.empty()) return {};
+  if (!observer_ || code.empty()) return {};
   std::vector<uint8_t> out(code.size() + kMaxInsnTail);
   if (!observer_->original_code(addr, out)) {
     out.resize(code.size());

@@ -79,14 +79,17 @@ std::string engine_error_text(int uc_error);
 // asserts, naming the error.
 std::optional<StopKind> unhooked_stop_kind(int uc_error);
 
-// Observer mode (Machine probe_cost 0): uprobes leave no trace in the cycles. A user block is
-// costed as the program sees it (the instruction under a breakpoint, not the breakpoint), and
-// probe-owned user code (the uncounted range: uprobes' XOL slots and trampoline) is not charged.
+// Observer mode (Machine probe_cost 0): probes leave no trace in the cycles. A block is costed
+// as the program (or the kernel) sees it: the instructions under a breakpoint or an optprobe's
+// jump, not the breakpoint or the jump. Probe-owned code is not charged: in user space the
+// uncounted range (uprobes' XOL slots and trampoline), in the kernel what probe_code() names.
 class OriginalCode {
  public:
   virtual ~OriginalCode() = default;
   // The bytes at [addr, addr + out.size()) as the program sees them; false if unreadable.
   virtual bool original_code(uint64_t addr, std::span<uint8_t> out) = 0;
+  // Kernel code only probes run (kprobe slots and detours, the kretprobe trampoline...).
+  virtual bool probe_code(uint64_t addr) = 0;
 };
 
 // Where guest-visible reads of the cycle counter (x86 rdtsc, arm64 cntvct_el0/cntpct_el0) get

@@ -30,12 +30,13 @@ const BlockCost* CycleModel::lookup(uint64_t addr, uint32_t size) const {
 }
 
 const BlockCost& CycleModel::block(uint64_t addr, std::span<const uint8_t> code,
-                                   std::span<const uint8_t> original) {
+                                   std::span<const uint8_t> original, bool charged) {
   uint32_t size = static_cast<uint32_t>(code.size());
   if (const BlockCost* c = lookup(addr, size)) return *c;
   auto& slot = blocks_[addr];
   slot = {size, decode(addr, code)};
   if (!original.empty()) slot.second.cycles = original_cycles(addr, original, size);
+  if (!charged) slot.second.cycles = 0;
   front_[front_index(addr)] = FrontEntry{addr, size, &slot.second};
   return slot.second;
 }

@@ -85,14 +85,18 @@ class CycleModel {
   // The cost of the block of `code` (guest bytes) starting at `addr`. Cached by address.
   // `original` (observer mode), when given: the bytes the program sees from addr (breakpoints
   // replaced by their instructions, possibly longer than code); the cycles are then those of
-  // the original instructions that start inside the block.
+  // the original instructions that start inside the block. `charged` false (observer mode's
+  // probe-owned kernel code): the block costs no cycles (its instructions still count).
   const BlockCost& block(uint64_t addr, std::span<const uint8_t> code,
-                         std::span<const uint8_t> original = {});
+                         std::span<const uint8_t> original = {}, bool charged = true);
   // Fast path: the cached cost or null. Direct-mapped front cache over the hash map.
   const BlockCost* lookup(uint64_t addr, uint32_t size) const;
   // Forget every block overlapping [start, start+len) (code changed or was unmapped).
   void invalidate(uint64_t start, uint64_t len);
 
+  // The cycles of the instructions of `original` (decoded from addr) that start inside
+  // [addr, addr + size).
+  uint64_t original_cycles(uint64_t addr, std::span<const uint8_t> original, uint32_t size) const;
   InsnClass classify(const cs_insn& insn) const;
   csh capstone() const { return cs_; }
   size_t cached_blocks() const { return blocks_.size(); }
@@ -103,7 +107,6 @@ class CycleModel {
     uint32_t size;
   };
   BlockCost decode(uint64_t addr, std::span<const uint8_t> code) const;
-  uint64_t original_cycles(uint64_t addr, std::span<const uint8_t> original, uint32_t size) const;
 
   Arch arch_;
   uint64_t task_size_;  // user code lies below it (ArchInfo::task_size)

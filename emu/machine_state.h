@@ -356,8 +356,10 @@ class MachineState final : public SyscallSink,
   void tap_quantum_end(const Scheduler::Step& step, bool preempted);
   TraceCheckpoint checkpoint(Task& t, bool memory);
   uint64_t guest_cycles(uint64_t now) override;  // GuestTimeSource
-  // OriginalCode (observer mode): the running process's code with its uprobes' instructions.
+  // OriginalCode (observer mode): the running process's code with its uprobes' instructions,
+  // the kernel's with its kprobes' (KprobeManager::read_original, is_probe_code).
   bool original_code(uint64_t addr, std::span<uint8_t> out) override;
+  bool probe_code(uint64_t addr) override;
   void finish_exec(Process& p, Task& t);
   void interrupt_wait(Task& t, int sig);
   void signal_timer(Process& p, int timer_id, uint64_t periods);  // machine_timers.cc

@@ -8,6 +8,7 @@
 #include "emu/machine_state.h"
 #include "emu/probe_regs.h"
 #include "emu/vfs/caller.h"
+#include "probes/kprobe_manager.h"
 #include "loader/elf_file.h"
 #include "probesim/assert.h"
 
@@ -115,8 +116,14 @@ bool MachineState::uprobe_trap(Cpu& cpu, uint32_t intno) {
 
 // Observer mode's view of the code being costed (Cpu::set_observer).
 bool MachineState::original_code(uint64_t addr, std::span<uint8_t> out) {
+  if (static_cast<int64_t>(addr) < 0)
+    return kprobes() && kprobes()->read_original(GuestAddr{addr}, out);
   Task* t = current_task();
   return t && uprobes_->read_original(t->proc().mm(), GuestAddr{addr}, out);
+}
+
+bool MachineState::probe_code(uint64_t addr) {
+  return kprobes() && kprobes()->is_probe_code(GuestAddr{addr});
 }
 
 }  // namespace probesim::emu

@@ -138,6 +138,18 @@ bool KprobeManager::read_original(GuestAddr addr, std::span<uint8_t> out) const 
   return true;
 }
 
+bool KprobeManager::is_probe_code(GuestAddr a) const {
+  if (slots_->is_slot_addr(a) || (optinsn_slots_ && optinsn_slots_->is_slot_addr(a))) return true;
+  if (a.value >= early_pool_.value && a.value < early_pool_.value + early_stride_ * early_used_.size())
+    return true;
+  for (GuestAddr f : {trampoline_, opt_callback_}) {
+    if (f.value == 0) continue;
+    const std::optional<FunctionSymbol> s = syms_.function_containing(f);
+    if (s && a.value >= s->addr.value && a.value < s->addr.value + s->size) return true;
+  }
+  return false;
+}
+
 TextReader KprobeManager::original_text() const {
   return [this](GuestAddr a, std::span<uint8_t> out) { return read_original(a, out); };
 }

@@ -268,6 +268,10 @@ class KprobeManager {
 
   // ---- inspection
   bool read_original(GuestAddr addr, std::span<uint8_t> out) const;  // bytes under breakpoints
+  // Kernel code only probes run: the insn and optinsn slot pages (is_kprobe_insn_slot,
+  // is_kprobe_optinsn_slot), the early-kprobe slot pool, the kretprobe trampoline and
+  // optimized_callback (observer mode does not charge it).
+  bool is_probe_code(GuestAddr addr) const;
   std::optional<KprobeInfo> info(GuestAddr addr) const;
   std::vector<GuestAddr> addresses() const;  // table order (kprobes/list order)
   std::string list() const;                  // debugfs kprobes/list

@@ -138,6 +138,9 @@ class GuestKernel {
   void hypercall_oops(Cpu& cpu, const char* why);
   // kprobes (kernel_kprobes.cc)
   bool kprobe_trap(Cpu& cpu);
+  // Observer mode: the cycles a Detour hit's copy runs beyond the instruction its breakpoint's
+  // block was charged (the other instructions the jump will replace), as their own block would.
+  Cycles observed_detour_cycles(Cpu& cpu, GuestAddr addr, const probes::HitResult& r) const;
   uint64_t hc_optprobe(uint64_t op, GuestAddr regs);  // HC_OPTPROBE: optimized_callback
   probes::HitContext hit_context() const;
 

@@ -3,8 +3,10 @@
 // faults (oops).
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "emu/kernel/guest_kernel.h"
+#include "emu/cpu.h"
 #include "emu/process.h"
 #include "emu/signals.h"
 #include "emu/virtual_clock.h"
@@ -45,8 +47,21 @@ bool GuestKernel::kprobe_trap(Cpu& cpu) {
   }
   write_probe_regs(cpu, regs);
   host_.cpu_clock(hit_cpu()).advance(r.cost);
+  host_.cpu_clock(hit_cpu()).advance(observed_detour_cycles(cpu, insn_addr, r));
   cpu.set_preemptible(r.kind != probes::HitKind::Stepped);
   return true;
+}
+
+Cycles GuestKernel::observed_detour_cycles(Cpu& cpu, GuestAddr addr,
+                                           const probes::HitResult& r) const {
+  if (config_.probe_cost != 0 || r.kind != probes::HitKind::Detour) return Cycles{0};
+  const std::optional<probes::KprobeInfo> info = kprobes_->info(addr);
+  if (!info || info->opt_size == 0) return Cycles{0};
+  std::vector<uint8_t> orig(info->opt_size + 15u);  // room for the last one's tail
+  if (!kprobes_->read_original(addr, orig)) return Cycles{0};
+  const CycleModel& m = cpu.cycle_model();
+  return Cycles{m.original_cycles(addr.value, orig, info->opt_size) -
+                m.original_cycles(addr.value, orig, 1)};
 }
 
 // HC_OPTPROBE(op, regs) from optimized_callback: the detour saved a struct pt_regs at regs.

@@ -288,6 +288,46 @@ def case_observer(o, tmp):
     return report(problems, dump)
 
 
+def case_observer_kprobes(o, tmp):
+    """--probe-cost 0 (observer mode) with kprobes: kprobe_hammer (3 threads x 300 write(2)s,
+    2 CPUs, random schedule) under a kprobe and a kretprobe on ksys_write and a kprobe on
+    vfs_write, queued for jump optimization (the default: in a run this short their int3 leads
+    into the detour's copy; test_optprobes.py covers the jump) or stepped out of line
+    (--no-optimize), keeps the output, the cycles and the scheduling log of the run without
+    probes, on both arches: the probed blocks cost their original instructions and the slots,
+    detours, trampoline and optimized_callback cost nothing. With the default costs the cycles
+    move."""
+    problems, dump = [], ""
+    for flavour in ("x86_64-glibc", "aarch64-glibc"):
+        prog = f"{o.guests}/{flavour}/kprobe_hammer"
+        base = ["--cpus", "2", "--sched", "random", "--seed", "3", "--stats"]
+        probes = ["--kprobe", "ksys_write", "--kretprobe", "ksys_write", "--kprobe", "vfs_write"]
+        variants = {"plain": base, "optimized": base + ["--probe-cost", "0"] + probes,
+                    "stepped": base + ["--probe-cost", "0", "--no-optimize"] + probes,
+                    "costed": base + probes}
+        runs = {name: run(o.probesim, flags + ["--sched-log", f"{tmp}/{name}.sched", "--", prog,
+                                               "300"], tmp)
+                for name, flags in variants.items()}
+        cycles = {name: re.findall(r"^cycles: (\d+)$", r[2], re.M) for name, r in runs.items()}
+        logs = {name: Path(f"{tmp}/{name}.sched").read_text() for name in runs}
+        dump += "".join(f"--- {flavour} {n} stderr:\n{r[2]}" for n, r in runs.items())
+        problems += [f"{flavour} {n}: exit status {r[0]}" for n, r in runs.items() if r[0] != 0]
+        if not cycles["plain"] or not logs["plain"]:
+            problems.append(f"{flavour}: the plain run has no cycles or scheduling log")
+        for name in ("optimized", "stepped"):
+            if runs[name][1] != runs["plain"][1]:
+                problems.append(f"{flavour} {name}: stdout differs from plain")
+            if cycles[name] != cycles["plain"]:
+                problems.append(f"{flavour} {name}: cycles {cycles[name]} != plain {cycles['plain']}")
+            if logs[name] != logs["plain"]:
+                problems.append(f"{flavour} {name}: the scheduling log differs from plain")
+            if "kprobe ksys_write: hits 901" not in runs[name][2]:
+                problems.append(f"{flavour} {name}: lacks 901 ksys_write hits (900 writes and the printf)")
+        if cycles["costed"] == cycles["plain"]:
+            problems.append(f"{flavour}: the default probe costs did not move the cycles")
+    return report(problems, dump)
+
+
 def case_epoch(o, tmp):
     """--epoch sets the guest's wall clock at boot, as seconds or a UTC date; a bad value is
     refused with what it takes."""

@@ -87,3 +87,34 @@ def test_arm64_refuses_instructions_the_detour_cannot_run():
     m.kprobes.wait_for_optimizer()
     info = m.kprobes.info(adrp + 4)
     assert not info.optimized and info.opt_refusal == "not-relocatable"
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_observer_mode_kprobes_leave_the_cycles_and_the_schedule_alone(arch, guest_program,
+                                                                       optimize):
+    """Machine(probe_cost=0) with a kprobe and a kretprobe on ksys_write and a kprobe on
+    vfs_write: kprobe_hammer (3 threads x 600 writes, 2 CPUs, random schedule) keeps the cycles
+    and the scheduling log of the unprobed run, whether the probes are stepped out of line
+    (optimization off), go through the detour from their int3 (queued for optimization) or jump
+    (optimized after a shortened OPTIMIZE_DELAY): a probed block costs its original
+    instructions; slots, detours, the trampoline and optimized_callback cost nothing."""
+    prog = str(guest_program("kprobe_hammer"))
+
+    def run(probe_cost, probed):
+        m = probesim.Machine(arch, seed=3, cpus=2, sched="random", probe_cost=probe_cost)
+        m.kprobes.optimization = optimize
+        m.kprobes.optimize_delay = 200_000
+        kps = [m.kprobes.register("ksys_write"), m.kprobes.register("vfs_write"),
+               m.kretprobes.register("ksys_write")] if probed else []
+        p = m.spawn([prog, "600"])
+        assert m.run() is True and p.exit_code == 0
+        jumped = probed and m.kprobes.info("ksys_write").jumped
+        log = [(e.cpu, e.tid, e.insns, e.reason) for e in m.schedule_log]
+        return p.stdout, m.cycles, log, [k.hits for k in kps], jumped
+
+    plain = run(1, False)
+    observed = run(0, True)
+    assert observed[3] == [1801, 1801, 1801]  # 1800 writes and the printf
+    assert observed[4] == optimize
+    assert observed[:3] == plain[:3]
+    assert run(1, True)[1] != plain[1]
