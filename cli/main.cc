@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/cli_events.h"
+#include "cli/cli_symbols.h"
 #include "cli/cli_probes.h"
 #include "cli/explore.h"
 #include "cli/run_options.h"
@@ -227,6 +228,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "trace") return trace_command(argc, argv);
   if (argc > 1 && std::string(argv[1]) == "explore") return explore_command(argc, argv);
   if (argc > 1 && std::string(argv[1]) == "events") return events_command(argc, argv);
+  if (argc > 1 && std::string(argv[1]) == "symbols") return symbols_command(argc, argv);
   auto opts = parse_run_options(argc, argv);
   if (!opts) {
     std::fprintf(stderr, "probesim: %s\n%s", opts.error().message.c_str(), kUsage);

@@ -348,7 +348,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     return o;
   }
   if (i >= argc || (std::string_view(argv[i]) != "run" && std::string_view(argv[i]) != "replay"))
-    return Error::make("expected the command 'run', 'replay' or 'trace show'");
+    return Error::make("expected the command 'run', 'replay', 'explore', 'events', 'symbols' or "
+                       "'trace show'");
   if (std::string_view(argv[i]) == "replay") {
     o.command = RunOptions::Command::Replay;
     if (++i >= argc || argv[i][0] == '-') return Error::make("replay needs the trace file first");

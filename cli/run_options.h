@@ -30,6 +30,7 @@ inline constexpr const char* kUsage =
     "                    [--max-insns N] [--max-time DURATION]\n"
     "                    [--kprobe ...] [--kretprobe ...] [--uprobe ...] [--uretprobe ...]\n"
     "       probesim trace show TRACE\n"
+    "       probesim symbols --kernel [--arch x86_64|aarch64] | PATH\n"
     "--uprobe SPEC@N queues the registration as kernel work that the kworker starts at N\n"
     "scheduling steps (retired user instructions), SPEC@N-M its unregistration at M too;\n"
     "--bug uprobe_no_revalidate re-creates a historical kernel race.\n"

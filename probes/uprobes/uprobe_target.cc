@@ -1,7 +1,10 @@
 #include "probes/uprobes/uprobe_target.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <set>
+#include <tuple>
 
 namespace probesim::probes {
 namespace {
@@ -56,6 +59,23 @@ Result<FileOffset> uprobe_file_offset(const loader::ElfFile& elf, const UprobeSp
   Result<FileOffset> off = elf.vaddr_to_offset(sym.value + spec.offset);
   if (!off) return Error::make(off.error().message, EINVAL);
   return off;
+}
+
+Result<std::vector<FileFunction>> file_functions(const loader::ElfFile& elf) {
+  constexpr uint8_t kSttFunc = 2, kSttGnuIfunc = 10;
+  const std::vector<loader::ElfSymbol>* syms = PROBESIM_TRY(elf.symbols());
+  std::vector<FileFunction> out;
+  std::set<std::string_view> seen;
+  for (const loader::ElfSymbol& s : *syms) {
+    if ((s.type != kSttFunc && s.type != kSttGnuIfunc) || s.shndx == 0) continue;
+    if (!seen.insert(s.name).second) continue;  // .symtab first: its symbol is the one used
+    if (Result<FileOffset> at = elf.vaddr_to_offset(s.value))
+      out.push_back(FileFunction{s.name, at.value().value, s.size});
+  }
+  std::sort(out.begin(), out.end(), [](const FileFunction& a, const FileFunction& b) {
+    return std::tie(a.offset, a.name) < std::tie(b.offset, b.name);
+  });
+  return out;
 }
 
 Result<void> check_function_entry(const loader::ElfFile& elf, const UprobeSpec& spec,

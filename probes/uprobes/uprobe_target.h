@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "loader/elf_file.h"
+#include "probesim/file_functions.h"
 #include "probesim/result.h"
 #include "probesim/types.h"
 
@@ -31,5 +33,10 @@ Result<FileOffset> uprobe_file_offset(const loader::ElfFile& elf, const UprobeSp
 // elf starts (a file without function symbols cannot be checked: accepted).
 Result<void> check_function_entry(const loader::ElfFile& elf, const UprobeSpec& spec,
                                   FileOffset off);
+
+// The defined STT_FUNC and STT_GNU_IFUNC symbols of elf whose address lies in a loaded
+// segment's file bytes, by file offset then name; a name is listed once (.symtab's symbol, as
+// uprobe_file_offset resolves it). Empty for a file without symbols; an Error if LIEF fails.
+Result<std::vector<FileFunction>> file_functions(const loader::ElfFile& elf);
 
 }  // namespace probesim::probes

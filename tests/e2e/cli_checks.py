@@ -480,6 +480,40 @@ def case_lscpu(o, tmp):
                             "  2      0    2    yes\n  3      0    3    yes\n") and ok
 
 
+def case_symbols(o, tmp):
+    """`probesim symbols PATH` lists a file's functions with the file offsets uprobes take: a
+    uprobe at racy's listed offset of next_value hits as often as one on the name. `symbols
+    --kernel` lists the probe-able kernel functions with their addresses (blacklisted ones such
+    as optimized_callback left out). Bad arguments and files are clear errors."""
+    prog = f"{o.guests}/x86_64-glibc/racy"
+    p = subprocess.run([o.probesim, "symbols", prog], capture_output=True, text=True, timeout=60)
+    rows = {name: off for off, _, name in (line.split(" ", 2) for line in p.stdout.splitlines())}
+    problems = [] if p.returncode == 0 else [f"symbols PATH: exit status {p.returncode}"]
+    for name in ("main", "next_value", "bump"):
+        if name not in rows:
+            problems.append(f"symbols PATH lacks {name}")
+    if "next_value" in rows:
+        hits = []
+        for target in ("next_value", rows["next_value"]):
+            r = run(o.probesim, ["--uprobe", f"{prog}:{target}", "--", prog], tmp)
+            hits.append(re.findall(r"hits (\d+)", r[2]))
+        if hits[0] != ["400000"] or hits[1] != hits[0]:
+            problems.append(f"uprobe hits by name and by listed offset: {hits}")
+    k = subprocess.run([o.probesim, "symbols", "--kernel", "--arch", "aarch64"],
+                       capture_output=True, text=True, timeout=60)
+    names = [line.split(" ", 1)[1] for line in k.stdout.splitlines()]
+    if k.returncode != 0 or "ksys_write" not in names or "optimized_callback" in names:
+        problems.append(f"symbols --kernel: status {k.returncode}, {len(names)} functions")
+    for args, text in ((["symbols"], "usage: probesim symbols"),
+                       (["symbols", "--kernel", prog], "usage: probesim symbols"),
+                       (["symbols", f"{tmp}/missing"], "cannot read"),
+                       (["symbols", "/etc/passwd"], "/etc/passwd")):
+        r = subprocess.run([o.probesim, *args], capture_output=True, text=True, timeout=60)
+        if r.returncode == 0 or text not in r.stderr:
+            problems.append(f"{args}: status {r.returncode}, stderr {r.stderr!r}")
+    return report(problems, p.stdout[-2000:] + p.stderr + k.stderr)
+
+
 def case_help(o, tmp):
     """`probesim run --help` prints the usage, then every option with a description and its
     default, and exits 0."""
