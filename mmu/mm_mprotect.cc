@@ -105,16 +105,35 @@ int64_t Mm::mprotect_fixup(Vma* v, GuestAddr start, GuestAddr end, uint32_t newf
     newflags |= VM_ACCOUNT;
   }
   if (newflags == old) return 0;
-  const uint64_t splits = (start > v->vm_start ? 1 : 0) + (end < v->vm_end ? 1 : 0);
-  if (!map_count_fits(splits)) return -ENOMEM;  // split_vma at max_map_count
-  // Executable VMAs before and after (the emulator's regions): more only ENOMEM if it fits.
-  const uint64_t exec_before = (old & VM_EXEC) ? 1 : 0;
-  const uint64_t exec_after = ((newflags & VM_EXEC) ? 1 : 0) + ((old & VM_EXEC) ? splits : 0);
-  if (exec_after > exec_before && !exec_map_count_fits(exec_after - exec_before)) return -ENOMEM;
-  if (start > v->vm_start) v = split_vma(v, start);
-  if (end < v->vm_end) split_vma(v, end);
   const bool needs_copy =
       v->vm_file && !v->private_copy() && !(newflags & VM_MAYSHARE) && (newflags & VM_WRITE);
+  // How many neighbours (0..2) the piece merges with once it has newflags, as merge_around
+  // will merge them (v wears newflags for can_merge only). A piece merges left only if it
+  // starts v, right only if it ends v; one that gets a private copy is taken not to merge
+  // (its new memory is not known yet).
+  const auto merges_with_neighbours = [&]() -> int64_t {
+    if (needs_copy) return 0;
+    const auto it = vmas_.find(v->vm_start.value);
+    const Vma* prev = it == vmas_.begin() ? nullptr : std::prev(it)->second.get();
+    const Vma* next = std::next(it) == vmas_.end() ? nullptr : std::next(it)->second.get();
+    v->vm_flags = newflags;
+    const int64_t n = (start == v->vm_start && prev && can_merge(*prev, *v) ? 1 : 0) +
+                      (end == v->vm_end && next && can_merge(*v, *next) ? 1 : 0);
+    v->vm_flags = old;
+    return n;
+  };
+  const int64_t splits = (start > v->vm_start ? 1 : 0) + (end < v->vm_end ? 1 : 0);
+  const int64_t merges = merges_with_neighbours();
+  // Linux tries vma_merge before split_vma: a piece that merges into a neighbour makes no new
+  // VMA, so only a split that stays is held to max_map_count (split_vma's check).
+  if (merges == 0 && !map_count_fits(static_cast<uint64_t>(splits))) return -ENOMEM;
+  // Executable VMAs (the emulator's regions) after the change and the merges, less before
+  // (a neighbour merges only if it has newflags): more are ENOMEM unless they fit.
+  const int64_t was_x = (old & VM_EXEC) ? 1 : 0, is_x = (newflags & VM_EXEC) ? 1 : 0;
+  const int64_t exec_extra = is_x * (1 - merges) + was_x * (splits - 1);
+  if (exec_extra > 0 && !exec_map_count_fits(static_cast<uint64_t>(exec_extra))) return -ENOMEM;
+  if (start > v->vm_start) v = split_vma(v, start);
+  if (end < v->vm_end) split_vma(v, end);
   if (needs_copy && !make_private_copy(*v)) return -ENOMEM;
   if (v->vm_file && (newflags & VM_SHARED) && (newflags & VM_WRITE)) v->vm_file->mark_dirty();
   v->vm_flags = newflags;

@@ -142,6 +142,35 @@ TEST_CASE("mprotect adding an executable VMA or splitting one is held to max_exe
   mm.verify();
 }
 
+TEST_CASE("mprotect of a piece that merges into its neighbour is counted after the merge") {
+  // Linux's mprotect_fixup tries vma_merge before split_vma, so a piece taking its
+  // neighbour's protections adds no VMA even at max_map_count; the executable count, held
+  // to max_exec_map_count the same way, counts the VMAs left after merging too.
+  Mm mm(exec_limited(1));
+  const int rx = kProtRead | kProtExec;
+  REQUIRE(anon_map(mm, 0x30000000, 4 * kPg, kRW, kMapFixed) == 0x30000000);
+  REQUIRE(mm.mprotect(GuestAddr{0x30000000}, kPg, rx) == 0);  // [rx][rw rw rw]: at the limit
+  CHECK(mm.mprotect(GuestAddr{0x30001000}, kPg, rx) == 0);  // joins the rx VMA: still one
+  CHECK(mm.exec_map_count() == 1);
+  CHECK(mm.vma_count() == 2);
+  CHECK(mm.mprotect(GuestAddr{0x30002000}, 2 * kPg, rx) == 0);  // the rest: one rx VMA
+  CHECK(mm.exec_map_count() == 1);
+  CHECK(mm.vma_count() == 1);
+  CHECK(mm.mprotect(GuestAddr{0x30003000}, kPg, kRW) == 0);  // a tail trimmed off: one
+  CHECK(mm.mprotect(GuestAddr{0x30001000}, kPg, kRW) == -ENOMEM);  // a middle piece: two
+  CHECK(mm.exec_map_count() == 1);
+  mm.verify();
+
+  Mm full(limited(2));  // max_map_count: [rw][r] at 2; r's first page becoming rw merges left
+  REQUIRE(anon_map(full, 0x30000000, 4 * kPg, kRW, kMapFixed) == 0x30000000);
+  REQUIRE(full.mprotect(GuestAddr{0x30002000}, 2 * kPg, kProtRead) == 0);
+  REQUIRE(full.map_count() == 2);
+  CHECK(full.mprotect(GuestAddr{0x30002000}, kPg, kRW) == 0);  // no split: [rw rw rw][r]
+  CHECK(full.map_count() == 2);
+  CHECK(full.mprotect(GuestAddr{0x30000000}, kPg, kProtRead) == -ENOMEM);  // a real split
+  full.verify();
+}
+
 TEST_CASE("fork's child inherits max_map_count and the map count") {
   Mm mm(limited(3));
   map_pages(mm, 3);
