@@ -173,7 +173,7 @@ TEST_CASE("run options: --sched takes strategies, --record and --run-index their
 TEST_CASE("run options: --sched replay:FILE is a replay of that trace, with its configuration") {
   const char* const argv[] = {"probesim", "run", "--sched", "replay:t.trace", "--kprobe", "ksys_write"};
   auto o = parse(argv);
-  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  REQUIRE_MESSAGE(o.ok(), (o.ok() ? "" : o.error().message));
   CHECK(o->command == probesim::cli::RunOptions::Command::Replay);
   CHECK(o->trace == "t.trace");
   CHECK(o->kprobes.size() == 1);
@@ -208,7 +208,7 @@ TEST_CASE("explore options: strategy, runs, conditions and the program") {
                               "--jobs", "2", "--until-stdout", "counter (?!400000 )", "--cpus", "2",
                               "--save", "f.trace", "--no-shrink", "--", "/bin/x", "a"};
   auto o = parse_explore_options(static_cast<int>(std::size(argv)), argv);
-  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  REQUIRE_MESSAGE(o.ok(), (o.ok() ? "" : o.error().message));
   CHECK(o->strategy == "pct:3");
   CHECK(o->runs == 50);
   CHECK(o->seed == 4);
@@ -228,7 +228,7 @@ TEST_CASE("explore options: strategy, runs, conditions and the program") {
         "--strategy must be random, pct:D[:STEPS[:POINTS]] or bounded:K[:STEPS[:TASKS[:POINTS]]], got 'rr'");
   const char* const resume[] = {"probesim", "explore", "--strategy", "bounded:2", "--from", "120", "/bin/x"};
   auto r = parse_explore_options(7, resume);
-  REQUIRE_MESSAGE(r.ok(), r.error().message);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
   CHECK((r->strategy == "bounded:2" && r->first_run == 120));
 }
 
@@ -236,7 +236,7 @@ TEST_CASE("explore options: --dask takes the scheduler address and excludes --jo
   using probesim::cli::parse_explore_options;
   const char* const argv[] = {"probesim", "explore", "--dask", "tcp://127.0.0.1:8786", "/bin/x"};
   auto o = parse_explore_options(5, argv);
-  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  REQUIRE_MESSAGE(o.ok(), (o.ok() ? "" : o.error().message));
   CHECK(o->dask == "tcp://127.0.0.1:8786");
   const char* const both[] = {"probesim", "explore", "--dask", "a:1", "--jobs", "2", "/bin/x"};
   CHECK(parse_explore_options(7, both).error().message == "give --jobs or --dask, not both");
@@ -254,12 +254,12 @@ TEST_CASE("explore options: the arguments of a batch parse back to the same sear
                               "--quantum", "500", "--root", "/r", "--dask", "h:1", "--runs", "9",
                               "--env", "A=1", "--", "/bin/x", "--y"};
   auto o = parse_explore_options(static_cast<int>(std::size(argv)), argv);
-  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  REQUIRE_MESSAGE(o.ok(), (o.ok() ? "" : o.error().message));
   std::vector<std::string> a = batch_arguments(*o, probesim::Arch::AArch64, "pct:2:100:5", {"A=1", "B=2"});
   std::vector<const char*> back = {"probesim", "explore"};
   for (const std::string& s : a) back.push_back(s.c_str());
   auto b = parse_explore_options(static_cast<int>(back.size()), back.data());
-  REQUIRE_MESSAGE(b.ok(), b.error().message);
+  REQUIRE_MESSAGE(b.ok(), (b.ok() ? "" : b.error().message));
   CHECK(b->strategy == "pct:2:100:5");
   CHECK(b->seed == 7);
   CHECK((b->until == ExploreOptions::Until::Stdout && b->stdout_regex == "counter (?!4 )"));
@@ -279,7 +279,7 @@ TEST_CASE("explore options: the arguments of a batch parse back to the same sear
     std::vector<const char*> uv = {"probesim", "explore"};
     for (const std::string& s : ua) uv.push_back(s.c_str());
     auto parsed = parse_explore_options(static_cast<int>(uv.size()), uv.data());
-    REQUIRE_MESSAGE(parsed.ok(), parsed.error().message);
+    REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().message));
     CHECK(parsed->until == until);
   }
 }
@@ -303,7 +303,7 @@ TEST_CASE("explore options: --env-clear starts the guest with only the --env ent
   using probesim::cli::parse_explore_options;
   const char* const argv[] = {"probesim", "explore", "--env-clear", "--env", "LC_ALL=C", "--", "/bin/x"};
   auto o = parse_explore_options(static_cast<int>(std::size(argv)), argv);
-  REQUIRE_MESSAGE(o.ok(), o.error().message);
+  REQUIRE_MESSAGE(o.ok(), (o.ok() ? "" : o.error().message));
   CHECK(o->env_clear);
   CHECK(o->env == std::vector<std::string>{"LC_ALL=C"});
   CHECK(probesim::cli::guest_env(o->env, o->env_clear) == std::vector<std::string>{"LC_ALL=C"});
@@ -350,7 +350,7 @@ TEST_CASE("run options: every option of the help is accepted by the parser") {
 TEST_CASE("--kprobe SPEC@N-M: registered by the kworker at N, unregistered at M") {
   using probesim::cli::parse_kprobe_option;
   auto p = parse_kprobe_option("ksys_write+4@10-200");
-  REQUIRE_MESSAGE(p.ok(), p.error().message);
+  REQUIRE_MESSAGE(p.ok(), (p.ok() ? "" : p.error().message));
   CHECK((p->symbol == "ksys_write" && p->offset == 4 && p->at == 10u && p->until == 200u));
   CHECK(p->text == "ksys_write+4@10-200");
   auto q = parse_kprobe_option("vfs_write@7");

@@ -29,7 +29,7 @@ Run run(Arch arch, const std::vector<std::string>& argv, uint64_t seed = 1,
   r.m = std::move(m.value());
   r.m->set_strace([&r](const std::string& line) { r.strace.push_back(line); });
   auto pid = r.m->spawn(argv, {"LC_ALL=C"});
-  REQUIRE_MESSAGE(pid.ok(), pid.error().message);
+  REQUIRE_MESSAGE(pid.ok(), (pid.ok() ? "" : pid.error().message));
   r.pid = pid.value();
   CHECK(r.m->run());
   return r;
@@ -189,7 +189,7 @@ Run run_sched(Arch arch, const std::string& flavour, const std::string& prog, in
   REQUIRE(m.ok());
   r.m = std::move(m.value());
   auto pid = r.m->spawn({guest(flavour, prog)}, {});
-  REQUIRE_MESSAGE(pid.ok(), pid.error().message);
+  REQUIRE_MESSAGE(pid.ok(), (pid.ok() ? "" : pid.error().message));
   r.pid = pid.value();
   CHECK(r.m->run());
   return r;

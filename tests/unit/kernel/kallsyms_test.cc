@@ -17,7 +17,7 @@ namespace {
 probes::Kallsyms kallsyms_of(Arch a) {
   loader::ElfFile image = load_kernel_image(a);
   auto k = probes::Kallsyms::create(image);
-  REQUIRE_MESSAGE(k.ok(), k.error().message);
+  REQUIRE_MESSAGE(k.ok(), (k.ok() ? "" : k.error().message));
   return std::move(k).value();
 }
 

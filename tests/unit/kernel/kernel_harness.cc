@@ -46,14 +46,14 @@ loader::ElfFile load_kernel_image(Arch arch) {
   std::string path = std::string(PROBESIM_KERNEL_IMAGE_DIR) + "/" +
                      std::string(arch_name(arch)) + "/vmprobesim";
   auto elf = loader::ElfFile::parse(path, read_host_file(path));
-  REQUIRE_MESSAGE(elf.ok(), elf.error().message);
+  REQUIRE_MESSAGE(elf.ok(), (elf.ok() ? "" : elf.error().message));
   return std::move(elf).value();
 }
 
 KernelHarness::KernelHarness(Arch arch) : arch_(arch) {
   image_.emplace(load_kernel_image(arch));
   auto k = probes::Kallsyms::create(*image_);
-  REQUIRE_MESSAGE(k.ok(), k.error().message);
+  REQUIRE_MESSAGE(k.ok(), (k.ok() ? "" : k.error().message));
   kallsyms_.emplace(std::move(k).value());
   engine_ = std::make_unique<probesim::test::UcEngine>(arch);
   uc_ = engine_->get();

@@ -31,7 +31,7 @@ struct Outcome {
 
 Outcome run_program(Machine& m, const std::vector<std::string>& argv) {
   auto pid = m.spawn(argv, {"LC_ALL=C"});
-  REQUIRE_MESSAGE(pid.ok(), pid.error().message);
+  REQUIRE_MESSAGE(pid.ok(), (pid.ok() ? "" : pid.error().message));
   REQUIRE(m.run());
   auto e = m.exit_of(pid.value());
   REQUIRE(e.has_value());

@@ -56,13 +56,13 @@ Outcome outcome_of(Machine& m, int pid) {
 
 Outcome record(const Options& opt, const std::vector<std::string>& argv, const std::string& trace) {
   auto m = Machine::create(opt);
-  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.error().message));
   REQUIRE(m.value()->start_recording().ok());
   auto pid = m.value()->spawn(argv, {"LC_ALL=C"});
-  REQUIRE_MESSAGE(pid.ok(), pid.error().message);
+  REQUIRE_MESSAGE(pid.ok(), (pid.ok() ? "" : pid.error().message));
   m.value()->run();
   auto saved = m.value()->save_trace(trace);
-  REQUIRE_MESSAGE(saved.ok(), saved.error().message);
+  REQUIRE_MESSAGE(saved.ok(), (saved.ok() ? "" : saved.error().message));
   return outcome_of(*m.value(), pid.value());
 }
 
@@ -94,7 +94,7 @@ void attach(Machine& m, Probes& p, const std::string& uprobe_target) {
   REQUIRE(spec.ok());
   p.inode = p.st->lookup_inode(spec.value().path).value();
   auto off = p.st->uprobe_offset(*p.inode, spec.value());
-  REQUIRE_MESSAGE(off.ok(), off.error().message);
+  REQUIRE_MESSAGE(off.ok(), (off.ok() ? "" : off.error().message));
   p.consumer = std::make_unique<probes::UprobeConsumer>();
   p.consumer->handler = [](probes::UprobeConsumer&, probes::Regs&, uint64_t&) { return 0; };
   auto u = p.st->uprobes().uprobe_register(*p.inode, off.value(), *p.consumer);
@@ -104,7 +104,7 @@ void attach(Machine& m, Probes& p, const std::string& uprobe_target) {
 
 Outcome replay(const std::string& trace, const std::string& uprobe_target = {}, uint64_t* uprobe_hits = nullptr) {
   auto m = Machine::replay(trace);
-  REQUIRE_MESSAGE(m.ok(), m.error().message);
+  REQUIRE_MESSAGE(m.ok(), (m.ok() ? "" : m.error().message));
   Probes p;
   if (!uprobe_target.empty()) attach(*m.value(), p, uprobe_target);
   m.value()->run();
@@ -428,7 +428,7 @@ TEST_CASE("record: memory digests follow the instructions retired, not the numbe
                          {p}, trace);
     REQUIRE(rec.status == 0);
     auto t = emu::load_trace(trace);
-    REQUIRE_MESSAGE(t.ok(), t.error().message);
+    REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.error().message));
     checkpoints[i] = t.value().checkpoints.size();
     digests[i] = memory_digests_by_rule(t.value());
   }
