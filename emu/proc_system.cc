@@ -125,6 +125,15 @@ std::string cpu_list(const ProcMachine& m) {
   return n <= 1 ? std::string("0\n") : "0-" + std::to_string(n - 1) + "\n";
 }
 
+// drivers/base/node.c with CONFIG_NUMA (Debian's kernels) on a machine without NUMA: node 0 is
+// the only node, with every CPU and all memory. The node masks print as "%*pbl".
+std::string node_list(const ProcMachine&) { return "0\n"; }
+std::string node0_cpumap(const ProcMachine& m) {
+  const size_t n = std::max<size_t>(m.cpu_ns.size(), 1);
+  return cpumask_hex(0, n - 1, n) + "\n";
+}
+std::string node0_distance(const ProcMachine&) { return "10\n"; }  // LOCAL_DISTANCE
+
 std::string cpuinfo(const ProcMachine& m) {
   return cpuinfo_text({.cpu = m.cpu, .hwcap = m.hwcap, .hwcap2 = m.hwcap2,
                        .ncpus = m.cpu_ns.size(), .hz = m.hz});
@@ -179,6 +188,14 @@ constexpr SystemFile kFiles[] = {
     {"/sys/devices/system/cpu/online", kRo, cpu_list},
     {"/sys/devices/system/cpu/possible", kRo, cpu_list},
     {"/sys/devices/system/cpu/present", kRo, cpu_list},
+    {"/sys/devices/system/node/has_cpu", kRo, node_list},
+    {"/sys/devices/system/node/has_memory", kRo, node_list},
+    {"/sys/devices/system/node/has_normal_memory", kRo, node_list},
+    {"/sys/devices/system/node/node0/cpulist", kRo, cpu_list},
+    {"/sys/devices/system/node/node0/cpumap", kRo, node0_cpumap},
+    {"/sys/devices/system/node/node0/distance", kRo, node0_distance},
+    {"/sys/devices/system/node/online", kRo, node_list},
+    {"/sys/devices/system/node/possible", kRo, node_list},
 };
 
 }  // namespace

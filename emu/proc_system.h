@@ -4,7 +4,8 @@
 // (fs/proc/loadavg.c), /proc/meminfo (fs/proc/meminfo.c, the lines probesim models),
 // /proc/sys/kernel/{hostname,domainname,ostype,osrelease,version,pid_max} (emu/uts.h) and
 // /sys/devices/system/cpu/{possible,present,online} (drivers/base/cpu.c, "%*pbl") and
-// /sys/devices/system/cpu/cpuN/topology/ (emu/cpu_topology.h).
+// /sys/devices/system/cpu/cpuN/topology/ (emu/cpu_topology.h), /sys/devices/system/node/ (one
+// node: node.c's has_cpu, has_memory, online..., node0/{cpulist,cpumap,distance}).
 #pragma once
 
 #include <cstdint>

@@ -468,13 +468,14 @@ def case_procps_tree(o, tmp):
 
 def case_lscpu(o, tmp):
     """Debian's lscpu on 4 CPUs: /sys/devices/system/cpu/cpuN/topology/ makes it count one
-    socket of 4 cores of one thread (it printed 0 of each without it), and its per-CPU table
-    shows each CPU's core (issue 18)."""
+    socket of 4 cores of one thread (it printed 0 of each without it), /sys/devices/system/node
+    one NUMA node with every CPU, and its per-CPU table shows each CPU's core (issue 18)."""
     if not os.path.isfile("/usr/bin/lscpu"):
         return True
     r = run(o.probesim, ["--cpus", "4", "--", "/usr/bin/lscpu"], tmp)
     ok = expect(r, 0, [], "CPU(s):              4\nOn-line CPU(s) list: 0-3\n")
     ok = expect(r, 0, [], "Thread(s) per core:  1\nCore(s) per socket:  4\nSocket(s):           1\n") and ok
+    ok = expect(r, 0, [], "NUMA node(s):        1\nNUMA node0 CPU(s):   0-3\n") and ok
     r = run(o.probesim, ["--cpus", "4", "--", "/usr/bin/lscpu", "-e=CPU,SOCKET,CORE,ONLINE"], tmp)
     return expect(r, 0, [], "CPU SOCKET CORE ONLINE\n  0      0    0    yes\n  1      0    1    yes\n"
                             "  2      0    2    yes\n  3      0    3    yes\n") and ok

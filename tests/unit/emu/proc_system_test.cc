@@ -109,6 +109,16 @@ TEST_CASE("cpuN/topology on arm64: cluster_id -1 and no die or ppin files") {
   CHECK(per_cpu == 13);
 }
 
+TEST_CASE("/sys/devices/system/node: node 0 is the only node, with every CPU") {
+  ProcMachine m = two_cpus();
+  for (const char* f : {"online", "possible", "has_cpu", "has_memory", "has_normal_memory"})
+    CHECK(text(std::string("/sys/devices/system/node/") + f, m) == "0\n");
+  CHECK(text("/sys/devices/system/node/node0/cpulist", m) == "0-1\n");
+  CHECK(text("/sys/devices/system/node/node0/cpumap", m) == "3\n");
+  CHECK(text("/sys/devices/system/node/node0/distance", m) == "10\n");
+  CHECK(!proc_system_text("/sys/devices/system/node/node1/cpulist", m));
+}
+
 TEST_CASE("topology masks print as %*pb over nr_cpu_ids bits, lists as %*pbl") {
   CHECK(cpumask_hex(0, 0, 1) == "1");
   CHECK(cpumask_hex(0, 3, 4) == "f");
