@@ -1,7 +1,5 @@
 #include "emu/kthread/uprobe_register_work.h"
 
-#include <cstdio>
-
 #include "emu/machine_state.h"
 #include "mmu/inode_cache.h"
 
@@ -17,19 +15,13 @@ UprobeRegisterWork::~UprobeRegisterWork() {
 
 // The per-entry steps name the vaddr build_map_info recorded ("mmap_write_lock at 0x7f..bb0").
 std::string UprobeRegisterWork::next_step() const {
-  auto at = [&] {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, " at 0x%llx",
-                  static_cast<unsigned long long>(info_[entry_].vaddr.value));
-    return std::string(buf);
-  };
   switch (phase_) {
     case Phase::Alloc: return "alloc_uprobe";
     case Phase::RegisterRwsem: return "down_write(register_rwsem)";
     case Phase::DupMmapSem: return "percpu_down_write(dup_mmap_sem)";
     case Phase::BuildMapInfo: return "build_map_info";
-    case Phase::MmapLock: return "mmap_write_lock" + at();
-    case Phase::Install: return "install_breakpoint" + at();
+    case Phase::MmapLock: return "mmap_write_lock" + walk_.at();
+    case Phase::Install: return "install_breakpoint" + walk_.at();
     case Phase::Finish: return "up_write(register_rwsem)";
   }
   return "?";
@@ -78,43 +70,24 @@ KernelWork::Step UprobeRegisterWork::alloc(MachineState& m, Task& kw) {
 }
 
 KernelWork::Step UprobeRegisterWork::build_map_info(MachineState& m, Task& kw) {
-  RwSemaphore& i_mmap = m.locks().i_mmap_rwsem(&inode_->i_mapping(), inode_->name());
-  if (!m.locks().down_read(i_mmap, kw)) return Step::Blocked;
-  info_ = m.uprobes().build_map_info(uprobe_, true);
-  m.locks().up_read(i_mmap, kw);
-  entry_ = 0;
-  phase_ = info_.empty() ? Phase::Finish : Phase::MmapLock;
+  if (walk_.build(m, kw, uprobe_, *inode_, true) == Step::Blocked) return Step::Blocked;
+  phase_ = walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;
 }
 
-void UprobeRegisterWork::next_entry() {
-  ++entry_;
-  phase_ = entry_ < info_.size() ? Phase::MmapLock : Phase::Finish;
-}
-
-// mmget_not_zero at build time keeps Linux's mm alive; here an mm that went (exec, reap) since
-// is skipped. The re-validation itself runs with the install (register_one), under the lock.
+// The re-validation runs with the install (register_one), under the lock. After a failed
+// install the remaining entries are passed over, as Linux's loop stops installing.
 KernelWork::Step UprobeRegisterWork::mmap_lock(MachineState& m, Task& kw) {
-  const probes::UprobeManager::MapInfo& mi = info_[entry_];
-  Process* p = m.process_of_mm(mi.mm);
-  if (!p || !err_) {
-    next_entry();
-    return Step::More;
-  }
-  RwSemaphore& lock = m.locks().mmap_lock(mi.mm, "pid " + std::to_string(p->pid()));
-  if (!m.locks().down_write(lock, kw)) return Step::Blocked;
-  held_mmap_lock_ = &lock;
-  phase_ = Phase::Install;
+  if (walk_.lock(m, kw, !err_) == Step::Blocked) return Step::Blocked;
+  phase_ = walk_.held() ? Phase::Install : walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;
 }
 
 KernelWork::Step UprobeRegisterWork::install(MachineState& m, Task& kw) {
-  const probes::UprobeManager::MapInfo& mi = info_[entry_];
   const bool revalidate = !m.bug("uprobe_no_revalidate");
-  err_ = m.uprobes().register_one(uprobe_, uc_, mi, revalidate);
-  m.locks().up_write(*held_mmap_lock_, kw);
-  held_mmap_lock_ = nullptr;
-  next_entry();
+  err_ = m.uprobes().register_one(uprobe_, uc_, walk_.current(), revalidate);
+  walk_.unlock(m, kw);
+  phase_ = walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/kthread/for_each_vma.h"
 #include "emu/kthread/kernel_thread.h"
 #include "probes/uprobes/uprobe_manager.h"
 
@@ -45,7 +46,6 @@ class UprobeRegisterWork final : public KernelWork {
   Step install(MachineState& m, Task& kw);
   Step finish(MachineState& m, Task& kw);
   RwSemaphore& register_rwsem(MachineState& m);
-  void next_entry();
 
   std::string what_;
   mmu::Inode* inode_;
@@ -54,9 +54,7 @@ class UprobeRegisterWork final : public KernelWork {
   Done done_;
   Phase phase_ = Phase::Alloc;
   probes::Uprobe* uprobe_ = nullptr;
-  std::vector<probes::UprobeManager::MapInfo> info_;
-  size_t entry_ = 0;
-  RwSemaphore* held_mmap_lock_ = nullptr;
+  ForEachVma walk_;
   bool holds_dup_mmap_sem_ = false;  // not taken with the uprobe_no_dup_mmap_sem toggle
   Result<void> err_;
 };

@@ -1,7 +1,5 @@
 #include "emu/kthread/uprobe_unregister_work.h"
 
-#include <cstdio>
-
 #include "emu/machine_state.h"
 #include "mmu/inode_cache.h"
 
@@ -12,18 +10,12 @@ UprobeUnregisterWork::UprobeUnregisterWork(std::string what, probes::UprobeConsu
     : what_(std::move(what)), uc_(uc), done_(std::move(done)) {}
 
 std::string UprobeUnregisterWork::next_step() const {
-  auto at = [&] {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, " at 0x%llx",
-                  static_cast<unsigned long long>(info_[entry_].vaddr.value));
-    return std::string(buf);
-  };
   switch (phase_) {
     case Phase::RegisterRwsem: return "down_write(register_rwsem)";
     case Phase::DupMmapSem: return "percpu_down_write(dup_mmap_sem)";
     case Phase::BuildMapInfo: return "build_map_info";
-    case Phase::MmapLock: return "mmap_write_lock" + at();
-    case Phase::Remove: return "remove_breakpoint" + at();
+    case Phase::MmapLock: return "mmap_write_lock" + walk_.at();
+    case Phase::Remove: return "remove_breakpoint" + walk_.at();
     case Phase::Finish: return "up_write(register_rwsem)";
   }
   return "?";
@@ -61,41 +53,21 @@ KernelWork::Step UprobeUnregisterWork::step(MachineState& m, Task& kw) {
 }
 
 KernelWork::Step UprobeUnregisterWork::build_map_info(MachineState& m, Task& kw) {
-  mmu::Inode& inode = *uprobe_->inode;
-  RwSemaphore& i_mmap = m.locks().i_mmap_rwsem(&inode.i_mapping(), inode.name());
-  if (!m.locks().down_read(i_mmap, kw)) return Step::Blocked;
-  info_ = m.uprobes().build_map_info(uprobe_, false);
-  m.locks().up_read(i_mmap, kw);
-  entry_ = 0;
-  phase_ = info_.empty() ? Phase::Finish : Phase::MmapLock;
+  if (walk_.build(m, kw, uprobe_, *uprobe_->inode, false) == Step::Blocked) return Step::Blocked;
+  phase_ = walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;
 }
 
-void UprobeUnregisterWork::next_entry() {
-  ++entry_;
-  phase_ = entry_ < info_.size() ? Phase::MmapLock : Phase::Finish;
-}
-
-// An mm that went since build_map_info (exec, exit) is skipped (Linux: mmget_not_zero).
 KernelWork::Step UprobeUnregisterWork::mmap_lock(MachineState& m, Task& kw) {
-  const probes::UprobeManager::MapInfo& mi = info_[entry_];
-  Process* p = m.process_of_mm(mi.mm);
-  if (!p) {
-    next_entry();
-    return Step::More;
-  }
-  RwSemaphore& lock = m.locks().mmap_lock(mi.mm, "pid " + std::to_string(p->pid()));
-  if (!m.locks().down_write(lock, kw)) return Step::Blocked;
-  held_mmap_lock_ = &lock;
-  phase_ = Phase::Remove;
+  if (walk_.lock(m, kw, false) == Step::Blocked) return Step::Blocked;
+  phase_ = walk_.held() ? Phase::Remove : walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;
 }
 
 KernelWork::Step UprobeUnregisterWork::remove(MachineState& m, Task& kw) {
-  m.uprobes().unregister_one(uprobe_, info_[entry_]);
-  m.locks().up_write(*held_mmap_lock_, kw);
-  held_mmap_lock_ = nullptr;
-  next_entry();
+  m.uprobes().unregister_one(uprobe_, walk_.current());
+  walk_.unlock(m, kw);
+  phase_ = walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/kthread/for_each_vma.h"
 #include "emu/kthread/kernel_thread.h"
 #include "probes/uprobes/uprobe_manager.h"
 
@@ -39,16 +40,13 @@ class UprobeUnregisterWork final : public KernelWork {
   Step remove(MachineState& m, Task& kw);
   Step finish(MachineState& m, Task& kw);
   RwSemaphore& register_rwsem(MachineState& m);
-  void next_entry();
 
   std::string what_;
   probes::Uprobe* uprobe_ = nullptr;
   probes::UprobeConsumer& uc_;
   Done done_;
   Phase phase_ = Phase::RegisterRwsem;
-  std::vector<probes::UprobeManager::MapInfo> info_;
-  size_t entry_ = 0;
-  RwSemaphore* held_mmap_lock_ = nullptr;
+  ForEachVma walk_;
   bool holds_dup_mmap_sem_ = false;
 };
 
