@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "disassembler.h"
+#include "errors.h"
 #include "emu/machine_state.h"
 #include "probe_callback.h"
 #include "probe_record.h"
@@ -52,6 +53,18 @@
 #include "uprobe_record.h"
 
 namespace probesim::python {
+
+// unregister(at=N)'s refusals, the same for a kprobe's and a uprobe's record (BadProbe): not
+// registered nor queued (EINVAL), before its queued registration (EINVAL), already queued (EBUSY).
+template <class Record>
+void check_unregister_at(const Record& rec, const std::string& what, uint64_t at) {
+  if (!rec.registered() && !rec.pending) throw BadProbe(what + ": EINVAL: not registered", EINVAL);
+  if (rec.pending && at < *rec.at)
+    throw BadProbe(what + ": EINVAL: unregister(at=" + std::to_string(at) +
+                       ") would run before its registration (at=" + std::to_string(*rec.at) + ")",
+                   EINVAL);
+  if (rec.unregistering) throw BadProbe(what + ": EBUSY: already being unregistered", EBUSY);
+}
 
 // Machine.on_fork / on_exec / on_exit / on_signal (py_lifecycle.cc), in kEvents order.
 enum class LifecycleEvent : uint8_t { Fork, Exec, Exit, Signal };

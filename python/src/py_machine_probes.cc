@@ -236,13 +236,7 @@ void PyMachine::queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64
   if (rec->kind != ProbeKind::Kprobe)
     throw BadProbe(what + ": unregister(at=N) is for kprobes (kretprobes unregister at once)",
                    EINVAL);
-  if (!rec->registered() && !rec->pending)
-    throw BadProbe(what + ": EINVAL: not registered", EINVAL);
-  if (rec->pending && at < *rec->at)
-    throw BadProbe(what + ": EINVAL: unregister(at=" + std::to_string(at) +
-                       ") would run before its registration (at=" + std::to_string(*rec->at) +
-                       ")", EINVAL);
-  if (rec->unregistering) throw BadProbe(what + ": EBUSY: already being unregistered", EBUSY);
+  check_unregister_at(*rec, what, at);
   emu::MachineState& s = state("unregister");
   probe_manager("unregister");
   rec->unregistering = true;

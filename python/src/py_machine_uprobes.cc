@@ -326,13 +326,7 @@ void PyMachine::queue_uprobe(const std::shared_ptr<UprobeRecord>& rec, mmu::Inod
 // its first step; none (the registration failed or unregister() came first): it ends at once.
 void PyMachine::queue_uprobe_unregister(const std::shared_ptr<UprobeRecord>& rec, uint64_t at) {
   const std::string what = std::string(rec->kind_name()) + " '" + rec->name + "'";
-  if (!rec->registered() && !rec->pending)
-    throw BadProbe(what + ": EINVAL: not registered", EINVAL);
-  if (rec->pending && at < *rec->at)
-    throw BadProbe(what + ": EINVAL: unregister(at=" + std::to_string(at) +
-                       ") would run before its registration (at=" + std::to_string(*rec->at) +
-                       ")", EINVAL);
-  if (rec->unregistering) throw BadProbe(what + ": EBUSY: already being unregistered", EBUSY);
+  check_unregister_at(*rec, what, at);
   emu::MachineState& s = uprobe_state("unregister");
   auto done = [rec, &s] {  // a kworker step: model state only (no Python object is touched)
     rec->unregistering = false;
