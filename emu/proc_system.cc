@@ -121,8 +121,8 @@ std::string proc_meminfo(const ProcMachine& m) {
 
 // cpumap_print_to_pagebuf(true, ...): every logical CPU is possible, present and online.
 std::string cpu_list(const ProcMachine& m) {
-  const size_t n = m.cpu_ns.size();
-  return n <= 1 ? std::string("0\n") : "0-" + std::to_string(n - 1) + "\n";
+  const size_t n = std::max<size_t>(m.cpu_ns.size(), 1);
+  return cpumask_list(0, n - 1) + "\n";
 }
 
 // drivers/base/node.c with CONFIG_NUMA (Debian's kernels) on a machine without NUMA: node 0 is
