@@ -696,15 +696,17 @@ std::optional<uint32_t> Cpu::block_rest(uint64_t addr) const {
   return std::nullopt;
 }
 
-// At an atomic or syscall `rest` instructions before the end of the charged block: true when
-// the quantum ends in front of it. The rest of the block is then uncharged, as it has not run
-// (its cycles stay charged: the clock only moves forward; it runs later as a block of its own).
-bool Cpu::sync_point(uint32_t rest) {
+// At an atomic or syscall (at `site`) `rest` instructions before the end of the charged block:
+// true when the quantum ends in front of it. The rest of the block has not run: its
+// instructions and cycles are taken back (it runs later as a block of its own, charged then).
+bool Cpu::sync_point(uint64_t site, uint32_t rest) {
   const uint64_t at = steps() - rest;
   const bool due = at >= stop_at_ || (sync_budget_ && quantum_syncs_ + 1 >= sync_budget_);
   if (due && at > run_start_steps_ && preemptible_ && !stop_recorded_) {
     insns_ -= rest;
     user_insns_ -= rest;
+    const uint64_t floor = time_read_clock_ == clock_ ? time_read_at_ : 0;
+    clock_->give_back(Cycles{rest_cycles(site)}, Cycles{floor});
     stop_recorded_ = true;
     stop_ = CpuStop{.kind = StopKind::Budget, .sync_point = true};
     return true;
@@ -714,13 +716,46 @@ bool Cpu::sync_point(uint32_t rest) {
   return false;
 }
 
+// The cycles the running user block was charged for its instructions from `site` (one of
+// them) to its end: decoded as on_block costed them (observer mode: the program's bytes).
+uint64_t Cpu::rest_cycles(uint64_t site) const {
+  const uint64_t end = cur_block_addr_ + cur_block_size_;
+  std::vector<uint8_t> code(end - site);
+  if (uc_mem_read(uc_, phys(site), code.data(), code.size()) != UC_ERR_OK) return 0;
+  const std::vector<uint8_t> original = observed_code(site, code);
+  return model_.original_cycles(site, original.empty() ? code : original, code.size());
+}
+
 // In the syscall hook (PC after the instruction): true when the quantum ends in front of it,
 // PC back at it, the syscall not taken.
 bool Cpu::syscall_sync_point() {
   const uint64_t insn = pc() - info_.syscall_insn_len;
   std::optional<uint32_t> rest = block_rest(insn);
-  if (!rest || !sync_point(*rest)) return false;
+  if (!rest || !sync_point(insn, *rest)) return false;
   set_pc(insn);
+  return true;
+}
+
+bool Cpu::breakpoint_sync_point(GuestAddr bp, OriginalCode& code) {
+  const uint64_t bp_len = info_.arch == Arch::X86_64 ? 1 : 4;  // int3 / BRK
+  if (!sync_points_ || !cur_block_user_ || scope_ != StepScope::User ||
+      bp.value + bp_len != cur_block_addr_ + cur_block_size_) {
+    return false;
+  }
+  auto [it, fresh] = breakpoint_sync_.try_emplace(bp.value, SyncKind::None);
+  if (fresh) {
+    uint8_t insn[16] = {};
+    size_t n = sizeof insn;  // x86's longest instruction fits; near a mapping's end, 4 bytes
+    bool read = code.original_code(bp.value, std::span(insn, n));
+    if (!read) read = code.original_code(bp.value, std::span(insn, n = 4));
+    cs_insn* decoded = nullptr;
+    if (read && cs_disasm(model_.capstone(), insn, n, bp.value, 1, &decoded) == 1) {
+      it->second = sync_kind(info_.arch, *decoded);
+    }
+    if (decoded) cs_free(decoded, 1);
+  }
+  if (it->second == SyncKind::None || !sync_point(bp.value, 1)) return false;
+  set_pc(bp.value);
   return true;
 }
 
@@ -729,7 +764,7 @@ void Cpu::on_sync_insn(uc_engine* uc, uint64_t addr, uint32_t, void* self) noexc
   if (c->in_stub_ || !c->sync_points_) return;
   try {
     std::optional<uint32_t> rest = c->block_rest(addr);
-    if (!rest || !c->sync_point(*rest)) return;
+    if (!rest || !c->sync_point(addr, *rest)) return;
     c->set_reg(c->info_.reg_pc, addr);  // a PC write cancels a stop: the stop comes after it
     uc_emu_stop(uc);
   } catch (...) {
@@ -738,8 +773,10 @@ void Cpu::on_sync_insn(uc_engine* uc, uint64_t addr, uint32_t, void* self) noexc
 }
 
 void Cpu::forget_emulated_sites(uint64_t start, uint64_t len) {
+  auto in_range = [&](const auto& s) { return s.first >= start && s.first - start < len; };
+  if (!breakpoint_sync_.empty()) std::erase_if(breakpoint_sync_, in_range);
   if (sites_.empty()) return;
-  std::erase_if(sites_, [&](const auto& s) { return s.first >= start && s.first - start < len; });
+  std::erase_if(sites_, in_range);
 }
 
 // The budget check comes first: after uc_emu_stop in a block hook Unicorn does not execute the
@@ -828,6 +865,7 @@ std::vector<uint8_t> Cpu::observed_code(uint64_t addr, std::span<const uint8_t> 
 
 uint64_t Cpu::guest_cycles() {
   uint64_t now = clock_->cycles().value;
+  time_read_clock_ = clock_, time_read_at_ = now;
   return time_source_ ? time_source_->guest_cycles(now) : now;
 }
 

@@ -175,10 +175,11 @@ class Cpu final : public mmu::MmObserver {
   // describe_guest() (the assert context, include/probesim/assert.h).
   // With scheduling points on (set_sync_points), the quantum ends at the first scheduling point
   // at or past the budget: a user block's start, or an atomic or syscall instruction inside a
-  // block (the quantum then ends in front of it, and the retired counts are exact: the rest of
-  // the block is charged when it runs). `sync_budget` (0: none) also ends it in front of the
-  // sync_budget-th atomic or syscall of the quantum; never in front of the very first
-  // instruction of a quantum (it is where the task was picked, so it always makes progress).
+  // block (the quantum then ends in front of it, and the retired counts and cycles are exact:
+  // the rest of the block, charged with its start, is given back and charged when it runs).
+  // `sync_budget` (0: none) also ends it in front of the sync_budget-th atomic or syscall of
+  // the quantum; never in front of the very first instruction of a quantum (it is where the
+  // task was picked, so it always makes progress).
   CpuStop run(InsnCount budget, uint64_t sync_budget = 0);
   // For that context: the task whose registers are in the engine (-1: none, the default) and a
   // source of the machine's recent scheduler events (may be empty).
@@ -207,6 +208,14 @@ class Cpu final : public mmu::MmObserver {
   // Scheduling points at atomics and syscalls (see run()); turning them on re-decodes every
   // block, so atomics decoded before get their code hooks.
   void set_sync_points(bool on);
+  bool sync_points() const { return sync_points_; }
+  // From the trap hook of a uprobe's breakpoint at `bp` (x86 int3, arm64 BRK; either ends the
+  // running block): when the program's instruction under it (`code` reads it) is a scheduling
+  // point (an atomic, SyncKind), the quantum may end in front of the breakpoint as in front of
+  // that instruction (run()'s rule). True then: PC is back at bp, the probe is not hit, and the
+  // breakpoint traps again when the task runs next. So a probe on an atomic keeps the
+  // scheduling point at the same retired count (a replay's decision there still holds).
+  bool breakpoint_sync_point(GuestAddr bp, OriginalCode& code);
   // Atomic and syscall instructions retired in user mode (each a scheduling point).
   uint64_t sync_ops() const { return sync_ops_; }
   // Instructions in [start, start+len) are not steps (uprobes' XOL area of this engine's mm).
@@ -270,7 +279,8 @@ class Cpu final : public mmu::MmObserver {
   bool hook_emulated_sites(const BlockCost& cost);
   bool hook_sync_sites(const BlockCost& cost);
   std::optional<uint32_t> block_rest(uint64_t addr) const;
-  bool sync_point(uint32_t rest);
+  bool sync_point(uint64_t site, uint32_t rest);
+  uint64_t rest_cycles(uint64_t site) const;
   bool syscall_sync_point();
   void forget_emulated_sites(uint64_t start, uint64_t len);
   std::vector<uint64_t> access_candidates(const cs_insn& insn) const;
@@ -366,6 +376,9 @@ class Cpu final : public mmu::MmObserver {
   uint32_t cur_block_size_ = 0;
   bool cur_block_user_ = false;
   std::unordered_set<uint64_t> sync_hooked_;
+  std::unordered_map<uint64_t, SyncKind> breakpoint_sync_;  // by breakpoint address, until the code changes
+  const VirtualClock* time_read_clock_ = nullptr;  // the clock of the last guest time read,
+  uint64_t time_read_at_ = 0;                       // and its cycles then (give_back's floor)
   uint64_t sync_ops_ = 0;
   uint64_t sync_budget_ = 0;     // this quantum's (0: none)
   uint64_t quantum_syncs_ = 0;   // atomics and syscalls this quantum retired

@@ -77,6 +77,10 @@ bool MachineState::uprobe_trap(Cpu& cpu, uint32_t intno) {
   if (!current_) return false;
   bool x86 = config_.arch == Arch::X86_64;
   if ((x86 && intno != kX86Int3) || (!x86 && intno != kArm64Bkpt)) return false;
+  // A breakpoint on an atomic is a scheduling point as the atomic is (Cpu::breakpoint_sync_point):
+  // a quantum that ends there ends before the probe is hit. (x86: PC is past the int3.)
+  const GuestAddr bp{x86 ? cpu.pc() - 1 : cpu.pc()};
+  if (cpu.sync_points() && cpu.breakpoint_sync_point(bp, *this)) return true;
   Task& t = *current_;
   Process& p = t.proc();
   probes::Regs regs = read_probe_regs(cpu, RegsMode::User);

@@ -3,6 +3,7 @@
 // modelled CPU frequency and a fixed, configurable epoch. Nothing here reads the host clock.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "probesim/types.h"
@@ -40,6 +41,12 @@ class VirtualClock {
   Cycles cycles() const { return cycles_; }
   void advance(Cycles c) {
     cycles_.value = c.value > UINT64_MAX - cycles_.value ? UINT64_MAX : cycles_.value + c.value;
+  }
+  // Take back cycles charged in advance for work that did not run (the rest of a block whose
+  // quantum ended in front of a scheduling point inside it), never below `floor`: a value the
+  // guest has read stays in the past.
+  void give_back(Cycles c, Cycles floor) {
+    cycles_.value = std::max(c.value > cycles_.value ? 0 : cycles_.value - c.value, floor.value);
   }
   // Advance to at least `ns` nanoseconds of monotonic time (sleeps, idle CPUs).
   void advance_to_ns(uint64_t ns);

@@ -257,3 +257,42 @@ def test_sched_replay_file_is_a_replay_of_that_trace(found):
         probesim.Machine(sched=f"replay:{found.trace_path}", replay=found.trace_path)
     with pytest.raises(probesim.BadArgument, match="drop cpus"):
         probesim.Machine(sched=f"replay:{found.trace_path}", cpus=3)
+
+
+# Mnemonics of the scheduling points at atomics (emu/sched/README.md), as Capstone prints them.
+ATOMIC = re.compile(r"lock |xchg|cmpxchg|ld[a]?xr|st[l]?xr|ld[a]?xp|st[l]?xp|cas|swp|ldadd")
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
+def test_a_uprobe_on_the_atomic_of_a_recorded_preemption_keeps_the_replay(guest_dir, tmp_path, arch):
+    """publish's race window lies between two atomics of one block, so its failing run was
+    preempted in mid-block, in front of an atomic (a scheduling point). A replay with a uprobe
+    exactly there follows the trace: the breakpoint stands in for the atomic's scheduling point
+    at the same retired count, and its trap and out-of-line step add none. arm64 (Cortex-A72:
+    no LSE, so the atomic is a load-exclusive) refuses a uprobe on it, as Linux does; the probe
+    then goes on the instruction before it, whose out-of-line step resumes at the decision."""
+    prog = find_guest_program(guest_dir, arch, "publish")
+    r = probesim.explore([prog], strategy="pct:2", runs=200, seed=1, save=tmp_path,
+                         env={"LC_ALL": "C"})
+    assert r and b"half-published record seen" in r.stdout, str(r)
+    plain = r.replay()
+    assert plain.divergence is None
+    m = r.replay(run=False)
+    pid = m.replay_process.pid
+    at_atomic = [p for p in probesim.Trace(r.trace_path).preemptions
+                 if ATOMIC.match(m.disassemble(pid, p.pc, 1)[0].mnemonic + " ")]
+    assert at_atomic, [p.describe() for p in probesim.Trace(r.trace_path).preemptions]
+    p = at_atomic[0]
+    target = m.symbolize(p.pc, pid)  # "publish+0x10": the CLI's --uprobe PATH:SYM+OFF
+    if arch == "aarch64":
+        with pytest.raises(probesim.BadProbe, match="cannot probe arm64 instruction"):
+            m.uprobes.register(prog, target, handler=lambda regs: None)
+        sym, off = target.split("+")
+        target = f"{sym}+{int(off, 0) - 4:#x}"
+    tids = []
+    up = m.uprobes.register(prog, target, handler=lambda regs: tids.append(m.current_tid))
+    m.run()
+    assert m.divergence is None, m.divergence.message
+    assert m.replay_process.stdout == r.stdout and m.replay_process.exit_code == 1
+    assert sched_of(m) == sched_of(plain)
+    assert up.hits > 0 and p.tid in tids

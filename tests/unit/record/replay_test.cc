@@ -143,39 +143,49 @@ void exact_replay(const std::string& name, const Options& opt, const std::vector
 
 }  // namespace
 
-TEST_CASE("replay: pthreads on 4 CPUs replays exactly, also with probes added (x86_64)") {
-  std::string p = guest("x86_64-glibc", "pthreads");
-  exact_replay("pthreads-x86", {.arch = Arch::X86_64, .seed = 1, .quantum = 20000, .cpus = 4, .strategy = "random"},
-               {p}, p + ":malloc");
-}
-
-TEST_CASE("replay: pthreads on 4 CPUs replays exactly, also with probes added (aarch64)") {
-  std::string p = guest("aarch64-glibc", "pthreads");
-  exact_replay("pthreads-arm64", {.arch = Arch::AArch64, .seed = 2, .quantum = 20000, .cpus = 4, .strategy = "random"},
-               {p}, p + ":malloc");
-}
-
-TEST_CASE("replay: racy under pct and under random replays exactly, also with probes added") {
-  std::string x = guest("x86_64-glibc", "racy"), a = guest("aarch64-glibc", "racy");
-  exact_replay("racy-pct", {.arch = Arch::X86_64, .seed = 2, .cpus = 2, .strategy = "pct:2:3000000"}, {x},
-               x + ":next_value");
-  exact_replay("racy-arm64", {.arch = Arch::AArch64, .seed = 4, .quantum = 5000, .cpus = 2, .strategy = "random"},
-               {a}, a + ":next_value");
-}
-
-TEST_CASE("replay: signals replay exactly, also with probes added") {
-  std::string p = guest("x86_64-glibc", "signals");
-  exact_replay("signals", {.arch = Arch::X86_64, .seed = 3, .quantum = 3000, .cpus = 2, .strategy = "random"},
-               {p}, p + ":malloc");
-}
-
-TEST_CASE("replay: a busybox sh pipeline on 4 CPUs replays exactly, also with probes added") {
-  const std::string bb = "/bin/busybox";
-  if (!fs::exists(bb)) return;  // Debian's busybox-static (scripts/install-deps.sh)
-  exact_replay("busybox-pipeline", {.arch = Arch::X86_64, .seed = 3, .quantum = 3000, .cpus = 4, .strategy = "random"},
-               {bb, "sh", "-c",
-                "busybox seq 1 200 | busybox sort -r | busybox uniq | busybox wc -l; echo done | busybox tr a-z A-Z"},
-               bb + ":0xebf0");  // stripped: the file offset of its entry point
+TEST_CASE("replay: 20 recorded runs (busybox sh pipelines on 4 CPUs, pthreads, racy, signals) "
+          "replay exactly, also with kprobes and uprobes added") {
+  const std::string bb = "/bin/busybox";  // Debian's busybox-static (scripts/install-deps.sh)
+  REQUIRE(fs::exists(bb));
+  const std::string pipelines[] = {
+      "busybox seq 1 200 | busybox sort -r | busybox uniq | busybox wc -l; echo done | busybox tr a-z A-Z",
+      "busybox seq 1 500 | busybox grep 7 | busybox tail -n 3 | busybox tr 0-9 a-j",
+      "echo one two three | busybox tr ' ' '\\n' | busybox sort | busybox head -n 2",
+      "busybox seq 1 50 | busybox awk '{s+=$1} END {print s}' | busybox cat",
+  };
+  struct Run {
+    std::string name;
+    Options opt;
+    std::vector<std::string> argv;
+    std::string uprobe;  // a symbol of the program, or a file offset (busybox is stripped)
+  };
+  std::vector<Run> runs;
+  for (uint64_t i = 0; i < 8; ++i)  // the entry point's file offset
+    runs.push_back({"busybox-" + std::to_string(i),
+                    {.arch = Arch::X86_64, .seed = 3 + i, .quantum = 3000, .cpus = 4, .strategy = "random"},
+                    {bb, "sh", "-c", pipelines[i % 4]}, bb + ":0xebf0"});
+  for (uint64_t i = 0; i < 4; ++i) {
+    const bool x86 = i % 2 == 0;
+    const std::string flavour = x86 ? "x86_64-glibc" : "aarch64-glibc";
+    const Arch arch = x86 ? Arch::X86_64 : Arch::AArch64;
+    const std::string pthreads = guest(flavour, "pthreads"), racy = guest(flavour, "racy");
+    runs.push_back({"pthreads-" + std::to_string(i),
+                    {.arch = arch, .seed = 1 + i, .quantum = 20000, .cpus = 4, .strategy = "random"},
+                    {pthreads}, pthreads + ":malloc"});
+    runs.push_back({"racy-" + std::to_string(i),
+                    {.arch = arch, .seed = 2 + i, .quantum = 5000, .cpus = 2,
+                     .strategy = i < 2 ? "pct:2:3000000" : "random"},
+                    {racy}, racy + ":next_value"});
+    const std::string signals = guest(flavour, "signals");
+    runs.push_back({"signals-" + std::to_string(i),
+                    {.arch = arch, .seed = 3 + i, .quantum = 3000, .cpus = 2, .strategy = "random"},
+                    {signals}, signals + ":malloc"});
+  }
+  REQUIRE(runs.size() == 20);
+  for (const Run& r : runs) {
+    CAPTURE(r.name);
+    exact_replay(r.name, r.opt, r.argv, r.uprobe);
+  }
 }
 
 TEST_CASE("replay: pct:2 finds the racy counter's lost update within 100 runs for 10 seeds") {
