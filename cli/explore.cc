@@ -35,7 +35,8 @@ struct RunResult {
   uint64_t tasks = 0;  // distinct tasks that ran
 };
 
-// "deadlock: N task(s) blocked forever: task T waits on a futex at pc ... <where>; ...".
+// "deadlock: N task(s) blocked forever: task T waits on a futex 0x... <lock_a> at pc ... <where>;
+// ...".
 std::string deadlock_text(const Machine& m) {
   std::vector<Machine::BlockedTask> blocked = m.blocked_tasks();
   std::string s = "deadlock: " + std::to_string(blocked.size()) + " task(s) blocked forever";
@@ -67,14 +68,17 @@ void judge(const ExploreOptions& o, Machine& m, int pid, RunResult& r) {
 
 // One schedule: run `run` of `strategy` (or the guided schedule: its preemptions and the
 // choices to repeat where a task stopped by itself), recording when asked.
+enum class Watch { None, Memory };  // Memory: name the conflicting accesses (Machine::watch_memory)
+
 Result<RunResult> run_one(const ExploreOptions& o, Arch arch, const std::string& strategy,
                           uint64_t run, const std::vector<Preemption>& guided, bool record,
-                          const std::vector<Preemption>& choices = {}) {
+                          const std::vector<Preemption>& choices = {}, Watch watch = Watch::None) {
   Options opt{.arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
               .cpus = static_cast<int>(o.cpus), .strategy = strategy, .run_index = run,
               .preemptions = guided, .choices = choices, .bugs = o.bugs};
   auto m = PROBESIM_TRY(Machine::create(opt));
   if (record) PROBESIM_TRY_VOID(m->start_recording());
+  if (watch == Watch::Memory) PROBESIM_TRY_VOID(m->watch_memory());
   auto probes = PROBESIM_TRY(CliProbes::attach_queued(*m, o.uprobes, o.kprobes));
   int pid = PROBESIM_TRY(m->spawn(o.argv, guest_env(o.env, o.env_clear), Stdio::Capture, {}, guest_cwd(o.root)));
   m->run();
@@ -263,7 +267,8 @@ int shrink_and_report(const ExploreOptions& o, Arch arch, const std::string& pat
     std::fprintf(stderr, "probesim: explore: not shrunk: %s\n", kept.error().message.c_str());
     return 1;
   }
-  auto final_run = run_one(o, arch, "guided", 0, kept.value(), true, choices.value());
+  auto final_run =
+      run_one(o, arch, "guided", 0, kept.value(), true, choices.value(), Watch::Memory);
   std::string shrunk = path.ends_with(".trace") ? path.substr(0, path.size() - 6) + ".shrunk.trace" : path + ".shrunk";
   if (!final_run || !final_run->failed || !final_run->machine->save_trace(shrunk)) {
     std::fprintf(stderr, "probesim: explore: the shrunk schedule did not fail again\n");
@@ -276,6 +281,7 @@ int shrink_and_report(const ExploreOptions& o, Arch arch, const std::string& pat
   for (const Preemption& p : final_run->machine->recorded_preemptions()) {
     std::printf("critical preemption: %s\n", p.describe().c_str());
     if (!p.kernel.empty()) std::printf("in kernel terms: %s\n", p.kernel.c_str());
+    if (!p.memory.empty()) std::printf("on memory: %s\n", p.memory.c_str());
   }
   std::printf("replay it with: %s\n", replay_command(shrunk).c_str());
   return 1;

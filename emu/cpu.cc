@@ -257,6 +257,41 @@ void Cpu::apply_precise_faults() {
   check(uc_ctl_flush_tb(uc_), "flush tb");
 }
 
+void Cpu::set_access_watch(AccessWatch* w) {
+  access_watch_ = w;
+  if ((w != nullptr) == (access_hook_ != 0)) return;
+  if (w) {
+    check(uc_hook_add(uc_, &access_hook_, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE,
+                      reinterpret_cast<void*>(&Cpu::on_mem_watch), this, 1, 0),
+          "hook access watch");
+  } else {
+    check(uc_hook_del(uc_, access_hook_), "unhook access watch");
+    access_hook_ = 0;
+  }
+  check(uc_ctl_flush_tb(uc_), "flush tb");  // translations made without the hook lack its calls
+}
+
+void Cpu::on_mem_watch(uc_engine*, uc_mem_type type, uint64_t addr, int size, int64_t,
+                       void* self) noexcept {
+  auto* c = static_cast<Cpu*>(self);
+  if (c->in_stub_ || !c->access_watch_) return;
+  try {
+    const uint64_t pc = c->pc();
+    if (addr >= kWindowPhys) {  // memory hooks see physical addresses: a data run's, back to its va
+      auto run = std::find_if(c->data_runs_.begin(), c->data_runs_.end(),
+                              [&](const auto& r) { return addr - r.second.paddr < r.second.len; });
+      if (run == c->data_runs_.end()) return;
+      addr = run->first + (addr - run->second.paddr);
+    } else {
+      addr = c->virt(addr);
+    }
+    if (!c->counted(pc) || pc >= c->info_.task_size || addr >= c->info_.task_size) return;
+    c->access_watch_->on_access(addr, static_cast<uint32_t>(size), type == UC_MEM_WRITE, pc);
+  } catch (...) {
+    c->store_exception(std::current_exception());
+  }
+}
+
 CpuStop Cpu::run(InsnCount budget, uint64_t sync_budget) {
   apply_precise_faults();
   stop_at_ = steps() + std::min<uint64_t>(budget.value, ~uint64_t{0} - steps());

@@ -101,6 +101,16 @@ class GuestTimeSource {
   virtual uint64_t guest_cycles(uint64_t now) = 0;
 };
 
+// Watches the user-mode loads and stores of user memory (analysis runs: the conflicting
+// accesses around a race's preemption, MachineState::watch_memory).
+class AccessWatch {
+ public:
+  virtual ~AccessWatch() = default;
+  // `pc`: the accessing instruction on x86; on arm64 (whose memory hooks do not sync PC) the
+  // start of its block.
+  virtual void on_access(uint64_t addr, uint32_t size, bool write, uint64_t pc) = 0;
+};
+
 // Which executed instructions are scheduling steps (they count towards the quantum budget, and
 // a quantum can end before any block of them). User: user-mode instructions outside the
 // uncounted range (uprobes' XOL area), so the count is the same with or without probes: the
@@ -225,6 +235,9 @@ class Cpu final : public mmu::MmObserver {
   }
   void set_time_source(GuestTimeSource* t) { time_source_ = t; }
   void set_observer(OriginalCode* o) { observer_ = o; }  // null: probes cost what they execute
+  // Every user-mode access to user memory goes to `w` (null: none, the default): a memory hook
+  // that costs tens of ns per access while set.
+  void set_access_watch(AccessWatch* w);
   // Observer mode: an out-of-line step just resumed the program at `addr`, the middle of one of
   // its blocks (the breakpoint split it). The block Unicorn starts there is no block boundary
   // of the unprobed program, so the quantum may not end in front of it.
@@ -322,6 +335,8 @@ class Cpu final : public mmu::MmObserver {
   static bool on_mem_invalid(uc_engine* uc, uc_mem_type type, uint64_t addr, int size,
                              int64_t value, void* self) noexcept;
   static void on_mem_sync(uc_engine*, uc_mem_type, uint64_t, int, int64_t, void*) noexcept {}
+  static void on_mem_watch(uc_engine* uc, uc_mem_type type, uint64_t addr, int size, int64_t,
+                           void* self) noexcept;
   static uint32_t on_arm64_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp,
                                void* self) noexcept;
   static void on_emulated_insn(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noexcept;
@@ -355,6 +370,8 @@ class Cpu final : public mmu::MmObserver {
   bool preemptible_ = true;
   bool precise_wanted_ = false;
   uc_hook pc_sync_hook_ = 0;  // armed while precise faults are on
+  AccessWatch* access_watch_ = nullptr;
+  uc_hook access_hook_ = 0;  // armed while access_watch_ is set
   CpuStop stop_;
   std::optional<CpuStop> denied_fill_;  // a denied TLB fill of this run
   std::exception_ptr pending_;

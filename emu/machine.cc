@@ -331,8 +331,16 @@ std::vector<Preemption> Machine::recorded_preemptions() const {
     if (p.pc) p.where = st.symbolize_user(p.tid, p.pc);
     if (p.next_pc) p.next_where = st.symbolize_user(p.next_tid, p.next_pc);
     p.kernel = st.kernel_race(p.tid, p.insns, p.next_tid, p.next_from, p.next_until);
+    p.memory = st.memory_race(p.tid, p.insns);
   }
   return out;
+}
+
+Result<void> Machine::watch_memory() {
+  if (impl_->first_pid >= 0)
+    return Error::make("watch_memory must come before the first spawn", EINVAL);
+  impl_->state.watch_memory();
+  return {};
 }
 
 Result<std::vector<Preemption>> trace_preemptions(const std::string& path) {
@@ -424,15 +432,15 @@ std::map<int, uint64_t> Machine::task_instructions() const {
 
 namespace {
 
-// The user pc a blocked task resumes at: its pt_regs inside the guest kernel, else its
-// registers (in the engine while resident, else saved in its context).
-uint64_t blocked_pc(emu::MachineState& st, emu::Task& t) {
-  if (st.kernel() && t.in_hypercall) return st.user_regs(t).pc();
+// A user register of a blocked task (pc: where it resumes; the first syscall argument: a
+// futex's address): its pt_regs inside the guest kernel, else its registers (in the engine
+// while resident, else saved in its context).
+uint64_t blocked_reg(emu::MachineState& st, emu::Task& t, int uc_reg) {
+  if (st.kernel() && t.in_hypercall) return st.user_regs(t).reg(uc_reg);
   emu::Cpu* cpu = t.proc().cpu();
   if (!cpu) return 0;
-  int pc_reg = cpu->info().reg_pc;
   bool resident = t.proc().resident() == &t || !t.context;
-  return resident ? cpu->reg(pc_reg) : cpu->context_reg(*t.context, pc_reg);
+  return resident ? cpu->reg(uc_reg) : cpu->context_reg(*t.context, uc_reg);
 }
 
 }  // namespace
@@ -441,8 +449,8 @@ std::string Machine::BlockedTask::describe() const {
   char pc_text[32];
   std::snprintf(pc_text, sizeof pc_text, "%#llx", static_cast<unsigned long long>(pc));
   std::string what = wait == "futex" ? "on a futex" : wait == "wait queue" ? "on a wait queue" : "(" + wait + ")";
-  return "task " + std::to_string(tid) + " waits " + what + " at pc " + pc_text +
-         (where.empty() ? "" : " <" + where + ">");
+  return "task " + std::to_string(tid) + " waits " + what + (object.empty() ? "" : " " + object) +
+         " at pc " + pc_text + (where.empty() ? "" : " <" + where + ">");
 }
 
 std::vector<Machine::BlockedTask> Machine::blocked_tasks() const {
@@ -451,7 +459,8 @@ std::vector<Machine::BlockedTask> Machine::blocked_tasks() const {
   for (emu::Task* t : st.blocked_forever()) {
     using Kind = emu::WaitInfo::Kind;
     Kind k = t->wait.kind;
-    uint64_t pc = blocked_pc(st, *t);
+    const emu::ArchInfo& info = emu::arch_info(st.arch());
+    uint64_t pc = blocked_reg(st, *t, info.reg_pc);
     out.push_back({t->tid(),
                    t->stopped         ? "stopped"
                    : k == Kind::Futex ? "futex"
@@ -459,6 +468,13 @@ std::vector<Machine::BlockedTask> Machine::blocked_tasks() const {
                    : k == Kind::Queue ? "wait queue"
                                       : "unknown",
                    pc, pc ? st.symbolize_user(t->tid(), pc) : std::string{}});
+    if (k == Kind::Futex && !t->stopped) {  // futex(uaddr, ...): the word, named when it can be
+      uint64_t uaddr = blocked_reg(st, *t, info.reg_args[0]);
+      char text[32];
+      std::snprintf(text, sizeof text, "%#llx", static_cast<unsigned long long>(uaddr));
+      std::string name = st.symbolize_data(t->tid(), uaddr);
+      out.back().object = std::string(text) + (name.empty() ? "" : " <" + name + ">");
+    }
   }
   return out;
 }

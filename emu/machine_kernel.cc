@@ -17,6 +17,7 @@ Result<std::unique_ptr<Cpu>> MachineState::new_cpu() {
   std::unique_ptr<Cpu> cpu = PROBESIM_TRY(kernel_ ? kernel_->new_engine()
                                                   : Cpu::create(config_.arch, sched_.clock(0), *this));
   cpu->set_sync_points(sync_points());
+  if (race_watch_) cpu->set_access_watch(this);
   return cpu;
 }
 

@@ -256,6 +256,8 @@ bool MachineState::run(uint64_t max_insns, const std::function<bool()>& should_s
     bool preempted = kernel_step ? run_kernel_step(*step) : run_quantum(*step);
     if (kworker_ && !kernel_step && !kworker_->in_flight()) check_invariants(true, false);
     if (tap_) tap_quantum_end(*step, preempted);
+    if (race_watch_ && preempted)
+      race_watch_->preempted(step->task->tid(), step->task->user_insns.value);
     kwork_wake_due(*step);  // before finish: a due kworker queues ahead of the preempted task
     sched_.finish(*step, preempted);
     run_kprobe_optimizer();  // kernel work: the delayed kprobe_optimizer

@@ -23,6 +23,7 @@
 #include "emu/deterministic_rng.h"
 #include "emu/futex_table.h"
 #include "emu/limits.h"
+#include "emu/record/race_watch.h"
 #include "emu/record/recorder.h"
 #include "emu/record/replayer.h"
 #include "emu/kernel/guest_kernel.h"
@@ -99,6 +100,7 @@ class MachineState final : public SyscallSink,
                            private probes::UprobeHost,
                            private GuestTimeSource,
                            private OriginalCode,
+                           private AccessWatch,
                            private KernelHost,
                            private ProcHost {
  public:
@@ -124,6 +126,16 @@ class MachineState final : public SyscallSink,
   Recorder* recorder() { return recorder_.get(); }
   // "symbol+0xoff (guest path)" for a user pc of task tid, or "" when unknown.
   std::string symbolize_user(int tid, uint64_t pc);
+  // "name" or "name+0xoff" for a user data address of task tid inside an object of its
+  // program's symbol table, or "" when none.
+  std::string symbolize_data(int tid, uint64_t addr);
+  // Watch every user load and store from now on (an analysis run, before the first spawn):
+  // RaceWatch finds the conflicting accesses around each preemption (memory_race).
+  void watch_memory();
+  // The conflict RaceWatch found around the preemption of tid at insns, for people: "task 101
+  // read counter (0x...) at 0x... <bump+0x8 (...)> before it was preempted, ..."; "" when
+  // none or not watched.
+  std::string memory_race(int tid, uint64_t insns);
   Replayer* replayer() { return replayer_.get(); }
   Scheduler& sched() { return sched_; }
   FutexTable& futexes() { return futexes_; }
@@ -360,6 +372,7 @@ class MachineState final : public SyscallSink,
   // the kernel's with its kprobes' (KprobeManager::read_original, is_probe_code).
   bool original_code(uint64_t addr, std::span<uint8_t> out) override;
   bool probe_code(uint64_t addr) override;
+  void on_access(uint64_t addr, uint32_t size, bool write, uint64_t pc) override;  // AccessWatch
   void finish_exec(Process& p, Task& t);
   void interrupt_wait(Task& t, int sig);
   void signal_timer(Process& p, int timer_id, uint64_t periods);  // machine_timers.cc
@@ -448,6 +461,7 @@ class MachineState final : public SyscallSink,
   uint64_t time_limit_ns_ = 0;  // set_time_limit
   std::unique_ptr<Recorder> recorder_;
   std::unique_ptr<Replayer> replayer_;
+  std::unique_ptr<RaceWatch> race_watch_;  // watch_memory
   RunTap* tap_ = nullptr;
   VirtualClock seen_clock_;  // guest_clock()'s value
   uint64_t total_insns_ = 0;

@@ -50,6 +50,11 @@ struct Preemption {
   // kernel terms ("task 100 munmap()ed [0x7f..., 0x7f...) between build_map_info and
   // mmap_write_lock at 0x7f... of task 2 kworker/0:1 (uprobe_register(...))"); else "".
   std::string kernel;
+  // When the machine watched memory (Machine::watch_memory): the conflicting accesses around it,
+  // a location the preempted task read before it, another task wrote meanwhile, and it then
+  // overwrote ("task 101 at 0x... <bump+0x8 (...)> read counter (0x..., 8 bytes) before it was
+  // preempted; task 102 at ... wrote it meanwhile; task 101 at ... then overwrote it"); else "".
+  std::string memory;
   std::string describe() const;  // one line, for people
 };
 
@@ -238,6 +243,9 @@ class Machine {
   std::optional<Divergence> divergence() const;
   // While recording: the preemptions so far, pcs symbolized.
   std::vector<Preemption> recorded_preemptions() const;
+  // Watch every user load and store of this run (before the first spawn; each access then costs
+  // a memory hook): recorded_preemptions() name the conflicting accesses around each (memory).
+  Result<void> watch_memory();
   std::vector<SchedEvent> schedule_log() const;
   // Instructions executed by each task (thread) so far, by tid.
   std::map<int, uint64_t> task_instructions() const;
@@ -251,7 +259,11 @@ class Machine {
     std::string wait;
     uint64_t pc = 0;
     std::string where;
-    std::string describe() const;  // "task 101 waits on a futex at pc 0x... <sym+0x.. (file)>"
+    // A futex wait: the futex word's address, with the program object holding it when the
+    // symbol table names one ("0x4c6300 <lock_b>": a mutex); else "".
+    std::string object;
+    // "task 101 waits on a futex 0x4c6300 <lock_a> at pc 0x... <sym+0x.. (file)>"
+    std::string describe() const;
   };
   std::vector<BlockedTask> blocked_tasks() const;
   Arch arch() const;

@@ -79,12 +79,16 @@ class _Config:
     setup: Setup | None = None
     until_invariant: bool = False
 
-    def run(self, record: bool, **schedule) -> tuple[bool, Machine, Process]:
+    def run(self, record: bool, watch: bool = False, **schedule) -> tuple[bool, Machine, Process]:
+        """One schedule; record: record it; watch: name the conflicting accesses around its
+        preemptions (Machine.watch_memory)."""
         m = Machine(self.arch, seed=self.seed, cpus=self.cpus, quantum=self.quantum,
                     root=self.root, limits=dict(self.limits) if self.limits else None,
                     bugs=set(self.bugs) or None, **schedule)
         if record:
             m.record()
+        if watch:
+            m.watch_memory()
         p = m.spawn(list(self.argv), env=self.env, stdin=self.stdin, cwd=self.cwd)
         if self.setup:
             self.setup(m)
@@ -131,6 +135,8 @@ class ShrinkResult:
             lines.append(f"critical preemption: {p.describe()}")
             if p.kernel:
                 lines.append(f"in kernel terms: {p.kernel}")
+            if p.memory:
+                lines.append(f"on memory: {p.memory}")
         lines.append(f"replay it with: probesim replay {self.trace_path}")
         return "\n".join(lines)
 
@@ -182,7 +188,7 @@ class ExploreResult:
 
         kept = _ddmin(original, fails)
         path = str(save) if save else re.sub(r"(\.trace)?$", ".shrunk.trace", self.trace_path, count=1)
-        failed, m, _ = self._config.run(True, preemptions=kept, choices=choices)
+        failed, m, _ = self._config.run(True, True, preemptions=kept, choices=choices)
         runs += 1
         if not failed:
             raise RuntimeError("shrink: the shrunk schedule did not fail again")

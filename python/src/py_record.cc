@@ -76,6 +76,10 @@ void bind_preemption(py::module_& m) {
       .def_readonly("kernel", &Preemption::kernel,
                     "In kernel terms when the kworker (tid 2) is one of the two tasks: its steps "
                     "and the other tasks' mapping changes in between; else ''.")
+      .def_readonly("memory", &Preemption::memory,
+                    "When the machine watched memory (Machine.watch_memory): the conflicting "
+                    "accesses around it, a location the preempted task read before it, another "
+                    "task wrote meanwhile and it then overwrote; else ''.")
       .def("describe", &Preemption::describe, "One line for people.")
       .def("__len__", [](const Preemption&) { return 3; })
       .def("__iter__",
@@ -157,7 +161,7 @@ void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine
              pickle_members(&Preemption::tid, &Preemption::insns, &Preemption::next_tid,
                             &Preemption::pc, &Preemption::where, &Preemption::next_until,
                             &Preemption::next_pc, &Preemption::next_where,
-                            &Preemption::next_from, &Preemption::kernel));
+                            &Preemption::next_from, &Preemption::kernel, &Preemption::memory));
   def_pickle(m, "Divergence",
              pickle_members(&Divergence::tid, &Divergence::insns, &Divergence::pc,
                             &Divergence::where, &Divergence::decision, &Divergence::what,
@@ -172,6 +176,12 @@ void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine
       .def("save_trace", &PyMachine::save_trace, "path"_a = py::none(),
            "Write the recorded run so far to path (default: record()'s path).")
       .def_property_readonly("recording", &PyMachine::recording, "Whether record() was called.")
+      .def(
+          "watch_memory",
+          [](PyMachine& self) { unwrap<Error>(self.machine("watch_memory").watch_memory()); },
+          "Watch every user load and store of this run (call it before the first spawn; each "
+          "access then costs a memory hook): preemptions then name their conflicting accesses "
+          "(Preemption.memory).")
       .def_static(
           "strategy_runs",
           [](const std::string& s) { return unwrap<BadArgument>(strategy_runs(s)); }, "strategy"_a,

@@ -93,6 +93,17 @@ def test_shrink_keeps_the_preemption_between_the_load_and_the_store(found, racy)
     for p in rmw:
         assert p.tid != p.next_tid and p.tid in {101, 102}
     assert "critical preemption: task" in str(s)
+    # The shrunk run watched memory: the preemption names the load of counter before it, the
+    # other thread's store meanwhile and the preempted thread's own store after it.
+    lost = [p for p in rmw if p.memory]
+    assert lost, [(p.describe(), p.memory) for p in s.critical]
+    bump = r"at 0x[0-9a-f]+ <bump\+0x[0-9a-f]+ \([^)]*racy\)>"
+    named = re.fullmatch(rf"task (\d+) {bump} read counter \(0x[0-9a-f]+, 8 bytes\) before it was "
+                         rf"preempted; task (\d+) {bump} wrote it meanwhile; task (\d+) {bump} then "
+                         r"overwrote it", lost[0].memory)
+    assert named, lost[0].memory
+    assert named[1] == named[3] == str(lost[0].tid) and {named[1], named[2]} == {"101", "102"}
+    assert f"on memory: {lost[0].memory}" in str(s)
     m = s.replay()
     assert m.divergence is None and lost_update(m.replay_process)
     assert probesim.Trace(s.trace_path).strategy == f"guided:{len(s.preemptions)}"
@@ -191,6 +202,11 @@ def test_explore_finds_and_replays_the_lost_update_on_aarch64(guest_dir, tmp_pat
     assert r and counter(r.stdout) < 400000
     m = r.replay()
     assert m.arch == "aarch64" and m.divergence is None and m.replay_process.stdout == r.stdout
+    # arm64's memory hooks see blocks: the accesses are named by the block that made them.
+    lost = [p.memory for p in r.shrink().critical if "read counter" in p.memory]
+    assert lost and re.match(r"task 10[12] in the block at 0x[0-9a-f]+ <bump\+0x[0-9a-f]+ .*> read "
+                             r"counter \(0x[0-9a-f]+, 8 bytes\) before it was preempted; task 10[12] "
+                             r"in the block at .* wrote it meanwhile; .* then overwrote it", lost[0]), lost
 
 
 FIXTURE_TEST = """
