@@ -232,7 +232,8 @@ TEST_CASE("strategies: run i of a strategy is a pure function of (seed, i)") {
   }
 }
 
-TEST_CASE("replay: a changed instruction is reported at the task that ran it") {
+TEST_CASE("replay: a changed instruction is reported at the task that ran it, at the end of the "
+          "quantum where it first ran") {
   // Record a copy of racy, then change next_value's `v + 1` into `v + 2` in that copy.
   std::string copy = tmp_path("racy-copy");
   fs::copy_file(guest("x86_64-glibc", "racy"), copy, fs::copy_options::overwrite_existing);
@@ -267,6 +268,37 @@ TEST_CASE("replay: a changed instruction is reported at the task that ran it") {
   CHECK(d.where.find("racy-copy") != std::string::npos);
   CHECK(d.message().find("expected: task " + std::to_string(d.tid)) != std::string::npos);
   CHECK(d.message().find("actual:   task " + std::to_string(d.tid)) != std::string::npos);
+
+  // The right instruction: the quantum in which the changed instruction first ran (a uprobe on
+  // it, in a replay of the changed program, sees who ran it first and when) is the one reported,
+  // at its end, the first checkpoint after the change.
+  auto m = Machine::replay(trace);
+  REQUIRE(m.ok());
+  emu::MachineState& st = m.value()->state();
+  mmu::Inode* ino = st.lookup_inode(copy).value();
+  probes::UprobeConsumer first;
+  std::optional<std::pair<int, uint64_t>> hit;  // (tid, the decision whose quantum ran it)
+  first.handler = [&](probes::UprobeConsumer&, probes::Regs&, uint64_t&) {
+    if (!hit) hit = {st.current_task()->tid(), st.replayer()->decisions_done() - 1};
+    return 0;
+  };
+  auto u = st.uprobes().uprobe_register(*ino, FileOffset{off.value().value + (at - code.begin())}, first);
+  REQUIRE(u.ok());
+  m.value()->run();
+  std::optional<Divergence> again = m.value()->divergence();
+  st.uprobes().uprobe_unregister(u.value(), first);
+  st.inodes().iput(ino);
+  REQUIRE(hit.has_value());
+  REQUIRE(again.has_value());
+  CHECK(again->decision == d.decision);  // the probe moved nothing
+  auto t = emu::load_trace(trace);
+  REQUIRE(t.ok());
+  REQUIRE(d.decision < t.value().decisions.size());
+  const emu::TraceDecision& q = t.value().decisions[d.decision];
+  CHECK(d.tid == hit->first);
+  CHECK(d.decision == hit->second);
+  CHECK(q.tid == hit->first);
+  CHECK(d.insns == q.end);
 }
 
 TEST_CASE("replay: missing, foreign, truncated and corrupted traces are clear errors") {
