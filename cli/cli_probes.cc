@@ -143,8 +143,8 @@ void CliProbes::report(FILE* out) const {
     else if (kp.pending() && !kp.registered())
       std::fprintf(out, "kprobe %s: never started (the kworker did not run it)\n", spec);
     else
-      std::fprintf(out, "kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "%s\n", spec, kp.hits(),
-                   kp.nmissed(),
+      std::fprintf(out, "kprobe %s: hits %" PRIu64 " nmissed %" PRIu64 "%s%s\n", spec, kp.hits(),
+                   kp.nmissed(), kp.jump_optimized() ? " (jump-optimized)" : "",
                    kp.unregister_pending() ? " (its unregistering never started)" : "");
   }
   for (const auto& rp : p_->rps)

@@ -76,6 +76,7 @@ Result<RunResult> run_one(const ExploreOptions& o, Arch arch, const std::string&
   Options opt{.arch = arch, .root = o.root, .seed = o.seed, .quantum = o.quantum,
               .cpus = static_cast<int>(o.cpus), .strategy = strategy, .run_index = run,
               .preemptions = guided, .choices = choices, .bugs = o.bugs};
+  opt.kprobe_optimize_delay_ns = o.optimize_delay_ns;
   auto m = PROBESIM_TRY(Machine::create(opt));
   if (record) PROBESIM_TRY_VOID(m->start_recording());
   if (watch == Watch::Memory) PROBESIM_TRY_VOID(m->watch_memory());

@@ -5,6 +5,8 @@
 #include <regex>
 #include <string_view>
 
+#include "cli/run_options.h"  // parse_virtual_duration
+
 namespace probesim::cli {
 namespace {
 
@@ -76,6 +78,8 @@ Result<ExploreOptions> parse_explore_options(int argc, const char* const* argv) 
     else if (a == "--uprobe") o.uprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--kprobe") o.kprobes.push_back(PROBESIM_TRY(value(a)));
     else if (a == "--bug") o.bugs.push_back(PROBESIM_TRY(value(a)));
+    else if (a == "--optimize-delay")
+      o.optimize_delay_ns = PROBESIM_TRY(parse_virtual_duration(a, PROBESIM_TRY(value(a))));
     else if (a.starts_with("-")) return Error::make("unknown explore option '" + std::string(a) + "'");
     else break;
   }
@@ -97,6 +101,8 @@ std::vector<std::string> batch_arguments(const ExploreOptions& o, Arch arch, con
   for (const std::string& u : o.uprobes) a.insert(a.end(), {"--uprobe", u});
   for (const std::string& k : o.kprobes) a.insert(a.end(), {"--kprobe", k});
   for (const std::string& b : o.bugs) a.insert(a.end(), {"--bug", b});
+  if (o.optimize_delay_ns != ExploreOptions{}.optimize_delay_ns)
+    a.insert(a.end(), {"--optimize-delay", std::to_string(o.optimize_delay_ns) + "ns"});
   a.insert(a.end(), {"--arch", std::string(arch_name(arch)), "--root", o.root, "--cpus", std::to_string(o.cpus), "--quantum",
                      std::to_string(o.quantum), "--env-clear"});
   for (const std::string& e : env) a.insert(a.end(), {"--env", e});

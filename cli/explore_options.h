@@ -17,7 +17,7 @@ inline constexpr const char* kExploreUsage =
     "                        [--until 'exit!=0' | --until-stdout REGEX | --until-signal |\n"
     "                         --until-deadlock | --until-invariant] [--save TRACE] [--no-shrink]\n"
     "                        [--uprobe PATH:SYM[@N[-M]]]... [--kprobe SYM[+OFF][@N[-M]]]...\n"
-    "                        [--bug NAME]...\n"
+    "                        [--bug NAME]... [--optimize-delay DURATION]\n"
     "                        [--arch A] [--root DIR] [--cpus N] [--quantum N]\n"
     "                        [--env-clear] [--env K=V]...\n"
     "                        -- PROGRAM [ARGS...]\n";
@@ -45,6 +45,7 @@ struct ExploreOptions {
   std::vector<std::string> uprobes;  // counting uprobes, SPEC, SPEC@N or SPEC@N-M (kernel work)
   std::vector<std::string> kprobes;  // counting kprobes, SPEC, SPEC@N or SPEC@N-M (as run's)
   std::vector<std::string> bugs;     // bug toggles (--bug)
+  uint64_t optimize_delay_ns = 20'000'000;  // --optimize-delay: OPTIMIZE_DELAY (as run's)
   std::vector<std::string> argv;
 };
 

@@ -88,7 +88,8 @@ Result<std::unique_ptr<Machine>> make_machine(const RunOptions& o, const std::st
   auto m = PROBESIM_TRY(Machine::create(Options{
       .arch = arch, .root = o.root, .seed = o.seed, .epoch = o.epoch, .quantum = o.quantum,
       .cpus = static_cast<int>(o.cpus), .kernel = o.kernel, .kprobe_boost = o.boost,
-      .kprobe_optimization = o.optimize, .probe_cost = o.probe_cost, .kernel_cmdline = o.kernel_cmdline,
+      .kprobe_optimization = o.optimize, .kprobe_optimize_delay_ns = o.optimize_delay_ns,
+      .probe_cost = o.probe_cost, .kernel_cmdline = o.kernel_cmdline,
       .early_kprobes = o.early_kprobes,
       .limits = o.limits, .strategy = o.sched, .run_index = o.run_index, .bugs = o.bugs}));
   if (!o.trace.empty()) PROBESIM_TRY_VOID(m->start_recording());

@@ -274,8 +274,12 @@ const RunFlag kRunFlags[] = {
      o.probe_cost = PROBESIM_TRY(parse_scale(v, "--probe-cost")); return {}; }, false,
    "scale of every probe hit's modelled cycles; 0 = observer mode (probes change no clock)",
    "1"},
-  {"--no-optimize", "", "", PROBESIM_SET(o.optimize = false), false,
+  {"--no-optimize", "", "", PROBESIM_SET(o.optimize = false), true,
    "debug.kprobes-optimization = 0: no jump-optimized kprobes", "optimize on"},
+  {"--optimize-delay", "", "DURATION",
+   PROBESIM_PARSE(optimize_delay_ns, parse_virtual_duration, "--optimize-delay"), true,
+   "OPTIMIZE_DELAY: virtual time from queueing a kprobe for optimization to the optimizer's "
+   "text pokes (Linux: 5 jiffies; shorter: a short run sees them race the CPUs)", "20ms"},
   {"--kernel-cmdline", "", "TEXT", PROBESIM_SET(o.kernel_cmdline = v), true,
    "the guest kernel's command line (e.g. ekprobe=SYM)", "empty"},
   {"--kprobe", "", "SYM[+OFF]|ADDR[@N[-M]]", [](RunOptions& o, const std::string& v) -> Result<void> {

@@ -18,7 +18,8 @@ inline constexpr const char* kUsage =
     "                    [--cpus N] [--sched rr|random|pct:D[:STEPS[:POINTS]]] [--run-index N]\n"
     "                    [--record TRACE] [--sched-log FILE] [--epoch SECONDS|YYYY-MM-DD[THH:MM:SS]]\n"
     "                    [--strace [-s N]] [--stats] [--output FILE] [--env-clear] [--env K=V]...\n"
-    "                    [--no-kernel] [--no-boost] [--no-optimize] [--kernel-cmdline TEXT]\n"
+    "                    [--no-kernel] [--no-boost] [--no-optimize] [--optimize-delay DURATION]\n"
+    "                    [--kernel-cmdline TEXT]\n"
     "                    [--kprobe SYM[+OFF]|ADDR]... [--early-kprobe SYM[+OFF]]...\n"
     "                    [--kretprobe SYM]... [--uprobe PATH:SYM[+OFF]|PATH:OFFSET[@N[-M]]]...\n"
     "                    [--uretprobe PATH:SYM]... [--max-insns N] [--max-time DURATION]\n"
@@ -82,6 +83,7 @@ struct RunOptions {
   double probe_cost = 1.0;  // --probe-cost X: scale of probe hit costs (0: observer mode)
   bool boost = true;     // --no-boost: x86 kprobes always single-step with a second trap
   bool optimize = true;  // --no-optimize: debug.kprobes-optimization = 0 (no optprobes)
+  uint64_t optimize_delay_ns = 20'000'000;  // --optimize-delay: OPTIMIZE_DELAY (virtual ns)
   std::vector<ProbeSpec> kprobes;     // counting kprobes (hits in --stats)
   std::vector<std::string> early_kprobes;  // boot-time counting kprobes, SYM[+OFF] (ekprobe=)
   std::vector<ProbeSpec> kretprobes;  // counting kretprobes

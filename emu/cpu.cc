@@ -794,6 +794,20 @@ bool Cpu::breakpoint_sync_point(GuestAddr bp, OriginalCode& code) {
   return true;
 }
 
+void Cpu::add_call_site(uint64_t addr, uint32_t insn_size, CallSite fn, void* ctx) {
+  call_sites_.push_back(CallSiteEntry{addr, insn_size, fn, ctx});
+}
+
+// From on_block, for a block that will run. A stop fn asks for would leave the block unrun
+// (a stop in a block hook), and the resumed run would call fn again: so the run stops after
+// the site's nop, inside the block already charged.
+void Cpu::run_call_site(const CallSiteEntry& site) {
+  site.fn(*this, site.ctx);
+  if (!stop_recorded_) return;
+  resume_after_site(site.addr + site.insn_size);  // a PC write cancels the stop: stop again
+  uc_emu_stop(uc_);
+}
+
 void Cpu::on_sync_insn(uc_engine* uc, uint64_t addr, uint32_t, void* self) noexcept {
   auto* c = static_cast<Cpu*>(self);
   if (c->in_stub_ || !c->sync_points_) return;
@@ -878,6 +892,8 @@ void Cpu::on_block(uc_engine* uc, uint64_t addr, uint32_t size, void* self) noex
     if (user) c->user_insns_ += cost->insns;
     if (c->observer_ && !user && static_cast<int64_t>(addr) >= 0) return;  // XOL: probe-owned
     c->clock_->advance(Cycles{cost->cycles});
+    for (const CallSiteEntry& site : c->call_sites_)
+      if (site.addr == addr) c->run_call_site(site);
   } catch (...) {
     c->store_exception(std::current_exception());
   }

@@ -180,6 +180,16 @@ class Cpu final : public mmu::MmObserver {
   uint64_t pc() const;
   void set_pc(uint64_t pc);
 
+  // Calls fn(*this, ctx) each time a block starting at `addr` is about to run, from the block
+  // hook every block already takes: no trap, no exit, no code hook (any code hook would make
+  // Unicorn leave a stale PC at every stop; cpu_tb_exec). So `addr` must only be entered by a
+  // jump or call (a block always starts there), and its instruction, `insn_size` bytes, must
+  // do nothing (a nop). fn may read and write registers other than the PC and guest memory; a
+  // stop it requests ends the run after that nop (a resumed run does not call fn again). For
+  // the guest kernel's optimized_callback (emu/kernel/kernel_boot.cc).
+  using CallSite = void (*)(Cpu& cpu, void* ctx);
+  void add_call_site(uint64_t addr, uint32_t insn_size, CallSite fn, void* ctx);
+
   // Run from the current PC until `budget` more steps (see StepScope) have executed or something
   // stops the CPU. Rethrows a stored sink exception. While it runs, an assert failure prints
   // describe_guest() (the assert context, include/probesim/assert.h).
@@ -379,6 +389,14 @@ class Cpu final : public mmu::MmObserver {
   // in sites_ is stale: the code there changed), and the addresses that have a hook.
   std::unordered_map<uint64_t, EmulatedSite> sites_;
   std::unordered_set<uint64_t> hooked_sites_;
+  struct CallSiteEntry {
+    uint64_t addr;
+    uint32_t insn_size;
+    CallSite fn;
+    void* ctx;
+  };
+  std::vector<CallSiteEntry> call_sites_;  // add_call_site's (one or two: a linear scan)
+  void run_call_site(const CallSiteEntry& site);
   // The end of the block running now, and the address where a site that moved PC past
   // itself resumes inside that already charged block (the continuation Unicorn translates
   // as a block of its own must not be charged twice); kNoResume when none.

@@ -104,6 +104,9 @@ Result<std::unique_ptr<Machine>> Machine::create(const Options& o) {
   c.kernel = o.kernel;
   c.kprobe_boost = o.kprobe_boost;
   c.kprobe_optimization = o.kprobe_optimization;
+  if (o.kprobe_optimize_delay_ns == 0)
+    return Error::make("kprobe_optimize_delay_ns must be at least 1 ns (OPTIMIZE_DELAY)", EINVAL);
+  c.kprobe_optimize_delay_ns = o.kprobe_optimize_delay_ns;
   if (!(o.probe_cost >= 0 && o.probe_cost <= 1000))  // also NaN
     return Error::make("probe_cost must be a number from 0 to 1000 (1: modelled costs, 0: "
                        "observer mode), not " + std::to_string(o.probe_cost), EINVAL);
@@ -167,6 +170,7 @@ Result<void> Machine::start_recording() {
   h.quantum = c.quantum, h.run_index = c.run_index, h.strategy = c.strategy.text();
   h.kernel = c.kernel, h.kprobe_boost = c.kprobe_boost, h.limits = c.limits, h.bugs = c.bugs;
   h.epoch = c.epoch_sec, h.kprobe_optimization = c.kprobe_optimization;
+  h.optimize_delay_ns = st.kprobes() ? st.kprobes()->config().optimize_delay_ns : c.kprobe_optimize_delay_ns;
   h.kernel_cmdline = c.kernel_cmdline, h.early_kprobes = c.early_kprobes;
   st.start_recording(std::move(h));
   return {};
@@ -195,6 +199,7 @@ Options options_of(const emu::TraceHeader& h) {
   o.bugs = h.bugs;
   o.epoch = h.epoch;
   o.kprobe_optimization = h.kprobe_optimization;
+  o.kprobe_optimize_delay_ns = h.optimize_delay_ns;
   o.kernel_cmdline = h.kernel_cmdline;
   o.early_kprobes = h.early_kprobes;
   return o;

@@ -10,7 +10,8 @@ namespace probesim::emu {
 KernelConfig MachineState::kernel_config() const {
   return KernelConfig{config_.arch,         config_.cpus,           config_.cpu_hz,
                       config_.kprobe_boost, config_.kprobe_optimization,
-                      config_.kernel_cmdline, config_.early_kprobes, config_.probe_cost};
+                      config_.kernel_cmdline, config_.early_kprobes, config_.probe_cost,
+                      config_.kprobe_optimize_delay_ns};
 }
 
 Result<std::unique_ptr<Cpu>> MachineState::new_cpu() {

@@ -67,6 +67,7 @@ struct MachineConfig {
   bool kernel = true;
   bool kprobe_boost = true;  // x86 kprobes: jump back from boostable slots (no second trap)
   bool kprobe_optimization = true;  // debug.kprobes-optimization at boot (optprobes)
+  uint64_t kprobe_optimize_delay_ns = 20'000'000;  // OPTIMIZE_DELAY (virtual ns)
   double probe_cost = 1.0;  // scale of kprobe/uprobe hit costs (0: observer mode)
   // The guest kernel's command line (boot_command_line); early_kprobes ("sym[+off]") are
   // appended to it as one `ekprobe=` list, registered during boot (kernel_early_kprobes.cc).

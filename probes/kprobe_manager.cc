@@ -29,6 +29,9 @@ KprobeManager::KprobeManager(Arch arch, KernelMemory& mem, const SymbolSource& s
                                                      "kprobe_optinsn_page");
   allow_optimization_ = config.optimize;
   initialized_ = config.initialized;
+  for (size_t p = 0; p < path_cost_.size(); ++p)
+    path_cost_[p] = scale_cycles(probe_path_cycles(arch, static_cast<ProbePath>(p), config_.clock_hz),
+                                 config_.cost_scale);
 }
 
 KprobeManager::~KprobeManager() {
@@ -68,10 +71,6 @@ KprobeCtlblk& KprobeManager::ctlblk(CpuId cpu) {
 const KprobeCtlblk& KprobeManager::ctlblk(CpuId cpu) const {
   PROBESIM_ASSERT(cpu.value < cpus_.size());
   return cpus_[cpu.value];
-}
-
-Cycles KprobeManager::cost(ProbePath path) const {
-  return scale_cycles(probe_path_cycles(arch_kind_, path, config_.clock_hz), config_.cost_scale);
 }
 
 void KprobeManager::assert_not_in_handler(const char* what) const {

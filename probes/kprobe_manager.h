@@ -157,7 +157,7 @@ class KprobeManager {
   size_t pending_instances(TaskId task) const;
 
   // ---- optprobes (kprobe_optimizer.cc). The integrator names the image's optimized_callback
-  // (the detour buffers call it; it makes HC_OPTPROBE) and supplies virtual time and the
+  // (the detour buffers call it; the integrator calls optimized_callback() from it) and supplies virtual time and the
   // synchronize_rcu_tasks check (is any CPU or preempted task executing in [addr, addr+len)).
   void set_optimized_callback(GuestAddr callback) { opt_callback_ = callback; }
   using Clock = std::function<Cycles()>;
@@ -283,7 +283,9 @@ class KprobeManager {
   const InsnSlotCache& insn_slots() const { return *slots_; }
   InsnSlotCache& insn_slots() { return *slots_; }
   const KprobeArch& arch() const { return *arch_; }
-  Cycles cost(ProbePath path) const;
+  // A path's modelled cycles at config().clock_hz scaled by cost_scale (computed once: a hit
+  // asks on every pass).
+  Cycles cost(ProbePath path) const { return path_cost_[static_cast<size_t>(path)]; }
   const KprobeConfig& config() const { return config_; }
 
  private:
@@ -391,6 +393,7 @@ class KprobeManager {
   std::unique_ptr<InsnSlotCache> optinsn_slots_;
   GuestAddr opt_callback_{};
   bool allow_optimization_ = true;  // kprobes_allow_optimization
+  std::array<Cycles, static_cast<size_t>(ProbePath::kCount)> path_cost_{};
   std::vector<KprobeEntry*> optimizing_list_;
   std::vector<KprobeEntry*> unoptimizing_list_;  // delayed unoptimizing (opt.unopt_queued)
   std::vector<GuestAddr> freeing_list_;  // forced off unoptimizing_list: disarm/free pending

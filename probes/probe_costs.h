@@ -18,7 +18,7 @@ enum class ProbePath : uint8_t {
   Trap,             // breakpoint trap + dispatch + pre handlers (also: boosted, emulated, skipped)
   SingleStep,       // the second trap after the out-of-line copy (int3 / BRK #6) + post handlers
   KretprobeReturn,  // the trampoline at function return + handlers
-  Optimized,        // a jump-optimized probe hit: optimized_callback (HC_OPTPROBE)
+  Optimized,        // a jump-optimized probe hit: optimized_callback
   kCount
 };
 

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -64,6 +65,10 @@ class Regs {
   // regs_return_value / regs_get_kernel_argument (x86: di si dx cx r8 r9; arm64: x0..x7).
   uint64_t return_value() const;
   std::optional<uint64_t> kernel_argument(unsigned n) const;
+
+  // Registers 0..n-1 from n host-order words (a struct pt_regs the guest saved), as read: not
+  // marked dirty.
+  void load(const uint8_t* words, size_t n) { std::memcpy(r_.data(), words, n * sizeof r_[0]); }
 
   // Registers written since construction or the last clear_dirty(); bit i = index i.
   uint64_t dirty() const { return dirty_; }

@@ -55,6 +55,11 @@ std::optional<Error> KprobeHandle::error() const {
   return impl_->queued ? impl_->queued->error : std::nullopt;
 }
 bool KprobeHandle::enabled() const { return registered() && !impl_->probe().disabled(); }
+bool KprobeHandle::jump_optimized() const {
+  if (!registered()) return false;
+  const std::optional<probes::KprobeInfo> info = impl_->state.kprobes()->info(addr());
+  return info && info->jumped;
+}
 
 Result<void> KprobeHandle::enable() {
   if (!registered()) return Error::make(name() + ": not registered", EINVAL);

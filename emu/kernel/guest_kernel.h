@@ -46,6 +46,7 @@ struct KernelConfig {
   std::string cmdline;              // boot_command_line, without the ekprobe= list
   std::vector<std::string> early_kprobes;  // "sym[+off]", appended as one ekprobe= list
   double probe_cost = 1.0;                 // KprobeConfig::cost_scale
+  uint64_t optimize_delay_ns = 20'000'000;  // KprobeConfig::optimize_delay_ns (OPTIMIZE_DELAY)
 };
 
 class GuestKernel {
@@ -141,7 +142,10 @@ class GuestKernel {
   // Observer mode: the cycles a Detour hit's copy runs beyond the instruction its breakpoint's
   // block was charged (the other instructions the jump will replace), as their own block would.
   Cycles observed_detour_cycles(Cpu& cpu, GuestAddr addr, const probes::HitResult& r) const;
-  uint64_t hc_optprobe(uint64_t op, GuestAddr regs);  // HC_OPTPROBE: optimized_callback
+  void optimized_callback(uint64_t op, GuestAddr regs);
+  // optimized_callback's host call site (Cpu::add_call_site): optimized_callback(arg0, arg1).
+  static void optimized_callback_site(Cpu& cpu, void* self);
+  void add_call_sites(Cpu& cpu);  // on every engine: optimized_callback's
   probes::HitContext hit_context() const;
 
   KernelConfig config_;

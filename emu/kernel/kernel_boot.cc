@@ -1,7 +1,9 @@
 // Guest kernel: boot, engines, starting tasks and putting them on CPUs
 // (docs/guest-kernel.md "The model's contract": mapping and boot, starting user tasks).
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "emu/kernel/guest_kernel.h"
@@ -44,6 +46,7 @@ Result<void> GuestKernel::boot() {
   PROBESIM_TRY_VOID(create_kprobes());
   engine_ = PROBESIM_TRY(Cpu::create(config_.arch, host_.cpu_clock(0), host_.engine_sink(), ks.regions()));
   Cpu& e = *engine_;
+  add_call_sites(e);
   e.set_step_scope(StepScope::Anywhere);  // kernel-only engine: its budget counts everything
   e.set_pc(ks.entry().value);
   CpuStop stop = e.run(InsnCount{kBootBudget});
@@ -63,6 +66,7 @@ Result<void> GuestKernel::create_kprobes() {
                           config_.cpu_hz, config_.kprobe_optimization};
   kc.initialized = false;
   kc.cost_scale = config_.probe_cost;
+  kc.optimize_delay_ns = config_.optimize_delay_ns;
   kprobes_ = std::make_unique<probes::KprobeManager>(config_.arch, ks, ks.symbols(), kc);
   PROBESIM_TRY_VOID(kprobes_->set_kretprobe_trampoline(ks.sym("__kretprobe_trampoline")));
   if (const probes::KernelSymbol* cb = ks.kallsyms().find("optimized_callback"))
@@ -77,7 +81,25 @@ Result<std::unique_ptr<Cpu>> GuestKernel::new_engine() {
   auto cpu = PROBESIM_TRY(Cpu::create(config_.arch, host_.cpu_clock(0), host_.engine_sink(),
                                       space_->regions()));
   arch_->load_boot_state(*cpu);
+  add_call_sites(*cpu);
   return cpu;
+}
+
+// Optimized hits: optimized_callback (guest/kernel/arch/*/kernel/kprobes/opt.c), entered only
+// by the detours' call, starts with a nop that is a call site on every engine, so the kprobes
+// engine runs from the block hook, with no trap or exit.
+void GuestKernel::add_call_sites(Cpu& cpu) {
+  static constexpr uint8_t kX86Nop5[] = {0x0f, 0x1f, 0x44, 0x00, 0x00};  // nopl 0x0(%rax,%rax,1)
+  static constexpr uint8_t kArm64Nop[] = {0x1f, 0x20, 0x03, 0xd5};       // nop
+  const std::span<const uint8_t> nop = config_.arch == Arch::X86_64 ? std::span<const uint8_t>(kX86Nop5)
+                                                                     : std::span<const uint8_t>(kArm64Nop);
+  const probes::KernelSymbol* cb = space_->kallsyms().find("optimized_callback");
+  PROBESIM_ASSERT_MSG(cb, "the kernel image has no optimized_callback");
+  const uint8_t* at = space_->host(cb->addr, nop.size());
+  PROBESIM_ASSERT_MSG(at && std::equal(nop.begin(), nop.end(), at),
+                      "optimized_callback does not start with its call site's nop");
+  cpu.add_call_site(cb->addr.value, static_cast<uint32_t>(nop.size()),
+                    &GuestKernel::optimized_callback_site, this);
 }
 
 // Every engine that maps the kernel areas: the kernel engine, the engines of nested

@@ -83,8 +83,6 @@ uint64_t GuestKernel::hypercall(Cpu& cpu, uint64_t nr, const uint64_t* args) {
     case HC_KERNEL_CALL_DONE:
       call_result_ = args[0];
       return 0;
-    case HC_OPTPROBE:
-      return hc_optprobe(args[0], GuestAddr{args[1]});
     case HC_PANIC: {
       char msg[128] = {};
       space_->read(GuestAddr{args[0]}, std::span<uint8_t>(reinterpret_cast<uint8_t*>(msg), 127));

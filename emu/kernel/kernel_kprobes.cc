@@ -1,8 +1,10 @@
 // Guest kernel: kprobe traps (x86 int3, arm64 BRK #4 / #6 in kernel memory)
 // handed to the kprobes engine with pt_regs-shaped registers (probe_regs.h), and kernel-mode
 // faults (oops).
+#include <bit>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "emu/kernel/guest_kernel.h"
@@ -64,32 +66,36 @@ Cycles GuestKernel::observed_detour_cycles(Cpu& cpu, GuestAddr addr,
                 m.original_cycles(addr.value, orig, 1)};
 }
 
-// HC_OPTPROBE(op, regs) from optimized_callback: the detour saved a struct pt_regs at regs.
-// Handlers see it (ip = probe + 1); what they change in the GPRs and flags is written back,
-// since the template restores those from the stack (ip, sp, cs, orig_ax are not restored).
-uint64_t GuestKernel::hc_optprobe(uint64_t op, GuestAddr regs_at) {
+// optimized_callback(op, regs) from a detour, at the call site on its first instruction: the
+// detour saved a struct pt_regs at regs. Handlers see it (ip = probe + 1); what they change in
+// the GPRs and flags is written back, since the template restores those from the stack (ip,
+// sp, cs, orig_ax are not restored). The hot path of an optimized hit: one copy in, the
+// changed registers out.
+void GuestKernel::optimized_callback(uint64_t op, GuestAddr regs_at) {
   const size_t n = probes::Regs::count(config_.arch);
   uint8_t* p = space_->host(regs_at, n * 8);
   if (!p) {
-    oopses_.push_back("kernel oops: HC_OPTPROBE with pt_regs outside kernel memory");
-    return 0;
+    oopses_.push_back("kernel oops: optimized_callback with pt_regs outside kernel memory");
+    return;
   }
   probes::Regs regs(config_.arch);
-  for (unsigned i = 0; i < n; ++i) {
-    uint64_t v;
-    std::memcpy(&v, p + i * 8, 8);
-    regs.set(i, v);
-  }
+  regs.load(p, n);
   probes::HitContext ctx = hit_context();
   log_early_hit(op);
   probes::HitResult r = kprobes_->optimized_callback(ctx, op, regs);
-  for (unsigned i = 0; i < n; ++i) {
-    if (!kprobes_->arch().optimized_restores(i)) continue;
-    uint64_t v = regs.get(i);
+  for (uint64_t d = regs.dirty(); d != 0; d &= d - 1) {
+    const unsigned i = static_cast<unsigned>(std::countr_zero(d));
+    if (i >= n || !kprobes_->arch().optimized_restores(i)) continue;
+    const uint64_t v = regs.get(i);
     std::memcpy(p + i * 8, &v, 8);
   }
   host_.cpu_clock(hit_cpu()).advance(r.cost);
-  return 0;
+}
+
+void GuestKernel::optimized_callback_site(Cpu& cpu, void* self) {
+  uint64_t a[2];
+  cpu.read_regs(std::span<const int>(cpu.info().reg_args.data(), 2), a);
+  static_cast<GuestKernel*>(self)->optimized_callback(a[0], GuestAddr{a[1]});
 }
 
 // A fault, trap or invalid instruction in kernel mode: Linux oopses and kills the task. The

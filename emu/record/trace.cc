@@ -94,7 +94,7 @@ class Reader {
   size_t pos_ = 0;
 };
 
-void put_header(Writer& w, const TraceHeader& h) {
+void put_header(Writer& w, const TraceHeader& h, uint32_t version) {
   w.u(kHeader);
   w.str(h.probesim_version);
   w.u(static_cast<uint64_t>(h.arch));
@@ -114,9 +114,10 @@ void put_header(Writer& w, const TraceHeader& h) {
   w.u(static_cast<uint64_t>(h.epoch)), w.u(h.kprobe_optimization), w.str(h.kernel_cmdline);
   w.u(h.early_kprobes.size());
   for (const std::string& e : h.early_kprobes) w.str(e);
+  if (version >= 8) w.u(h.optimize_delay_ns);
 }
 
-void get_header(Reader& r, TraceHeader& h) {
+void get_header(Reader& r, TraceHeader& h, uint32_t version) {
   r.tag(kHeader);
   h.probesim_version = r.str();
   uint64_t arch = r.u();
@@ -138,6 +139,7 @@ void get_header(Reader& r, TraceHeader& h) {
   h.epoch = static_cast<int64_t>(r.u()), h.kprobe_optimization = r.u(), h.kernel_cmdline = r.str();
   h.early_kprobes.resize(r.count(1));
   for (std::string& e : h.early_kprobes) e = r.str();
+  if (version >= 8) h.optimize_delay_ns = r.u();  // before: Linux's constant, the default
 }
 
 void put_events(Writer& w, const Trace& t, uint32_t version) {
@@ -293,8 +295,10 @@ std::vector<uint8_t> encode_trace(const Trace& t, uint32_t version) {
   PROBESIM_ASSERT_MSG(version >= 6 || std::all_of(t.decisions.begin(), t.decisions.end(),
                                                   [](const TraceDecision& d) { return d.timers.empty(); }),
                       "timer fires need trace format version 6");
+  PROBESIM_ASSERT_MSG(version >= 8 || t.header.optimize_delay_ns == TraceHeader{}.optimize_delay_ns,
+                      "a shortened OPTIMIZE_DELAY needs trace format version 8");
   Writer w;
-  put_header(w, t.header);
+  put_header(w, t.header, version);
   put_events(w, t, version);
   const std::vector<uint8_t> z =
       version >= kZstdVersion ? zstd_compress(w.out) : zlib_compress(w.out);
@@ -337,7 +341,7 @@ Result<Trace> decode_trace(std::span<const uint8_t> in, const std::string& name)
   Reader r(payload);
   Trace t;
   t.version = version;
-  get_header(r, t.header);
+  get_header(r, t.header, version);
   get_events(r, t, version);
   if (r.error.empty() && !r.at_end()) r.error = "extra bytes after the end";
   if (!r.error.empty()) return bad(name, "corrupted probesim trace (" + r.error + ")");

@@ -17,7 +17,8 @@
 
 namespace probesim::emu {
 
-inline constexpr uint32_t kTraceVersion = 7;
+inline constexpr uint32_t kTraceVersion = 8;
+// Version 8 adds the header's OPTIMIZE_DELAY (a run with a shortened delay replays with it).
 // Version 7 compresses the payload with zstd (level 1, with its checksum) instead of zlib: the
 // payload's layout is version 6's; zlib took ~3.7 ms per 240 KB of a small-quantum trace, most
 // of the cost of recording. Version 6 adds each decision's timer fires. Versions 4 and 5 have none (probesim had no
@@ -40,6 +41,7 @@ struct TraceHeader {
   std::vector<std::string> kernel_work; // queued kernel work, as the CLI spells it: "uprobe SPEC@N"
   int64_t epoch = 1704067200;           // CLOCK_REALTIME at boot (seconds)
   bool kprobe_optimization = true;      // debug.kprobes-optimization at boot
+  uint64_t optimize_delay_ns = 20'000'000;  // OPTIMIZE_DELAY (version 8; before: this default)
   std::string kernel_cmdline;           // the guest kernel's command line
   std::vector<std::string> early_kprobes;  // ekprobe= entries appended to it
 };

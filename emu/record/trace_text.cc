@@ -33,6 +33,8 @@ void header_text(std::string& out, const Trace& t) {
   if (!h.kernel_work.empty()) out += "kernel work: " + quoted(h.kernel_work) + "\n";
   if (h.epoch != TraceHeader{}.epoch) out += fmt("epoch: %" PRId64 " s\n", h.epoch);
   if (!h.kprobe_optimization) out += "kprobe optimization: off\n";
+  if (h.optimize_delay_ns != TraceHeader{}.optimize_delay_ns)
+    out += fmt("kprobe optimize delay: %" PRIu64 " ns\n", h.optimize_delay_ns);
   if (!h.kernel_cmdline.empty()) out += "kernel command line: " + h.kernel_cmdline + "\n";
   if (!h.early_kprobes.empty()) out += "early kprobes: " + quoted(h.early_kprobes) + "\n";
   out += "cwd: " + h.cwd + ", root: " + h.root + ", env: " + std::to_string(h.env.size()) + " entries\n";

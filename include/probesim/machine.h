@@ -78,6 +78,10 @@ struct Options {
   // debug.kprobes-optimization at boot: kprobes become jump-optimized (optprobes: x86 E9 rel32,
   // arm64 B imm26) after the optimizer's delay when Linux's conditions hold.
   bool kprobe_optimization = true;
+  // OPTIMIZE_DELAY in ns of virtual time: how long after a kprobe is queued for optimization
+  // the optimizer's work runs (Linux: a constant, 5 jiffies = 20 ms at HZ=250). Shorter: a
+  // short run sees the optimizer's text_poke_bp steps race the CPUs. At least 1.
+  uint64_t kprobe_optimize_delay_ns = 20'000'000;
   // Scale of the modelled cost of every kprobe/uprobe hit (trap, single-step, return, optimized
   // detour; probes/probe_costs.cc). 1: Linux-like; 0: observer mode: a hit charges no cycles,
   // so the guest's clocks, and the schedules read from them, are those of the run without the

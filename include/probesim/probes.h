@@ -110,6 +110,10 @@ class KprobeHandle {
   bool pending() const;
   std::optional<Error> error() const;
   bool enabled() const;
+  // The optimizer's jump (x86 `E9 rel32`, arm64 `B imm26`) is in the text at addr(): hits go
+  // through the detour, no trap (a probe only queued for it shows [OPTIMIZED] in kprobes/list
+  // but still traps).
+  bool jump_optimized() const;
   Result<void> enable();   // enable_kprobe; EINVAL when not registered
   Result<void> disable();  // disable_kprobe
   void unregister();       // idempotent; a pending registration is unregistered when done

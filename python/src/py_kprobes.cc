@@ -433,12 +433,12 @@ void bind_kprobes_control(py::class_<PyKprobes>& c) {
           [](const PyKprobes& s) {
             return reader(s.machine, "kprobes.optimize_delay").config().optimize_delay_ns;
           },
-          [](const PyKprobes& s, uint64_t ns) {
-            s.machine->probe_manager("kprobes.optimize_delay").set_optimize_delay_ns(ns);
-          },
+          [](const PyKprobes& s, uint64_t ns) { s.machine->set_optimize_delay(ns); },
           "OPTIMIZE_DELAY in ns of virtual time (Linux: a constant, 5 jiffies = 20 ms at "
           "HZ=250): how long after a probe is queued the optimizer runs. Shorten it to see the "
-          "optimizer's text_poke_bp race with CPUs in a short run; applies to the next kick.");
+          "optimizer's text_poke_bp race with CPUs in a short run; applies to the next kick. A "
+          "recorded run keeps it in its trace header (set it before the guest runs); a replay "
+          "takes it from there.");
 }
 
 // One early kprobe (emu::EarlyKprobe) as Python sees it: a snapshot.

@@ -161,6 +161,10 @@ class PyMachine : public std::enable_shared_from_this<PyMachine> {
   void queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at,
                    const std::string& target_text);
   void unregister_probe(ProbeRecord& rec);
+  // kprobes.optimize_delay = ns (OPTIMIZE_DELAY). A recorded run keeps it in its trace header,
+  // so it is fixed once the guest ran; a replay takes it from its trace (setting that same
+  // value is allowed: explore's setup runs on replays too). ValueError otherwise.
+  void set_optimize_delay(uint64_t ns);
   // unregister(at=N): the kworker runs unregister_kprobe's steps from N scheduling steps on.
   void queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64_t at);
   // Several at once (Linux's register_kprobes / register_kretprobes and unregister_*): all or

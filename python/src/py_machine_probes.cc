@@ -134,6 +134,20 @@ void PyMachine::register_probe(const std::shared_ptr<ProbeRecord>& rec,
   probes_.push_back(rec);
 }
 
+void PyMachine::set_optimize_delay(uint64_t ns) {
+  probes::KprobeManager& km = probe_manager("kprobes.optimize_delay");
+  if (ns == 0) throw py::value_error("optimize_delay must be at least 1 ns of virtual time");
+  if (replay_ && ns != km.config().optimize_delay_ns)  // (a setup re-run on a replay: same)
+    throw py::value_error("a replay takes OPTIMIZE_DELAY from its trace (" +
+                          std::to_string(km.config().optimize_delay_ns) + " ns)");
+  emu::Recorder* r = machine_->state().recorder();
+  if (r && machine_->stats().user_instructions != 0)
+    throw py::value_error("a recorded run's OPTIMIZE_DELAY is in its trace header: set "
+                          "optimize_delay before the guest runs");
+  km.set_optimize_delay_ns(ns);
+  if (r) r->trace().header.optimize_delay_ns = ns;
+}
+
 void PyMachine::queue_probe(const std::shared_ptr<ProbeRecord>& rec, uint64_t at,
                             const std::string& target_text) {
   emu::MachineState& s = machine_->state();

@@ -58,11 +58,9 @@
  * The guest has already executed swapgs. Never returns to the caller. */
 #define HC_IRET 6
 
-/* HC_OPTPROBE(op, regs): optimized_callback, called from an optprobe's detour
- * buffer with op = the detour's address and regs = the struct pt_regs the detour saved on
- * the stack. The model runs the probe's pre handlers (regs->ip = probe + 1) and writes back
- * the general registers and flags they changed; the detour restores them. Returns 0. */
-#define HC_OPTPROBE 7
+/* 7 was HC_OPTPROBE(op, regs), optimized_callback's work as a hypercall. Retired: the image's
+ * optimized_callback starts with a host call site instead, which costs no exception (see
+ * docs/guest-kernel.md). Never reuse the number. */
 
 /* The kernel command line: the model writes it into boot_command_line[COMMAND_LINE_SIZE]
  * before start_kernel (a boot loader's job; x86's COMMAND_LINE_SIZE) and, when setup_arch

@@ -59,9 +59,9 @@ std::optional<uint32_t> branch(uint32_t opcode, uint64_t from, uint64_t to) {
 constexpr uint32_t kOpB = 0x14000000u, kOpBl = 0x94000000u;  // B / BL imm26
 
 void put(std::vector<uint8_t>& out, uint32_t insn) {
-  uint8_t b[4];
-  std::memcpy(b, &insn, 4);
-  out.insert(out.end(), b, b + 4);
+  const size_t at = out.size();
+  out.resize(at + 4);  // (not insert(end, b, b + 4): GCC 12 -O3 flags that as an overflow)
+  std::memcpy(out.data() + at, &insn, 4);
 }
 
 // The template up to (not including) the BL: pt_regs frame, x0..x30, sp, nzcv; x1 = regs,
@@ -143,8 +143,8 @@ Result<std::vector<uint8_t>> Arm64Kprobes::detour_contents(const OptPrep& prep, 
 std::vector<uint8_t> Arm64Kprobes::optimized_jump(GuestAddr addr, GuestAddr slot) const {
   const auto b = branch(kOpB, addr.value, slot.value);
   PROBESIM_ASSERT_MSG(b.has_value(), "optprobe detour out of B range (checked at prepare)");
-  std::vector<uint8_t> out;
-  put(out, *b);
+  std::vector<uint8_t> out(4);
+  std::memcpy(out.data(), &*b, 4);
   return out;
 }
 

@@ -35,6 +35,7 @@ Trace sample() {
   t.header.kprobe_optimization = false;
   t.header.kernel_cmdline = "quiet";
   t.header.early_kprobes = {"vfs_read", "ksys_write+4"};
+  t.header.optimize_delay_ns = 20'000;
   t.files = {{"/bin/prog", std::string(64, 'a')}};
   t.decisions = {{1, 100, 0, 50, true, {}, {}},
                  {2, 101, 0, 9, false, {100, 102}, {{7, -1, 3, 1}, {7, 4, 1, 2}}}};
@@ -83,6 +84,8 @@ TEST_CASE("trace format: every field survives encode and decode") {
   CHECK_FALSE(b.header.kprobe_optimization);
   CHECK(b.header.kernel_cmdline == "quiet");
   CHECK(b.header.early_kprobes == std::vector<std::string>{"vfs_read", "ksys_write+4"});
+  CHECK(b.header.optimize_delay_ns == 20'000);
+  CHECK(format_trace(b).find("kprobe optimize delay: 20000 ns") != std::string::npos);
   CHECK(b.files[0].sha256 == t.files[0].sha256);
   REQUIRE(b.decisions.size() == 2);
   CHECK(b.decisions[1].wakes == std::vector<int32_t>{100, 102});
@@ -118,13 +121,14 @@ TEST_CASE("trace format: another format version is refused with what to do") {
   auto r = decode_trace(bytes, "old.trace");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("trace format version 99 (written by probesim 0.1.0)") != std::string::npos);
-  CHECK(r.error().message.find("reads versions 4 to 7") != std::string::npos);
+  CHECK(r.error().message.find("reads versions 4 to 8") != std::string::npos);
   CHECK(r.error().message.find("record it again") != std::string::npos);
 }
 
-TEST_CASE("trace format: versions 4 and 5 (no timer fires) and 6 (zlib) still read") {
+TEST_CASE("trace format: versions 4 and 5 (no timer fires), 6 (zlib) and 7 (no OPTIMIZE_DELAY) still read") {
   Trace old = sample();
   for (TraceDecision& d : old.decisions) d.timers.clear();
+  old.header.optimize_delay_ns = TraceHeader{}.optimize_delay_ns;
   CHECK(encode_trace(sample())[8] == kTraceVersion);
   for (uint32_t version : {4u, 5u}) {
     std::vector<uint8_t> bytes = encode_trace(old, version);
@@ -137,7 +141,14 @@ TEST_CASE("trace format: versions 4 and 5 (no timer fires) and 6 (zlib) still re
     bytes[8] = 3;
     CHECK_FALSE(decode_trace(bytes, "v3.trace").ok());
   }
-  const std::vector<uint8_t> v6 = encode_trace(sample(), 6);
+  Trace seven = sample();
+  seven.header.optimize_delay_ns = TraceHeader{}.optimize_delay_ns;
+  auto r7 = decode_trace(encode_trace(seven, 7), "v7.trace");
+  REQUIRE(r7.ok());
+  CHECK(r7.value().version == 7);
+  CHECK(r7.value().header.optimize_delay_ns == 20'000'000);  // Linux's 5 jiffies
+  CHECK(r7.value().header.early_kprobes == seven.header.early_kprobes);
+  const std::vector<uint8_t> v6 = encode_trace(seven, 6);
   REQUIRE(v6[8] == 6);
   auto r = decode_trace(v6, "v6.trace");
   REQUIRE(r.ok());

@@ -1,12 +1,21 @@
 /* Optprobes, guest half (Linux arch/x86/kernel/kprobes/opt.c): optimized_callback is what an
  * optprobe's detour buffer calls with the struct pt_regs it saved on the stack. The kprobes
- * engine lives in the host (probes/): the callback hands (op, regs) to it with HC_OPTPROBE.
- * In .kprobes.text (blacklisted), as Linux marks it NOKPROBE_SYMBOL. */
-#include "asm/hypercall.h"
+ * engine lives in the host (probes/). optimized_callback's first instruction is a nop with a
+ * host call site on it (GuestKernel::new_engine -> Cpu::add_call_site): the engine runs there
+ * with rdi = op and rsi = regs as the detour passed them, from inside the translated code, so
+ * an optimized hit takes no trap and no exit (the retired HC_OPTPROBE hypercall cost an
+ * exception). In .kprobes.text (blacklisted), as Linux marks it NOKPROBE_SYMBOL. */
 #include "asm/ptrace.h"
 #include "linux/kernel.h"
 #include "linux/kprobes.h"
 
-__visible noinline __kprobes void optimized_callback(unsigned long op, struct pt_regs *regs) {
-  hypercall6(HC_OPTPROBE, op, (unsigned long)regs, 0, 0, 0, 0);
-}
+void optimized_callback(unsigned long op, struct pt_regs *regs);
+
+__asm__(".pushsection .kprobes.text, \"ax\"\n"
+        ".globl optimized_callback\n"
+        ".type optimized_callback, @function\n"
+        "optimized_callback:\n"
+        "\tnopl 0x0(%rax,%rax,1)\n" /* the host call site */
+        "\tret\n"
+        ".size optimized_callback, . - optimized_callback\n"
+        ".popsection\n");
