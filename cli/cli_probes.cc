@@ -1,5 +1,6 @@
 #include "cli/cli_probes.h"
 
+#include <cerrno>
 #include <charconv>
 #include <cinttypes>
 #include <optional>
@@ -34,11 +35,12 @@ CliProbes::~CliProbes() {
 namespace {
 
 KprobeSpec kprobe_spec(const ProbeSpec& s) {
-  // A pre handler that only counts (the engine counts hits). SPEC@N is named SPEC.
+  // A pre handler that only counts (the engine counts hits). SPEC@N[-M] is named SPEC; a
+  // recording's header gets SPEC@N (unregister_at(M) appends -M).
+  const std::string name = s.text.substr(0, s.text.rfind('@'));
   return KprobeSpec{.symbol = s.symbol, .offset = s.offset, .addr = GuestAddr{s.addr},
-                    .pre = [](ProbeHit&) { return 0; },
-                    .name = s.at ? s.text.substr(0, s.text.rfind('@')) : s.text,
-                    .at = s.at, .label = s.text};
+                    .pre = [](ProbeHit&) { return 0; }, .name = name, .at = s.at,
+                    .label = s.at ? name + "@" + std::to_string(*s.at) : std::string()};
 }
 
 }  // namespace
@@ -67,7 +69,8 @@ struct SplitAt {
 };
 
 // SPEC@N: the registration is queued as kernel work starting at N scheduling steps; SPEC@N-M
-// queues its unregistration at M too (M >= N).
+// queues its unregistration at M too (M >= N). N = now: registered at once (SPEC@now-M: and
+// unregistered by the kworker at M).
 Result<SplitAt> split_at(const std::string& text) {
   size_t at = text.rfind('@');
   if (at == std::string::npos) return SplitAt{text, {}, {}};
@@ -75,16 +78,24 @@ Result<SplitAt> split_at(const std::string& text) {
   const char* p = n.data();
   const char* e = p + n.size();
   auto bad = [&] {
-    return Error::make(
-        "bad start '@" + n + "': SPEC@N[-M] takes counts of scheduling steps, M >= N", EINVAL);
+    return Error::make("bad start '@" + n + "': SPEC@N[-M] takes counts of scheduling steps, "
+                       "M >= N; N may be 'now' (registered at once)", EINVAL);
   };
   SplitAt s{text.substr(0, at), 0, {}};
-  auto [end, ec] = std::from_chars(p, e, *s.at);
-  if (n.empty() || ec != std::errc()) return bad();
+  const char* end = p;
+  if (n.starts_with("now")) {
+    s.at.reset();
+    end = p + 3;
+  } else {
+    auto [num_end, ec] = std::from_chars(p, e, *s.at);
+    if (n.empty() || ec != std::errc()) return bad();
+    end = num_end;
+  }
   if (end != e) {
     uint64_t m = 0;
     auto [end2, ec2] = std::from_chars(end + 1, e, m);
-    if (*end != '-' || end + 1 == e || ec2 != std::errc() || end2 != e || m < *s.at) return bad();
+    if (*end != '-' || end + 1 == e || ec2 != std::errc() || end2 != e || (s.at && m < *s.at))
+      return bad();
     s.until = m;
   }
   return s;
@@ -100,6 +111,17 @@ Result<std::unique_ptr<CliProbes>> CliProbes::attach_queued(
     PROBESIM_TRY_VOID(c->add_kprobe(k));
   }
   return c;
+}
+
+Result<void> CliProbes::add_kernel_work(const std::string& entry) {
+  if (entry.starts_with("uprobe ")) return add_uprobe(entry.substr(7), false);
+  if (entry.starts_with("uretprobe ")) return add_uprobe(entry.substr(10), true);
+  if (entry.starts_with("kprobe ")) {
+    if (!m_.has_kernel()) return Error::make("kprobes need the guest kernel");
+    ProbeSpec k = PROBESIM_TRY(parse_kprobe_option(entry.substr(7)));
+    return add_kprobe(k);
+  }
+  return Error::make("unknown kernel work '" + entry + "'", EINVAL);
 }
 
 Result<void> CliProbes::add_kprobe(const ProbeSpec& s) {
@@ -125,12 +147,12 @@ Result<void> CliProbes::add_uprobe(const std::string& text, bool ret) {
                   .label = at ? spec + "@" + std::to_string(*at) : std::string()};
   if (ret) u.ret_handler = [](ProbeHit&) {};
   auto h = m_.register_uprobe(std::move(u));
-  if (!h) return Error::make(flag + (at ? text : spec) + ": " + h.error().message, h.error().err);
+  if (!h) return Error::make(flag + text + ": " + h.error().message, h.error().err);
   if (until) {
     auto r = h.value()->unregister_at(*until);
     if (!r) return Error::make(flag + text + ": " + r.error().message, r.error().err);
   }
-  p_->ups.push_back(Probes::Up{at ? text : spec, ret, std::move(h).value(), at.has_value()});
+  p_->ups.push_back(Probes::Up{text, ret, std::move(h).value(), at.has_value()});
   return {};
 }
 

@@ -22,6 +22,10 @@ class CliProbes {
   static Result<std::unique_ptr<CliProbes>> attach_queued(Machine& m,
                                                           const std::vector<std::string>& uprobes,
                                                           const std::vector<std::string>& kprobes);
+  // A replay: a trace header's kernel work entry ("uprobe SPEC@N[-M]", "uretprobe ..", "kprobe
+  // SPEC@N[-M]"; N may be now), registered as the recorded run did. Entries added in the
+  // header's order queue the kworker's work in the recorded order.
+  Result<void> add_kernel_work(const std::string& entry);
   ~CliProbes();
   // One line per probe: "kprobe SPEC: hits N nmissed M".
   void report(FILE* out) const;

@@ -124,24 +124,18 @@ int run(const RunOptions& o) {
   Machine& m = *machine.value();
   for (const std::string& w : m.replay_warnings()) std::fprintf(stderr, "probesim: warning: %s\n", w.c_str());
   FILE* out = files.output ? files.output : stderr;
-  RunOptions with_work = o;  // a replay queues the recorded kernel work again
-  for (const std::string& k : m.replay_kernel_work()) {
-    if (k.starts_with("uprobe ")) with_work.uprobes.push_back(k.substr(7));
-    if (k.starts_with("uretprobe ")) with_work.uretprobes.push_back(k.substr(10));
-    if (k.starts_with("kprobe ")) {
-      auto spec = parse_kprobe_option(k.substr(7));
-      if (!spec) {
-        std::fprintf(stderr, "probesim: the trace's kernel work: %s\n",
-                     spec.error().message.c_str());
-        return kExitError;
-      }
-      with_work.kprobes.push_back(std::move(spec).value());
-    }
-  }
-  auto probes = CliProbes::attach(m, with_work);
+  auto probes = CliProbes::attach(m, o);
   if (!probes) {
     std::fprintf(stderr, "probesim: %s\n", probes.error().message.c_str());
     return kExitError;
+  }
+  // A replay queues the recorded kernel work again, in the recorded order.
+  for (const std::string& k : m.replay_kernel_work()) {
+    if (auto added = probes.value()->add_kernel_work(k); !added) {
+      std::fprintf(stderr, "probesim: the trace's kernel work: %s\n",
+                   added.error().message.c_str());
+      return kExitError;
+    }
   }
   auto events = CliEvents::attach(m, o);  // -e: destroyed before the machine
   if (!events) {
@@ -185,8 +179,8 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "probesim: %s (pid %d) %s\n", shown.argv[0].c_str(), pid.value(),
                  e.description.c_str());
   if (o.stats) print_stats(out, m.stats());
-  if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !with_work.uprobes.empty() ||
-      !with_work.uretprobes.empty() || !o.early_kprobes.empty())
+  if (o.stats || !o.kprobes.empty() || !o.kretprobes.empty() || !o.uprobes.empty() ||
+      !o.uretprobes.empty() || !o.early_kprobes.empty() || !m.replay_kernel_work().empty())
     probes.value()->report(out);
   return e.shell_status;
 }

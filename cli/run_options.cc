@@ -89,14 +89,15 @@ Result<ProbeSpec> parse_kprobe_option(const std::string& v) {
   auto bad = [](const std::string& s) {
     return s.empty() || s.find_first_not_of("0123456789") != std::string::npos;
   };
-  if (bad(n) || bad(m))
+  if ((bad(n) && n != "now") || bad(m))
     return Error::make("--kprobe " + v + ": bad steps '@" + steps +
                        "': SPEC@N (registered at N) or SPEC@N-M (and unregistered at M) take "
-                       "counts of scheduling steps", EINVAL);
-  p.at = PROBESIM_TRY(parse_u64("--kprobe", n));
+                       "counts of scheduling steps; N may be 'now' (registered at once)",
+                       EINVAL);
+  if (n != "now") p.at = PROBESIM_TRY(parse_u64("--kprobe", n));
   if (dash != std::string::npos) {
     p.until = PROBESIM_TRY(parse_u64("--kprobe", m));
-    if (*p.until < *p.at)
+    if (p.at && *p.until < *p.at)
       return Error::make("--kprobe " + v + ": unregistered at " + m + " before registered at " +
                          n, EINVAL);
   }
@@ -286,7 +287,7 @@ const RunFlag kRunFlags[] = {
      o.kprobes.push_back(PROBESIM_TRY(parse_kprobe_option(v))); return {}; }, false,
    "a counting kprobe on a guest kernel function (repeatable; hits reported after the run; "
    "@N: registered by the kworker at N scheduling steps, its text pokes racing the CPUs; "
-   "@N-M: and unregistered by it at M)",
+   "@N-M: and unregistered by it at M; @now-M: registered at once, unregistered by it at M)",
    "none"},
   {"--early-kprobe", "", "SYM[+OFF]", add_early_kprobe, true,
    "a counting kprobe registered during boot, before init_kprobes (repeatable)", "none"},
@@ -297,7 +298,7 @@ const RunFlag kRunFlags[] = {
    false,
    "a counting uprobe on a program file's instruction, in every process mapping it "
    "(repeatable; @N: registered by the kworker at N scheduling steps; @N-M: and unregistered "
-   "by it at M)", "none"},
+   "by it at M; @now-M: registered at once, unregistered by it at M)", "none"},
   {"--uretprobe", "", "PATH:SYM", PROBESIM_SET(o.uretprobes.push_back(v)), false,
    "a counting uretprobe on a program file's function (repeatable)", "none"},
   {"--event", "-e", "'PROBE-EVENT LINE'", PROBESIM_SET(o.events.push_back(v)), false,

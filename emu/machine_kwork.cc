@@ -28,6 +28,18 @@ constexpr uint64_t kCloneVm = 0x100;  // include/uapi/linux/sched.h
 // parent's mm) and the ones that also take dup_mmap_sem for read (dup_mmap).
 constexpr std::string_view kMmapLockWriters[] = {"mmap", "munmap", "mremap", "mprotect",
                                                  "brk", "madvise", "fork", "vfork", "clone"};
+// And the ones that take it for read before the mm goes: exec_mmap (fs/exec.c) takes the old
+// mm's mmap_lock (read; the core dump handshake) before replacing it, so an exec waits while
+// the kworker holds that lock between its mmap_write_lock and install/remove steps (here the
+// old mm is freed at the exec; Linux's build_map_info mmget keeps it until the kworker's mmput).
+constexpr std::string_view kMmapLockReaders[] = {"execve", "execveat"};
+
+bool takes_mmap_lock(std::string_view name) {
+  auto in = [name](const auto& table) {
+    return std::find(std::begin(table), std::end(table), name) != std::end(table);
+  };
+  return in(kMmapLockWriters) || in(kMmapLockReaders);
+}
 
 bool dups_mmap(std::string_view name, const SyscallArgs& a) {
   return name == "fork" || name == "vfork" || (name == "clone" && !(a.a[0] & kCloneVm));
@@ -147,9 +159,7 @@ void MachineState::add_violation(std::string v) {
 
 bool MachineState::wait_for_kernel_lock(SyscallContext& ctx, const SyscallArgs& a,
                                         std::string_view name) {
-  if (std::find(std::begin(kMmapLockWriters), std::end(kMmapLockWriters), name) ==
-      std::end(kMmapLockWriters))
-    return false;
+  if (!takes_mmap_lock(name)) return false;
   Task& t = ctx.task();
   bool blocked = false;
   if (RwSemaphore* lock = locks_.find_mmap_lock(&ctx.proc().mm()))

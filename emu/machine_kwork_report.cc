@@ -2,7 +2,10 @@
 // change an address space while the kworker has work queued are logged with the kworker's
 // step count then; a preemption of (or by) the kworker is told as "task 100 munmap()ed
 // [a, b) between build_map_info and mmap_write_lock at 0x.. of task 2 kworker/0:1
-// (uprobe_register(..))".
+// (uprobe_register(..))"; in kprobe work (text pokes racing with CPUs executing the text),
+// the task that ran instead: "task 101 ran between text_poke breakpoint over the jump at 0x..
+// <ksys_write+0x0/0x18> and text_poke original tail at .. of task 2 kworker/0:1 (..)".
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -69,6 +72,10 @@ constexpr RacingFormat kRacingFormats[] = {
     {"madvise", fmt_madvise},   {"mremap", fmt_mremap}, {"brk", fmt_brk},
     {"fork", fmt_fork},         {"vfork", fmt_fork},    {"clone", fmt_clone},
 };
+
+// The kworker's kprobe works, as their describe() begins (emu/kthread/kprobe_work.h).
+constexpr std::string_view kKprobeWorks[] = {"register_kprobe(", "unregister_kprobe(",
+                                             "kprobe_optimizer", "unoptimize_all_kprobes"};
 
 // "build_map_info of uprobe_register(x)" -> {"build_map_info", "uprobe_register(x)"}.
 std::pair<std::string, std::string> split_step(std::string what) {
@@ -140,8 +147,15 @@ std::string MachineState::kernel_race(int tid, uint64_t insns, int next_tid, uin
     std::string between = before.empty() ? "before " + after
                           : after.empty() ? "after " + before
                                           : "between " + before + " and " + after;
-    std::string s = ops.empty() ? "no other task changed a mapping " : name_syscalls(ops) + " ";
-    return s + between + " of " + kw + " (" + (work.empty() ? next_work : work) + ")";
+    const std::string& w = work.empty() ? next_work : work;
+    // Kprobe work's text pokes race with CPUs executing that text, not with mapping changes:
+    // the task that ran instead is named.
+    const bool pokes = std::any_of(std::begin(kKprobeWorks), std::end(kKprobeWorks),
+                                   [&w](std::string_view k) { return w.starts_with(k); });
+    std::string s = !ops.empty()             ? name_syscalls(ops) + " "
+                    : pokes && next_tid > 0 ? "task " + std::to_string(next_tid) + " ran "
+                                            : "no other task changed a mapping ";
+    return s + between + " of " + kw + " (" + w + ")";
   }
   // The kworker ran steps [next_from, next_until) / kStepInsns while task `tid` was preempted.
   const uint64_t first = next_from / kStepInsns, end = next_until / kStepInsns;

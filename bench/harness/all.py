@@ -11,3 +11,4 @@ from harness import host_programs  # noqa: F401
 from harness import races  # noqa: F401
 from harness import mm_scaling  # noqa: F401
 from harness import paging  # noqa: F401
+from harness import kernel_work  # noqa: F401

@@ -6,6 +6,7 @@
 #include "emu/api/machine_impl.h"
 #include "emu/api/probe_hit.h"
 #include "emu/kthread/kprobe_work.h"
+#include "emu/record/kernel_work_entry.h"
 #include "emu/record/recorder.h"
 #include "probes/kprobe.h"
 #include "probes/kprobe_manager.h"
@@ -32,6 +33,8 @@ struct KprobeHandle::Impl {
   std::unique_ptr<probes::Kretprobe> rp;
   std::shared_ptr<KprobeQueue> queued;  // null: registered at once
   std::shared_ptr<bool> unregistering;  // unregister_at: true until the kworker is done
+  std::optional<size_t> trace_entry;    // a recording's header line of its kernel work
+  bool before_run = false;              // registered (or queued) before the machine's first step
   uint64_t ret_hits = 0;  // kretprobe: handled returns
   probes::Kprobe& probe() { return rp ? rp->kp : *kp; }
   const probes::Kprobe& probe() const { return rp ? rp->kp : *kp; }
@@ -81,6 +84,20 @@ void KprobeHandle::unregister() {
     mgr.unregister_kprobe(*impl_->kp);
 }
 
+namespace {
+
+// How --kprobe names the probe's address: SYM, SYM+OFF or the address in hex.
+std::string target_text(const probes::Kprobe& kp) {
+  if (kp.symbol_name.empty()) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(kp.addr.value));
+    return buf;
+  }
+  return kp.symbol_name + (kp.offset ? "+" + std::to_string(kp.offset) : "");
+}
+
+}  // namespace
+
 Result<void> KprobeHandle::unregister_at(uint64_t at) {
   if (impl_->rp) return Error::make(name() + ": kretprobes are unregistered at once", EINVAL);
   if (!registered() && !pending()) return Error::make(name() + ": not registered", EINVAL);
@@ -89,6 +106,9 @@ Result<void> KprobeHandle::unregister_at(uint64_t at) {
                        " would run before its registration at " +
                        std::to_string(impl_->queued->at), EINVAL);
   if (unregister_pending()) return Error::make(name() + ": already being unregistered", EBUSY);
+  PROBESIM_TRY_VOID(emu::record_unregister_at(impl_->state.recorder(), impl_->trace_entry,
+                                              "kprobe " + target_text(*impl_->kp),
+                                              impl_->before_run, at));
   impl_->unregistering = std::make_shared<bool>(true);
   auto work = std::make_unique<emu::KprobeUnregisterWork>(
       impl_->kp->name, impl_->kp, [flag = impl_->unregistering] { *flag = false; });
@@ -135,8 +155,11 @@ void queue_kprobe(emu::MachineState& s, KprobeHandle::Impl& h, uint64_t at, std:
   auto work = std::make_unique<emu::KprobeRegisterWork>(h.kp->name, h.kp, std::move(done));
   work->start_at = at;
   emu::queue_kprobe_work(s, std::move(work));
-  if (label.empty()) label = h.kp->name + "@" + std::to_string(at);
-  if (emu::Recorder* r = s.recorder()) r->trace().header.kernel_work.push_back("kprobe " + label);
+  if (label.empty()) label = target_text(*h.kp) + "@" + std::to_string(at);
+  if (emu::Recorder* r = s.recorder()) {
+    h.trace_entry = r->trace().header.kernel_work.size();
+    r->trace().header.kernel_work.push_back("kprobe " + label);
+  }
 }
 
 }  // namespace
@@ -148,6 +171,7 @@ Result<std::unique_ptr<KprobeHandle>> Machine::register_kprobe(KprobeSpec spec) 
   h->kp = std::make_shared<probes::Kprobe>();
   probes::Kprobe& kp = *h->kp;
   set_target(kp, spec.symbol, spec.offset, spec.addr, spec.name, spec.disabled);
+  h->before_run = s.sched().steps() == 0;
   kp.pre_handler = [&s, pre = std::move(spec.pre)](probes::Kprobe&, probes::Regs& regs) {
     if (!pre) return 0;
     ProbeHit hit = emu::make_hit(s, regs);

@@ -6,6 +6,7 @@
 #include "emu/api/probe_hit.h"
 #include "emu/kthread/uprobe_register_work.h"
 #include "emu/kthread/uprobe_unregister_work.h"
+#include "emu/record/kernel_work_entry.h"
 #include "emu/record/recorder.h"
 #include "emu/vfs/inode_ref.h"
 #include "loader/elf_file.h"
@@ -32,6 +33,7 @@ struct UprobeState {
   bool pending = false;        // queued, not run yet
   std::optional<uint64_t> at;  // a queued registration's start
   std::optional<size_t> trace_entry;  // its line in a recording's header (kernel_work)
+  bool before_run = false;     // registered (or queued) before the machine's first step
   bool unregistering = false;  // unregister_at(M) queued, not done yet
   bool orphaned = false;       // the handle went while pending
   std::optional<Error> error;
@@ -176,6 +178,9 @@ Result<void> UprobeHandle::unregister_at(uint64_t at) {
     return Error::make(st.target + ": unregistering at " + std::to_string(at) +
                        " would run before its registration at " + std::to_string(*st.at), EINVAL);
   if (st.unregistering) return Error::make(st.target + ": already being unregistered", EBUSY);
+  PROBESIM_TRY_VOID(emu::record_unregister_at(st.state.recorder(), st.trace_entry,
+                                              (st.ret ? "uretprobe " : "uprobe ") + st.target,
+                                              st.before_run, at));
   auto done = [keep = impl_->st] {
     keep->unregistering = false;
     keep->uprobe = nullptr;
@@ -186,8 +191,6 @@ Result<void> UprobeHandle::unregister_at(uint64_t at) {
   work->start_at = at;
   st.unregistering = true;
   st.state.queue_kernel_work(std::move(work));
-  if (emu::Recorder* r = st.state.recorder(); r && st.trace_entry)
-    r->trace().header.kernel_work[*st.trace_entry] += "-" + std::to_string(at);
   return {};
 }
 
@@ -209,6 +212,7 @@ Result<std::unique_ptr<UprobeHandle>> Machine::register_uprobe(UserProbeSpec spe
   st->ret = static_cast<bool>(spec.ret_handler);
   st->handler = std::move(spec.handler);
   st->ret_handler = std::move(spec.ret_handler);
+  st->before_run = s.sched().steps() == 0;
   emu::InodeRef inode = PROBESIM_TRY(probe_inode(s, where.path));
   st->offset = PROBESIM_TRY(target_offset(s, *inode, where, st->ret));
   set_handlers(*st);

@@ -30,6 +30,10 @@ KernelWork::Step ForEachVma::lock(MachineState& m, Task& kw, bool skip) {
   return Step::More;
 }
 
+bool ForEachVma::live(MachineState& m) const {
+  return m.process_of_mm(info_[entry_].mm) != nullptr;
+}
+
 void ForEachVma::unlock(MachineState& m, Task& kw) {
   m.locks().up_write(*held_, kw);
   held_ = nullptr;

@@ -29,6 +29,9 @@ class ForEachVma {
   bool done() const { return entry_ >= info_.size(); }
   bool held() const { return held_ != nullptr; }
   const probes::UprobeManager::MapInfo& current() const { return info_[entry_]; }
+  // The held entry's process is still alive: it may have exited since mmap_write_lock (its mm
+  // is then gone for the kernel: the step passes it over); an exec waits for the lock.
+  bool live(MachineState& m) const;
   std::string at() const;  // " at 0x..." of the current entry (next_step texts)
 
  private:

@@ -85,7 +85,7 @@ KernelWork::Step UprobeRegisterWork::mmap_lock(MachineState& m, Task& kw) {
 
 KernelWork::Step UprobeRegisterWork::install(MachineState& m, Task& kw) {
   const bool revalidate = !m.bug("uprobe_no_revalidate");
-  err_ = m.uprobes().register_one(uprobe_, uc_, walk_.current(), revalidate);
+  if (walk_.live(m)) err_ = m.uprobes().register_one(uprobe_, uc_, walk_.current(), revalidate);
   walk_.unlock(m, kw);
   phase_ = walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;

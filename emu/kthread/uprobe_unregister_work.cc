@@ -65,7 +65,7 @@ KernelWork::Step UprobeUnregisterWork::mmap_lock(MachineState& m, Task& kw) {
 }
 
 KernelWork::Step UprobeUnregisterWork::remove(MachineState& m, Task& kw) {
-  m.uprobes().unregister_one(uprobe_, walk_.current());
+  if (walk_.live(m)) m.uprobes().unregister_one(uprobe_, walk_.current());
   walk_.unlock(m, kw);
   phase_ = walk_.done() ? Phase::Finish : Phase::MmapLock;
   return Step::More;

@@ -72,6 +72,10 @@ struct ProbeRecord {
   // Recorded runs: the trace header's entry of this queued registration ("kprobe SPEC@N"),
   // which unregister(at=M) turns into "kprobe SPEC@N-M", so `probesim replay` queues both.
   std::optional<size_t> trace_entry;
+  // Registered at once: how --kprobe names its target, and whether the machine had not run
+  // yet (a recording then keeps unregister(at=M) as "kprobe TARGET@now-M").
+  std::string target_text;
+  bool before_run = false;
 };
 
 }  // namespace probesim::python

@@ -12,6 +12,7 @@
 #include "py_mm.h"
 #include "py_pt_regs.h"
 #include "emu/kthread/kprobe_work.h"
+#include "emu/record/kernel_work_entry.h"
 
 namespace py = pybind11;
 
@@ -131,6 +132,8 @@ void PyMachine::register_probe(const std::shared_ptr<ProbeRecord>& rec,
   unwrap_errno<BadProbe>(kprobe ? k.register_kprobe(rec->kp) : k.register_kretprobe(rec->rp), what);
   GuestAddr at = rec->entry_probe().addr;
   rec->where = machine_->kernel_symbolize(at.value).value_or(hex_addr(at.value));
+  rec->target_text = target_text;
+  rec->before_run = machine_->state().sched().steps() == 0;
   probes_.push_back(rec);
 }
 
@@ -253,6 +256,10 @@ void PyMachine::queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64
   check_unregister_at(*rec, what, at);
   emu::MachineState& s = state("unregister");
   probe_manager("unregister");
+  unwrap_errno<BadProbe>(emu::record_unregister_at(s.recorder(), rec->trace_entry,
+                                                   "kprobe " + rec->target_text,
+                                                   rec->before_run, at),
+                         what);
   rec->unregistering = true;
   ProbeRecord* r = rec.get();
   auto work = std::make_unique<emu::KprobeUnregisterWork>(
@@ -260,9 +267,6 @@ void PyMachine::queue_unregister(const std::shared_ptr<ProbeRecord>& rec, uint64
       [r] { r->unregistering = false; });
   work->start_at = at;
   emu::queue_kprobe_work(s, std::move(work));
-  emu::Recorder* rc = s.recorder();
-  if (rc && rec->trace_entry && *rec->trace_entry < rc->trace().header.kernel_work.size())
-    rc->trace().header.kernel_work[*rec->trace_entry] += "-" + std::to_string(at);
 }
 
 void PyMachine::forget_probe(ProbeRecord& rec) {

@@ -7,6 +7,7 @@
 
 #include "emu/kthread/uprobe_register_work.h"
 #include "emu/kthread/uprobe_unregister_work.h"
+#include "emu/record/kernel_work_entry.h"
 #include "emu/api/snapshots.h"
 #include "emu/vdso.h"
 #include "errors.h"
@@ -268,6 +269,7 @@ void PyMachine::register_uprobe(const std::shared_ptr<UprobeRecord>& rec, const 
   rec->inode_name = inode->name();
   wire_uprobe(*rec);
   if (rec->at) return queue_uprobe(rec, inode, *rec->at);
+  rec->before_run = s.sched().steps() == 0;
   RunningScope scope(*this, /*emulating=*/false);  // filters run: queries yes, mutations no
   Result<probes::Uprobe*> u =
       s.uprobes().uprobe_register(*inode, FileOffset{rec->offset}, rec->consumer,
@@ -328,6 +330,11 @@ void PyMachine::queue_uprobe_unregister(const std::shared_ptr<UprobeRecord>& rec
   const std::string what = std::string(rec->kind_name()) + " '" + rec->name + "'";
   check_unregister_at(*rec, what, at);
   emu::MachineState& s = uprobe_state("unregister");
+  unwrap_errno<BadProbe>(emu::record_unregister_at(s.recorder(), rec->trace_entry,
+                                                   std::string(rec->kind_name()) + " " +
+                                                       rec->path + ":" + rec->target,
+                                                   rec->before_run, at),
+                         what);
   auto done = [rec, &s] {  // a kworker step: model state only (no Python object is touched)
     rec->unregistering = false;
     if (!rec->uprobe) return;
@@ -340,9 +347,6 @@ void PyMachine::queue_uprobe_unregister(const std::shared_ptr<UprobeRecord>& rec
   work->start_at = at;
   rec->unregistering = true;
   s.queue_kernel_work(std::move(work));
-  emu::Recorder* rc = s.recorder();
-  if (rc && rec->trace_entry && *rec->trace_entry < rc->trace().header.kernel_work.size())
-    rc->trace().header.kernel_work[*rec->trace_entry] += "-" + std::to_string(at);
 }
 
 void PyMachine::unregister_uprobe(UprobeRecord& rec) {

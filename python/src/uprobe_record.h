@@ -66,6 +66,9 @@ struct UprobeRecord {
   // Recorded runs: the trace header's entry of this queued registration ("uprobe PATH:T@N"),
   // which unregister(at=M) turns into "uprobe PATH:T@N-M", so `probesim replay` queues both.
   std::optional<size_t> trace_entry;
+  // Registered at once before the machine ran: a recording keeps unregister(at=M) as
+  // "uprobe PATH:T@now-M".
+  bool before_run = false;
 };
 
 }  // namespace probesim::python

@@ -3,7 +3,9 @@ machine's kworker, competing with the guest; Machine(bugs=...) re-creates seed 0
 reported in Machine.invariant_violations. guest/tests/uprobe_remap maps the page of its own
 executable holding remap_target and the same page of a copy, in turn, at one address."""
 import functools
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -236,3 +238,70 @@ def test_unregister_at_before_the_registration_is_refused(machine, prog):
     machine.spawn([prog])
     machine.run()
     assert not direct.unregistering and machine.invariant_violations == []
+
+
+# A probe registered at once and unregistered by the kworker at M: a recording keeps the pair
+# in its header as the CLI spells it ("uprobe PATH:T@now-M", "kprobe SYM@now-M"), so `probesim
+# replay` registers it at once, queues the unregistration at M, follows the recorded kworker
+# turns and counts the same hits. Whether the run was made from Python or by the CLI.
+def cli_hits(stderr, spec):
+    m = re.search(rf"^{re.escape(spec)}: hits (\d+)", stderr, re.M)
+    assert m, stderr
+    return int(m.group(1))
+
+
+def replay_hits(trace, specs):
+    cli = os.environ["PROBESIM_CLI"]
+    show = subprocess.run([cli, "trace", "show", str(trace)], capture_output=True, text=True)
+    work = re.search(r"^kernel work: (.*)$", show.stdout, re.M)
+    assert work and all(f"'{s}'" in work.group(1) for s in specs), show.stdout
+    rep = subprocess.run([cli, "replay", str(trace)], capture_output=True, text=True)
+    assert rep.returncode == 0, rep.stderr
+    assert "replay followed the trace to its end: no divergence" in rep.stderr, rep.stderr
+    return [cli_hits(rep.stderr, s) for s in specs]
+
+
+def test_probes_registered_at_once_and_unregistered_at_m_replay_with_the_same_hits(
+        arch, guest_program, tmp_path):
+    prog = str(guest_program("uprobe_fork"))
+    trace = tmp_path / "at-once.trace"
+    m = probesim.Machine(arch, seed=1, sched="random", quantum=2000)
+    m.record(trace)
+    up = m.uprobes.register(prog, "fork_target")
+    kp = m.kprobes.register("kernel_clone")
+    up.unregister(at=GO)
+    kp.unregister(at=GO)
+    p = m.spawn([prog, *FORK_ARGS], env={})
+    m.run()
+    assert p.exit_code == 0
+    assert not up.registered and not kp.registered
+    assert 0 < up.hits < 16 * 10 + 8000 + 1 and kp.hits > 0
+    specs = [f"uprobe {prog}:fork_target@now-{GO}", f"kprobe kernel_clone@now-{GO}"]
+    assert replay_hits(trace, specs) == [up.hits, kp.hits]
+
+
+def test_the_cli_records_at_once_registrations_unregistered_at_m(guest_program, tmp_path):
+    prog = str(guest_program("uprobe_fork"))
+    trace = tmp_path / "cli.trace"
+    cli = os.environ["PROBESIM_CLI"]
+    specs = [f"uprobe {prog}:fork_target@now-{GO}", f"kprobe kernel_clone@now-{GO}"]
+    run = subprocess.run([cli, "run", "--sched", "random", "--seed", "1", "--quantum", "2000",
+                          "--env-clear", "--record", str(trace), "--uprobe", specs[0][7:],
+                          "--kprobe", specs[1][7:], "--", prog, *FORK_ARGS],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    hits = [cli_hits(run.stderr, s) for s in specs]
+    assert hits[0] > 0 and hits[1] > 0
+    assert replay_hits(trace, specs) == hits
+
+
+def test_a_recording_refuses_unregister_at_m_of_a_probe_registered_after_the_run_started(
+        arch, prog, tmp_path):
+    m = probesim.Machine(arch, seed=1)
+    m.record(tmp_path / "late.trace")
+    m.spawn([prog])
+    m.run(until=1000)
+    up = m.uprobes.register(prog, "remap_target")
+    with pytest.raises(probesim.BadProbe, match="registered at once after the run started"):
+        up.unregister(at=AT)
+    assert up.registered and not up.unregistering

@@ -132,15 +132,19 @@ def test_clearing_the_optimized_flag_early_is_found_by_exploration(x86_prog, tmp
     assert again.divergence is None
     steps = [what for _, _, what in again.kernel_steps]
     assert any(s.startswith("text_poke breakpoint over the jump at 0x") for s in steps)
-    # The shrunk schedule names the race in kernel terms: the kworker preempted between the
-    # two pokes of ksys_write's unoptimizing (the writer then hit the int3 over the jump).
+    # The shrunk schedule names both racing operations in kernel terms: the kworker preempted
+    # between the two pokes of ksys_write's unoptimizing, and the task that ran meanwhile, the
+    # writer whose ksys_write oopsed (it hit the int3 over the jump).
+    oops = re.search(r"kernel oops: .* at ksys_write\+0x[0-9a-f]+/0x[0-9a-f]+ \(pid 100, "
+                     r"tid (\d+)\)", found.outcome)
+    assert oops, found.outcome
     shrunk = found.shrink()
     kernel = [p.kernel for p in shrunk.critical if p.tid == 2 and p.kernel]
     assert kernel, str(shrunk)
-    assert re.search(r"between text_poke breakpoint over the jump at 0x[0-9a-f]+ "
-                     r"<ksys_write\+0x0/0x[0-9a-f]+> and text_poke original tail at 0x[0-9a-f]+ "
-                     r"<ksys_write\+0x0/0x[0-9a-f]+> of task 2 kworker/0:1 "
-                     r"\(unoptimize_all_kprobes\)$", kernel[0]), kernel[0]
+    assert re.fullmatch(rf"task {oops.group(1)} ran between text_poke breakpoint over the jump "
+                        r"at 0x[0-9a-f]+ <ksys_write\+0x0/0x[0-9a-f]+> and text_poke original "
+                        r"tail at 0x[0-9a-f]+ <ksys_write\+0x0/0x[0-9a-f]+> of task 2 "
+                        r"kworker/0:1 \(unoptimize_all_kprobes\)", kernel[0]), kernel[0]
 
 
 def test_with_the_flag_kept_the_same_schedules_find_nothing(x86_prog, tmp_path):
