@@ -337,7 +337,7 @@ TEST_CASE("run options: every option of the help is accepted by the parser") {
       if (f.name == "--sched") value = "random";
       if (f.name == "--env") value = "A=1";
       if (f.name == "--kprobe" || f.name == "--kretprobe" || f.name == "--early-kprobe") value = "vfs_read";
-      if (f.name == "--max-time") value = "10ms";
+      if (f.name == "--max-time" || f.name == "--optimize-delay") value = "10ms";
       std::vector<const char*> argv = {"probesim", "run", spelling.c_str()};
       if (!f.metavar.empty()) argv.push_back(value.c_str());
       argv.push_back("/bin/x");

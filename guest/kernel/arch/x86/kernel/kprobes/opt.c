@@ -15,7 +15,8 @@ __asm__(".pushsection .kprobes.text, \"ax\"\n"
         ".globl optimized_callback\n"
         ".type optimized_callback, @function\n"
         "optimized_callback:\n"
-        "\tnopl 0x0(%rax,%rax,1)\n" /* the host call site */
+        "\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n" /* nopl 0x0(%rax,%rax,1): the host call site
+                                                 (spelt out: gas drops the zero disp8) */
         "\tret\n"
         ".size optimized_callback, . - optimized_callback\n"
         ".popsection\n");
