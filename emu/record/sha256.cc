@@ -1,6 +1,9 @@
 #include "emu/record/sha256.h"
 
-#include <openssl/evp.h>
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, whose set-up costs a
+// recorded run more than hashing its program (sha256.h).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <cstdio>
 
@@ -8,21 +11,18 @@
 
 namespace probesim::emu {
 
-// EVP failures mean a broken libcrypto (the digest is always available): an invariant.
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  PROBESIM_ASSERT(ctx_ != nullptr && EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1);
-}
+// These calls fail only on a null context: an invariant.
+Sha256::Sha256() : ctx_(std::make_unique<SHA256state_st>()) { PROBESIM_ASSERT(SHA256_Init(ctx_.get()) == 1); }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+Sha256::~Sha256() = default;
 
 void Sha256::update(std::span<const uint8_t> data) {
-  PROBESIM_ASSERT(EVP_DigestUpdate(ctx_, data.data(), data.size()) == 1);
+  PROBESIM_ASSERT(SHA256_Update(ctx_.get(), data.data(), data.size()) == 1);
 }
 
 Sha256Digest Sha256::finish() {
   Sha256Digest out;
-  unsigned int n = 0;
-  PROBESIM_ASSERT(EVP_DigestFinal_ex(ctx_, out.data(), &n) == 1 && n == out.size());
+  PROBESIM_ASSERT(SHA256_Final(out.data(), ctx_.get()) == 1);
   return out;
 }
 
