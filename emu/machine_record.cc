@@ -140,20 +140,25 @@ TraceCheckpoint MachineState::checkpoint(Task& t, bool memory) {
   TraceCheckpoint c;
   c.tid = t.tid();
   c.insns = t.user_insns.value;
-  c.pc = regs.pc();
-  c.sp = regs.reg(regs.cpu().info().reg_sp);
-  // One batch read when the CPU holds the user registers (a quantum ends in user mode).
-  const std::span<const int> ids =
+  c.pc = regs.pc();  // Cpu::pc(): past an x86 syscall instruction while in one
+  // The general registers and sp: one batch read when the CPU holds the user registers (a
+  // quantum ends in user mode), else from the saved pt_regs.
+  const std::span<const int> gprs =
       config_.arch == Arch::X86_64 ? std::span<const int>(kX86Regs) : std::span<const int>(kArm64Regs);
-  uint64_t values[std::size(kArm64Regs)];
+  int ids[std::size(kArm64Regs) + 1];
+  std::copy(gprs.begin(), gprs.end(), ids);
+  ids[gprs.size()] = regs.cpu().info().reg_sp;
+  const size_t n = gprs.size() + 1;
+  uint64_t values[std::size(ids)];
   if (regs.in_kernel()) {
-    for (size_t i = 0; i < ids.size(); ++i) values[i] = regs.reg(ids[i]);
+    for (size_t i = 0; i < n; ++i) values[i] = regs.reg(ids[i]);
   } else {
-    regs.cpu().read_regs(ids, values);
+    regs.cpu().read_regs(std::span<const int>(ids, n), values);
   }
   Digest d;
-  for (size_t i = 0; i < ids.size(); ++i) d.add(values[i]);
+  for (size_t i = 0; i < gprs.size(); ++i) d.add(values[i]);
   c.regs = d.h;
+  c.sp = values[n - 1];
   if (memory) c.memory = memory_digest(t.proc().mm());
   return c;
 }

@@ -24,11 +24,14 @@ enum Tag : uint8_t { kHeader = 1, kFiles, kDecisions, kTimes, kStdin, kCheckpoin
 class Writer {
  public:
   void u(uint64_t v) {
+    uint8_t buf[10];
+    size_t n = 0;
     do {
       uint8_t b = v & 0x7f;
       v >>= 7;
-      out.push_back(b | (v ? 0x80 : 0));
+      buf[n++] = b | (v ? 0x80 : 0);
     } while (v);
+    out.insert(out.end(), buf, buf + n);
   }
   void s(int64_t v) { u((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void str(std::string_view v) {
@@ -298,6 +301,9 @@ std::vector<uint8_t> encode_trace(const Trace& t, uint32_t version) {
   PROBESIM_ASSERT_MSG(version >= 8 || t.header.optimize_delay_ns == TraceHeader{}.optimize_delay_ns,
                       "a shortened OPTIMIZE_DELAY needs trace format version 8");
   Writer w;
+  // Room for a typical record of each kind (varints: ~15 bytes a decision, ~40 a checkpoint), so
+  // a long run's payload is not copied on every doubling.
+  w.out.reserve(4096 + 16 * t.decisions.size() + 40 * t.checkpoints.size() + 12 * t.times.size());
   put_header(w, t.header, version);
   put_events(w, t, version);
   const std::vector<uint8_t> z =
