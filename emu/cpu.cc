@@ -21,6 +21,7 @@ namespace {
 // Unicorn runs until PC equals `until`; no guest can execute at this (non-canonical,
 // misaligned) address, so runs end only through our stops.
 constexpr uint64_t kNoUntil = ~0ull;
+constexpr uint32_t kCodeBufferBytes = 128u << 20;  // each engine's translation cache (Cpu::init)
 // A narrow memory hook makes Unicorn's translator sync the PC before every memory access, so
 // the PC seen in the fault hook is exact (without it, the PC is the block start). It costs
 // ~13 ns per guest load or store (docs/unicorn.md), so it is armed only on request.
@@ -109,6 +110,11 @@ Result<void> Cpu::init() {
   uc_err e = uc_open(info_.uc_arch_id, info_.uc_mode_id, &uc_);
   if (e != UC_ERR_OK)
     return Error::make(std::string("cannot create a Unicorn engine: ") + uc_strerror(e));
+  // Before anything initialises the engine. Unicorn's default code buffer is 1 GiB, and every
+  // flush memsets all of it (flush_translations); Debian's python3 importing json, re and
+  // collections translates 16-32 MiB (measured: 2.3 s with 8 MiB, 1.2 s with 16, 0.96 s with
+  // 32, 64, 256 or 1024), so 128 MiB leaves room; a full buffer is flushed and refilled.
+  check(uc_ctl_set_tcg_buffer_size(uc_, kCodeBufferBytes), "tcg buffer size");
   uc_hook h;
   check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Cpu::on_block), this, 1, 0),
         "hook block");
@@ -254,7 +260,17 @@ void Cpu::apply_precise_faults() {
     check(uc_hook_del(uc_, pc_sync_hook_), "unhook pc sync");
     pc_sync_hook_ = 0;
   }
+  flush_translations();
+}
+
+// Unicorn's tb_flush memsets the whole code buffer (1 GiB by default; tcg_region_assign in
+// 2.1.1), and those pages stay resident: a flush costs an engine 1 GiB of host memory. An
+// engine that has translated nothing (every block it ran is in the cycle model's cache, which
+// a flush or an invalidation empties with the translations) has nothing to drop.
+bool Cpu::flush_translations() {
+  if (model_.cached_blocks() == 0) return false;
   check(uc_ctl_flush_tb(uc_), "flush tb");
+  return true;
 }
 
 void Cpu::set_access_watch(AccessWatch* w) {
@@ -268,7 +284,7 @@ void Cpu::set_access_watch(AccessWatch* w) {
     check(uc_hook_del(uc_, access_hook_), "unhook access watch");
     access_hook_ = 0;
   }
-  check(uc_ctl_flush_tb(uc_), "flush tb");  // translations made without the hook lack its calls
+  flush_translations();  // translations made without the hook lack its calls
 }
 
 void Cpu::on_mem_watch(uc_engine*, uc_mem_type type, uint64_t addr, int size, int64_t,
@@ -698,10 +714,7 @@ void Cpu::resume_after_site(uint64_t next) {
 void Cpu::set_sync_points(bool on) {
   if (on == sync_points_) return;
   sync_points_ = on;
-  // A fresh engine has translated nothing (and a flush would touch its whole code buffer).
-  if (!on || model_.cached_blocks() == 0) return;
-  check(uc_ctl_flush_tb(uc_), "flush tb");
-  model_.invalidate(0, ~uint64_t{0});
+  if (on && flush_translations()) model_.invalidate(0, ~uint64_t{0});
 }
 
 // A code hook at each atomic (syscalls have theirs already); true when one was added.

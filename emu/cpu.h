@@ -311,6 +311,7 @@ class Cpu final : public mmu::MmObserver {
   // The first memory operand address of the instruction at pc (0 when none decodes).
   uint64_t access_address_at(uint64_t pc) const;
   void apply_precise_faults();
+  bool flush_translations();  // false: nothing was translated
   void resume_after_site(uint64_t next);
   void clear_exclusive_monitor();
   // Unicorn's physical address of a guest virtual one and back (see cpu.cc, kX86KernelAlias).
