@@ -37,7 +37,9 @@ void MachineState::watch_memory() {
 }
 
 void MachineState::on_access(uint64_t addr, uint32_t size, bool write, uint64_t pc) {
-  if (current_ && race_watch_) race_watch_->access(current_->tid(), addr, size, write, pc);
+  if (current_ && race_watch_)
+    race_watch_->access(current_->tid(), reinterpret_cast<uintptr_t>(&current_->proc().mm()), addr,
+                        size, write, pc);
 }
 
 // For each file the task's process maps, the load bias from the file's lowest mapping; the

@@ -16,10 +16,10 @@ bool overlaps(uint64_t a, uint32_t a_size, uint64_t b, uint32_t b_size) {
 // recent loads: by another task, it is the first foreign write of that location (kept); by the
 // preempted task itself, it closes the location: a conflict when a foreign write came first,
 // else the location is its own again (dropped).
-void RaceWatch::access(int tid, uint64_t addr, uint32_t size, bool write, uint64_t pc) {
+void RaceWatch::access(int tid, uint64_t space, uint64_t addr, uint32_t size, bool write, uint64_t pc) {
   if (!write) {
     std::deque<Load>& r = recent_[tid];
-    r.push_front(Load{addr, size, pc});
+    r.push_front(Load{space, addr, size, pc});
     if (r.size() > kRecentLoads) r.pop_back();
     return;
   }
@@ -28,7 +28,7 @@ void RaceWatch::access(int tid, uint64_t addr, uint32_t size, bool write, uint64
     bool found = false;
     for (size_t i = 0; i < p.loads.size() && !found; ++i) {
       Load& l = p.loads[i];
-      if (l.size == 0 || !overlaps(addr, size, l.addr, l.size)) continue;
+      if (l.size == 0 || l.space != space || !overlaps(addr, size, l.addr, l.size)) continue;
       if (p.tid != tid) {
         if (!p.other[i]) p.other[i] = Access{tid, pc};
       } else if (p.other[i]) {

@@ -29,8 +29,9 @@ class RaceWatch {
     Access write;  // the preempted task's store after it
   };
 
-  // A user load or store by task `tid`.
-  void access(int tid, uint64_t addr, uint32_t size, bool write, uint64_t pc);
+  // A user load or store by task `tid` at `addr` of address space `space` (its mm: threads
+  // share one; a forked child's same address is another location).
+  void access(int tid, uint64_t space, uint64_t addr, uint32_t size, bool write, uint64_t pc);
   // A quantum of `tid` ended by its budget when it had retired `insns` user instructions.
   void preempted(int tid, uint64_t insns);
   // The conflict found around that preemption, if any (the first the task's stores closed).
@@ -41,6 +42,7 @@ class RaceWatch {
 
  private:
   struct Load {
+    uint64_t space;
     uint64_t addr;
     uint32_t size;
     uint64_t pc;
