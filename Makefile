@@ -46,8 +46,9 @@ fuzz-build: deps
 fuzz: fuzz-build
 	fuzz/run_all.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
-# The C++ suite (unit, e2e, fuzz smoke; not py/notebook, whose interpreter is not instrumented)
-# under ASan+UBSan with leak checking. tests/lsan.supp names the leaks that are not ours.
+# The C++ suite (unit, e2e, fuzz smoke; not py/notebook, whose interpreter is not instrumented,
+# nor `long`: the 1,000-schedule explorations, minutes each under ASan) under ASan+UBSan with
+# leak checking. tests/lsan.supp names the leaks that are not ours.
 test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROBESIM_SANITIZE=ON \
 	  -DPROBESIM_BUILD_PYTHON=OFF $(CMAKE_ARGS)
@@ -55,7 +56,7 @@ test-asan: deps
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j$(JOBS) -LE 'slow|py|notebook'
+	  ctest --output-on-failure -j$(JOBS) -LE 'slow|long|py|notebook'
 
 # Only what the benchmarks run is built (a fresh checkout stays well under 10 minutes); Debian's
 # python runs the harness (matplotlib for the figures); python_handlers uses .venv (make venv).
