@@ -332,8 +332,11 @@ std::string Preemption::describe() const {
 
 std::vector<Preemption> Machine::recorded_preemptions() const {
   emu::MachineState& st = impl_->state;
-  if (!st.recorder()) return {};
-  std::vector<Preemption> out = preemptions_in(st.recorder()->trace());
+  const emu::Trace* trace = st.recorder()   ? &st.recorder()->trace()
+                            : st.replayer() ? &st.replayer()->trace()
+                                            : nullptr;
+  if (!trace) return {};
+  std::vector<Preemption> out = preemptions_in(*trace);
   for (Preemption& p : out) {
     if (p.pc) p.where = st.symbolize_user(p.tid, p.pc);
     if (p.next_pc) p.next_where = st.symbolize_user(p.next_tid, p.next_pc);
@@ -344,8 +347,8 @@ std::vector<Preemption> Machine::recorded_preemptions() const {
 }
 
 Result<void> Machine::watch_memory() {
-  if (impl_->first_pid >= 0)
-    return Error::make("watch_memory must come before the first spawn", EINVAL);
+  if (stats().user_instructions != 0)
+    return Error::make("watch_memory must come before the guest runs", EINVAL);
   impl_->state.watch_memory();
   return {};
 }

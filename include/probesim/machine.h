@@ -245,10 +245,11 @@ class Machine {
   std::vector<std::string> replay_warnings() const;
   // After run() of a replay: the first divergence, if the run departed from the trace.
   std::optional<Divergence> divergence() const;
-  // While recording: the preemptions so far, pcs symbolized.
+  // While recording: the preemptions so far; in a replay: the trace's. Pcs symbolized.
   std::vector<Preemption> recorded_preemptions() const;
-  // Watch every user load and store of this run (before the first spawn; each access then costs
-  // a memory hook): recorded_preemptions() name the conflicting accesses around each (memory).
+  // Watch every user load and store of this run (before the guest runs: a replay's process is
+  // spawned but has not run yet; each access then costs a memory hook): recorded_preemptions()
+  // name the conflicting accesses around each (memory).
   Result<void> watch_memory();
   std::vector<SchedEvent> schedule_log() const;
   // Instructions executed by each task (thread) so far, by tid.

@@ -179,9 +179,9 @@ void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine
       .def(
           "watch_memory",
           [](PyMachine& self) { unwrap<Error>(self.machine("watch_memory").watch_memory()); },
-          "Watch every user load and store of this run (call it before the first spawn; each "
-          "access then costs a memory hook): preemptions then name their conflicting accesses "
-          "(Preemption.memory).")
+          "Watch every user load and store of this run (call it before the guest runs, e.g. on "
+          "Machine(replay=...) before run(); each access then costs a memory hook): preemptions "
+          "then name their conflicting accesses (Preemption.memory).")
       .def_static(
           "strategy_runs",
           [](const std::string& s) { return unwrap<BadArgument>(strategy_runs(s)); }, "strategy"_a,
@@ -208,7 +208,8 @@ void bind_record(py::module_& m, py::class_<PyMachine, std::shared_ptr<PyMachine
           "After run() of a replay: the first Divergence, or None when it followed the trace.")
       .def_property_readonly(
           "preemptions", [](PyMachine& pm) { return pm.machine("preemptions").recorded_preemptions(); },
-          "While recording: the run's preemptions so far (Preemption, pcs symbolized).");
+          "While recording: the run's preemptions so far; in a replay: the trace's (Preemption, "
+          "pcs symbolized).");
 }
 
 }  // namespace probesim::python

@@ -106,6 +106,16 @@ def test_shrink_keeps_the_preemption_between_the_load_and_the_store(found, racy)
     assert f"on memory: {lost[0].memory}" in str(s)
     m = s.replay()
     assert m.divergence is None and lost_update(m.replay_process)
+    # A replay of the shrunk trace watches memory as the shrinking run did: the same preemptions
+    # name the same accesses (watch_memory on a replay: spawned, not yet run).
+    w = probesim.Machine(replay=s.trace_path)
+    w.watch_memory()
+    w.run()
+    assert w.divergence is None
+    assert [(p.tid, p.insns, p.memory) for p in w.preemptions] == \
+        [(p.tid, p.insns, p.memory) for p in s.critical]
+    with pytest.raises(probesim.Error, match="before the guest runs"):
+        w.watch_memory()
     assert probesim.Trace(s.trace_path).strategy == f"guided:{len(s.preemptions)}"
     assert s.choices == probesim.Trace(found.trace_path).choices  # repeated, never dropped
     guided = probesim.Machine("x86_64", seed=1, cpus=2, preemptions=s.preemptions,
