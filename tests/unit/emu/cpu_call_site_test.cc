@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpu_rig.h"
 #include "emu/arch_info.h"
 #include "emu/cpu.h"
 #include "emu/virtual_clock.h"
@@ -18,7 +19,7 @@ using namespace probesim::emu;
 
 namespace {
 
-constexpr uint64_t kCode = 0x400000;
+constexpr uint64_t kCode = kRigCode;
 
 struct StopAtSyscall : SyscallSink {
   int syscalls = 0;
@@ -28,27 +29,8 @@ struct StopAtSyscall : SyscallSink {
   }
 };
 
-struct Rig {
-  Rig(Arch arch, const std::vector<uint8_t>& code)
-      : mm(mmu::MmLayout{GuestAddr{arch_info(arch).mmap_base}, GuestAddr{arch_info(arch).task_size}}) {
-    constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-    REQUIRE(mm.mmap(GuestAddr{kCode}, kPageSize, PROT_READ | PROT_WRITE, kFlags, nullptr,
-                    FileOffset{0}) == int64_t(kCode));
-    REQUIRE(mm.poke(GuestAddr{kCode}, code.data(), code.size()));
-    REQUIRE(mm.mprotect(GuestAddr{kCode}, kPageSize, PROT_READ | PROT_EXEC) == 0);
-    auto c = Cpu::create(arch, clock, sink);
-    REQUIRE(c.ok());
-    cpu = std::move(c.value());
-    mm.set_observer(cpu.get());
-    cpu->set_pc(kCode);
-  }
-  ~Rig() { mm.set_observer(nullptr); }
-  CpuStop run() { return cpu->run(InsnCount{10'000}); }
-
-  VirtualClock clock;
-  StopAtSyscall sink;
-  mmu::Mm mm;
-  std::unique_ptr<Cpu> cpu;
+struct Rig : CpuRig<StopAtSyscall> {
+  Rig(Arch arch, const std::vector<uint8_t>& code) : CpuRig(arch, code) { start(); }
 };
 
 // What the site function saw: calls, and the first argument register each time.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_rig.h"
 #include "emu/arch_info.h"
 #include "emu/cpu.h"
 #include "emu/virtual_clock.h"
@@ -22,7 +23,7 @@ using probesim::testing::run_in_child;
 
 namespace {
 
-constexpr uint64_t kCode = 0x400000;
+constexpr uint64_t kCode = kRigCode;
 
 struct Sink : SyscallSink {
   int syscalls = 0;
@@ -42,27 +43,8 @@ std::vector<uint8_t> syscalls_then_fault(int n, uint8_t nr) {
   return code;
 }
 
-struct Rig {
-  explicit Rig(std::vector<uint8_t> code)
-      : mm(mmu::MmLayout{GuestAddr{arch_info(Arch::X86_64).mmap_base},
-                         GuestAddr{arch_info(Arch::X86_64).task_size}}) {
-    constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-    REQUIRE(mm.mmap(GuestAddr{kCode}, kPageSize, PROT_READ | PROT_WRITE, kFlags, nullptr,
-                    FileOffset{0}) == int64_t(kCode));
-    REQUIRE(mm.poke(GuestAddr{kCode}, code.data(), code.size()));
-    REQUIRE(mm.mprotect(GuestAddr{kCode}, kPageSize, PROT_READ | PROT_EXEC) == 0);
-    auto c = Cpu::create(Arch::X86_64, clock, sink);
-    REQUIRE(c.ok());
-    cpu = std::move(c.value());
-    mm.set_observer(cpu.get());
-    cpu->set_pc(kCode);
-  }
-  ~Rig() { mm.set_observer(nullptr); }
-
-  VirtualClock clock;
-  Sink sink;
-  mmu::Mm mm;
-  std::unique_ptr<Cpu> cpu;
+struct Rig : CpuRig<Sink> {
+  explicit Rig(const std::vector<uint8_t>& code) : CpuRig(Arch::X86_64, code) { start(); }
 };
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "cpu_rig.h"
 #include "emu/arch_info.h"
 #include "emu/cpu.h"
 #include "emu/cycle_model.h"
@@ -21,7 +22,7 @@ using namespace probesim::emu;
 
 namespace {
 
-constexpr uint64_t kCode = 0x400000, kData = 0x500000;
+constexpr uint64_t kCode = kRigCode, kData = 0x500000;
 
 // One block of 7 instructions: two before an atomic on [kData], two after it, then a syscall.
 // `atomic` is the atomic's byte offset, `syscall` the syscall's.
@@ -90,33 +91,19 @@ struct Sink : SyscallSink {
   }
 };
 
-struct Rig {
-  explicit Rig(const Program& p, bool with_breakpoint = false)
-      : mm(mmu::MmLayout{GuestAddr{arch_info(p.arch).mmap_base}, GuestAddr{arch_info(p.arch).task_size}}) {
-    constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-    std::vector<uint8_t> code = p.code;
-    if (with_breakpoint) std::copy(p.breakpoint.begin(), p.breakpoint.end(), code.begin() + p.atomic);
-    REQUIRE(mm.mmap(GuestAddr{kCode}, kPageSize, PROT_READ | PROT_WRITE, kFlags, nullptr,
-                    FileOffset{0}) == int64_t(kCode));
-    REQUIRE(mm.poke(GuestAddr{kCode}, code.data(), code.size()));
-    REQUIRE(mm.mprotect(GuestAddr{kCode}, kPageSize, PROT_READ | PROT_EXEC) == 0);
-    REQUIRE(mm.mmap(GuestAddr{kData}, kPageSize, PROT_READ | PROT_WRITE, kFlags, nullptr,
-                    FileOffset{0}) == int64_t(kData));
-    sink.original.prog = &p;
-    auto c = Cpu::create(p.arch, clock, sink);
-    REQUIRE(c.ok());
-    cpu = std::move(c.value());
-    mm.set_observer(cpu.get());
-    cpu->set_sync_points(true);
-    cpu->set_reg(p.data_reg, kData);
-    cpu->set_pc(kCode);
-  }
-  ~Rig() { mm.set_observer(nullptr); }
+std::vector<uint8_t> code_of(const Program& p, bool with_breakpoint) {
+  std::vector<uint8_t> code = p.code;
+  if (with_breakpoint) std::copy(p.breakpoint.begin(), p.breakpoint.end(), code.begin() + p.atomic);
+  return code;
+}
 
-  VirtualClock clock;
-  Sink sink;
-  mmu::Mm mm;
-  std::unique_ptr<Cpu> cpu;
+struct Rig : CpuRig<Sink> {
+  explicit Rig(const Program& p, bool with_breakpoint = false) : CpuRig(p.arch, code_of(p, with_breakpoint)) {
+    map(kData);
+    sink.original.prog = &p;
+    start().set_sync_points(true);
+    cpu->set_reg(p.data_reg, kData);
+  }
 };
 
 // The modelled cycles of the program's instructions in [from, to) (byte offsets).

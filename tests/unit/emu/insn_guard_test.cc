@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpu_rig.h"
 #include "emu/arch_info.h"
 #include "emu/cpu.h"
 #include "emu/insn_policy.h"
@@ -18,7 +19,7 @@ using namespace probesim::emu;
 
 namespace {
 
-constexpr uint64_t kCode = 0x400000;
+constexpr uint64_t kCode = kRigCode;
 
 struct StopAtSyscall : SyscallSink {
   int syscalls = 0;
@@ -29,30 +30,12 @@ struct StopAtSyscall : SyscallSink {
 };
 
 // One page of code at kCode (prot as given) and a stack; the Cpu realizes the mm.
-struct Rig {
-  explicit Rig(Arch arch, std::vector<uint8_t> code, int prot = PROT_READ | PROT_EXEC)
-      : mm(mmu::MmLayout{GuestAddr{arch_info(arch).mmap_base}, GuestAddr{arch_info(arch).task_size}}) {
-    constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
-    REQUIRE(mm.mmap(GuestAddr{kCode}, kPageSize, PROT_READ | PROT_WRITE, kFlags, nullptr,
-                    FileOffset{0}) == int64_t(kCode));
-    REQUIRE(mm.poke(GuestAddr{kCode}, code.data(), code.size()));
-    REQUIRE(mm.mprotect(GuestAddr{kCode}, kPageSize, prot) == 0);
-    REQUIRE(mm.mmap(GuestAddr{0x7000000}, kPageSize, PROT_READ | PROT_WRITE, kFlags, nullptr,
-                    FileOffset{0}) == 0x7000000);
-    auto c = Cpu::create(arch, clock, sink);
-    REQUIRE(c.ok());
-    cpu = std::move(c.value());
-    mm.set_observer(cpu.get());
-    cpu->set_reg(cpu->info().reg_sp, 0x7000800);
-    cpu->set_pc(kCode);
+struct Rig : CpuRig<StopAtSyscall> {
+  explicit Rig(Arch arch, const std::vector<uint8_t>& code, int prot = PROT_READ | PROT_EXEC)
+      : CpuRig(arch, code, prot) {
+    map(0x7000000);
+    start().set_reg(cpu->info().reg_sp, 0x7000800);
   }
-  ~Rig() { mm.set_observer(nullptr); }
-  CpuStop run() { return cpu->run(InsnCount{10'000}); }
-
-  VirtualClock clock;
-  StopAtSyscall sink;
-  mmu::Mm mm;
-  std::unique_ptr<Cpu> cpu;
 };
 
 std::vector<uint8_t> words(std::initializer_list<uint32_t> w) {
