@@ -2,23 +2,15 @@
 // and store (Cpu::set_access_watch), RaceWatch finds the conflicting accesses around each
 // preemption, and memory_race says them for people, data addresses named by the program's
 // symbol table.
-#include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <set>
 
 #include "emu/machine_state.h"
 #include "loader/elf_file.h"
+#include "probesim/hex.h"
 
 namespace probesim::emu {
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%#llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 // The link-time address of file offset `off`: its PT_LOAD (or the one a page-aligned mapping
 // of it starts in).
@@ -46,19 +38,12 @@ void MachineState::on_access(uint64_t addr, uint32_t size, bool write, uint64_t 
 // symbol-table object covering the address in that file's memory image (.data, and .bss, which
 // no file page holds).
 std::string MachineState::symbolize_data(int tid, uint64_t addr) {
-  Process* owner = nullptr;
-  for (auto& [pid, p] : procs_)
-    for (auto& t : p->tasks())
-      if (t->tid() == tid) owner = p.get();
+  Process* owner = process_of_tid(tid);
   if (!owner) return {};
   std::set<const mmu::Inode*> seen;
   for (const mmu::Vma* v : owner->mm().vmas()) {
     if (!v->vm_file || !seen.insert(v->vm_file).second) continue;
-    const std::string& path = v->vm_file->name();
-    std::ifstream f(vfs_->host().host_path(path), std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
-                               std::istreambuf_iterator<char>());
-    auto elf = loader::ElfFile::parse(path, std::move(bytes));
+    auto elf = mapped_elf(*v);
     if (!elf) continue;
     std::optional<uint64_t> first = link_address(elf.value(), v->vm_pgoff << kPageShift);
     auto syms = elf->symbols();

@@ -177,18 +177,27 @@ void MachineState::tap_quantum_end(const Scheduler::Step& step, bool preempted) 
 
 // The function around a user pc: the file VMA holding it, the PT_LOAD holding that file
 // offset, and the .symtab symbol covering the link-time address.
-std::string MachineState::symbolize_user(int tid, uint64_t pc) {
-  Process* owner = nullptr;
+Process* MachineState::process_of_tid(int tid) {
   for (auto& [pid, p] : procs_)
     for (auto& t : p->tasks())
-      if (t->tid() == tid) owner = p.get();
+      if (t->tid() == tid) return p.get();
+  return nullptr;
+}
+
+Result<loader::ElfFile> MachineState::mapped_elf(const mmu::Vma& v) {
+  const std::string& path = v.vm_file->name();
+  std::ifstream f(vfs_->host().host_path(path), std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return loader::ElfFile::parse(path, std::move(bytes));
+}
+
+std::string MachineState::symbolize_user(int tid, uint64_t pc) {
+  Process* owner = process_of_tid(tid);
   if (!owner) return {};
   const mmu::Vma* v = owner->mm().vma_at(GuestAddr{pc});
   if (!v || !v->vm_file) return {};
   const std::string& path = v->vm_file->name();
-  std::ifstream f(vfs_->host().host_path(path), std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto elf = loader::ElfFile::parse(path, std::move(bytes));
+  auto elf = mapped_elf(*v);
   if (!elf) return path;
   uint64_t off = pc - v->vm_start.value + (v->vm_pgoff << kPageShift);
   std::optional<uint64_t> vaddr;

@@ -48,6 +48,10 @@
 #include "mmu/inode_cache.h"
 #include "probesim/types.h"
 
+namespace probesim::loader {
+class ElfFile;
+}
+
 namespace probesim::emu {
 
 class TraceEvents;
@@ -125,6 +129,10 @@ class MachineState final : public SyscallSink,
   Recorder& start_recording(TraceHeader header);
   Replayer& start_replay(Trace trace);
   Recorder* recorder() { return recorder_.get(); }
+  // The process task tid belongs or belonged to (dead tasks included), or null.
+  Process* process_of_tid(int tid);
+  // The ELF file a VMA maps, read from the host (symbolizing reports).
+  Result<loader::ElfFile> mapped_elf(const mmu::Vma& v);
   // "symbol+0xoff (guest path)" for a user pc of task tid, or "" when unknown.
   std::string symbolize_user(int tid, uint64_t pc);
   // "name" or "name+0xoff" for a user data address of task tid inside an object of its
